@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
+import type { Command } from './commands/types.ts';
+
+const COMMANDS = ['deploy', 'preflight', 'render', 'status', 'member', 'replace', 'lab'] as const;
+type CommandName = (typeof COMMANDS)[number];
+
+function isCommand(name: string | undefined): name is CommandName {
+  return (COMMANDS as readonly string[]).includes(name ?? '');
+}
+
+async function load(name: CommandName): Promise<Command | undefined> {
+  try {
+    const mod = (await import(`./commands/${name}.ts`)) as { default: Command };
+    return mod.default;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(err).includes(`commands/${name}.ts`)) {
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+async function help(): Promise<string> {
+  const lines = ['usage: tskv <command> [options]', '', 'commands:'];
+  for (const name of COMMANDS) {
+    const cmd = await load(name);
+    if (cmd) lines.push(`  ${name.padEnd(10)} ${cmd.summary}`);
+  }
+  lines.push('', "Run 'tskv <command> --help' for a command's options.");
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${await help()}\n`);
+    return name === undefined ? EXIT_BAD_INPUT : 0;
+  }
+  const cmd = isCommand(name) ? await load(name) : undefined;
+  if (!cmd) {
+    process.stderr.write(`tskv: unknown command '${name}'\n${await help()}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${cmd.usage}\n`);
+    return 0;
+  }
+  return cmd.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`tskv: ${formatError(err)}\n`);
+    if (process.env.TSKV_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = exitCodeOf(err);
+  },
+);

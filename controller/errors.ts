@@ -1,0 +1,72 @@
+/** Exit codes the CLI promises: 0 ok, 1 an operation or check failed, 2 bad input (usage or inventory). */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+export interface TskvErrorOptions {
+  host?: string;
+  step?: string;
+  cause?: unknown;
+  /** A hint on how to fix it, printed after the message. */
+  fix?: string;
+  exitCode?: number;
+}
+
+/** Every failure tskv reports on purpose: a stable code, where it happened, and why. */
+export class TskvError extends Error {
+  readonly code: string;
+  readonly host: string | undefined;
+  readonly step: string | undefined;
+  readonly fix: string | undefined;
+  readonly exitCode: number;
+
+  constructor(code: string, message: string, options: TskvErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TskvError';
+    this.code = code;
+    this.host = options.host;
+    this.step = options.step;
+    this.fix = options.fix;
+    this.exitCode = options.exitCode ?? EXIT_FAILED;
+  }
+}
+
+/** Bad input from the operator (arguments, inventory): exit code 2. */
+export class InputError extends TskvError {
+  constructor(message: string, options: Omit<TskvErrorOptions, 'exitCode'> = {}) {
+    super('E_INPUT', message, { ...options, exitCode: EXIT_BAD_INPUT });
+    this.name = 'InputError';
+  }
+}
+
+/** The cause chain of an error as one readable string, without stack traces. */
+export function describeCause(err: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
+    if (cur instanceof Error) {
+      const code = (cur as NodeJS.ErrnoException).code;
+      const text = cur.message || String(code ?? cur.name);
+      if (!parts.includes(text)) parts.push(text);
+      cur = cur.cause;
+    } else {
+      parts.push(String(cur));
+      break;
+    }
+  }
+  return parts.join(': ');
+}
+
+/** One line an operator can act on: "host: step: message (fix)". */
+export function formatError(err: unknown): string {
+  if (err instanceof TskvError) {
+    const where = [err.host, err.step].filter(Boolean).join(': ');
+    const msg = describeCause(err);
+    return `${where ? `${where}: ` : ''}${msg}${err.fix ? `\n  fix: ${err.fix}` : ''}`;
+  }
+  return describeCause(err);
+}
+
+export function exitCodeOf(err: unknown): number {
+  return err instanceof TskvError ? err.exitCode : EXIT_FAILED;
+}
