@@ -1,0 +1,51 @@
+import type { Duplex } from 'node:stream';
+
+export interface ExecOptions {
+  /** Bytes written to the command's stdin, then stdin is closed. */
+  stdin?: string | Buffer;
+  /** Run as root: prefixed with `sudo -n` when the SSH user is not root. Default true. */
+  root?: boolean;
+  /** Fails with a TskvError naming host and step if the command runs longer. */
+  timeoutMs?: number;
+  /** Label used in errors ("install etcd", ...). */
+  step?: string;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A long-running remote process whose stdio is a stream (e.g. the agent-server). */
+export interface RemoteProcess {
+  stdout: NodeJS.ReadableStream;
+  stderr: NodeJS.ReadableStream;
+  stdin: NodeJS.WritableStream;
+  /** Resolves with the exit code (or null if the channel closed without one). */
+  exited: Promise<number | null>;
+  kill(): void;
+}
+
+export interface UploadOptions {
+  mode?: number;
+  /** Expected sha256 (hex) of the bytes; computed when omitted. The file is verified on the host before rename. */
+  sha256?: string;
+  step?: string;
+}
+
+/** One SSH connection to one host, reused for everything in a run. */
+export interface HostConnection {
+  readonly host: string;
+  /** True when commands needing root run through `sudo -n`. */
+  readonly viaSudo: boolean;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  spawn(command: string, options?: Omit<ExecOptions, 'stdin' | 'timeoutMs'>): Promise<RemoteProcess>;
+  /** Upload to a temporary name, verify sha256 on the host, rename into place. */
+  upload(data: Buffer | NodeJS.ReadableStream, remotePath: string, options?: UploadOptions): Promise<void>;
+  /** A stream to a Unix socket on the host (OpenSSH streamlocal forwarding). */
+  openUnixSocket(path: string): Promise<Duplex>;
+  /** A stream to host:port as seen from the SSH host (direct-tcpip). */
+  openTcp(host: string, port: number): Promise<Duplex>;
+  close(): void;
+}

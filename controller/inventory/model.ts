@@ -1,0 +1,56 @@
+/** The normalised inventory every other module works from (produced by ./load.ts). */
+
+export type HostKeyPolicy = 'strict' | 'accept-new';
+
+export interface SshSettings {
+  user: string;
+  port: number;
+  /** Absolute path (~ and relative paths resolved against the inventory's folder), or undefined to use only ssh-agent. */
+  identityFile: string | undefined;
+  /** Absolute path of the known_hosts file host keys are verified against. */
+  knownHosts: string;
+  hostKeyPolicy: HostKeyPolicy;
+  /** OpenSSH-style ProxyCommand (%h host, %p port, %r user); its stdio carries the SSH connection. */
+  proxyCommand: string | undefined;
+  connectTimeoutMs: number;
+}
+
+export interface HostSpec {
+  /** Member name (etcd --name). */
+  name: string;
+  /** IP address or DNS name used for SSH and for etcd's URLs. */
+  address: string;
+  ssh: SshSettings;
+  /** etcd --data-dir on this host. */
+  dataDir: string;
+}
+
+export type FlagValue = string | number | boolean;
+
+export interface EtcdSpec {
+  version: string;
+  /** Absolute local path or http(s) URL of an official-layout tarball (etcd-vX-linux-ARCH/{etcd,etcdctl}). */
+  source: string;
+  sha256: string | undefined;
+  /** Extra etcd flags for every member, without leading dashes (e.g. { 'enable-v2': true }). */
+  flags: Record<string, FlagValue>;
+}
+
+export interface ClusterSpec {
+  token: string;
+  clientPort: number;
+  peerPort: number;
+}
+
+export interface Inventory {
+  /** Absolute path of the inventory file. */
+  file: string;
+  cluster: ClusterSpec;
+  etcd: EtcdSpec;
+  hosts: HostSpec[];
+  time: { servers: string[] };
+  /** Absolute path of the template folder (the project's templates/ unless the inventory names its own). */
+  templatesDir: string;
+  /** Non-fatal findings (e.g. an even member count), printed by commands. */
+  warnings: string[];
+}
