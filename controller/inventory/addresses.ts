@@ -1,0 +1,31 @@
+import { isIPv4, isIPv6 } from 'node:net';
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/** A DNS name per RFC 1123 (labels of letters, digits and inner hyphens; at most 253 characters). */
+export function isHostname(value: string): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  // All-numeric dotted names are mistyped IPv4 addresses, not host names.
+  if (/^[0-9.]+$/.test(value)) return false;
+  return value.split('.').every((label) => LABEL.test(label));
+}
+
+/** An IPv4 or IPv6 address or a DNS name: what SSH and etcd's URLs can reach. */
+export function isAddress(value: string): boolean {
+  return isIPv4(value) || isIPv6(value) || isHostname(value);
+}
+
+/** Why etcd would reject (or mangle) this member name, or undefined if it is usable. */
+export function memberNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.includes('=')) return "contains '=' (etcd's --initial-cluster separates name=url with it)";
+  if (name.includes(',')) return "contains ',' (etcd's --initial-cluster separates members with it)";
+  if (/\s/.test(name)) return 'contains whitespace';
+  if (/[\p{Cc}]/u.test(name)) return 'contains control characters';
+  return undefined;
+}
+
+/** Names that are also DNS labels travel safely through URLs, file names and shells. */
+export function isDnsLabel(name: string): boolean {
+  return name.length <= 63 && LABEL.test(name);
+}

@@ -1,0 +1,135 @@
+import { isAddress, isDnsLabel, memberNameProblem } from './addresses.ts';
+import type { PathProblem } from './problems.ts';
+
+/** Flags tskv sets itself, and why the inventory may not set them through etcd.flags. */
+export const OWNED_FLAGS: Record<string, string> = {
+  name: "tskv sets --name from the host's key under hosts",
+  'data-dir': "tskv sets --data-dir from etcd.dataDir or the host's dataDir",
+  'initial-advertise-peer-urls':
+    "tskv builds --initial-advertise-peer-urls from the host's address and cluster.peerPort",
+  'initial-cluster': 'tskv builds --initial-cluster from the hosts list',
+  'initial-cluster-token': 'tskv sets --initial-cluster-token from cluster.token',
+  'initial-cluster-state': 'tskv decides --initial-cluster-state (new or existing) from the live cluster',
+  'listen-peer-urls': "tskv builds --listen-peer-urls from the host's address and cluster.peerPort",
+  'listen-client-urls': "tskv builds --listen-client-urls from the host's address and cluster.clientPort",
+  'advertise-client-urls':
+    "tskv builds --advertise-client-urls from the host's address and cluster.clientPort",
+  'config-file': 'with --config-file etcd ignores every other flag and environment variable tskv sets',
+};
+
+const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+export interface CheckResult {
+  problems: PathProblem[];
+  warnings: PathProblem[];
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function checkHosts(hosts: Record<string, unknown>, out: CheckResult): void {
+  const names = Object.keys(hosts);
+  if (names.length === 0) {
+    out.problems.push({
+      path: ['hosts'],
+      at: 'key',
+      message: 'hosts is empty; list at least one member (e.g. h1: { address: 192.168.100.101 })',
+    });
+    return;
+  }
+  const owners = new Map<string, string>();
+  for (const name of names) {
+    const why = memberNameProblem(name);
+    if (why) {
+      out.problems.push({
+        path: ['hosts', name],
+        at: 'key',
+        message: `member name '${name}' ${why}; use a DNS label such as h102 (letters, digits, '-')`,
+      });
+    } else if (!isDnsLabel(name)) {
+      out.warnings.push({
+        path: ['hosts', name],
+        at: 'key',
+        message: `member name '${name}' is not a DNS label; etcd accepts it, but letters, digits and '-' (at most 63) are safest`,
+      });
+    }
+    const address = asRecord(hosts[name])?.address;
+    if (typeof address !== 'string' || !isAddress(address)) continue;
+    const key = address.toLowerCase();
+    const owner = owners.get(key);
+    if (owner !== undefined) {
+      out.problems.push({
+        path: ['hosts', name, 'address'],
+        at: 'value',
+        message: `address ${address} is already used by host '${owner}'; every member needs its own address`,
+      });
+    } else {
+      owners.set(key, name);
+    }
+  }
+  if (names.length % 2 === 0) {
+    const n = names.length;
+    const tolerated = (n - 1 - ((n - 1) % 2)) / 2;
+    out.warnings.push({
+      path: ['hosts'],
+      at: 'key',
+      message: `${n} members tolerate no more failures than ${n - 1} (${tolerated} either way); use an odd number of members`,
+    });
+  }
+}
+
+function checkPorts(cluster: Record<string, unknown>, out: CheckResult): void {
+  const client = cluster.clientPort ?? 2379;
+  const peer = cluster.peerPort ?? 2380;
+  if (client !== peer) return;
+  const key = cluster.peerPort !== undefined ? 'peerPort' : 'clientPort';
+  const other = key === 'peerPort' ? 'clientPort' : 'peerPort';
+  out.problems.push({
+    path: ['cluster', key],
+    at: 'value',
+    message: `cluster.${key} ${String(peer)} clashes with cluster.${other}; etcd needs two different ports (defaults: clientPort 2379, peerPort 2380)`,
+  });
+}
+
+function checkFlags(flags: Record<string, unknown>, out: CheckResult): void {
+  for (const flag of Object.keys(flags)) {
+    const path = ['etcd', 'flags', flag];
+    const bare = flag.replace(/^-+/, '');
+    if (bare !== flag) {
+      out.problems.push({
+        path,
+        at: 'key',
+        message: `write etcd flag '${flag}' without leading dashes: '${bare}'`,
+      });
+    } else if (OWNED_FLAGS[flag]) {
+      out.problems.push({
+        path,
+        at: 'key',
+        message: `etcd flag '${flag}' cannot be set in etcd.flags: ${OWNED_FLAGS[flag]}; remove it`,
+      });
+    } else if (!FLAG_NAME.test(flag)) {
+      out.problems.push({
+        path,
+        at: 'key',
+        message: `'${flag}' is not an etcd flag name; flags are lower-case letters, digits and '-' (e.g. enable-v2)`,
+      });
+    }
+  }
+}
+
+/** Checks across fields, on the raw data (defensive about types: zod reports those). */
+export function crossChecks(data: unknown): CheckResult {
+  const out: CheckResult = { problems: [], warnings: [] };
+  const root = asRecord(data);
+  if (!root) return out;
+  const hosts = asRecord(root.hosts);
+  if (hosts) checkHosts(hosts, out);
+  const cluster = asRecord(root.cluster);
+  if (cluster) checkPorts(cluster, out);
+  const flags = asRecord(asRecord(root.etcd)?.flags);
+  if (flags) checkFlags(flags, out);
+  return out;
+}

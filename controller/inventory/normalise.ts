@@ -1,0 +1,66 @@
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { HostSpec, Inventory, SshSettings } from './model.ts';
+import type { RawInventory, RawSsh } from './schema.ts';
+
+export const DEFAULT_CLIENT_PORT = 2379;
+export const DEFAULT_PEER_PORT = 2380;
+export const DEFAULT_DATA_DIR = '/var/lib/etcd/{name}.etcd';
+export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+/** The project's own templates/ folder. */
+export const PROJECT_TEMPLATES_DIR = resolve(import.meta.dirname, '../../templates');
+
+/** `~` and `~/x` are the home folder; other relative paths are relative to `baseDir`. */
+export function resolvePath(path: string, baseDir: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+function isUrl(source: string): boolean {
+  return /^https?:\/\//.test(source);
+}
+
+function sshSettings(global: RawSsh, own: RawSsh, baseDir: string): SshSettings {
+  const s = { ...global, ...own };
+  return {
+    user: s.user ?? 'root',
+    port: s.port ?? 22,
+    identityFile: s.identityFile === undefined ? undefined : resolvePath(s.identityFile, baseDir),
+    knownHosts: resolvePath(s.knownHosts ?? '~/.ssh/known_hosts', baseDir),
+    hostKeyPolicy: s.hostKeyPolicy ?? 'strict',
+    proxyCommand: s.proxyCommand,
+    connectTimeoutMs: Math.round((s.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S) * 1000),
+  };
+}
+
+/** Validated raw inventory → the normalised model: defaults applied, paths absolute. */
+export function normalise(raw: RawInventory, file: string, warnings: string[]): Inventory {
+  const absFile = resolve(file);
+  const baseDir = dirname(absFile);
+  const globalSsh = raw.ssh ?? {};
+  const hosts: HostSpec[] = Object.entries(raw.hosts).map(([name, host]) => ({
+    name,
+    address: host.address,
+    ssh: sshSettings(globalSsh, host.ssh ?? {}, baseDir),
+    dataDir: (host.dataDir ?? raw.etcd.dataDir ?? DEFAULT_DATA_DIR).replaceAll('{name}', name),
+  }));
+  return {
+    file: absFile,
+    cluster: {
+      token: raw.cluster.token,
+      clientPort: raw.cluster.clientPort ?? DEFAULT_CLIENT_PORT,
+      peerPort: raw.cluster.peerPort ?? DEFAULT_PEER_PORT,
+    },
+    etcd: {
+      version: raw.etcd.version,
+      source: isUrl(raw.etcd.source) ? raw.etcd.source : resolvePath(raw.etcd.source, baseDir),
+      sha256: raw.etcd.sha256?.toLowerCase(),
+      flags: { ...(raw.etcd.flags ?? {}) },
+    },
+    hosts,
+    time: { servers: raw.time?.servers ?? [] },
+    templatesDir: raw.templates === undefined ? PROJECT_TEMPLATES_DIR : resolvePath(raw.templates, baseDir),
+    warnings,
+  };
+}

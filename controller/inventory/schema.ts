@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { isAddress } from './addresses.ts';
+import type { PathSegment } from './problems.ts';
+
+/** The inventory as written (strict: unknown keys are errors). Defaults and paths are applied by normalise.ts. */
+
+const port = z.number().int().min(1).max(65535);
+const absolutePath = z.string().refine((p) => p.startsWith('/'));
+const address = z.string().refine(isAddress);
+
+const sshSchema = z.strictObject({
+  user: z.string().min(1).optional(),
+  port: port.optional(),
+  identityFile: z.string().min(1).optional(),
+  knownHosts: z.string().min(1).optional(),
+  hostKeyPolicy: z.enum(['strict', 'accept-new']).optional(),
+  proxyCommand: z.string().min(1).optional(),
+  connectTimeout: z.number().positive().max(3600).optional(),
+});
+
+const hostSchema = z.strictObject({
+  address,
+  ssh: sshSchema.optional(),
+  dataDir: absolutePath.optional(),
+});
+
+const flagValue = z.union([z.string().regex(/^[^\r\n]*$/), z.number(), z.boolean()]);
+
+export const inventorySchema = z.strictObject({
+  cluster: z.strictObject({
+    token: z.string().min(1),
+    clientPort: port.optional(),
+    peerPort: port.optional(),
+  }),
+  etcd: z.strictObject({
+    version: z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/),
+    source: z.string().refine((s) => s.length > 0 && (!s.includes('://') || /^https?:\/\/[^/]+/.test(s))),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/)
+      .optional(),
+    flags: z.record(z.string(), flagValue).optional(),
+    dataDir: absolutePath.optional(),
+  }),
+  ssh: sshSchema.optional(),
+  hosts: z.record(z.string(), hostSchema),
+  time: z.strictObject({ servers: z.array(address).optional() }).optional(),
+  templates: z.string().min(1).optional(),
+});
+
+export type RawInventory = z.infer<typeof inventorySchema>;
+export type RawSsh = z.infer<typeof sshSchema>;
+
+const PORT = 'a whole number from 1 to 65535';
+const DATA_DIR = "an absolute path; '{name}' stands for the member name (default /var/lib/etcd/{name}.etcd)";
+
+/** What a right value looks like, by path pattern ('*' is any host, flag or list index). */
+const HINTS: Record<string, string> = {
+  '': 'a YAML map with the keys cluster, etcd, ssh and hosts',
+  cluster: 'a map with token (and optionally clientPort, peerPort)',
+  'cluster.token':
+    'a non-empty string shared by all members, passed as --initial-cluster-token (e.g. etcd-cluster-1)',
+  'cluster.clientPort': `${PORT} (default 2379)`,
+  'cluster.peerPort': `${PORT} (default 2380)`,
+  etcd: 'a map with version and source (and optionally sha256, flags, dataDir)',
+  'etcd.version':
+    'an etcd release version like 3.5.17 (three numbers; quote it if YAML reads it as a number)',
+  'etcd.source':
+    'a path to an official-layout etcd tarball (etcd-vX.Y.Z-linux-ARCH.tar.gz) or an http(s) URL of one',
+  'etcd.sha256': "the tarball's sha256 checksum as 64 hexadecimal digits",
+  'etcd.flags': 'a map of extra etcd flags without leading dashes (e.g. enable-v2: true)',
+  'etcd.flags.*': 'a single-line string, a number or a boolean',
+  'etcd.dataDir': DATA_DIR,
+  ssh: 'a map of SSH settings (user, port, identityFile, knownHosts, hostKeyPolicy, proxyCommand, connectTimeout)',
+  'ssh.user': 'a non-empty user name (default root)',
+  'ssh.port': `${PORT} (default 22)`,
+  'ssh.identityFile': 'the path of a private key file (~ and paths relative to the inventory allowed)',
+  'ssh.knownHosts': 'the path of a known_hosts file (default ~/.ssh/known_hosts)',
+  'ssh.hostKeyPolicy': 'one of strict, accept-new',
+  'ssh.proxyCommand': 'an OpenSSH-style ProxyCommand (%h host, %p port, %r user)',
+  'ssh.connectTimeout': 'a number of seconds above 0 and at most 3600 (default 10)',
+  hosts: 'a map from member name to { address: ... } with at least one host',
+  'hosts.*': 'a map with address (and optionally ssh, dataDir)',
+  'hosts.*.address': 'an IPv4 or IPv6 address or a DNS name (e.g. 192.168.100.102 or etcd1.example.com)',
+  'hosts.*.dataDir': DATA_DIR,
+  time: 'a map with servers',
+  'time.servers': 'a list of NTP servers',
+  'time.servers.*': 'an NTP server address or DNS name (e.g. pool.ntp.org)',
+  templates: 'the path of a folder of .hbs templates (relative to the inventory)',
+};
+
+/** The pattern a concrete path matches in HINTS: hosts.h1.ssh.port → ssh.port. */
+function pattern(path: readonly PathSegment[]): string {
+  const parts = path.map(String);
+  if (parts[0] === 'hosts' && parts.length >= 2) {
+    if (parts[2] === 'ssh') return ['ssh', ...parts.slice(3)].join('.');
+    parts[1] = '*';
+  }
+  if (parts[0] === 'etcd' && parts[1] === 'flags' && parts.length >= 3) parts[2] = '*';
+  if (parts[0] === 'time' && parts[1] === 'servers' && parts.length >= 3) parts[2] = '*';
+  return parts.join('.');
+}
+
+export function hintFor(path: readonly PathSegment[]): string {
+  return HINTS[pattern(path)] ?? 'a valid value';
+}
+
+/** The keys a map at this path may have (for did-you-mean), or [] if the path is not a fixed-key map. */
+export function knownKeys(path: readonly PathSegment[]): string[] {
+  let schema: z.ZodType = inventorySchema;
+  for (const segment of path) {
+    while (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+    if (schema instanceof z.ZodObject)
+      schema = (schema.shape as Record<string, z.ZodType>)[segment] ?? z.never();
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else return [];
+  }
+  while (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}

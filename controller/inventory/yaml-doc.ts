@@ -1,0 +1,96 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument } from 'yaml';
+import type { PathProblem, PathSegment, Problem } from './problems.ts';
+
+export interface ParsedYaml {
+  /** Plain JS value of the document (null for an empty file). */
+  data: unknown;
+  /** YAML syntax errors, already placed; when non-empty the data is not trustworthy. */
+  syntaxProblems: Problem[];
+  /** Keys given twice in one map, already placed. */
+  duplicateProblems: Problem[];
+  /** Places a problem found by path in the data at its key or value in the file. */
+  place(problem: PathProblem): Problem;
+}
+
+const SYNTAX_HINTS: Record<string, string> = {
+  MULTIPLE_DOCS: "the inventory must be a single YAML document; remove the '---' separator",
+  TAB_AS_INDENT: 'tabs are not allowed as indentation in YAML; indent with spaces',
+};
+
+function keyText(pair: Pair): string {
+  const key = pair.key;
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as Node | null | undefined)?.range;
+  // An empty value (`key:` with nothing after it) has an empty range: it has no place of its own.
+  return range && range[1] > range[0] ? range[0] : undefined;
+}
+
+export function parseYaml(text: string): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  const at = (offset: number | undefined, message: string): Problem => {
+    const pos = lineCounter.linePos(offset ?? 0);
+    return { line: pos.line, column: pos.col, message };
+  };
+
+  const syntaxProblems = doc.errors.map((err) =>
+    at(err.pos[0], SYNTAX_HINTS[err.code] ?? `YAML syntax error: ${err.message.replace(/\s+/g, ' ').trim()}`),
+  );
+
+  const duplicateProblems: Problem[] = [];
+  const walk = (node: unknown, path: PathSegment[]): void => {
+    if (isMap(node)) {
+      const seen = new Map<string, Pair>();
+      for (const pair of node.items) {
+        const name = keyText(pair);
+        const first = seen.get(name);
+        if (first) {
+          const firstLine = lineCounter.linePos(rangeStart(first.key) ?? 0).line;
+          const message =
+            path.length === 1 && path[0] === 'hosts'
+              ? `duplicate host name '${name}' (first defined on line ${firstLine}); member names must be unique`
+              : `duplicate key '${name}' in ${path.length ? path.join('.') : 'the inventory'} (first defined on line ${firstLine}); keep one of them`;
+          duplicateProblems.push(at(rangeStart(pair.key), message));
+        } else {
+          seen.set(name, pair);
+        }
+        walk(pair.value, [...path, name]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        walk(item, [...path, i]);
+      });
+    }
+  };
+  walk(doc.contents, []);
+
+  const place = (problem: PathProblem): Problem => {
+    let node: unknown = doc.contents;
+    let lastPair: Pair | undefined;
+    for (const segment of problem.path) {
+      let next: unknown;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && keyText(p) === String(segment));
+        if (pair) {
+          lastPair = pair;
+          next = pair.value;
+        }
+      } else if (isSeq(node) && typeof segment === 'number') {
+        next = node.items[segment];
+        lastPair = undefined;
+      }
+      if (next === undefined) {
+        // The path ends before the problem (a missing key): point at the key of the map that lacks it.
+        return at(rangeStart(lastPair?.key) ?? rangeStart(node) ?? 0, problem.message);
+      }
+      node = next;
+    }
+    if (problem.at === 'key' && lastPair) return at(rangeStart(lastPair.key), problem.message);
+    return at(rangeStart(node) ?? rangeStart(lastPair?.key) ?? 0, problem.message);
+  };
+
+  return { data: doc.toJS(), syntaxProblems, duplicateProblems, place };
+}
