@@ -1,0 +1,96 @@
+import { type EtcdId, idToPaddedHex } from './ids.ts';
+import type { EtcdMember } from './members.ts';
+
+/**
+ * Text exactly as etcdctl (v3 API, simple output) prints it, so operators and scripts that know
+ * etcdctl read tskv's output the same way. Functions return the lines without the final newline.
+ */
+
+/** `etcdctl member list`: "ID, started|unstarted, name, peerURLs, clientURLs, isLearner". */
+export function formatMemberList(members: EtcdMember[]): string {
+  return members
+    .map((m) =>
+      [
+        m.idHex,
+        m.started ? 'started' : 'unstarted',
+        m.name,
+        m.peerURLs.join(','),
+        m.clientURLs.join(','),
+        m.isLearner ? 'true' : 'false',
+      ].join(', '),
+    )
+    .join('\n');
+}
+
+/** etcd 2.x `etcdctl member list`, the seed's form ("84099faad6d56427: name=h102 peerURLs=... clientURLs=..."). */
+export function formatMemberListV2(members: EtcdMember[]): string {
+  return members
+    .map((m) =>
+      m.started
+        ? `${m.idHex}: name=${m.name} peerURLs=${m.peerURLs.join(',')} clientURLs=${m.clientURLs.join(',')}`
+        : `${m.idHex}[unstarted]: peerURLs=${m.peerURLs.join(',')}`,
+    )
+    .join('\n');
+}
+
+/** Go's `%q` for the strings etcdctl quotes (names and URLs). */
+export function goQuote(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+/** First line of `etcdctl member add`; etcdctl 3.5+ says "added as learner to", 3.4 does not. */
+export function formatMemberAdded(
+  memberId: EtcdId,
+  clusterId: EtcdId,
+  isLearner: boolean,
+  options: { learnerWording?: boolean } = {},
+): string {
+  const asLearner = isLearner && (options.learnerWording ?? true) ? ' as learner ' : ' ';
+  return `Member ${idToPaddedHex(memberId)} added${asLearner}to cluster ${idToPaddedHex(clusterId)}`;
+}
+
+export function formatMemberRemoved(memberId: EtcdId, clusterId: EtcdId): string {
+  return `Member ${idToPaddedHex(memberId)} removed from cluster ${idToPaddedHex(clusterId)}`;
+}
+
+export function formatMemberPromoted(memberId: EtcdId, clusterId: EtcdId): string {
+  return `Member ${idToPaddedHex(memberId)} promoted in cluster ${idToPaddedHex(clusterId)}`;
+}
+
+/**
+ * The environment block `etcdctl member add` prints after its first line: a blank line, then
+ * ETCD_NAME, ETCD_INITIAL_CLUSTER (every member's peer URLs, learners and unstarted members
+ * included, the new one under `name`), ETCD_INITIAL_ADVERTISE_PEER_URLS and
+ * ETCD_INITIAL_CLUSTER_STATE="existing". `members` is the list after the add, in etcd's order.
+ * The new member is `newMemberId`, or else the member owning one of `newPeerURLs`.
+ */
+export function formatMemberAddEnv(
+  name: string,
+  members: EtcdMember[],
+  newPeerURLs: string[],
+  newMemberId?: EtcdId,
+): string {
+  const isNew = (m: EtcdMember): boolean =>
+    newMemberId !== undefined ? m.id === newMemberId : m.peerURLs.some((u) => newPeerURLs.includes(u));
+  const conf: string[] = [];
+  for (const m of members) {
+    for (const url of m.peerURLs) conf.push(`${isNew(m) ? name : m.name}=${url}`);
+  }
+  return [
+    '',
+    `ETCD_NAME=${goQuote(name)}`,
+    `ETCD_INITIAL_CLUSTER=${goQuote(conf.join(','))}`,
+    `ETCD_INITIAL_ADVERTISE_PEER_URLS=${goQuote(newPeerURLs.join(','))}`,
+    'ETCD_INITIAL_CLUSTER_STATE="existing"',
+  ].join('\n');
+}
