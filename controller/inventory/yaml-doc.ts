@@ -36,9 +36,15 @@ export function parseYaml(text: string): ParsedYaml {
     return { line: pos.line, column: pos.col, message };
   };
 
-  const syntaxProblems = doc.errors.map((err) =>
-    at(err.pos[0], SYNTAX_HINTS[err.code] ?? `YAML syntax error: ${err.message.replace(/\s+/g, ' ').trim()}`),
-  );
+  // One error per line: the YAML parser often follows a real error with echoes of it.
+  const syntaxProblems: Problem[] = [];
+  for (const err of doc.errors) {
+    const problem = at(
+      err.pos[0],
+      SYNTAX_HINTS[err.code] ?? `YAML syntax error: ${err.message.replace(/\s+/g, ' ').trim()}`,
+    );
+    if (!syntaxProblems.some((p) => p.line === problem.line)) syntaxProblems.push(problem);
+  }
 
   const duplicateProblems: Problem[] = [];
   const walk = (node: unknown, path: PathSegment[]): void => {
