@@ -1,0 +1,71 @@
+/** Which credentials a connection offers: the inventory's key file and/or the ssh-agent. */
+import { readFile } from 'node:fs/promises';
+import ssh2 from 'ssh2';
+import { TskvError } from '../errors.ts';
+import type { HostSpec } from '../inventory/model.ts';
+
+const STEP = 'authenticate';
+
+export interface AuthConfig {
+  privateKey: Buffer | undefined;
+  agent: string | undefined;
+  /** Human-readable list of what is offered, for the "authentication failed" message. */
+  offered: string[];
+}
+
+export async function resolveAuth(spec: HostSpec, env: NodeJS.ProcessEnv = process.env): Promise<AuthConfig> {
+  const agent = env['SSH_AUTH_SOCK'] || undefined;
+  const offered: string[] = [];
+  let privateKey: Buffer | undefined;
+  const file = spec.ssh.identityFile;
+  if (file !== undefined) {
+    let data: Buffer;
+    try {
+      data = await readFile(file);
+    } catch (err) {
+      throw new TskvError('E_SSH_KEY', `cannot read ssh.identityFile ${file}`, {
+        host: spec.name,
+        step: STEP,
+        cause: err,
+      });
+    }
+    const parsed = ssh2.utils.parseKey(data);
+    if (parsed instanceof Error) {
+      const encrypted = /encrypted|passphrase/i.test(parsed.message);
+      if (!encrypted) {
+        throw new TskvError(
+          'E_SSH_KEY',
+          `ssh.identityFile ${file} is not a usable private key: ${parsed.message}`,
+          {
+            host: spec.name,
+            step: STEP,
+          },
+        );
+      }
+      if (agent === undefined) {
+        throw new TskvError('E_SSH_KEY', `ssh.identityFile ${file} is encrypted with a passphrase`, {
+          host: spec.name,
+          step: STEP,
+          fix: `load it into an ssh-agent (eval "$(ssh-agent)"; ssh-add ${file}) so SSH_AUTH_SOCK is set, or use a key without a passphrase`,
+        });
+      }
+      offered.push(`${file} (encrypted: skipped, relying on the agent)`);
+    } else {
+      privateKey = data;
+      offered.push(file);
+    }
+  }
+  if (agent !== undefined) offered.push(`ssh-agent at ${agent}`);
+  if (offered.length === 0) {
+    throw new TskvError(
+      'E_SSH_KEY',
+      'no SSH credentials: ssh.identityFile is not set and SSH_AUTH_SOCK is empty',
+      {
+        host: spec.name,
+        step: STEP,
+        fix: 'set ssh.identityFile in the inventory or start an ssh-agent with the key loaded',
+      },
+    );
+  }
+  return { privateKey, agent, offered };
+}

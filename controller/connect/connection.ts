@@ -1,0 +1,246 @@
+/** A live SSH connection to one host: commands, long-running processes, uploads, forwarded streams. */
+import { constants } from 'node:os';
+import type { Duplex, Readable } from 'node:stream';
+import type { Client, ClientChannel } from 'ssh2';
+import { TskvError } from '../errors.ts';
+import { ChannelLimiter } from './channel-limiter.ts';
+import { asRoot } from './shell.ts';
+import type { ExecOptions, ExecResult, HostConnection, RemoteProcess, UploadOptions } from './types.ts';
+import { uploadFile } from './upload.ts';
+
+/** OpenSSH's default MaxSessions is 10: keep two in reserve. */
+const MAX_CHANNELS = 8;
+
+export interface RunOptions extends Omit<ExecOptions, 'stdin'> {
+  stdin?: string | Buffer | Readable;
+}
+
+function stepOf(command: string, step: string | undefined): string {
+  if (step) return step;
+  const first = command.trim().split('\n')[0] ?? '';
+  return `run \`${first.length > 60 ? `${first.slice(0, 57)}...` : first}\``;
+}
+
+export class SshHostConnection implements HostConnection {
+  readonly host: string;
+  /** `address:port` for messages. */
+  readonly endpoint: string;
+  readonly #client: Client;
+  readonly #limiter = new ChannelLimiter(MAX_CHANNELS);
+  readonly #pending = new Set<(reason: string) => void>();
+  readonly #onClose: () => void;
+  #lostReason: string | undefined;
+  #viaSudo = false;
+  /** Why commands needing root cannot run (a non-root user without passwordless sudo). */
+  #rootError: TskvError | undefined;
+
+  constructor(host: string, endpoint: string, client: Client, onClose: () => void = () => {}) {
+    this.host = host;
+    this.endpoint = endpoint;
+    this.#client = client;
+    this.#onClose = onClose;
+    let lastError = '';
+    client.on('error', (err: Error) => {
+      lastError = err.message;
+    });
+    const lost = (): void => this.#markLost(lastError || 'the server or the network closed it');
+    client.on('end', lost);
+    client.on('close', lost);
+  }
+
+  get viaSudo(): boolean {
+    return this.#viaSudo;
+  }
+
+  /** Records how root is reached (set once after connect by the sudo check). */
+  setRootAccess(viaSudo: boolean, error?: TskvError): void {
+    this.#viaSudo = viaSudo;
+    this.#rootError = error;
+  }
+
+  /** Set when the connection dropped or was closed; every later operation fails at once. */
+  get lost(): string | undefined {
+    return this.#lostReason;
+  }
+
+  #markLost(reason: string): void {
+    if (this.#lostReason !== undefined) return;
+    this.#lostReason = reason;
+    const err = this.#lostError('open a channel');
+    this.#limiter.rejectWaiting(err);
+    for (const fail of [...this.#pending]) fail(reason);
+    this.#pending.clear();
+    this.#onClose();
+  }
+
+  #lostError(step: string): TskvError {
+    return new TskvError('E_SSH_LOST', `connection lost to ${this.endpoint} (${this.#lostReason})`, {
+      host: this.host,
+      step,
+      fix: 'check that the host is up and sshd is running, then run the command again',
+    });
+  }
+
+  /** Runs body; rejects with "connection lost" naming the step if the connection drops first. */
+  #guard<T>(step: string, body: () => Promise<T>): Promise<T> {
+    if (this.#lostReason !== undefined) return Promise.reject(this.#lostError(step));
+    return new Promise<T>((resolve, reject) => {
+      const onLost = (): void => reject(this.#lostError(step));
+      this.#pending.add(onLost);
+      body()
+        .then(resolve, reject)
+        .finally(() => this.#pending.delete(onLost));
+    });
+  }
+
+  /** Opens a channel within the MaxSessions budget; the slot is freed when the channel closes. */
+  async #channel(step: string, open: (cb: (err: Error | undefined, ch: ClientChannel) => void) => void) {
+    const release = await this.#limiter.acquire();
+    if (this.#lostReason !== undefined) {
+      release();
+      throw this.#lostError(step);
+    }
+    return new Promise<ClientChannel>((resolve, reject) => {
+      open((err, ch) => {
+        if (err) {
+          release();
+          if (this.#lostReason !== undefined) return reject(this.#lostError(step));
+          return reject(
+            new TskvError('E_SSH_CHANNEL', `cannot open an SSH channel to ${this.endpoint}: ${err.message}`, {
+              host: this.host,
+              step,
+              cause: err,
+            }),
+          );
+        }
+        ch.once('close', release);
+        resolve(ch);
+      });
+    });
+  }
+
+  #remoteCommand(command: string, root: boolean | undefined): string {
+    const asRootUser = root ?? true;
+    if (asRootUser && this.#rootError) throw this.#rootError;
+    return asRoot(command, asRootUser && this.#viaSudo);
+  }
+
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return this.run(command, options);
+  }
+
+  /** exec, with stdin also allowed to be a stream (used by upload). */
+  run(command: string, options: RunOptions = {}): Promise<ExecResult> {
+    const step = stepOf(command, options.step);
+    return this.#guard(step, async () => {
+      const remote = this.#remoteCommand(command, options.root);
+      const ch = await this.#channel(step, (cb) => this.#client.exec(remote, cb));
+      return new Promise<ExecResult>((resolve, reject) => {
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        let code: number | null = null;
+        let timer: NodeJS.Timeout | undefined;
+        ch.on('data', (d: Buffer) => out.push(d));
+        ch.stderr.on('data', (d: Buffer) => err.push(d));
+        ch.on('exit', (exitCode: number | null, signal?: string) => {
+          if (typeof exitCode === 'number') code = exitCode;
+          else if (signal) code = 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0);
+        });
+        ch.on('close', () => {
+          clearTimeout(timer);
+          if (this.#lostReason !== undefined) return reject(this.#lostError(step));
+          const stdout = Buffer.concat(out).toString('utf8');
+          const stderr = Buffer.concat(err).toString('utf8');
+          if (code === null) {
+            return reject(
+              new TskvError('E_SSH_EXEC', `the command ended without an exit status: ${stderr.trim()}`, {
+                host: this.host,
+                step,
+              }),
+            );
+          }
+          resolve({ code, stdout, stderr });
+        });
+        if (options.timeoutMs !== undefined) {
+          timer = setTimeout(() => {
+            ch.signal('KILL');
+            ch.close();
+            reject(
+              new TskvError('E_SSH_TIMEOUT', `the command did not finish within ${options.timeoutMs} ms`, {
+                host: this.host,
+                step,
+              }),
+            );
+          }, options.timeoutMs);
+        }
+        const input = options.stdin;
+        if (input === undefined) ch.end();
+        else if (typeof input === 'string' || Buffer.isBuffer(input)) ch.end(input);
+        else {
+          input.on('error', (e) => {
+            ch.close();
+            reject(
+              new TskvError('E_SSH_EXEC', `reading the input failed: ${e.message}`, {
+                host: this.host,
+                step,
+              }),
+            );
+          });
+          input.pipe(ch);
+        }
+      });
+    });
+  }
+
+  spawn(command: string, options: Omit<ExecOptions, 'stdin' | 'timeoutMs'> = {}): Promise<RemoteProcess> {
+    const step = stepOf(command, options.step);
+    return this.#guard(step, async () => {
+      const remote = this.#remoteCommand(command, options.root);
+      const ch = await this.#channel(step, (cb) => this.#client.exec(remote, cb));
+      const exited = new Promise<number | null>((resolve) => {
+        let code: number | null = null;
+        ch.on('exit', (exitCode: number | null) => {
+          code = typeof exitCode === 'number' ? exitCode : null;
+        });
+        ch.on('close', () => resolve(code));
+      });
+      return {
+        stdout: ch,
+        stderr: ch.stderr,
+        stdin: ch,
+        exited,
+        kill: () => {
+          ch.signal('KILL');
+          ch.close();
+        },
+      };
+    });
+  }
+
+  upload(
+    data: Buffer | NodeJS.ReadableStream,
+    remotePath: string,
+    options: UploadOptions = {},
+  ): Promise<void> {
+    return uploadFile(this, data, remotePath, options);
+  }
+
+  openUnixSocket(path: string): Promise<Duplex> {
+    const step = `open Unix socket ${path}`;
+    return this.#guard(step, () =>
+      this.#channel(step, (cb) => this.#client.openssh_forwardOutStreamLocal(path, cb)),
+    );
+  }
+
+  openTcp(host: string, port: number): Promise<Duplex> {
+    const step = `open TCP ${host}:${port}`;
+    return this.#guard(step, () =>
+      this.#channel(step, (cb) => this.#client.forwardOut('127.0.0.1', 0, host, port, cb)),
+    );
+  }
+
+  close(): void {
+    this.#markLost('closed by tskv');
+    this.#client.end();
+  }
+}
