@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { formatError, TskvError } from '../../../controller/errors.ts';
 import { EtcdError } from '../../../controller/etcd/errors.ts';
 import { waitFor } from '../../../controller/etcd/wait.ts';
-import { formatError, TskvError } from '../../../controller/errors.ts';
 
 const fail = (etcdMessage: string, extra: Partial<ConstructorParameters<typeof EtcdError>[0]> = {}) =>
   new EtcdError({ kind: 'response', endpoint: 'h104', operation: 'member promote', etcdMessage, ...extra });
@@ -25,9 +25,15 @@ describe('EtcdError', () => {
     assert.equal(fail('etcdserver: Peer URLs already exists').isPeerUrlExists(), true);
     assert.equal(fail('etcdserver: too many learner members in cluster').isTooManyLearners(), true);
     assert.equal(fail('etcdserver: not leader').isNotLeader(), true);
-    assert.equal(fail('etcdserver: rpc not supported for learner', { httpStatus: 503 }).isUnavailable(), true);
+    assert.equal(
+      fail('etcdserver: rpc not supported for learner', { httpStatus: 503 }).isUnavailable(),
+      true,
+    );
     assert.equal(fail('etcdserver: member not found', { httpStatus: 404 }).isUnavailable(), false);
-    assert.equal(new EtcdError({ kind: 'unreachable', endpoint: 'a', operation: 'x', etcdMessage: 'c' }).isNotSent(), true);
+    assert.equal(
+      new EtcdError({ kind: 'unreachable', endpoint: 'a', operation: 'x', etcdMessage: 'c' }).isNotSent(),
+      true,
+    );
   });
 
   test('is a TskvError that prints one line with host, step and a fix', () => {
@@ -67,7 +73,10 @@ describe('waitFor', () => {
       (err: unknown) => {
         assert.ok(err instanceof TskvError);
         assert.equal(err.code, 'E_TIMEOUT');
-        assert.match(formatError(err), /^h102: timed out after 0\.1s \(\d+ tries\) waiting for etcd to answer: connection refused$/);
+        assert.match(
+          formatError(err),
+          /^h102: timed out after 0\.1s \(\d+ tries\) waiting for etcd to answer: connection refused$/,
+        );
         return true;
       },
     );

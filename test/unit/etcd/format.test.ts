@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  formatMemberAdded,
   formatMemberAddEnv,
+  formatMemberAdded,
   formatMemberList,
   formatMemberListV2,
   goQuote,
@@ -63,7 +63,12 @@ describe('etcdctl output formats', () => {
     );
     // By ID gives the same answer.
     assert.equal(
-      formatMemberAddEnv('new-h102', SEED_AFTER_ADD, ['http://192.168.100.102:2380'], hexToId('cdc1e5e338e27adc')),
+      formatMemberAddEnv(
+        'new-h102',
+        SEED_AFTER_ADD,
+        ['http://192.168.100.102:2380'],
+        hexToId('cdc1e5e338e27adc'),
+      ),
       text,
     );
   });
@@ -71,8 +76,14 @@ describe('etcdctl output formats', () => {
   test('member added line pads IDs like %16x; learner wording is 3.5+', () => {
     const id = hexToId('cdc1e5e338e27adc');
     const cluster = hexToId('74de06e38ff30a0');
-    assert.equal(formatMemberAdded(id, cluster, false), 'Member cdc1e5e338e27adc added to cluster  74de06e38ff30a0');
-    assert.equal(formatMemberAdded(id, cluster, true), 'Member cdc1e5e338e27adc added as learner to cluster  74de06e38ff30a0');
+    assert.equal(
+      formatMemberAdded(id, cluster, false),
+      'Member cdc1e5e338e27adc added to cluster  74de06e38ff30a0',
+    );
+    assert.equal(
+      formatMemberAdded(id, cluster, true),
+      'Member cdc1e5e338e27adc added as learner to cluster  74de06e38ff30a0',
+    );
     assert.equal(
       formatMemberAdded(id, cluster, true, { learnerWording: false }),
       'Member cdc1e5e338e27adc added to cluster  74de06e38ff30a0',
