@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** Error codes the agent puts in error bodies; the controller turns them into TskvError codes. */
+export const AGENT_ERROR_CODES = [
+  'E_AGENT_BAD_REQUEST',
+  'E_AGENT_NOT_FOUND',
+  'E_AGENT_INTERNAL',
+  'E_AGENT_ADDR_IN_USE',
+  'E_AGENT_ADDR_NOT_AVAILABLE',
+  'E_AGENT_PERMISSION',
+  'E_AGENT_COMMAND_FAILED',
+] as const;
+
+export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];
+
+/** Every non-2xx reply of the agent has this body. */
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+  }),
+});
+
+export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { firewallBackendSchema } from './firewall.ts';
+
+const absolutePath = z.string().startsWith('/', { message: 'must be an absolute path' });
+
+export const factsRequestSchema = z
+  .object({
+    /** The etcd data dir from the inventory: free disk is measured there (or at its nearest existing parent). */
+    dataDir: absolutePath,
+    /** An etcd binary to prefer over /usr/local/bin/etcd and PATH. */
+    etcdBinary: absolutePath.optional(),
+  })
+  .strict();
+
+export const osFactsSchema = z.object({
+  /** `ID` from /etc/os-release ("debian"), or "unknown". */
+  id: z.string(),
+  versionId: z.string(),
+  prettyName: z.string(),
+});
+
+export const diskFactsSchema = z.object({
+  /** The path asked about. */
+  path: z.string(),
+  /** The nearest existing directory at or above `path`, where statfs was taken. */
+  measuredAt: z.string(),
+  freeBytes: z.number(),
+  totalBytes: z.number(),
+});
+
+export const firewallFactsSchema = z.object({
+  backend: firewallBackendSchema,
+  /** Human-readable state: "running", "active", "inactive", ... */
+  state: z.string(),
+  /** firewalld only: the default zone. */
+  defaultZone: z.string().optional(),
+});
+
+export const etcdFactsSchema = z.object({
+  installed: z.object({ path: z.string(), version: z.string() }).nullable(),
+  running: z.array(
+    z.object({
+      pid: z.number().int(),
+      command: z.string(),
+      /** TCP ports this process listens on. */
+      listenPorts: z.array(z.number().int()),
+    }),
+  ),
+  dataDir: z.object({
+    path: z.string(),
+    exists: z.boolean(),
+    /** The data dir holds a `member/` directory: an etcd member was bootstrapped here. */
+    hasData: z.boolean(),
+  }),
+});
+
+export const factsResponseSchema = z.object({
+  hostname: z.string(),
+  os: osFactsSchema,
+  /** Node's names: "x64", "arm64". */
+  arch: z.string(),
+  kernel: z.string(),
+  init: z.object({
+    /** systemd is PID 1 and running (/run/systemd/system exists). */
+    systemd: z.boolean(),
+    /** The comm of PID 1 ("systemd", "sh", ...). */
+    pid1: z.string(),
+  }),
+  disk: diskFactsSchema,
+  firewall: firewallFactsSchema,
+  etcd: etcdFactsSchema,
+  isRoot: z.boolean(),
+  /** The agent's wall clock when the facts were gathered (ms since the epoch, sub-ms precision). */
+  clockMs: z.number(),
+});
+
+export type FactsRequest = z.infer<typeof factsRequestSchema>;
+export type FactsResponse = z.infer<typeof factsResponseSchema>;

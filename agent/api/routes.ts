@@ -1,0 +1,56 @@
+import type { z } from 'zod';
+import { clockRequestSchema, clockResponseSchema } from './clock.ts';
+import { factsRequestSchema, factsResponseSchema } from './facts.ts';
+import { firewallStateRequestSchema, firewallStateResponseSchema } from './firewall.ts';
+import { portsRequestSchema, portsResponseSchema } from './ports.ts';
+import {
+  probeConnectRequestSchema,
+  probeConnectResponseSchema,
+  probeListenRequestSchema,
+  probeListenResponseSchema,
+  probeListenResultRequestSchema,
+  probeListenResultResponseSchema,
+} from './probe.ts';
+import { versionRequestSchema, versionResponseSchema } from './version-route.ts';
+
+export interface AgentRoute<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly request: Req;
+  readonly response: Res;
+}
+
+/** What the caller passes (defaults not yet applied). */
+export type RequestOf<R extends AgentRoute> = z.input<R['request']>;
+/** What the handler receives (defaults applied). */
+export type ParsedRequestOf<R extends AgentRoute> = z.output<R['request']>;
+export type ResponseOf<R extends AgentRoute> = z.output<R['response']>;
+
+function route<Req extends z.ZodType, Res extends z.ZodType>(
+  method: 'GET' | 'POST',
+  path: string,
+  request: Req,
+  response: Res,
+): AgentRoute<Req, Res> {
+  return { method, path, request, response };
+}
+
+/** Every route the agent serves. GET routes take no body (their request schema is an empty object). */
+export const routes = {
+  version: route('GET', '/v1/version', versionRequestSchema, versionResponseSchema),
+  facts: route('POST', '/v1/facts', factsRequestSchema, factsResponseSchema),
+  clock: route('POST', '/v1/clock', clockRequestSchema, clockResponseSchema),
+  probeListen: route('POST', '/v1/probe/listen', probeListenRequestSchema, probeListenResponseSchema),
+  probeListenResult: route(
+    'POST',
+    '/v1/probe/listen/result',
+    probeListenResultRequestSchema,
+    probeListenResultResponseSchema,
+  ),
+  probeConnect: route('POST', '/v1/probe/connect', probeConnectRequestSchema, probeConnectResponseSchema),
+  ports: route('POST', '/v1/ports', portsRequestSchema, portsResponseSchema),
+  firewallState: route('POST', '/v1/firewall/state', firewallStateRequestSchema, firewallStateResponseSchema),
+} as const;
+
+export type Routes = typeof routes;
+export type RouteName = keyof Routes;

@@ -1,0 +1,13 @@
+import type { AgentRoute, ParsedRequestOf, ResponseOf, Routes } from '../api/index.ts';
+
+export interface HandlerContext {
+  buildId: string;
+}
+
+export type Handler<R extends AgentRoute> = (
+  request: ParsedRequestOf<R>,
+  ctx: HandlerContext,
+) => Promise<ResponseOf<R>>;
+
+/** One handler per route: the compiler insists that every route in the table is served. */
+export type HandlerTable = { [K in keyof Routes]: Handler<Routes[K]> };

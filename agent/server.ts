@@ -1,0 +1,85 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import { type AgentRoute, type ErrorBody, routes } from './api/index.ts';
+import { AgentError } from './errors.ts';
+import { handlers } from './handlers/index.ts';
+import type { Handler, HandlerContext } from './handlers/types.ts';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+interface Entry {
+  route: AgentRoute;
+  handler: Handler<AgentRoute>;
+}
+
+const table = new Map<string, Entry>(
+  (Object.keys(routes) as (keyof typeof routes)[]).map((name) => [
+    `${routes[name].method} ${routes[name].path}`,
+    { route: routes[name], handler: handlers[name] as Handler<AgentRoute> },
+  ]),
+);
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, err: AgentError): void {
+  const body: ErrorBody = { error: { code: err.code, message: err.message } };
+  send(res, err.status, body);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES)
+      throw new AgentError('E_AGENT_BAD_REQUEST', `request body over ${MAX_BODY_BYTES} bytes`, 413);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AgentError('E_AGENT_BAD_REQUEST', 'request body is not JSON', 400);
+  }
+}
+
+function issues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  const entry = table.get(`${req.method} ${path}`);
+  if (!entry) throw new AgentError('E_AGENT_NOT_FOUND', `no route ${req.method} ${path}`, 404);
+  const parsed = entry.route.request.safeParse(await readJson(req));
+  if (!parsed.success) {
+    throw new AgentError('E_AGENT_BAD_REQUEST', `${entry.route.path}: ${issues(parsed.error)}`, 400);
+  }
+  const reply = entry.route.response.safeParse(await entry.handler(parsed.data, ctx));
+  if (!reply.success) {
+    throw new AgentError(
+      'E_AGENT_INTERNAL',
+      `${entry.route.path}: agent built a bad reply: ${issues(reply.error)}`,
+    );
+  }
+  send(res, 200, reply.data);
+}
+
+/** The agent's HTTP server: routes from agent/api, requests and replies checked against their schemas. */
+export function createAgentServer(ctx: HandlerContext): Server {
+  return createServer((req, res) => {
+    handle(req, res, ctx).catch((err: unknown) => {
+      const agentErr =
+        err instanceof AgentError
+          ? err
+          : new AgentError('E_AGENT_INTERNAL', err instanceof Error ? err.message : String(err));
+      if (!res.headersSent) sendError(res, agentErr);
+      else res.destroy();
+    });
+  });
+}

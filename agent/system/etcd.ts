@@ -1,0 +1,52 @@
+import { access, constants, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { runCommand } from './run.ts';
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The etcd binary to report: the preferred path, else /usr/local/bin/etcd, else the first on PATH. */
+export async function findEtcdBinary(preferred?: string): Promise<string | null> {
+  const pathDirs = (
+    process.env['PATH'] || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+  ).split(delimiter);
+  const candidates = [preferred, '/usr/local/bin/etcd', ...pathDirs.map((d) => join(d, 'etcd'))];
+  for (const c of candidates) {
+    if (c && (await isExecutable(c))) return c;
+  }
+  return null;
+}
+
+/** "3.5.17" from `etcd --version` ("etcd Version: 3.5.17\nGit SHA: ..."). */
+export function parseEtcdVersion(text: string): string | null {
+  return /etcd Version:\s*(\S+)/i.exec(text)?.[1] ?? null;
+}
+
+export async function etcdVersion(binary: string): Promise<string> {
+  const r = await runCommand(binary, ['--version'], 5_000);
+  return parseEtcdVersion(r.stdout + r.stderr) ?? 'unknown';
+}
+
+export interface DataDirState {
+  exists: boolean;
+  hasData: boolean;
+}
+
+/** Whether an etcd member was bootstrapped in `dir` (it holds `member/`). */
+export async function dataDirState(dir: string): Promise<DataDirState> {
+  const isDir = async (p: string) => {
+    try {
+      return (await stat(p)).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const exists = await isDir(dir);
+  return { exists, hasData: exists && (await isDir(join(dir, 'member'))) };
+}

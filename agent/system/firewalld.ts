@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { type PortRule, parsePortRule, ruleCovers } from './port-rules.ts';
+import { runCommand } from './run.ts';
+
+export interface FirewalldZone {
+  name: string;
+  target: string;
+  services: string[];
+  ports: PortRule[];
+  richRules: string[];
+}
+
+export async function firewalldRunning(): Promise<boolean> {
+  const r = await runCommand('firewall-cmd', ['--state']);
+  return r.code === 0 && r.stdout.trim() === 'running';
+}
+
+/** Parse `firewall-cmd --zone=Z --list-all`. */
+export function parseZoneListing(text: string): FirewalldZone {
+  const lines = text.split('\n');
+  const name = (lines[0] ?? '').trim().split(/\s+/)[0] ?? '';
+  const field = (key: string): string => {
+    const line = lines.find((l) => l.trim().startsWith(`${key}:`));
+    return line
+      ? line
+          .trim()
+          .slice(key.length + 1)
+          .trim()
+      : '';
+  };
+  const words = (key: string): string[] => field(key).split(/\s+/).filter(Boolean);
+  const richStart = lines.findIndex((l) => l.trim().startsWith('rich rules:'));
+  const richRules =
+    richStart < 0
+      ? []
+      : lines
+          .slice(richStart + 1)
+          .map((l) => l.trim())
+          .filter(Boolean);
+  return {
+    name,
+    target: field('target') || 'default',
+    services: words('services'),
+    ports: words('ports')
+      .map(parsePortRule)
+      .filter((p): p is PortRule => p !== null),
+    richRules,
+  };
+}
+
+/** Ports of a firewalld service, from its XML definition (/etc overrides /usr/lib). */
+export function parseServiceXml(xml: string): PortRule[] {
+  const out: PortRule[] = [];
+  for (const m of xml.matchAll(/<port\s+([^>]*?)\/?>/g)) {
+    const attrs = m[1] ?? '';
+    const port = /port="([^"]+)"/.exec(attrs)?.[1];
+    const protocol = /protocol="([^"]+)"/.exec(attrs)?.[1] ?? 'any';
+    const rule = port ? parsePortRule(`${port}/${protocol}`) : null;
+    if (rule) out.push(rule);
+  }
+  return out;
+}
+
+async function servicePorts(service: string): Promise<PortRule[]> {
+  for (const dir of ['/etc/firewalld/services', '/usr/lib/firewalld/services']) {
+    try {
+      return parseServiceXml(await readFile(`${dir}/${service}.xml`, 'utf8'));
+    } catch {
+      // not defined here
+    }
+  }
+  const r = await runCommand('firewall-cmd', [`--info-service=${service}`]);
+  return parseZoneListing(r.stdout).ports;
+}
+
+export async function readDefaultZone(): Promise<FirewalldZone & { servicePorts: Map<string, PortRule[]> }> {
+  const zoneName = (await runCommand('firewall-cmd', ['--get-default-zone'])).stdout.trim();
+  const listing = await runCommand('firewall-cmd', [`--zone=${zoneName}`, '--list-all']);
+  if (listing.code !== 0) throw new Error(`firewall-cmd --list-all failed: ${listing.stderr.trim()}`);
+  const zone = parseZoneListing(listing.stdout);
+  const ports = new Map<string, PortRule[]>();
+  for (const s of zone.services) ports.set(s, await servicePorts(s));
+  return { ...zone, name: zone.name || zoneName, servicePorts: ports };
+}
+
+/** Whether a port is let in by a zone, and why. */
+export function judgeFirewalldPort(
+  zone: FirewalldZone & { servicePorts: Map<string, PortRule[]> },
+  port: number,
+  protocol: string,
+): { open: boolean | null; detail: string } {
+  if (zone.target === 'ACCEPT') return { open: true, detail: `zone ${zone.name} accepts everything` };
+  const byPort = zone.ports.find((p) => ruleCovers(p, port, protocol));
+  if (byPort) return { open: true, detail: `port ${port}/${protocol} open in zone ${zone.name}` };
+  for (const [service, rules] of zone.servicePorts) {
+    if (rules.some((r) => ruleCovers(r, port, protocol))) {
+      return { open: true, detail: `service ${service} in zone ${zone.name}` };
+    }
+  }
+  const rich = zone.richRules.find((r) => new RegExp(`port="${port}"`).test(r) && /\baccept\b/.test(r));
+  if (rich && !/\bsource\b/.test(rich))
+    return { open: true, detail: `rich rule in zone ${zone.name}: ${rich}` };
+  if (rich) return { open: null, detail: `only for some sources in zone ${zone.name}: ${rich}` };
+  return { open: false, detail: `firewalld zone ${zone.name}` };
+}

@@ -1,0 +1,125 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Client, errors as undiciErrors } from 'undici';
+import type { z } from 'zod';
+import { type AgentRoute, errorBodySchema, type RequestOf, type ResponseOf } from '../../agent/api/index.ts';
+import { describeCause, TskvError } from '../errors.ts';
+
+export interface AgentClientOptions {
+  /** The host the agent runs on (for error messages). */
+  host: string;
+  /** A fresh byte stream to the agent's socket, e.g. `() => conn.openUnixSocket(path)`. */
+  openStream: () => Promise<Duplex>;
+  /** Per-request deadline unless a call gives its own. Default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface CallOptions {
+  /** Label used in errors ("facts", "probe h102:2380", ...). Default: the route's path. */
+  step?: string;
+  timeoutMs?: number;
+}
+
+function issues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * Typed calls to one host's agent over HTTP/1.1 on a stream we hand to undici (an SSH channel in
+ * production, a local socket in tests). Requests and replies are checked against agent/api.
+ */
+export class AgentClient {
+  readonly host: string;
+  readonly #client: Client;
+  readonly #timeoutMs: number;
+
+  constructor(options: AgentClientOptions) {
+    this.host = options.host;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#client = new Client('http://tskv-agent', {
+      // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
+      connect: (_opts, callback) => {
+        options.openStream().then(
+          (stream) => callback(null, stream as Socket),
+          (err: Error) => callback(err, null),
+        );
+      },
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+    });
+  }
+
+  #error(code: string, message: string, step: string, cause?: unknown): TskvError {
+    return new TskvError(code, message, { host: this.host, step, ...(cause === undefined ? {} : { cause }) });
+  }
+
+  async call<R extends AgentRoute>(
+    route: R,
+    request: RequestOf<R>,
+    options: CallOptions = {},
+  ): Promise<ResponseOf<R>> {
+    const step = options.step ?? `agent ${route.path}`;
+    const checked = route.request.safeParse(request);
+    if (!checked.success) {
+      throw this.#error(
+        'E_AGENT_BAD_REQUEST',
+        `request to ${route.path} is invalid: ${issues(checked.error)}`,
+        step,
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.#client.request({
+        method: route.method,
+        path: route.path,
+        headers: { 'content-type': 'application/json' },
+        // Send what the caller gave (defaults are applied on the agent, which validates again).
+        ...(route.method === 'GET' ? {} : { body: JSON.stringify(request) }),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (err) {
+      const timedOut =
+        err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+      throw timedOut
+        ? this.#error(
+            'E_AGENT_TIMEOUT',
+            `agent did not answer ${route.path} within ${timeoutMs} ms`,
+            step,
+            err,
+          )
+        : this.#error('E_AGENT_UNREACHABLE', `agent unreachable: ${describeCause(err)}`, step, err);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw this.#error('E_AGENT_PROTOCOL', `agent replied ${status} with a body that is not JSON`, step);
+    }
+    if (status < 200 || status > 299) {
+      const e = errorBodySchema.safeParse(body);
+      if (!e.success)
+        throw this.#error('E_AGENT_PROTOCOL', `agent replied ${status} without an error body`, step);
+      throw this.#error(e.data.error.code, e.data.error.message, step);
+    }
+    const reply = route.response.safeParse(body);
+    if (!reply.success) {
+      throw this.#error(
+        'E_AGENT_PROTOCOL',
+        `agent reply to ${route.path} does not match: ${issues(reply.error)}`,
+        step,
+      );
+    }
+    return reply.data as ResponseOf<R>;
+  }
+
+  /** Close the HTTP connection (the agent keeps running until its SSH channel closes). */
+  async close(): Promise<void> {
+    await this.#client.close().catch(() => this.#client.destroy());
+  }
+}

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
+import { AGENT_API_VERSION, routes } from '../../../agent/api/index.ts';
+import { TskvError } from '../../../controller/errors.ts';
+import { type RunningAgent, startAgent } from './start-agent.ts';
+
+/** A free high port on loopback (bound then released). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('agent server over a Unix socket', () => {
+  let agent: RunningAgent;
+  before(async () => {
+    agent = await startAgent();
+  });
+  after(async () => {
+    if (agent.child.exitCode === null) await agent.stop();
+  });
+
+  test('prints one ready line with the API version', () => {
+    assert.equal(agent.ready['ready'], true);
+    assert.equal(agent.ready['apiVersion'], AGENT_API_VERSION);
+    assert.equal(agent.ready['buildId'], 'dev');
+  });
+
+  test('socket is 0600 in a 0700 directory', () => {
+    assert.equal(statSync(agent.socket).mode & 0o777, 0o600);
+    assert.equal(statSync(dirname(agent.socket)).mode & 0o777, 0o700);
+  });
+
+  test('GET /v1/version', async () => {
+    const v = await agent.client.call(routes.version, {});
+    assert.equal(v.apiVersion, AGENT_API_VERSION);
+    assert.equal(v.nodeVersion, process.version);
+    assert.equal(v.pid, agent.child.pid);
+  });
+
+  test('POST /v1/facts has the expected shape', async () => {
+    const before = Date.now();
+    const f = await agent.client.call(routes.facts, { dataDir: '/nonexistent/tskv/data' });
+    assert.ok(f.hostname.length > 0);
+    assert.equal(f.arch, process.arch);
+    assert.ok(f.os.id.length > 0);
+    assert.equal(f.disk.measuredAt, '/');
+    assert.ok(f.disk.freeBytes > 0 && f.disk.totalBytes >= f.disk.freeBytes);
+    assert.deepEqual(f.etcd.dataDir, { path: '/nonexistent/tskv/data', exists: false, hasData: false });
+    assert.ok(['firewalld', 'ufw', 'nftables', 'none'].includes(f.firewall.backend));
+    assert.ok(f.clockMs >= before - 5 && f.clockMs <= Date.now() + 5);
+  });
+
+  test('POST /v1/clock returns sub-ms wall clock close to ours', async () => {
+    const t0 = Date.now();
+    const { wallMs } = await agent.client.call(routes.clock, {});
+    assert.ok(wallMs >= t0 - 5 && wallMs <= Date.now() + 5, `${wallMs} vs ${t0}`);
+  });
+
+  test('probe listen + connect on loopback', async () => {
+    const port = await freePort();
+    const l = await agent.client.call(routes.probeListen, { address: '127.0.0.1', port, durationMs: 10_000 });
+    const c = await agent.client.call(routes.probeConnect, { host: '127.0.0.1', port, timeoutMs: 2000 });
+    assert.equal(c.outcome, 'ok');
+    const r = await agent.client.call(routes.probeListenResult, { id: l.id });
+    assert.equal(r.closed, true);
+    assert.equal(r.connections.length, 1);
+    assert.equal(r.connections[0]?.remoteAddress, '127.0.0.1');
+    const refused = await agent.client.call(routes.probeConnect, {
+      host: '127.0.0.1',
+      port,
+      timeoutMs: 2000,
+    });
+    assert.equal(refused.outcome, 'refused');
+    assert.equal(refused.errno, 'ECONNREFUSED');
+  });
+
+  test('probe listen on a busy port fails with EADDRINUSE naming the holder', async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      await assert.rejects(
+        agent.client.call(routes.probeListen, { address: '127.0.0.1', port, durationMs: 1000 }),
+        (err: unknown) =>
+          err instanceof TskvError &&
+          err.code === 'E_AGENT_ADDR_IN_USE' &&
+          err.host === 'local' &&
+          /EADDRINUSE/.test(err.message) &&
+          new RegExp(`pid ${process.pid}`).test(err.message),
+      );
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('POST /v1/ports finds our own listener and its process', async () => {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as { port: number }).port;
+    const free = await freePort();
+    try {
+      const { ports } = await agent.client.call(routes.ports, { ports: [port, free] });
+      assert.equal(ports[0]?.inUse, true);
+      assert.deepEqual(ports[0]?.listeners[0], {
+        address: '127.0.0.1',
+        family: 'ipv4',
+        pid: process.pid,
+        command: 'node',
+      });
+      assert.deepEqual(ports[1], { port: free, inUse: false, listeners: [] });
+    } finally {
+      s.close();
+    }
+  });
+
+  test('POST /v1/firewall/state answers per port', async () => {
+    const r = await agent.client.call(routes.firewallState, { ports: [{ port: 2379 }, { port: 2380 }] });
+    assert.deepEqual(
+      r.ports.map((p) => [p.port, p.protocol]),
+      [
+        [2379, 'tcp'],
+        [2380, 'tcp'],
+      ],
+    );
+  });
+
+  test('an invalid request is refused on the controller side with a typed error', async () => {
+    await assert.rejects(
+      agent.client.call(routes.probeConnect, { host: '127.0.0.1', port: 70000, timeoutMs: 10 }),
+      (err: unknown) =>
+        err instanceof TskvError && err.code === 'E_AGENT_BAD_REQUEST' && /port/.test(err.message),
+    );
+  });
+
+  test('an invalid request that gets through is refused by the agent with a typed error', async () => {
+    const lax = { ...routes.facts, request: z.any() };
+    await assert.rejects(
+      agent.client.call(lax, { dataDir: 'relative' }, { step: 'facts' }),
+      (err: unknown) =>
+        err instanceof TskvError &&
+        err.code === 'E_AGENT_BAD_REQUEST' &&
+        err.step === 'facts' &&
+        /dataDir: must be an absolute path/.test(err.message),
+    );
+  });
+
+  test('a reply that does not match the schema is a protocol error', async () => {
+    const strict = { ...routes.clock, response: z.object({ wallMs: z.string() }) };
+    await assert.rejects(
+      agent.client.call(strict, {}),
+      (err: unknown) => err instanceof TskvError && err.code === 'E_AGENT_PROTOCOL',
+    );
+  });
+
+  test('closing stdin stops the agent and removes its socket', async () => {
+    const code = await agent.stop();
+    assert.equal(code, 0);
+    assert.equal(existsSync(agent.socket), false);
+    await assert.rejects(
+      new Promise((resolve, reject) => connect(agent.socket).on('connect', resolve).on('error', reject)),
+    );
+  });
+});

@@ -1,0 +1,55 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { AgentClient } from '../../../controller/agent-client/client.ts';
+
+export interface RunningAgent {
+  child: ChildProcess;
+  socket: string;
+  ready: Record<string, unknown>;
+  client: AgentClient;
+  /** Close stdin (as a dropped SSH channel would) and wait for the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+
+/** Start the agent as a child (the pinned Node 24, or a built executable) on a temp Unix socket. */
+export async function startAgent(executable?: string): Promise<RunningAgent> {
+  const dir = mkdtempSync(join(tmpdir(), 'tskv-agent-test-'));
+  const socket = join(dir, 'run', 'agent.sock');
+  const [cmd, args] = executable
+    ? [executable, ['serve', '--socket', socket]]
+    : [process.execPath, [join(ROOT, 'agent/main.ts'), 'serve', '--socket', socket]];
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent not ready in 10 s: ${stderr}`)), 10_000);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(line) as Record<string, unknown>);
+    });
+    child.once('exit', (code) => reject(new Error(`agent exited ${code}: ${stderr}`)));
+  });
+  const client = new AgentClient({ host: 'local', openStream: async () => connect(socket) });
+  return {
+    child,
+    socket,
+    ready,
+    client,
+    async stop() {
+      await client.close();
+      child.stdin?.end();
+      const code = await exited;
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
