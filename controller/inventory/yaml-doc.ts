@@ -1,4 +1,14 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument,
+  visit,
+} from 'yaml';
 import type { PathProblem, PathSegment, Problem } from './problems.ts';
 
 export interface ParsedYaml {
@@ -12,10 +22,23 @@ export interface ParsedYaml {
   place(problem: PathProblem): Problem;
 }
 
-const SYNTAX_HINTS: Record<string, string> = {
+/** YAML errors as operators can act on them: replacements, or advice added to the parser's words. */
+const SYNTAX_MESSAGES: Record<string, string> = {
   MULTIPLE_DOCS: "the inventory must be a single YAML document; remove the '---' separator",
   TAB_AS_INDENT: 'tabs are not allowed as indentation in YAML; indent with spaces',
 };
+const SYNTAX_ADVICE: Record<string, string> = {
+  UNEXPECTED_TOKEN: 'quote values that contain YAML punctuation ({ } [ ] , : #)',
+  BLOCK_AS_IMPLICIT_KEY: "check the indentation, and quote values that contain ': '",
+  BAD_INDENT: 'check the indentation',
+};
+
+function syntaxMessage(code: string, message: string): string {
+  const replaced = SYNTAX_MESSAGES[code];
+  if (replaced) return replaced;
+  const advice = SYNTAX_ADVICE[code];
+  return `YAML syntax error: ${message.replace(/\s+/g, ' ').trim()}${advice ? `; ${advice}` : ''}`;
+}
 
 function keyText(pair: Pair): string {
   const key = pair.key;
@@ -36,14 +59,19 @@ export function parseYaml(text: string): ParsedYaml {
     return { line: pos.line, column: pos.col, message };
   };
 
-  // One error per line: the YAML parser often follows a real error with echoes of it.
-  const syntaxProblems: Problem[] = [];
-  for (const err of doc.errors) {
-    const problem = at(
-      err.pos[0],
-      SYNTAX_HINTS[err.code] ?? `YAML syntax error: ${err.message.replace(/\s+/g, ' ').trim()}`,
-    );
-    if (!syntaxProblems.some((p) => p.line === problem.line)) syntaxProblems.push(problem);
+  // Only the first error: the parser follows a real error with echoes of it.
+  const first = doc.errors[0];
+  const syntaxProblems = first ? [at(first.pos[0], syntaxMessage(first.code, first.message))] : [];
+  let data: unknown = null;
+  if (!first) {
+    try {
+      data = doc.toJS();
+    } catch (err) {
+      // e.g. an alias (*name) without its anchor (&name).
+      let alias: Node | undefined;
+      visit(doc, { Alias: (_key, node) => ((alias ??= node), visit.BREAK) });
+      syntaxProblems.push(at(rangeStart(alias), `YAML error: ${(err as Error).message}`));
+    }
   }
 
   const duplicateProblems: Problem[] = [];
@@ -98,5 +126,5 @@ export function parseYaml(text: string): ParsedYaml {
     return at(rangeStart(node) ?? rangeStart(lastPair?.key) ?? 0, problem.message);
   };
 
-  return { data: doc.toJS(), syntaxProblems, duplicateProblems, place };
+  return { data, syntaxProblems, duplicateProblems, place };
 }

@@ -1,6 +1,7 @@
 import { InputError } from '../errors.ts';
 import type { Inventory } from '../inventory/model.ts';
 import {
+  commandArg,
   ETCD_BINARY,
   ETCD_ENV_FILE,
   envName,
@@ -8,6 +9,7 @@ import {
   etcdSettings,
   findHost,
   type SettingsOptions,
+  TSKV_FLAG_COUNT,
 } from './settings.ts';
 import { renderTemplate } from './templates.ts';
 
@@ -33,9 +35,10 @@ export function renderHost(
       `no host '${hostName}' in ${inv.file}; its hosts are: ${inv.hosts.map((h) => h.name).join(', ')}`,
     );
   }
-  const settings = etcdSettings(inv, host, opts).map(([flag, value]) => ({
+  const settings = etcdSettings(inv, host, opts).map(([flag, value], i) => ({
     flag,
     value,
+    arg: commandArg(flag, value, i < TSKV_FLAG_COUNT),
     env: envName(flag),
     envValue: envQuote(value),
   }));

@@ -21,6 +21,9 @@ export function findHost(inv: Inventory, hostName: string): HostSpec | undefined
   return inv.hosts.find((h) => h.name === hostName);
 }
 
+/** How many of etcdSettings' entries tskv sets itself (the seed's eight and --data-dir); extra flags follow. */
+export const TSKV_FLAG_COUNT = 9;
+
 /** A member's etcd settings in the seed's order, then --data-dir, then the inventory's extra flags. */
 export function etcdSettings(inv: Inventory, host: HostSpec, opts: SettingsOptions = {}): Setting[] {
   const members = opts.initialCluster ?? inv.hosts.map((h) => ({ name: h.name, peerUrl: peerUrl(h, inv) }));
@@ -28,7 +31,7 @@ export function etcdSettings(inv: Inventory, host: HostSpec, opts: SettingsOptio
     ['name', host.name],
     ['initial-advertise-peer-urls', peerUrl(host, inv)],
     ['listen-peer-urls', peerUrl(host, inv)],
-    ['listen-client-urls', `${clientUrl(host, inv)},${loopbackClientUrl(inv)}`],
+    ['listen-client-urls', [...new Set([clientUrl(host, inv), loopbackClientUrl(inv)])].join(',')],
     ['advertise-client-urls', clientUrl(host, inv)],
     ['initial-cluster-token', inv.cluster.token],
     ['initial-cluster', members.map((m) => `${m.name}=${m.peerUrl}`).join(',')],
@@ -52,4 +55,12 @@ export function envQuote(value: string): string {
 /** A shell word: bare when it is plainly safe, else single-quoted. */
 export function shellQuote(value: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * One command-line argument. tskv's own flags take the seed's `--flag value` shape; extra flags are
+ * written `--flag=value`, the only form Go's flag package accepts for boolean flags (`--enable-v2 true` is refused).
+ */
+export function commandArg(flag: string, value: string, ownFlag: boolean): string {
+  return ownFlag ? `--${flag} ${shellQuote(value)}` : shellQuote(`--${flag}=${value}`);
 }

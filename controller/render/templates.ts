@@ -3,14 +3,12 @@ import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.ts';
 import { PROJECT_TEMPLATES_DIR } from '../inventory/normalise.ts';
-import { shellQuote } from './settings.ts';
 
 /** The only importer of handlebars: finds, compiles and caches templates. */
 
 type Template = (data: object) => string;
 
 const engine = Handlebars.create();
-engine.registerHelper('shell', (value: unknown) => shellQuote(String(value)));
 
 const cache = new Map<string, Template>();
 

@@ -15,10 +15,11 @@ type Pairs = [string, string][];
 function flagPairs(command: string): Pairs {
   const words = command.replace(/\\\n/g, ' ').trim().split(/\s+/).slice(1);
   const pairs: Pairs = [];
-  for (let i = 0; i < words.length; i += 2) {
-    const flag = words[i]!;
-    assert.match(flag, /^--?[a-z]/, `expected a flag, got ${flag}`);
-    pairs.push([flag.replace(/^--?/, ''), words[i + 1]!]);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    assert.match(word, /^--?[a-z]/, `expected a flag, got ${word}`);
+    const [flag, value] = word.includes('=') ? word.split(/=(.*)/) : [word, words[++i]];
+    pairs.push([flag!.replace(/^--?/, ''), value!]);
   }
   return pairs;
 }
@@ -133,8 +134,12 @@ describe('render: settings', () => {
       ['auto-compaction-retention', '1h 30m'],
     ]);
     const out = renderHost(inv, 'a', 'flags');
-    assert.match(out, /--enable-v2 true \\\n {2}--snapshot-count 5000 \\\n/);
-    assert.match(out, /--auto-compaction-retention '1h 30m'\n$/);
+    // Extra flags take the --flag=value form: Go's flag package refuses `--enable-v2 true`.
+    assert.match(
+      out,
+      /--data-dir \/var\/lib\/etcd\/a.etcd \\\n {2}--enable-v2=true \\\n {2}--snapshot-count=5000 \\\n/,
+    );
+    assert.match(out, / '--auto-compaction-retention=1h 30m'\n$/);
     assert.match(renderHost(inv, 'a', 'env'), /^ETCD_AUTO_COMPACTION_RETENTION="1h 30m"$/m);
   });
 
@@ -144,6 +149,12 @@ describe('render: settings', () => {
     const settings = new Map(etcdSettings(inv, b!));
     assert.equal(settings.get('listen-client-urls'), 'http://[fd00::2]:12379,http://127.0.0.1:12379');
     assert.equal(settings.get('data-dir'), '/srv/b');
+  });
+
+  test('a member on 127.0.0.1 listens on the loopback client URL once', () => {
+    const local = parseInventory(OTHER.replace('10.0.0.1', '127.0.0.1'), '/tmp/local.yaml');
+    const settings = new Map(etcdSettings(local, local.hosts[0]!));
+    assert.equal(settings.get('listen-client-urls'), 'http://127.0.0.1:12379');
   });
 
   test('state existing and an explicit initial cluster (joining member)', () => {
