@@ -68,6 +68,20 @@ export function formatMemberPromoted(memberId: EtcdId, clusterId: EtcdId): strin
 }
 
 /**
+ * The `--initial-cluster` a joining member needs: every member's `name=peerURL` in etcd's order,
+ * learners and unstarted members included (an unstarted one has no name yet: "=url", as etcdctl
+ * prints it), the joining member under its new name.
+ */
+export function formatInitialCluster(members: EtcdMember[], joining?: { id: EtcdId; name: string }): string {
+  const conf: string[] = [];
+  for (const m of members) {
+    const name = joining !== undefined && m.id === joining.id ? joining.name : m.name;
+    for (const url of m.peerURLs) conf.push(`${name}=${url}`);
+  }
+  return conf.join(',');
+}
+
+/**
  * The environment block `etcdctl member add` prints after its first line: a blank line, then
  * ETCD_NAME, ETCD_INITIAL_CLUSTER (every member's peer URLs, learners and unstarted members
  * included, the new one under `name`), ETCD_INITIAL_ADVERTISE_PEER_URLS and
@@ -80,16 +94,12 @@ export function formatMemberAddEnv(
   newPeerURLs: string[],
   newMemberId?: EtcdId,
 ): string {
-  const isNew = (m: EtcdMember): boolean =>
-    newMemberId !== undefined ? m.id === newMemberId : m.peerURLs.some((u) => newPeerURLs.includes(u));
-  const conf: string[] = [];
-  for (const m of members) {
-    for (const url of m.peerURLs) conf.push(`${isNew(m) ? name : m.name}=${url}`);
-  }
+  const id = newMemberId ?? members.find((m) => m.peerURLs.some((u) => newPeerURLs.includes(u)))?.id;
+  const conf = formatInitialCluster(members, id === undefined ? undefined : { id, name });
   return [
     '',
     `ETCD_NAME=${goQuote(name)}`,
-    `ETCD_INITIAL_CLUSTER=${goQuote(conf.join(','))}`,
+    `ETCD_INITIAL_CLUSTER=${goQuote(conf)}`,
     `ETCD_INITIAL_ADVERTISE_PEER_URLS=${goQuote(newPeerURLs.join(','))}`,
     'ETCD_INITIAL_CLUSTER_STATE="existing"',
   ].join('\n');

@@ -11,6 +11,7 @@ export {
 export { type EndpointResult, EtcdCluster, type FailoverOptions } from './cluster.ts';
 export { EtcdError, type EtcdFailureKind, GRPC, isEtcdError } from './errors.ts';
 export {
+  formatInitialCluster,
   formatMemberAddEnv,
   formatMemberAdded,
   formatMemberList,
@@ -23,4 +24,4 @@ export { type EtcdId, hexToId, idToBigInt, idToHex, idToPaddedHex, isHexId } fro
 export { type EtcdMember, type EtcdStatus, findMember, normaliseMember, normaliseStatus } from './members.ts';
 export type { CallOptions, EtcdEndpoint } from './transport.ts';
 export { type V2Node, v2Get, v2Members, v2Put } from './v2.ts';
-export { type WaitOptions, waitFor } from './wait.ts';
+export { retryWhile, type WaitOptions, waitFor } from './wait.ts';

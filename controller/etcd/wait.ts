@@ -56,3 +56,20 @@ export async function waitFor<T>(
     await delay(interval, undefined, options.signal ? { signal: options.signal } : {});
   }
 }
+
+/**
+ * Calls `fn` until it succeeds, retrying (within the deadline) only while `retryable(err)` says
+ * the refusal is temporary, e.g. promote's "learner not in sync" or a membership change refused
+ * as "unhealthy cluster" in the first 5 s after the members connected. Other errors throw at once.
+ */
+export async function retryWhile<T>(
+  fn: () => Promise<T>,
+  retryable: (err: unknown) => boolean,
+  options: Omit<WaitOptions, 'isFatal'>,
+): Promise<T> {
+  const result = await waitFor(async () => ({ value: await fn() }), {
+    ...options,
+    isFatal: (err) => !retryable(err),
+  });
+  return result.value;
+}

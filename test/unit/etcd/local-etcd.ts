@@ -182,12 +182,12 @@ export class LocalEtcd {
     }
   }
 
-  /** Stops a member (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. */
-  async stop(name: string): Promise<void> {
+  /** Stops a member (SIGTERM, then SIGKILL after 5 s; or SIGKILL at once) and waits for it to exit. */
+  async stop(name: string, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const m = this.member(name);
     const child = m.process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await m.exited;
     clearTimeout(timer);
@@ -202,8 +202,9 @@ export class LocalEtcd {
     });
   }
 
+  /** Kills every member (its data is thrown away, so no graceful stop) and removes the root. */
   async cleanup(): Promise<void> {
-    await Promise.all([...this.members.keys()].map((n) => this.stop(n)));
+    await Promise.all([...this.members.keys()].map((n) => this.stop(n, 'SIGKILL')));
     rmSync(this.root, { recursive: true, force: true });
   }
 }
