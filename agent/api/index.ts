@@ -1,8 +1,10 @@
 /** The agent's one contract: both the agent and the controller import this module (it imports only zod). */
 export * from './clock.ts';
+export * from './deploy.ts';
 export * from './errors.ts';
 export * from './facts.ts';
 export * from './firewall.ts';
+export * from './manifest.ts';
 export * from './ports.ts';
 export * from './probe.ts';
 export * from './routes.ts';

@@ -1,5 +1,23 @@
 import type { z } from 'zod';
 import { clockRequestSchema, clockResponseSchema } from './clock.ts';
+import {
+  clockSyncRequestSchema,
+  clockSyncResponseSchema,
+  dataDirMoveAsideRequestSchema,
+  dataDirMoveAsideResponseSchema,
+  etcdInstallRequestSchema,
+  etcdInstallResponseSchema,
+  etcdLogsRequestSchema,
+  etcdLogsResponseSchema,
+  etcdServiceRequestSchema,
+  etcdServiceResponseSchema,
+  fileReadRequestSchema,
+  fileReadResponseSchema,
+  fileWriteRequestSchema,
+  fileWriteResponseSchema,
+  firewallOpenRequestSchema,
+  firewallOpenResponseSchema,
+} from './deploy.ts';
 import { factsRequestSchema, factsResponseSchema } from './facts.ts';
 import { firewallStateRequestSchema, firewallStateResponseSchema } from './firewall.ts';
 import { portsRequestSchema, portsResponseSchema } from './ports.ts';
@@ -50,6 +68,19 @@ export const routes = {
   probeConnect: route('POST', '/v1/probe/connect', probeConnectRequestSchema, probeConnectResponseSchema),
   ports: route('POST', '/v1/ports', portsRequestSchema, portsResponseSchema),
   firewallState: route('POST', '/v1/firewall/state', firewallStateRequestSchema, firewallStateResponseSchema),
+  firewallOpen: route('POST', '/v1/firewall/open', firewallOpenRequestSchema, firewallOpenResponseSchema),
+  fileRead: route('POST', '/v1/files/read', fileReadRequestSchema, fileReadResponseSchema),
+  fileWrite: route('POST', '/v1/files/write', fileWriteRequestSchema, fileWriteResponseSchema),
+  etcdInstall: route('POST', '/v1/etcd/install', etcdInstallRequestSchema, etcdInstallResponseSchema),
+  etcdService: route('POST', '/v1/etcd/service', etcdServiceRequestSchema, etcdServiceResponseSchema),
+  etcdLogs: route('POST', '/v1/etcd/logs', etcdLogsRequestSchema, etcdLogsResponseSchema),
+  dataDirMoveAside: route(
+    'POST',
+    '/v1/datadir/move-aside',
+    dataDirMoveAsideRequestSchema,
+    dataDirMoveAsideResponseSchema,
+  ),
+  clockSync: route('POST', '/v1/clock/sync', clockSyncRequestSchema, clockSyncResponseSchema),
 } as const;
 
 export type Routes = typeof routes;

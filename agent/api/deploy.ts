@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/**
+ * Routes that change a host (used by deploy/member/replace). Every apply re-checks state on the host,
+ * is idempotent, honours `dryRun` (reports what it would do, changes nothing) and answers
+ * `{ changed, actions }`: `actions` are human-readable lines ("open 2379/tcp in zone public (runtime+permanent)").
+ */
+const absolutePath = z.string().startsWith('/', { message: 'must be an absolute path' });
+const dryRun = z.boolean().default(false);
+
+export const applyResultSchema = z.object({
+  changed: z.boolean(),
+  actions: z.array(z.string()),
+});
+export type ApplyResult = z.infer<typeof applyResultSchema>;
+
+// files: atomic write (temp file in the same dir, fsync, rename), read
+export const fileWriteRequestSchema = z
+  .object({ path: absolutePath, content: z.string(), mode: z.number().int().default(0o644), dryRun })
+  .strict();
+export const fileWriteResponseSchema = applyResultSchema.extend({
+  /** Unified diff of old → new content ("" when unchanged). */
+  diff: z.string(),
+});
+export const fileReadRequestSchema = z.object({ path: absolutePath }).strict();
+export const fileReadResponseSchema = z.object({ exists: z.boolean(), content: z.string() });
+
+// firewall: open ports in the active backend, now and across reboots
+export const firewallOpenRequestSchema = z
+  .object({ ports: z.array(z.number().int().min(1).max(65535)).min(1), dryRun })
+  .strict();
+export const firewallOpenResponseSchema = applyResultSchema;
+
+// etcd install: unpack an official-layout tarball already uploaded to the host
+export const etcdInstallRequestSchema = z
+  .object({
+    /** Tarball on the host (uploaded by the controller), e.g. /var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz */
+    tarball: absolutePath,
+    version: z.string(),
+    /** Where versions live: <root>/v<version>/{etcd,etcdctl,etcdutl?}. Default /opt/tskv/etcd. */
+    root: absolutePath.default('/opt/tskv/etcd'),
+    /** Symlinks etcd, etcdctl (and etcdutl when present) are made in. Default /usr/local/bin. */
+    binDir: absolutePath.default('/usr/local/bin'),
+    dryRun,
+  })
+  .strict();
+export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.string() });
+
+/**
+ * etcd as a service. With systemd (PID 1): a unit `etcd.service` with EnvironmentFile=envFile.
+ * Without it (containers, the lab): the agent's own supervisor (`tskv-agent supervise`), detached,
+ * running `binary` with the env file's variables, restarting it if it crashes (not after a clean
+ * exit 0, which is how a removed member stops), logging to logFile.
+ */
+export const etcdServiceRequestSchema = z
+  .object({
+    action: z.enum(['start', 'stop', 'restart', 'status']),
+    envFile: absolutePath.default('/etc/etcd/etcd.env'),
+    binary: absolutePath.default('/usr/local/bin/etcd'),
+    logFile: absolutePath.default('/var/log/tskv/etcd.log'),
+    /** systemd unit text to install (when systemd runs); ignored otherwise. */
+    unit: z.string().optional(),
+    dryRun,
+  })
+  .strict();
+export const etcdServiceResponseSchema = applyResultSchema.extend({
+  manager: z.enum(['systemd', 'supervisor']),
+  running: z.boolean(),
+  pid: z.number().int().nullable(),
+  /** When etcd started (agent wall clock ms), null if not running. */
+  startedAtMs: z.number().nullable(),
+});
+
+export const etcdLogsRequestSchema = z
+  .object({
+    lines: z.number().int().min(1).max(2000).default(40),
+    logFile: absolutePath.default('/var/log/tskv/etcd.log'),
+  })
+  .strict();
+export const etcdLogsResponseSchema = z.object({ lines: z.array(z.string()) });
+
+// data dirs are moved aside, never deleted
+export const dataDirMoveAsideRequestSchema = z.object({ path: absolutePath, dryRun }).strict();
+export const dataDirMoveAsideResponseSchema = applyResultSchema.extend({
+  /** <path>.removed-<UTC timestamp>, or null when there was nothing to move. */
+  movedTo: z.string().nullable(),
+});
+
+// clock: make the host's time service sync, or step it to the controller's clock
+export const clockSyncRequestSchema = z
+  .object({
+    servers: z.array(z.string()).default([]),
+    /** Step the clock to this reading (controller's clock at send time + half the round trip). */
+    stepToMs: z.number().optional(),
+    dryRun,
+  })
+  .strict();
+export const clockSyncResponseSchema = applyResultSchema.extend({
+  /** chrony, systemd-timesyncd, ntpd, or none. */
+  service: z.string(),
+});
