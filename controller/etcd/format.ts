@@ -48,14 +48,14 @@ export function goQuote(text: string): string {
   return `${out}"`;
 }
 
-/** First line of `etcdctl member add`; etcdctl 3.5+ says "added as learner to", 3.4 does not. */
+/** First line of `etcdctl member add`; etcdctl 3.6 says "added as learner to", 3.4 and 3.5 (checked: 3.5.30) do not. */
 export function formatMemberAdded(
   memberId: EtcdId,
   clusterId: EtcdId,
   isLearner: boolean,
   options: { learnerWording?: boolean } = {},
 ): string {
-  const asLearner = isLearner && (options.learnerWording ?? true) ? ' as learner ' : ' ';
+  const asLearner = isLearner && (options.learnerWording ?? false) ? ' as learner ' : ' ';
   return `Member ${idToPaddedHex(memberId)} added${asLearner}to cluster ${idToPaddedHex(clusterId)}`;
 }
 

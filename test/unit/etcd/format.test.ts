@@ -73,7 +73,7 @@ describe('etcdctl output formats', () => {
     );
   });
 
-  test('member added line pads IDs like %16x; learner wording is 3.5+', () => {
+  test('member added line pads IDs like %16x; learner wording is 3.6+', () => {
     const id = hexToId('cdc1e5e338e27adc');
     const cluster = hexToId('74de06e38ff30a0');
     assert.equal(
@@ -82,11 +82,11 @@ describe('etcdctl output formats', () => {
     );
     assert.equal(
       formatMemberAdded(id, cluster, true),
-      'Member cdc1e5e338e27adc added as learner to cluster  74de06e38ff30a0',
+      'Member cdc1e5e338e27adc added to cluster  74de06e38ff30a0',
     );
     assert.equal(
-      formatMemberAdded(id, cluster, true, { learnerWording: false }),
-      'Member cdc1e5e338e27adc added to cluster  74de06e38ff30a0',
+      formatMemberAdded(id, cluster, true, { learnerWording: true }),
+      'Member cdc1e5e338e27adc added as learner to cluster  74de06e38ff30a0',
     );
   });
 

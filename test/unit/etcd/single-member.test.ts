@@ -101,13 +101,16 @@ describe(`etcd API against one real member (${bin.version ?? 'none'})`, { skip }
     const list = await client.memberList();
     const added = list.members.find((m) => m.peerURLs.includes(peer));
     assert.ok(added);
-    const expected = [
-      formatMemberAdded(added.id, list.clusterId, true, { learnerWording: !ctlVersion.startsWith('3.4.') }),
-      formatMemberAddEnv('newbie', list.members, [peer], added.id),
-    ].join('\n');
-    assert.equal(`${expected}\n`, out);
-    assert.equal(`${formatMemberList(list.members)}\n`, local.etcdctl(['member', 'list'], [url]));
-    await client.memberRemove(added.id);
+    try {
+      const expected = [
+        formatMemberAdded(added.id, list.clusterId, true, { learnerWording: !/^3\.[45]\./.test(ctlVersion) }),
+        formatMemberAddEnv('newbie', list.members, [peer], added.id),
+      ].join('\n');
+      assert.equal(`${expected}\n`, out);
+      assert.equal(`${formatMemberList(list.members)}\n`, local.etcdctl(['member', 'list'], [url]));
+    } finally {
+      await client.memberRemove(added.id);
+    }
   });
 
   test('errors: bad request 400 InvalidArgument, unknown path 404, nothing listening = unreachable', async () => {
@@ -121,7 +124,6 @@ describe(`etcd API against one real member (${bin.version ?? 'none'})`, { skip }
     await assert.rejects(client.v3('nothing', 'no/such/thing', {}, gatewayErrorSchema), (err: unknown) => {
       assert.ok(err instanceof EtcdError);
       assert.equal(err.httpStatus, 404);
-      assert.match(err.etcdMessage, /^HTTP 404: /);
       return true;
     });
     const dead = await local.define('never-started');
