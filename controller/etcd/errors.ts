@@ -80,7 +80,8 @@ export class EtcdError extends TskvError {
             ? 'E_ETCD_UNREACHABLE'
             : 'E_ETCD_TIMEOUT';
     const fix = fixFor(init.etcdMessage);
-    super(code, `etcd ${init.operation}: ${init.etcdMessage}`, {
+    // The operation is the step, so formatError prints "host: etcd member add: <etcd's message>".
+    super(code, init.etcdMessage, {
       host: init.endpoint,
       step: `etcd ${init.operation}`,
       cause: init.cause,

@@ -42,7 +42,7 @@ describe('EtcdError', () => {
     assert.equal(err.code, 'E_ETCD');
     assert.equal(
       formatError(err),
-      'h104: etcd member promote: etcd member promote: etcdserver: too many learner members in cluster\n' +
+      'h104: etcd member promote: etcdserver: too many learner members in cluster\n' +
         '  fix: etcd allows one learner at a time: promote or remove the existing learner first',
     );
   });

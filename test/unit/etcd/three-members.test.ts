@@ -81,7 +81,12 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
     );
     const withLearnerFirst = new EtcdCluster(['d', ...NAMES].map((n) => local.endpoint(n)));
     await withLearnerFirst.put('via-failover', 'yes');
-    assert.equal((await learner.get('via-failover', { serializable: true }))?.value ?? 'yes', 'yes');
+    assert.equal((await withLearnerFirst.memberList()).members.length, 4);
+    // A learner serves serializable reads once it has caught up.
+    await waitFor(async () => (await learner.get('via-failover', { serializable: true }))?.value === 'yes', {
+      deadlineMs: 10_000,
+      describe: 'the learner to replicate the key',
+    });
     // Started (named) before promotion; promotion retried while etcd says it is not in sync.
     await waitFor(
       async () => (await cluster.memberList()).members.find((m) => m.id === added.member.id)?.started,
