@@ -1,0 +1,134 @@
+/**
+ * One running lab host, driven from the machine through its own namespaces (nsenter into its
+ * init): commands, sshd, processes, firewalld ports, and libfaketime clock skew. Commands run as
+ * root without CAP_SYS_TIME and with a clean environment, like a login on the host would.
+ */
+import { readFileSync } from 'node:fs';
+import { TskvError } from '../../controller/errors.ts';
+import { pollUntil, type RunResult, run } from './run.ts';
+
+export interface ExecOptions {
+  input?: string;
+  timeoutMs?: number;
+  /** Extra environment variables for the command (kept out of its command line). */
+  env?: Record<string, string>;
+}
+
+const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const SSHD_LISTENING = "ss -Hltn 'sport = :22' | grep -q LISTEN";
+
+export class LabHost {
+  readonly name: string;
+  readonly address: string;
+  /** The host's init in the machine's PID namespace (PID 1 inside the host). */
+  readonly pid: number;
+
+  constructor(name: string, address: string, pid: number) {
+    this.name = name;
+    this.address = address;
+    this.pid = pid;
+  }
+
+  /** Runs `cmd` with bash inside the host; never throws for a non-zero exit. */
+  exec(cmd: string, options: ExecOptions = {}): Promise<RunResult> {
+    const enter = ['-t', String(this.pid), '-n', '-m', '-u', '-i', '-p', '-r', '-w', '--'];
+    const extra = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const base = [`PATH=${HOST_PATH}`, 'HOME=/root', 'USER=root', 'LOGNAME=root', 'LANG=C.UTF-8'];
+    const env = ['env', '-i', ...base, ...this.skewEnv(), ...extra];
+    const drop = ['setpriv', '--bounding-set', '-sys_time', '--'];
+    return run('nsenter', [...enter, ...env, ...drop, '/bin/bash', '-c', cmd], {
+      input: options.input,
+      timeoutMs: options.timeoutMs,
+    });
+  }
+
+  /** Like exec, but a non-zero exit is a TskvError naming the host and the command. */
+  async execOk(cmd: string, options: ExecOptions = {}): Promise<string> {
+    const res = await this.exec(cmd, options);
+    if (res.code !== 0) {
+      throw new TskvError(
+        'E_LAB_EXEC',
+        `'${cmd}' exited with ${res.code}: ${(res.stderr || res.stdout).trim()}`,
+        {
+          host: this.name,
+        },
+      );
+    }
+    return res.stdout;
+  }
+
+  /** Stops sshd's listener (open sessions stay, as with `systemctl stop ssh`); new connections are refused. */
+  async stopSshd(): Promise<void> {
+    await this.exec('[ -s /run/sshd.pid ] && kill "$(cat /run/sshd.pid)"; rm -f /run/sshd.pid');
+    await this.waitFor('sshd to stop listening', `! ${SSHD_LISTENING}`);
+  }
+
+  async startSshd(): Promise<void> {
+    await this.execOk(`${SSHD_LISTENING} || FAKETIME_SKIP_CMDS=sshd /usr/sbin/sshd`);
+    await this.waitFor('sshd to listen', SSHD_LISTENING);
+  }
+
+  /** SIGKILLs the host's processes whose command line matches `pattern` (pgrep -f); returns how many. */
+  async kill(pattern: string): Promise<number> {
+    const script =
+      'n=0; for p in $(pgrep -f -- "$TSKV_PATTERN"); do [ "$p" = "$$" ] && continue; ' +
+      'kill -KILL "$p" 2>/dev/null && n=$((n+1)); done; echo "$n"';
+    return Number((await this.execOk(script, { env: { TSKV_PATTERN: pattern } })).trim());
+  }
+
+  /** Closes a TCP port in firewalld (runtime and permanent): the zone's default rejects it again. */
+  async blockPort(port: number): Promise<void> {
+    await this.execOk(
+      `firewall-cmd -q --remove-port=${port}/tcp 2>/dev/null; firewall-cmd -q --permanent --remove-port=${port}/tcp 2>/dev/null; ` +
+        `! firewall-cmd -q --query-port=${port}/tcp`,
+    );
+  }
+
+  /** Opens a TCP port in firewalld, runtime and permanent. */
+  async openPort(port: number): Promise<void> {
+    await this.execOk(
+      `firewall-cmd -q --add-port=${port}/tcp && firewall-cmd -q --permanent --add-port=${port}/tcp`,
+    );
+  }
+
+  /**
+   * Gives processes started from now on a clock offset of `seconds` with libfaketime: the offset
+   * in /etc/faketimerc, the library preloaded into every SSH session through /etc/environment
+   * (pam_env) and into exec() here. sshd itself never loads it (its seccomp sandbox kills the
+   * session when it does, even with FAKETIME_SKIP_CMDS=sshd, which is set for sessions too).
+   * Go programs (etcd) ignore it. 0 removes it.
+   */
+  async setSkew(seconds: number): Promise<void> {
+    if (!Number.isFinite(seconds))
+      throw new TskvError('E_LAB_SKEW', `invalid skew '${seconds}'`, { host: this.name });
+    const clean = "sed -i '/^LD_PRELOAD=.*libfaketime/d; /^FAKETIME_SKIP_CMDS=/d' /etc/environment";
+    if (seconds === 0) {
+      await this.execOk(`rm -f /etc/faketimerc; touch /etc/environment; ${clean}`);
+      return;
+    }
+    const offset = `${seconds > 0 ? '+' : ''}${seconds}`;
+    await this.execOk(
+      `lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 | head -n1) && [ -n "$lib" ] && touch /etc/environment && ${clean} && ` +
+        `printf 'LD_PRELOAD=%s\\nFAKETIME_SKIP_CMDS=sshd\\n' "$lib" >>/etc/environment && printf '%s\\n' '${offset}' >/etc/faketimerc`,
+    );
+  }
+
+  /** The libfaketime environment of this host's sessions while it is skewed (read through its root). */
+  private skewEnv(): string[] {
+    try {
+      const env = readFileSync(`/proc/${this.pid}/root/etc/environment`, 'utf8');
+      return env.split('\n').filter((l) => /^LD_PRELOAD=.*libfaketime|^FAKETIME_SKIP_CMDS=/.test(l));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Polls a shell condition inside the host until it holds. */
+  async waitFor(what: string, condition: string, timeoutMs = 15_000): Promise<void> {
+    await pollUntil(
+      `${this.name}: ${what}`,
+      async () => ((await this.exec(condition)).code === 0 ? true : undefined),
+      { timeoutMs },
+    );
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The lab itself: real hosts reached with the real OpenSSH client through the inventory's
+ * settings, isolated from this machine (no node/etcd, own host keys, own firewall, no
+ * CAP_SYS_TIME), skewable, and gone without a trace after down. Needs root: skipped otherwise.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { loadInventory } from '../../controller/inventory/load.ts';
+import type { HostSpec, Inventory } from '../../controller/inventory/model.ts';
+import { isAlive } from './boot.ts';
+import { Lab, labUnavailableReason } from './lab.ts';
+import { PROJECT_ROOT } from './names.ts';
+import { listNetns } from './network.ts';
+import { pollUntil, run } from './run.ts';
+import { labProcesses } from './teardown.ts';
+
+const NAME = 'labtest';
+const skip = labUnavailableReason() ?? false;
+
+function sshArgs(host: HostSpec, knownHosts = host.ssh.knownHosts): string[] {
+  return [
+    '-F',
+    '/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'ConnectTimeout=10',
+    '-i',
+    host.ssh.identityFile ?? '',
+    '-o',
+    `ProxyCommand=${host.ssh.proxyCommand}`,
+    '-p',
+    String(host.ssh.port),
+    `${host.ssh.user}@${host.address}`,
+  ];
+}
+
+describe('lab', { skip }, () => {
+  let lab: Lab;
+  let inventory: Inventory;
+  const spec = (name: string) => inventory.hosts.find((h) => h.name === name)!;
+  const ssh = (name: string, cmd: string, knownHosts?: string) =>
+    run('ssh', [...sshArgs(spec(name), knownHosts), cmd], { timeoutMs: 30_000 });
+
+  before(async () => {
+    await Lab.down(NAME);
+    const started = Date.now();
+    lab = await Lab.up({ name: NAME });
+    process.stderr.write(`# lab up (3 hosts) took ${Date.now() - started} ms\n`);
+    inventory = await loadInventory(lab.inventoryPath);
+  });
+
+  after(async () => {
+    await Lab.down(NAME);
+  });
+
+  test('writes an inventory the controller accepts, with the lab-specific settings', () => {
+    assert.deepEqual(
+      inventory.hosts.map((h) => h.name),
+      ['h102', 'docker', 'h104'],
+    );
+    for (const host of inventory.hosts) {
+      assert.ok(host.address.startsWith(`${lab.layout.prefix}.`), host.address);
+      assert.equal(host.ssh.hostKeyPolicy, 'strict');
+      assert.equal(host.ssh.user, 'root');
+      assert.match(host.ssh.proxyCommand ?? '', /socat STDIO TCP:%h:%p$/);
+    }
+    assert.equal(inventory.etcd.flags['enable-v2'], true);
+    assert.match(inventory.etcd.source, /etcd-v3\.4\.\d+-linux-\w+\.tar\.gz$/);
+  });
+
+  test('up again keeps the running lab as is', async () => {
+    const again = await Lab.up({ name: NAME });
+    assert.deepEqual(
+      again.hosts.map((h) => h.pid),
+      lab.hosts.map((h) => h.pid),
+    );
+  });
+
+  test('every host answers SSH (strict host keys, proxy command) with its own hostname', async () => {
+    await Promise.all(
+      inventory.hosts.map(async (host) => {
+        const res = await ssh(host.name, 'hostname');
+        assert.equal(res.code, 0, res.stderr);
+        assert.equal(res.stdout.trim(), host.name);
+      }),
+    );
+  });
+
+  test('hosts have neither node, etcd nor the project checkout; root has only the lab key', async () => {
+    const res = await ssh(
+      'docker',
+      `command -v node nodejs etcd etcdctl etcdutl; test -e ${PROJECT_ROOT}/package.json && echo checkout-visible; ls -A /root/.ssh`,
+    );
+    assert.equal(res.stdout.trim(), 'authorized_keys');
+  });
+
+  test('each host has its own host key, checked strictly', async () => {
+    const knownHosts = readFileSync(lab.layout.knownHostsPath, 'utf8');
+    const ed25519 = inventory.hosts.map(
+      (h) =>
+        new RegExp(`^${h.address.replaceAll('.', '\\.')} ssh-ed25519 (\\S+)$`, 'm').exec(knownHosts)?.[1],
+    );
+    assert.equal(new Set(ed25519).size, 3);
+    assert.ok(ed25519.every((k) => k !== undefined));
+    const machineKeyFile = '/etc/ssh/ssh_host_ed25519_key.pub';
+    const machineKey = existsSync(machineKeyFile)
+      ? readFileSync(machineKeyFile, 'utf8').split(' ')[1]
+      : undefined;
+    if (machineKey) assert.ok(!ed25519.includes(machineKey), "a host kept this machine's host key");
+    // h102's address with docker's keys: OpenSSH must refuse.
+    const [h102, docker] = inventory.hosts;
+    const swapped = knownHosts
+      .split('\n')
+      .filter((l) => l.startsWith(`${docker!.address} `))
+      .map((l) => l.replace(docker!.address, h102!.address))
+      .join('\n');
+    const path = `${lab.layout.dir}/known_hosts-swapped`;
+    await run('sh', ['-c', `cat > ${path}`], { input: `${swapped}\n` });
+    const res = await ssh('h102', 'true', path);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+  });
+
+  test('firewalld blocks 2379 from a peer until the port is opened', async () => {
+    const [a, b] = lab.hosts;
+    await a!.execOk(
+      "setsid socat TCP-LISTEN:2379,fork,reuseaddr SYSTEM:'echo hello' </dev/null >/dev/null 2>&1 &",
+    );
+    await a!.waitFor('socat to listen on 2379', "ss -Hltn 'sport = :2379' | grep -q LISTEN");
+    const probe = `socat -T 3 - TCP:${a!.address}:2379,connect-timeout=3 </dev/null`;
+    const fromPeer = await b!.exec(probe);
+    assert.notEqual(fromPeer.code, 0, 'a peer reached 2379 through the default zone');
+    assert.match(fromPeer.stderr, /No route to host|Connection refused|timed out/);
+    assert.equal((await a!.execOk(probe)).trim(), 'hello', 'the host itself reaches its own port');
+
+    const opened = await ssh(a!.name, 'firewall-cmd --add-port=2379/tcp');
+    assert.equal(opened.code, 0, opened.stderr);
+    assert.equal((await b!.execOk(probe)).trim(), 'hello');
+
+    await a!.blockPort(2379);
+    assert.notEqual((await b!.exec(probe)).code, 0);
+    await a!.openPort(2379);
+    assert.equal((await b!.execOk(probe)).trim(), 'hello');
+    assert.ok((await a!.kill('socat TCP-LISTEN:2379')) >= 1);
+    assert.notEqual((await b!.exec(probe)).code, 0);
+  });
+
+  test('lab skew shifts the clock of new SSH sessions, and sshd keeps working', async () => {
+    const clockOf = async (host: string) => {
+      const before = Date.now() / 1000;
+      const res = await ssh(host, 'date +%s.%N');
+      assert.equal(res.code, 0, res.stderr);
+      return Number(res.stdout) - (before + Date.now() / 1000) / 2;
+    };
+    await lab.skew('h104', 4.4);
+    const skewed = await clockOf('h104');
+    assert.ok(skewed > 3.9 && skewed < 4.9, `h104 is ${skewed.toFixed(2)} s off`);
+    assert.ok(Math.abs(await clockOf('h102')) < 0.5);
+    const viaExec = Number((await lab.host('h104').execOk('date +%s.%N')).trim()) - Date.now() / 1000;
+    assert.ok(viaExec > 3.9 && viaExec < 4.9, `exec sees ${viaExec.toFixed(2)} s`);
+    await lab.skew('h104', 0);
+    assert.ok(Math.abs(await clockOf('h104')) < 0.5);
+  });
+
+  test('hosts cannot set the clock (no CAP_SYS_TIME)', async () => {
+    const CAP_SYS_TIME = 1n << 25n;
+    const caps = await ssh('h102', 'grep -E "^Cap(Eff|Bnd)" /proc/self/status');
+    const masks = [...caps.stdout.matchAll(/^Cap\w+:\s+([0-9a-f]+)$/gm)].map((m) => BigInt(`0x${m[1]}`));
+    assert.equal(masks.length, 2, caps.stdout);
+    // Only once the capability is known to be absent is `date -s` tried (it cannot succeed then).
+    assert.ok(masks.every((m) => (m & CAP_SYS_TIME) === 0n));
+    const res = await ssh('h102', 'date -s "@$(date +%s)"');
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /Operation not permitted/);
+  });
+
+  test('stopSshd refuses new connections until startSshd', async () => {
+    const host = lab.host('h104');
+    await host.stopSshd();
+    const refused = await ssh('h104', 'true');
+    assert.notEqual(refused.code, 0);
+    await host.startSshd();
+    assert.equal((await ssh('h104', 'hostname')).stdout.trim(), 'h104');
+  });
+
+  test('down removes every namespace and process, and is safe to repeat', async () => {
+    const pids = lab.hosts.map((h) => h.pid);
+    await lab.down();
+    assert.deepEqual(
+      listNetns().filter((ns) => ns.startsWith(`tskv-${NAME}.`)),
+      [],
+    );
+    assert.deepEqual(labProcesses(NAME), []);
+    await pollUntil('the hosts to be reaped', () => (pids.some((p) => isAlive(p)) ? undefined : true));
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    assert.ok(!mounts.includes(`tskv-${NAME}.`));
+    const ps = await run('ps', ['-eo', 'args']);
+    assert.ok(!ps.stdout.includes(`tskv-lab-${NAME}`), 'a lab process is still running');
+    const again = await Lab.down(NAME);
+    assert.deepEqual(again.namespaces, []);
+    assert.throws(() => Lab.attach(NAME), /not up/);
+  });
+});

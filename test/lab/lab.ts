@@ -1,0 +1,244 @@
+/**
+ * The lab of real hosts, for tests and for `tskv lab` (in the spirit of etcd's e2e framework):
+ *
+ *   const lab = await Lab.up({ name: 'deploy', hosts: ['h102', 'docker', 'h104'] });
+ *   after(() => lab.down());
+ *   await lab.hosts[0].exec('hostname');   // lab.inventoryPath for the controller
+ *
+ * Hosts keep running after the process that started them exits; `Lab.attach(name)` picks them up.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError, TskvError } from '../../controller/errors.ts';
+import { bootHost } from './boot.ts';
+import { type EtcdMinor, type EtcdTarball, ensureEtcdTarball } from './etcd-tarball.ts';
+import { LabHost } from './host.ts';
+import {
+  type InventoryOverrides,
+  inventoryText,
+  type LabInventoryDoc,
+  mergeOverrides,
+} from './inventory-file.ts';
+import { DEFAULT_HOSTS, DEFAULT_LAB, type LabLayout, labLayout, validateHostNames } from './names.ts';
+import { assertSubnetFree, createBridge, createHostNetwork } from './network.ts';
+import { ensureKey, ensurePackages, requireLab } from './setup.ts';
+import { deadHosts, type LabState, readState, writeState } from './state.ts';
+import { teardown } from './teardown.ts';
+
+export interface LabUpOptions {
+  name?: string;
+  hosts?: string[];
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface LabHostStatus {
+  name: string;
+  address: string;
+  pid: number;
+  running: boolean;
+  sshd: boolean;
+  firewalld: string;
+  skew: string | undefined;
+}
+
+export class Lab {
+  readonly name: string;
+  readonly layout: LabLayout;
+  readonly hosts: LabHost[];
+  readonly state: LabState;
+
+  private constructor(layout: LabLayout, state: LabState) {
+    this.name = layout.name;
+    this.layout = layout;
+    this.state = state;
+    this.hosts = state.hosts.map((h) => new LabHost(h.name, h.address, h.pid));
+  }
+
+  /** `.lab/<name>/inventory.yaml`: the lab's inventory for the controller. */
+  get inventoryPath(): string {
+    return this.layout.inventoryPath;
+  }
+
+  /** Brings the lab up, or returns it as is when it is already up with the same hosts. */
+  static async up(options: LabUpOptions = {}): Promise<Lab> {
+    requireLab();
+    const name = options.name ?? DEFAULT_LAB;
+    const hostNames = validateHostNames(options.hosts ?? DEFAULT_HOSTS);
+    const log = options.log ?? (() => {});
+    const layout = labLayout(name, hostNames);
+    const running = Lab.tryAttach(name);
+    if (running) {
+      const have = running.hosts.map((h) => h.name).join(',');
+      if (have !== hostNames.join(',')) {
+        throw new InputError(`lab '${name}' is up with hosts ${have}, not ${hostNames.join(',')}`, {
+          fix: `run 'tskv lab down --name ${name}' first, or use another --name`,
+        });
+      }
+      running.writeInventoryFile(layout.inventoryPath, running.inventoryDoc());
+      log(`lab '${name}' is already up`);
+      return running;
+    }
+    const started = Date.now();
+    await teardown(layout); // whatever a crashed earlier run left
+    mkdirSync(layout.dir, { recursive: true });
+    await ensurePackages(log);
+    const tarball = ensureEtcdTarball('3.4');
+    tarball.catch(() => {}); // awaited below; failures then surface there
+    const publicKey = await ensureKey(layout);
+    await assertSubnetFree(layout);
+    try {
+      await createBridge(layout);
+      log(`starting ${hostNames.join(', ')} on ${layout.subnet}`);
+      const booted = await Promise.all(
+        layout.hosts.map(async (host) => {
+          await createHostNetwork(layout, host);
+          const pids = await bootHost(host, publicKey, join(layout.dir, `${host.name}.log`));
+          return { name: host.name, address: host.address, ...pids };
+        }),
+      );
+      const state: LabState = {
+        name,
+        hosts: booted,
+        etcd: await tarball,
+        createdAt: new Date().toISOString(),
+        upMs: 0,
+      };
+      const lab = new Lab(layout, state);
+      await lab.writeKnownHosts();
+      state.upMs = Date.now() - started;
+      writeState(layout, state);
+      lab.writeInventoryFile(layout.inventoryPath, lab.inventoryDoc());
+      log(`lab '${name}' up in ${(state.upMs / 1000).toFixed(1)} s`);
+      return lab;
+    } catch (err) {
+      await teardown(layout).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The running lab `name`; a TskvError when it is not up. */
+  static attach(name: string = DEFAULT_LAB): Lab {
+    const lab = Lab.tryAttach(name);
+    if (!lab) {
+      throw new TskvError('E_LAB_NOT_UP', `lab '${name}' is not up`, {
+        fix: `run 'tskv lab up --name ${name}'`,
+      });
+    }
+    return lab;
+  }
+
+  private static tryAttach(name: string): Lab | undefined {
+    const state = readState(labLayout(name));
+    if (!state) return undefined;
+    const layout = labLayout(
+      name,
+      state.hosts.map((h) => h.name),
+    );
+    return deadHosts(layout, state).length === 0 ? new Lab(layout, state) : undefined;
+  }
+
+  /** Removes everything lab `name` made on this machine; safe when nothing is up. */
+  static async down(name: string = DEFAULT_LAB): Promise<{ namespaces: string[]; processes: number }> {
+    requireLab();
+    return teardown(labLayout(name));
+  }
+
+  down(): Promise<{ namespaces: string[]; processes: number }> {
+    return Lab.down(this.name);
+  }
+
+  host(name: string): LabHost {
+    const host = this.hosts.find((h) => h.name === name);
+    if (!host)
+      throw new InputError(
+        `lab '${this.name}' has no host '${name}' (hosts: ${this.hosts.map((h) => h.name).join(', ')})`,
+      );
+    return host;
+  }
+
+  /** Clock offset for `host`'s processes started from now on (libfaketime); 0 removes it. */
+  skew(host: string, seconds: number): Promise<void> {
+    return this.host(host).setSkew(seconds);
+  }
+
+  /** The official-layout tarball of etcd 3.4 or 3.5 (3.5 is built on first use: an apt update from sid). */
+  etcdTarball(minor: EtcdMinor): Promise<EtcdTarball> {
+    return ensureEtcdTarball(minor);
+  }
+
+  /** The lab inventory as data (what inventory.yaml holds). */
+  inventoryDoc(): LabInventoryDoc {
+    const { layout, state } = this;
+    return {
+      cluster: { token: `tskv-lab-${layout.name}` },
+      etcd: { version: state.etcd.version, source: state.etcd.path, flags: { 'enable-v2': true } },
+      ssh: {
+        user: 'root',
+        port: 22,
+        identityFile: layout.keyPath,
+        knownHosts: layout.knownHostsPath,
+        hostKeyPolicy: 'strict',
+        proxyCommand: layout.proxyCommand,
+      },
+      hosts: Object.fromEntries(state.hosts.map((h) => [h.name, { address: h.address }])),
+    };
+  }
+
+  /**
+   * Writes a variant of the lab inventory (overrides merge into inventoryDoc(); null removes a
+   * key, e.g. `{ hosts: { h104: null } }`) and returns its path (in the lab's folder).
+   */
+  writeInventory(overrides: InventoryOverrides = {}, fileName?: string): string {
+    const digest = createHash('sha256').update(JSON.stringify(overrides)).digest('hex').slice(0, 10);
+    const path = join(this.layout.dir, fileName ?? `inventory-${digest}.yaml`);
+    this.writeInventoryFile(path, mergeOverrides(this.inventoryDoc(), overrides));
+    return path;
+  }
+
+  private writeInventoryFile(path: string, doc: LabInventoryDoc): void {
+    writeFileSync(path, inventoryText(doc, this.name));
+  }
+
+  /** known_hosts with every host's real keys, read from the host itself. */
+  private async writeKnownHosts(): Promise<void> {
+    const lines = await Promise.all(
+      this.hosts.map(async (host) => {
+        const keys = await host.execOk('cat /etc/ssh/ssh_host_*_key.pub');
+        return keys
+          .trim()
+          .split('\n')
+          .map((line) => line.split(' ').slice(0, 2).join(' '))
+          .map((key) => `${host.address} ${key}\n`)
+          .join('');
+      }),
+    );
+    writeFileSync(this.layout.knownHostsPath, lines.join(''));
+  }
+
+  /** Per host: alive, sshd listening, firewalld state, skew. */
+  async status(): Promise<LabHostStatus[]> {
+    const script =
+      "if ss -Hltn 'sport = :22' | grep -q LISTEN; then echo sshd=yes; else echo sshd=no; fi; " +
+      'echo "firewalld=$(firewall-cmd --state 2>&1)"; echo "skew=$(cat /etc/faketimerc 2>/dev/null)"';
+    return Promise.all(
+      this.hosts.map(async (host) => {
+        const out = (await host.exec(script)).stdout;
+        const field = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(out)?.[1]?.trim();
+        return {
+          name: host.name,
+          address: host.address,
+          pid: host.pid,
+          running: true,
+          sshd: field('sshd') === 'yes',
+          firewalld: field('firewalld') || 'unknown',
+          skew: field('skew') || undefined,
+        };
+      }),
+    );
+  }
+}
+
+export type { LabHost } from './host.ts';
+export { labUnavailableReason } from './setup.ts';

@@ -1,0 +1,49 @@
+/** What `lab up` records in `.lab/<name>/state.json`, and whether that lab is still running. */
+import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import type { EtcdTarball } from './etcd-tarball.ts';
+import type { LabLayout } from './names.ts';
+
+export interface LabHostState {
+  name: string;
+  address: string;
+  /** The host's init (PID 1 inside it), in the machine's PID namespace. */
+  pid: number;
+  launcherPid: number;
+}
+
+export interface LabState {
+  name: string;
+  hosts: LabHostState[];
+  etcd: EtcdTarball;
+  createdAt: string;
+  upMs: number;
+}
+
+export function readState(layout: LabLayout): LabState | undefined {
+  if (!existsSync(layout.statePath)) return undefined;
+  try {
+    return JSON.parse(readFileSync(layout.statePath, 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeState(layout: LabLayout, state: LabState): void {
+  writeFileSync(layout.statePath, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** True when `pid` is alive and runs in the network namespace `netns` (so the PID was not reused). */
+export function runsIn(pid: number, netns: string): boolean {
+  try {
+    const link = readlinkSync(`/proc/${pid}/ns/net`);
+    return link === `net:[${statSync(`/run/netns/${netns}`).ino}]`;
+  } catch {
+    return false;
+  }
+}
+
+/** The hosts of `state` that are not running any more (empty: the lab is up). */
+export function deadHosts(layout: LabLayout, state: LabState): string[] {
+  const byName = new Map(layout.hosts.map((h) => [h.name, h.netns]));
+  return state.hosts.filter((h) => !runsIn(h.pid, byName.get(h.name) ?? '')).map((h) => h.name);
+}
