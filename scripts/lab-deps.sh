@@ -5,7 +5,7 @@
 # install when the machine has none, and removed afterwards.
 set -eu
 
-PACKAGES="openssh-server openssh-client firewalld dbus nftables faketime libfaketime socat iproute2 util-linux etcd-server etcd-client"
+PACKAGES="openssh-server openssh-client firewalld dbus nftables faketime libfaketime socat iproute2 util-linux procps sudo etcd-server etcd-client"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -68,6 +68,35 @@ export class LabHost {
     await this.waitFor('sshd to listen', SSHD_LISTENING);
   }
 
+  /**
+   * New SSH host keys (sshd restarted): the lab's known_hosts still names the old ones, as after
+   * a re-imaged host, until `lab.refreshKnownHosts()`.
+   */
+  async regenerateHostKeys(): Promise<void> {
+    await this.execOk('rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null');
+    await this.stopSshd();
+    await this.startSshd();
+  }
+
+  /**
+   * A login user holding the lab's key (copied from root's authorized_keys). sudo: 'nopasswd'
+   * (passwordless sudo), 'password' (sudo would ask for a password, so `sudo -n` fails) or 'none'.
+   */
+  async addUser(user: string, sudo: 'nopasswd' | 'password' | 'none' = 'none'): Promise<void> {
+    if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user))
+      throw new TskvError('E_LAB_USER', `invalid user name '${user}'`);
+    const rule = { nopasswd: `${user} ALL=(ALL) NOPASSWD:ALL`, password: `${user} ALL=(ALL) ALL`, none: '' }[
+      sudo
+    ];
+    const sudoers = `/etc/sudoers.d/tskv-lab-${user}`;
+    await this.execOk(
+      `id -u ${user} >/dev/null 2>&1 || useradd -m -s /bin/bash ${user}; usermod -p '*' ${user}; ` +
+        `install -d -m 700 -o ${user} -g ${user} /home/${user}/.ssh && ` +
+        `install -m 600 -o ${user} -g ${user} /root/.ssh/authorized_keys /home/${user}/.ssh/authorized_keys && ` +
+        (rule ? `printf '%s\\n' '${rule}' >${sudoers} && chmod 440 ${sudoers}` : `rm -f ${sudoers}`),
+    );
+  }
+
   /** SIGKILLs the host's processes whose command line matches `pattern` (pgrep -f); returns how many. */
   async kill(pattern: string): Promise<number> {
     const script =

@@ -193,6 +193,35 @@ describe('lab', { skip }, () => {
     assert.equal((await ssh('h104', 'hostname')).stdout.trim(), 'h104');
   });
 
+  test('variant inventories: another user (with or without passwordless sudo), fewer hosts', async () => {
+    const variant = await loadInventory(lab.writeInventory({ ssh: { user: 'ops' }, hosts: { h104: null } }));
+    assert.deepEqual(
+      variant.hosts.map((h) => [h.name, h.ssh.user]),
+      [
+        ['h102', 'ops'],
+        ['docker', 'ops'],
+      ],
+    );
+    await lab.host('h102').addUser('ops', 'nopasswd');
+    await lab.host('docker').addUser('ops', 'password');
+    const asOps = (host: string) =>
+      run('ssh', [...sshArgs(variant.hosts.find((h) => h.name === host)!), 'sudo -n id -u']);
+    const withSudo = await asOps('h102');
+    assert.equal(withSudo.stdout.trim(), '0', withSudo.stderr);
+    const noSudo = await asOps('docker');
+    assert.notEqual(noSudo.code, 0);
+    assert.match(noSudo.stderr, /password is required/);
+  });
+
+  test('a regenerated host key fails strict checking until known_hosts is refreshed', async () => {
+    await lab.host('docker').regenerateHostKeys();
+    const changed = await ssh('docker', 'true');
+    assert.notEqual(changed.code, 0);
+    assert.match(changed.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
+    await lab.refreshKnownHosts();
+    assert.equal((await ssh('docker', 'hostname')).stdout.trim(), 'docker');
+  });
+
   test('down removes every namespace and process, and is safe to repeat', async () => {
     const pids = lab.hosts.map((h) => h.pid);
     await lab.down();

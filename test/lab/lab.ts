@@ -106,7 +106,7 @@ export class Lab {
         upMs: 0,
       };
       const lab = new Lab(layout, state);
-      await lab.writeKnownHosts();
+      await lab.refreshKnownHosts();
       state.upMs = Date.now() - started;
       writeState(layout, state);
       lab.writeInventoryFile(layout.inventoryPath, lab.inventoryDoc());
@@ -201,8 +201,8 @@ export class Lab {
     writeFileSync(path, inventoryText(doc, this.name));
   }
 
-  /** known_hosts with every host's real keys, read from the host itself. */
-  private async writeKnownHosts(): Promise<void> {
+  /** Rewrites the lab's known_hosts with every host's current keys, read from the host itself. */
+  async refreshKnownHosts(): Promise<void> {
     const lines = await Promise.all(
       this.hosts.map(async (host) => {
         const keys = await host.execOk('cat /etc/ssh/ssh_host_*_key.pub');
