@@ -4,7 +4,7 @@
  * themselves. Mounts live only in the hosts' own mount namespaces and vanish with them.
  * Works from what is on the machine, so it also cleans up after a crashed `up` without state.
  */
-import { readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { TskvError } from '../../controller/errors.ts';
 import { type LabLayout, netnsPrefix } from './names.ts';
 import { deleteNetns, listNetns } from './network.ts';
@@ -48,25 +48,47 @@ export function labProcesses(name: string): number[] {
   return inodes.size === 0 ? [] : processesIn(inodes);
 }
 
+/** True for the init (PID 1) of a nested PID namespace: a lab host's init. */
+function isNamespaceInit(pid: number): boolean {
+  try {
+    const nspid =
+      /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.split(/\s+/) ?? [];
+    return nspid.length > 1 && nspid.at(-1) === '1';
+  } catch {
+    return false;
+  }
+}
+
+function killAll(pids: number[]): number {
+  let killed = 0;
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // already gone
+    }
+  }
+  return killed;
+}
+
 export async function teardown(layout: LabLayout): Promise<{ namespaces: string[]; processes: number }> {
   const namespaces = labNamespaces(layout.name);
-  let killed = 0;
+  // Each host's init first: the kernel then ends its whole PID namespace, and the launcher that
+  // waits for it reaps it and exits by itself. Whatever remains after a grace period is killed.
+  const found = labProcesses(layout.name);
+  let killed = killAll(found.filter(isNamespaceInit));
+  const graceEnd = Date.now() + 1000;
   await pollUntil(
     `the processes of lab '${layout.name}' to exit`,
     () => {
       const pids = labProcesses(layout.name);
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-          killed++;
-        } catch {
-          // already gone
-        }
-      }
+      if (Date.now() > graceEnd) killed += killAll(pids);
       return pids.length === 0 ? true : undefined;
     },
-    { timeoutMs: 15_000 },
+    { timeoutMs: 15_000, intervalMs: 20 },
   );
+  killed = Math.max(killed, found.length);
   // The bridge last: host veths are removed with their host namespaces.
   const ordered = [
     ...namespaces.filter((ns) => ns !== layout.netns),
