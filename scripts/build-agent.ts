@@ -20,10 +20,11 @@ import {
   mkdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { constants, gzipSync, zstdCompressSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { AGENT_API_VERSION, type AgentManifest, agentManifestSchema } from '../agent/api/index.ts';
@@ -125,6 +126,38 @@ function compress(raw: Buffer): { zst: Buffer; gz: Buffer } {
   return { zst, gz: gzipSync(raw, { level: 6 }) };
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One build at a time (parallel test files may all ask for it): an exclusive lock file holding our pid. */
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = join(ROOT, '.cache/agent-build.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const holder = Number(readFileSync(lock, 'utf8').trim() || 0);
+      if (!holder || !pidAlive(holder)) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) throw new Error(`another agent build (pid ${holder}) holds ${lock}`);
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const nodeVersion = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
@@ -166,7 +199,7 @@ if (!existsSync(NODE)) {
   console.error('agent build: node_modules/node/bin/node is missing: run npm ci');
   process.exit(1);
 }
-main().catch((err: unknown) => {
+withLock(main).catch((err: unknown) => {
   console.error(`agent build failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -18,12 +18,12 @@ export interface RunningAgent {
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
 /** Start the agent as a child (the pinned Node 24, or a built executable) on a temp Unix socket. */
-export async function startAgent(executable?: string): Promise<RunningAgent> {
+export async function startAgent(executable?: string, extraArgs: string[] = []): Promise<RunningAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'tskv-agent-test-'));
   const socket = join(dir, 'run', 'agent.sock');
   const [cmd, args] = executable
-    ? [executable, ['serve', '--socket', socket]]
-    : [process.execPath, [join(ROOT, 'agent/main.ts'), 'serve', '--socket', socket]];
+    ? [executable, ['serve', '--socket', socket, ...extraArgs]]
+    : [process.execPath, [join(ROOT, 'agent/main.ts'), 'serve', '--socket', socket, ...extraArgs]];
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d) => {
