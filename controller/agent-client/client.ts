@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Client, errors as undiciErrors } from 'undici';
+import { Pool, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
 import { type AgentRoute, errorBodySchema, type RequestOf, type ResponseOf } from '../../agent/api/index.ts';
 import { describeCause, TskvError } from '../errors.ts';
@@ -12,6 +12,12 @@ export interface AgentClientOptions {
   openStream: () => Promise<Duplex>;
   /** Per-request deadline unless a call gives its own. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * HTTP connections (streams, i.e. SSH channels) at most; calls beyond wait for a free one. Default 3:
+   * a slow call (a probe waiting for its timeout) does not hold up the others, and the SSH connection
+   * keeps channels for commands (OpenSSH allows 10).
+   */
+  connections?: number;
 }
 
 export interface CallOptions {
@@ -30,13 +36,14 @@ function issues(err: z.ZodError): string {
  */
 export class AgentClient {
   readonly host: string;
-  readonly #client: Client;
+  readonly #client: Pool;
   readonly #timeoutMs: number;
 
   constructor(options: AgentClientOptions) {
     this.host = options.host;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#client = new Client('http://tskv-agent', {
+    this.#client = new Pool('http://tskv-agent', {
+      connections: options.connections ?? 3,
       // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
       connect: (_opts, callback) => {
         options.openStream().then(
