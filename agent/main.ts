@@ -4,8 +4,10 @@ import { buildId } from './build-id.ts';
 import { closeAllProbes } from './handlers/probe.ts';
 import { createAgentServer } from './server.ts';
 import { listenPrivate } from './socket.ts';
+import { supervise } from './supervisor/supervise.ts';
 
 const USAGE = `usage: tskv-agent serve --socket PATH [--owner UID]
+       tskv-agent supervise --env FILE --binary BIN --log FILE --pidfile FILE [--state FILE]
        tskv-agent version`;
 
 function fail(message: string): never {
@@ -47,6 +49,10 @@ async function serve(args: string[]): Promise<void> {
   process.stdin.on('error', () => stop(0));
   process.stdin.resume();
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(0));
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`tskv-agent: ${err.stack ?? err.message}\n`);
+    stop(1);
+  });
   process.stdout.on('error', () => stop(0));
   const ready = {
     ready: true,
@@ -58,11 +64,34 @@ async function serve(args: string[]): Promise<void> {
   process.stdout.write(`${JSON.stringify(ready)}\n`);
 }
 
+/** Run etcd as a supervised child (started detached by the etcdService handler where systemd does not run). */
+function superviseCommand(args: string[]): void {
+  const { values } = parseArgs({
+    args,
+    options: {
+      env: { type: 'string' },
+      binary: { type: 'string' },
+      log: { type: 'string' },
+      pidfile: { type: 'string' },
+      state: { type: 'string' },
+    },
+    strict: true,
+  });
+  const { env, binary, log, pidfile, state } = values;
+  if (!env || !binary || !log || !pidfile)
+    fail(`supervise needs --env, --binary, --log and --pidfile\n${USAGE}`);
+  const stateFile = state ?? `${pidfile.replace(/\.pid$/, '')}.json`;
+  supervise({ envFile: env, binary, logFile: log, pidFile: pidfile, stateFile });
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
       await serve(rest);
+      return;
+    case 'supervise':
+      superviseCommand(rest);
       return;
     case 'version':
       process.stdout.write(`${buildId()}\n`);
