@@ -59,7 +59,7 @@ async function status(name: string): Promise<number> {
       `  ${r.name.padEnd(12)} ${r.address.padEnd(16)} sshd ${r.sshd ? 'running' : 'stopped'}  firewalld ${r.firewalld}${skew}`,
     );
   }
-  lines.push(`inventory: ${lab.inventoryPath}`);
+  lines.push(`inventory: ${lab.inventoryPath}`, `log in:    ${lab.sshCommand(rows[0]?.name ?? '')}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return rows.every((r) => r.sshd && r.firewalld === 'running') ? 0 : 1;
 }

@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, TskvError } from '../../controller/errors.ts';
+import { loadInventory } from '../../controller/inventory/load.ts';
+import type { Inventory } from '../../controller/inventory/model.ts';
 import { bootHost } from './boot.ts';
 import { type EtcdMinor, type EtcdTarball, ensureEtcdTarball } from './etcd-tarball.ts';
 import { LabHost } from './host.ts';
@@ -166,6 +168,21 @@ export class Lab {
   /** The official-layout tarball of etcd 3.4 or 3.5 (3.5 is built on first use: an apt update from sid). */
   etcdTarball(minor: EtcdMinor): Promise<EtcdTarball> {
     return ensureEtcdTarball(minor);
+  }
+
+  /** An inventory file of this lab (default: inventory.yaml) as the controller loads it. */
+  inventory(path: string = this.inventoryPath): Promise<Inventory> {
+    return loadInventory(path);
+  }
+
+  /** An OpenSSH command line that logs into `host` the way the inventory says. */
+  sshCommand(host: string): string {
+    const { layout } = this;
+    const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+    return (
+      `ssh -i ${q(layout.keyPath)} -o IdentitiesOnly=yes -o UserKnownHostsFile=${q(layout.knownHostsPath)} ` +
+      `-o StrictHostKeyChecking=yes -o ProxyCommand=${q(layout.proxyCommand)} root@${this.host(host).address}`
+    );
   }
 
   /** The lab inventory as data (what inventory.yaml holds). */
