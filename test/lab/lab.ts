@@ -123,12 +123,21 @@ export class Lab {
   /** The running lab `name`; a TskvError when it is not up. */
   static attach(name: string = DEFAULT_LAB): Lab {
     const lab = Lab.tryAttach(name);
-    if (!lab) {
-      throw new TskvError('E_LAB_NOT_UP', `lab '${name}' is not up`, {
-        fix: `run 'tskv lab up --name ${name}'`,
-      });
-    }
-    return lab;
+    if (lab) return lab;
+    const state = readState(labLayout(name));
+    const dead = state
+      ? deadHosts(
+          labLayout(
+            name,
+            state.hosts.map((h) => h.name),
+          ),
+          state,
+        )
+      : [];
+    const why = dead.length > 0 ? ` (${dead.join(', ')} stopped)` : '';
+    throw new TskvError('E_LAB_NOT_UP', `lab '${name}' is not up${why}`, {
+      fix: `run 'tskv lab up --name ${name}'${why ? ' (it restarts the whole lab)' : ''}`,
+    });
   }
 
   private static tryAttach(name: string): Lab | undefined {
