@@ -1,0 +1,117 @@
+/**
+ * New cluster or existing one? Decided from the live member list and the hosts' data dirs, never
+ * from a flag. Membership disagreements are refused here (changing membership is `tskv replace` /
+ * `tskv member`). Pure.
+ */
+import { createHash } from 'node:crypto';
+import { TskvError } from '../errors.ts';
+import type { EtcdMember } from '../etcd/index.ts';
+import type { Inventory } from '../inventory/model.ts';
+import type { ClusterMode } from '../plan/types.ts';
+import { type DriftProblem, formatDrift, memberOfHost, membershipDrift } from './membership.ts';
+
+export interface HostRuntime {
+  name: string;
+  /** etcd runs under tskv's service (systemd unit or the agent's supervisor). */
+  running: boolean;
+  /** The data dir holds member data. */
+  hasData: boolean;
+  /** etcd processes running outside the service (started by hand). */
+  strayPids: number[];
+}
+
+export interface ClusterDecision {
+  mode: ClusterMode;
+  /** Each inventory host's live member (by peer URL), when the cluster is up. */
+  memberOf: Map<string, EtcdMember>;
+}
+
+function refuse(code: string, message: string, fix: string): never {
+  throw new TskvError(code, message, { step: 'membership', fix });
+}
+
+const list = (xs: string[]) => xs.join(', ');
+
+/**
+ * The ID etcd gives a member of a static bootstrap: the first 8 bytes (big-endian) of
+ * sha1(sorted peer URLs + --initial-cluster-token). Members added later also hash the time, so an
+ * unstarted member with this ID is one of the bootstrap's own that has not started yet: it may
+ * still start with --initial-cluster-state new (its peers computed the same cluster).
+ */
+export function staticMemberId(peerURLs: string[], token: string): string {
+  const hash = createHash('sha1')
+    .update([...peerURLs].sort().join('') + token)
+    .digest();
+  return hash.readBigUInt64BE(0).toString();
+}
+
+function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[]): ClusterDecision {
+  const memberOf = new Map<string, EtcdMember>();
+  for (const h of inv.hosts) {
+    const m = memberOfHost(inv, members, h);
+    if (m) memberOf.set(h.name, m);
+  }
+  // A bootstrap member that never started is deploy's to start (the re-run after a failed start).
+  const lateBootstrapMember = (p: DriftProblem) => {
+    const m = p.kind === 'unstarted' && p.host !== undefined ? memberOf.get(p.host) : undefined;
+    return m !== undefined && m.id === staticMemberId(m.peerURLs, inv.cluster.token);
+  };
+  const drift = membershipDrift(inv, members).filter((p) => !lateBootstrapMember(p));
+  if (drift.length > 0) {
+    throw new TskvError(
+      'E_MEMBERSHIP',
+      `the cluster and the inventory disagree; deploy does not change membership:\n${formatDrift(drift)}`,
+      {
+        step: 'membership',
+        fix: 'run the commands above (tskv replace / tskv member), or correct the inventory',
+      },
+    );
+  }
+  const wiped = hosts.filter((h) => !h.running && !h.hasData && memberOf.get(h.name)?.started);
+  if (wiped.length > 0) {
+    refuse(
+      'E_MEMBER_NO_DATA',
+      `${list(wiped.map((h) => h.name))}: a started member whose host has no data dir any more`,
+      `bring it back as a new member: tskv replace ${inv.file} ${wiped[0]!.name}=${wiped[0]!.name}`,
+    );
+  }
+  return { mode: { kind: 'existing', source: 'live' }, memberOf };
+}
+
+export function decideClusterMode(
+  inv: Inventory,
+  hosts: HostRuntime[],
+  members: EtcdMember[] | undefined,
+  options: { allowExistingData: boolean },
+): ClusterDecision {
+  const stray = hosts.filter((h) => h.strayPids.length > 0 && !h.running);
+  if (stray.length > 0) {
+    refuse(
+      'E_STRAY_ETCD',
+      `etcd runs outside tskv's control on ${list(stray.map((h) => `${h.name} (pid ${h.strayPids.join(',')})`))}`,
+      'stop it (tskv manages etcd as a systemd unit, or under its agent where systemd does not run)',
+    );
+  }
+  const running = hosts.filter((h) => h.running).map((h) => h.name);
+  if (members !== undefined) return decideLive(inv, hosts, members);
+  if (running.length > 0) {
+    refuse(
+      'E_CLUSTER_UNKNOWN',
+      `etcd runs on ${list(running)} but no member answered the member list`,
+      'check the members with tskv status and their logs; deploy decides new vs existing only from a live member list',
+    );
+  }
+  const withData = hosts.filter((h) => h.hasData).map((h) => h.name);
+  if (withData.length === 0) return { mode: { kind: 'new' }, memberOf: new Map() };
+  if (withData.length === hosts.length && options.allowExistingData) {
+    return { mode: { kind: 'existing', source: 'stopped-with-data' }, memberOf: new Map() };
+  }
+  const without = hosts.filter((h) => !h.hasData).map((h) => h.name);
+  return refuse(
+    'E_EXISTING_DATA',
+    `no member is running, and ${list(withData)} ${withData.length > 1 ? 'hold' : 'holds'} etcd data${without.length ? ` (${list(without)} ${without.length > 1 ? 'do' : 'does'} not)` : ''}`,
+    without.length
+      ? 'a stopped cluster with members missing cannot be restarted by deploy; move stray data dirs aside or restore from a snapshot'
+      : 're-run with --allow-existing-data to start the stopped cluster from its data',
+  );
+}

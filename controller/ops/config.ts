@@ -1,0 +1,70 @@
+/** Each member's env file (and systemd unit) as the inventory wants it, compared with what the host has. Pure. */
+import type { Inventory } from '../inventory/model.ts';
+import { unifiedDiff } from '../plan/diff.ts';
+import type { PlanStep } from '../plan/types.ts';
+import { renderHost } from '../render/render.ts';
+import { type ClusterState, ETCD_ENV_FILE } from '../render/settings.ts';
+
+export const ETCD_UNIT_FILE = '/etc/systemd/system/etcd.service';
+
+export interface DesiredConfig {
+  env: string;
+  /** Only where systemd runs. */
+  unit: string | undefined;
+  state: ClusterState;
+}
+
+/** The --initial-cluster-state an existing env file was written with (etcd reads it only on an empty data dir). */
+export function envFileState(content: string | undefined): ClusterState | undefined {
+  const m = /^ETCD_INITIAL_CLUSTER_STATE="?(new|existing)"?\s*$/m.exec(content ?? '');
+  return m ? (m[1] as ClusterState) : undefined;
+}
+
+/**
+ * Which state to write. A member keeps the state its file already has, so a converged member's file
+ * never changes; a new file says `new` when the cluster is being bootstrapped or the member has
+ * never started (it is one of the static bootstrap's members), else `existing`.
+ */
+export function chooseState(
+  current: string | undefined,
+  bootstrapping: boolean,
+  memberStarted: boolean,
+): ClusterState {
+  return envFileState(current) ?? (bootstrapping || !memberStarted ? 'new' : 'existing');
+}
+
+export function desiredConfig(
+  inv: Inventory,
+  host: string,
+  state: ClusterState,
+  systemd: boolean,
+): DesiredConfig {
+  return {
+    env: renderHost(inv, host, 'env', { state }),
+    unit: systemd ? renderHost(inv, host, 'systemd') : undefined,
+    state,
+  };
+}
+
+export function planConfig(
+  desired: DesiredConfig,
+  currentEnv: string | undefined,
+  currentUnit: string | undefined,
+): PlanStep[] {
+  const steps: PlanStep[] = [];
+  if (currentEnv !== desired.env) {
+    steps.push({
+      kind: 'config',
+      title: `${currentEnv === undefined ? 'write' : 'update'} ${ETCD_ENV_FILE}`,
+      diff: unifiedDiff(ETCD_ENV_FILE, currentEnv, desired.env),
+    });
+  }
+  if (desired.unit !== undefined && currentUnit !== desired.unit) {
+    steps.push({
+      kind: 'unit',
+      title: `${currentUnit === undefined ? 'install' : 'update'} ${ETCD_UNIT_FILE}`,
+      diff: unifiedDiff(ETCD_UNIT_FILE, currentUnit, desired.unit),
+    });
+  }
+  return steps;
+}

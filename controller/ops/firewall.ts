@@ -1,0 +1,18 @@
+/** Which of the cluster's ports the host firewall still blocks. Pure. */
+import type { FirewallStateResponse } from '../../agent/api/index.ts';
+import type { PlanStep } from '../plan/types.ts';
+
+export function portsToOpen(fw: FirewallStateResponse, ports: number[]): number[] {
+  if (fw.backend === 'none') return [];
+  return ports.filter((port) => fw.ports.find((p) => p.port === port && p.protocol === 'tcp')?.open !== true);
+}
+
+export function planFirewall(fw: FirewallStateResponse, ports: number[]): PlanStep | undefined {
+  const closed = portsToOpen(fw, ports);
+  if (closed.length === 0) return undefined;
+  const where = fw.backend === 'firewalld' ? `firewalld zone ${fw.zone ?? 'default'}` : fw.backend;
+  return {
+    kind: 'firewall',
+    title: `open ${closed.map((p) => `${p}/tcp`).join(' ')} (${where}, now and across reboots)`,
+  };
+}

@@ -1,0 +1,36 @@
+/** Start, restart, or leave etcd alone on a host; and the order of rolling restarts. Pure. */
+import type { PlanStep } from '../plan/types.ts';
+
+export interface ServiceInput {
+  running: boolean;
+  /** The env file or unit changes. */
+  configChanged: boolean;
+  /** A different etcd version is installed. */
+  installChanged: boolean;
+  bootstrapping: boolean;
+}
+
+export function planService(s: ServiceInput): PlanStep | undefined {
+  if (!s.running) {
+    return {
+      kind: 'start',
+      title: s.bootstrapping
+        ? 'start etcd (all members together, --initial-cluster-state new)'
+        : 'start etcd',
+    };
+  }
+  const why = [
+    ...(s.installChanged ? ['new etcd version'] : []),
+    ...(s.configChanged ? ['configuration changed'] : []),
+  ];
+  if (why.length === 0) return undefined;
+  return {
+    kind: 'restart',
+    title: `restart etcd (${why.join(', ')}; one member at a time, healthy before the next)`,
+  };
+}
+
+/** Followers first, the leader last: one leader election instead of several. */
+export function restartOrder(hosts: string[], leader: string | undefined): string[] {
+  return [...hosts.filter((h) => h !== leader), ...hosts.filter((h) => h === leader)];
+}

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { decideClusterMode } from '../../../controller/ops/cluster-mode.ts';
+import { planDeploy } from '../../../controller/ops/deploy-plan.ts';
+import { formatPlan } from '../../../controller/plan/print.ts';
+import { isNoop, stepCount } from '../../../controller/plan/types.ts';
+import { bareHost, convergedHost, facts, member, seedInventory } from './fixtures.ts';
+
+const names = ['docker', 'h102', 'h104'];
+
+describe('planDeploy', () => {
+  test('bare hosts: install, open ports, write config, start all together with state new', async () => {
+    const inv = await seedInventory();
+    const hosts = names.map((n) => bareHost(inv, n));
+    const decision = decideClusterMode(inv, [], undefined, { allowExistingData: false });
+    const { plan, desired } = planDeploy({ inv, hosts, decision, leader: undefined });
+    assert.equal(plan.mode.kind, 'new');
+    assert.deepEqual(plan.starts, names);
+    assert.deepEqual(plan.restarts, []);
+    for (const h of plan.hosts) {
+      assert.deepEqual(
+        h.steps.map((s) => s.kind),
+        ['install', 'firewall', 'config', 'start'],
+      );
+      assert.match(h.steps[0]!.title, /^install etcd 3\.4\.23 at \/usr\/local\/bin\/etcd$/);
+      assert.match(h.steps[1]!.title, /^open 2379\/tcp 2380\/tcp \(firewalld zone public/);
+      assert.match(h.steps[2]!.diff!, /^--- \/dev\/null\n\+\+\+ \/etc\/etcd\/etcd.env\n@@ -0,0 \+1,\d+ @@/);
+      assert.match(h.steps[2]!.diff!, /\+ETCD_INITIAL_CLUSTER_STATE="new"/);
+    }
+    assert.match(desired.get('h102')!.env, /ETCD_NAME="h102"/);
+    assert.equal(desired.get('h102')!.unit, undefined, 'no systemd: no unit');
+    const text = formatPlan(plan);
+    assert.match(text, /^plan \(bootstrapping a new cluster\):/);
+    assert.match(text, /12 changes on 3 hosts$/m);
+  });
+
+  test('a converged cluster plans nothing and says so', async () => {
+    const inv = await seedInventory();
+    const hosts = names.map((n) => convergedHost(inv, n));
+    const members = names.map((n) => member(inv, n));
+    const decision = decideClusterMode(
+      inv,
+      hosts.map((h) => ({ name: h.spec.name, running: true, hasData: true, strayPids: [] })),
+      members,
+      { allowExistingData: false },
+    );
+    const { plan } = planDeploy({ inv, hosts, decision, leader: 'h102' });
+    assert.ok(isNoop(plan));
+    assert.equal(formatPlan(plan), 'nothing to do: 3 hosts converged\n');
+  });
+
+  test('a changed flag restarts every running member one at a time, the leader last', async () => {
+    const inv = await seedInventory((i) => {
+      i.etcd.flags['heartbeat-interval'] = 200;
+    });
+    const before = await seedInventory();
+    const hosts = names.map((n) => convergedHost(before, n));
+    const decision = decideClusterMode(
+      inv,
+      hosts.map((h) => ({ name: h.spec.name, running: true, hasData: true, strayPids: [] })),
+      names.map((n) => member(inv, n)),
+      { allowExistingData: false },
+    );
+    const { plan } = planDeploy({ inv, hosts, decision, leader: 'docker' });
+    assert.deepEqual(plan.restarts, ['h102', 'h104', 'docker']);
+    const docker = plan.hosts.find((h) => h.host === 'docker')!;
+    assert.deepEqual(
+      docker.steps.map((s) => s.kind),
+      ['config', 'restart'],
+    );
+    assert.match(docker.steps[0]!.diff!, /^\+ETCD_HEARTBEAT_INTERVAL="200"$/m);
+    assert.match(formatPlan(plan), /restart order: h102 → h104 → docker/);
+  });
+
+  test('a per-host change restarts only that host', async () => {
+    const inv = await seedInventory((i) => {
+      i.hosts.find((h) => h.name === 'h104')!.dataDir = '/srv/etcd';
+    });
+    const before = await seedInventory();
+    const hosts = names.map((n) => convergedHost(before, n));
+    const decision = decideClusterMode(
+      inv,
+      hosts.map((h) => ({ name: h.spec.name, running: true, hasData: true, strayPids: [] })),
+      names.map((n) => member(inv, n)),
+      { allowExistingData: false },
+    );
+    const { plan } = planDeploy({ inv, hosts, decision, leader: 'h104' });
+    assert.deepEqual(plan.restarts, ['h104']);
+    assert.equal(stepCount(plan), 2);
+  });
+
+  test('a stopped member of a running cluster is started, its file left as it is', async () => {
+    const inv = await seedInventory();
+    const hosts = names.map((n) => convergedHost(inv, n));
+    hosts[2] = { ...hosts[2]!, running: false, pid: null };
+    const decision = decideClusterMode(
+      inv,
+      hosts.map((h) => ({ name: h.spec.name, running: h.running, hasData: true, strayPids: [] })),
+      names.map((n) => member(inv, n)),
+      { allowExistingData: false },
+    );
+    const { plan } = planDeploy({ inv, hosts, decision, leader: 'h102' });
+    assert.deepEqual(plan.starts, ['h104']);
+    assert.deepEqual(
+      plan.hosts[2]!.steps.map((s) => s.kind),
+      ['start'],
+    );
+  });
+
+  test('a member of the static bootstrap that never started gets state new (it joins late)', async () => {
+    const inv = await seedInventory();
+    const hosts = [convergedHost(inv, 'docker'), convergedHost(inv, 'h102'), bareHost(inv, 'h104')];
+    const decision = decideClusterMode(
+      inv,
+      hosts.map((h) => ({ name: h.spec.name, running: h.running, hasData: h.running, strayPids: [] })),
+      [member(inv, 'docker'), member(inv, 'h102'), member(inv, 'h104', false)],
+      { allowExistingData: false },
+    );
+    const { plan, desired } = planDeploy({ inv, hosts, decision, leader: 'h102' });
+    assert.equal(plan.mode.kind, 'existing');
+    assert.deepEqual(plan.starts, ['h104']);
+    assert.equal(desired.get('h104')!.state, 'new');
+  });
+
+  test('systemd hosts get a unit; a version change restarts', async () => {
+    const inv = await seedInventory((i) => {
+      i.etcd.version = '3.5.30';
+    });
+    const old = await seedInventory();
+    const h = {
+      ...convergedHost(old, 'h102'),
+      facts: facts({ installed: '3.4.23', hasData: true, systemd: true }),
+    };
+    const decision = decideClusterMode(
+      inv,
+      [{ name: 'h102', running: true, hasData: true, strayPids: [] }],
+      names.map((n) => member(inv, n)),
+      { allowExistingData: false },
+    );
+    const { plan, desired } = planDeploy({ inv, hosts: [h], decision, leader: undefined });
+    assert.match(desired.get('h102')!.unit!, /EnvironmentFile=\/etc\/etcd\/etcd.env/);
+    assert.deepEqual(
+      plan.hosts[0]!.steps.map((s) => s.kind),
+      ['install', 'unit', 'restart'],
+    );
+    assert.match(plan.hosts[0]!.steps[0]!.title, /replacing 3\.4\.23/);
+    assert.match(plan.hosts[0]!.steps.at(-1)!.title, /new etcd version, configuration changed/);
+  });
+
+  test('a clock problem is planned first', async () => {
+    const inv = await seedInventory();
+    const h = { ...convergedHost(inv, 'h102'), clockProblem: 'offset +4.400s' };
+    const decision = decideClusterMode(
+      inv,
+      [],
+      [member(inv, 'h102'), member(inv, 'docker'), member(inv, 'h104')],
+      {
+        allowExistingData: false,
+      },
+    );
+    const { plan } = planDeploy({ inv, hosts: [h], decision, leader: undefined });
+    assert.deepEqual(
+      plan.hosts[0]!.steps.map((s) => s.title),
+      ['sync the clock (offset +4.400s)'],
+    );
+  });
+});
