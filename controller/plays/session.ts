@@ -1,0 +1,77 @@
+/** A run's open channels: one SSH connection and one agent per host, opened in parallel, closed together. */
+import { type AgentHandle, ensureAgent } from '../agent-client/bootstrap.ts';
+import type { AgentClient } from '../agent-client/client.ts';
+import { ConnectionPool, type HostConnection } from '../connect/index.ts';
+import { describeCause, TskvError } from '../errors.ts';
+import type { HostSpec, Inventory } from '../inventory/model.ts';
+import type { CheckResult } from '../ops/checks.ts';
+import { forEachHost, type ProgressMode } from '../run/tasks.ts';
+
+export interface HostChannel {
+  spec: HostSpec;
+  conn: HostConnection;
+  agent: AgentClient;
+  /** The agent binary was uploaded in this run (false: the host already had this build). */
+  agentUploaded: boolean;
+}
+
+export interface Session {
+  inventory: Inventory;
+  mode: ProgressMode;
+  /** Hosts whose connection and agent are up. */
+  hosts: Map<string, HostChannel>;
+  /** Hosts that could not be reached, as preflight results (check "ssh" or "agent"). */
+  unreachable: CheckResult[];
+  close(): Promise<void>;
+}
+
+function failure(host: string, err: unknown): CheckResult {
+  const step = err instanceof TskvError ? (err.step ?? 'ssh') : 'ssh';
+  return {
+    host,
+    check: step === 'connect' ? 'ssh' : step,
+    status: 'fail',
+    observed: describeCause(err),
+    fix:
+      err instanceof TskvError && err.fix
+        ? err.fix
+        : `check that ${host} is up and sshd accepts the inventory's key`,
+  };
+}
+
+export async function openSession(inventory: Inventory, mode: ProgressMode): Promise<Session> {
+  const pool = new ConnectionPool();
+  const handles: AgentHandle[] = [];
+  const specs = new Map(inventory.hosts.map((h) => [h.name, h]));
+  const outcomes = await forEachHost(
+    'connect and start agents',
+    inventory.hosts.map((h) => h.name),
+    async (name, report) => {
+      const spec = specs.get(name)!;
+      report.output('ssh');
+      const conn = await pool.get(spec);
+      report.output('agent');
+      const handle = await ensureAgent(conn);
+      handles.push(handle);
+      report.output(handle.uploaded ? 'agent uploaded' : 'agent up to date');
+      return { spec, conn, agent: handle.client, agentUploaded: handle.uploaded } satisfies HostChannel;
+    },
+    mode,
+  );
+  const hosts = new Map<string, HostChannel>();
+  const unreachable: CheckResult[] = [];
+  for (const [name, o] of outcomes) {
+    if (o.ok) hosts.set(name, o.value);
+    else unreachable.push(failure(name, o.error));
+  }
+  return {
+    inventory,
+    mode,
+    hosts,
+    unreachable,
+    async close() {
+      await Promise.allSettled(handles.map((h) => h.close()));
+      pool.closeAll();
+    },
+  };
+}
