@@ -1,6 +1,6 @@
-# The init process (PID 1) of one lab host. Started by test/lab/boot.ts as
-#   nsenter --net=/run/netns/tskv-LAB-HOST unshare --mount --uts --ipc --pid --fork \
-#     setpriv --bounding-set -sys_time bash -c "$(cat host-init.sh)" tskv-init HOST PUBKEY HIDE...
+# The init process (PID 1) of one lab host. Started by test/lab/boot.ts, roughly as
+#   nsenter --net=/run/netns/tskv-LAB.HOST unshare --mount --uts --ipc --pid --fork \
+#     setpriv --bounding-set -sys_time env -i /bin/bash host-init.sh HOST PUBKEY HIDDEN-DIRS...
 # so everything here already lives in the host's own network, mount, UTS, IPC and PID namespaces
 # and can never regain CAP_SYS_TIME. It builds an overlay copy of / (upper on a tmpfs), pivots
 # into it, makes the host unique (hostname, machine-id, SSH host keys), starts dbus, firewalld
@@ -46,6 +46,12 @@ for dir in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin; do
   rm -f "$dir/node" "$dir/nodejs" "$dir/npm" "$dir/npx" "$dir/corepack" \
     "$dir/etcd" "$dir/etcdctl" "$dir/etcdutl"
 done
+# What this machine's etcd-server package left besides the binaries: a bare host has none of it.
+rm -f /etc/default/etcd /etc/init.d/etcd /etc/rc?.d/[SK][0-9][0-9]etcd \
+  /lib/systemd/system/etcd.service /etc/systemd/system/*.wants/etcd.service
+rm -rf /var/lib/etcd
+if getent passwd etcd >/dev/null; then userdel etcd 2>/dev/null || true; fi
+if getent group etcd >/dev/null; then groupdel etcd 2>/dev/null || true; fi
 rm -f /etc/ld.so.preload /etc/faketimerc
 
 echo "$host" >/etc/hostname

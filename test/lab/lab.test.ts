@@ -101,7 +101,8 @@ describe('lab', { skip: skip ?? false }, () => {
   test('hosts have neither node, etcd nor the project checkout; root has only the lab key', async () => {
     const res = await ssh(
       'docker',
-      `command -v node nodejs etcd etcdctl etcdutl; test -e ${PROJECT_ROOT}/package.json && echo checkout-visible; ls -A /root/.ssh`,
+      `command -v node nodejs etcd etcdctl etcdutl; test -e ${PROJECT_ROOT}/package.json && echo checkout-visible; ` +
+        'ls -d /var/lib/etcd /etc/default/etcd 2>/dev/null; getent passwd etcd; ls -A /root/.ssh',
     );
     assert.equal(res.stdout.trim(), 'authorized_keys');
   });
