@@ -8,7 +8,7 @@ import { TskvError } from '../../controller/errors.ts';
 import { pollUntil, type RunResult, run } from './run.ts';
 
 export interface ExecOptions {
-  input?: string;
+  input?: string | Buffer;
   timeoutMs?: number;
   /** Extra environment variables for the command (kept out of its command line). */
   env?: Record<string, string>;

@@ -9,7 +9,7 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  input?: string;
+  input?: string | Buffer;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
