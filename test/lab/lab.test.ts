@@ -54,9 +54,8 @@ describe('lab', { skip: skip ?? false }, () => {
     run('ssh', [...sshArgs(spec(name), knownHosts), cmd], { timeoutMs: 30_000 });
 
   before(async () => {
-    await Lab.down(NAME);
     const started = Date.now();
-    lab = await Lab.up({ name: NAME });
+    lab = await Lab.up({ name: NAME, fresh: true });
     process.stderr.write(`# lab up (3 hosts) took ${Date.now() - started} ms\n`);
     inventory = await lab.inventory();
   });

@@ -31,6 +31,8 @@ import { teardown } from './teardown.ts';
 export interface LabUpOptions {
   name?: string;
   hosts?: string[];
+  /** Start from bare hosts even when the lab is already up (tests: no state left by an earlier run). */
+  fresh?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -70,7 +72,7 @@ export class Lab {
     const hostNames = validateHostNames(options.hosts ?? DEFAULT_HOSTS);
     const log = options.log ?? (() => {});
     const layout = labLayout(name, hostNames);
-    const running = Lab.tryAttach(name);
+    const running = options.fresh ? undefined : Lab.tryAttach(name);
     if (running) {
       const have = running.hosts.map((h) => h.name).join(',');
       if (have !== hostNames.join(',')) {
