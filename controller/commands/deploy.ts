@@ -1,0 +1,125 @@
+import { createInterface } from 'node:readline/promises';
+import { EXIT_FAILED, EXIT_OK, formatError, TskvError } from '../errors.ts';
+import { loadInventory } from '../inventory/load.ts';
+import { formatCheck } from '../ops/checks.ts';
+import { formatPlan } from '../plan/print.ts';
+import type { DeployPlan } from '../plan/types.ts';
+import { type DeployResult, runDeploy } from '../plays/deploy.ts';
+import { openSession } from '../plays/session.ts';
+import { progressMode } from '../run/tasks.ts';
+import { parseCommandArgs, requirePositionals } from './args.ts';
+import type { Command } from './types.ts';
+
+const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data]
+
+Brings every host to the inventory: preflight (all hosts pass before anything changes), then a plan
+per host (install etcd, open the firewall, write the env file, start or restart etcd), then the
+changes, then proof: every member healthy, one leader, the member list equal to the inventory,
+a key written through one member read back through every other.
+  --dry-run              print the plan and stop (nothing changes on any host)
+  --yes                  restart running members without asking (needed without a TTY)
+  --json                 one result document on stdout
+  --step-clock           step a skewed host's clock to the controller's when its time service cannot fix it
+  --allow-skew           start etcd even though host clocks differ by more than 1 s
+  --allow-existing-data  start a fully stopped cluster from its members' data dirs
+Exit code: 0 done (or nothing to do), 1 failed, 2 bad input.`;
+
+async function askYesNo(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function confirmer(yes: boolean) {
+  return async (plan: DeployPlan): Promise<boolean> => {
+    if (yes) return true;
+    const what = `restart ${plan.restarts.join(', ')} (running members, one at a time)`;
+    if (!process.stdin.isTTY) {
+      throw new TskvError('E_NOT_CONFIRMED', `this plan would ${what}; refusing without a TTY to ask on`, {
+        step: 'confirm',
+        fix: 'review it with --dry-run, then re-run with --yes',
+      });
+    }
+    return askYesNo(`deploy will ${what}. Continue? [y/N] `);
+  };
+}
+
+function printResult(r: DeployResult): void {
+  const out = process.stdout;
+  for (const c of r.preflight.filter((x) => x.status === 'warn')) out.write(`${formatCheck(c)}\n`);
+  if (r.error) {
+    out.write(
+      `deploy failed: ${formatError(
+        Object.assign(
+          new TskvError(r.error.code, r.error.message, {
+            ...(r.error.host ? { host: r.error.host } : {}),
+            ...(r.error.step ? { step: r.error.step } : {}),
+            ...(r.error.fix ? { fix: r.error.fix } : {}),
+          }),
+        ),
+      )}\n`,
+    );
+    return;
+  }
+  if (r.dryRun) {
+    out.write('dry run: nothing was changed\n');
+    return;
+  }
+  if (r.started.length) out.write(`started: ${r.started.join(', ')}\n`);
+  if (r.restarted.length) out.write(`restarted one at a time: ${r.restarted.join(', ')}\n`);
+  const v = r.verify;
+  if (v) {
+    out.write(
+      `verified: ${v.members.length} members healthy, leader ${v.leader}, member list equals the inventory, ` +
+        `${v.key.name} written via ${v.key.writtenVia} read back via ${v.key.readVia.join(', ')}\n`,
+    );
+  }
+}
+
+const deploy: Command = {
+  summary: 'install, configure and start etcd on every host of the inventory, then prove the cluster works',
+  usage,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        'dry-run': { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
+        json: { type: 'boolean' },
+        'step-clock': { type: 'boolean' },
+        'allow-skew': { type: 'boolean' },
+        'allow-existing-data': { type: 'boolean' },
+      },
+      usage,
+    );
+    const [file] = requirePositionals(positionals, ['INVENTORY'], usage);
+    const json = values.json ?? false;
+    const inv = await loadInventory(file!);
+    for (const w of inv.warnings) process.stderr.write(`warning: ${w}\n`);
+    const session = await openSession(inv, progressMode(json));
+    let result: DeployResult;
+    try {
+      result = await runDeploy(session, {
+        dryRun: values['dry-run'] ?? false,
+        allowSkew: values['allow-skew'] ?? false,
+        stepClock: values['step-clock'] ?? false,
+        allowExistingData: values['allow-existing-data'] ?? false,
+        confirmRestarts: confirmer(values.yes ?? false),
+        showPlan: (plan) => {
+          if (!json) process.stdout.write(formatPlan(plan));
+        },
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+    } finally {
+      await session.close();
+    }
+    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else printResult(result);
+    return result.ok ? EXIT_OK : EXIT_FAILED;
+  },
+};
+
+export default deploy;

@@ -1,0 +1,111 @@
+/** Per host, in parallel: push and install etcd, open the firewall, write the config of members about to start. */
+import { createReadStream } from 'node:fs';
+import { routes } from '../../agent/api/index.ts';
+import { type EtcdArtifact, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
+import { shellQuote } from '../connect/index.ts';
+import { TskvError } from '../errors.ts';
+import type { DesiredConfig } from '../ops/config.ts';
+import type { DeployPlan, HostPlan } from '../plan/types.ts';
+import { ETCD_ENV_FILE } from '../render/settings.ts';
+import { forEachHost, type StepReporter } from '../run/tasks.ts';
+import type { HostChannel, Session } from './session.ts';
+
+export interface PrepareInput {
+  plan: DeployPlan;
+  desired: Map<string, DesiredConfig>;
+  /** The etcd version the inventory asks for. */
+  version: string;
+  /** Resolved lazily: only when some host installs. */
+  artifact: () => Promise<EtcdArtifact>;
+}
+
+/** Pushes the tarball unless the host's cache already holds these bytes. Returns whether it uploaded. */
+async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Promise<boolean> {
+  const remote = remoteTarballPath(artifact);
+  const have = await ch.conn.exec(`sha256sum ${shellQuote(remote)} 2>/dev/null || true`, {
+    step: 'check etcd tarball',
+  });
+  if (have.stdout.startsWith(artifact.sha256)) return false;
+  await ch.conn.upload(createReadStream(artifact.path), remote, {
+    sha256: artifact.sha256,
+    mode: 0o644,
+    step: 'upload etcd tarball',
+  });
+  return true;
+}
+
+export async function writeEnvFile(ch: HostChannel, desired: DesiredConfig): Promise<string[]> {
+  const r = await ch.agent.call(
+    routes.fileWrite,
+    { path: ETCD_ENV_FILE, content: desired.env, mode: 0o644 },
+    { step: `write ${ETCD_ENV_FILE}` },
+  );
+  return r.actions;
+}
+
+async function prepareHost(
+  ch: HostChannel,
+  hp: HostPlan,
+  input: PrepareInput,
+  ports: number[],
+  report: StepReporter,
+): Promise<string[]> {
+  const done: string[] = [];
+  const kinds = new Set(hp.steps.map((s) => s.kind));
+  if (kinds.has('install')) {
+    const artifact = await input.artifact();
+    report.output(`pushing ${artifact.fileName}`);
+    if (await pushTarball(ch, artifact)) done.push(`uploaded ${artifact.fileName}`);
+    report.output(`installing etcd ${input.version}`);
+    const r = await ch.agent.call(
+      routes.etcdInstall,
+      { tarball: remoteTarballPath(artifact), version: input.version },
+      { step: 'install etcd', timeoutMs: 120_000 },
+    );
+    done.push(...r.actions);
+  }
+  if (kinds.has('firewall')) {
+    report.output('opening the firewall');
+    done.push(...(await ch.agent.call(routes.firewallOpen, { ports }, { step: 'open firewall' })).actions);
+  }
+  // Running members get their new file just before their own restart (one at a time), not now.
+  if (kinds.has('config') && kinds.has('start')) {
+    report.output(`writing ${ETCD_ENV_FILE}`);
+    done.push(...(await writeEnvFile(ch, input.desired.get(ch.spec.name)!)));
+  }
+  return done;
+}
+
+/** Returns each host's actions; throws the first host's failure after every host has finished. */
+export async function prepareHosts(session: Session, input: PrepareInput): Promise<Map<string, string[]>> {
+  const inv = session.inventory;
+  const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
+  const work = input.plan.hosts.filter((h) =>
+    h.steps.some(
+      (s) =>
+        s.kind === 'install' ||
+        s.kind === 'firewall' ||
+        (s.kind === 'config' && h.steps.some((x) => x.kind === 'start')),
+    ),
+  );
+  const outcomes = await forEachHost(
+    'install etcd, open the firewall, write configuration',
+    work.map((h) => h.host),
+    (name, report) =>
+      prepareHost(session.hosts.get(name)!, work.find((h) => h.host === name)!, input, ports, report),
+    session.mode,
+  );
+  const actions = new Map<string, string[]>();
+  for (const [name, o] of outcomes) {
+    if (o.ok) actions.set(name, o.value);
+    else
+      throw o.error instanceof TskvError
+        ? o.error
+        : new TskvError('E_PREPARE', 'preparing the host failed', {
+            host: name,
+            step: 'prepare',
+            cause: o.error,
+          });
+  }
+  return actions;
+}
