@@ -69,6 +69,10 @@ export const etcdServiceResponseSchema = applyResultSchema.extend({
   pid: z.number().int().nullable(),
   /** When etcd started (agent wall clock ms), null if not running. */
   startedAtMs: z.number().nullable(),
+  /** Supervisor only: how often etcd was started again after its first start (crashes and restarts). */
+  restarts: z.number().int().optional(),
+  /** Supervisor only: how etcd last ended ("exit 1", "killed by SIGKILL", "not started: ENOENT"). */
+  lastExit: z.string().optional(),
 });
 
 export const etcdLogsRequestSchema = z

@@ -1,5 +1,10 @@
 import { clock } from './clock.ts';
+import { dataDirMoveAside } from './datadir.ts';
+import { etcdInstall } from './etcd-install.ts';
+import { etcdLogs } from './etcd-logs.ts';
+import { etcdService } from './etcd-service.ts';
 import { facts } from './facts.ts';
+import { fileRead, fileWrite } from './files.ts';
 import { firewallState } from './firewall.ts';
 import { notYet } from './not-yet.ts';
 import { ports } from './ports.ts';
@@ -17,11 +22,11 @@ export const handlers: HandlerTable = {
   ports,
   firewallState,
   firewallOpen: notYet('firewallOpen'),
-  fileRead: notYet('fileRead'),
-  fileWrite: notYet('fileWrite'),
-  etcdInstall: notYet('etcdInstall'),
-  etcdService: notYet('etcdService'),
-  etcdLogs: notYet('etcdLogs'),
-  dataDirMoveAside: notYet('dataDirMoveAside'),
+  fileRead,
+  fileWrite,
+  etcdInstall,
+  etcdService,
+  etcdLogs,
+  dataDirMoveAside,
   clockSync: notYet('clockSync'),
 };

@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import type { routes } from '../api/index.ts';
+import { AgentError } from '../errors.ts';
+import { pathExists } from '../system/atomic-file.ts';
+import { ETCD_PROGRAMS, programsIn, unpackRelease, versionIn } from '../system/etcd-install.ts';
+import { linkTarget, removeLink, swapSymlink } from '../system/symlink.ts';
+import type { Handler } from './types.ts';
+
+interface LinkChange {
+  link: string;
+  /** The new target, or null to remove a stale link of an older release. */
+  target: string | null;
+}
+
+/** Links in binDir that do not point at versionDir's programs yet (and stale ones into root to remove). */
+async function linkChanges(versionDir: string, root: string, binDir: string): Promise<LinkChange[]> {
+  const present = await programsIn(versionDir);
+  const changes: LinkChange[] = [];
+  for (const name of ETCD_PROGRAMS) {
+    const link = join(binDir, name);
+    const current = await linkTarget(link);
+    if (present.includes(name)) {
+      const target = join(versionDir, name);
+      if (current !== target) changes.push({ link, target });
+    } else if (current?.startsWith(`${root}/`)) {
+      changes.push({ link, target: null });
+    }
+  }
+  return changes;
+}
+
+async function applyLink(change: LinkChange): Promise<void> {
+  if (change.target) await swapSymlink(change.link, change.target);
+  else await removeLink(change.link);
+}
+
+/**
+ * Install etcd `version` from an uploaded tarball into `<root>/v<version>` (atomically) and point
+ * `<binDir>/{etcd,etcdctl,etcdutl}` at it. Nothing changes when that version is there and linked.
+ */
+export const etcdInstall: Handler<typeof routes.etcdInstall> = async (request) => {
+  const { tarball, version, root, binDir, dryRun } = request;
+  const versionDir = join(root, `v${version}`);
+  const binary = join(binDir, 'etcd');
+  const actions: string[] = [];
+  const installed = (await versionIn(versionDir)).version === version;
+  if (!installed) {
+    if (!(await pathExists(tarball))) {
+      throw new AgentError('E_AGENT_NOT_FOUND', `etcd tarball ${tarball} is not on this host`, 404);
+    }
+    actions.push(`install etcd ${version} from ${tarball} into ${versionDir}`);
+    if (dryRun) {
+      actions.push(`link etcd, etcdctl (and etcdutl when present) in ${binDir} to ${versionDir}`);
+      return { changed: true, actions, binary };
+    }
+    try {
+      await unpackRelease(tarball, root, version);
+    } catch (err) {
+      throw new AgentError('E_AGENT_COMMAND_FAILED', err instanceof Error ? err.message : String(err));
+    }
+  }
+  for (const change of await linkChanges(versionDir, root, binDir)) {
+    actions.push(
+      change.target ? `link ${change.link} -> ${change.target}` : `remove ${change.link} (not in ${version})`,
+    );
+    if (!dryRun) await applyLink(change);
+  }
+  return { changed: actions.length > 0, actions, binary };
+};

@@ -1,0 +1,147 @@
+import { access, constants } from 'node:fs/promises';
+import type { ParsedRequestOf, ResponseOf, routes } from '../api/index.ts';
+import { AgentError } from '../errors.ts';
+import { readSupervisorState, type SupervisorPaths } from '../supervisor/state.ts';
+import { processAlive } from '../system/proc-stat.ts';
+import {
+  launchSupervisor,
+  type SupervisorView,
+  signal,
+  viewSupervisor,
+} from '../system/supervisor-control.ts';
+import { waitUntil } from '../wait-until.ts';
+
+type Request = ParsedRequestOf<typeof routes.etcdService>;
+type Reply = ResponseOf<typeof routes.etcdService>;
+
+export interface SupervisorContext {
+  paths: SupervisorPaths;
+  /** How to run this agent (see agentCommand). */
+  agentCommand: string[];
+}
+
+const START_TIMEOUT_MS = 10_000;
+/** The supervisor gives etcd 10 s after SIGTERM before SIGKILL. */
+const STOP_TIMEOUT_MS = 15_000;
+
+function reply(view: SupervisorView, changed: boolean, actions: string[]): Reply {
+  const s = view.state;
+  const running = view.etcdAlive && s !== null;
+  return {
+    changed,
+    actions,
+    manager: 'supervisor',
+    running,
+    pid: running ? s.etcdPid : null,
+    startedAtMs: running ? s.startedAtMs : null,
+    ...(s ? { restarts: s.restarts } : {}),
+    ...(s?.lastExit ? { lastExit: s.lastExit.reason } : {}),
+  };
+}
+
+async function requireFile(path: string, what: string, mode: number): Promise<void> {
+  try {
+    await access(path, mode);
+  } catch {
+    throw new AgentError('E_AGENT_NOT_FOUND', `cannot start etcd: ${what} ${path} is missing`, 404);
+  }
+}
+
+/** Stop an etcd whose supervisor was killed (SIGTERM, SIGKILL after the grace time). */
+async function stopOrphan(pid: number, startTime: number | null): Promise<void> {
+  const alive = () => processAlive(pid, startTime ?? undefined);
+  signal(pid, 'SIGTERM');
+  if (!(await waitUntil(() => !alive(), STOP_TIMEOUT_MS - 5_000))) {
+    signal(pid, 'SIGKILL');
+    await waitUntil(() => !alive(), 2_000);
+  }
+}
+
+export async function supervisorStart(request: Request, ctx: SupervisorContext): Promise<Reply> {
+  const view = viewSupervisor(ctx.paths);
+  if (view.supervisorAlive) return reply(view, false, []);
+  const actions: string[] = [];
+  const orphan = view.etcdAlive && view.state ? view.state : null;
+  if (orphan) actions.push(`stop etcd (pid ${orphan.etcdPid}) left running by a killed supervisor`);
+  actions.push(`start etcd under the tskv supervisor (${request.binary}, ${request.envFile})`);
+  if (request.dryRun) return { ...reply(view, true, actions) };
+  await requireFile(request.binary, 'the etcd program', constants.X_OK);
+  await requireFile(request.envFile, 'the environment file', constants.R_OK);
+  if (orphan?.etcdPid) await stopOrphan(orphan.etcdPid, orphan.etcdStartTime);
+  const pid = await launchSupervisor(ctx.agentCommand, request, ctx.paths);
+  const settled = await waitUntil(() => {
+    const s = readSupervisorState(ctx.paths.stateFile);
+    return (s?.supervisorPid === pid && s.phase !== 'starting') || !processAlive(pid);
+  }, START_TIMEOUT_MS);
+  const after = viewSupervisor(ctx.paths);
+  if (!settled || after.state?.supervisorPid !== pid) {
+    throw new AgentError(
+      'E_AGENT_COMMAND_FAILED',
+      `the etcd supervisor (pid ${pid}) did not come up within ${START_TIMEOUT_MS} ms; see ${request.logFile}`,
+    );
+  }
+  return reply(after, true, actions);
+}
+
+export async function supervisorStop(request: Request, ctx: SupervisorContext): Promise<Reply> {
+  const view = viewSupervisor(ctx.paths);
+  const state = view.state;
+  if (!state || (!view.supervisorAlive && !view.etcdAlive)) return reply(view, false, []);
+  const what = view.etcdAlive ? `etcd (pid ${state.etcdPid})` : 'the etcd supervisor (etcd not running)';
+  const actions = [`stop ${what}`];
+  if (request.dryRun) return reply(view, true, actions);
+  if (view.supervisorAlive) {
+    signal(state.supervisorPid, 'SIGTERM');
+    const gone = () => {
+      const v = viewSupervisor(ctx.paths);
+      return !v.supervisorAlive && !v.etcdAlive;
+    };
+    if (!(await waitUntil(gone, STOP_TIMEOUT_MS))) {
+      signal(state.supervisorPid, 'SIGKILL');
+      if (state.etcdPid) signal(state.etcdPid, 'SIGKILL');
+      await waitUntil(gone, 2_000);
+    }
+  } else if (state.etcdPid) {
+    await stopOrphan(state.etcdPid, state.etcdStartTime);
+  }
+  const after = viewSupervisor(ctx.paths);
+  if (after.supervisorAlive || after.etcdAlive) {
+    throw new AgentError('E_AGENT_COMMAND_FAILED', `etcd did not stop within ${STOP_TIMEOUT_MS} ms`);
+  }
+  return reply(after, true, actions);
+}
+
+export async function supervisorRestart(request: Request, ctx: SupervisorContext): Promise<Reply> {
+  const view = viewSupervisor(ctx.paths);
+  const state = view.state;
+  if (!view.supervisorAlive || !state) return supervisorStart(request, ctx);
+  const sameTarget =
+    state.binary === request.binary && state.envFile === request.envFile && state.logFile === request.logFile;
+  if (!sameTarget) {
+    const stopped = await supervisorStop(request, ctx);
+    const started = await supervisorStart(request, ctx);
+    return { ...started, actions: [...stopped.actions, ...started.actions] };
+  }
+  const actions = [
+    view.etcdAlive ? `restart etcd (pid ${state.etcdPid})` : 'start etcd now (it was waiting to restart)',
+  ];
+  if (request.dryRun) return reply(view, true, actions);
+  signal(state.supervisorPid, 'SIGHUP');
+  const restarted = await waitUntil(() => {
+    const s = readSupervisorState(ctx.paths.stateFile);
+    return (
+      (s !== null && s.spawns > state.spawns && s.phase !== 'stopping') || !processAlive(state.supervisorPid)
+    );
+  }, STOP_TIMEOUT_MS + 5_000);
+  if (!restarted) {
+    throw new AgentError(
+      'E_AGENT_COMMAND_FAILED',
+      `etcd did not restart within ${STOP_TIMEOUT_MS + 5_000} ms`,
+    );
+  }
+  return reply(viewSupervisor(ctx.paths), true, actions);
+}
+
+export async function supervisorStatus(_request: Request, ctx: SupervisorContext): Promise<Reply> {
+  return reply(viewSupervisor(ctx.paths), false, []);
+}

@@ -1,0 +1,108 @@
+import type { ParsedRequestOf, ResponseOf, routes } from '../api/index.ts';
+import { AgentError } from '../errors.ts';
+import { readCurrentFile, writeFileAtomic } from '../system/atomic-file.ts';
+import { systemctl, systemctlOk, type UnitStatus, unitStatus } from '../system/systemd.ts';
+import { waitUntil } from '../wait-until.ts';
+
+type Request = ParsedRequestOf<typeof routes.etcdService>;
+type Reply = ResponseOf<typeof routes.etcdService>;
+
+const UNIT = 'etcd.service';
+export const UNIT_PATH = `/etc/systemd/system/${UNIT}`;
+const WAIT_MS = 15_000;
+
+function reply(status: UnitStatus, changed: boolean, actions: string[]): Reply {
+  const running = status.mainPid > 0 && ['active', 'activating', 'reloading'].includes(status.activeState);
+  return {
+    changed,
+    actions,
+    manager: 'systemd',
+    running,
+    pid: running ? status.mainPid : null,
+    startedAtMs: running ? status.startedAtMs : null,
+  };
+}
+
+const isUp = (s: UnitStatus) => ['active', 'activating', 'reloading'].includes(s.activeState);
+
+async function commandFailed<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof AgentError) throw err;
+    throw new AgentError('E_AGENT_COMMAND_FAILED', err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Install the unit text when it differs (then daemon-reload) and enable the unit. */
+async function installUnit(request: Request, actions: string[]): Promise<void> {
+  if (request.unit !== undefined) {
+    const current = await readCurrentFile(UNIT_PATH);
+    if (current.content !== request.unit || current.mode !== 0o644) {
+      actions.push(`${current.exists ? 'update' : 'install'} ${UNIT_PATH}, daemon-reload`);
+      if (!request.dryRun) {
+        await writeFileAtomic(UNIT_PATH, request.unit, 0o644);
+        await systemctlOk(['daemon-reload']);
+      }
+    }
+  }
+  const enabled = (await systemctl(['is-enabled', UNIT])).stdout.trim();
+  if (enabled !== 'enabled') {
+    actions.push(`enable ${UNIT}`);
+    if (!request.dryRun) await systemctlOk(['enable', UNIT]);
+  }
+}
+
+/** Wait until systemd reports a main process other than `oldPid` (or the unit failed). */
+async function waitForMainPid(oldPid: number): Promise<UnitStatus> {
+  let status = await unitStatus(UNIT);
+  await waitUntil(
+    async () => {
+      status = await unitStatus(UNIT);
+      return (status.mainPid !== 0 && status.mainPid !== oldPid) || status.activeState === 'failed';
+    },
+    WAIT_MS,
+    100,
+  );
+  return status;
+}
+
+async function start(request: Request, restart: boolean): Promise<Reply> {
+  const actions: string[] = [];
+  await installUnit(request, actions);
+  const before = await unitStatus(UNIT);
+  if (!restart && isUp(before)) return reply(before, actions.length > 0, actions);
+  actions.push(`${isUp(before) ? 'restart' : 'start'} ${UNIT}`);
+  if (request.dryRun) return reply(before, true, actions);
+  // --no-block: a Type=notify etcd of a new cluster is "activating" until a quorum is up.
+  await systemctlOk([isUp(before) ? 'restart' : 'start', '--no-block', UNIT]);
+  return reply(await waitForMainPid(before.mainPid), true, actions);
+}
+
+async function stop(request: Request): Promise<Reply> {
+  const actions: string[] = [];
+  const before = await unitStatus(UNIT);
+  const enabled = (await systemctl(['is-enabled', UNIT])).stdout.trim() === 'enabled';
+  if (isUp(before)) actions.push(`stop ${UNIT}`);
+  // A stopped member must not come back at boot (a removed member restarting is a classic failure).
+  if (enabled) actions.push(`disable ${UNIT}`);
+  if (request.dryRun || actions.length === 0) return reply(before, actions.length > 0, actions);
+  if (isUp(before)) await systemctlOk(['stop', UNIT]);
+  if (enabled) await systemctlOk(['disable', UNIT]);
+  return reply(await unitStatus(UNIT), true, actions);
+}
+
+export function systemdService(request: Request): Promise<Reply> {
+  return commandFailed(async () => {
+    switch (request.action) {
+      case 'start':
+        return start(request, false);
+      case 'restart':
+        return start(request, true);
+      case 'stop':
+        return stop(request);
+      case 'status':
+        return reply(await unitStatus(UNIT), false, []);
+    }
+  });
+}

@@ -1,0 +1,60 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where the supervisor keeps its pid and state; /run/tskv on a host. */
+export const DEFAULT_RUN_DIR = '/run/tskv';
+
+export interface SupervisorPaths {
+  pidFile: string;
+  stateFile: string;
+}
+
+export function supervisorPaths(runDir = DEFAULT_RUN_DIR): SupervisorPaths {
+  return { pidFile: join(runDir, 'etcd-supervisor.pid'), stateFile: join(runDir, 'etcd-supervisor.json') };
+}
+
+export interface ExitRecord {
+  code: number | null;
+  signal: string | null;
+  atMs: number;
+  /** What happened ("exit 1", "killed by SIGKILL", "cannot start: ENOENT", ...). */
+  reason: string;
+}
+
+/** What `tskv-agent supervise` writes after every change, so `status` answers without guessing. */
+export interface SupervisorState {
+  supervisorPid: number;
+  /** /proc start time of the supervisor (with the pid: its identity). */
+  supervisorStartTime: number;
+  binary: string;
+  envFile: string;
+  logFile: string;
+  /** starting · running · backoff (waiting to restart a crashed etcd) · stopping · exited */
+  phase: 'starting' | 'running' | 'backoff' | 'stopping' | 'exited';
+  etcdPid: number | null;
+  etcdStartTime: number | null;
+  /** Wall clock ms when the current etcd was started. */
+  startedAtMs: number | null;
+  /** How many times etcd was started (the first start included). */
+  spawns: number;
+  /** Starts after the first (crash restarts and SIGHUP restarts). */
+  restarts: number;
+  lastExit: ExitRecord | null;
+  updatedAtMs: number;
+}
+
+export function readSupervisorState(stateFile: string): SupervisorState | null {
+  try {
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as SupervisorState;
+    return typeof state.supervisorPid === 'number' ? state : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Replace the state file atomically (synchronous: also used on the way out of the process). */
+export function writeSupervisorState(stateFile: string, state: SupervisorState): void {
+  const temp = `${stateFile}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
+  renameSync(temp, stateFile);
+}

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface CurrentFile {
+  exists: boolean;
+  content: string;
+  /** Permission bits (0o777 mask); null when the file does not exist. */
+  mode: number | null;
+}
+
+/** A regular file's text and mode; `exists: false` when there is nothing at `path`. */
+export async function readCurrentFile(path: string): Promise<CurrentFile> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, content: '', mode: null };
+    throw err;
+  }
+  if (!info.isFile()) throw new Error(`${path} exists and is not a regular file`);
+  return { exists: true, content: await readFile(path, 'utf8'), mode: info.mode & 0o7777 };
+}
+
+/** Flush a directory entry (a rename or a new file) to disk; best effort where directories cannot be opened. */
+export async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // some filesystems refuse fsync on directories: the rename is still atomic
+  }
+}
+
+/** A name beside `path` for a temporary file or link that a crash may leave behind, recognisably tskv's. */
+export function tempSibling(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tskv-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Replace `path` atomically: parents created (0755), a temporary file in the same directory
+ * written, given `mode`, fsynced, then renamed over `path`. Readers see the old or the new file,
+ * never a partial one.
+ */
+export async function writeFileAtomic(path: string, content: string | Buffer, mode: number): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const temp = tempSibling(path);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    try {
+      await handle.writeFile(content);
+      await handle.chmod(mode); // the umask narrowed the mode given to open()
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => {});
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+/** Whether anything (a file, folder or even a dangling symlink) is at `path`. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { type CommandResult, runCommand } from './run.ts';
+
+/** systemd is the init system (what sd_booted() checks). */
+export function systemdRunning(): boolean {
+  return existsSync('/run/systemd/system');
+}
+
+export function systemctl(args: string[], timeoutMs = 25_000): Promise<CommandResult> {
+  return runCommand('systemctl', args, timeoutMs);
+}
+
+/** Run systemctl and throw with its own words when it fails. */
+export async function systemctlOk(args: string[], timeoutMs?: number): Promise<string> {
+  const r = await systemctl(args, timeoutMs);
+  if (r.code !== 0) {
+    throw new Error(`systemctl ${args.join(' ')} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+  return r.stdout;
+}
+
+export interface UnitStatus {
+  activeState: string;
+  mainPid: number;
+  /** Wall clock ms when the main process started; null when none runs. */
+  startedAtMs: number | null;
+}
+
+/** Parse `systemctl show -p MainPID -p ActiveState -p ExecMainStartTimestampMonotonic` output. */
+export function parseUnitShow(text: string, monotonicNowUs: bigint, wallNowMs: number): UnitStatus {
+  const values = new Map(
+    text
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()] as [string, string]),
+  );
+  const mainPid = Number(values.get('MainPID') ?? 0) || 0;
+  const startUs = BigInt(values.get('ExecMainStartTimestampMonotonic') || '0');
+  const startedAtMs =
+    mainPid > 0 && startUs > 0n ? wallNowMs - Number(monotonicNowUs - startUs) / 1000 : null;
+  return { activeState: values.get('ActiveState') ?? 'unknown', mainPid, startedAtMs };
+}
+
+export async function unitStatus(unit: string): Promise<UnitStatus> {
+  const out = await systemctlOk([
+    'show',
+    unit,
+    '-p',
+    'MainPID',
+    '-p',
+    'ActiveState',
+    '-p',
+    'ExecMainStartTimestampMonotonic',
+  ]);
+  // Node's hrtime is CLOCK_MONOTONIC, the clock systemd's *Monotonic timestamps use.
+  return parseUnitShow(out, process.hrtime.bigint() / 1000n, Date.now());
+}
+
+/** The last `lines` journal lines of a unit. */
+export async function journalTail(unit: string, lines: number): Promise<string[]> {
+  const r = await runCommand('journalctl', ['-u', unit, '-n', String(lines), '--no-pager'], 15_000);
+  if (r.code !== 0) throw new Error(`journalctl -u ${unit} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  return r.stdout.split('\n').filter((l) => l !== '');
+}

@@ -1,0 +1,64 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A stand-in for etcd: prints its variables to the log, then behaves as FAKE_MODE says
+ * ("run": sleep until killed, "exit0": exit 0, "exit3": exit 3). `etcd --version` answers like
+ * etcd 3.4.23 (or $FAKE_VERSION).
+ */
+export const FAKE_ETCD = `#!/bin/sh
+if [ "$1" = "--version" ]; then
+  echo "etcd Version: \${FAKE_VERSION:-3.4.23}"
+  echo "Git SHA: fake"
+  exit 0
+fi
+echo "fake etcd pid $$ ETCD_NAME=$ETCD_NAME QUOTED=$QUOTED HOME=\${HOME-unset} PATH=$PATH"
+case "$FAKE_MODE" in
+  exit0) exit 0 ;;
+  exit3) exit 3 ;;
+esac
+exec sleep 1000
+`;
+
+export interface FakeHost {
+  dir: string;
+  binary: string;
+  envFile: string;
+  logFile: string;
+  runDir: string;
+  writeEnv(vars: Record<string, string>): void;
+  remove(): void;
+}
+
+/** A temporary "host": a fake etcd program, an env file, a log file and a run directory under /tmp. */
+export function fakeHost(): FakeHost {
+  const dir = mkdtempSync(join(tmpdir(), 'tskv-fake-host-'));
+  const binary = join(dir, 'bin', 'etcd');
+  mkdirSync(join(dir, 'bin'));
+  mkdirSync(join(dir, 'etc'));
+  writeFakeEtcd(binary);
+  const host: FakeHost = {
+    dir,
+    binary,
+    envFile: join(dir, 'etc', 'etcd.env'),
+    logFile: join(dir, 'log', 'etcd.log'),
+    runDir: join(dir, 'run'),
+    writeEnv(vars) {
+      const text = Object.entries(vars)
+        .map(([k, v]) => `${k}="${v.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`)
+        .join('\n');
+      writeFileSync(host.envFile, `# fake env\n${text}\n`);
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return host;
+}
+
+/** Write the fake etcd program to `path` (executable). */
+export function writeFakeEtcd(path: string): void {
+  writeFileSync(path, FAKE_ETCD);
+  chmodSync(path, 0o755);
+}
