@@ -1,0 +1,163 @@
+/**
+ * How the live member list and the inventory line up: which host a member runs on, which member a
+ * host is, and every disagreement with the exact `tskv replace` / `tskv member` command that
+ * resolves it. Pure.
+ */
+import type { EtcdMember } from '../etcd/index.ts';
+import type { HostSpec, Inventory } from '../inventory/model.ts';
+import { shellQuote } from '../render/settings.ts';
+import { peerUrl } from '../render/urls.ts';
+
+/** The inventory host whose name is the member's, else (unstarted members) whose peer URL it has. */
+export function hostOfMember(inv: Inventory, m: EtcdMember): HostSpec | undefined {
+  if (m.started) return inv.hosts.find((h) => h.name === m.name);
+  return inv.hosts.find((h) => m.peerURLs.includes(peerUrl(h, inv)));
+}
+
+/** The inventory host at the member's peer address, whatever its name (where its etcd process runs). */
+export function hostAtMemberAddress(inv: Inventory, m: EtcdMember): HostSpec | undefined {
+  return inv.hosts.find((h) => m.peerURLs.includes(peerUrl(h, inv)));
+}
+
+/** The member that is this inventory host: same name, or (never started) same peer URL. */
+export function memberOfHost(inv: Inventory, members: EtcdMember[], host: HostSpec): EtcdMember | undefined {
+  const url = peerUrl(host, inv);
+  return (
+    members.find((m) => m.started && m.name === host.name) ??
+    members.find((m) => !m.started && m.peerURLs.includes(url))
+  );
+}
+
+/** The member whose peer URLs include this host's (whatever its name). */
+export function memberAtHostAddress(
+  inv: Inventory,
+  members: EtcdMember[],
+  host: HostSpec,
+): EtcdMember | undefined {
+  const url = peerUrl(host, inv);
+  return members.find((m) => m.peerURLs.includes(url));
+}
+
+/** How a member is named to the operator: its name, or "(unstarted) <hex id>". */
+export function memberLabel(m: EtcdMember): string {
+  return m.started ? m.name : `(unstarted) ${m.idHex}`;
+}
+
+export type DriftKind =
+  | 'renamed'
+  | 'member-not-in-inventory'
+  | 'host-not-member'
+  | 'unstarted'
+  | 'learner'
+  | 'peer-url-differs';
+
+export interface DriftProblem {
+  kind: DriftKind;
+  /** The member concerned (name or "(unstarted) <hex>"), when there is one. */
+  member?: string;
+  /** The inventory host concerned, when there is one. */
+  host?: string;
+  message: string;
+  /** The command that resolves it (or what to do when no command can). */
+  fix: string;
+}
+
+/** `tskv <command...> INVENTORY <args...>`, shell-quoted. */
+function cmd(inv: Inventory, command: string, ...args: string[]): string {
+  return ['tskv', command, shellQuote(inv.file), ...args.map(shellQuote)].join(' ');
+}
+
+/**
+ * Every way the cluster and the inventory disagree, each with the command that fixes it. Empty when
+ * they agree: every inventory host is a started voting member under its name with its peer URL, and
+ * every member is an inventory host. Deploy refuses while this is not empty.
+ */
+export function membershipDrift(inv: Inventory, members: EtcdMember[]): DriftProblem[] {
+  const problems: DriftProblem[] = [];
+  const paired = new Set<string>();
+  const hostsNotMembers = inv.hosts.filter((h) => memberOfHost(inv, members, h) === undefined);
+  const freeHosts = hostsNotMembers.filter((h) => memberAtHostAddress(inv, members, h) === undefined);
+
+  for (const m of members) {
+    const host = hostOfMember(inv, m);
+    if (!m.started) {
+      problems.push(
+        host
+          ? {
+              kind: 'unstarted',
+              member: memberLabel(m),
+              host: host.name,
+              message: `member ${m.idHex} (${host.name}) was added but never started`,
+              fix: cmd(inv, 'member add', host.name, '--start'),
+            }
+          : {
+              kind: 'unstarted',
+              member: memberLabel(m),
+              message: `member ${m.idHex} at ${m.peerURLs.join(',')} was added but never started and is not in the inventory`,
+              fix: cmd(inv, 'member remove', m.idHex),
+            },
+      );
+      if (host) paired.add(host.name);
+      continue;
+    }
+    if (host) {
+      const want = peerUrl(host, inv);
+      if (!m.peerURLs.includes(want)) {
+        problems.push({
+          kind: 'peer-url-differs',
+          member: m.name,
+          host: host.name,
+          message: `member ${m.name} has peer URL ${m.peerURLs.join(',')}, the inventory says ${want}`,
+          fix: `restore ${host.name}'s address in the inventory, or replace the member: ${cmd(inv, 'replace', `${m.name}=NEW`)}`,
+        });
+      }
+      if (m.isLearner) {
+        problems.push({
+          kind: 'learner',
+          member: m.name,
+          host: host.name,
+          message: `member ${m.name} is a learner: a replacement or an add did not finish`,
+          fix: `re-run the tskv replace that added it, or ${cmd(inv, 'member remove', m.name)}`,
+        });
+      }
+      continue;
+    }
+    // A started member that is not in the inventory: renamed at the same address, replaced, or extra.
+    const sameAddress = hostsNotMembers.find((h) => m.peerURLs.includes(peerUrl(h, inv)));
+    const target = sameAddress ?? (freeHosts.length === 1 ? freeHosts[0] : undefined);
+    if (target && !paired.has(target.name)) {
+      paired.add(target.name);
+      problems.push({
+        kind: sameAddress ? 'renamed' : 'member-not-in-inventory',
+        member: m.name,
+        host: target.name,
+        message: sameAddress
+          ? `member ${m.name} runs at ${target.name}'s address, but the inventory names it ${target.name}`
+          : `member ${m.name} is not in the inventory, and ${target.name} is not a member`,
+        fix: cmd(inv, 'replace', `${m.name}=${target.name}`),
+      });
+    } else {
+      problems.push({
+        kind: 'member-not-in-inventory',
+        member: m.name,
+        message: `member ${m.name} (${m.idHex}) at ${m.peerURLs.join(',')} is not in the inventory`,
+        fix: `add it to the inventory, or ${cmd(inv, 'member remove', m.name)}`,
+      });
+    }
+  }
+  for (const h of hostsNotMembers) {
+    if (paired.has(h.name)) continue;
+    problems.push({
+      kind: 'host-not-member',
+      host: h.name,
+      message: `inventory host ${h.name} is not a member`,
+      fix: cmd(inv, 'member add', h.name, '--start'),
+    });
+  }
+  return problems;
+}
+
+/** Drift problems as lines for the operator ("message\n  fix: command"). */
+export function formatDrift(problems: DriftProblem[]): string {
+  return problems.map((p) => `${p.message}\n  fix: ${p.fix}`).join('\n');
+}
