@@ -1,4 +1,5 @@
 import { clock } from './clock.ts';
+import { clockSync } from './clock-sync.ts';
 import { dataDirMoveAside } from './datadir.ts';
 import { etcdInstall } from './etcd-install.ts';
 import { etcdLogs } from './etcd-logs.ts';
@@ -6,7 +7,7 @@ import { etcdService } from './etcd-service.ts';
 import { facts } from './facts.ts';
 import { fileRead, fileWrite } from './files.ts';
 import { firewallState } from './firewall.ts';
-import { notYet } from './not-yet.ts';
+import { firewallOpen } from './firewall-open.ts';
 import { ports } from './ports.ts';
 import { probeConnect, probeListen, probeListenResult } from './probe.ts';
 import type { HandlerTable } from './types.ts';
@@ -21,12 +22,12 @@ export const handlers: HandlerTable = {
   probeConnect,
   ports,
   firewallState,
-  firewallOpen: notYet('firewallOpen'),
+  firewallOpen,
   fileRead,
   fileWrite,
   etcdInstall,
   etcdService,
   etcdLogs,
   dataDirMoveAside,
-  clockSync: notYet('clockSync'),
+  clockSync,
 };

@@ -1,0 +1,58 @@
+import type { routes } from '../api/index.ts';
+import { AgentError } from '../errors.ts';
+import { detectFirewall, type FirewallDetection } from '../system/firewall.ts';
+import {
+  type OpenPlan,
+  planFirewalldOpen,
+  planNftOpen,
+  planUfwOpen,
+  readNftConfig,
+} from '../system/firewall-open.ts';
+import { readNftInputChains } from '../system/nft.ts';
+import { runCommand } from '../system/run.ts';
+import { applySteps, type RunCommand } from '../system/steps.ts';
+import { readUfwStatus } from '../system/ufw.ts';
+import type { Handler } from './types.ts';
+
+export interface FirewallOpenOptions {
+  detect?: () => Promise<Pick<FirewallDetection, 'backend'>>;
+  run?: RunCommand;
+}
+
+async function plan(backend: string, ports: number[], run: RunCommand): Promise<OpenPlan | null> {
+  switch (backend) {
+    case 'firewalld':
+      return planFirewalldOpen(run, ports);
+    case 'ufw': {
+      const status = await readUfwStatus();
+      return status ? planUfwOpen(status, ports) : null;
+    }
+    case 'nftables':
+      return planNftOpen((await readNftInputChains()) ?? [], ports, await readNftConfig());
+    default:
+      return null;
+  }
+}
+
+/**
+ * Open TCP ports in the host's firewall, now and across reboots: firewalld (default zone, runtime
+ * and permanent), ufw, or nftables input chains; nothing where no firewall filters input.
+ */
+export function makeFirewallOpen(options: FirewallOpenOptions = {}): Handler<typeof routes.firewallOpen> {
+  const run = options.run ?? runCommand;
+  return async ({ ports, dryRun }) => {
+    const wanted = [...new Set(ports)].sort((a, b) => a - b);
+    const { backend } = await (options.detect ?? detectFirewall)();
+    let planned: OpenPlan | null;
+    try {
+      planned = await plan(backend, wanted, run);
+      if (planned && !dryRun) await applySteps(planned.steps, run);
+    } catch (err) {
+      throw new AgentError('E_AGENT_COMMAND_FAILED', err instanceof Error ? err.message : String(err));
+    }
+    if (!planned) return { changed: false, actions: ['no host firewall'] };
+    return { changed: planned.actions.length > 0, actions: planned.actions };
+  };
+}
+
+export const firewallOpen = makeFirewallOpen();
