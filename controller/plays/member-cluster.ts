@@ -1,0 +1,155 @@
+/**
+ * The live cluster through the inventory hosts' SSH connections: the member list, each member's
+ * status and health (asked of the host at its address, over a tunnel to its loopback client
+ * port), the leader, and the replacement journal kept in etcd itself.
+ */
+import { describeCause, TskvError } from '../errors.ts';
+import {
+  EtcdClient,
+  EtcdCluster,
+  type EtcdEndpoint,
+  type EtcdId,
+  type EtcdMember,
+  type EtcdStatus,
+  type MemberListResult,
+} from '../etcd/index.ts';
+import { EtcdTunnels } from '../etcd-tunnel.ts';
+import type { ClusterView, MemberHealth } from '../ops/cluster-view.ts';
+import { hostAtMemberAddress } from '../ops/membership.ts';
+import type { ReplaceJournal } from '../ops/replace-plan.ts';
+import type { Session } from './session.ts';
+
+/** Where a replacement records itself in etcd while it runs (outside any application prefix). */
+export const JOURNAL_KEY = '__tskv/replace-in-progress';
+
+const PROBE_TIMEOUT_MS = 3000;
+
+export interface MemberProbe {
+  member: EtcdMember;
+  /** The inventory host at the member's address, when there is one. */
+  host: string | undefined;
+  health: MemberHealth;
+  status: EtcdStatus | undefined;
+}
+
+export interface LiveView extends ClusterView {
+  clusterId: EtcdId;
+  probes: MemberProbe[];
+}
+
+export class LiveCluster {
+  readonly session: Session;
+  readonly tunnels: EtcdTunnels;
+
+  constructor(session: Session) {
+    this.session = session;
+    this.tunnels = new EtcdTunnels(session.inventory);
+  }
+
+  /** The tunnel endpoint of a connected inventory host. */
+  endpoint(host: string): EtcdEndpoint | undefined {
+    const ch = this.session.hosts.get(host);
+    return ch ? this.tunnels.endpoint(ch.conn) : undefined;
+  }
+
+  /** Every connected inventory host as one cluster client (failover between them). */
+  cluster(timeoutMs = 5000): EtcdCluster {
+    const endpoints = [...this.session.hosts.keys()].map((h) => this.endpoint(h)!);
+    if (endpoints.length === 0) {
+      throw new TskvError('E_NO_HOSTS', 'no inventory host could be reached', {
+        fix: 'check SSH to the hosts (tskv preflight)',
+      });
+    }
+    return new EtcdCluster(endpoints, { timeoutMs });
+  }
+
+  async memberList(): Promise<MemberListResult> {
+    try {
+      return await this.cluster().memberList();
+    } catch (err) {
+      throw new TskvError('E_NO_CLUSTER', `no member answered the member list: ${describeCause(err)}`, {
+        step: 'member list',
+        fix: 'is etcd running? (tskv deploy starts it; tskv status shows each host)',
+      });
+    }
+  }
+
+  private async probe(m: EtcdMember): Promise<MemberProbe> {
+    const host = hostAtMemberAddress(this.session.inventory, m);
+    const endpoint = host ? this.endpoint(host.name) : undefined;
+    const none = (detail: string): MemberProbe => ({
+      member: m,
+      host: host?.name,
+      health: { reachable: false, healthy: false, raftIndex: undefined, raftAppliedIndex: undefined, detail },
+      status: undefined,
+    });
+    if (!host) return none('no inventory host has its address');
+    if (!endpoint) return none(`${host.name} is not reachable over SSH`);
+    const client = new EtcdClient(endpoint, { timeoutMs: PROBE_TIMEOUT_MS });
+    let status: EtcdStatus;
+    try {
+      status = await client.status();
+    } catch (err) {
+      return none(`etcd on ${host.name} does not answer: ${describeCause(err)}`);
+    }
+    if (status.memberId !== m.id) return none(`${host.name} runs another member (${status.memberId})`);
+    const indexes = { raftIndex: status.raftIndex, raftAppliedIndex: status.raftAppliedIndex };
+    if (m.isLearner) {
+      return {
+        member: m,
+        host: host.name,
+        status,
+        health: { reachable: true, healthy: true, ...indexes, detail: 'learner' },
+      };
+    }
+    const h = await client.health().catch((err: unknown) => ({ healthy: false, reason: describeCause(err) }));
+    const detail = h.healthy ? 'healthy' : `unhealthy${h.reason ? `: ${h.reason}` : ''}`;
+    return {
+      member: m,
+      host: host.name,
+      status,
+      health: { reachable: true, healthy: h.healthy, ...indexes, detail },
+    };
+  }
+
+  /** Member list, every member's health, and the leader (as most reachable members report it). */
+  async view(): Promise<LiveView> {
+    const list = await this.memberList();
+    const probes = await Promise.all(list.members.map((m) => this.probe(m)));
+    const votes = new Map<EtcdId, number>();
+    for (const p of probes) {
+      const l = p.status?.leaderId;
+      if (l && l !== '0') votes.set(l, (votes.get(l) ?? 0) + 1);
+    }
+    const leaderId = [...votes].sort((a, b) => b[1] - a[1])[0]?.[0];
+    return {
+      clusterId: list.clusterId,
+      members: list.members,
+      health: new Map(probes.map((p) => [p.member.id, p.health])),
+      leaderId: leaderId !== undefined && list.members.some((m) => m.id === leaderId) ? leaderId : undefined,
+      probes,
+    };
+  }
+
+  async readJournal(): Promise<ReplaceJournal | undefined> {
+    const kv = await this.cluster().get(JOURNAL_KEY);
+    if (!kv) return undefined;
+    try {
+      return JSON.parse(kv.value) as ReplaceJournal;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async writeJournal(j: ReplaceJournal): Promise<void> {
+    await this.cluster().put(JOURNAL_KEY, JSON.stringify(j));
+  }
+
+  async clearJournal(): Promise<void> {
+    await this.cluster().deleteKey(JOURNAL_KEY);
+  }
+
+  close(): Promise<void> {
+    return this.tunnels.close();
+  }
+}

@@ -1,0 +1,135 @@
+/** `tskv status`: every member's state through the inventory hosts, each host's clock offset, and membership drift. */
+import { routes } from '../../agent/api/index.ts';
+import type { AgentClient } from '../agent-client/client.ts';
+import { describeCause } from '../errors.ts';
+import { idToHex } from '../etcd/index.ts';
+import { type ClockOffset, type ClockSample, estimateOffset } from '../ops/clock.ts';
+import { type DriftProblem, membershipDrift } from '../ops/membership.ts';
+import type { ReplaceJournal } from '../ops/replace-plan.ts';
+import type { LiveCluster } from './member-cluster.ts';
+
+export interface MemberRow {
+  id: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  state: 'started' | 'unstarted' | 'learner';
+  /** The inventory host at its address. */
+  host: string | null;
+  healthy: boolean;
+  health: string;
+  leader: boolean;
+  version: string | null;
+  dbSize: number | null;
+  raftTerm: number | null;
+  raftIndex: number | null;
+}
+
+export interface HostRow {
+  name: string;
+  address: string;
+  reachable: boolean;
+  /** Host clock minus this machine's, ms (null when the agent is not reachable). */
+  clockOffsetMs: number | null;
+  clockErrorMs: number | null;
+  /** The member at its address (name or hex ID), null when none. */
+  member: string | null;
+  problem: string | null;
+}
+
+export interface StatusReport {
+  clusterId: string | null;
+  leader: string | null;
+  members: MemberRow[];
+  hosts: HostRow[];
+  drift: DriftProblem[];
+  /** A replacement that has not finished. */
+  replacing: ReplaceJournal | null;
+  /** Why no member list could be read (etcd down everywhere), else null. */
+  error: string | null;
+}
+
+const CLOCK_SAMPLES = 3;
+
+async function clockOffset(agent: AgentClient): Promise<ClockOffset> {
+  const samples: ClockSample[] = [];
+  for (let i = 0; i < CLOCK_SAMPLES; i++) {
+    const sentAt = performance.timeOrigin + performance.now();
+    const { wallMs } = await agent.call(routes.clock, {}, { step: 'clock' });
+    samples.push({ sentAt, hostTime: wallMs, receivedAt: performance.timeOrigin + performance.now() });
+  }
+  return estimateOffset(samples);
+}
+
+async function hostRows(live: LiveCluster, memberAt: Map<string, string>): Promise<HostRow[]> {
+  const { session } = live;
+  const problems = new Map(session.unreachable.map((u) => [u.host, u.observed]));
+  return Promise.all(
+    session.inventory.hosts.map(async (h): Promise<HostRow> => {
+      const ch = session.hosts.get(h.name);
+      let offset: ClockOffset | undefined;
+      let problem = problems.get(h.name) ?? null;
+      if (ch) {
+        offset = await clockOffset(ch.agent).catch((err: unknown) => {
+          problem = `clock: ${describeCause(err)}`;
+          return undefined;
+        });
+      }
+      return {
+        name: h.name,
+        address: h.address,
+        reachable: ch !== undefined,
+        clockOffsetMs: offset ? Math.round(offset.offsetMs) : null,
+        clockErrorMs: offset ? Math.round(offset.errorMs) : null,
+        member: memberAt.get(h.name) ?? null,
+        problem,
+      };
+    }),
+  );
+}
+
+export async function gatherStatus(live: LiveCluster): Promise<StatusReport> {
+  const inv = live.session.inventory;
+  let view: Awaited<ReturnType<LiveCluster['view']>>;
+  try {
+    view = await live.view();
+  } catch (err) {
+    return {
+      clusterId: null,
+      leader: null,
+      members: [],
+      hosts: await hostRows(live, new Map()),
+      drift: [],
+      replacing: null,
+      error: describeCause(err),
+    };
+  }
+  const members = view.probes.map(
+    ({ member: m, host, health, status }): MemberRow => ({
+      id: m.idHex,
+      name: m.name,
+      peerURLs: m.peerURLs,
+      clientURLs: m.clientURLs,
+      state: m.isLearner ? 'learner' : m.started ? 'started' : 'unstarted',
+      host: host ?? null,
+      healthy: health.healthy,
+      health: health.detail,
+      leader: m.id === view.leaderId,
+      version: status?.version ?? null,
+      dbSize: status?.dbSize ?? null,
+      raftTerm: status?.raftTerm ?? null,
+      raftIndex: status?.raftIndex ?? null,
+    }),
+  );
+  const memberAt = new Map(members.filter((r) => r.host).map((r) => [r.host!, r.name || r.id]));
+  const leader = view.members.find((m) => m.id === view.leaderId);
+  return {
+    clusterId: idToHex(view.clusterId),
+    leader: leader ? leader.name || leader.idHex : null,
+    members,
+    hosts: await hostRows(live, memberAt),
+    drift: membershipDrift(inv, view.members),
+    replacing: (await live.readJournal().catch(() => undefined)) ?? null,
+    error: null,
+  };
+}
