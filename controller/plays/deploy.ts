@@ -71,10 +71,14 @@ export function toDeployError(err: unknown): DeployError {
   };
 }
 
-/** Test hook: a shell command run on the controller once preflight has passed (e.g. to cut a host off mid-deploy). */
-function afterPreflightHook(): void {
-  const cmd = process.env.TSKV_TEST_HOOK_AFTER_PREFLIGHT;
-  if (cmd) spawnSync('/bin/sh', ['-c', cmd], { stdio: 'ignore' });
+/**
+ * Test hook: TSKV_TEST_HOOK="<phase>:<shell command>" runs the command on the controller when deploy
+ * reaches that phase (after-preflight, after-prepare), e.g. to cut a host off mid-deploy.
+ */
+function testHook(phase: 'after-preflight' | 'after-prepare'): void {
+  const hook = process.env.TSKV_TEST_HOOK;
+  if (hook?.startsWith(`${phase}:`))
+    spawnSync('/bin/sh', ['-c', hook.slice(phase.length + 1)], { stdio: 'ignore' });
 }
 
 function blocking(checks: CheckResult[]): CheckResult[] {
@@ -109,7 +113,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
         { step: 'preflight', ...(stop[0]?.fix ? { fix: stop[0].fix } : {}) },
       );
     }
-    afterPreflightHook();
+    testHook('after-preflight');
     const gathered = await gatherDeploy(session, pre, tunnels);
     const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
       allowExistingData: options.allowExistingData,
@@ -149,6 +153,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
         },
       });
       for (const [h, a] of prepared) result.actions[h] = [...(result.actions[h] ?? []), ...a];
+      testHook('after-prepare');
       result.started = await startMembers(session, { plan, desired, tunnels });
       result.restarted = await rollingRestart(session, { plan, desired, tunnels });
     }

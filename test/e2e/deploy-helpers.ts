@@ -1,0 +1,66 @@
+/** Running `tskv deploy` against a lab and looking at the hosts from inside. */
+import assert from 'node:assert/strict';
+import type { DeployResult } from '../../controller/plays/deploy.ts';
+import type { Lab, LabHost } from '../lab/lab.ts';
+import { type CliResult, tskv } from './cli.ts';
+
+export interface DeployRun {
+  result: CliResult;
+  doc: DeployResult;
+}
+
+export async function deploy(
+  inventory: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<DeployRun> {
+  const result = await tskv(['deploy', inventory, '--json', ...args], { env, timeoutMs: 240_000 });
+  try {
+    return { result, doc: JSON.parse(result.stdout) as DeployResult };
+  } catch {
+    throw new Error(`tskv deploy printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+/** Asserts exit 0 and a verified cluster, showing the error document otherwise. */
+export function assertDeployed(run: DeployRun): void {
+  assert.equal(
+    run.result.code,
+    0,
+    `deploy failed: ${JSON.stringify(run.doc.error, null, 1)}\n${run.result.stderr.slice(-3000)}`,
+  );
+  assert.equal(run.doc.ok, true);
+  assert.ok(run.doc.verify, 'verified');
+}
+
+/** curl on the host itself (the seed's own checks), JSON-decoded. */
+export async function curlJson<T>(host: LabHost, args: string): Promise<T> {
+  const out = await host.execOk(`curl -sS --max-time 5 ${args}`);
+  return JSON.parse(out) as T;
+}
+
+/** etcd's pid on each host (pgrep), for "restarted nothing" assertions. */
+export async function etcdPids(lab: Lab): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    lab.hosts.map(async (h) => [h.name, (await h.exec('pgrep -x etcd || true')).stdout.trim()] as const),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** Start time of each host's etcd in clock ticks since the host booted (/proc/PID/stat field 22). */
+export async function etcdStartTicks(lab: Lab): Promise<Record<string, number>> {
+  const entries = await Promise.all(
+    lab.hosts.map(async (h) => {
+      const out = await h.execOk("awk '{print $22}' /proc/$(pgrep -x etcd)/stat");
+      return [h.name, Number(out.trim())] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+export interface V3Member {
+  ID: string;
+  name?: string;
+  peerURLs?: string[];
+  clientURLs?: string[];
+}

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { staticMemberId } from '../../controller/ops/cluster-mode.ts';
+import { Lab, labUnavailableReason } from '../lab/lab.ts';
+import { tskv } from './cli.ts';
+import {
+  assertDeployed,
+  curlJson,
+  deploy,
+  etcdPids,
+  etcdStartTicks,
+  type V3Member,
+} from './deploy-helpers.ts';
+
+const NAME = 'e2e-deploy';
+
+describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? false }, () => {
+  let lab: Lab;
+  before(async () => {
+    lab = await Lab.up({ name: NAME, fresh: true });
+  });
+  after(() => Lab.down(NAME));
+
+  test('--dry-run on bare hosts prints the plan and changes nothing', async () => {
+    const plain = await tskv(['deploy', lab.inventoryPath, '--dry-run']);
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /^plan \(bootstrapping a new cluster\):/m);
+    assert.match(plain.stdout, /^ {4}- install etcd 3\.4\.\d+ at \/usr\/local\/bin\/etcd$/m);
+    assert.match(plain.stdout, /^ {4}- open 2379\/tcp 2380\/tcp \(firewalld zone public/m);
+    assert.match(plain.stdout, /^ {8}\+ETCD_INITIAL_CLUSTER_STATE="new"$/m);
+    assert.match(plain.stdout, /^12 changes on 3 hosts$/m);
+    assert.match(plain.stdout, /^dry run: nothing was changed$/m);
+    for (const h of lab.hosts) {
+      assert.equal(
+        (await h.exec('test -e /usr/local/bin/etcd || test -e /etc/etcd/etcd.env')).code,
+        1,
+        h.name,
+      );
+    }
+  });
+
+  test("fresh deploy: healthy, member list (v3 and v2) equals the inventory, the seed's 简单测试", async () => {
+    const run = await deploy(lab.inventoryPath);
+    assertDeployed(run);
+    assert.deepEqual(run.doc.started, ['h102', 'docker', 'h104']);
+    assert.equal(run.doc.verify!.members.filter((m) => m.leader).length, 1);
+    const h102 = lab.host('h102');
+    const v3 = await curlJson<{ members: V3Member[] }>(
+      h102,
+      "-XPOST http://127.0.0.1:2379/v3/cluster/member/list -d '{}'",
+    );
+    const want = lab.hosts.map((h) => ({
+      name: h.name,
+      peerURLs: [`http://${h.address}:2380`],
+      clientURLs: [`http://${h.address}:2379`],
+    }));
+    const byName = (a: { name?: string }, b: { name?: string }) => (a.name ?? '').localeCompare(b.name ?? '');
+    assert.deepEqual(
+      v3.members.map((m) => ({ name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs })).sort(byName),
+      want.sort(byName),
+    );
+    // Static bootstrap IDs: what deploy relies on to start a member that missed the bootstrap.
+    for (const m of v3.members) assert.equal(m.ID, staticMemberId(m.peerURLs ?? [], `tskv-lab-${NAME}`));
+    const v2 = await curlJson<{ members: V3Member[] }>(h102, 'http://127.0.0.1:2379/v2/members');
+    assert.deepEqual(
+      v2.members.map((m) => ({ name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs })).sort(byName),
+      want.sort(byName),
+    );
+    await h102.execOk(`curl -sS -XPUT http://127.0.0.1:2379/v2/keys/message -d value="简单测试"`);
+    for (const h of [lab.host('docker'), lab.host('h104')]) {
+      const got = await curlJson<{ node: { value: string } }>(h, 'http://127.0.0.1:2379/v2/keys/message');
+      assert.equal(got.node.value, '简单测试', h.name);
+    }
+  });
+
+  test('a second deploy plans nothing and restarts nothing', async () => {
+    const before = await etcdPids(lab);
+    const run = await deploy(lab.inventoryPath);
+    assertDeployed(run);
+    assert.equal(run.doc.summary, 'nothing to do: 3 hosts converged');
+    assert.deepEqual([run.doc.started, run.doc.restarted], [[], []]);
+    assert.deepEqual(await etcdPids(lab), before);
+    const plain = await tskv(['deploy', lab.inventoryPath]);
+    assert.equal(plain.code, 0);
+    assert.match(plain.stdout, /^nothing to do: 3 hosts converged$/m);
+  });
+
+  test('a changed flag: dry run and a refusal without --yes change nothing; then one member at a time, leader last', async () => {
+    const changed = lab.writeInventory({ etcd: { flags: { 'enable-v2': true, 'snapshot-count': 50000 } } });
+    const pids = await etcdPids(lab);
+    const dry = await tskv(['deploy', changed, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^ {8}\+ETCD_SNAPSHOT_COUNT="50000"$/m);
+    assert.match(dry.stdout, /restart etcd \(configuration changed; one member at a time/);
+    const refused = await deploy(changed);
+    assert.equal(refused.result.code, 1);
+    assert.equal(refused.doc.error?.code, 'E_NOT_CONFIRMED');
+    assert.deepEqual(await etcdPids(lab), pids, 'nothing restarted');
+
+    const leader = (await deploy(lab.inventoryPath)).doc.verify!.leader;
+    const run = await deploy(changed, ['--yes']);
+    assertDeployed(run);
+    assert.equal(run.doc.restarted.length, 3);
+    assert.equal(run.doc.restarted.at(-1), leader, 'the leader restarts last');
+    const after = await etcdPids(lab);
+    for (const h of lab.hosts) assert.notEqual(after[h.name], pids[h.name], `${h.name} restarted`);
+    const ticks = await etcdStartTicks(lab);
+    const order = run.doc.restarted.map((h) => ticks[h]!);
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+      `started in restart order: ${JSON.stringify(ticks)}`,
+    );
+    for (const h of lab.hosts) {
+      const env = await h.execOk('cat /etc/etcd/etcd.env');
+      assert.match(env, /^ETCD_SNAPSHOT_COUNT="50000"$/m, h.name);
+    }
+    const again = await deploy(changed);
+    assertDeployed(again);
+    assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');
+  });
+});
