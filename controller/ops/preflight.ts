@@ -103,7 +103,7 @@ export function firewallChecks(host: string, fw: FirewallStateResponse): CheckRe
       host,
       check: 'firewall',
       status: 'fail',
-      observed: `${port} ${p.open === false ? 'blocked' : 'state unknown'} (${where}: ${p.detail})`,
+      observed: `${port} ${p.open === false ? 'blocked' : 'state unknown'} (${p.detail.includes(where) ? p.detail : `${where}: ${p.detail}`})`,
       fix:
         fw.backend === 'firewalld'
           ? `tskv deploy opens it, or: firewall-cmd --add-port=${port} && firewall-cmd --permanent --add-port=${port}`

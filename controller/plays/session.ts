@@ -26,12 +26,12 @@ export interface Session {
 }
 
 function failure(host: string, err: unknown): CheckResult {
-  const step = err instanceof TskvError ? (err.step ?? 'ssh') : 'ssh';
+  const step = err instanceof TskvError ? (err.step ?? 'connect') : 'connect';
   return {
     host,
-    check: step === 'connect' ? 'ssh' : step,
+    check: step.startsWith('agent') ? 'agent' : 'ssh',
     status: 'fail',
-    observed: describeCause(err),
+    observed: `${step}: ${describeCause(err)}`,
     fix:
       err instanceof TskvError && err.fix
         ? err.fix
