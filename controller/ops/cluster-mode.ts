@@ -45,6 +45,14 @@ export function staticMemberId(peerURLs: string[], token: string): string {
   return hash.readBigUInt64BE(0).toString();
 }
 
+/**
+ * The member has run at least once: it published its client URLs. (Members of a static bootstrap
+ * carry their names from --initial-cluster before they ever start, so the name does not tell.)
+ */
+export function hasRun(m: EtcdMember | undefined): boolean {
+  return m !== undefined && m.clientURLs.length > 0;
+}
+
 function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[]): ClusterDecision {
   const memberOf = new Map<string, EtcdMember>();
   for (const h of inv.hosts) {
@@ -67,7 +75,7 @@ function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[])
       },
     );
   }
-  const wiped = hosts.filter((h) => !h.running && !h.hasData && memberOf.get(h.name)?.started);
+  const wiped = hosts.filter((h) => !h.running && !h.hasData && hasRun(memberOf.get(h.name)));
   if (wiped.length > 0) {
     refuse(
       'E_MEMBER_NO_DATA',

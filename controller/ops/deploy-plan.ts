@@ -2,7 +2,7 @@
 import type { FactsResponse, FirewallStateResponse } from '../../agent/api/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { DeployPlan, HostPlan, PlanStep } from '../plan/types.ts';
-import type { ClusterDecision } from './cluster-mode.ts';
+import { type ClusterDecision, hasRun } from './cluster-mode.ts';
 import { chooseState, type DesiredConfig, desiredConfig, planConfig } from './config.ts';
 import { planFirewall } from './firewall.ts';
 import { planInstall } from './install.ts';
@@ -60,7 +60,8 @@ export function planDeploy(input: PlanInput): PlannedDeploy {
     if (install) steps.push(install);
     const firewall = planFirewall(h.firewall, ports);
     if (firewall) steps.push(firewall);
-    const memberStarted = decision.memberOf.get(name)?.started ?? h.facts.etcd.dataDir.hasData;
+    const member = decision.memberOf.get(name);
+    const memberStarted = member ? hasRun(member) : h.facts.etcd.dataDir.hasData;
     const state = chooseState(h.envFile, bootstrapping, memberStarted);
     const want = desiredConfig(inv, name, state, h.facts.init.systemd);
     desired.set(name, want);

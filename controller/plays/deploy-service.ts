@@ -109,6 +109,9 @@ export async function waitMemberHealthy(
       err instanceof MemberDown
         ? `${err.message} after it was started`
         : `etcd did not become healthy within ${deadlineMs / 1000}s`;
-    throw await startFailure(ch, step, what, err instanceof MemberDown ? undefined : err);
+    const failure = await startFailure(ch, step, what, err instanceof MemberDown ? undefined : err);
+    // Not left crash-looping under its supervisor: the next deploy sees it stopped and starts it again.
+    await serviceCall(ch, 'stop').catch(() => undefined);
+    throw failure;
   }
 }

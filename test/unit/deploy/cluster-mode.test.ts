@@ -104,7 +104,7 @@ describe('decideClusterMode', () => {
 
   test('an unstarted member: deploy starts it if the static bootstrap made it, else refuses', async () => {
     const inv = await seedInventory();
-    const late = member(inv, 'h104', false);
+    const late = member(inv, 'h104', 'added');
     const up = [
       rt('docker', { running: true, hasData: true }),
       rt('h102', { running: true, hasData: true }),
@@ -121,6 +121,20 @@ describe('decideClusterMode', () => {
       }),
     );
     assert.match(err.message, /was added but never started/);
+  });
+
+  test('a bootstrap member that never started (named, no client URLs, no data) is started, not refused as wiped', async () => {
+    const inv = await seedInventory();
+    const up = [
+      rt('docker', { running: true, hasData: true }),
+      rt('h102', { running: true, hasData: true }),
+      rt('h104'),
+    ];
+    const late = member(inv, 'h104', 'late');
+    const d = decideClusterMode(inv, up, [member(inv, 'docker'), member(inv, 'h102'), late], {
+      allowExistingData: false,
+    });
+    assert.equal(d.memberOf.get('h104'), late);
   });
 
   test('staticMemberId is what etcd computes (checked against etcd 3.4.23)', () => {

@@ -85,17 +85,25 @@ export function convergedHost(inv: Inventory, name: string, pid = 100): HostInpu
   };
 }
 
-/** A member as the v3 list shows it, with the ID a static bootstrap gives it. */
-export function member(inv: Inventory, name: string, started = true): EtcdMember {
+/**
+ * A member as the v3 list shows it, with the ID a static bootstrap gives it. 'late': a bootstrap
+ * member that has not started yet (etcd knows its name from --initial-cluster, no client URLs);
+ * 'added': added by member add, never started (no name either).
+ */
+export function member(
+  inv: Inventory,
+  name: string,
+  state: 'started' | 'late' | 'added' = 'started',
+): EtcdMember {
   const h = inv.hosts.find((x) => x.name === name)!;
   const id = staticMemberId([peerUrl(h, inv)], inv.cluster.token);
   return {
     id,
     idHex: BigInt(id).toString(16),
-    name: started ? name : '',
+    name: state === 'added' ? '' : name,
     peerURLs: [peerUrl(h, inv)],
-    clientURLs: started ? [clientUrl(h, inv)] : [],
+    clientURLs: state === 'started' ? [clientUrl(h, inv)] : [],
     isLearner: false,
-    started,
+    started: state !== 'added',
   };
 }

@@ -113,7 +113,7 @@ describe('planDeploy', () => {
     const decision = decideClusterMode(
       inv,
       hosts.map((h) => ({ name: h.spec.name, running: h.running, hasData: h.running, strayPids: [] })),
-      [member(inv, 'docker'), member(inv, 'h102'), member(inv, 'h104', false)],
+      [member(inv, 'docker'), member(inv, 'h102'), member(inv, 'h104', 'late')],
       { allowExistingData: false },
     );
     const { plan, desired } = planDeploy({ inv, hosts, decision, leader: 'h102' });
