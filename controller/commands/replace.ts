@@ -122,7 +122,7 @@ const replace: Command = {
         const quiet = json || session.mode === 'silent';
         const result = await runReplacePlan(live, plan, {
           step: (i, n, text) => quiet || process.stderr.write(`[${i}/${n}] ${text}\n`),
-          done: () => {},
+          done: (_i, ms) => quiet || process.stderr.write(`  done in ${(ms / 1000).toFixed(1)} s\n`),
           note: (line) => quiet || process.stderr.write(`  ${line}\n`),
         });
         results.push(result);

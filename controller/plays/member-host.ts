@@ -5,7 +5,7 @@
  * and replace.
  */
 import { createReadStream } from 'node:fs';
-import { routes } from '../../agent/api/index.ts';
+import { type FactsResponse, routes } from '../../agent/api/index.ts';
 import { remoteTarballPath, resolveEtcdTarball } from '../artifacts/etcd-tarball.ts';
 import { shellQuote } from '../connect/index.ts';
 import type { EtcdMember } from '../etcd/index.ts';
@@ -33,8 +33,11 @@ export function joiningInitialCluster(
 }
 
 /** Installs the inventory's etcd on the host unless it is there (the tarball is pushed only when missing). */
-export async function ensureEtcdInstalled(ch: HostChannel, inv: Inventory): Promise<string[]> {
-  const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
+export async function ensureEtcdInstalled(
+  ch: HostChannel,
+  inv: Inventory,
+  facts: FactsResponse,
+): Promise<string[]> {
   if (!planInstall(facts, inv.etcd)) return [];
   const artifact = await resolveEtcdTarball(inv.etcd);
   const remote = remoteTarballPath(artifact);
@@ -69,7 +72,8 @@ export async function startJoiningMember(
   inv: Inventory,
   members: EtcdMember[],
 ): Promise<ServiceStatus> {
-  await ensureEtcdInstalled(ch, inv);
+  const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
+  await ensureEtcdInstalled(ch, inv, facts);
   // Peers must reach it on both ports (a firewalld default zone rejects them: "no route to host").
   const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
   await ch.agent.call(routes.firewallOpen, { ports }, { step: 'open firewall' });
@@ -80,7 +84,6 @@ export async function startJoiningMember(
     { path: ETCD_ENV_FILE, content: env, mode: 0o644 },
     { step: `write ${ETCD_ENV_FILE}` },
   );
-  const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
   const unit = facts.init.systemd ? renderHost(inv, ch.spec.name, 'systemd') : undefined;
   const started = await serviceCall(ch, 'start', unit);
   if (!started.running || (written.changed && !started.changed)) return serviceCall(ch, 'restart', unit);

@@ -1,0 +1,151 @@
+/** Membership e2e: a deployed lab cluster, an in-process view of it, and a client that writes throughout a change. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { routes } from '../../agent/api/index.ts';
+import { type EtcdCluster, type EtcdMember, waitFor } from '../../controller/etcd/index.ts';
+import { loadInventory } from '../../controller/inventory/load.ts';
+import { LiveCluster } from '../../controller/plays/member-cluster.ts';
+import { openSession } from '../../controller/plays/session.ts';
+import type { EtcdMinor } from '../lab/etcd-tarball.ts';
+import { Lab } from '../lab/lab.ts';
+import { type CliResult, tskv } from './cli.ts';
+import { assertDeployed, deploy } from './deploy-helpers.ts';
+
+/** A lab with `hosts`, the first three deployed as a cluster (the lab's inventory names all of them). */
+export async function deployedLab(
+  name: string,
+  hosts: string[],
+  minor: EtcdMinor = '3.4',
+): Promise<{ lab: Lab; all: string; three: string }> {
+  const lab = await Lab.up({ name, hosts, fresh: true });
+  const tarball = await lab.etcdTarball(minor);
+  const etcd = { version: tarball.version, source: tarball.path };
+  const others = Object.fromEntries(hosts.slice(3).map((h) => [h, null]));
+  const three = lab.writeInventory({ etcd, hosts: others }, 'three.yaml');
+  const all = lab.writeInventory({ etcd }, 'all.yaml');
+  assertDeployed(await deploy(three));
+  return { lab, all, three };
+}
+
+/** An inventory where lab host `from` is called `to` (same address): the seed's h102 → new-h102. */
+export function renamedInventory(lab: Lab, base: Record<string, unknown>, from: string, to: string): string {
+  const hosts = { [from]: null, [to]: { address: lab.host(from).address } };
+  return lab.writeInventory({ ...base, hosts }, `renamed-${from}-${to}.yaml`);
+}
+
+export interface Live {
+  live: LiveCluster;
+  members(): Promise<EtcdMember[]>;
+  /** Stops or starts etcd on an inventory host through its agent. */
+  service(host: string, action: 'start' | 'stop'): Promise<void>;
+  waitAllHealthy(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The cluster as the tests see it: the controller's own session and tunnels (nothing else reaches the lab). */
+export async function openLive(inventoryPath: string): Promise<Live> {
+  const session = await openSession(await loadInventory(inventoryPath), 'silent');
+  const live = new LiveCluster(session);
+  return {
+    live,
+    members: async () => (await live.memberList()).members,
+    async service(host, action) {
+      await session.hosts.get(host)!.agent.call(routes.etcdService, { action }, { timeoutMs: 60_000 });
+    },
+    async waitAllHealthy() {
+      await waitFor(async () => (await live.view()).probes.every((p) => p.health.healthy), {
+        deadlineMs: 60_000,
+        intervalMs: 200,
+        describe: 'every member to be healthy',
+      });
+    },
+    async close() {
+      await live.close();
+      await session.close();
+    },
+  };
+}
+
+export const names = (members: EtcdMember[]) => members.map((m) => m.name).sort();
+
+/**
+ * Writes sequential keys and reads each back, through every member's endpoint with failover (as
+ * etcd's clients do), until stopped. A write counts once etcd acknowledged it.
+ */
+export class SequentialWriter {
+  readonly acknowledged: string[] = [];
+  failedWrites = 0;
+  failedReads = 0;
+  private running = true;
+  private readonly done: Promise<void>;
+  private readonly cluster: EtcdCluster;
+
+  constructor(cluster: EtcdCluster, prefix: string) {
+    this.cluster = cluster;
+    this.done = this.loop(prefix);
+  }
+
+  private async loop(prefix: string): Promise<void> {
+    for (let i = 0; this.running; ) {
+      const key = `${prefix}/${String(i).padStart(6, '0')}`;
+      try {
+        await this.cluster.put(key, `v${i}`);
+        this.acknowledged.push(key);
+        i++;
+      } catch {
+        this.failedWrites++;
+        continue;
+      }
+      try {
+        const kv = await this.cluster.get(key);
+        if (kv?.value !== `v${i - 1}`) this.failedReads++;
+      } catch {
+        this.failedReads++;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+
+  /** The acknowledged keys that cannot be read back now. */
+  async lost(): Promise<string[]> {
+    const missing: string[] = [];
+    for (let i = 0; i < this.acknowledged.length; i += 50) {
+      const batch = this.acknowledged.slice(i, i + 50);
+      const values = await Promise.all(batch.map((k) => this.cluster.get(k)));
+      values.forEach((kv, j) => {
+        if (kv?.value !== `v${i + j}`) missing.push(batch[j]!);
+      });
+    }
+    return missing;
+  }
+}
+
+/** `tskv` as a child the test can kill mid-way. */
+export function spawnTskv(args: string[]): { kill(): void; exited: Promise<CliResult> } {
+  const child = spawn(join(import.meta.dirname, '..', '..', 'bin', 'tskv'), args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  const exited = new Promise<CliResult>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  return { kill: () => child.kill('SIGKILL'), exited };
+}
+
+export function assertOk(r: CliResult, what: string): void {
+  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr.slice(-3000)}`);
+}
+
+export { tskv };

@@ -1,0 +1,142 @@
+/**
+ * tskv status and tskv replace onto a fourth lab host through a learner: refusing with a member
+ * down, replacing the leader with zero lost writes, and resuming after the run and the new member
+ * were killed mid-way.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../../controller/etcd/index.ts';
+import type { StatusReport } from '../../controller/plays/status.ts';
+import { Lab, labUnavailableReason } from '../lab/lab.ts';
+import { tskvJson } from './cli.ts';
+import {
+  assertOk,
+  deployedLab,
+  type Live,
+  names,
+  openLive,
+  SequentialWriter,
+  spawnTskv,
+  tskv,
+} from './replace-helpers.ts';
+
+const NAME = 'e2e-rpl';
+
+describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReason() ?? false }, () => {
+  let lab: Lab;
+  let all: string;
+  let live: Live;
+
+  before(async () => {
+    ({ lab, all } = await deployedLab(NAME, ['h102', 'docker', 'h104', 'h105']));
+    live = await openLive(all);
+  });
+  after(async () => {
+    await live?.close();
+    await Lab.down(NAME);
+  });
+
+  test('status shows every member and host, and flags the host that is not a member', async () => {
+    const { result, doc } = await tskvJson<StatusReport>(['status', all]);
+    assert.equal(result.code, 1, 'not every inventory host is a member');
+    assert.deepEqual(doc.members.map((m) => m.name).sort(), ['docker', 'h102', 'h104']);
+    assert.ok(
+      doc.members.every((m) => m.healthy && m.state === 'started' && /^3\.4\./.test(m.version ?? '')),
+    );
+    assert.equal(doc.members.filter((m) => m.leader).length, 1);
+    assert.ok(
+      doc.members.every((m) => (m.raftIndex ?? 0) > 0 && (m.raftTerm ?? 0) > 0 && (m.dbSize ?? 0) > 0),
+    );
+    assert.ok(
+      doc.hosts.every((h) => h.reachable && h.clockOffsetMs !== null && Math.abs(h.clockOffsetMs) < 1000),
+    );
+    assert.deepEqual(
+      doc.drift.map((p) => p.fix),
+      [`tskv member add ${all} h105 --start`],
+    );
+    const text = await tskv(['status', all]);
+    assert.match(text.stdout, /^ID +NAME +STATE +HEALTH +LEADER +VERSION +DB SIZE +TERM +INDEX/m);
+    assert.match(text.stdout, /^h105 +\S+ +reachable +[+-]\d\.\d{3}s ±\d\.\d{3}s +\(not a member\)/m);
+  });
+
+  test('refuses with another member down, before changing anything', async () => {
+    await live.service('docker', 'stop');
+    try {
+      const r = await tskv(['replace', all, 'h104=h105', '--yes']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        /replace refused, nothing was changed: not every other member is healthy: docker/,
+      );
+      assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h104']);
+      assert.equal(await live.live.readJournal(), undefined);
+      assert.equal((await lab.host('h105').exec('pgrep -x etcd')).code, 1, 'etcd not started on h105');
+    } finally {
+      await live.service('docker', 'start');
+      await live.waitAllHealthy();
+    }
+  });
+
+  test('replaces the leader onto a fourth host through a learner, with zero lost writes', async () => {
+    const view = await live.live.view();
+    const h104 = view.members.find((m) => m.name === 'h104')!;
+    await live.live.cluster().moveLeader(h104.id);
+    await waitFor(async () => (await live.live.view()).leaderId === h104.id, {
+      deadlineMs: 10_000,
+      describe: 'h104 to lead',
+    });
+    const writer = new SequentialWriter(live.live.cluster(3000), 'zero-lost/learner');
+    const started = Date.now();
+    const r = await tskv(['replace', all, 'h104=h105', '--yes']);
+    const ms = Date.now() - started;
+    await writer.stop();
+    assertOk(r, 'replace h104=h105');
+    assert.match(r.stdout, /^replace h104 with h105 through a learner:/m);
+    assert.match(r.stdout, /^replaced h104 with h105 in \d+\.\d s$/m);
+    assert.match(r.stdout, /h104 was replaced and is no longer a member\n {2}fix: remove h104 from /);
+    const after = await live.live.view();
+    assert.deepEqual(names(after.members), ['docker', 'h102', 'h105']);
+    assert.ok(after.members.every((m) => m.started && !m.isLearner));
+    assert.ok(after.probes.every((p) => p.health.healthy));
+    assert.notEqual(after.leaderId, h104.id);
+    assert.equal(await live.live.readJournal(), undefined);
+    const h104host = lab.host('h104');
+    assert.equal((await h104host.exec('pgrep -x etcd')).code, 1, 'etcd stopped on h104');
+    assert.match(await h104host.execOk('ls -d /var/lib/etcd/h104.etcd.removed-*'), /removed-\d{8}T\d{6}Z/);
+    const lost = await writer.lost();
+    process.stderr.write(
+      `# learner replacement of the leader: ${ms} ms for the command; ${writer.acknowledged.length} writes acknowledged, ${writer.failedWrites} failed requests, ${writer.failedReads} failed reads, ${lost.length} lost\n`,
+    );
+    assert.ok(writer.acknowledged.length > 0);
+    assert.deepEqual(lost, []);
+  });
+
+  test('killing the new member and the run mid-replacement, re-running finishes it', async () => {
+    const h104 = lab.host('h104');
+    const run = spawnTskv(['replace', all, 'h105=h104', '--yes']);
+    const learner = await waitFor(async () => (await live.members()).find((m) => m.isLearner), {
+      deadlineMs: 60_000,
+      intervalMs: 50,
+      describe: 'h104 to join as a learner',
+    });
+    run.kill();
+    await h104.kill('tskv-agent.* supervise');
+    await h104.kill('/usr/local/bin/etcd');
+    const killed = await run.exited;
+    assert.notEqual(killed.code, 0, 'the first run was killed mid-way');
+    assert.ok(learner.peerURLs.includes(`http://${h104.address}:2380`));
+    const journal = await live.live.readJournal();
+    assert.equal(journal?.new, 'h104');
+
+    const again = await tskv(['replace', all, 'h105=h104', '--yes']);
+    assertOk(again, 're-run of replace h105=h104');
+    assert.match(again.stdout, /resuming an interrupted run/);
+    const members = await live.members();
+    assert.deepEqual(names(members), ['docker', 'h102', 'h104']);
+    assert.ok(members.every((m) => m.started && !m.isLearner));
+    assert.equal(await live.live.readJournal(), undefined);
+    const status = await tskvJson<StatusReport>(['status', all]);
+    assert.ok(status.doc.members.every((m) => m.healthy));
+    assert.equal(status.doc.replacing, null);
+  });
+});

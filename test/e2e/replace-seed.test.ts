@@ -1,0 +1,119 @@
+/**
+ * The seed's second half, exactly: remove h102 by its ID, bring it back as new-h102 at the same
+ * address with ETCD_INITIAL_CLUSTER_STATE="existing", check member list and the key written
+ * earlier; then `tskv replace` does the same in one command (new-h102 back to h102), with zero
+ * lost writes. On etcd 3.4 and 3.5.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { formatMemberList } from '../../controller/etcd/index.ts';
+import type { EtcdMinor } from '../lab/etcd-tarball.ts';
+import { Lab, labUnavailableReason } from '../lab/lab.ts';
+import { curlJson } from './deploy-helpers.ts';
+import {
+  assertOk,
+  deployedLab,
+  type Live,
+  names,
+  openLive,
+  renamedInventory,
+  SequentialWriter,
+  tskv,
+} from './replace-helpers.ts';
+
+for (const minor of ['3.4', '3.5'] as EtcdMinor[]) {
+  const NAME = `e2e-seed${minor.replace('.', '')}`;
+  describe(`the seed's member replacement (etcd ${minor})`, { skip: labUnavailableReason() ?? false }, () => {
+    let lab: Lab;
+    let original: string;
+    let renamed: string;
+    let live: Live;
+
+    before(async () => {
+      let three: string;
+      ({ lab, three } = await deployedLab(NAME, ['h102', 'docker', 'h104'], minor));
+      original = three;
+      const tarball = await lab.etcdTarball(minor);
+      renamed = renamedInventory(
+        lab,
+        { etcd: { version: tarball.version, source: tarball.path } },
+        'h102',
+        'new-h102',
+      );
+      live = await openLive(original);
+    });
+    after(async () => {
+      await live?.close();
+      await Lab.down(NAME);
+    });
+
+    test('remove h102 by its ID, add new-h102 at the same address: it starts and reads the key written earlier', async () => {
+      const h102 = lab.host('h102');
+      const h104 = lab.host('h104');
+      // The seed's 简单测试 key, through the v2 API (enable-v2) and v3.
+      await h104.execOk('curl -sS -XPUT http://127.0.0.1:2379/v2/keys/message -d value="Hello world"');
+      await live.live.cluster().put('message', 'Hello v3');
+      const id = (await live.members()).find((m) => m.name === 'h102')!.idHex;
+
+      const removed = await tskv(['member', 'remove', renamed, id, '--yes']);
+      assertOk(removed, 'member remove');
+      assert.match(removed.stdout, new RegExp(`^Member 0*${id} removed from cluster [0-9a-f]{16}$`, 'm'));
+      assert.deepEqual(names(await live.members()), ['docker', 'h104']);
+      assert.equal((await h102.exec('pgrep -x etcd')).code, 1, 'etcd stopped on h102');
+      assert.match(await h102.execOk('ls -d /var/lib/etcd/h102.etcd.removed-*'), /removed-/);
+
+      const added = await tskv(['member', 'add', renamed, 'new-h102', '--start']);
+      assertOk(added, 'member add --start');
+      const peer = `http://${h102.address}:2380`;
+      const cluster = ['docker', 'h104']
+        .map((n) => `${n}=http://${lab.host(n).address}:2380`)
+        .concat(`new-h102=${peer}`);
+      assert.match(added.stdout, /^Member [0-9a-f]{16} added to cluster [0-9a-f]{16}$/m);
+      assert.match(added.stdout, /^ETCD_NAME="new-h102"$/m);
+      const initial = /^ETCD_INITIAL_CLUSTER="(.*)"$/m.exec(added.stdout)?.[1]?.split(',').sort();
+      assert.deepEqual(initial, cluster.sort());
+      assert.match(added.stdout, /^ETCD_INITIAL_CLUSTER_STATE="existing"$/m);
+
+      const list = await tskv(['member', 'list', renamed]);
+      assertOk(list, 'member list');
+      const members = await live.members();
+      assert.equal(list.stdout.trim(), formatMemberList(members));
+      const fresh = members.find((m) => m.name === 'new-h102');
+      assert.ok(fresh?.started && !fresh.isLearner, list.stdout);
+      assert.deepEqual(fresh.peerURLs, [peer]);
+
+      // The seed's last check, on new-h102 itself: curl http://127.0.0.1:2379/v2/keys/message
+      const v2 = await curlJson<{ node: { value: string } }>(h102, 'http://127.0.0.1:2379/v2/keys/message');
+      assert.equal(v2.node.value, 'Hello world');
+      assert.equal(
+        (await h102.execOk('ETCDCTL_API=3 etcdctl get message --print-value-only')).trim(),
+        'Hello v3',
+      );
+      const status = await tskv(['status', renamed]);
+      assert.equal(status.code, 0, status.stdout + status.stderr);
+    });
+
+    test('tskv replace in place (new-h102 back to h102) in one command, with zero lost writes', async () => {
+      const writer = new SequentialWriter(live.live.cluster(3000), `zero-lost/in-place-${minor}`);
+      const started = Date.now();
+      const r = await tskv(['replace', original, 'new-h102=h102', '--yes']);
+      const ms = Date.now() - started;
+      await writer.stop();
+      assertOk(r, 'replace new-h102=h102');
+      assert.match(r.stdout, /^replace new-h102 with h102 in place \(same address\):/m);
+      assert.match(r.stdout, /^the inventory and the cluster agree$/m);
+      const view = await live.live.view();
+      assert.deepEqual(names(view.members), ['docker', 'h102', 'h104']);
+      assert.ok(view.probes.every((p) => p.health.healthy && p.member.started));
+      assert.match(await lab.host('h102').execOk('ls -d /var/lib/etcd/new-h102.etcd.removed-*'), /removed-/);
+      const lost = await writer.lost();
+      process.stderr.write(
+        `# in-place replacement (${minor}): ${ms} ms for the command; ${writer.acknowledged.length} writes acknowledged, ${writer.failedWrites} failed requests, ${writer.failedReads} failed reads, ${lost.length} lost\n`,
+      );
+      assert.deepEqual(lost, []);
+      const again = await tskv(['replace', original, 'new-h102=h102', '--yes']);
+      assertOk(again, 'replace re-run');
+      assert.match(again.stdout, /nothing to do/);
+    });
+  });
+}
