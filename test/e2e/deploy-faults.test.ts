@@ -69,4 +69,25 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
     assertDeployed(rerun);
     assert.deepEqual(rerun.doc.started, ['docker']);
   });
+
+  test('a skewed clock that cannot be set: a clear error naming host and offset, nothing changed; --allow-skew deploys', async () => {
+    lab = await Lab.up({ name: NAME, fresh: true });
+    await lab.skew('h104', 4.4);
+    try {
+      const skewed = await deploy(lab.inventoryPath);
+      assert.equal(skewed.result.code, 1, skewed.result.stdout);
+      const err = skewed.doc.error!;
+      assert.equal(err.code, 'E_CLOCK_SKEW', JSON.stringify(err));
+      assert.equal(err.host, 'h104');
+      assert.match(err.message, /clock is \+4\.\d{3}s ±\d\.\d{3}s off the controller/);
+      assert.match(err.fix ?? '', /--allow-skew/);
+      for (const h of lab.hosts)
+        assert.equal((await h.exec('test -e /usr/local/bin/etcd')).code, 1, `${h.name} untouched`);
+      const allowed = await deploy(lab.inventoryPath, ['--allow-skew']);
+      assertDeployed(allowed);
+      assert.match(allowed.result.stderr, /warning: h104: clock is \+4\.\d{3}s/);
+    } finally {
+      await lab.skew('h104', 0);
+    }
+  });
 });
