@@ -10,7 +10,7 @@ import type { Inventory } from '../inventory/model.ts';
 import { checkAdd, checkRemove, type Verdict } from '../ops/member-plan.ts';
 import { oldDataDirs } from '../ops/replace-plan.ts';
 import { LiveCluster } from '../plays/member-cluster.ts';
-import { runStep } from '../plays/replace-steps.ts';
+import { runStep, stepContext } from '../plays/replace-steps.ts';
 import { openSession } from '../plays/session.ts';
 import { peerUrl } from '../render/urls.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
@@ -51,7 +51,7 @@ const note = (line: string) => process.stderr.write(`${line}\n`);
 async function add(live: LiveCluster, name: string, start: boolean): Promise<void> {
   const inv = live.session.inventory;
   const target = accept(checkAdd(inv, await live.view(), name), `member add ${name}`);
-  const ctx = { live, note };
+  const ctx = stepContext(live, note);
   const url = peerUrl(target.host, inv);
   if (target.kind === 'already') {
     process.stdout.write(`${name} is already a member (${target.member.idHex})\n`);
@@ -72,6 +72,7 @@ async function add(live: LiveCluster, name: string, start: boolean): Promise<voi
     dataDirs: [target.host.dataDir],
     why: 'a fresh data dir',
   });
+  await runStep(ctx, { op: 'prepare-host', host: name });
   await runStep(ctx, { op: 'start-member', host: name });
   await runStep(ctx, { op: 'wait-healthy', host: name });
   process.stdout.write(`${name} started and healthy\n`);
@@ -101,7 +102,7 @@ async function remove(live: LiveCluster, nameOrId: string, yes: boolean, dryRun:
     process.stdout.write('nothing was changed\n');
     return;
   }
-  const ctx = { live, note };
+  const ctx = stepContext(live, note);
   await runStep(ctx, { op: 'move-leader-away', id: member.id, name: label });
   await runStep(ctx, { op: 'remove-member', id: member.id, name: label });
   process.stdout.write(`${formatMemberRemoved(member.id, view.clusterId)}\n`);

@@ -36,7 +36,9 @@ export type ReplaceStep =
   | { op: 'add-member'; host: string; peerURLs: string[]; learner: boolean }
   /** Stop etcd on the host and move its data dir aside (never a live member's data). */
   | { op: 'clear-host'; host: string; dataDirs: string[]; why: string }
-  /** Install etcd, write its config (state existing, initial cluster from the live list), start it. */
+  /** Install etcd and open the client and peer ports (before the cluster changes). */
+  | { op: 'prepare-host'; host: string }
+  /** Write its config (state existing, initial cluster from the live list), start it. */
   | { op: 'start-member'; host: string }
   | { op: 'wait-caught-up'; host: string }
   | { op: 'promote'; host: string }
@@ -92,46 +94,48 @@ export function checkPairs(pairs: ReplacePair[]): string | undefined {
   return undefined;
 }
 
+interface LearnerStage {
+  stage: number;
+  /** The learner's host is cleared first (absent or never started: no data worth keeping). */
+  clearNew: boolean;
+  addNew: boolean;
+}
+
 function learnerSteps(
-  stage: number,
+  at: LearnerStage,
   journal: ReplaceJournal,
   newHost: HostSpec,
   newUrl: string,
   oldPresent: boolean,
   oldHost: HostSpec | undefined,
 ): ReplaceStep[] {
+  const fresh = `a fresh data dir for ${newHost.name}`;
+  const removed = `${journal.oldName} was removed`;
   const all: [number, ReplaceStep | undefined][] = [
     [0, { op: 'write-journal', journal }],
-    [1, { op: 'add-member', host: newHost.name, peerURLs: [newUrl], learner: true }],
     [
-      2,
-      {
-        op: 'clear-host',
-        host: newHost.name,
-        dataDirs: [newHost.dataDir],
-        why: `a fresh data dir for ${newHost.name}`,
-      },
-    ],
-    [3, { op: 'start-member', host: newHost.name }],
-    [4, { op: 'wait-caught-up', host: newHost.name }],
-    [5, { op: 'promote', host: newHost.name }],
-    [6, oldPresent ? { op: 'move-leader-away', id: journal.oldId, name: journal.oldName } : undefined],
-    [7, oldPresent ? { op: 'remove-member', id: journal.oldId, name: journal.oldName } : undefined],
-    [
-      8,
-      oldHost
-        ? {
-            op: 'clear-host',
-            host: oldHost.name,
-            dataDirs: [oldHost.dataDir],
-            why: `${journal.oldName} was removed`,
-          }
+      1,
+      at.clearNew
+        ? { op: 'clear-host', host: newHost.name, dataDirs: [newHost.dataDir], why: fresh }
         : undefined,
     ],
-    [9, { op: 'wait-healthy', host: newHost.name }],
-    [10, { op: 'clear-journal' }],
+    [2, { op: 'prepare-host', host: newHost.name }],
+    [3, at.addNew ? { op: 'add-member', host: newHost.name, peerURLs: [newUrl], learner: true } : undefined],
+    [4, { op: 'start-member', host: newHost.name }],
+    [5, { op: 'wait-caught-up', host: newHost.name }],
+    [6, { op: 'promote', host: newHost.name }],
+    [7, oldPresent ? { op: 'move-leader-away', id: journal.oldId, name: journal.oldName } : undefined],
+    [8, oldPresent ? { op: 'remove-member', id: journal.oldId, name: journal.oldName } : undefined],
+    [
+      9,
+      oldHost
+        ? { op: 'clear-host', host: oldHost.name, dataDirs: [oldHost.dataDir], why: removed }
+        : undefined,
+    ],
+    [10, { op: 'wait-healthy', host: newHost.name }],
+    [11, { op: 'clear-journal' }],
   ];
-  return all.filter(([n, s]) => n >= stage && s !== undefined).map(([, s]) => s!);
+  return all.filter(([n, s]) => n >= at.stage && s !== undefined).map(([, s]) => s!);
 }
 
 /**
@@ -151,24 +155,18 @@ function inPlaceSteps(
   newUrl: string,
   newAdded: boolean,
 ): ReplaceStep[] {
+  const dataDirs = oldDataDirs(journal.oldName, newHost);
   const all: [number, ReplaceStep | undefined][] = [
     [0, { op: 'write-journal', journal }],
-    [1, { op: 'check-others-healthy', exceptId: journal.oldId }],
-    [2, { op: 'move-leader-away', id: journal.oldId, name: journal.oldName }],
-    [3, { op: 'remove-member', id: journal.oldId, name: journal.oldName }],
-    [
-      4,
-      {
-        op: 'clear-host',
-        host: newHost.name,
-        dataDirs: oldDataDirs(journal.oldName, newHost),
-        why: `${journal.oldName} was removed`,
-      },
-    ],
-    [5, newAdded ? undefined : { op: 'add-member', host: newHost.name, peerURLs: [newUrl], learner: false }],
-    [6, { op: 'start-member', host: newHost.name }],
-    [7, { op: 'wait-healthy', host: newHost.name }],
-    [8, { op: 'clear-journal' }],
+    [1, { op: 'prepare-host', host: newHost.name }],
+    [2, { op: 'check-others-healthy', exceptId: journal.oldId }],
+    [3, { op: 'move-leader-away', id: journal.oldId, name: journal.oldName }],
+    [4, { op: 'remove-member', id: journal.oldId, name: journal.oldName }],
+    [5, { op: 'clear-host', host: newHost.name, dataDirs, why: `${journal.oldName} was removed` }],
+    [6, newAdded ? undefined : { op: 'add-member', host: newHost.name, peerURLs: [newUrl], learner: false }],
+    [7, { op: 'start-member', host: newHost.name }],
+    [8, { op: 'wait-healthy', host: newHost.name }],
+    [9, { op: 'clear-journal' }],
   ];
   return all.filter(([n, s]) => n >= stage && s !== undefined).map(([, s]) => s!);
 }
@@ -279,7 +277,7 @@ export function planReplace(
         : [];
     const steps =
       mode === 'learner'
-        ? learnerSteps(0, j, newHost, newUrl, true, oldHost)
+        ? learnerSteps({ stage: 0, clearNew: true, addNew: true }, j, newHost, newUrl, true, oldHost)
         : inPlaceSteps(0, j, newHost, newUrl, false);
     return { kind: 'steps', mode, pair, oldName: j.oldName, oldId: j.oldId, resumed: false, steps, warnings };
   }
@@ -305,7 +303,7 @@ function planResume(
     resumed: true,
   };
   if (j.mode === 'in-place') {
-    const stage = old ? 1 : !added ? 4 : added.started ? 7 : 4;
+    const stage = old ? 1 : added?.started ? 8 : 5;
     return {
       ...base,
       steps: inPlaceSteps(stage, j, newHost, newUrl, added !== undefined),
@@ -315,11 +313,11 @@ function planResume(
   const oldHost = old
     ? hostAtMemberAddress(inv, old)
     : inv.hosts.find((h) => j.oldPeerURLs.includes(peerUrl(h, inv)));
-  let stage: number;
-  if (!added) stage = 1;
-  else if (added.isLearner) stage = added.started ? 3 : 2;
-  else stage = old ? 6 : 8;
-  const steps = learnerSteps(stage, j, newHost, newUrl, old !== undefined, oldHost);
+  let at: LearnerStage;
+  if (!added) at = { stage: 1, clearNew: true, addNew: true };
+  else if (added.isLearner) at = { stage: added.started ? 2 : 1, clearNew: !added.started, addNew: false };
+  else at = { stage: old ? 7 : 9, clearNew: false, addNew: false };
+  const steps = learnerSteps(at, j, newHost, newUrl, old !== undefined, oldHost);
   return { ...base, steps, warnings: [] };
 }
 
@@ -334,8 +332,10 @@ export function describeStep(step: ReplaceStep, inv: Inventory): string {
       return `add ${step.host} (${step.peerURLs.join(',')}) as a ${step.learner ? 'learner' : 'voting member'}`;
     case 'clear-host':
       return `stop etcd on ${step.host} and move ${step.dataDirs.join(', ')} aside (${step.why})`;
+    case 'prepare-host':
+      return `install etcd ${inv.etcd.version} on ${step.host} and open ports ${inv.cluster.clientPort}/tcp and ${inv.cluster.peerPort}/tcp`;
     case 'start-member':
-      return `install etcd ${inv.etcd.version} on ${step.host}, write its config (initial-cluster-state existing), start it`;
+      return `write ${step.host}'s config (initial-cluster-state existing, the live member list) and start etcd`;
     case 'wait-caught-up':
       return `wait until ${step.host} has started and caught up with the leader's raft index`;
     case 'promote':

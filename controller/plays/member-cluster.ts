@@ -17,6 +17,7 @@ import { EtcdTunnels } from '../etcd-tunnel.ts';
 import type { ClusterView, MemberHealth } from '../ops/cluster-view.ts';
 import { hostAtMemberAddress } from '../ops/membership.ts';
 import type { ReplaceJournal } from '../ops/replace-plan.ts';
+import { openRemoteTunnel, type RemoteTunnel } from './member-remote-tunnel.ts';
 import type { Session } from './session.ts';
 
 /** Where a replacement records itself in etcd while it runs (outside any application prefix). */
@@ -40,6 +41,7 @@ export interface LiveView extends ClusterView {
 export class LiveCluster {
   readonly session: Session;
   readonly tunnels: EtcdTunnels;
+  readonly #remote = new Map<string, RemoteTunnel>();
 
   constructor(session: Session) {
     this.session = session;
@@ -63,6 +65,20 @@ export class LiveCluster {
     return new EtcdCluster(endpoints, { timeoutMs });
   }
 
+  /** A member's client URL through another connected host, for members whose own host cannot be used. */
+  private remoteEndpoint(m: EtcdMember, except: string | undefined): EtcdEndpoint | undefined {
+    const url = m.clientURLs[0];
+    const via = [...this.session.hosts.values()].find((ch) => ch.spec.name !== except);
+    if (!url || !via) return undefined;
+    const key = `${m.id}@${via.spec.name}`;
+    let t = this.#remote.get(key);
+    if (!t) {
+      t = openRemoteTunnel(via.conn, m.name || m.idHex, url);
+      this.#remote.set(key, t);
+    }
+    return t.endpoint;
+  }
+
   async memberList(): Promise<MemberListResult> {
     try {
       return await this.cluster().memberList();
@@ -76,37 +92,35 @@ export class LiveCluster {
 
   private async probe(m: EtcdMember): Promise<MemberProbe> {
     const host = hostAtMemberAddress(this.session.inventory, m);
-    const endpoint = host ? this.endpoint(host.name) : undefined;
     const none = (detail: string): MemberProbe => ({
       member: m,
       host: host?.name,
       health: { reachable: false, healthy: false, raftIndex: undefined, raftAppliedIndex: undefined, detail },
       status: undefined,
     });
-    if (!host) return none('no inventory host has its address');
-    if (!endpoint) return none(`${host.name} is not reachable over SSH`);
+    const endpoint = (host ? this.endpoint(host.name) : undefined) ?? this.remoteEndpoint(m, host?.name);
+    if (!endpoint) {
+      return none(host ? `${host.name} is not reachable over SSH` : 'no inventory host has its address');
+    }
+    const where = host?.name ?? endpoint.name;
     const client = new EtcdClient(endpoint, { timeoutMs: PROBE_TIMEOUT_MS });
     let status: EtcdStatus;
     try {
       status = await client.status();
     } catch (err) {
-      return none(`etcd on ${host.name} does not answer: ${describeCause(err)}`);
+      return none(`etcd on ${where} does not answer: ${describeCause(err)}`);
     }
-    if (status.memberId !== m.id) return none(`${host.name} runs another member (${status.memberId})`);
+    if (status.memberId !== m.id) return none(`${where} runs another member (${status.memberId})`);
     const indexes = { raftIndex: status.raftIndex, raftAppliedIndex: status.raftAppliedIndex };
     if (m.isLearner) {
-      return {
-        member: m,
-        host: host.name,
-        status,
-        health: { reachable: true, healthy: true, ...indexes, detail: 'learner' },
-      };
+      const health = { reachable: true, healthy: true, ...indexes, detail: 'learner' };
+      return { member: m, host: host?.name, status, health };
     }
     const h = await client.health().catch((err: unknown) => ({ healthy: false, reason: describeCause(err) }));
     const detail = h.healthy ? 'healthy' : `unhealthy${h.reason ? `: ${h.reason}` : ''}`;
     return {
       member: m,
-      host: host.name,
+      host: host?.name,
       status,
       health: { reachable: true, healthy: h.healthy, ...indexes, detail },
     };
@@ -149,7 +163,9 @@ export class LiveCluster {
     await this.cluster().deleteKey(JOURNAL_KEY);
   }
 
-  close(): Promise<void> {
-    return this.tunnels.close();
+  async close(): Promise<void> {
+    await Promise.all([...this.#remote.values()].map((t) => t.close()));
+    this.#remote.clear();
+    await this.tunnels.close();
   }
 }

@@ -61,22 +61,29 @@ export async function ensureEtcdInstalled(
   return [...actions, ...r.actions];
 }
 
+/** Installs etcd and opens the client and peer ports (peers must reach both: a firewalld default zone rejects them). */
+export async function prepareHost(ch: HostChannel, inv: Inventory): Promise<FactsResponse> {
+  const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
+  const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
+  // The tarball travels over SSH while the agent opens the firewall.
+  await Promise.all([
+    ensureEtcdInstalled(ch, inv, facts),
+    ch.agent.call(routes.firewallOpen, { ports }, { step: 'open firewall' }),
+  ]);
+  return facts;
+}
+
 /**
- * Starts `ch`'s member joining the live cluster: installs etcd, opens the client and peer ports,
- * writes the env file with
- * `initial-cluster-state existing` and the live member list, and starts (or, when its config
+ * Starts `ch`'s member (prepared by prepareHost) joining the live cluster: writes the env file
+ * with `initial-cluster-state existing` and the live member list, and starts (or, when its config
  * changed or etcd exited, restarts) the service.
  */
 export async function startJoiningMember(
   ch: HostChannel,
   inv: Inventory,
   members: EtcdMember[],
+  facts: FactsResponse,
 ): Promise<ServiceStatus> {
-  const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
-  await ensureEtcdInstalled(ch, inv, facts);
-  // Peers must reach it on both ports (a firewalld default zone rejects them: "no route to host").
-  const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
-  await ch.agent.call(routes.firewallOpen, { ports }, { step: 'open firewall' });
   const initialCluster = joiningInitialCluster(inv, members, ch.spec.name);
   const env = renderHost(inv, ch.spec.name, 'env', { state: 'existing', initialCluster });
   const written = await ch.agent.call(

@@ -1,3 +1,4 @@
+import type { FactsResponse } from '../../agent/api/index.ts';
 /** Each replacement step against the live cluster and the hosts' agents (see ops/replace-plan.ts for the order). */
 import { TskvError } from '../errors.ts';
 import {
@@ -12,7 +13,7 @@ import { unhealthyOthers } from '../ops/cluster-view.ts';
 import type { ReplaceStep } from '../ops/replace-plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import type { LiveCluster, LiveView } from './member-cluster.ts';
-import { retireHost, startJoiningMember } from './member-host.ts';
+import { prepareHost, retireHost, startJoiningMember } from './member-host.ts';
 import type { HostChannel } from './session.ts';
 
 /** How long a learner may take to start and catch up before it is called stuck (and removed). */
@@ -24,6 +25,12 @@ export interface StepContext {
   live: LiveCluster;
   /** Lines for the operator (warnings, what changed). */
   note: (line: string) => void;
+  /** Hosts prepared in this run (etcd installed, ports open), with their facts. */
+  prepared: Map<string, FactsResponse>;
+}
+
+export function stepContext(live: LiveCluster, note: (line: string) => void): StepContext {
+  return { live, note, prepared: new Map() };
 }
 
 const temporaryRefusal = (err: unknown): boolean =>
@@ -100,10 +107,18 @@ async function clearHost(ctx: StepContext, step: Extract<ReplaceStep, { op: 'cle
     ctx.note(`${step.host}: data dir moved aside to ${to}`);
 }
 
+async function prepare(ctx: StepContext, host: string): Promise<FactsResponse> {
+  const known = ctx.prepared.get(host);
+  if (known) return known;
+  const facts = await prepareHost(channel(ctx, host), ctx.live.session.inventory);
+  ctx.prepared.set(host, facts);
+  return facts;
+}
+
 async function startMember(ctx: StepContext, host: string): Promise<void> {
-  const ch = channel(ctx, host);
+  const facts = await prepare(ctx, host);
   const list = await ctx.live.memberList();
-  await startJoiningMember(ch, ctx.live.session.inventory, list.members);
+  await startJoiningMember(channel(ctx, host), ctx.live.session.inventory, list.members, facts);
 }
 
 async function waitCaughtUp(ctx: StepContext, host: string): Promise<void> {
@@ -220,6 +235,9 @@ export async function runStep(ctx: StepContext, step: ReplaceStep): Promise<void
       return addMember(ctx, step);
     case 'clear-host':
       return clearHost(ctx, step);
+    case 'prepare-host':
+      await prepare(ctx, step.host);
+      return;
     case 'start-member':
       return startMember(ctx, step.host);
     case 'wait-caught-up':

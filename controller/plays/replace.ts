@@ -7,7 +7,7 @@ import { describeCause, TskvError } from '../errors.ts';
 import { describeStep, type ReplacePlan, type ReplaceStep } from '../ops/replace-plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import type { LiveCluster } from './member-cluster.ts';
-import { runStep } from './replace-steps.ts';
+import { runStep, stepContext } from './replace-steps.ts';
 
 export type StepsPlan = Extract<ReplacePlan, { kind: 'steps' }>;
 
@@ -54,7 +54,8 @@ async function rollBackLearner(live: LiveCluster, plan: StepsPlan, notes: string
     { op: 'clear-host', host: host.name, dataDirs: [host.dataDir], why: 'rolling back' },
     { op: 'clear-journal' },
   ];
-  for (const s of steps) await runStep({ live, note: (l) => notes.push(l) }, s);
+  const ctx = stepContext(live, (l) => notes.push(l));
+  for (const s of steps) await runStep(ctx, s);
   return `rolled back: ${plan.pair.new} ${learner ? 'was removed as a learner and ' : ''}its host was cleared; ${plan.oldName} is still a member`;
 }
 
@@ -67,13 +68,11 @@ export async function runReplacePlan(
   const started = Date.now();
   const notes: string[] = [];
   const timings: StepTiming[] = [];
-  const ctx = {
-    live,
-    note: (line: string) => {
-      notes.push(line);
-      progress.note(line);
-    },
-  };
+  let changed = false;
+  const ctx = stepContext(live, (line) => {
+    notes.push(line);
+    progress.note(line);
+  });
   for (const [i, step] of plan.steps.entries()) {
     const text = describeStep(step, inv);
     progress.step(i + 1, plan.steps.length, text);
@@ -82,7 +81,13 @@ export async function runReplacePlan(
       await runStep(ctx, step);
     } catch (err) {
       let outcome = 're-run the same command to resume';
-      if (plan.mode === 'learner' && LEARNER_PHASE.has(step.op) && step.op !== 'add-member') {
+      if (!plan.resumed && !changed) {
+        // Nothing in the cluster changed yet: forget the attempt, so another command is not blocked.
+        outcome = await live.clearJournal().then(
+          () => 'nothing in the cluster was changed',
+          () => 're-run the same command to resume',
+        );
+      } else if (plan.mode === 'learner' && LEARNER_PHASE.has(step.op)) {
         try {
           outcome = await rollBackLearner(live, plan, notes);
         } catch (rollbackErr) {
@@ -101,6 +106,7 @@ export async function runReplacePlan(
         },
       );
     }
+    if (step.op === 'add-member' || step.op === 'remove-member') changed = true;
     const ms = Date.now() - t0;
     timings.push({ step: step.op, ms });
     progress.done(i + 1, ms);

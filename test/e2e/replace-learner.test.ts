@@ -104,6 +104,8 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     assert.equal((await h104host.exec('pgrep -x etcd')).code, 1, 'etcd stopped on h104');
     assert.match(await h104host.execOk('ls -d /var/lib/etcd/h104.etcd.removed-*'), /removed-\d{8}T\d{6}Z/);
     const lost = await writer.lost();
+    const timings = r.stderr.split('\n').filter((l) => /^\[\d+\/\d+\]|^ {2}done in/.test(l));
+    process.stderr.write(`# ${timings.join('\n# ')}\n`);
     process.stderr.write(
       `# learner replacement of the leader: ${ms} ms for the command; ${writer.acknowledged.length} writes acknowledged, ${writer.failedWrites} failed requests, ${writer.failedReads} failed reads, ${lost.length} lost\n`,
     );

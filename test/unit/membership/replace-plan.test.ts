@@ -21,6 +21,7 @@ function stepLabel(s: ReplaceStep): string {
     case 'add-member':
       return `add ${s.host}${s.learner ? ' learner' : ''}`;
     case 'clear-host':
+    case 'prepare-host':
     case 'start-member':
     case 'wait-caught-up':
     case 'promote':
@@ -62,6 +63,7 @@ describe('planReplace: a fresh replacement', () => {
     assert.equal(plan.kind === 'steps' && plan.mode, 'in-place');
     assert.deepEqual(ops(plan), [
       'write-journal',
+      'prepare-host new-h102',
       'check-others-healthy',
       'move-leader-away h102',
       'remove-member h102',
@@ -93,8 +95,9 @@ describe('planReplace: a fresh replacement', () => {
     assert.equal(plan.kind === 'steps' && plan.mode, 'learner');
     assert.deepEqual(ops(plan), [
       'write-journal',
-      'add h105 learner',
       'clear-host h105',
+      'prepare-host h105',
+      'add h105 learner',
       'start-member h105',
       'wait-caught-up h105',
       'promote h105',
@@ -235,8 +238,9 @@ describe('planReplace: resuming from the journal', () => {
       'died before the add',
       seedMembers(),
       [
-        'add h105 learner',
         'clear-host h105',
+        'prepare-host h105',
+        'add h105 learner',
         'start-member h105',
         'wait-caught-up h105',
         'promote h105',
@@ -250,12 +254,12 @@ describe('planReplace: resuming from the journal', () => {
     [
       'the learner was added, never started',
       [...seedMembers(), member('h105', { learner: true, unstarted: true })],
-      ['clear-host h105', 'start-member h105', 'wait-caught-up h105', 'promote h105'],
+      ['clear-host h105', 'prepare-host h105', 'start-member h105', 'wait-caught-up h105', 'promote h105'],
     ],
     [
       'the learner started (its data is kept)',
       [...seedMembers(), member('h105', { learner: true })],
-      ['start-member h105', 'wait-caught-up h105', 'promote h105'],
+      ['prepare-host h105', 'start-member h105', 'wait-caught-up h105', 'promote h105'],
     ],
     [
       'promoted, OLD still a member',
@@ -290,6 +294,7 @@ describe('planReplace: resuming from the journal', () => {
       'died before the removal',
       seedMembers(),
       [
+        'prepare-host new-h102',
         'check-others-healthy',
         'move-leader-away h102',
         'remove-member h102',
