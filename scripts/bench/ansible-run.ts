@@ -1,0 +1,59 @@
+/**
+ * Runs the benchmark's Ansible playbook (scripts/bench/ansible/deploy-etcd.yml) against a tskv
+ * inventory, timed like the tskv CLI: the whole `ansible-playbook` process.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadInventory } from '../../controller/inventory/load.ts';
+import { run } from '../../test/lab/run.ts';
+import { ansibleInventoryText } from './ansible-inventory.ts';
+import { type TimedRun, timedRun } from './timed-run.ts';
+
+const ANSIBLE_DIR = join(import.meta.dirname, 'ansible');
+export const PLAYBOOK = join(ANSIBLE_DIR, 'deploy-etcd.yml');
+
+export class AnsibleRunner {
+  readonly workDir: string;
+  /** ssh ControlMaster sockets (short path: a Unix socket path must stay under 108 bytes). */
+  readonly #controlDir: string;
+
+  constructor(workDir: string) {
+    this.workDir = workDir;
+    mkdirSync(join(workDir, 'home'), { recursive: true });
+    this.#controlDir = mkdtempSync(join(tmpdir(), 'tskv-bench-cp-'));
+  }
+
+  /** Writes the Ansible inventory for a tskv inventory file; returns its path. */
+  async writeInventory(tskvInventory: string, name: string): Promise<string> {
+    const path = join(this.workDir, `${name}.json`);
+    writeFileSync(path, ansibleInventoryText(await loadInventory(tskvInventory)));
+    return path;
+  }
+
+  /** One `ansible-playbook` run of the playbook; never throws for a failed play (see `code`). */
+  playbook(ansibleInventory: string): Promise<TimedRun> {
+    const env = {
+      ...process.env,
+      ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg'),
+      ANSIBLE_HOME: join(this.workDir, 'home'),
+      ANSIBLE_LOCAL_TEMP: join(this.workDir, 'home', 'tmp'),
+      ANSIBLE_SSH_CONTROL_PATH_DIR: this.#controlDir,
+      ANSIBLE_NOCOLOR: '1',
+    };
+    return timedRun('ansible-playbook', ['-i', ansibleInventory, PLAYBOOK], { env, cwd: ANSIBLE_DIR });
+  }
+
+  /** Ends the ssh master connections Ansible left behind (ControlPersist). */
+  async closeConnections(): Promise<void> {
+    const sockets = readdirSync(this.#controlDir).map((f) => join(this.#controlDir, f));
+    await Promise.all(
+      sockets.map((s) => run('ssh', ['-O', 'exit', '-o', `ControlPath=${s}`, 'bench'], { timeoutMs: 5000 })),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.closeConnections().catch(() => undefined);
+    rmSync(this.#controlDir, { recursive: true, force: true });
+  }
+}
