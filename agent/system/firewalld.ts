@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { type DbusValue, dbusCall } from './dbus-send.ts';
 import { type PortRule, parsePortRule, ruleCovers } from './port-rules.ts';
 import { runCommand } from './run.ts';
 
@@ -10,7 +11,38 @@ export interface FirewalldZone {
   richRules: string[];
 }
 
+const FIREWALLD = { dest: 'org.fedoraproject.FirewallD1', path: '/org/fedoraproject/FirewallD1' };
+
+/** The default zone over D-Bus: answered only by a running firewalld. */
+async function dbusDefaultZone(): Promise<string | undefined> {
+  const r = await dbusCall({ ...FIREWALLD, method: 'org.fedoraproject.FirewallD1.getDefaultZone' });
+  return typeof r?.[0] === 'string' ? r[0] : undefined;
+}
+
+/** The runtime settings of a zone over D-Bus (firewalld >= 1.0: getZoneSettings2). */
+async function dbusZone(name: string): Promise<FirewalldZone | undefined> {
+  const r = await dbusCall({
+    ...FIREWALLD,
+    method: 'org.fedoraproject.FirewallD1.zone.getZoneSettings2',
+    args: [`string:${name}`],
+  });
+  const d = r?.[0];
+  if (!d || typeof d !== 'object' || Array.isArray(d)) return undefined;
+  const strings = (v: DbusValue | undefined) => (Array.isArray(v) ? v.map(String) : []);
+  const ports = (Array.isArray(d.ports) ? d.ports : [])
+    .map((p) => (Array.isArray(p) ? parsePortRule(`${p[0]}/${p[1]}`) : null))
+    .filter((p): p is PortRule => p !== null);
+  return {
+    name,
+    target: typeof d.target === 'string' && d.target !== '' ? d.target : 'default',
+    services: strings(d.services),
+    ports,
+    richRules: strings(d.rich_rules),
+  };
+}
+
 export async function firewalldRunning(): Promise<boolean> {
+  if ((await dbusDefaultZone()) !== undefined) return true;
   const r = await runCommand('firewall-cmd', ['--state']);
   return r.code === 0 && r.stdout.trim() === 'running';
 }
@@ -73,14 +105,21 @@ async function servicePorts(service: string): Promise<PortRule[]> {
   return parseZoneListing(r.stdout).ports;
 }
 
-export async function readDefaultZone(): Promise<FirewalldZone & { servicePorts: Map<string, PortRule[]> }> {
+async function readZoneWithFirewallCmd(): Promise<FirewalldZone> {
   const zoneName = (await runCommand('firewall-cmd', ['--get-default-zone'])).stdout.trim();
   const listing = await runCommand('firewall-cmd', [`--zone=${zoneName}`, '--list-all']);
   if (listing.code !== 0) throw new Error(`firewall-cmd --list-all failed: ${listing.stderr.trim()}`);
   const zone = parseZoneListing(listing.stdout);
+  return { ...zone, name: zone.name || zoneName };
+}
+
+export async function readDefaultZone(): Promise<FirewalldZone & { servicePorts: Map<string, PortRule[]> }> {
+  const zoneName = await dbusDefaultZone();
+  const zone =
+    (zoneName !== undefined ? await dbusZone(zoneName) : undefined) ?? (await readZoneWithFirewallCmd());
   const ports = new Map<string, PortRule[]>();
   for (const s of zone.services) ports.set(s, await servicePorts(s));
-  return { ...zone, name: zone.name || zoneName, servicePorts: ports };
+  return { ...zone, servicePorts: ports };
 }
 
 /** Whether a port is let in by a zone, and why. */
