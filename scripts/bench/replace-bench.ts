@@ -3,7 +3,6 @@
  * deployed 3-member lab cluster, timed, with client traffic through every host's endpoint
  * throughout (SSH tunnels to each host's loopback client port: traffic stays inside the lab).
  */
-import { join } from 'node:path';
 import { connectAll } from '../../controller/connect/index.ts';
 import { EtcdCluster } from '../../controller/etcd/index.ts';
 import { EtcdTunnels } from '../../controller/etcd-tunnel.ts';
@@ -11,9 +10,8 @@ import { loadInventory } from '../../controller/inventory/load.ts';
 import { Lab } from '../../test/lab/lab.ts';
 import { ClientLoad } from './client-load.ts';
 import type { ReplaceSample } from './stats.ts';
-import { outputTail, timedRun } from './timed-run.ts';
+import { outputTail, TSKV, timedRun } from './timed-run.ts';
 
-export const TSKV = join(import.meta.dirname, '..', '..', 'bin', 'tskv');
 export const REPLACE_HOSTS = ['h102', 'docker', 'h104', 'h105'];
 const OLD = 'h102';
 const NEW = 'h105';

@@ -1,6 +1,10 @@
 /** Running a command as the operator would and timing it (wall clock, process start included). */
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type RunOptions, type RunResult, run } from '../../test/lab/run.ts';
+
+/** This checkout's CLI, run as an operator runs it. */
+export const TSKV = join(import.meta.dirname, '..', '..', 'bin', 'tskv');
 
 export interface TimedRun extends RunResult {
   ms: number;

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadInventory } from '../../../controller/inventory/load.ts';
 import { ansibleInventory, sshCommonArgs } from '../../../scripts/bench/ansible-inventory.ts';
+import { ansibleChanges } from '../../../scripts/bench/deploy-bench.ts';
 import { type BenchResult, benchDocument, formatReport } from '../../../scripts/bench/report.ts';
 import { checks, speedup, summarize } from '../../../scripts/bench/stats.ts';
 
@@ -116,4 +117,14 @@ describe('Ansible inventory', () => {
     inv.etcd.source = 'https://example.invalid/etcd.tar.gz';
     assert.throws(() => ansibleInventory(inv), /local etcd tarball/);
   });
+});
+
+test("Ansible's changes are summed over the PLAY RECAP", () => {
+  const recap = [
+    'PLAY RECAP *********',
+    'docker : ok=8    changed=0    unreachable=0    failed=0',
+    'h102   : ok=10   changed=2    unreachable=0    failed=0',
+    'h104   : ok=8    changed=1    unreachable=0    failed=0',
+  ].join('\n');
+  assert.equal(ansibleChanges(recap), 3);
 });

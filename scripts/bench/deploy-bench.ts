@@ -1,0 +1,78 @@
+/**
+ * Issue 4's speed figures, one run each: tskv and the Ansible playbook deploying the same
+ * 3-member cluster onto bare lab hosts, then re-running on the converged cluster.
+ */
+import { Lab } from '../../test/lab/lab.ts';
+import type { AnsibleRunner } from './ansible-run.ts';
+import { Series, type SeriesContext } from './series.ts';
+import { type TimedRun, TSKV, timedRun } from './timed-run.ts';
+
+export const DEPLOY_HOSTS = ['h102', 'docker', 'h104'];
+
+/** What Ansible's PLAY RECAP says it changed (a converged re-run changes only the test key: 2). */
+export function ansibleChanges(stdout: string): number {
+  return [...stdout.matchAll(/ changed=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+export class DeployBench {
+  readonly tskvFresh: Series;
+  readonly tskvNoop: Series;
+  readonly ansibleFresh: Series;
+  readonly ansibleNoop: Series;
+  /** The etcd version the lab deploys (known after the first run). */
+  etcdVersion = '?';
+  readonly #lab: string;
+  readonly #ctx: SeriesContext;
+
+  constructor(labName: string, ctx: SeriesContext) {
+    this.#lab = labName;
+    this.#ctx = ctx;
+    this.tskvFresh = new Series('tskv deploy (fresh)', ctx);
+    this.tskvNoop = new Series('tskv deploy (no-op)', ctx);
+    this.ansibleFresh = new Series('ansible-playbook (fresh)', ctx);
+    this.ansibleNoop = new Series('ansible-playbook (no-op)', ctx);
+  }
+
+  /** Bare hosts (not timed); returns the lab's inventory path. */
+  async #bareLab(): Promise<string> {
+    const lab = await Lab.up({ name: this.#lab, hosts: DEPLOY_HOSTS, fresh: true });
+    this.etcdVersion = lab.state.etcd.version;
+    return lab.inventoryPath;
+  }
+
+  /** A fresh run, and the re-run when the fresh one succeeded. */
+  async #pair(
+    run: number,
+    fresh: Series,
+    noop: Series,
+    once: () => Promise<TimedRun>,
+  ): Promise<TimedRun | undefined> {
+    if (!fresh.record(await once(), run)) return undefined;
+    const again = await once();
+    return noop.record(again, run) ? again : undefined;
+  }
+
+  async tskv(run: number): Promise<void> {
+    this.#ctx.log(`run ${run}: tskv on bare hosts`);
+    const inventory = await this.#bareLab();
+    const deploy = () => timedRun(TSKV, ['deploy', inventory, '--yes']);
+    const noop = await this.#pair(run, this.tskvFresh, this.tskvNoop, deploy);
+    if (noop && !/nothing to do/.test(noop.stdout))
+      this.#ctx.notes.push(`run ${run}: tskv's re-run did not say "nothing to do"`);
+  }
+
+  async ansible(run: number, runner: AnsibleRunner): Promise<void> {
+    this.#ctx.log(`run ${run}: Ansible on bare hosts`);
+    const inventory = await runner.writeInventory(await this.#bareLab(), this.#lab);
+    try {
+      const noop = await this.#pair(run, this.ansibleFresh, this.ansibleNoop, () =>
+        runner.playbook(inventory),
+      );
+      const changed = noop ? ansibleChanges(noop.stdout) : 0;
+      if (changed > 2)
+        this.#ctx.notes.push(`run ${run}: Ansible's re-run changed ${changed} things (2 expected)`);
+    } finally {
+      await runner.closeConnections();
+    }
+  }
+}
