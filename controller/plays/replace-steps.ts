@@ -1,6 +1,6 @@
 import type { FactsResponse } from '../../agent/api/index.ts';
 /** Each replacement step against the live cluster and the hosts' agents (see ops/replace-plan.ts for the order). */
-import { TskvError } from '../errors.ts';
+import { describeCause, TskvError } from '../errors.ts';
 import {
   EtcdCluster,
   type EtcdId,
@@ -12,6 +12,7 @@ import {
 import { unhealthyOthers } from '../ops/cluster-view.ts';
 import type { ReplaceStep } from '../ops/replace-plan.ts';
 import { peerUrl } from '../render/urls.ts';
+import { type ServiceStatus, serviceCall, startFailure } from './deploy-service.ts';
 import type { LiveCluster, LiveView } from './member-cluster.ts';
 import { prepareHost, retireHost, startJoiningMember } from './member-host.ts';
 import type { HostChannel } from './session.ts';
@@ -121,28 +122,55 @@ async function startMember(ctx: StepContext, host: string): Promise<void> {
   await startJoiningMember(channel(ctx, host), ctx.live.session.inventory, list.members, facts);
 }
 
+/** etcd on the host is not running, or was restarted by its supervisor: it will not catch up by waiting. */
+async function serviceTrouble(
+  ch: HostChannel,
+  first: ServiceStatus | undefined,
+): Promise<string | undefined> {
+  const st = await serviceCall(ch, 'status');
+  if (!st.running) return `etcd is not running on ${ch.spec.name}${st.lastExit ? ` (${st.lastExit})` : ''}`;
+  if (first?.startedAtMs != null && st.startedAtMs !== first.startedAtMs) {
+    return `etcd on ${ch.spec.name} crashed and was restarted${st.lastExit ? ` (${st.lastExit})` : ''}`;
+  }
+  return undefined;
+}
+
 async function waitCaughtUp(ctx: StepContext, host: string): Promise<void> {
+  const ch = channel(ctx, host);
+  const first = await serviceCall(ch, 'status');
   let target: number | undefined;
-  await waitFor(
-    async () => {
-      const view = await ctx.live.view();
-      const m = memberAt(ctx, view.members, host);
-      if (!m) throw new TskvError('E_LEARNER_GONE', `${host} is no longer a member`, { host });
-      const leader = view.probes.find((p) => p.member.id === view.leaderId);
-      const mine = view.probes.find((p) => p.member.id === m.id);
-      // 3.4.23 promotes a learner that never started: it must have published its name first.
-      if (!m.started || !mine?.status || !leader?.status) return false;
-      target ??= leader.status.raftIndex;
-      return mine.status.raftAppliedIndex >= target;
-    },
-    {
-      deadlineMs: CATCH_UP_DEADLINE_MS,
-      intervalMs: 200,
-      describe: `${host} to start and catch up with the leader`,
-      isFatal: (err) => err instanceof TskvError && err.code === 'E_LEARNER_GONE',
-      host,
-    },
-  );
+  let polls = 0;
+  try {
+    await waitFor(
+      async () => {
+        const view = await ctx.live.view();
+        const m = memberAt(ctx, view.members, host);
+        if (!m) throw new TskvError('E_LEARNER_GONE', `${host} is no longer a member`, { host });
+        const leader = view.probes.find((p) => p.member.id === view.leaderId);
+        const mine = view.probes.find((p) => p.member.id === m.id);
+        // 3.4.23 promotes a learner that never started: it must have published its name first.
+        if (m.started && mine?.status && leader?.status) {
+          target ??= leader.status.raftIndex;
+          if (mine.status.raftAppliedIndex >= target) return true;
+        }
+        if (polls++ % 5 === 4) {
+          const trouble = await serviceTrouble(ch, first);
+          if (trouble) throw new TskvError('E_LEARNER_DOWN', trouble, { host });
+        }
+        return false;
+      },
+      {
+        deadlineMs: CATCH_UP_DEADLINE_MS,
+        intervalMs: 200,
+        describe: `${host} to start and catch up with the leader`,
+        isFatal: (err) => err instanceof TskvError && ['E_LEARNER_GONE', 'E_LEARNER_DOWN'].includes(err.code),
+        host,
+      },
+    );
+  } catch (err) {
+    if (err instanceof TskvError && err.code === 'E_LEARNER_GONE') throw err;
+    throw await startFailure(ch, 'wait for the learner', describeCause(err));
+  }
 }
 
 async function promote(ctx: StepContext, host: string): Promise<void> {

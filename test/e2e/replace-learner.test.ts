@@ -113,6 +113,24 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     assert.deepEqual(lost, []);
   });
 
+  test('a new member that cannot start is rolled back: no learner left behind, nothing else changed', async () => {
+    // Only the new member gets a fresh config, so a value etcd cannot parse breaks it alone.
+    const broken = lab.writeInventory({ etcd: { flags: { 'heartbeat-interval': 'often' } } }, 'broken-flag.yaml');
+    const r = await tskv(['replace', broken, 'h105=h104', '--yes']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /stopped at "wait until h104 has started and caught up/);
+    assert.match(r.stderr, /heartbeat-interval|often/);
+    assert.match(
+      r.stderr,
+      /fix: rolled back: h104 was removed as a learner and its host was cleared; h105 is still a member/,
+    );
+    const members = await live.members();
+    assert.deepEqual(names(members), ['docker', 'h102', 'h105']);
+    assert.ok(members.every((m) => !m.isLearner && m.started));
+    assert.equal(await live.live.readJournal(), undefined);
+    assert.equal((await lab.host('h104').exec('pgrep -x etcd')).code, 1, 'etcd stopped on h104');
+  });
+
   test('killing the new member and the run mid-replacement, re-running finishes it', async () => {
     const h104 = lab.host('h104');
     const run = spawnTskv(['replace', all, 'h105=h104', '--yes']);
