@@ -97,7 +97,7 @@ export async function runReplacePlan(
       const base = err instanceof TskvError ? err : undefined;
       throw new TskvError(
         base?.code ?? 'E_REPLACE',
-        `replacing ${plan.oldName} with ${plan.pair.new} stopped at "${text}": ${describeCause(err)}`,
+        `replacing ${plan.oldName} with ${plan.pair.new} stopped at "${text}"`,
         {
           ...(base?.host ? { host: base.host } : {}),
           step: 'replace',
