@@ -4,7 +4,7 @@
  * each timed run's output to .cache/bench/logs/. Never part of `npm test`: timings are printed,
  * not asserted.
  *
- *   npm run bench -- [--runs N] [--skip deploy,ansible,replace]
+ *   npm run bench -- [--runs N] [--skip deploy,ansible,replace] [--lab NAME]
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,32 +13,35 @@ import { describeCause } from '../controller/errors.ts';
 import { Lab, labUnavailableReason } from '../test/lab/lab.ts';
 import { ensureAnsible } from './bench/ansible-install.ts';
 import { AnsibleRunner } from './bench/ansible-run.ts';
+import { lockBench } from './bench/bench-lock.ts';
 import { DeployBench } from './bench/deploy-bench.ts';
 import { replaceAvailable, replaceOnce } from './bench/replace-bench.ts';
 import { benchDocument, formatReport } from './bench/report.ts';
 import type { SeriesContext } from './bench/series.ts';
 import { type ReplaceSample, summarize } from './bench/stats.ts';
 
-const LAB = 'bench';
 const PARTS = ['deploy', 'ansible', 'replace'] as const;
 type Part = (typeof PARTS)[number];
 const CACHE = join(import.meta.dirname, '..', '.cache', 'bench');
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function options(): { runs: number; parts: Set<Part> } {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, skip: { type: 'string' } } });
+function options(): { runs: number; parts: Set<Part>; lab: string } {
+  const { values } = parseArgs({
+    options: { runs: { type: 'string' }, skip: { type: 'string' }, lab: { type: 'string' } },
+  });
   const runs = Number(values.runs ?? 3);
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs wants a whole number >= 1, not ${values.runs}`);
   const skip = (values.skip ?? '').split(',').filter(Boolean);
   const unknown = skip.filter((s) => !(PARTS as readonly string[]).includes(s));
   if (unknown.length > 0) throw new Error(`--skip knows ${PARTS.join(', ')}, not ${unknown.join(', ')}`);
-  return { runs, parts: new Set(PARTS.filter((p) => !skip.includes(p))) };
+  return { runs, parts: new Set(PARTS.filter((p) => !skip.includes(p))), lab: values.lab ?? 'bench' };
 }
 
 /** One replacement per run on a fresh 4-host lab; the samples and how many runs failed. */
 async function replacements(
+  lab: string,
   runs: number,
   ctx: SeriesContext,
 ): Promise<{ samples: ReplaceSample[]; failures: number }> {
@@ -47,7 +50,7 @@ async function replacements(
   for (let run = 1; run <= runs; run++) {
     ctx.log(`run ${run}/${runs}: tskv replace on a 4-host lab`);
     try {
-      const s = await replaceOnce(LAB, run, ctx.log);
+      const s = await replaceOnce(lab, run, ctx.log);
       ctx.log(
         `  tskv replace: ${(s.ms / 1000).toFixed(2)} s, ${s.failedRequests}/${s.requests} requests failed, ${s.lostWrites} lost`,
       );
@@ -62,12 +65,15 @@ async function replacements(
 }
 
 async function main(): Promise<number> {
-  const { runs, parts } = options();
+  const { runs, parts, lab } = options();
   const unavailable = labUnavailableReason();
   if (unavailable) {
     log(`bench: ${unavailable}`);
     return 1;
   }
+  const unlock = lockBench(join(CACHE, `${lab}.lock`), lab);
+  cleanups.push(async () => unlock());
+  labName = lab;
   const ctx: SeriesContext = { logDir: join(CACHE, 'logs'), notes: [], log };
   rmSync(ctx.logDir, { recursive: true, force: true });
   mkdirSync(ctx.logDir, { recursive: true });
@@ -85,7 +91,7 @@ async function main(): Promise<number> {
     ctx.notes.push('replace: not available (bin/tskv replace --help failed)');
     parts.delete('replace');
   }
-  const deploy = new DeployBench(LAB, ctx);
+  const deploy = new DeployBench(lab, ctx);
   const ansible = new AnsibleRunner(join(CACHE, 'ansible'));
   cleanups.push(() => ansible.close());
   let replaced: { samples: ReplaceSample[]; failures: number } = { samples: [], failures: 0 };
@@ -98,12 +104,13 @@ async function main(): Promise<number> {
       }
     }
     if (parts.has('replace')) {
-      await Lab.down(LAB); // the replacement lab has four hosts
-      replaced = await replacements(runs, ctx);
+      await Lab.down(lab); // the replacement lab has four hosts
+      replaced = await replacements(lab, runs, ctx);
     }
   } finally {
     await ansible.close();
-    await Lab.down(LAB);
+    await Lab.down(lab);
+    unlock();
   }
   const lost = replaced.samples.map((s) => s.lostWrites);
   const doc = benchDocument({
@@ -134,13 +141,16 @@ async function main(): Promise<number> {
 
 /** Run on an interrupt besides taking the lab down (main's `finally` does not run then). */
 const cleanups: (() => Promise<void>)[] = [];
+/** The lab to take down on an interrupt, once this run owns it. */
+let labName: string | undefined;
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     if (stopping) return;
     stopping = true;
     log(`bench: ${sig}, taking the lab down`);
-    Promise.allSettled([...cleanups.map((c) => c()), Lab.down(LAB)]).finally(() => process.exit(130));
+    const down = labName ? [Lab.down(labName)] : [];
+    Promise.allSettled([...down, ...cleanups.map((c) => c())]).finally(() => process.exit(130));
   });
 }
 

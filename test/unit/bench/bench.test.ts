@@ -1,9 +1,12 @@
 /** The benchmark's pure parts: medians and verdicts, the report, the Ansible inventory. */
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
-import { describe, test } from 'node:test';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
 import { loadInventory } from '../../../controller/inventory/load.ts';
 import { ansibleInventory, sshCommonArgs } from '../../../scripts/bench/ansible-inventory.ts';
+import { lockBench } from '../../../scripts/bench/bench-lock.ts';
 import { ansibleChanges } from '../../../scripts/bench/deploy-bench.ts';
 import { type BenchResult, benchDocument, formatReport } from '../../../scripts/bench/report.ts';
 import { checks, speedup, summarize } from '../../../scripts/bench/stats.ts';
@@ -127,4 +130,20 @@ test("Ansible's changes are summed over the PLAY RECAP", () => {
     'h104   : ok=8    changed=1    unreachable=0    failed=0',
   ].join('\n');
   assert.equal(ansibleChanges(recap), 3);
+});
+
+describe('bench lock', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-lock-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('refuses while a live process holds it, takes over a stale one, releases its own', () => {
+    const path = join(dir, 'bench.lock');
+    writeFileSync(path, '1\n'); // pid 1 is always alive
+    assert.throws(() => lockBench(path, 'bench'), /another benchmark \(pid 1\) is using lab 'bench'/);
+    writeFileSync(path, '4194304999\n'); // beyond any pid
+    const release = lockBench(path, 'bench');
+    assert.equal(readFileSync(path, 'utf8').trim(), String(process.pid));
+    release();
+    assert.equal(existsSync(path), false);
+  });
 });
