@@ -59,6 +59,18 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     assert.match(text.stdout, /^h105 +\S+ +reachable +[+-]\d\.\d{3}s ±\d\.\d{3}s +\(not a member\)/m);
   });
 
+  test('without a TTY and without --yes it refuses; --dry-run shows the plan and changes nothing', async () => {
+    const dry = await tskv(['replace', all, 'h104=h105', '--dry-run']);
+    assertOk(dry, 'replace --dry-run');
+    assert.match(dry.stdout, /^ {2}2\. stop etcd on h105 and move \/var\/lib\/etcd\/h105\.etcd aside/m);
+    assert.match(dry.stdout, /^ {2}9\. remove h104 \([0-9a-f]+\) from the cluster$/m);
+    const asked = await tskv(['replace', all, 'h104=h105']);
+    assert.equal(asked.code, 1);
+    assert.match(asked.stderr, /this would remove h104 from the cluster; refusing without a TTY to ask on/);
+    assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h104']);
+    assert.equal(await live.live.readJournal(), undefined);
+  });
+
   test('refuses with another member down, before changing anything', async () => {
     await live.service('docker', 'stop');
     try {
@@ -71,6 +83,10 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
       assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h104']);
       assert.equal(await live.live.readJournal(), undefined);
       assert.equal((await lab.host('h105').exec('pgrep -x etcd')).code, 1, 'etcd not started on h105');
+      const remove = await tskv(['member', 'remove', all, 'h104', '--yes']);
+      assert.equal(remove.code, 1, remove.stdout + remove.stderr);
+      assert.match(remove.stderr, /would leave 1 healthy of 2 voters, short of a quorum of 2: docker/);
+      assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h104']);
     } finally {
       await live.service('docker', 'start');
       await live.waitAllHealthy();
@@ -115,7 +131,10 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
 
   test('a new member that cannot start is rolled back: no learner left behind, nothing else changed', async () => {
     // Only the new member gets a fresh config, so a value etcd cannot parse breaks it alone.
-    const broken = lab.writeInventory({ etcd: { flags: { 'heartbeat-interval': 'often' } } }, 'broken-flag.yaml');
+    const broken = lab.writeInventory(
+      { etcd: { flags: { 'heartbeat-interval': 'often' } } },
+      'broken-flag.yaml',
+    );
     const r = await tskv(['replace', broken, 'h105=h104', '--yes']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /stopped at "wait until h104 has started and caught up/);
