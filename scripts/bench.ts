@@ -15,6 +15,7 @@ import { ensureAnsible } from './bench/ansible-install.ts';
 import { AnsibleRunner } from './bench/ansible-run.ts';
 import { lockBench } from './bench/bench-lock.ts';
 import { DeployBench } from './bench/deploy-bench.ts';
+import { medianPhases } from './bench/phases.ts';
 import { replaceAvailable, replaceOnce } from './bench/replace-bench.ts';
 import { benchDocument, formatReport } from './bench/report.ts';
 import type { SeriesContext } from './bench/series.ts';
@@ -131,6 +132,10 @@ async function main(): Promise<number> {
       replaceLostWrites: lost.length > 0 ? Math.max(...lost) : undefined,
     },
     replaceSamples: replaced.samples,
+    tskvPhases: {
+      fresh: medianPhases(deploy.tskvPhases.fresh),
+      noop: medianPhases(deploy.tskvPhases.noop),
+    },
     notes: ctx.notes,
   });
   process.stdout.write(formatReport(doc));

@@ -4,6 +4,7 @@
  */
 import { Lab } from '../../test/lab/lab.ts';
 import type { AnsibleRunner } from './ansible-run.ts';
+import { type PhaseTime, phaseTimes } from './phases.ts';
 import { Series, type SeriesContext } from './series.ts';
 import { type TimedRun, TSKV, timedRun } from './timed-run.ts';
 
@@ -19,6 +20,8 @@ export class DeployBench {
   readonly tskvNoop: Series;
   readonly ansibleFresh: Series;
   readonly ansibleNoop: Series;
+  /** Per successful tskv run, the time of each of its phases. */
+  readonly tskvPhases: { fresh: PhaseTime[][]; noop: PhaseTime[][] } = { fresh: [], noop: [] };
   /** The etcd version the lab deploys (known after the first run). */
   etcdVersion = '?';
   readonly #lab: string;
@@ -55,8 +58,16 @@ export class DeployBench {
   async tskv(run: number): Promise<void> {
     this.#ctx.log(`run ${run}: tskv on bare hosts`);
     const inventory = await this.#bareLab();
-    const deploy = () => timedRun(TSKV, ['deploy', inventory, '--yes']);
+    const runs: TimedRun[] = [];
+    const deploy = async () => {
+      const r = await timedRun(TSKV, ['deploy', inventory, '--yes']);
+      if (r.code === 0) runs.push(r);
+      return r;
+    };
     const noop = await this.#pair(run, this.tskvFresh, this.tskvNoop, deploy);
+    const [fresh, again] = runs.map((r) => phaseTimes(r.lines, DEPLOY_HOSTS));
+    if (fresh) this.tskvPhases.fresh.push(fresh);
+    if (again) this.tskvPhases.noop.push(again);
     if (noop && !/nothing to do/.test(noop.stdout))
       this.#ctx.notes.push(`run ${run}: tskv's re-run did not say "nothing to do"`);
   }

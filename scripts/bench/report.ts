@@ -1,4 +1,5 @@
 /** The benchmark's printed table and its JSON document (pure: unit-tested in test/unit/bench/). */
+import type { PhaseTime } from './phases.ts';
 import {
   type BenchMeasurements,
   type Check,
@@ -16,6 +17,8 @@ export interface BenchResult {
   nodeVersion: string;
   measurements: BenchMeasurements;
   replaceSamples: ReplaceSample[];
+  /** tskv's phases (median over runs), from its progress output. */
+  tskvPhases?: { fresh: PhaseTime[]; noop: PhaseTime[] };
   /** Why a part was not measured, failures, and anything else the reader should know. */
   notes: string[];
 }
@@ -81,6 +84,12 @@ export function formatReport(doc: BenchDocument): string {
     '',
     `ratios (Ansible median / tskv median): fresh ${ratio(doc.ratios.fresh)}, no-op ${ratio(doc.ratios.noop)}`,
   ];
+  const phases = (label: string, list: PhaseTime[] | undefined) =>
+    list && list.length > 0 ? [`  ${label}: ${list.map((p) => `${p.phase} ${sec(p.ms)}`).join(' · ')}`] : [];
+  const fresh = phases('fresh', doc.tskvPhases?.fresh);
+  const noop = phases('no-op', doc.tskvPhases?.noop);
+  if (fresh.length + noop.length > 0)
+    lines.push('', "where tskv's time goes (median per phase):", ...fresh, ...noop);
   if (doc.replaceSamples.length > 0) {
     lines.push('', 'client traffic during each replacement (writes and read-backs through every member):');
     lines.push(

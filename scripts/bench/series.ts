@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Summary, summarize } from './stats.ts';
-import { outputTail, type TimedRun } from './timed-run.ts';
+import { outputTail, type TimedRun, timeline } from './timed-run.ts';
 
 export interface SeriesContext {
   /** Where each run's output is written (`<label>-run<N>.log`). */
@@ -25,10 +25,7 @@ export class Series {
   /** Records one timed run; true when it succeeded (exit 0). */
   record(r: TimedRun, run: number): boolean {
     const slug = this.label.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '');
-    writeFileSync(
-      join(this.#ctx.logDir, `${slug}-run${run}.log`),
-      `${r.stdout}\n--- stderr ---\n${r.stderr}`,
-    );
+    writeFileSync(join(this.#ctx.logDir, `${slug}-run${run}.log`), `${timeline(r)}\n`);
     const failed = r.code === 0 ? '' : ` FAILED (exit ${r.code})`;
     this.#ctx.log(`  ${this.label}: ${(r.ms / 1000).toFixed(2)} s${failed}`);
     if (r.code === 0) {

@@ -8,6 +8,7 @@ import { loadInventory } from '../../../controller/inventory/load.ts';
 import { ansibleInventory, sshCommonArgs } from '../../../scripts/bench/ansible-inventory.ts';
 import { lockBench } from '../../../scripts/bench/bench-lock.ts';
 import { ansibleChanges } from '../../../scripts/bench/deploy-bench.ts';
+import { medianPhases, phaseTimes } from '../../../scripts/bench/phases.ts';
 import { type BenchResult, benchDocument, formatReport } from '../../../scripts/bench/report.ts';
 import { checks, speedup, summarize } from '../../../scripts/bench/stats.ts';
 
@@ -145,5 +146,31 @@ describe('bench lock', () => {
     assert.equal(readFileSync(path, 'utf8').trim(), String(process.pid));
     release();
     assert.equal(existsSync(path), false);
+  });
+});
+
+describe('phase times', () => {
+  test("from listr2's plain output: a task's ❯ to its ✔, host tasks left out; medians over runs", () => {
+    const at = (ms: number, text: string) => ({ ms, text });
+    const run = (scale: number) => [
+      at(100 * scale, '❯ connect and start agents'),
+      at(100 * scale, '❯ h102'),
+      at(900 * scale, '✔ h102'),
+      at(1000 * scale, '✔ connect and start agents'),
+      at(1000 * scale, '❯ preflight'),
+      at(1000 * scale, '❯ h102'),
+      at(2500 * scale, '✔ h102'),
+      at(3000 * scale, '✔ preflight'),
+      at(3100 * scale, 'nothing to do: 3 hosts converged'),
+    ];
+    assert.deepEqual(phaseTimes(run(1), ['h102']), [
+      { phase: 'connect and start agents', ms: 900 },
+      { phase: 'preflight', ms: 2000 },
+    ]);
+    const three = [1, 2, 3].map((s) => phaseTimes(run(s), ['h102']));
+    assert.deepEqual(medianPhases(three), [
+      { phase: 'connect and start agents', ms: 1800 },
+      { phase: 'preflight', ms: 4000 },
+    ]);
   });
 });
