@@ -17,6 +17,8 @@ export interface ConnectOptions {
   requireRoot?: boolean;
   /** Environment to read SSH_AUTH_SOCK from (tests). Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** SSH keepalive period; a connection is declared lost after 3 unanswered ones. Default 5000. */
+  keepaliveIntervalMs?: number;
 }
 
 export type { HostKeyRecorded };
@@ -84,7 +86,7 @@ export async function connect(spec: HostSpec, options: ConnectOptions = {}): Pro
     port: ssh.port,
     username: ssh.user,
     readyTimeout: ssh.connectTimeoutMs,
-    keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+    keepaliveInterval: options.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS,
     keepaliveCountMax: KEEPALIVE_COUNT_MAX,
     algorithms: { serverHostKey: preferredHostKeyAlgorithms(known) as ServerHostKeyAlgorithm[] },
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
@@ -107,6 +109,7 @@ export async function connect(spec: HostSpec, options: ConnectOptions = {}): Pro
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       cleanup();
+      client.on('error', () => undefined); // ssh2 may report the same failure again while closing
       client.end();
       proxy?.kill();
       reject(hostKeyError ?? describeFailure(spec, err, auth.offered, proxy));

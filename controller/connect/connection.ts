@@ -4,12 +4,15 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { TskvError } from '../errors.ts';
 import { ChannelLimiter } from './channel-limiter.ts';
+import { killTaggedScript, newRunId, tagCommand } from './remote-kill.ts';
 import { asRoot } from './shell.ts';
 import type { ExecOptions, ExecResult, HostConnection, RemoteProcess, UploadOptions } from './types.ts';
 import { uploadFile } from './upload.ts';
 
 /** OpenSSH's default MaxSessions is 10: keep two in reserve. */
 const MAX_CHANNELS = 8;
+/** Retries of a refused session channel (25 ms doubling: ~3 s in all). */
+const SESSION_RETRIES = 7;
 
 export interface RunOptions extends Omit<ExecOptions, 'stdin'> {
   stdin?: string | Buffer | Readable;
@@ -93,36 +96,64 @@ export class SshHostConnection implements HostConnection {
     });
   }
 
-  /** Opens a channel within the MaxSessions budget; the slot is freed when the channel closes. */
-  async #channel(step: string, open: (cb: (err: Error | undefined, ch: ClientChannel) => void) => void) {
+  /**
+   * Opens a channel within the MaxSessions budget; the slot is freed when the channel closes.
+   * Session channels are retried a few times when sshd refuses them ("open failed"): it frees a
+   * session one loop turn after the close handshake, so opens racing closes can hit MaxSessions.
+   */
+  async #channel(
+    step: string,
+    open: (cb: (err: Error | undefined, ch: ClientChannel) => void) => void,
+    isSession = false,
+  ): Promise<ClientChannel> {
     const release = await this.#limiter.acquire();
-    if (this.#lostReason !== undefined) {
-      release();
-      throw this.#lostError(step);
-    }
-    return new Promise<ClientChannel>((resolve, reject) => {
-      open((err, ch) => {
-        if (err) {
-          release();
-          if (this.#lostReason !== undefined) return reject(this.#lostError(step));
-          return reject(
-            new TskvError('E_SSH_CHANNEL', `cannot open an SSH channel to ${this.endpoint}: ${err.message}`, {
-              host: this.host,
-              step,
-              cause: err,
-            }),
-          );
-        }
+    for (let attempt = 0; ; attempt++) {
+      if (this.#lostReason !== undefined) {
+        release();
+        throw this.#lostError(step);
+      }
+      try {
+        const ch = await new Promise<ClientChannel>((resolve, reject) =>
+          open((err, channel) => (err ? reject(err) : resolve(channel))),
+        );
+        // Not on 'exit': sshd frees the session only after the close handshake that follows it.
         ch.once('close', release);
-        resolve(ch);
-      });
-    });
+        return ch;
+      } catch (err) {
+        const refused =
+          (err as { reason?: number }).reason === 2 && /open failed/.test((err as Error).message);
+        if (isSession && refused && attempt < SESSION_RETRIES) {
+          await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+          continue;
+        }
+        release();
+        if (this.#lostReason !== undefined) throw this.#lostError(step);
+        throw new TskvError(
+          'E_SSH_CHANNEL',
+          `cannot open an SSH channel to ${this.endpoint}: ${(err as Error).message}`,
+          {
+            host: this.host,
+            step,
+            cause: err,
+          },
+        );
+      }
+    }
   }
 
-  #remoteCommand(command: string, root: boolean | undefined): string {
+  /** The command line sent to sshd; with a runId, tagged so that #stop can kill it (see remote-kill.ts). */
+  #remoteCommand(command: string, root: boolean | undefined, runId?: string): string {
     const asRootUser = root ?? true;
     if (asRootUser && this.#rootError) throw this.#rootError;
-    return asRoot(command, asRootUser && this.#viaSudo);
+    return asRoot(runId ? tagCommand(command, runId) : command, asRootUser && this.#viaSudo);
+  }
+
+  /** Kills a tagged command on the host (best effort), then closes its channel. */
+  #stop(ch: ClientChannel, runId: string, root: boolean | undefined): void {
+    ch.signal('KILL');
+    this.run(killTaggedScript(runId), { root, step: 'stop a command', timeoutMs: undefined })
+      .catch(() => undefined)
+      .finally(() => ch.close());
   }
 
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
@@ -133,8 +164,9 @@ export class SshHostConnection implements HostConnection {
   run(command: string, options: RunOptions = {}): Promise<ExecResult> {
     const step = stepOf(command, options.step);
     return this.#guard(step, async () => {
-      const remote = this.#remoteCommand(command, options.root);
-      const ch = await this.#channel(step, (cb) => this.#client.exec(remote, cb));
+      const runId = options.timeoutMs === undefined ? undefined : newRunId();
+      const remote = this.#remoteCommand(command, options.root, runId);
+      const ch = await this.#channel(step, (cb) => this.#client.exec(remote, cb), true);
       return new Promise<ExecResult>((resolve, reject) => {
         const out: Buffer[] = [];
         const err: Buffer[] = [];
@@ -163,8 +195,7 @@ export class SshHostConnection implements HostConnection {
         });
         if (options.timeoutMs !== undefined) {
           timer = setTimeout(() => {
-            ch.signal('KILL');
-            ch.close();
+            if (runId) this.#stop(ch, runId, options.root);
             reject(
               new TskvError('E_SSH_TIMEOUT', `the command did not finish within ${options.timeoutMs} ms`, {
                 host: this.host,
@@ -195,24 +226,24 @@ export class SshHostConnection implements HostConnection {
   spawn(command: string, options: Omit<ExecOptions, 'stdin' | 'timeoutMs'> = {}): Promise<RemoteProcess> {
     const step = stepOf(command, options.step);
     return this.#guard(step, async () => {
-      const remote = this.#remoteCommand(command, options.root);
-      const ch = await this.#channel(step, (cb) => this.#client.exec(remote, cb));
+      const runId = newRunId();
+      const remote = this.#remoteCommand(command, options.root, runId);
+      const ch = await this.#channel(step, (cb) => this.#client.exec(remote, cb), true);
+      // ssh2 emits 'close' (which frees the channel slot) only once stdout was read to its end: a
+      // caller that never read stdout is not interested in it, so it is drained once the process exits.
       const exited = new Promise<number | null>((resolve) => {
-        let code: number | null = null;
-        ch.on('exit', (exitCode: number | null) => {
-          code = typeof exitCode === 'number' ? exitCode : null;
+        ch.once('exit', (exitCode: number | null) => {
+          if (ch.readableFlowing === null) ch.resume();
+          resolve(typeof exitCode === 'number' ? exitCode : null);
         });
-        ch.on('close', () => resolve(code));
+        ch.once('close', () => resolve(null));
       });
       return {
         stdout: ch,
         stderr: ch.stderr,
         stdin: ch,
         exited,
-        kill: () => {
-          ch.signal('KILL');
-          ch.close();
-        },
+        kill: () => this.#stop(ch, runId, options.root),
       };
     });
   }

@@ -1,0 +1,253 @@
+/** The SSH transport against a real OpenSSH server on 127.0.0.1 (test/fixtures/loopback-sshd.ts). */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ConnectionPool, connect, type HostConnection } from '../../controller/connect/index.ts';
+import { TskvError } from '../../controller/errors.ts';
+import { LoopbackSshd, loopbackSshdUnavailable } from '../fixtures/loopback-sshd.ts';
+
+const skip = loopbackSshdUnavailable();
+const PROXY = fileURLToPath(new URL('../fixtures/stdio-tcp-proxy.ts', import.meta.url));
+
+async function failure(p: Promise<unknown>): Promise<TskvError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof TskvError, `expected a TskvError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a failure');
+}
+
+function fingerprintOf(pubFile: string): string {
+  return execFileSync('ssh-keygen', ['-lf', pubFile], { encoding: 'utf8' }).split(' ')[1] ?? '';
+}
+
+function listen(server: Server, where: string | number): Promise<void> {
+  return new Promise((resolve) => server.listen(where as number, '127.0.0.1', resolve));
+}
+
+describe('SSH transport on a loopback sshd', { skip }, () => {
+  let sshd: LoopbackSshd;
+  let conn: HostConnection;
+
+  before(async () => {
+    sshd = await LoopbackSshd.start();
+    writeFileSync(join(sshd.dir, 'known_hosts'), sshd.knownHostsLine());
+    conn = await connect(sshd.hostSpec());
+  });
+  after(async () => {
+    conn?.close();
+    await sshd?.cleanup();
+  });
+
+  test('exec: output, exit code, stdin, timeout', async () => {
+    assert.deepEqual(await conn.exec('echo out; echo err >&2; exit 3'), {
+      code: 3,
+      stdout: 'out\n',
+      stderr: 'err\n',
+    });
+    assert.equal((await conn.exec('wc -c', { stdin: 'hello' })).stdout.trim(), '5');
+    const started = Date.now();
+    const err = await failure(conn.exec('sleep 10', { timeoutMs: 200, step: 'nap' }));
+    assert.equal(err.code, 'E_SSH_TIMEOUT');
+    assert.equal(err.step, 'nap');
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  test('more concurrent commands than MaxSessions are queued, not refused', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => conn.exec(`sleep 0.1; echo ${i}`)),
+    );
+    assert.deepEqual(
+      results.map((r) => r.stdout.trim()),
+      results.map((_, i) => String(i)),
+    );
+  });
+
+  test('spawn: a long-running process with stdio streams', async () => {
+    const proc = await conn.spawn('cat; exit 7');
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    proc.stdin.end('ping\n');
+    assert.equal(await proc.exited, 7);
+    assert.equal(out, 'ping\n');
+    const sleeper = await conn.spawn('sleep 30');
+    sleeper.kill();
+    await sleeper.exited;
+  });
+
+  test('upload: Buffer and stream, verified by sha256, mode set, no temp file left', async () => {
+    const dir = join(sshd.dir, 'up', 'nested');
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    await conn.upload(data, join(dir, 'bin'), { mode: 0o750 });
+    assert.ok(readFileSync(join(dir, 'bin')).equals(data));
+    assert.equal(statSync(join(dir, 'bin')).mode & 0o777, 0o750);
+    const sha256 = createHash('sha256').update('streamed').digest('hex');
+    await conn.upload(Readable.from([Buffer.from('stream'), Buffer.from('ed')]), join(dir, 's'), { sha256 });
+    assert.equal(readFileSync(join(dir, 's'), 'utf8'), 'streamed');
+    const err = await failure(conn.upload(Buffer.from('x'), join(dir, 'bad'), { sha256: '0'.repeat(64) }));
+    assert.equal(err.code, 'E_UPLOAD');
+    assert.match(err.message, /sha256 mismatch/);
+    assert.ok(!existsSync(join(dir, 'bad')));
+    assert.equal((await conn.exec(`ls ${dir}`)).stdout.split('\n').filter(Boolean).sort().join(' '), 'bin s');
+  });
+
+  test('openUnixSocket and openTcp reach servers on the host', async () => {
+    const echo = (): Server =>
+      createServer((s) => {
+        s.pipe(s);
+      });
+    const unixServer = echo();
+    const path = join(sshd.dir, 'echo.sock');
+    await new Promise<void>((resolve) => unixServer.listen(path, resolve));
+    const tcpServer = echo();
+    await listen(tcpServer, 0);
+    const port = (tcpServer.address() as { port: number }).port;
+    try {
+      for (const stream of [await conn.openUnixSocket(path), await conn.openTcp('127.0.0.1', port)]) {
+        const reply = new Promise<string>((resolve) =>
+          stream.once('data', (d: Buffer) => resolve(d.toString())),
+        );
+        stream.write('hello');
+        assert.equal(await reply, 'hello');
+        stream.end();
+      }
+      const err = await failure(conn.openUnixSocket(join(sshd.dir, 'missing.sock')));
+      assert.equal(err.code, 'E_SSH_CHANNEL');
+    } finally {
+      unixServer.close();
+      tcpServer.close();
+    }
+  });
+
+  test('ProxyCommand carries the connection; its stderr is in the error when it fails', async () => {
+    const proxied = await connect(sshd.hostSpec({ proxyCommand: `${process.execPath} ${PROXY} %h %p` }));
+    assert.equal((await proxied.exec('echo via-proxy')).stdout, 'via-proxy\n');
+    proxied.close();
+    const err = await failure(connect(sshd.hostSpec({ proxyCommand: 'echo no route to %h >&2; exit 1' })));
+    assert.match(err.message, /no route to 127\.0\.0\.1/);
+  });
+
+  test('ssh-agent authentication without a key file', async () => {
+    const sock = join(sshd.dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 5000;
+      while (!existsSync(sock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      execFileSync('ssh-add', [sshd.clientKey], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const viaAgent = await connect(sshd.hostSpec({ identityFile: undefined }), {
+        env: { SSH_AUTH_SOCK: sock },
+      });
+      assert.equal((await viaAgent.exec('echo agent')).stdout, 'agent\n');
+      viaAgent.close();
+    } finally {
+      agent.kill();
+    }
+  });
+
+  test('credential failures are clear', async () => {
+    const encrypted = join(sshd.dir, 'enc_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', encrypted]);
+    const enc = await failure(connect(sshd.hostSpec({ identityFile: encrypted }), { env: {} }));
+    assert.equal(enc.code, 'E_SSH_KEY');
+    assert.match(enc.message, /encrypted with a passphrase/);
+    const stranger = join(sshd.dir, 'stranger_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger]);
+    const refused = await failure(connect(sshd.hostSpec({ identityFile: stranger }), { env: {} }));
+    assert.equal(refused.code, 'E_SSH_AUTH');
+    assert.match(refused.message, /refused user root/);
+  });
+
+  test('host keys: strict unknown, accept-new records, changed key names both fingerprints', async () => {
+    const knownHosts = join(sshd.dir, 'kh-test');
+    rmSync(knownHosts, { force: true });
+    const fp = fingerprintOf(`${sshd.hostKey}.pub`);
+    const unknown = await failure(connect(sshd.hostSpec({ knownHosts })));
+    assert.equal(unknown.code, 'E_HOST_KEY_UNKNOWN');
+    assert.ok(unknown.message.includes(fp));
+    const recorded: string[] = [];
+    const pool = new ConnectionPool({ onHostKeyRecorded: (info) => recorded.push(info.fingerprint) });
+    const spec = sshd.hostSpec({ knownHosts, hostKeyPolicy: 'accept-new' });
+    const outcomes = await pool.connectAll([spec, { ...spec, name: 'loop2' }]);
+    assert.deepEqual(
+      outcomes.map((o) => o.error),
+      [undefined, undefined],
+    );
+    assert.equal(await pool.get(spec), outcomes[0]?.connection);
+    pool.closeAll();
+    assert.deepEqual(recorded, [fp]);
+    (await connect(sshd.hostSpec({ knownHosts }))).close();
+
+    sshd.regenerateHostKey();
+    await sshd.restart();
+    const changed = await failure(connect(sshd.hostSpec({ knownHosts, hostKeyPolicy: 'accept-new' })));
+    assert.equal(changed.code, 'E_HOST_KEY_CHANGED');
+    assert.ok(changed.message.includes(fp), 'names the known fingerprint');
+    assert.ok(
+      changed.message.includes(fingerprintOf(`${sshd.hostKey}.pub`)),
+      'names the presented fingerprint',
+    );
+    writeFileSync(join(sshd.dir, 'known_hosts'), sshd.knownHostsLine());
+  });
+
+  test('a dropped connection fails the running command fast, naming host and step', async () => {
+    const dropped = await connect(sshd.hostSpec());
+    const running = dropped.exec('sleep 30', { step: 'long sleep' });
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    sshd.signalSessions('SIGKILL');
+    const err = await failure(running);
+    assert.equal(err.code, 'E_SSH_LOST');
+    assert.equal(err.host, 'loop1');
+    assert.equal(err.step, 'long sleep');
+    assert.match(err.message, /connection lost/);
+    assert.ok(Date.now() - started < 3000);
+    const next = await failure(dropped.exec('true', { step: 'after' }));
+    assert.equal(next.step, 'after');
+    conn = await connect(sshd.hostSpec());
+  });
+
+  test('a frozen peer is detected by keepalives, not waited on forever', async () => {
+    const frozen = await connect(sshd.hostSpec(), { keepaliveIntervalMs: 300 });
+    const running = frozen.exec('sleep 30', { step: 'frozen sleep' });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(sshd.sessionPids().length > 0);
+    sshd.signalSessions('SIGSTOP');
+    try {
+      const err = await failure(running);
+      assert.equal(err.code, 'E_SSH_LOST');
+      assert.match(err.message, /Keepalive timeout/);
+    } finally {
+      sshd.signalSessions('SIGCONT');
+      frozen.close();
+    }
+  });
+
+  test('unreachable and silent servers fail within the connect timeout', async () => {
+    const silent = createServer(() => undefined);
+    await listen(silent, 0);
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const timeout = await failure(connect(sshd.hostSpec({ port, connectTimeoutMs: 500 })));
+      assert.equal(timeout.code, 'E_SSH_TIMEOUT');
+      assert.ok(Date.now() - started < 3000);
+    } finally {
+      silent.close();
+    }
+    await sshd.stop();
+    const refused = await failure(connect(sshd.hostSpec()));
+    assert.equal(refused.code, 'E_SSH_UNREACHABLE');
+    assert.match(refused.message, /ECONNREFUSED/);
+    await sshd.restart();
+  });
+});
