@@ -3,9 +3,9 @@ import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import type { ClusterView } from '../ops/cluster-view.ts';
 import { formatDrift, membershipDrift } from '../ops/membership.ts';
+import { describeStep } from '../ops/replace-describe.ts';
 import {
   checkPairs,
-  describeStep,
   planReplace,
   type ReplaceJournal,
   type ReplacePair,

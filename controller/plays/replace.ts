@@ -4,7 +4,8 @@
  * behind; any other failure leaves the journal, so re-running the same command resumes.
  */
 import { describeCause, TskvError } from '../errors.ts';
-import { describeStep, type ReplacePlan, type ReplaceStep } from '../ops/replace-plan.ts';
+import { describeStep } from '../ops/replace-describe.ts';
+import type { ReplacePlan, ReplaceStep } from '../ops/replace-plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import type { LiveCluster } from './member-cluster.ts';
 import { runStep, stepContext } from './replace-steps.ts';

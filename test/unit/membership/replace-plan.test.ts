@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { hexToId } from '../../../controller/etcd/index.ts';
+import { describeStep } from '../../../controller/ops/replace-describe.ts';
 import {
   checkPairs,
-  describeStep,
   planReplace,
   type ReplaceJournal,
   type ReplacePlan,
