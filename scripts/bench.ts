@@ -66,6 +66,7 @@ async function replacements(
 }
 
 async function main(): Promise<number> {
+  const startedAt = new Date().toISOString();
   const { runs, parts, lab } = options();
   const unavailable = labUnavailableReason();
   if (unavailable) {
@@ -115,7 +116,7 @@ async function main(): Promise<number> {
   }
   const lost = replaced.samples.map((s) => s.lostWrites);
   const doc = benchDocument({
-    startedAt: new Date().toISOString(),
+    startedAt,
     runs,
     etcdVersion: deploy.etcdVersion,
     ansibleVersion,
