@@ -94,6 +94,10 @@ for (const minor of ['3.4', '3.5'] as EtcdMinor[]) {
     });
 
     test('tskv replace in place (new-h102 back to h102) in one command, with zero lost writes', async () => {
+      // deploy does not guess: it refuses and names the command that reconciles inventory and cluster.
+      const refused = await tskv(['deploy', original, '--dry-run']);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stdout + refused.stderr, new RegExp(`tskv replace ${original} new-h102=h102`));
       const writer = new SequentialWriter(live.live.cluster(3000), `zero-lost/in-place-${minor}`);
       const started = Date.now();
       const r = await tskv(['replace', original, 'new-h102=h102', '--yes']);
