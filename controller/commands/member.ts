@@ -57,6 +57,13 @@ async function add(live: LiveCluster, name: string, start: boolean): Promise<voi
     process.stdout.write(`${name} is already a member (${target.member.idHex})\n`);
     return;
   }
+  if (start) {
+    // The host is made ready before the cluster changes: a voter that cannot start costs fault tolerance.
+    note(`preparing ${name}`);
+    const dataDirs = [target.host.dataDir];
+    await runStep(ctx, { op: 'clear-host', host: name, dataDirs, why: 'a fresh data dir' });
+    await runStep(ctx, { op: 'prepare-host', host: name });
+  }
   if (target.kind === 'add')
     await runStep(ctx, { op: 'add-member', host: name, peerURLs: [url], learner: false });
   const list = await live.memberList();
@@ -66,13 +73,6 @@ async function add(live: LiveCluster, name: string, start: boolean): Promise<voi
   process.stdout.write(`${formatMemberAddEnv(name, list.members, [url], member.id)}\n`);
   if (!start) return;
   note(`starting ${name}`);
-  await runStep(ctx, {
-    op: 'clear-host',
-    host: name,
-    dataDirs: [target.host.dataDir],
-    why: 'a fresh data dir',
-  });
-  await runStep(ctx, { op: 'prepare-host', host: name });
   await runStep(ctx, { op: 'start-member', host: name });
   await runStep(ctx, { op: 'wait-healthy', host: name });
   process.stdout.write(`${name} started and healthy\n`);

@@ -91,6 +91,7 @@ const replace: Command = {
       for (const [i, p] of plans.entries()) out(formatPlan(inv, p, pairs[i]!));
       const refused = plans.find((p) => p.kind === 'refuse');
       if (refused?.kind === 'refuse') {
+        if (json) process.stdout.write(`${JSON.stringify({ ok: false, refused: true, plans }, null, 2)}\n`);
         throw new TskvError('E_REFUSED', `replace refused, nothing was changed: ${refused.reason}`, {
           step: 'plan',
           ...(refused.fix ? { fix: refused.fix } : {}),
