@@ -105,6 +105,7 @@ export class SshHostConnection implements HostConnection {
     step: string,
     open: (cb: (err: Error | undefined, ch: ClientChannel) => void) => void,
     isSession = false,
+    onOpen?: (ch: ClientChannel) => void,
   ): Promise<ClientChannel> {
     const release = await this.#limiter.acquire();
     for (let attempt = 0; ; attempt++) {
@@ -114,10 +115,17 @@ export class SshHostConnection implements HostConnection {
       }
       try {
         const ch = await new Promise<ClientChannel>((resolve, reject) =>
-          open((err, channel) => (err ? reject(err) : resolve(channel))),
+          open((err, channel) => {
+            if (err) return reject(err);
+            // Synchronously, before any await: ssh2 may parse the open confirmation, the exit status
+            // and the close of a short command from one read, and events emitted before a listener
+            // exists are lost.
+            // Not on 'exit': sshd frees the session only after the close handshake that follows it.
+            channel.once('close', release);
+            onOpen?.(channel);
+            resolve(channel);
+          }),
         );
-        // Not on 'exit': sshd frees the session only after the close handshake that follows it.
-        ch.once('close', release);
         return ch;
       } catch (err) {
         const refused =
@@ -166,19 +174,31 @@ export class SshHostConnection implements HostConnection {
     return this.#guard(step, async () => {
       const runId = options.timeoutMs === undefined ? undefined : newRunId();
       const remote = this.#remoteCommand(command, options.root, runId);
-      const ch = await this.#channel(step, (cb) => this.#client.exec(remote, cb), true);
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let code: number | null = null;
+      let closed = false;
+      let onClose: (() => void) | undefined;
+      const ch = await this.#channel(
+        step,
+        (cb) => this.#client.exec(remote, cb),
+        true,
+        (c) => {
+          c.on('data', (d: Buffer) => out.push(d));
+          c.stderr.on('data', (d: Buffer) => err.push(d));
+          c.on('exit', (exitCode: number | null, signal?: string) => {
+            if (typeof exitCode === 'number') code = exitCode;
+            else if (signal) code = 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0);
+          });
+          c.on('close', () => {
+            closed = true;
+            onClose?.();
+          });
+        },
+      );
       return new Promise<ExecResult>((resolve, reject) => {
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        let code: number | null = null;
         let timer: NodeJS.Timeout | undefined;
-        ch.on('data', (d: Buffer) => out.push(d));
-        ch.stderr.on('data', (d: Buffer) => err.push(d));
-        ch.on('exit', (exitCode: number | null, signal?: string) => {
-          if (typeof exitCode === 'number') code = exitCode;
-          else if (signal) code = 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0);
-        });
-        ch.on('close', () => {
+        onClose = () => {
           clearTimeout(timer);
           if (this.#lostReason !== undefined) return reject(this.#lostError(step));
           const stdout = Buffer.concat(out).toString('utf8');
@@ -192,7 +212,11 @@ export class SshHostConnection implements HostConnection {
             );
           }
           resolve({ code, stdout, stderr });
-        });
+        };
+        if (closed) {
+          onClose();
+          return;
+        }
         if (options.timeoutMs !== undefined) {
           timer = setTimeout(() => {
             if (runId) this.#stop(ch, runId, options.root);
@@ -228,16 +252,24 @@ export class SshHostConnection implements HostConnection {
     return this.#guard(step, async () => {
       const runId = newRunId();
       const remote = this.#remoteCommand(command, options.root, runId);
-      const ch = await this.#channel(step, (cb) => this.#client.exec(remote, cb), true);
       // ssh2 emits 'close' (which frees the channel slot) only once stdout was read to its end: a
       // caller that never read stdout is not interested in it, so it is drained once the process exits.
+      let exitedWith: (code: number | null) => void = () => {};
       const exited = new Promise<number | null>((resolve) => {
-        ch.once('exit', (exitCode: number | null) => {
-          if (ch.readableFlowing === null) ch.resume();
-          resolve(typeof exitCode === 'number' ? exitCode : null);
-        });
-        ch.once('close', () => resolve(null));
+        exitedWith = resolve;
       });
+      const ch = await this.#channel(
+        step,
+        (cb) => this.#client.exec(remote, cb),
+        true,
+        (c) => {
+          c.once('exit', (exitCode: number | null) => {
+            if (c.readableFlowing === null) c.resume();
+            exitedWith(typeof exitCode === 'number' ? exitCode : null);
+          });
+          c.once('close', () => exitedWith(null));
+        },
+      );
       return {
         stdout: ch,
         stderr: ch.stderr,
