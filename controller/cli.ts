@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { enableCompileCache } from 'node:module';
 import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
 import type { Command } from './commands/types.ts';
 
@@ -8,6 +9,9 @@ type CommandName = (typeof COMMANDS)[number];
 function isCommand(name: string | undefined): name is CommandName {
   return (COMMANDS as readonly string[]).includes(name ?? '');
 }
+
+// V8's code cache for the controller's modules (~100 ms of every run): commands are imported after this.
+enableCompileCache();
 
 async function load(name: CommandName): Promise<Command | undefined> {
   try {
