@@ -1,22 +1,23 @@
 /**
  * Make sure a host runs this controller's agent build, and connect to it:
- *   1. one command: is /var/lib/tskv/agent/tskv-agent-<buildId> there with the right size? is zstd there?
- *   2. only if not: upload the compressed executable (zstd, else gzip), unpack and verify it on the
- *      host, remove older builds;
- *   3. start `tskv-agent serve` over the SSH connection, wait for its ready line;
- *   4. check /v1/version: a different API version or build (version skew) replaces the binary once.
+ *   1. one command: if /var/lib/tskv/agent/tskv-agent-<buildId> is there with the right size, start
+ *      `tskv-agent serve` over the SSH connection and wait for its ready line; else say so (and
+ *      whether zstd is there);
+ *   2. only if missing: upload the compressed executable (zstd, else gzip), unpack and verify it on
+ *      the host, remove older builds, and start it;
+ *   3. the ready line's API version and build id must match: a skew replaces the binary once.
  * The agent lives as long as its SSH channel: close() (or a dropped connection) ends it.
  */
 
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT_API_VERSION, type AgentManifest, routes } from '../../agent/api/index.ts';
+import { AGENT_API_VERSION, type AgentManifest } from '../../agent/api/index.ts';
 import { type HostConnection, shellQuote } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
 import { AgentClient } from './client.ts';
 import { DEFAULT_AGENT_DIST, loadAgentBuild } from './manifest.ts';
-import { type StartedAgent, startAgentProcess } from './start.ts';
+import { type AgentReady, startAgentProcess } from './start.ts';
 
 export interface EnsureAgentOptions {
   /** The build to run; default: dist/agent/manifest.json of this checkout. */
@@ -45,42 +46,6 @@ export interface AgentHandle {
 export const DEFAULT_INSTALL_DIR = '/var/lib/tskv/agent';
 export const DEFAULT_RUN_DIR = '/run/tskv';
 
-interface HostState {
-  installed: boolean;
-  hasZstd: boolean;
-  /** The SSH user's uid when commands go through sudo (the socket is handed to it). */
-  sudoUid: number | undefined;
-}
-
-async function inspectHost(
-  conn: HostConnection,
-  binary: string,
-  size: number,
-  installDir: string,
-): Promise<HostState> {
-  const b = shellQuote(binary);
-  const script = [
-    `mkdir -p -m 0700 ${shellQuote(installDir)}`,
-    `if [ -f ${b} ] && [ "$(stat -c %s ${b})" = ${size} ]; then echo installed; else echo missing; fi`,
-    'if command -v zstd >/dev/null 2>&1; then echo zstd; else echo nozstd; fi',
-    'echo "uid=$SUDO_UID"',
-  ].join('\n');
-  const r = await conn.exec(script, { step: 'agent: inspect host', timeoutMs: 30_000 });
-  if (r.code !== 0) {
-    throw new TskvError('E_AGENT_INSTALL', `inspecting ${installDir} failed: ${r.stderr.trim()}`, {
-      host: conn.host,
-      step: 'agent: inspect host',
-    });
-  }
-  const lines = r.stdout.split('\n').map((l) => l.trim());
-  const uid = /^uid=(\d+)$/.exec(lines.find((l) => l.startsWith('uid=')) ?? '')?.[1];
-  return {
-    installed: lines.includes('installed'),
-    hasZstd: lines.includes('zstd'),
-    sudoUid: conn.viaSudo && uid !== undefined ? Number(uid) : undefined,
-  };
-}
-
 async function install(
   conn: HostConnection,
   manifest: AgentManifest,
@@ -92,6 +57,7 @@ async function install(
   const packed = hasZstd ? manifest.compressed : manifest.fallback;
   const ext = packed.encoding === 'zstd' ? 'zst' : 'gz';
   const remotePacked = `${installDir}/.tskv-agent-${manifest.buildId}.${ext}`;
+  await conn.exec(`mkdir -p -m 0700 ${shellQuote(installDir)}`, { step });
   await conn.upload(createReadStream(join(distDir, packed.file)), remotePacked, {
     sha256: packed.sha256,
     mode: 0o600,
@@ -131,9 +97,8 @@ function binaryPath(installDir: string, manifest: AgentManifest): string {
   return `${installDir}/tskv-agent-${manifest.buildId}`;
 }
 
-/** The skew between the running agent and the build we meant to run, or null when they match. */
-async function versionSkew(client: AgentClient, manifest: AgentManifest): Promise<string | null> {
-  const v = await client.call(routes.version, {}, { step: 'agent: version' });
+/** The skew between the running agent (its ready line) and the build we meant to run, or null. */
+function versionSkew(v: AgentReady, manifest: AgentManifest): string | null {
   if (v.apiVersion !== AGENT_API_VERSION) return `agent API ${v.apiVersion}, controller ${AGENT_API_VERSION}`;
   if (v.buildId !== manifest.buildId) return `agent build ${v.buildId}, expected ${manifest.buildId}`;
   return null;
@@ -149,18 +114,28 @@ export async function ensureAgent(
   const runDir = options.runDir ?? DEFAULT_RUN_DIR;
   const binary = binaryPath(installDir, manifest);
   let uploaded = false;
-  for (let attempt = 1; ; attempt++) {
-    const state = await inspectHost(conn, binary, manifest.size, installDir);
-    if (!state.installed) {
-      await install(conn, manifest, distDir, installDir, state.hasZstd);
-      uploaded = true;
-    }
-    const started: StartedAgent = await startAgentProcess(conn, {
+  let installs = 0;
+  let skews = 0;
+  for (;;) {
+    const started = await startAgentProcess(conn, {
       binary,
       socket: `${runDir}/agent-${randomBytes(6).toString('hex')}/agent.sock`,
-      ownerUid: state.sudoUid,
+      ownerUid: undefined,
       readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+      ifInstalledWithSize: manifest.size,
     });
+    if ('missing' in started) {
+      if (installs >= 2) {
+        throw new TskvError('E_AGENT_INSTALL', `${binary} is still missing after installing it`, {
+          host: conn.host,
+          step: 'agent: install',
+        });
+      }
+      await install(conn, manifest, distDir, installDir, started.hasZstd);
+      uploaded = true;
+      installs++;
+      continue;
+    }
     const client = new AgentClient({
       host: conn.host,
       openStream: () => conn.openUnixSocket(started.socket),
@@ -169,16 +144,10 @@ export async function ensureAgent(
       await client.close();
       await started.stop();
     };
-    let skew: string | null;
-    try {
-      skew = await versionSkew(client, manifest);
-    } catch (err) {
-      await close();
-      throw err;
-    }
+    const skew = versionSkew(started.ready, manifest);
     if (skew === null) return { client, uploaded, buildId: manifest.buildId, socket: started.socket, close };
     await close();
-    if (attempt >= 2) {
+    if (++skews >= 2) {
       throw new TskvError('E_AGENT_VERSION', `version skew persists after replacing the agent: ${skew}`, {
         host: conn.host,
         step: 'agent: version',

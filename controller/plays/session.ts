@@ -70,7 +70,9 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     hosts,
     unreachable,
     async close() {
-      await Promise.allSettled(handles.map((h) => h.close()));
+      // Closing the connections ends every agent's stdin, and the agents exit by themselves: waiting
+      // for each to confirm would add a round trip to every command's end.
+      for (const h of handles) h.close().catch(() => undefined);
       pool.closeAll();
     },
   };
