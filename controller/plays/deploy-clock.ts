@@ -4,30 +4,18 @@
  * measured again. Still skewed: an error naming host and offset, unless --allow-skew.
  */
 import { routes } from '../../agent/api/index.ts';
-import type { AgentClient } from '../agent-client/client.ts';
 import { describeCause, TskvError } from '../errors.ts';
 import { waitFor } from '../etcd/index.ts';
-import { type ClockOffset, type ClockSample, estimateOffset, formatOffset, judgeSkew } from '../ops/clock.ts';
+import { type ClockOffset, formatOffset, judgeSkew } from '../ops/clock.ts';
+import { controllerNow, measureClock } from './clock.ts';
 import type { Session } from './session.ts';
 
 const SAMPLES = 3;
 const SETTLE_MS = 10_000;
 
-const now = () => performance.timeOrigin + performance.now();
-
-async function offsetOf(agent: AgentClient): Promise<ClockOffset> {
-  const samples: ClockSample[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const sentAt = now();
-    const { wallMs } = await agent.call(routes.clock, {}, { step: 'clock' });
-    samples.push({ sentAt, hostTime: wallMs, receivedAt: now() });
-  }
-  return estimateOffset(samples);
-}
-
 async function measureAll(session: Session): Promise<Map<string, ClockOffset>> {
   const entries = await Promise.all(
-    [...session.hosts].map(async ([name, ch]) => [name, await offsetOf(ch.agent)] as const),
+    [...session.hosts].map(async ([name, ch]) => [name, await measureClock(ch.agent, SAMPLES)] as const),
   );
   return new Map(entries);
 }
@@ -51,12 +39,12 @@ export async function fixClocks(
     skewed.map(async (name) => {
       const ch = session.hosts.get(name)!;
       try {
-        const rtt = (await offsetOf(ch.agent)).errorMs;
+        const rtt = (await measureClock(ch.agent, SAMPLES)).errorMs;
         const r = await ch.agent.call(
           routes.clockSync,
           {
             servers: session.inventory.time.servers,
-            ...(options.stepClock ? { stepToMs: now() + rtt } : {}),
+            ...(options.stepClock ? { stepToMs: controllerNow() + rtt } : {}),
           },
           { step: 'sync clock' },
         );

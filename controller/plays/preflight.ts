@@ -5,9 +5,8 @@ import {
   type PortsResponse,
   routes,
 } from '../../agent/api/index.ts';
-import type { AgentClient } from '../agent-client/client.ts';
 import type { CheckResult } from '../ops/checks.ts';
-import { type ClockOffset, type ClockSample, estimateOffset } from '../ops/clock.ts';
+import type { ClockOffset } from '../ops/clock.ts';
 import {
   clockChecks,
   dataDirChecks,
@@ -18,6 +17,7 @@ import {
   reachabilityChecks,
 } from '../ops/preflight.ts';
 import { forEachHost } from '../run/tasks.ts';
+import { measureClock } from './clock.ts';
 import type { HostChannel, Session } from './session.ts';
 
 export interface HostObservation {
@@ -40,18 +40,8 @@ export interface PreflightReport {
 const CLOCK_SAMPLES = 5;
 const PROBE_CONNECT_TIMEOUT_MS = 2000;
 
-async function measureClock(agent: AgentClient): Promise<ClockOffset> {
-  const samples: ClockSample[] = [];
-  for (let i = 0; i < CLOCK_SAMPLES; i++) {
-    const sentAt = performance.timeOrigin + performance.now();
-    const { wallMs } = await agent.call(routes.clock, {}, { step: 'clock' });
-    samples.push({ sentAt, hostTime: wallMs, receivedAt: performance.timeOrigin + performance.now() });
-  }
-  return estimateOffset(samples);
-}
-
 async function observe(ch: HostChannel, ports: number[]): Promise<HostObservation> {
-  const clock = await measureClock(ch.agent);
+  const clock = await measureClock(ch.agent, CLOCK_SAMPLES);
   const [facts, portUse, firewall] = await Promise.all([
     ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' }),
     ch.agent.call(routes.ports, { ports }, { step: 'ports' }),

@@ -1,11 +1,10 @@
 /** `tskv status`: every member's state through the inventory hosts, each host's clock offset, and membership drift. */
-import { routes } from '../../agent/api/index.ts';
-import type { AgentClient } from '../agent-client/client.ts';
 import { describeCause } from '../errors.ts';
 import { idToHex } from '../etcd/index.ts';
-import { type ClockOffset, type ClockSample, estimateOffset } from '../ops/clock.ts';
+import type { ClockOffset } from '../ops/clock.ts';
 import { type DriftProblem, membershipDrift } from '../ops/membership.ts';
 import type { ReplaceJournal } from '../ops/replace-plan.ts';
+import { measureClock } from './clock.ts';
 import type { LiveCluster } from './member-cluster.ts';
 
 export interface MemberRow {
@@ -51,16 +50,6 @@ export interface StatusReport {
 
 const CLOCK_SAMPLES = 3;
 
-async function clockOffset(agent: AgentClient): Promise<ClockOffset> {
-  const samples: ClockSample[] = [];
-  for (let i = 0; i < CLOCK_SAMPLES; i++) {
-    const sentAt = performance.timeOrigin + performance.now();
-    const { wallMs } = await agent.call(routes.clock, {}, { step: 'clock' });
-    samples.push({ sentAt, hostTime: wallMs, receivedAt: performance.timeOrigin + performance.now() });
-  }
-  return estimateOffset(samples);
-}
-
 async function hostRows(live: LiveCluster, memberAt: Map<string, string>): Promise<HostRow[]> {
   const { session } = live;
   const problems = new Map(session.unreachable.map((u) => [u.host, u.observed]));
@@ -70,7 +59,7 @@ async function hostRows(live: LiveCluster, memberAt: Map<string, string>): Promi
       let offset: ClockOffset | undefined;
       let problem = problems.get(h.name) ?? null;
       if (ch) {
-        offset = await clockOffset(ch.agent).catch((err: unknown) => {
+        offset = await measureClock(ch.agent, CLOCK_SAMPLES).catch((err: unknown) => {
           problem = `clock: ${describeCause(err)}`;
           return undefined;
         });
