@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { type DbusValue, parseDbusReply } from './dbus-send.ts';
 import { judgeNftPort, type NftInputChain } from './nft.ts';
 import { type PortRule, parsePortRule, ruleCovers } from './port-rules.ts';
 import { command, type RunCommand, type Step, write } from './steps.ts';
@@ -18,11 +19,90 @@ function listedPorts(text: string): PortRule[] {
     .filter((r): r is PortRule => r !== null);
 }
 
+const FIREWALLD = 'org.fedoraproject.FirewallD1';
+const FIREWALLD_PATH = '/org/fedoraproject/FirewallD1';
+
+/** dbus-send arguments for one firewalld method call. */
+function dbusArgs(path: string, method: string, args: string[]): string[] {
+  return ['--system', '--print-reply', `--dest=${FIREWALLD}`, path, `${FIREWALLD}.${method}`, ...args];
+}
+
+async function dbus(
+  run: RunCommand,
+  path: string,
+  method: string,
+  args: string[] = [],
+): Promise<DbusValue[] | undefined> {
+  const r = await run('dbus-send', dbusArgs(path, method, args), 5000);
+  if (r.code !== 0) return undefined;
+  try {
+    return parseDbusReply(r.stdout);
+  } catch {
+    return undefined;
+  }
+}
+
+function portRules(value: DbusValue | undefined): PortRule[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value
+    .map((p) => (Array.isArray(p) ? parsePortRule(`${p[0]}/${p[1]}`) : null))
+    .filter((r): r is PortRule => r !== null);
+}
+
+/**
+ * The same plan over firewalld's D-Bus API (a few ms a call where firewall-cmd starts Python each
+ * time); undefined when dbus-send or the API is not there, and firewall-cmd does the job.
+ */
+async function planFirewalldOpenOverDbus(run: RunCommand, ports: number[]): Promise<OpenPlan | undefined> {
+  const zone = (await dbus(run, FIREWALLD_PATH, 'getDefaultZone'))?.[0];
+  if (typeof zone !== 'string') return undefined;
+  const zonePath = (
+    await dbus(run, `${FIREWALLD_PATH}/config`, 'config.getZoneByName', [`string:${zone}`])
+  )?.[0];
+  if (typeof zonePath !== 'string') return undefined;
+  const [runtime, permanent] = await Promise.all([
+    dbus(run, FIREWALLD_PATH, 'zone.getPorts', [`string:${zone}`]).then((r) => portRules(r?.[0])),
+    dbus(run, zonePath, 'config.zone.getPorts').then((r) => portRules(r?.[0])),
+  ]);
+  if (!runtime || !permanent) return undefined;
+  const missing = (rules: PortRule[]) => ports.filter((p) => !rules.some((r) => ruleCovers(r, p, 'tcp')));
+  const plan: OpenPlan = { actions: [], steps: [] };
+  const runtimeMissing = missing(runtime);
+  const permanentMissing = missing(permanent);
+  if (runtimeMissing.length > 0) {
+    plan.actions.push(`open ${tcp(runtimeMissing)} in firewalld zone ${zone} (runtime)`);
+    for (const p of runtimeMissing) {
+      plan.steps.push(
+        command(
+          'dbus-send',
+          dbusArgs(FIREWALLD_PATH, 'zone.addPort', [
+            `string:${zone}`,
+            `string:${p}`,
+            'string:tcp',
+            'int32:0',
+          ]),
+        ),
+      );
+    }
+  }
+  if (permanentMissing.length > 0) {
+    plan.actions.push(`open ${tcp(permanentMissing)} in firewalld zone ${zone} (permanent)`);
+    for (const p of permanentMissing) {
+      plan.steps.push(
+        command('dbus-send', dbusArgs(zonePath, 'config.zone.addPort', [`string:${p}`, 'string:tcp'])),
+      );
+    }
+  }
+  return plan;
+}
+
 /**
  * firewalld, default zone: add the ports missing from the runtime configuration and those
  * missing from the permanent one. Reads both listings (and the zone's name) at once.
  */
 export async function planFirewalldOpen(run: RunCommand, ports: number[]): Promise<OpenPlan> {
+  const overDbus = await planFirewalldOpenOverDbus(run, ports);
+  if (overDbus) return overDbus;
   const [zone, runtime, permanent] = await Promise.all([
     run('firewall-cmd', ['--get-default-zone']),
     run('firewall-cmd', ['--list-ports']),

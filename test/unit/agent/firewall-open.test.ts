@@ -30,10 +30,13 @@ describe('firewallOpen with firewalld', () => {
         'open 2379/tcp 2380/tcp in firewalld zone public (permanent)',
       ],
     });
-    assert.deepEqual(fake.calls.slice(3), [
-      'firewall-cmd --zone=public --add-port=2379/tcp --add-port=2380/tcp',
-      'firewall-cmd --permanent --zone=public --add-port=2379/tcp --add-port=2380/tcp',
-    ]);
+    assert.deepEqual(
+      fake.calls.filter((c) => c.includes('--add-port')),
+      [
+        'firewall-cmd --zone=public --add-port=2379/tcp --add-port=2380/tcp',
+        'firewall-cmd --permanent --zone=public --add-port=2379/tcp --add-port=2380/tcp',
+      ],
+    );
   });
 
   test('dry run: planned, nothing added', async () => {
@@ -63,6 +66,61 @@ describe('firewallOpen with firewalld', () => {
       code: 'E_AGENT_COMMAND_FAILED',
       message: /FirewallD is not running/,
     });
+  });
+});
+
+describe('firewallOpen with firewalld over D-Bus', () => {
+  const D = 'dbus-send --system --print-reply --dest=org.fedoraproject.FirewallD1';
+  const reply = (body: string) => ({
+    stdout: `method return time=1 sender=:1.0 -> destination=:1.9 serial=2 reply_serial=2\n${body}\n`,
+  });
+  const ports = (list: string[]) =>
+    reply(
+      `   array [\n${list.map((p) => `      struct {\n         string "${p}"\n         string "tcp"\n      }`).join('\n')}\n   ]`,
+    );
+  const host = (runtime: string[], permanent: string[]) =>
+    fakeRun({
+      [`${D} /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.getDefaultZone`]:
+        reply('   string "public"'),
+      [`${D} /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config.getZoneByName string:public`]:
+        reply('   object path "/org/fedoraproject/FirewallD1/config/zone/6"'),
+      [`${D} /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone.getPorts string:public`]:
+        ports(runtime),
+      [`${D} /org/fedoraproject/FirewallD1/config/zone/6 org.fedoraproject.FirewallD1.config.zone.getPorts`]:
+        ports(permanent),
+      [`${D} /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone.addPort`]:
+        reply('   string "public"'),
+      [`${D} /org/fedoraproject/FirewallD1/config/zone/6 org.fedoraproject.FirewallD1.config.zone.addPort`]:
+        reply(''),
+    });
+  const open = (fake: ReturnType<typeof fakeRun>) =>
+    makeFirewallOpen({ detect: async () => ({ backend: 'firewalld' }), run: fake.run });
+
+  test('adds the missing runtime and permanent ports without starting firewall-cmd', async () => {
+    const fake = host(['2379'], []);
+    const r = await open(fake)({ ports: [2379, 2380], dryRun: false }, ctx);
+    assert.deepEqual(r.actions, [
+      'open 2380/tcp in firewalld zone public (runtime)',
+      'open 2379/tcp 2380/tcp in firewalld zone public (permanent)',
+    ]);
+    assert.deepEqual(
+      fake.calls.filter((c) => c.includes('addPort')).map((c) => c.slice(D.length + 1)),
+      [
+        '/org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone.addPort string:public string:2380 string:tcp int32:0',
+        '/org/fedoraproject/FirewallD1/config/zone/6 org.fedoraproject.FirewallD1.config.zone.addPort string:2379 string:tcp',
+        '/org/fedoraproject/FirewallD1/config/zone/6 org.fedoraproject.FirewallD1.config.zone.addPort string:2380 string:tcp',
+      ],
+    );
+    assert.equal(fake.calls.filter((c) => c.startsWith('firewall-cmd')).length, 0);
+  });
+
+  test('already open: no change, nothing added', async () => {
+    const fake = host(['2379', '2380'], ['2380', '2379']);
+    assert.deepEqual(await open(fake)({ ports: [2379, 2380], dryRun: false }, ctx), {
+      changed: false,
+      actions: [],
+    });
+    assert.equal(fake.calls.filter((c) => c.includes('addPort')).length, 0);
   });
 });
 
