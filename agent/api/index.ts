@@ -8,5 +8,6 @@ export * from './manifest.ts';
 export * from './ports.ts';
 export * from './probe.ts';
 export * from './routes.ts';
+export * from './unified-diff.ts';
 export * from './version.ts';
 export * from './version-route.ts';

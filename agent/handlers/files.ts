@@ -1,7 +1,6 @@
-import type { routes } from '../api/index.ts';
+import { type routes, unifiedDiff } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { readCurrentFile, writeFileAtomic } from '../system/atomic-file.ts';
-import { unifiedDiff } from '../unified-diff.ts';
 import type { Handler } from './types.ts';
 
 const octal = (mode: number) => `0${mode.toString(8)}`;

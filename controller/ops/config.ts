@@ -1,6 +1,6 @@
 /** Each member's env file (and systemd unit) as the inventory wants it, compared with what the host has. Pure. */
+import { unifiedDiff } from '../../agent/api/index.ts';
 import type { Inventory } from '../inventory/model.ts';
-import { unifiedDiff } from '../plan/diff.ts';
 import type { PlanStep } from '../plan/types.ts';
 import { renderHost } from '../render/render.ts';
 import { type ClusterState, ETCD_ENV_FILE } from '../render/settings.ts';
@@ -56,14 +56,14 @@ export function planConfig(
     steps.push({
       kind: 'config',
       title: `${currentEnv === undefined ? 'write' : 'update'} ${ETCD_ENV_FILE}`,
-      diff: unifiedDiff(ETCD_ENV_FILE, currentEnv, desired.env),
+      diff: unifiedDiff(currentEnv, desired.env, ETCD_ENV_FILE),
     });
   }
   if (desired.unit !== undefined && currentUnit !== desired.unit) {
     steps.push({
       kind: 'unit',
       title: `${currentUnit === undefined ? 'install' : 'update'} ${ETCD_UNIT_FILE}`,
-      diff: unifiedDiff(ETCD_UNIT_FILE, currentUnit, desired.unit),
+      diff: unifiedDiff(currentUnit, desired.unit, ETCD_UNIT_FILE),
     });
   }
   return steps;

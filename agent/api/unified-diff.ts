@@ -1,3 +1,8 @@
+/**
+ * The unified diff both sides print (the agent in `fileWrite` replies, the controller in its plans):
+ * part of the contract so that the two always agree on the format. Pure, imports nothing.
+ */
+
 /** One line of an edit script: kept (' '), removed ('-') or added ('+'). */
 interface Edit {
   op: ' ' | '-' | '+';
@@ -72,12 +77,19 @@ function range(start: number, count: number): string {
 
 /**
  * A unified diff (`diff -u` style, 3 lines of context) of `oldText` → `newText`, headed with
- * `label` for both sides; "" when the texts are equal.
+ * `label` for both sides; "" when the texts are equal. `oldText` undefined: the file does not
+ * exist yet (`--- /dev/null`, everything added).
  */
-export function unifiedDiff(oldText: string, newText: string, label: string, context = 3): string {
+export function unifiedDiff(
+  oldText: string | undefined,
+  newText: string,
+  label: string,
+  context = 3,
+): string {
   if (oldText === newText) return '';
-  const edits = editScript(splitLines(oldText), splitLines(newText));
-  const lines = [`--- ${label}`, `+++ ${label}`];
+  const old = oldText ?? '';
+  const edits = editScript(splitLines(old), splitLines(newText));
+  const lines = [`--- ${oldText === undefined ? '/dev/null' : label}`, `+++ ${label}`];
   for (const hunk of hunks(edits, context)) {
     const first = hunk[0];
     if (!first) continue;
@@ -89,6 +101,6 @@ export function unifiedDiff(oldText: string, newText: string, label: string, con
     for (const e of hunk) lines.push(`${e.op}${e.line}`);
   }
   const noNewline = (text: string) => text !== '' && !text.endsWith('\n');
-  if (noNewline(oldText) || noNewline(newText)) lines.push('\\ (no newline at end of file)');
+  if (noNewline(old) || noNewline(newText)) lines.push('\\ (no newline at end of file)');
   return `${lines.join('\n')}\n`;
 }
