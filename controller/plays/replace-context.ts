@@ -44,7 +44,8 @@ export function votersCluster(ctx: StepContext, view: LiveView, except?: EtcdId)
 export function channel(ctx: StepContext, host: string): HostChannel {
   const ch = ctx.live.session.hosts.get(host);
   if (!ch) {
-    throw new TskvError('E_HOST_UNREACHABLE', `${host} is not reachable over SSH`, {
+    const why = ctx.live.session.unreachable.find((u) => u.host === host)?.observed;
+    throw new TskvError('E_HOST_UNREACHABLE', `${host} is not reachable over SSH${why ? ` (${why})` : ''}`, {
       host,
       fix: `check that ${host} is up, then re-run the same command: it resumes`,
     });
