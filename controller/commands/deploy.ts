@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { EXIT_FAILED, EXIT_OK, formatError, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { formatCheck } from '../ops/checks.ts';
@@ -8,6 +7,7 @@ import { type DeployResult, runDeploy } from '../plays/deploy.ts';
 import { openSession } from '../plays/session.ts';
 import { progressMode } from '../run/tasks.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
+import { confirmChange } from './confirm.ts';
 import type { Command } from './types.ts';
 
 const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data]
@@ -24,27 +24,14 @@ a key written through one member read back through every other.
   --allow-existing-data  start a fully stopped cluster from its members' data dirs
 Exit code: 0 done (or nothing to do), 1 failed, 2 bad input.`;
 
-async function askYesNo(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
-
-function confirmer(yes: boolean) {
-  return async (plan: DeployPlan): Promise<boolean> => {
-    if (yes) return true;
-    const what = `restart ${plan.restarts.join(', ')} (running members, one at a time)`;
-    if (!process.stdin.isTTY) {
-      throw new TskvError('E_NOT_CONFIRMED', `this plan would ${what}; refusing without a TTY to ask on`, {
-        step: 'confirm',
-        fix: 'review it with --dry-run, then re-run with --yes',
-      });
-    }
-    return askYesNo(`deploy will ${what}. Continue? [y/N] `);
-  };
+/** Restarting running members needs a yes (a TTY's answer or --yes); without either, E_NOT_CONFIRMED. */
+function confirmer(yes: boolean, argv: string[]) {
+  return (plan: DeployPlan): Promise<boolean> =>
+    confirmChange(
+      yes,
+      `restart ${plan.restarts.join(', ')} (running members, one at a time)`,
+      `tskv deploy ${argv.join(' ')} --yes`,
+    );
 }
 
 function printResult(r: DeployResult): void {
@@ -107,7 +94,7 @@ const deploy: Command = {
         allowSkew: values['allow-skew'] ?? false,
         stepClock: values['step-clock'] ?? false,
         allowExistingData: values['allow-existing-data'] ?? false,
-        confirmRestarts: confirmer(values.yes ?? false),
+        confirmRestarts: confirmer(values.yes ?? false, argv),
         showPlan: (plan) => {
           if (!json) process.stdout.write(formatPlan(plan));
         },
