@@ -3,6 +3,7 @@
  * sudo like every other command), written to a temporary name next to the destination, verified by
  * sha256 on the host, then renamed into place with its mode.
  * Measured on loopback with 30 MB: cat + sha256sum + mv 0.43-0.57 s; ssh2 SFTP write alone 2.1-2.7 s.
+ * The host hashes the bytes as they arrive (tee | sha256sum), so the check costs no second read.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
@@ -35,14 +36,17 @@ export async function uploadFile(
   const tmp = `${remotePath}.tskv-${randomBytes(6).toString('hex')}.tmp`;
   const mode = (options.mode ?? 0o644).toString(8);
   const hash = createHash('sha256');
+  let bytes = 0;
   let input: Buffer | Readable;
   if (Buffer.isBuffer(data)) {
     hash.update(data);
+    bytes = data.length;
     input = data;
   } else {
     const hashing = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         hash.update(chunk);
+        bytes += chunk.length;
         cb(null, chunk);
       },
     });
@@ -56,17 +60,23 @@ export async function uploadFile(
   };
 
   const write = await conn.run(
-    `mkdir -p ${shellQuote(posix.dirname(remotePath))} && umask 077 && cat > ${shellQuote(tmp)} && sha256sum ${shellQuote(tmp)}`,
+    // Hashed as it arrives (tee), not read back afterwards: a second pass over 34 MB cost ~0.3 s a
+    // host. The file's size then shows that tee wrote all of what was hashed.
+    `mkdir -p ${shellQuote(posix.dirname(remotePath))} && umask 077 && tee ${shellQuote(tmp)} | sha256sum && stat -c %s ${shellQuote(tmp)}`,
     { stdin: input, step },
   );
   if (write.code !== 0) await fail(`writing ${tmp} failed (exit code ${write.code})`, write.stderr);
-  const written = write.stdout.trim().split(/\s+/)[0] ?? '';
+  const [hashLine = '', sizeLine = ''] = write.stdout.trim().split('\n');
+  const written = hashLine.split(/\s+/)[0] ?? '';
   const sent = hash.digest('hex');
   const expected = options.sha256?.toLowerCase() ?? sent;
   if (written !== expected || sent !== expected) {
     await fail(
       `sha256 mismatch for ${remotePath}: expected ${expected}, sent ${sent}, the host has ${written || 'nothing'}`,
     );
+  }
+  if (Number(sizeLine) !== bytes) {
+    await fail(`${tmp} has ${sizeLine || 'no'} bytes on the host, ${bytes} were sent`, write.stderr);
   }
   const place = await conn.run(
     `chmod ${mode} ${shellQuote(tmp)} && mv -f ${shellQuote(tmp)} ${shellQuote(remotePath)}`,
