@@ -34,6 +34,27 @@ async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Promise<boo
   return true;
 }
 
+/**
+ * Pushes the etcd tarball (unless the host's cache already holds these bytes) and installs etcd
+ * from it through the agent. Returns the actions taken; `progress` hears each phase.
+ */
+export async function installEtcd(
+  ch: HostChannel,
+  artifact: EtcdArtifact,
+  version: string,
+  progress: (line: string) => void = () => {},
+): Promise<string[]> {
+  progress(`pushing ${artifact.fileName}`);
+  const uploaded = await pushTarball(ch, artifact);
+  progress(`installing etcd ${version}`);
+  const r = await ch.agent.call(
+    routes.etcdInstall,
+    { tarball: remoteTarballPath(artifact), version },
+    { step: 'install etcd', timeoutMs: 120_000 },
+  );
+  return [...(uploaded ? [`uploaded ${artifact.fileName}`] : []), ...r.actions];
+}
+
 export async function writeEnvFile(ch: HostChannel, desired: DesiredConfig): Promise<string[]> {
   const r = await ch.agent.call(
     routes.fileWrite,
@@ -54,15 +75,7 @@ async function prepareHost(
   const kinds = new Set(hp.steps.map((s) => s.kind));
   if (kinds.has('install')) {
     const artifact = await input.artifact();
-    report.output(`pushing ${artifact.fileName}`);
-    if (await pushTarball(ch, artifact)) done.push(`uploaded ${artifact.fileName}`);
-    report.output(`installing etcd ${input.version}`);
-    const r = await ch.agent.call(
-      routes.etcdInstall,
-      { tarball: remoteTarballPath(artifact), version: input.version },
-      { step: 'install etcd', timeoutMs: 120_000 },
-    );
-    done.push(...r.actions);
+    done.push(...(await installEtcd(ch, artifact, input.version, (line) => report.output(line))));
   }
   if (kinds.has('firewall')) {
     report.output('opening the firewall');

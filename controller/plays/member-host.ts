@@ -4,16 +4,15 @@
  * retire a host (stop etcd, move its data dirs aside, never delete). Shared by member add/remove
  * and replace.
  */
-import { createReadStream } from 'node:fs';
 import { type FactsResponse, routes } from '../../agent/api/index.ts';
-import { remoteTarballPath, resolveEtcdTarball } from '../artifacts/etcd-tarball.ts';
-import { shellQuote } from '../connect/index.ts';
+import { resolveEtcdTarball } from '../artifacts/etcd-tarball.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { planInstall } from '../ops/install.ts';
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import { peerUrl } from '../render/urls.ts';
+import { installEtcd } from './deploy-prepare.ts';
 import { type ServiceStatus, serviceCall } from './deploy-service.ts';
 import type { HostChannel } from './session.ts';
 
@@ -39,26 +38,7 @@ export async function ensureEtcdInstalled(
   facts: FactsResponse,
 ): Promise<string[]> {
   if (!planInstall(facts, inv.etcd)) return [];
-  const artifact = await resolveEtcdTarball(inv.etcd);
-  const remote = remoteTarballPath(artifact);
-  const actions: string[] = [];
-  const have = await ch.conn.exec(`sha256sum ${shellQuote(remote)} 2>/dev/null || true`, {
-    step: 'check etcd tarball',
-  });
-  if (!have.stdout.startsWith(artifact.sha256)) {
-    await ch.conn.upload(createReadStream(artifact.path), remote, {
-      sha256: artifact.sha256,
-      mode: 0o644,
-      step: 'upload etcd tarball',
-    });
-    actions.push(`uploaded ${artifact.fileName}`);
-  }
-  const r = await ch.agent.call(
-    routes.etcdInstall,
-    { tarball: remote, version: inv.etcd.version },
-    { step: 'install etcd', timeoutMs: 120_000 },
-  );
-  return [...actions, ...r.actions];
+  return installEtcd(ch, await resolveEtcdTarball(inv.etcd), inv.etcd.version);
 }
 
 /** Installs etcd and opens the client and peer ports (peers must reach both: a firewalld default zone rejects them). */
