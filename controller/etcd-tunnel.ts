@@ -1,6 +1,7 @@
 /**
  * etcd as seen through a host's SSH connection: an undici Client whose sockets are direct-tcpip
- * channels to 127.0.0.1:<clientPort> on the host (the loopback client URL every member listens on).
+ * channels to 127.0.0.1:<clientPort> on the host (the loopback client URL every member listens on),
+ * or, for a member whose own host cannot be used, to that member's client URL as the host sees it.
  * The controller never needs a route to the hosts' etcd ports.
  */
 import type { Socket } from 'node:net';
@@ -15,13 +16,25 @@ export interface EtcdTunnel {
   close(): Promise<void>;
 }
 
-/** An endpoint named after the host whose every HTTP connection is an SSH channel to its loopback client port. */
-export function openEtcdTunnel(conn: HostConnection, inv: Inventory): EtcdTunnel {
-  const url = loopbackClientUrl(inv);
-  const port = inv.cluster.clientPort;
-  const dispatcher = new Client(url, {
+/** A member reached through another host's connection (its own host is not in the inventory or not reachable). */
+export interface TunnelTarget {
+  /** The member's name (or hex ID), for messages. */
+  name: string;
+  /** Its client URL, connected to from the host at the other end of the SSH connection. */
+  clientUrl: string;
+}
+
+/**
+ * An endpoint whose every HTTP connection is an SSH channel from `conn`'s host: to its own
+ * loopback client port (named after the host), or to `target`'s client URL ("NAME (via HOST)").
+ */
+export function openEtcdTunnel(conn: HostConnection, inv: Inventory, target?: TunnelTarget): EtcdTunnel {
+  const url = new URL(target?.clientUrl ?? loopbackClientUrl(inv));
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const dispatcher = new Client(url.origin, {
     connect: (_options, callback) => {
-      conn.openTcp('127.0.0.1', port).then(
+      conn.openTcp(host, port).then(
         // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
         (stream) => callback(null, stream as Socket),
         (err: Error) => callback(err, null),
@@ -31,12 +44,12 @@ export function openEtcdTunnel(conn: HostConnection, inv: Inventory): EtcdTunnel
     keepAliveTimeout: 30_000,
   });
   return {
-    endpoint: { name: conn.host, url, dispatcher },
+    endpoint: { name: target ? `${target.name} (via ${conn.host})` : conn.host, url: url.origin, dispatcher },
     close: () => dispatcher.close().catch(() => undefined),
   };
 }
 
-/** One tunnel per host, closed together. */
+/** One tunnel per host (and per member reached through another host), closed together. */
 export class EtcdTunnels {
   readonly #tunnels = new Map<string, EtcdTunnel>();
   readonly #inv: Inventory;
@@ -45,11 +58,12 @@ export class EtcdTunnels {
     this.#inv = inv;
   }
 
-  endpoint(conn: HostConnection): EtcdEndpoint {
-    let t = this.#tunnels.get(conn.host);
+  endpoint(conn: HostConnection, target?: TunnelTarget): EtcdEndpoint {
+    const key = target ? `${target.clientUrl} via ${conn.host}` : conn.host;
+    let t = this.#tunnels.get(key);
     if (!t) {
-      t = openEtcdTunnel(conn, this.#inv);
-      this.#tunnels.set(conn.host, t);
+      t = openEtcdTunnel(conn, this.#inv, target);
+      this.#tunnels.set(key, t);
     }
     return t.endpoint;
   }

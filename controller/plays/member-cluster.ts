@@ -17,7 +17,6 @@ import { EtcdTunnels } from '../etcd-tunnel.ts';
 import type { ClusterView, MemberHealth } from '../ops/cluster-view.ts';
 import { hostAtMemberAddress } from '../ops/membership.ts';
 import type { ReplaceJournal } from '../ops/replace-plan.ts';
-import { openRemoteTunnel, type RemoteTunnel } from './member-remote-tunnel.ts';
 import type { Session } from './session.ts';
 
 /** Where a replacement records itself in etcd while it runs (outside any application prefix). */
@@ -41,7 +40,6 @@ export interface LiveView extends ClusterView {
 export class LiveCluster {
   readonly session: Session;
   readonly tunnels: EtcdTunnels;
-  readonly #remote = new Map<string, RemoteTunnel>();
 
   constructor(session: Session) {
     this.session = session;
@@ -70,13 +68,7 @@ export class LiveCluster {
     const url = m.clientURLs[0];
     const via = [...this.session.hosts.values()].find((ch) => ch.spec.name !== except);
     if (!url || !via) return undefined;
-    const key = `${m.id}@${via.spec.name}`;
-    let t = this.#remote.get(key);
-    if (!t) {
-      t = openRemoteTunnel(via.conn, m.name || m.idHex, url);
-      this.#remote.set(key, t);
-    }
-    return t.endpoint;
+    return this.tunnels.endpoint(via.conn, { name: m.name || m.idHex, clientUrl: url });
   }
 
   async memberList(): Promise<MemberListResult> {
@@ -164,8 +156,6 @@ export class LiveCluster {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#remote.values()].map((t) => t.close()));
-    this.#remote.clear();
     await this.tunnels.close();
   }
 }
