@@ -10,30 +10,44 @@ export interface CliResult {
   stderr: string;
 }
 
-export function tskv(
+export interface CliOptions {
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** `tskv` as a child the test can kill mid-way; `exited` settles when it has closed its output. */
+export function spawnTskv(
   args: string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...options.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 180_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  options: Pick<CliOptions, 'env'> = {},
+): { kill(): void; exited: Promise<CliResult> } {
+  const child = spawn(BIN, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  return { kill: () => child.kill('SIGKILL'), exited };
+}
+
+/** `tskv <args>` to the end, killed after `timeoutMs` (default 180 s). */
+export async function tskv(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const run = spawnTskv(args, options);
+  const timer = setTimeout(run.kill, options.timeoutMs ?? 180_000);
+  try {
+    return await run.exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `tskv <args> --json`, parsed; the raw result is kept for failure messages. */

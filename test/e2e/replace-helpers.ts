@@ -1,7 +1,5 @@
 /** Membership e2e: a deployed lab cluster, an in-process view of it, and a client that writes throughout a change. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { routes } from '../../agent/api/index.ts';
 import { type EtcdCluster, type EtcdMember, waitFor } from '../../controller/etcd/index.ts';
@@ -127,27 +125,9 @@ export class SequentialWriter {
   }
 }
 
-/** `tskv` as a child the test can kill mid-way. */
-export function spawnTskv(args: string[]): { kill(): void; exited: Promise<CliResult> } {
-  const child = spawn(join(import.meta.dirname, '..', '..', 'bin', 'tskv'), args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-  });
-  const exited = new Promise<CliResult>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
-  return { kill: () => child.kill('SIGKILL'), exited };
-}
-
 export function assertOk(r: CliResult, what: string): void {
   assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr.slice(-3000)}`);
 }
 
+export { spawnTskv } from './cli.ts';
 export { tskv };
