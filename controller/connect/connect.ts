@@ -110,7 +110,7 @@ export async function connect(spec: HostSpec, options: ConnectOptions = {}): Pro
     const onError = (err: Error): void => {
       cleanup();
       client.on('error', () => undefined); // ssh2 may report the same failure again while closing
-      client.end();
+      client.destroy();
       proxy?.kill();
       reject(hostKeyError ?? describeFailure(spec, err, auth.offered, proxy));
     };

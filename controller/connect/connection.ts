@@ -13,6 +13,7 @@ import { uploadFile } from './upload.ts';
 const MAX_CHANNELS = 8;
 /** Retries of a refused session channel (25 ms doubling: ~3 s in all). */
 const SESSION_RETRIES = 7;
+const CLOSE_GRACE_MS = 1000;
 
 export interface RunOptions extends Omit<ExecOptions, 'stdin'> {
   stdin?: string | Buffer | Readable;
@@ -302,8 +303,10 @@ export class SshHostConnection implements HostConnection {
     );
   }
 
+  /** Ends the session politely; the socket is destroyed if the server has not closed it within a second. */
   close(): void {
     this.#markLost('closed by tskv');
     this.#client.end();
+    setTimeout(() => this.#client.destroy(), CLOSE_GRACE_MS).unref();
   }
 }

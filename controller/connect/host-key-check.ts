@@ -56,13 +56,15 @@ function unknownKeyError(spec: HostSpec, presented: Buffer): TskvError {
 
 function changedKeyError(spec: HostSpec, presented: Buffer, expected: KnownHostEntry[]): TskvError {
   const { address, ssh } = spec;
-  const known = expected
+  const type = keyTypeOfBlob(presented);
+  const sameTypeFirst = [...expected].sort((a, b) => Number(b.keyType === type) - Number(a.keyType === type));
+  const known = sameTypeFirst
     .map((e) => `${e.keyType} ${fingerprintSha256(e.keyBlob)} (line ${e.line})`)
     .join(', ');
   return new TskvError(
     'E_HOST_KEY_CHANGED',
     `REMOTE HOST IDENTIFICATION HAS CHANGED for ${address}:${ssh.port}: ${ssh.knownHosts} expects ${known}, ` +
-      `the host presented ${keyTypeOfBlob(presented)} ${fingerprintSha256(presented)}. ` +
+      `the host presented ${type} ${fingerprintSha256(presented)}. ` +
       `Someone could be intercepting the connection, or the host was reinstalled`,
     {
       host: spec.name,

@@ -30,10 +30,12 @@ function algorithmsForKeyType(keyType: string): string[] {
 }
 
 /**
- * The host key algorithms to offer, those of already known key types first (as OpenSSH does),
+ * The host key algorithms to offer, those of already known key types first (as OpenSSH does; each
+ * group in ssh2's order of preference),
  * so a host known by its RSA key is not asked for a different key that would look "changed".
  */
 export function preferredHostKeyAlgorithms(knownKeyTypes: readonly string[]): string[] {
-  const first = knownKeyTypes.flatMap(algorithmsForKeyType);
-  return [...new Set([...first, ...DEFAULT_HOST_KEY_ALGORITHMS])];
+  const allowed = new Set(knownKeyTypes.flatMap(algorithmsForKeyType));
+  const first = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => allowed.has(a));
+  return [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !allowed.has(a))];
 }

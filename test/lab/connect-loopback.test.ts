@@ -3,27 +3,17 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConnectionPool, connect, type HostConnection } from '../../controller/connect/index.ts';
-import { TskvError } from '../../controller/errors.ts';
+import { expectTskvError } from '../fixtures/expect-tskv-error.ts';
 import { LoopbackSshd, loopbackSshdUnavailable } from '../fixtures/loopback-sshd.ts';
 
 const skip = loopbackSshdUnavailable();
 const PROXY = fileURLToPath(new URL('../fixtures/stdio-tcp-proxy.ts', import.meta.url));
-
-async function failure(p: Promise<unknown>): Promise<TskvError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof TskvError, `expected a TskvError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a failure');
-}
 
 function fingerprintOf(pubFile: string): string {
   return execFileSync('ssh-keygen', ['-lf', pubFile], { encoding: 'utf8' }).split(' ')[1] ?? '';
@@ -33,7 +23,24 @@ function listen(server: Server, where: string | number): Promise<void> {
   return new Promise((resolve) => server.listen(where as number, '127.0.0.1', resolve));
 }
 
-describe('SSH transport on a loopback sshd', { skip }, () => {
+/** A server that can be shut down with its open connections (server.close() alone waits for them). */
+function closableServer(onConnection: (s: Socket) => void): { server: Server; shutdown(): void } {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    onConnection(s);
+  });
+  return {
+    server,
+    shutdown() {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
   let sshd: LoopbackSshd;
   let conn: HostConnection;
 
@@ -55,7 +62,7 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
     });
     assert.equal((await conn.exec('wc -c', { stdin: 'hello' })).stdout.trim(), '5');
     const started = Date.now();
-    const err = await failure(conn.exec('sleep 10', { timeoutMs: 200, step: 'nap' }));
+    const err = await expectTskvError(conn.exec('sleep 10', { timeoutMs: 200, step: 'nap' }));
     assert.equal(err.code, 'E_SSH_TIMEOUT');
     assert.equal(err.step, 'nap');
     assert.ok(Date.now() - started < 5000);
@@ -94,7 +101,9 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
     const sha256 = createHash('sha256').update('streamed').digest('hex');
     await conn.upload(Readable.from([Buffer.from('stream'), Buffer.from('ed')]), join(dir, 's'), { sha256 });
     assert.equal(readFileSync(join(dir, 's'), 'utf8'), 'streamed');
-    const err = await failure(conn.upload(Buffer.from('x'), join(dir, 'bad'), { sha256: '0'.repeat(64) }));
+    const err = await expectTskvError(
+      conn.upload(Buffer.from('x'), join(dir, 'bad'), { sha256: '0'.repeat(64) }),
+    );
     assert.equal(err.code, 'E_UPLOAD');
     assert.match(err.message, /sha256 mismatch/);
     assert.ok(!existsSync(join(dir, 'bad')));
@@ -102,16 +111,13 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
   });
 
   test('openUnixSocket and openTcp reach servers on the host', async () => {
-    const echo = (): Server =>
-      createServer((s) => {
-        s.pipe(s);
-      });
+    const echo = () => closableServer((s) => s.pipe(s));
     const unixServer = echo();
     const path = join(sshd.dir, 'echo.sock');
-    await new Promise<void>((resolve) => unixServer.listen(path, resolve));
+    await new Promise<void>((resolve) => unixServer.server.listen(path, resolve));
     const tcpServer = echo();
-    await listen(tcpServer, 0);
-    const port = (tcpServer.address() as { port: number }).port;
+    await listen(tcpServer.server, 0);
+    const port = (tcpServer.server.address() as { port: number }).port;
     try {
       for (const stream of [await conn.openUnixSocket(path), await conn.openTcp('127.0.0.1', port)]) {
         const reply = new Promise<string>((resolve) =>
@@ -121,11 +127,11 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
         assert.equal(await reply, 'hello');
         stream.end();
       }
-      const err = await failure(conn.openUnixSocket(join(sshd.dir, 'missing.sock')));
+      const err = await expectTskvError(conn.openUnixSocket(join(sshd.dir, 'missing.sock')));
       assert.equal(err.code, 'E_SSH_CHANNEL');
     } finally {
-      unixServer.close();
-      tcpServer.close();
+      unixServer.shutdown();
+      tcpServer.shutdown();
     }
   });
 
@@ -133,7 +139,9 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
     const proxied = await connect(sshd.hostSpec({ proxyCommand: `${process.execPath} ${PROXY} %h %p` }));
     assert.equal((await proxied.exec('echo via-proxy')).stdout, 'via-proxy\n');
     proxied.close();
-    const err = await failure(connect(sshd.hostSpec({ proxyCommand: 'echo no route to %h >&2; exit 1' })));
+    const err = await expectTskvError(
+      connect(sshd.hostSpec({ proxyCommand: 'echo no route to %h >&2; exit 1' })),
+    );
     assert.match(err.message, /no route to 127\.0\.0\.1/);
   });
 
@@ -157,12 +165,12 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
   test('credential failures are clear', async () => {
     const encrypted = join(sshd.dir, 'enc_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', encrypted]);
-    const enc = await failure(connect(sshd.hostSpec({ identityFile: encrypted }), { env: {} }));
+    const enc = await expectTskvError(connect(sshd.hostSpec({ identityFile: encrypted }), { env: {} }));
     assert.equal(enc.code, 'E_SSH_KEY');
     assert.match(enc.message, /encrypted with a passphrase/);
     const stranger = join(sshd.dir, 'stranger_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger]);
-    const refused = await failure(connect(sshd.hostSpec({ identityFile: stranger }), { env: {} }));
+    const refused = await expectTskvError(connect(sshd.hostSpec({ identityFile: stranger }), { env: {} }));
     assert.equal(refused.code, 'E_SSH_AUTH');
     assert.match(refused.message, /refused user root/);
   });
@@ -171,7 +179,7 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
     const knownHosts = join(sshd.dir, 'kh-test');
     rmSync(knownHosts, { force: true });
     const fp = fingerprintOf(`${sshd.hostKey}.pub`);
-    const unknown = await failure(connect(sshd.hostSpec({ knownHosts })));
+    const unknown = await expectTskvError(connect(sshd.hostSpec({ knownHosts })));
     assert.equal(unknown.code, 'E_HOST_KEY_UNKNOWN');
     assert.ok(unknown.message.includes(fp));
     const recorded: string[] = [];
@@ -189,7 +197,9 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
 
     sshd.regenerateHostKey();
     await sshd.restart();
-    const changed = await failure(connect(sshd.hostSpec({ knownHosts, hostKeyPolicy: 'accept-new' })));
+    const changed = await expectTskvError(
+      connect(sshd.hostSpec({ knownHosts, hostKeyPolicy: 'accept-new' })),
+    );
     assert.equal(changed.code, 'E_HOST_KEY_CHANGED');
     assert.ok(changed.message.includes(fp), 'names the known fingerprint');
     assert.ok(
@@ -200,18 +210,19 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
   });
 
   test('a dropped connection fails the running command fast, naming host and step', async () => {
+    conn.close();
     const dropped = await connect(sshd.hostSpec());
     const running = dropped.exec('sleep 30', { step: 'long sleep' });
     await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
     sshd.signalSessions('SIGKILL');
-    const err = await failure(running);
+    const err = await expectTskvError(running);
     assert.equal(err.code, 'E_SSH_LOST');
     assert.equal(err.host, 'loop1');
     assert.equal(err.step, 'long sleep');
     assert.match(err.message, /connection lost/);
     assert.ok(Date.now() - started < 3000);
-    const next = await failure(dropped.exec('true', { step: 'after' }));
+    const next = await expectTskvError(dropped.exec('true', { step: 'after' }));
     assert.equal(next.step, 'after');
     conn = await connect(sshd.hostSpec());
   });
@@ -223,7 +234,7 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
     assert.ok(sshd.sessionPids().length > 0);
     sshd.signalSessions('SIGSTOP');
     try {
-      const err = await failure(running);
+      const err = await expectTskvError(running);
       assert.equal(err.code, 'E_SSH_LOST');
       assert.match(err.message, /Keepalive timeout/);
     } finally {
@@ -233,19 +244,19 @@ describe('SSH transport on a loopback sshd', { skip }, () => {
   });
 
   test('unreachable and silent servers fail within the connect timeout', async () => {
-    const silent = createServer(() => undefined);
-    await listen(silent, 0);
-    const port = (silent.address() as { port: number }).port;
+    const silent = closableServer(() => undefined);
+    await listen(silent.server, 0);
+    const port = (silent.server.address() as { port: number }).port;
     try {
       const started = Date.now();
-      const timeout = await failure(connect(sshd.hostSpec({ port, connectTimeoutMs: 500 })));
+      const timeout = await expectTskvError(connect(sshd.hostSpec({ port, connectTimeoutMs: 500 })));
       assert.equal(timeout.code, 'E_SSH_TIMEOUT');
       assert.ok(Date.now() - started < 3000);
     } finally {
-      silent.close();
+      silent.shutdown();
     }
     await sshd.stop();
-    const refused = await failure(connect(sshd.hostSpec()));
+    const refused = await expectTskvError(connect(sshd.hostSpec()));
     assert.equal(refused.code, 'E_SSH_UNREACHABLE');
     assert.match(refused.message, /ECONNREFUSED/);
     await sshd.restart();

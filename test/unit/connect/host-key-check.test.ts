@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { verifyHostKey } from '../../../controller/connect/host-key-check.ts';
-import { TskvError } from '../../../controller/errors.ts';
 import type { HostSpec } from '../../../controller/inventory/model.ts';
+import { expectTskvError } from '../../fixtures/expect-tskv-error.ts';
 
 const K1 = 'AAAAC3NzaC1lZDI1NTE5AAAAILzNBV8yBlTDFXad2yHYdHsBsF5HNLy96mgRMU3HyTjg';
 const K1_FP = 'SHA256:gI9tmdAFmk7FVb+RlooN//6fnomlcJz38GrhH/KPWMg';
@@ -33,19 +33,9 @@ function spec(knownHosts: string, hostKeyPolicy: 'strict' | 'accept-new', port =
   };
 }
 
-async function rejection(p: Promise<unknown>): Promise<TskvError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof TskvError);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
-
 describe('verifyHostKey', () => {
   test('strict: unknown key names host, fingerprint and the fixes', async () => {
-    const err = await rejection(verifyHostKey(spec(join(dir, 'none'), 'strict'), blob(K1)));
+    const err = await expectTskvError(verifyHostKey(spec(join(dir, 'none'), 'strict'), blob(K1)));
     assert.equal(err.code, 'E_HOST_KEY_UNKNOWN');
     assert.equal(err.host, 'h1');
     assert.match(err.message, new RegExp(K1_FP.replace(/[+/]/g, '\\$&')));
@@ -72,7 +62,7 @@ describe('verifyHostKey', () => {
     writeFileSync(file, `other ssh-ed25519 ${K2}`);
     await verifyHostKey(spec(file, 'accept-new', 22), blob(K1));
     assert.equal(readFileSync(file, 'utf8'), `other ssh-ed25519 ${K2}\n10.0.0.1 ssh-ed25519 ${K1}\n`);
-    const err = await rejection(verifyHostKey(spec(file, 'accept-new', 22), blob(K2)));
+    const err = await expectTskvError(verifyHostKey(spec(file, 'accept-new', 22), blob(K2)));
     assert.equal(err.code, 'E_HOST_KEY_CHANGED');
     assert.match(err.message, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
     assert.ok(err.message.includes(K1_FP) && err.message.includes(K2_FP));
@@ -82,7 +72,7 @@ describe('verifyHostKey', () => {
   test('a revoked key is refused', async () => {
     const file = join(dir, 'kh3');
     writeFileSync(file, `@revoked * ssh-ed25519 ${K2}\n`);
-    const err = await rejection(verifyHostKey(spec(file, 'accept-new'), blob(K2)));
+    const err = await expectTskvError(verifyHostKey(spec(file, 'accept-new'), blob(K2)));
     assert.equal(err.code, 'E_HOST_KEY_REVOKED');
   });
 });

@@ -116,6 +116,10 @@ describe('checkHostKey', () => {
   });
   test('known key types steer host key algorithm preference', () => {
     assert.deepEqual(knownKeyTypes(entries, '10.0.0.1', 2222), ['ssh-ed25519']);
+    assert.deepEqual(preferredHostKeyAlgorithms(['ecdsa-sha2-nistp256', 'ssh-ed25519']).slice(0, 2), [
+      'ssh-ed25519',
+      'ecdsa-sha2-nistp256',
+    ]);
     assert.deepEqual(preferredHostKeyAlgorithms(['ssh-rsa']).slice(0, 3), [
       'rsa-sha2-512',
       'rsa-sha2-256',
