@@ -59,6 +59,18 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     assert.match(text.stdout, /^h105 +\S+ +reachable +[+-]\d\.\d{3}s ±\d\.\d{3}s +\(not a member\)/m);
   });
 
+  test('status reaches a member whose host is not in the inventory through another host', async () => {
+    const two = lab.writeInventory({ hosts: { h104: null, h105: null } }, 'without-h104.yaml');
+    const { doc } = await tskvJson<StatusReport>(['status', two]);
+    const h104 = doc.members.find((m) => m.name === 'h104');
+    assert.equal(h104?.host, null, JSON.stringify(h104));
+    assert.equal(h104?.healthy, true, JSON.stringify(h104));
+    assert.deepEqual(
+      doc.drift.map((p) => p.kind),
+      ['member-not-in-inventory'],
+    );
+  });
+
   test('without a TTY and without --yes it refuses; --dry-run shows the plan and changes nothing', async () => {
     const dry = await tskv(['replace', all, 'h104=h105', '--dry-run']);
     assertOk(dry, 'replace --dry-run');
