@@ -2,23 +2,15 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { routes } from '../../../agent/api/index.ts';
 import { findEtcdBinary } from '../../../agent/system/etcd.ts';
+import { freePort } from '../../fixtures/free-port.ts';
 import { type RunningAgent, startAgent } from './start-agent.ts';
 
 const etcd = await findEtcdBinary();
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('facts with a running etcd', { skip: etcd ? undefined : 'no etcd binary on this machine' }, () => {
   let agent: RunningAgent;

@@ -6,16 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { AGENT_API_VERSION, routes } from '../../../agent/api/index.ts';
 import { TskvError } from '../../../controller/errors.ts';
+import { freePort } from '../../fixtures/free-port.ts';
 import { type RunningAgent, startAgent } from './start-agent.ts';
-
-/** A free high port on loopback (bound then released). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('agent server over a Unix socket', () => {
   let agent: RunningAgent;

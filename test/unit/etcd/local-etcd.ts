@@ -5,12 +5,12 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EtcdClient } from '../../../controller/etcd/client.ts';
 import type { EtcdEndpoint } from '../../../controller/etcd/transport.ts';
 import { waitFor } from '../../../controller/etcd/wait.ts';
+import { freePort } from '../../fixtures/free-port.ts';
 
 export interface EtcdBinaries {
   etcd: string;
@@ -43,18 +43,6 @@ export function findEtcd(): EtcdBinaries | { skip: string } {
   const sibling = join(dirname(etcd), 'etcdctl');
   const etcdctl = [sibling, '/usr/bin/etcdctl'].find((p) => existsSync(p));
   return { etcd, etcdctl, version };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 export interface LocalMember {
