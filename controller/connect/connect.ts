@@ -130,7 +130,17 @@ export async function connect(spec: HostSpec, options: ConnectOptions = {}): Pro
     }
   });
 
-  const conn = new SshHostConnection(spec.name, `${address}:${ssh.port}`, client, () => proxy?.kill());
+  const proxyDetail = (): string | undefined => {
+    if (!proxy || (!proxy.exit() && !proxy.stderr())) return undefined;
+    return `proxy command${proxy.exit() ? ` ${proxy.exit()}` : ''}${proxy.stderr() ? `: ${proxy.stderr()}` : ''}`;
+  };
+  const conn = new SshHostConnection(
+    spec.name,
+    `${address}:${ssh.port}`,
+    client,
+    () => proxy?.kill(),
+    proxyDetail,
+  );
   if (ssh.user !== 'root') {
     try {
       await checkRoot(conn, ssh.user, options.requireRoot ?? true);

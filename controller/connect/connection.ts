@@ -38,7 +38,17 @@ export class SshHostConnection implements HostConnection {
   /** Why commands needing root cannot run (a non-root user without passwordless sudo). */
   #rootError: TskvError | undefined;
 
-  constructor(host: string, endpoint: string, client: Client, onClose: () => void = () => {}) {
+  /**
+   * @param onClose runs once when the connection is closed or lost (e.g. to stop a proxy command).
+   * @param lossDetail what else is known when the connection drops (e.g. the proxy command's stderr).
+   */
+  constructor(
+    host: string,
+    endpoint: string,
+    client: Client,
+    onClose: () => void = () => {},
+    lossDetail: () => string | undefined = () => undefined,
+  ) {
     this.host = host;
     this.endpoint = endpoint;
     this.#client = client;
@@ -47,7 +57,10 @@ export class SshHostConnection implements HostConnection {
     client.on('error', (err: Error) => {
       lastError = err.message;
     });
-    const lost = (): void => this.#markLost(lastError || 'the server or the network closed it');
+    const lost = (): void => {
+      const detail = lossDetail();
+      this.#markLost([lastError || 'the server or the network closed it', detail].filter(Boolean).join('; '));
+    };
     client.on('end', lost);
     client.on('close', lost);
   }

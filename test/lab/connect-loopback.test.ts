@@ -135,7 +135,7 @@ describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
     }
   });
 
-  test('ProxyCommand carries the connection; its stderr is in the error when it fails', async () => {
+  test('ProxyCommand carries the connection; its stderr is in the error when it fails or drops', async () => {
     const proxied = await connect(sshd.hostSpec({ proxyCommand: `${process.execPath} ${PROXY} %h %p` }));
     assert.equal((await proxied.exec('echo via-proxy')).stdout, 'via-proxy\n');
     proxied.close();
@@ -143,6 +143,17 @@ describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
       connect(sshd.hostSpec({ proxyCommand: 'echo no route to %h >&2; exit 1' })),
     );
     assert.match(err.message, /no route to 127\.0\.0\.1/);
+
+    const dying = await connect(
+      sshd.hostSpec({ proxyCommand: `${process.execPath} ${PROXY} %h %p; echo proxy gave up >&2; exit 3` }),
+    );
+    const running = dying.exec('sleep 30', { step: 'proxied sleep' });
+    await new Promise((r) => setTimeout(r, 200));
+    sshd.signalSessions('SIGKILL');
+    const lost = await expectTskvError(running);
+    assert.equal(lost.code, 'E_SSH_LOST');
+    assert.equal(lost.step, 'proxied sleep');
+    assert.match(lost.message, /connection lost .*proxy command.*proxy gave up/);
   });
 
   test('ssh-agent authentication without a key file', async () => {
