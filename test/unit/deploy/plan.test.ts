@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { Inventory } from '../../../controller/inventory/model.ts';
 import { decideClusterMode } from '../../../controller/ops/cluster-mode.ts';
-import { planDeploy } from '../../../controller/ops/deploy-plan.ts';
+import { type HostInput, planDeploy } from '../../../controller/ops/deploy-plan.ts';
 import { formatPlan } from '../../../controller/plan/print.ts';
 import { isNoop, stepCount } from '../../../controller/plan/types.ts';
 import { bareHost, convergedHost, facts, member, seedInventory } from './fixtures.ts';
 
 const names = ['docker', 'h102', 'h104'];
+
+/** The seed's three members, each running with its data on its host. */
+function everyMemberRunning(inv: Inventory, hosts: HostInput[]) {
+  return decideClusterMode(
+    inv,
+    hosts.map((h) => ({ name: h.spec.name, running: true, hasData: true, strayPids: [] })),
+    names.map((n) => member(inv, n)),
+    { allowExistingData: false },
+  );
+}
 
 describe('planDeploy', () => {
   test('bare hosts: install, open ports, write config, start all together with state new', async () => {
@@ -37,13 +48,7 @@ describe('planDeploy', () => {
   test('a converged cluster plans nothing and says so', async () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => convergedHost(inv, n));
-    const members = names.map((n) => member(inv, n));
-    const decision = decideClusterMode(
-      inv,
-      hosts.map((h) => ({ name: h.spec.name, running: true, hasData: true, strayPids: [] })),
-      members,
-      { allowExistingData: false },
-    );
+    const decision = everyMemberRunning(inv, hosts);
     const { plan } = planDeploy({ inv, hosts, decision, leader: 'h102' });
     assert.ok(isNoop(plan));
     assert.equal(formatPlan(plan), 'nothing to do: 3 hosts converged\n');
@@ -55,12 +60,7 @@ describe('planDeploy', () => {
     });
     const before = await seedInventory();
     const hosts = names.map((n) => convergedHost(before, n));
-    const decision = decideClusterMode(
-      inv,
-      hosts.map((h) => ({ name: h.spec.name, running: true, hasData: true, strayPids: [] })),
-      names.map((n) => member(inv, n)),
-      { allowExistingData: false },
-    );
+    const decision = everyMemberRunning(inv, hosts);
     const { plan } = planDeploy({ inv, hosts, decision, leader: 'docker' });
     assert.deepEqual(plan.restarts, ['h102', 'h104', 'docker']);
     const docker = plan.hosts.find((h) => h.host === 'docker')!;
@@ -78,12 +78,7 @@ describe('planDeploy', () => {
     });
     const before = await seedInventory();
     const hosts = names.map((n) => convergedHost(before, n));
-    const decision = decideClusterMode(
-      inv,
-      hosts.map((h) => ({ name: h.spec.name, running: true, hasData: true, strayPids: [] })),
-      names.map((n) => member(inv, n)),
-      { allowExistingData: false },
-    );
+    const decision = everyMemberRunning(inv, hosts);
     const { plan } = planDeploy({ inv, hosts, decision, leader: 'h104' });
     assert.deepEqual(plan.restarts, ['h104']);
     assert.equal(stepCount(plan), 2);
