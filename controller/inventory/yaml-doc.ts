@@ -69,7 +69,12 @@ export function parseYaml(text: string): ParsedYaml {
     } catch (err) {
       // e.g. an alias (*name) without its anchor (&name).
       let alias: Node | undefined;
-      visit(doc, { Alias: (_key, node) => ((alias ??= node), visit.BREAK) });
+      visit(doc, {
+        Alias: (_key, node) => {
+          alias ??= node;
+          return visit.BREAK;
+        },
+      });
       syntaxProblems.push(at(rangeStart(alias), `YAML error: ${(err as Error).message}`));
     }
   }

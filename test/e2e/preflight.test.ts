@@ -63,7 +63,8 @@ describe('tskv preflight on the lab', { skip: labUnavailableReason() ?? false },
     assert.equal(plain.code, 0);
     assert.match(plain.stdout, /^preflight passed: \d+ checks on 3 hosts/m);
     // Nothing is left running on the hosts: each agent ends with its SSH session.
-    for (const h of lab.hosts) await h.waitFor('the agent to exit', '! pgrep -f "tskv-agen[t] serve"', 10_000);
+    for (const h of lab.hosts)
+      await h.waitFor('the agent to exit', '! pgrep -f "tskv-agen[t] serve"', 10_000);
   });
 
   test('(a) firewalld blocking 2380 on one host', async () => {
