@@ -302,10 +302,23 @@ export class SshHostConnection implements HostConnection {
     return uploadFile(this, data, remotePath, options);
   }
 
+  /** sshd connects to the socket as the SSH user: through sudo users, a root-only socket is out of reach. */
   openUnixSocket(path: string): Promise<Duplex> {
     const step = `open Unix socket ${path}`;
     return this.#guard(step, () =>
-      this.#channel(step, (cb) => this.#client.openssh_forwardOutStreamLocal(path, cb)),
+      this.#channel(step, (cb) => this.#client.openssh_forwardOutStreamLocal(path, cb)).catch((err) => {
+        if (!(err instanceof TskvError) || err.code !== 'E_SSH_CHANNEL' || !this.#viaSudo) throw err;
+        throw new TskvError(
+          'E_SSH_CHANNEL',
+          `${err.message} (sshd opens ${path} as the SSH user, not as root)`,
+          {
+            host: this.host,
+            step,
+            cause: err.cause,
+            fix: 'make the socket accessible to the SSH user (group or mode), or log in as root',
+          },
+        );
+      }),
     );
   }
 

@@ -109,6 +109,19 @@ describe('SSH transport on the lab', { skip: skip ?? false }, () => {
       assert.equal((await ops.exec('id -u')).stdout.trim(), '0');
       assert.equal((await ops.exec('id -un', { root: false })).stdout.trim(), 'ops');
       assert.equal((await ops.exec(`printf '%s' "it's $((1+1))"`)).stdout, "it's 2");
+      // A listening root-only socket (as the agent's): streamlocal forwarding connects as 'ops'.
+      const listener = await ops.spawn(
+        `exec python3 -c 'import socket,os,time; p="/run/tskv-root.sock"; s=socket.socket(socket.AF_UNIX); ` +
+          `os.path.exists(p) and os.unlink(p); s.bind(p); os.chmod(p, 0o600); s.listen(1); print("ready", flush=True); time.sleep(30)'`,
+      );
+      try {
+        await new Promise<void>((resolve) => listener.stdout.once('data', () => resolve()));
+        const denied = await expectTskvError(ops.openUnixSocket('/run/tskv-root.sock'));
+        assert.match(denied.message, /as the SSH user, not as root/);
+      } finally {
+        listener.kill();
+      }
+      assert.notEqual(await listener.exited, 0, 'kill() stops a process started through sudo');
     } finally {
       ops.close();
     }
