@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { enableCompileCache } from 'node:module';
-import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
 import type { Command } from './commands/types.ts';
+import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
 
 const COMMANDS = ['deploy', 'preflight', 'render', 'status', 'member', 'replace', 'lab'] as const;
 type CommandName = (typeof COMMANDS)[number];
@@ -18,7 +18,10 @@ async function load(name: CommandName): Promise<Command | undefined> {
     const mod = (await import(`./commands/${name}.ts`)) as { default: Command };
     return mod.default;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(err).includes(`commands/${name}.ts`)) {
+    if (
+      (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      String(err).includes(`commands/${name}.ts`)
+    ) {
       return undefined;
     }
     throw err;
