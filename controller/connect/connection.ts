@@ -278,7 +278,11 @@ export class SshHostConnection implements HostConnection {
         true,
         (c) => {
           c.once('exit', (exitCode: number | null) => {
-            if (c.readableFlowing === null) c.resume();
+            // Not at once: the exit can arrive in the same read as the open, before the caller had
+            // a turn to read stdout; resuming now would throw its output away.
+            setImmediate(() => {
+              if (c.readableFlowing === null) c.resume();
+            });
             exitedWith(typeof exitCode === 'number' ? exitCode : null);
           });
           c.once('close', () => exitedWith(null));

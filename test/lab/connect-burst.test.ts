@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { connect, type HostConnection } from '../../controller/connect/index.ts';
 import { Lab, labUnavailableReason } from './lab.ts';
@@ -30,6 +32,33 @@ describe('SSH transport under bursts of short commands', { skip: labUnavailableR
       });
     }
     assert.deepEqual(problems, []);
+  });
+
+  test('short spawned processes keep their output for readers that attach after spawn resolves', async () => {
+    const firstLine = async (i: number): Promise<string | undefined> => {
+      const p = await conn.spawn(`if [ -f /nonexistent ]; then exec true; fi; printf 'line-%s\\n' ${i}`);
+      const lines = createInterface({ input: p.stdout as Readable });
+      return new Promise((resolve) => {
+        // A stream resumed before its reader attached ends unseen: without a deadline this hangs.
+        const timer = setTimeout(() => resolve('(nothing within 5 s)'), 5000);
+        lines.once('line', (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        });
+        lines.once('close', () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+      });
+    };
+    const lost: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      const got = await Promise.all(Array.from({ length: 6 }, (_, i) => firstLine(round * 6 + i)));
+      got.forEach((line, i) => {
+        if (line !== `line-${round * 6 + i}`) lost.push(round * 6 + i);
+      });
+    }
+    assert.deepEqual(lost, []);
   });
 
   test('a short spawned process reports its exit code', async () => {
