@@ -125,6 +125,9 @@ export async function connect(spec: HostSpec, options: ConnectOptions = {}): Pro
     client.on('error', onError).on('close', onClose).on('ready', onReady);
     try {
       client.connect(config);
+      // Small requests (an HTTP call over a channel is two SSH packets) must not wait for delayed
+      // ACKs: with Nagle on, each agent or etcd call cost ~40 ms. (A proxy command sets its own.)
+      client.setNoDelay(true);
     } catch (err) {
       onError(err as Error);
     }

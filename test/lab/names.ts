@@ -92,7 +92,7 @@ export function labLayout(name: string, hostNames: string[] = []): LabLayout {
     statePath: join(dir, 'state.json'),
     keyPath: join(dir, 'id_ed25519'),
     knownHostsPath: join(dir, 'known_hosts'),
-    proxyCommand: `nsenter --net=/run/netns/${netns} socat STDIO TCP:%h:%p`,
+    proxyCommand: `nsenter --net=/run/netns/${netns} socat STDIO TCP:%h:%p,nodelay`,
     hosts: hostNames.map((host, index) => ({
       name: host,
       index,
