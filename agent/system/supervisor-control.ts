@@ -60,7 +60,10 @@ export async function launchSupervisor(
   ];
   const logFd = openSync(target.logFile, 'a', 0o640);
   try {
-    const child = spawn(file, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: '/' });
+    // Without the controller's TSKV_RUN marker: stopping the agent's SSH command kills every process
+    // carrying it, and the supervisor (and its etcd) must outlive the agent.
+    const { TSKV_RUN: _marker, ...env } = process.env;
+    const child = spawn(file, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: '/', env });
     child.unref();
     return await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid ?? 0));

@@ -73,7 +73,11 @@ describe('etcdService with the supervisor (no systemd)', () => {
 
   test('start: running, detached in its own session, env file reaches etcd', async () => {
     const t0 = Date.now();
-    const r = await call('start');
+    // The agent runs under the controller's kill marker; the supervisor must not carry it.
+    process.env['TSKV_RUN'] = 'marker-of-the-agent-command';
+    const r = await call('start').finally(() => {
+      delete process.env['TSKV_RUN'];
+    });
     assert.equal(r.changed, true);
     assert.equal(r.running, true);
     assert.ok(r.pid && processAlive(r.pid));
@@ -84,6 +88,7 @@ describe('etcdService with the supervisor (no systemd)', () => {
     assert.equal(Number(session), s.supervisorPid, 'supervisor leads its own session');
     assert.equal(Number(pgrp), s.supervisorPid, 'supervisor leads its own process group');
     assert.equal(Number(statFields(r.pid)[1]), s.supervisorPid, 'etcd is the supervisor child');
+    assert.doesNotMatch(readFileSync(`/proc/${s.supervisorPid}/environ`, 'utf8'), /TSKV_RUN=/);
     let line = '';
     await waitUntil(async () => {
       line = (await logs({ lines: 5, logFile: host.logFile }, { buildId: 't' })).lines.join('\n');
