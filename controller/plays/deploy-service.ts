@@ -89,7 +89,8 @@ export async function waitMemberHealthy(
           if (!st.running) throw new MemberDown(`etcd exited${exit}`);
           const restarted =
             (st.restarts ?? 0) > (started.restarts ?? 0) ||
-            (started.startedAtMs !== null && st.startedAtMs !== started.startedAtMs);
+            // The pid, not startedAtMs: systemd's start time is recomputed (±1 ms) on every status.
+            (started.pid !== null && st.pid !== null && st.pid !== started.pid);
           if (restarted) throw new MemberDown(`etcd crashed${exit} and was restarted by its supervisor`);
         }
         return false;

@@ -20,7 +20,8 @@ async function serviceTrouble(
 ): Promise<string | undefined> {
   const st = await serviceCall(ch, 'status');
   if (!st.running) return `etcd is not running on ${ch.spec.name}${st.lastExit ? ` (${st.lastExit})` : ''}`;
-  if (first?.startedAtMs != null && st.startedAtMs !== first.startedAtMs) {
+  // The pid, not startedAtMs: systemd's start time is recomputed (±1 ms) on every status.
+  if (first?.pid != null && st.pid !== null && st.pid !== first.pid) {
     return `etcd on ${ch.spec.name} crashed and was restarted${st.lastExit ? ` (${st.lastExit})` : ''}`;
   }
   return undefined;
