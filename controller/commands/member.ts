@@ -5,6 +5,7 @@ import {
   formatMemberList,
   formatMemberRemoved,
 } from '../etcd/index.ts';
+import { waitFor } from '../etcd/wait.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { checkAdd, checkRemove, type Verdict } from '../ops/member-plan.ts';
@@ -48,13 +49,31 @@ async function withCluster<T>(inv: Inventory, fn: (live: LiveCluster) => Promise
 
 const note = (line: string) => process.stderr.write(`${line}\n`);
 
-async function add(live: LiveCluster, name: string, start: boolean): Promise<void> {
+async function add(live: LiveCluster, name: string, start: boolean, dryRun: boolean): Promise<void> {
   const inv = live.session.inventory;
   const target = accept(checkAdd(inv, await live.view(), name), `member add ${name}`);
   const ctx = stepContext(live, note);
   const url = peerUrl(target.host, inv);
   if (target.kind === 'already') {
     process.stdout.write(`${name} is already a member (${target.member.idHex})\n`);
+    return;
+  }
+  if (dryRun) {
+    const plan = [
+      ...(start
+        ? [
+            `stop any etcd on ${name} and move ${target.host.dataDir} aside`,
+            `install etcd ${inv.etcd.version} on ${name} and open ports ${inv.cluster.clientPort}/tcp and ${inv.cluster.peerPort}/tcp`,
+          ]
+        : []),
+      ...(target.kind === 'add' ? [`add ${name} (${url}) to the cluster as a voting member`] : []),
+      ...(start
+        ? [`start etcd on ${name} with --initial-cluster-state existing and wait until it is healthy`]
+        : []),
+    ];
+    process.stdout.write(
+      `${plan.map((l, i) => `  ${i + 1}. ${l}`).join('\n')}\ndry run: nothing was changed\n`,
+    );
     return;
   }
   if (start) {
@@ -66,8 +85,15 @@ async function add(live: LiveCluster, name: string, start: boolean): Promise<voi
   }
   if (target.kind === 'add')
     await runStep(ctx, { op: 'add-member', host: name, peerURLs: [url], learner: false });
-  const list = await live.memberList();
-  const member = list.members.find((m) => m.peerURLs.includes(url))!;
+  // The member list can come from a member that has not applied the add yet.
+  const { list, member } = await waitFor(
+    async () => {
+      const l = await live.memberList();
+      const m = l.members.find((x) => x.peerURLs.includes(url));
+      return m ? { list: l, member: m } : undefined;
+    },
+    { deadlineMs: 10_000, intervalMs: 200, describe: `${name} to appear in the member list` },
+  );
   if (target.kind === 'add') process.stdout.write(`${formatMemberAdded(member.id, list.clusterId, false)}\n`);
   else process.stdout.write(`${name} was added earlier (${member.idHex}) but never started\n`);
   process.stdout.write(`${formatMemberAddEnv(name, list.members, [url], member.id)}\n`);
@@ -138,7 +164,7 @@ const member: Command = {
       case 'remove': {
         if (!target) throw new InputError(`missing ${sub === 'add' ? 'NAME' : 'NAME|ID'}\n${usage}`);
         return withCluster(inv, async (live) => {
-          if (sub === 'add') await add(live, target, values.start ?? false);
+          if (sub === 'add') await add(live, target, values.start ?? false, values['dry-run'] ?? false);
           else await remove(live, target, values.yes ?? false, values['dry-run'] ?? false);
           return EXIT_OK;
         });

@@ -83,6 +83,19 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     assert.equal(await live.live.readJournal(), undefined);
   });
 
+  test('member add --start --dry-run prints the plan and changes nothing', async () => {
+    const dry = await tskv(['member', 'add', all, 'h105', '--start', '--dry-run']);
+    assertOk(dry, 'member add --dry-run');
+    assert.match(
+      dry.stdout,
+      /^ {2}3\. add h105 \(http:\/\/[\d.]+:2380\) to the cluster as a voting member$/m,
+    );
+    assert.match(dry.stdout, /^dry run: nothing was changed$/m);
+    assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h104']);
+    const installed = await lab.host('h105').exec('test -e /usr/local/bin/etcd');
+    assert.notEqual(installed.code, 0, 'etcd was not installed on h105');
+  });
+
   test('refuses with another member down, before changing anything', async () => {
     await live.service('docker', 'stop');
     try {
