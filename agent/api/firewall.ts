@@ -21,6 +21,11 @@ export const firewallPortStateSchema = z.object({
   open: z.boolean().nullable(),
   /** Why: "port 2380/tcp in zone public", "service etcd-server in zone public", "no rule in zone public". */
   detail: z.string(),
+  /**
+   * firewalld only: whether the permanent configuration lets it in too (else a reload or reboot
+   * closes it again, as after the seed's `firewall-cmd --add-port` without `--permanent`).
+   */
+  permanent: z.boolean().nullable().optional(),
 });
 
 export const firewallStateResponseSchema = z.object({

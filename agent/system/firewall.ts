@@ -17,12 +17,17 @@ export interface FirewallDetection {
  */
 export async function detectFirewall(): Promise<FirewallDetection> {
   if (await firewalldRunning()) {
-    const zone = await readDefaultZone();
+    const [zone, saved] = await Promise.all([readDefaultZone(), readDefaultZone(true)]);
     return {
       backend: 'firewalld',
       state: 'running',
       defaultZone: zone.name,
-      judge: (ports) => ports.map((p) => ({ ...p, ...judgeFirewalldPort(zone, p.port, p.protocol) })),
+      judge: (ports) =>
+        ports.map((p) => ({
+          ...p,
+          ...judgeFirewalldPort(zone, p.port, p.protocol),
+          permanent: judgeFirewalldPort(saved, p.port, p.protocol).open,
+        })),
     };
   }
   const ufw = await readUfwStatus();

@@ -19,13 +19,31 @@ async function dbusDefaultZone(): Promise<string | undefined> {
   return typeof r?.[0] === 'string' ? r[0] : undefined;
 }
 
-/** The runtime settings of a zone over D-Bus (firewalld >= 1.0: getZoneSettings2). */
-async function dbusZone(name: string): Promise<FirewalldZone | undefined> {
-  const r = await dbusCall({
-    ...FIREWALLD,
-    method: 'org.fedoraproject.FirewallD1.zone.getZoneSettings2',
-    args: [`string:${name}`],
-  });
+/** A zone's settings over D-Bus (firewalld >= 1.0): the runtime ones, or the permanent ones. */
+async function dbusZone(name: string, permanent = false): Promise<FirewalldZone | undefined> {
+  let r: DbusValue[] | undefined;
+  if (permanent) {
+    const path = (
+      await dbusCall({
+        ...FIREWALLD,
+        path: `${FIREWALLD.path}/config`,
+        method: 'org.fedoraproject.FirewallD1.config.getZoneByName',
+        args: [`string:${name}`],
+      })
+    )?.[0];
+    if (typeof path !== 'string') return undefined;
+    r = await dbusCall({
+      ...FIREWALLD,
+      path,
+      method: 'org.fedoraproject.FirewallD1.config.zone.getSettings2',
+    });
+  } else {
+    r = await dbusCall({
+      ...FIREWALLD,
+      method: 'org.fedoraproject.FirewallD1.zone.getZoneSettings2',
+      args: [`string:${name}`],
+    });
+  }
   const d = r?.[0];
   if (!d || typeof d !== 'object' || Array.isArray(d)) return undefined;
   const strings = (v: DbusValue | undefined) => (Array.isArray(v) ? v.map(String) : []);
@@ -105,18 +123,26 @@ async function servicePorts(service: string): Promise<PortRule[]> {
   return parseZoneListing(r.stdout).ports;
 }
 
-async function readZoneWithFirewallCmd(): Promise<FirewalldZone> {
+async function readZoneWithFirewallCmd(permanent: boolean): Promise<FirewalldZone> {
   const zoneName = (await runCommand('firewall-cmd', ['--get-default-zone'])).stdout.trim();
-  const listing = await runCommand('firewall-cmd', [`--zone=${zoneName}`, '--list-all']);
+  const listing = await runCommand('firewall-cmd', [
+    ...(permanent ? ['--permanent'] : []),
+    `--zone=${zoneName}`,
+    '--list-all',
+  ]);
   if (listing.code !== 0) throw new Error(`firewall-cmd --list-all failed: ${listing.stderr.trim()}`);
   const zone = parseZoneListing(listing.stdout);
   return { ...zone, name: zone.name || zoneName };
 }
 
-export async function readDefaultZone(): Promise<FirewalldZone & { servicePorts: Map<string, PortRule[]> }> {
+export type JudgedZone = FirewalldZone & { servicePorts: Map<string, PortRule[]> };
+
+/** The default zone as it filters now (runtime), or as it will after a reload or reboot (permanent). */
+export async function readDefaultZone(permanent = false): Promise<JudgedZone> {
   const zoneName = await dbusDefaultZone();
   const zone =
-    (zoneName !== undefined ? await dbusZone(zoneName) : undefined) ?? (await readZoneWithFirewallCmd());
+    (zoneName !== undefined ? await dbusZone(zoneName, permanent) : undefined) ??
+    (await readZoneWithFirewallCmd(permanent));
   const ports = new Map<string, PortRule[]>();
   for (const s of zone.services) ports.set(s, await servicePorts(s));
   return { ...zone, servicePorts: ports };

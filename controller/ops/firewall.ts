@@ -4,7 +4,11 @@ import type { PlanStep } from '../plan/types.ts';
 
 export function portsToOpen(fw: FirewallStateResponse, ports: number[]): number[] {
   if (fw.backend === 'none') return [];
-  return ports.filter((port) => fw.ports.find((p) => p.port === port && p.protocol === 'tcp')?.open !== true);
+  return ports.filter((port) => {
+    const state = fw.ports.find((p) => p.port === port && p.protocol === 'tcp');
+    // Open now but not in the permanent configuration: closed again after a reload or reboot.
+    return state?.open !== true || state.permanent === false;
+  });
 }
 
 export function planFirewall(fw: FirewallStateResponse, ports: number[]): PlanStep | undefined {

@@ -97,6 +97,16 @@ export function firewallChecks(host: string, fw: FirewallStateResponse): CheckRe
   if (fw.backend === 'none') return [{ host, check: 'firewall', status: 'ok', observed: 'no host firewall' }];
   return fw.ports.map((p): CheckResult => {
     const port = `${p.port}/${p.protocol}`;
+    if (p.open === true && p.permanent === false) {
+      return {
+        host,
+        check: 'firewall',
+        status: 'warn',
+        observed: `${port} open now but not in the permanent configuration (${where}): a reload or reboot closes it`,
+        fix: `tskv deploy makes it permanent, or: firewall-cmd --permanent --add-port=${port}`,
+        fixedByDeploy: true,
+      };
+    }
     if (p.open === true)
       return { host, check: 'firewall', status: 'ok', observed: `${port} open (${where})` };
     return {

@@ -40,8 +40,15 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
   });
 
   test("fresh deploy: healthy, member list (v3 and v2) equals the inventory, the seed's 简单测试", async () => {
+    // The seed's own step on one host: ports opened at runtime only, which a reload or reboot undoes.
+    await lab.host('docker').execOk('firewall-cmd --add-port=2379/tcp --add-port=2380/tcp');
     const run = await deploy(lab.inventoryPath);
     assertDeployed(run);
+    for (const h of lab.hosts) {
+      const saved = await h.execOk('firewall-cmd --permanent --list-ports');
+      assert.match(saved, /2379\/tcp/, `${h.name}: 2379 permanent`);
+      assert.match(saved, /2380\/tcp/, `${h.name}: 2380 permanent`);
+    }
     assert.deepEqual(run.doc.started, ['h102', 'docker', 'h104']);
     assert.equal(run.doc.verify!.members.filter((m) => m.leader).length, 1);
     const h102 = lab.host('h102');

@@ -67,6 +67,19 @@ describe('preflight verdicts', () => {
     );
     assert.equal(closed!.fixedByDeploy, true);
   });
+  test('open now but not permanently (the seed firewall-cmd without --permanent) warns, for deploy to fix', () => {
+    const fw: FirewallStateResponse = {
+      ...fwClosed,
+      ports: [
+        { port: 2380, protocol: 'tcp', open: true, permanent: false, detail: 'port 2380/tcp in zone public' },
+      ],
+    };
+    const [c] = firewallChecks('h104', fw);
+    assert.equal(c!.status, 'warn');
+    assert.equal(c!.fixedByDeploy, true);
+    assert.match(c!.observed, /2380\/tcp open now but not in the permanent configuration/);
+  });
+
   test('a port held by another process fails; held by etcd passes', () => {
     const ports: PortsResponse = {
       ports: [
