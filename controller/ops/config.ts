@@ -68,3 +68,23 @@ export function planConfig(
   }
   return steps;
 }
+
+/**
+ * A member with data ignores every ETCD_INITIAL_* setting (they only bootstrap an empty data dir).
+ * Its file keeps the ones it has, so a membership change elsewhere (a replaced peer changes the
+ * rendered --initial-cluster) neither rewrites the file nor restarts the member.
+ */
+export function keepInitialSettings(desired: DesiredConfig, current: string | undefined): DesiredConfig {
+  if (current === undefined) return desired;
+  const have = new Map(
+    current
+      .split('\n')
+      .filter((l) => l.startsWith('ETCD_INITIAL_'))
+      .map((l) => [l.slice(0, l.indexOf('=')), l]),
+  );
+  const env = desired.env
+    .split('\n')
+    .map((l) => (l.startsWith('ETCD_INITIAL_') ? (have.get(l.slice(0, l.indexOf('='))) ?? l) : l))
+    .join('\n');
+  return { ...desired, env };
+}

@@ -3,7 +3,7 @@ import type { FactsResponse, FirewallStateResponse } from '../../agent/api/index
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { DeployPlan, HostPlan, PlanStep } from '../plan/types.ts';
 import { type ClusterDecision, hasRun } from './cluster-mode.ts';
-import { chooseState, type DesiredConfig, desiredConfig, planConfig } from './config.ts';
+import { chooseState, type DesiredConfig, desiredConfig, keepInitialSettings, planConfig } from './config.ts';
 import { planFirewall } from './firewall.ts';
 import { planInstall } from './install.ts';
 import { planService, restartOrder } from './service.ts';
@@ -63,7 +63,9 @@ export function planDeploy(input: PlanInput): PlannedDeploy {
     const member = decision.memberOf.get(name);
     const memberStarted = member ? hasRun(member) : h.facts.etcd.dataDir.hasData;
     const state = chooseState(h.envFile, bootstrapping, memberStarted);
-    const want = desiredConfig(inv, name, state, h.facts.init.systemd);
+    const rendered = desiredConfig(inv, name, state, h.facts.init.systemd);
+    const want =
+      memberStarted && h.facts.etcd.dataDir.hasData ? keepInitialSettings(rendered, h.envFile) : rendered;
     desired.set(name, want);
     const config = planConfig(want, h.envFile, h.unitFile);
     steps.push(...config);

@@ -118,6 +118,11 @@ for (const minor of ['3.4', '3.5'] as EtcdMinor[]) {
       const again = await tskv(['replace', original, 'new-h102=h102', '--yes']);
       assertOk(again, 'replace re-run');
       assert.match(again.stdout, /nothing to do/);
+      // The peers' env files still name the old --initial-cluster, which etcd ignores once it has
+      // data: deploy after a replacement changes nothing and restarts nothing.
+      const deployed = await tskv(['deploy', original]);
+      assertOk(deployed, 'deploy after the replacement');
+      assert.match(deployed.stdout + deployed.stderr, /nothing to do: 3 hosts converged/);
     });
   });
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Inventory } from '../../../controller/inventory/model.ts';
 import { decideClusterMode } from '../../../controller/ops/cluster-mode.ts';
+import { keepInitialSettings } from '../../../controller/ops/config.ts';
 import { type HostInput, planDeploy } from '../../../controller/ops/deploy-plan.ts';
 import { formatPlan } from '../../../controller/plan/print.ts';
 import { isNoop, stepCount } from '../../../controller/plan/types.ts';
@@ -159,4 +160,18 @@ describe('planDeploy', () => {
       ['sync the clock (offset +4.400s)'],
     );
   });
+});
+
+test('a member with data keeps its ETCD_INITIAL_* lines: a replaced peer does not rewrite or restart it', () => {
+  const current =
+    'ETCD_NAME="a"\nETCD_INITIAL_CLUSTER="a=http://1:2380,old=http://2:2380"\nETCD_INITIAL_CLUSTER_STATE="new"\n';
+  const desired = {
+    env: 'ETCD_NAME="a"\nETCD_INITIAL_CLUSTER="a=http://1:2380,new=http://2:2380"\nETCD_INITIAL_CLUSTER_STATE="new"\n',
+    unit: undefined,
+    state: 'new' as const,
+  };
+  assert.equal(keepInitialSettings(desired, current).env, current);
+  const flagChanged = { ...desired, env: `${desired.env}ETCD_ENABLE_V2="true"\n` };
+  assert.equal(keepInitialSettings(flagChanged, current).env, `${current}ETCD_ENABLE_V2="true"\n`);
+  assert.equal(keepInitialSettings(desired, undefined).env, desired.env);
 });
