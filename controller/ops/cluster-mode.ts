@@ -75,12 +75,22 @@ function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[])
       },
     );
   }
+  // Running without data at the inventory's dataDir: the inventory moved the data dir. A restart
+  // would start the member on an empty dir under its old ID, which loses its raft log and votes.
+  const moved = hosts.filter((h) => h.running && !h.hasData && hasRun(memberOf.get(h.name)));
+  if (moved.length > 0) {
+    refuse(
+      'E_DATA_DIR_CHANGED',
+      `${list(moved.map((h) => h.name))}: etcd runs, but there is no member data at the inventory's dataDir (${inv.hosts.find((h) => h.name === moved[0]!.name)?.dataDir}); a member's data dir cannot change in place`,
+      `put the running data dir back in the inventory (etcd.dataDir), or replace the member: tskv member remove ${inv.file} ${moved[0]!.name} --yes, then tskv member add ${inv.file} ${moved[0]!.name} --start`,
+    );
+  }
   const wiped = hosts.filter((h) => !h.running && !h.hasData && hasRun(memberOf.get(h.name)));
   if (wiped.length > 0) {
     refuse(
       'E_MEMBER_NO_DATA',
       `${list(wiped.map((h) => h.name))}: a started member whose host has no data dir any more`,
-      `bring it back as a new member: tskv replace ${inv.file} ${wiped[0]!.name}=${wiped[0]!.name}`,
+      `bring it back as a new member: tskv member remove ${inv.file} ${wiped[0]!.name} --yes, then tskv member add ${inv.file} ${wiped[0]!.name} --start`,
     );
   }
   return { mode: { kind: 'existing', source: 'live' }, memberOf };

@@ -178,6 +178,19 @@ describe('decideClusterMode', () => {
     });
   });
 
+  test('a running member with no data at the inventory dataDir (the data dir was changed): refused', async () => {
+    const inv = await seedInventory();
+    const members = names.map((n) => member(inv, n));
+    const hosts = [
+      rt('docker', { running: true, hasData: true }),
+      rt('h102', { running: true, hasData: true }),
+      rt('h104', { running: true, hasData: false }),
+    ];
+    const err = refusal(() => decideClusterMode(inv, hosts, members, { allowExistingData: false }));
+    assert.equal(err.code, 'E_DATA_DIR_CHANGED');
+    assert.match(err.message, /h104: etcd runs, but there is no member data at the inventory's dataDir/);
+  });
+
   test('a started member whose data is gone, and a learner: refused', async () => {
     const inv = await seedInventory();
     const members = names.map((n) => member(inv, n));
