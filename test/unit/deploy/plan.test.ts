@@ -4,6 +4,7 @@ import type { Inventory } from '../../../controller/inventory/model.ts';
 import { decideClusterMode } from '../../../controller/ops/cluster-mode.ts';
 import { keepInitialSettings } from '../../../controller/ops/config.ts';
 import { type HostInput, planDeploy } from '../../../controller/ops/deploy-plan.ts';
+import { checkVersionChange } from '../../../controller/ops/install.ts';
 import { formatPlan } from '../../../controller/plan/print.ts';
 import { isNoop, stepCount } from '../../../controller/plan/types.ts';
 import { bareHost, convergedHost, facts, member, seedInventory } from './fixtures.ts';
@@ -174,4 +175,18 @@ test('a member with data keeps its ETCD_INITIAL_* lines: a replaced peer does no
   const flagChanged = { ...desired, env: `${desired.env}ETCD_ENABLE_V2="true"\n` };
   assert.equal(keepInitialSettings(flagChanged, current).env, `${current}ETCD_ENABLE_V2="true"\n`);
   assert.equal(keepInitialSettings(desired, undefined).env, desired.env);
+});
+
+test('etcd versions: patch changes and one minor up are fine; a minor downgrade or skip over data is refused', () => {
+  assert.doesNotThrow(() => checkVersionChange('h', '3.4.23', '3.4.30'));
+  assert.doesNotThrow(() => checkVersionChange('h', '3.4.23', '3.5.30'));
+  assert.doesNotThrow(() => checkVersionChange('h', '3.5.30', '3.5.16'));
+  assert.throws(() => checkVersionChange('h', '3.5.30', '3.4.23'), {
+    code: 'E_VERSION_CHANGE',
+    message: /minor-version downgrade/,
+  });
+  assert.throws(() => checkVersionChange('h', '3.4.23', '3.6.1'), {
+    code: 'E_VERSION_CHANGE',
+    message: /skip of a minor version/,
+  });
 });
