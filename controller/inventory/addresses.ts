@@ -22,6 +22,9 @@ export function memberNameProblem(name: string): string | undefined {
   if (name.includes(',')) return "contains ',' (etcd's --initial-cluster separates members with it)";
   if (/\s/.test(name)) return 'contains whitespace';
   if (/[\p{Cc}]/u.test(name)) return 'contains control characters';
+  // The name becomes part of the default data dir (/var/lib/etcd/NAME.etcd).
+  if (name.includes('/')) return "contains '/' (it names the data dir /var/lib/etcd/NAME.etcd)";
+  if (name === '.' || name === '..') return 'is a path component (it names the data dir)';
   return undefined;
 }
 

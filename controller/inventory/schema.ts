@@ -9,7 +9,11 @@ const absolutePath = z.string().refine((p) => p.startsWith('/'));
 const address = z.string().refine(isAddress);
 
 const sshSchema = z.strictObject({
-  user: z.string().min(1).optional(),
+  // What OpenSSH accepts as a user name; it also reaches a shell through ProxyCommand's %r.
+  user: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, { message: 'must be a user name (letters, digits, _ . -)' })
+    .optional(),
   port: port.optional(),
   identityFile: z.string().min(1).optional(),
   knownHosts: z.string().min(1).optional(),
