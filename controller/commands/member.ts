@@ -164,6 +164,18 @@ const member: Command = {
       case 'remove': {
         if (!target) throw new InputError(`missing ${sub === 'add' ? 'NAME' : 'NAME|ID'}\n${usage}`);
         return withCluster(inv, async (live) => {
+          // One membership change at a time: a replacement in progress owns the cluster until it ends.
+          const journal = await live.readJournal();
+          if (journal) {
+            throw new TskvError(
+              'E_REFUSED',
+              `member ${sub} refused, nothing was changed: a replacement is in progress`,
+              {
+                step: 'plan',
+                fix: 'tskv status shows it; re-run that tskv replace command to finish it first',
+              },
+            );
+          }
           if (sub === 'add') await add(live, target, values.start ?? false, values['dry-run'] ?? false);
           else await remove(live, target, values.yes ?? false, values['dry-run'] ?? false);
           return EXIT_OK;

@@ -17,6 +17,7 @@ import {
   putResponseSchema,
   rangeResponseSchema,
   statusResponseSchema,
+  txnResponseSchema,
   versionResponseSchema,
 } from './schemas.ts';
 import {
@@ -197,6 +198,35 @@ export class EtcdClient {
       modRevision: Number(kv.mod_revision ?? '0'),
       version: Number(kv.version ?? '0'),
     };
+  }
+
+  /**
+   * Compare-and-swap through a transaction: writes `value` (or deletes the key when value is
+   * undefined) only if the key still holds `expected` (undefined: only if the key does not exist).
+   * Resolves true when it did.
+   */
+  async swapIf(
+    key: string,
+    expected: string | undefined,
+    value: string | undefined,
+    options?: CallOptions,
+  ): Promise<boolean> {
+    const compare =
+      expected === undefined
+        ? { result: 'EQUAL', target: 'CREATE', key: b64(key), create_revision: '0' }
+        : { result: 'EQUAL', target: 'VALUE', key: b64(key), value: b64(expected) };
+    const op =
+      value === undefined
+        ? { request_delete_range: { key: b64(key) } }
+        : { request_put: { key: b64(key), value: b64(value) } };
+    const r = await this.v3(
+      'txn',
+      'kv/txn',
+      { compare: [compare], success: [op] },
+      txnResponseSchema,
+      options,
+    );
+    return r.succeeded === true;
   }
 
   /** Deletes a key; returns how many were deleted (0 or 1). */

@@ -137,6 +137,16 @@ export class EtcdCluster {
     return this.withFailover('get', (c) => c.get(key, options), { idempotent: true });
   }
 
+  /** See EtcdClient.swapIf. Not retried elsewhere after a timeout: it may have been applied. */
+  swapIf(
+    key: string,
+    expected: string | undefined,
+    value: string | undefined,
+    options?: CallOptions,
+  ): Promise<boolean> {
+    return this.withFailover('txn', (c) => c.swapIf(key, expected, value, options), { idempotent: false });
+  }
+
   deleteKey(key: string, options?: CallOptions): Promise<number> {
     return this.withFailover('delete', (c) => c.deleteKey(key, options), { idempotent: true });
   }

@@ -67,6 +67,11 @@ export const rangeResponseSchema = z.looseObject({
 });
 
 export const putResponseSchema = z.looseObject({ header: responseHeaderSchema.optional() });
+/** `succeeded` is omitted when false (the gateway drops zero values). */
+export const txnResponseSchema = z.looseObject({
+  header: responseHeaderSchema.optional(),
+  succeeded: z.boolean().optional(),
+});
 
 export const deleteRangeResponseSchema = z.looseObject({
   header: responseHeaderSchema.optional(),

@@ -38,6 +38,8 @@ export interface LiveView extends ClusterView {
 }
 
 export class LiveCluster {
+  /** The journal's text as this run last read or wrote it (undefined: absent). */
+  #journalText: string | undefined;
   readonly session: Session;
   readonly tunnels: EtcdTunnels;
 
@@ -139,6 +141,7 @@ export class LiveCluster {
 
   async readJournal(): Promise<ReplaceJournal | undefined> {
     const kv = await this.cluster().get(JOURNAL_KEY);
+    this.#journalText = kv?.value;
     if (!kv) return undefined;
     try {
       return JSON.parse(kv.value) as ReplaceJournal;
@@ -147,12 +150,32 @@ export class LiveCluster {
     }
   }
 
+  /**
+   * The journal is also the lock against a second membership change at once: it is written only if
+   * it still holds what this run last read or wrote (created only if absent), in one transaction.
+   */
   async writeJournal(j: ReplaceJournal): Promise<void> {
-    await this.cluster().put(JOURNAL_KEY, JSON.stringify(j));
+    const text = JSON.stringify(j);
+    await this.#swapJournal(text, 'record the replacement');
+    this.#journalText = text;
   }
 
   async clearJournal(): Promise<void> {
-    await this.cluster().deleteKey(JOURNAL_KEY);
+    await this.#swapJournal(undefined, 'clear the replacement record');
+    this.#journalText = undefined;
+  }
+
+  async #swapJournal(text: string | undefined, step: string): Promise<void> {
+    if (text === undefined && this.#journalText === undefined) return;
+    if (await this.cluster().swapIf(JOURNAL_KEY, this.#journalText, text)) return;
+    throw new TskvError(
+      'E_CONCURRENT_CHANGE',
+      "another tskv run changed the cluster's replacement record meanwhile; this run stops here",
+      {
+        step,
+        fix: 'tskv status shows the replacement in progress; re-run the same command once the other run has ended',
+      },
+    );
   }
 
   async close(): Promise<void> {

@@ -52,6 +52,18 @@ describe(`etcd API against one real member (${bin.version ?? 'none'})`, { skip }
     assert.equal(await client.deleteKey('/tskv/message'), 0);
   });
 
+  test('swapIf: create only if absent, replace only if unchanged, delete only if unchanged', async () => {
+    const key = 'swap/lock';
+    assert.equal(await client.swapIf(key, undefined, 'a'), true);
+    assert.equal(await client.swapIf(key, undefined, 'b'), false, 'exists already');
+    assert.equal(await client.swapIf(key, 'x', 'b'), false, 'holds something else');
+    assert.equal(await client.swapIf(key, 'a', 'b'), true);
+    assert.equal((await client.get(key))?.value, 'b');
+    assert.equal(await client.swapIf(key, 'a', undefined), false);
+    assert.equal(await client.swapIf(key, 'b', undefined), true);
+    assert.equal(await client.get(key), undefined);
+  });
+
   test('member list matches `etcdctl member list`', async (t) => {
     const list = await client.memberList();
     assert.equal(list.members.length, 1);
