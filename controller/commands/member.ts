@@ -1,3 +1,4 @@
+import { routes } from '../../agent/api/index.ts';
 import { EXIT_OK, InputError, TskvError } from '../errors.ts';
 import {
   formatMemberAddEnv,
@@ -49,7 +50,26 @@ async function withCluster<T>(inv: Inventory, fn: (live: LiveCluster) => Promise
 
 const note = (line: string) => process.stderr.write(`${line}\n`);
 
-async function add(live: LiveCluster, name: string, start: boolean, dryRun: boolean): Promise<void> {
+/** What clearing a host for a new member would stop or move, from its facts ([] when nothing). */
+async function whatClearingStops(live: LiveCluster, name: string, dataDir: string): Promise<string[]> {
+  const ch = live.session.hosts.get(name);
+  if (!ch) return [];
+  const facts = await ch.agent.call(routes.facts, { dataDir }, { step: 'facts' });
+  return [
+    ...(facts.etcd.running.length > 0
+      ? [`stop the etcd running on ${name} (pid ${facts.etcd.running.map((p) => p.pid).join(', ')})`]
+      : []),
+    ...(facts.etcd.dataDir.hasData ? [`move the etcd data in ${dataDir} aside`] : []),
+  ];
+}
+
+async function add(
+  live: LiveCluster,
+  name: string,
+  start: boolean,
+  dryRun: boolean,
+  yes: boolean,
+): Promise<void> {
   const inv = live.session.inventory;
   const target = accept(checkAdd(inv, await live.view(), name), `member add ${name}`);
   const ctx = stepContext(live, note);
@@ -77,6 +97,19 @@ async function add(live: LiveCluster, name: string, start: boolean, dryRun: bool
     return;
   }
   if (start) {
+    // Something of etcd's already on the host (another cluster's?) is never stopped without asking.
+    const disruptive = await whatClearingStops(live, name, target.host.dataDir);
+    if (
+      disruptive.length > 0 &&
+      !(await confirmChange(
+        yes,
+        disruptive.join(' and '),
+        `tskv member add ${inv.file} ${name} --start --yes`,
+      ))
+    ) {
+      process.stdout.write('nothing was changed\n');
+      return;
+    }
     // The host is made ready before the cluster changes: a voter that cannot start costs fault tolerance.
     note(`preparing ${name}`);
     const dataDirs = [target.host.dataDir];
@@ -176,7 +209,8 @@ const member: Command = {
               },
             );
           }
-          if (sub === 'add') await add(live, target, values.start ?? false, values['dry-run'] ?? false);
+          if (sub === 'add')
+            await add(live, target, values.start ?? false, values['dry-run'] ?? false, values.yes ?? false);
           else await remove(live, target, values.yes ?? false, values['dry-run'] ?? false);
           return EXIT_OK;
         });

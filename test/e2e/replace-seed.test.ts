@@ -62,8 +62,18 @@ for (const minor of ['3.4', '3.5'] as EtcdMinor[]) {
       assert.equal((await h102.exec('pgrep -x etcd')).code, 1, 'etcd stopped on h102');
       assert.match(await h102.execOk('ls -d /var/lib/etcd/h102.etcd.removed-*'), /removed-/);
 
-      const added = await tskv(['member', 'add', renamed, 'new-h102', '--start']);
+      // Leftover etcd data where the new member's data dir goes: never moved without asking.
+      await h102.execOk('mkdir -p /var/lib/etcd/new-h102.etcd/member/wal');
+      const asked = await tskv(['member', 'add', renamed, 'new-h102', '--start']);
+      assert.equal(asked.code, 1);
+      assert.match(
+        asked.stderr,
+        /this would move the etcd data in \/var\/lib\/etcd\/new-h102\.etcd aside; refusing without a TTY/,
+      );
+      assert.deepEqual(names(await live.members()), ['docker', 'h104']);
+      const added = await tskv(['member', 'add', renamed, 'new-h102', '--start', '--yes']);
       assertOk(added, 'member add --start');
+      assert.match(await h102.execOk('ls -d /var/lib/etcd/new-h102.etcd.removed-*'), /removed-/);
       const peer = `http://${h102.address}:2380`;
       const cluster = ['docker', 'h104']
         .map((n) => `${n}=http://${lab.host(n).address}:2380`)
