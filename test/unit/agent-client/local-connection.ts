@@ -61,6 +61,9 @@ export class LocalConnection implements HostConnection {
         stderr += d;
       });
       child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr }));
+      // A command that exits before reading its stdin (mkdir) makes this write fail with EPIPE,
+      // as an SSH channel's would not: not an error of the command.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(options.stdin ?? '');
     });
   }
