@@ -19,7 +19,7 @@ export interface CliOptions {
 export function spawnTskv(
   args: string[],
   options: Pick<CliOptions, 'env'> = {},
-): { kill(): void; exited: Promise<CliResult> } {
+): { kill(signal?: NodeJS.Signals): void; exited: Promise<CliResult>; stdout(): string } {
   const child = spawn(BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
@@ -36,7 +36,7 @@ export function spawnTskv(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { kill: () => child.kill('SIGKILL'), exited };
+  return { kill: (signal = 'SIGKILL') => child.kill(signal), exited, stdout: () => stdout };
 }
 
 /** `tskv <args>` to the end, killed after `timeoutMs` (default 180 s). */

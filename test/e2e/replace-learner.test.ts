@@ -59,6 +59,27 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     assert.match(text.stdout, /^h105 +\S+ +reachable +[+-]\d\.\d{3}s ±\d\.\d{3}s +\(not a member\)/m);
   });
 
+  test('status --watch refreshes until Ctrl-C, then exits cleanly', async () => {
+    const run = spawnTskv(['status', all, '--watch', '--json']);
+    const refreshes = () =>
+      run
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'));
+    await waitFor(() => refreshes().length >= 2, {
+      deadlineMs: 30_000,
+      intervalMs: 100,
+      describe: 'two refreshes',
+    });
+    run.kill('SIGINT');
+    const done = await run.exited;
+    assert.equal(done.code, 0, done.stderr);
+    for (const line of refreshes()) {
+      const doc = JSON.parse(line) as StatusReport;
+      assert.deepEqual(doc.members.map((m) => m.name).sort(), ['docker', 'h102', 'h104']);
+    }
+  });
+
   test('status reaches a member whose host is not in the inventory through another host', async () => {
     const two = lab.writeInventory({ hosts: { h104: null, h105: null } }, 'without-h104.yaml');
     const { doc } = await tskvJson<StatusReport>(['status', two]);
