@@ -40,6 +40,8 @@ export interface HttpReply {
 }
 
 const UNREACHABLE = new Set([
+  // The SSH tunnel's channel could not be opened (nothing listens at the far end): nothing was sent.
+  'E_SSH_CHANNEL',
   'ECONNREFUSED',
   'EHOSTUNREACH',
   'ENETUNREACH',

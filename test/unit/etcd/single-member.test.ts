@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'undici';
+import { TskvError } from '../../../controller/errors.ts';
 import { EtcdClient } from '../../../controller/etcd/client.ts';
+import { EtcdCluster } from '../../../controller/etcd/cluster.ts';
 import { EtcdError } from '../../../controller/etcd/errors.ts';
 import { formatMemberAddEnv, formatMemberAdded, formatMemberList } from '../../../controller/etcd/format.ts';
 import { idToHex } from '../../../controller/etcd/ids.ts';
@@ -157,6 +159,24 @@ describe(`etcd API against one real member (${bin.version ?? 'none'})`, { skip }
     assert.equal(put.key, '/message');
     assert.equal((await v2Get(client, 'message'))?.value, 'set by h104');
     assert.equal(await v2Get(client, 'nope'), undefined);
+  });
+
+  test('a tunnel whose channel cannot open (a removed member) is passed over, even for a non-idempotent txn', async () => {
+    // What the SSH transport answers when nothing listens at the far end of a direct-tcpip channel.
+    const refused = new Client('http://127.0.0.1:2379', {
+      connect: (_options, callback) =>
+        callback(new TskvError('E_SSH_CHANNEL', 'cannot open an SSH channel: Connection refused'), null),
+    });
+    try {
+      const cluster = new EtcdCluster([
+        { name: 'removed', url: 'http://127.0.0.1:2379', dispatcher: refused },
+        { name: 'solo', url: local.member('solo').clientUrl },
+      ]);
+      assert.equal(await cluster.swapIf('swap/failover', undefined, 'x'), true);
+      assert.equal(await cluster.swapIf('swap/failover', 'x', undefined), true);
+    } finally {
+      await refused.close();
+    }
   });
 
   test('a caller-supplied dispatcher (as an SSH tunnel would be) carries every call', async () => {
