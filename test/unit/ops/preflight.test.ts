@@ -10,30 +10,11 @@ import {
   portChecks,
   reachabilityChecks,
 } from '../../../controller/ops/preflight.ts';
+import { facts as baseFacts } from '../deploy/fixtures.ts';
 
+/** The deploy planners' healthy-host facts, with whole fields replaced. */
 function facts(over: Partial<FactsResponse> = {}): FactsResponse {
-  return {
-    hostname: 'h102',
-    os: { id: 'debian', versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)' },
-    arch: 'x64',
-    kernel: '6.1',
-    init: { systemd: false, pid1: 'sh' },
-    disk: {
-      path: '/var/lib/etcd/h102.etcd',
-      measuredAt: '/var/lib',
-      freeBytes: 50 * 1024 ** 3,
-      totalBytes: 100 * 1024 ** 3,
-    },
-    firewall: { backend: 'firewalld', state: 'running', defaultZone: 'public' },
-    etcd: {
-      installed: null,
-      running: [],
-      dataDir: { path: '/var/lib/etcd/h102.etcd', exists: false, hasData: false },
-    },
-    isRoot: true,
-    clockMs: 0,
-    ...over,
-  };
+  return { ...baseFacts(), ...over };
 }
 
 const fwClosed: FirewallStateResponse = {
