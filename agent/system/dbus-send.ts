@@ -69,13 +69,14 @@ export interface DbusCall {
   args?: string[];
 }
 
+/** The dbus-send command line (after `dbus-send`) for one method call. */
+export function dbusSendArgs(call: DbusCall): string[] {
+  return ['--system', '--print-reply', `--dest=${call.dest}`, call.path, call.method, ...(call.args ?? [])];
+}
+
 /** Calls a method on the system bus; undefined when dbus-send is missing or the call fails. */
-export async function dbusCall(call: DbusCall): Promise<DbusValue[] | undefined> {
-  const r = await runCommand(
-    'dbus-send',
-    ['--system', '--print-reply', `--dest=${call.dest}`, call.path, call.method, ...(call.args ?? [])],
-    5000,
-  );
+export async function dbusCall(call: DbusCall, run = runCommand): Promise<DbusValue[] | undefined> {
+  const r = await run('dbus-send', dbusSendArgs(call), 5000);
   if (r.code !== 0) return undefined;
   try {
     return parseDbusReply(r.stdout);

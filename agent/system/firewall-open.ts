@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
-import { type DbusValue, parseDbusReply } from './dbus-send.ts';
+import { dbusCall, dbusSendArgs } from './dbus-send.ts';
+import { dbusPortRules, FIREWALLD } from './firewalld.ts';
 import { judgeNftPort, type NftInputChain } from './nft.ts';
 import { type PortRule, parsePortRule, ruleCovers } from './port-rules.ts';
 import { command, type RunCommand, type Step, write } from './steps.ts';
@@ -19,50 +20,30 @@ function listedPorts(text: string): PortRule[] {
     .filter((r): r is PortRule => r !== null);
 }
 
-const FIREWALLD = 'org.fedoraproject.FirewallD1';
-const FIREWALLD_PATH = '/org/fedoraproject/FirewallD1';
-
-/** dbus-send arguments for one firewalld method call. */
-function dbusArgs(path: string, method: string, args: string[]): string[] {
-  return ['--system', '--print-reply', `--dest=${FIREWALLD}`, path, `${FIREWALLD}.${method}`, ...args];
-}
-
-async function dbus(
-  run: RunCommand,
-  path: string,
-  method: string,
-  args: string[] = [],
-): Promise<DbusValue[] | undefined> {
-  const r = await run('dbus-send', dbusArgs(path, method, args), 5000);
-  if (r.code !== 0) return undefined;
-  try {
-    return parseDbusReply(r.stdout);
-  } catch {
-    return undefined;
-  }
-}
-
-function portRules(value: DbusValue | undefined): PortRule[] | undefined {
-  if (!Array.isArray(value)) return undefined;
-  return value
-    .map((p) => (Array.isArray(p) ? parsePortRule(`${p[0]}/${p[1]}`) : null))
-    .filter((r): r is PortRule => r !== null);
-}
+/** A firewalld method call: `method` relative to the FirewallD1 interface. */
+const firewalld = (path: string, method: string, args: string[] = []) => ({
+  dest: FIREWALLD.dest,
+  path,
+  method: `${FIREWALLD.dest}.${method}`,
+  args,
+});
 
 /**
  * The same plan over firewalld's D-Bus API (a few ms a call where firewall-cmd starts Python each
  * time); undefined when dbus-send or the API is not there, and firewall-cmd does the job.
  */
 async function planFirewalldOpenOverDbus(run: RunCommand, ports: number[]): Promise<OpenPlan | undefined> {
-  const zone = (await dbus(run, FIREWALLD_PATH, 'getDefaultZone'))?.[0];
+  const zone = (await dbusCall(firewalld(FIREWALLD.path, 'getDefaultZone'), run))?.[0];
   if (typeof zone !== 'string') return undefined;
   const zonePath = (
-    await dbus(run, `${FIREWALLD_PATH}/config`, 'config.getZoneByName', [`string:${zone}`])
+    await dbusCall(firewalld(`${FIREWALLD.path}/config`, 'config.getZoneByName', [`string:${zone}`]), run)
   )?.[0];
   if (typeof zonePath !== 'string') return undefined;
   const [runtime, permanent] = await Promise.all([
-    dbus(run, FIREWALLD_PATH, 'zone.getPorts', [`string:${zone}`]).then((r) => portRules(r?.[0])),
-    dbus(run, zonePath, 'config.zone.getPorts').then((r) => portRules(r?.[0])),
+    dbusCall(firewalld(FIREWALLD.path, 'zone.getPorts', [`string:${zone}`]), run).then((r) =>
+      dbusPortRules(r?.[0]),
+    ),
+    dbusCall(firewalld(zonePath, 'config.zone.getPorts'), run).then((r) => dbusPortRules(r?.[0])),
   ]);
   if (!runtime || !permanent) return undefined;
   const missing = (rules: PortRule[]) => ports.filter((p) => !rules.some((r) => ruleCovers(r, p, 'tcp')));
@@ -75,12 +56,14 @@ async function planFirewalldOpenOverDbus(run: RunCommand, ports: number[]): Prom
       plan.steps.push(
         command(
           'dbus-send',
-          dbusArgs(FIREWALLD_PATH, 'zone.addPort', [
-            `string:${zone}`,
-            `string:${p}`,
-            'string:tcp',
-            'int32:0',
-          ]),
+          dbusSendArgs(
+            firewalld(FIREWALLD.path, 'zone.addPort', [
+              `string:${zone}`,
+              `string:${p}`,
+              'string:tcp',
+              'int32:0',
+            ]),
+          ),
         ),
       );
     }
@@ -89,7 +72,10 @@ async function planFirewalldOpenOverDbus(run: RunCommand, ports: number[]): Prom
     plan.actions.push(`open ${tcp(permanentMissing)} in firewalld zone ${zone} (permanent)`);
     for (const p of permanentMissing) {
       plan.steps.push(
-        command('dbus-send', dbusArgs(zonePath, 'config.zone.addPort', [`string:${p}`, 'string:tcp'])),
+        command(
+          'dbus-send',
+          dbusSendArgs(firewalld(zonePath, 'config.zone.addPort', [`string:${p}`, 'string:tcp'])),
+        ),
       );
     }
   }

@@ -11,7 +11,15 @@ export interface FirewalldZone {
   richRules: string[];
 }
 
-const FIREWALLD = { dest: 'org.fedoraproject.FirewallD1', path: '/org/fedoraproject/FirewallD1' };
+export const FIREWALLD = { dest: 'org.fedoraproject.FirewallD1', path: '/org/fedoraproject/FirewallD1' };
+
+/** firewalld's port lists over D-Bus (arrays of [port, protocol]); undefined when not a list. */
+export function dbusPortRules(value: DbusValue | undefined): PortRule[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value
+    .map((p) => (Array.isArray(p) ? parsePortRule(`${p[0]}/${p[1]}`) : null))
+    .filter((r): r is PortRule => r !== null);
+}
 
 /** The default zone over D-Bus: answered only by a running firewalld. */
 async function dbusDefaultZone(): Promise<string | undefined> {
@@ -47,14 +55,11 @@ async function dbusZone(name: string, permanent = false): Promise<FirewalldZone 
   const d = r?.[0];
   if (!d || typeof d !== 'object' || Array.isArray(d)) return undefined;
   const strings = (v: DbusValue | undefined) => (Array.isArray(v) ? v.map(String) : []);
-  const ports = (Array.isArray(d.ports) ? d.ports : [])
-    .map((p) => (Array.isArray(p) ? parsePortRule(`${p[0]}/${p[1]}`) : null))
-    .filter((p): p is PortRule => p !== null);
   return {
     name,
     target: typeof d.target === 'string' && d.target !== '' ? d.target : 'default',
     services: strings(d.services),
-    ports,
+    ports: dbusPortRules(d.ports) ?? [],
     richRules: strings(d.rich_rules),
   };
 }
