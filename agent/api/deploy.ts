@@ -32,13 +32,15 @@ export const firewallOpenRequestSchema = z
 export const firewallOpenResponseSchema = applyResultSchema;
 
 // etcd install: unpack an official-layout tarball already uploaded to the host
+/** Where etcd versions are unpacked unless a request says otherwise: <root>/v<version>/. */
+export const ETCD_INSTALL_ROOT = '/opt/tskv/etcd';
 export const etcdInstallRequestSchema = z
   .object({
     /** Tarball on the host (uploaded by the controller), e.g. /var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz */
     tarball: absolutePath,
     version: z.string(),
     /** Where versions live: <root>/v<version>/{etcd,etcdctl,etcdutl?}. Default /opt/tskv/etcd. */
-    root: absolutePath.default('/opt/tskv/etcd'),
+    root: absolutePath.default(ETCD_INSTALL_ROOT),
     /** Symlinks etcd, etcdctl (and etcdutl when present) are made in. Default /usr/local/bin. */
     binDir: absolutePath.default('/usr/local/bin'),
     dryRun,

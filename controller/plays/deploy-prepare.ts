@@ -1,13 +1,12 @@
 /** Per host, in parallel: push and install etcd, open the firewall, write the config of members about to start. */
-import { createReadStream } from 'node:fs';
 import { routes } from '../../agent/api/index.ts';
 import { type EtcdArtifact, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
-import { shellQuote } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
 import type { DesiredConfig } from '../ops/config.ts';
 import type { DeployPlan, HostPlan } from '../plan/types.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import { forEachHost, type StepReporter } from '../run/tasks.ts';
+import { pushTarball, type TarballState } from './etcd-prefetch.ts';
 import type { HostChannel, Session } from './session.ts';
 
 export interface PrepareInput {
@@ -17,21 +16,8 @@ export interface PrepareInput {
   version: string;
   /** Resolved lazily: only when some host installs. */
   artifact: () => Promise<EtcdArtifact>;
-}
-
-/** Pushes the tarball unless the host's cache already holds these bytes. Returns whether it uploaded. */
-async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Promise<boolean> {
-  const remote = remoteTarballPath(artifact);
-  const have = await ch.conn.exec(`sha256sum ${shellQuote(remote)} 2>/dev/null || true`, {
-    step: 'check etcd tarball',
-  });
-  if (have.stdout.startsWith(artifact.sha256)) return false;
-  await ch.conn.upload(createReadStream(artifact.path), remote, {
-    sha256: artifact.sha256,
-    mode: 0o644,
-    step: 'upload etcd tarball',
-  });
-  return true;
+  /** Per host, the tarball push started during preflight (see etcd-prefetch.ts). */
+  prefetched?: Map<string, Promise<TarballState | undefined>>;
 }
 
 /**
@@ -43,9 +29,14 @@ export async function installEtcd(
   artifact: EtcdArtifact,
   version: string,
   progress: (line: string) => void = () => {},
+  prefetched?: Promise<TarballState | undefined>,
 ): Promise<string[]> {
-  progress(`pushing ${artifact.fileName}`);
-  const uploaded = await pushTarball(ch, artifact);
+  const early = await prefetched;
+  let uploaded = early === 'pushed';
+  if (early !== 'pushed' && early !== 'cached') {
+    progress(`pushing ${artifact.fileName}`);
+    uploaded = (await pushTarball(ch, artifact)) === 'pushed';
+  }
   progress(`installing etcd ${version}`);
   const r = await ch.agent.call(
     routes.etcdInstall,
@@ -64,6 +55,10 @@ export async function writeEnvFile(ch: HostChannel, desired: DesiredConfig): Pro
   return r.actions;
 }
 
+/**
+ * The host's steps run side by side (they touch different things: /opt/tskv/etcd, the firewall,
+ * /etc/etcd); every one finishes before the first failure is thrown. Actions keep the plan's order.
+ */
 async function prepareHost(
   ch: HostChannel,
   hp: HostPlan,
@@ -71,22 +66,38 @@ async function prepareHost(
   ports: number[],
   report: StepReporter,
 ): Promise<string[]> {
-  const done: string[] = [];
   const kinds = new Set(hp.steps.map((s) => s.kind));
+  const steps: Promise<string[]>[] = [];
   if (kinds.has('install')) {
-    const artifact = await input.artifact();
-    done.push(...(await installEtcd(ch, artifact, input.version, (line) => report.output(line))));
+    steps.push(
+      input
+        .artifact()
+        .then((artifact) =>
+          installEtcd(
+            ch,
+            artifact,
+            input.version,
+            (line) => report.output(line),
+            input.prefetched?.get(ch.spec.name),
+          ),
+        ),
+    );
   }
   if (kinds.has('firewall')) {
     report.output('opening the firewall');
-    done.push(...(await ch.agent.call(routes.firewallOpen, { ports }, { step: 'open firewall' })).actions);
+    steps.push(
+      ch.agent.call(routes.firewallOpen, { ports }, { step: 'open firewall' }).then((r) => r.actions),
+    );
   }
   // Running members get their new file just before their own restart (one at a time), not now.
   if (kinds.has('config') && kinds.has('start')) {
     report.output(`writing ${ETCD_ENV_FILE}`);
-    done.push(...(await writeEnvFile(ch, input.desired.get(ch.spec.name)!)));
+    steps.push(writeEnvFile(ch, input.desired.get(ch.spec.name)!));
   }
-  return done;
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
 }
 
 /** Returns each host's actions; throws the first host's failure after every host has finished. */

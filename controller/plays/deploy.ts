@@ -17,6 +17,7 @@ import { gatherDeploy } from './deploy-gather.ts';
 import { prepareHosts } from './deploy-prepare.ts';
 import { rollingRestart, startMembers } from './deploy-start.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
+import { prefetchEtcd } from './etcd-prefetch.ts';
 import { runPreflight } from './preflight.ts';
 import type { Session } from './session.ts';
 
@@ -102,6 +103,15 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     error: undefined,
   };
   const tunnels = new EtcdTunnels(inv);
+  let tarball: Promise<EtcdArtifact> | undefined;
+  const artifact = () => {
+    tarball ??= resolveEtcdTarball(inv.etcd, options.cacheDir);
+    return tarball;
+  };
+  // A dry run sends nothing; a real one pushes the tarball while preflight runs (etcd-prefetch.ts).
+  const prefetched = options.dryRun
+    ? undefined
+    : prefetchEtcd(session.hosts.values(), inv.etcd.version, artifact);
   try {
     const pre = await runPreflight(session, { allowExistingData: options.allowExistingData });
     result.preflight = pre.checks.filter((c) => c.status !== 'ok');
@@ -142,15 +152,12 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
         const fixed = await fixClocks(session, skewed, options);
         for (const [h, a] of fixed) result.actions[h] = [...(result.actions[h] ?? []), ...a];
       }
-      let artifact: Promise<EtcdArtifact> | undefined;
       const prepared = await prepareHosts(session, {
         plan,
         desired,
         version: inv.etcd.version,
-        artifact: () => {
-          artifact ??= resolveEtcdTarball(inv.etcd, options.cacheDir);
-          return artifact;
-        },
+        artifact,
+        ...(prefetched ? { prefetched } : {}),
       });
       for (const [h, a] of prepared) result.actions[h] = [...(result.actions[h] ?? []), ...a];
       testHook('after-prepare');
@@ -162,6 +169,8 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
   } catch (err) {
     result.error = toDeployError(err);
   } finally {
+    // A failed preflight must not leave a push running when the connections close.
+    if (prefetched) await Promise.all(prefetched.values());
     await tunnels.close();
   }
   return result;

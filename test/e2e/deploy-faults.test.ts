@@ -70,6 +70,34 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
     assert.deepEqual(rerun.doc.started, ['docker']);
   });
 
+  test("a failed preflight changes nothing; the etcd tarball pushed meanwhile waits in tskv's cache for the next run", async () => {
+    lab = await Lab.up({ name: NAME, fresh: true });
+    const stray = '/var/lib/etcd/h104.etcd/member/snap';
+    await lab.host('h104').execOk(`mkdir -p ${stray}`);
+    const refused = await deploy(lab.inventoryPath);
+    assert.equal(refused.result.code, 1, refused.result.stdout);
+    assert.equal(refused.doc.error?.code, 'E_PREFLIGHT', JSON.stringify(refused.doc.error));
+    for (const h of lab.hosts) {
+      assert.equal(
+        (await h.exec('test -e /usr/local/bin/etcd || test -e /etc/etcd/etcd.env')).code,
+        1,
+        h.name,
+      );
+      assert.doesNotMatch(
+        await h.execOk('firewall-cmd --list-ports'),
+        /2379/,
+        `${h.name} firewall untouched`,
+      );
+      // Pushed while preflight ran, and verified: the next run does not send it again.
+      assert.match(await h.execOk('ls /var/lib/tskv/cache'), /etcd-v3\.4\.\d+-linux-amd64\.tar\.gz/, h.name);
+    }
+    await lab.host('h104').execOk('rm -r /var/lib/etcd/h104.etcd');
+    const run = await deploy(lab.inventoryPath);
+    assertDeployed(run);
+    for (const actions of Object.values(run.doc.actions))
+      assert.ok(!actions.some((a) => a.startsWith('uploaded etcd-')), JSON.stringify(run.doc.actions));
+  });
+
   test('a skewed clock that cannot be set: a clear error naming host and offset, nothing changed; --allow-skew deploys', async () => {
     lab = await Lab.up({ name: NAME, fresh: true });
     await lab.skew('h104', 4.4);
