@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { portUsageSchema } from './ports.ts';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -61,9 +62,62 @@ export const probeConnectResponseSchema = z.object({
   elapsedMs: z.number(),
 });
 
+/**
+ * Listen on each of the given ports that nothing holds yet; a held port is reported, not an error.
+ * The usage is read before listening, so the probe listeners never show up in it.
+ */
+export const probeListenFreeRequestSchema = z
+  .object({
+    address: z.string().min(1),
+    ports: z
+      .array(port)
+      .min(1)
+      .max(64)
+      .refine((ports) => new Set(ports).size === ports.length, 'ports must be distinct'),
+    durationMs: z.number().int().min(1).max(600_000),
+  })
+  .strict();
+
+export const probeListenFreeResponseSchema = z.object({
+  /** Who held each port before listening, in request order (as /v1/ports reports it). */
+  ports: z.array(portUsageSchema),
+  /** One listener per port that was free; held ports have none. */
+  listeners: z.array(probeListenResponseSchema),
+});
+
+/** Close several listeners at once and return what each saw. */
+export const probeListenResultsRequestSchema = z
+  .object({
+    ids: z.array(z.string().min(1)).min(1).max(256),
+    close: z.boolean().default(true),
+  })
+  .strict();
+
+export const probeListenResultsResponseSchema = z.object({
+  results: z.array(probeListenResultResponseSchema),
+});
+
+/** Connect to every target at once; one result per target, in request order. */
+export const probeConnectManyRequestSchema = z
+  .object({
+    targets: z
+      .array(z.object({ host: z.string().min(1), port }).strict())
+      .min(1)
+      .max(256),
+    timeoutMs: z.number().int().min(1).max(60_000),
+  })
+  .strict();
+
+export const probeConnectManyResponseSchema = z.object({
+  results: z.array(probeConnectResponseSchema),
+});
+
 export type ProbeListenRequest = z.input<typeof probeListenRequestSchema>;
 export type ProbeListenResponse = z.infer<typeof probeListenResponseSchema>;
 export type ProbeListenResultResponse = z.infer<typeof probeListenResultResponseSchema>;
 export type ProbeConnectRequest = z.input<typeof probeConnectRequestSchema>;
 export type ProbeConnectResponse = z.infer<typeof probeConnectResponseSchema>;
 export type ProbeConnectOutcome = z.infer<typeof probeConnectOutcomeSchema>;
+export type ProbeListenFreeResponse = z.infer<typeof probeListenFreeResponseSchema>;
+export type ProbeConnectManyRequest = z.input<typeof probeConnectManyRequestSchema>;
+export type ProbeConnectManyResponse = z.infer<typeof probeConnectManyResponseSchema>;

@@ -22,12 +22,18 @@ import { factsRequestSchema, factsResponseSchema } from './facts.ts';
 import { firewallStateRequestSchema, firewallStateResponseSchema } from './firewall.ts';
 import { portsRequestSchema, portsResponseSchema } from './ports.ts';
 import {
+  probeConnectManyRequestSchema,
+  probeConnectManyResponseSchema,
   probeConnectRequestSchema,
   probeConnectResponseSchema,
+  probeListenFreeRequestSchema,
+  probeListenFreeResponseSchema,
   probeListenRequestSchema,
   probeListenResponseSchema,
   probeListenResultRequestSchema,
   probeListenResultResponseSchema,
+  probeListenResultsRequestSchema,
+  probeListenResultsResponseSchema,
 } from './probe.ts';
 import { versionRequestSchema, versionResponseSchema } from './version-route.ts';
 
@@ -66,6 +72,24 @@ export const routes = {
     probeListenResultResponseSchema,
   ),
   probeConnect: route('POST', '/v1/probe/connect', probeConnectRequestSchema, probeConnectResponseSchema),
+  probeListenFree: route(
+    'POST',
+    '/v1/probe/listen-free',
+    probeListenFreeRequestSchema,
+    probeListenFreeResponseSchema,
+  ),
+  probeListenResults: route(
+    'POST',
+    '/v1/probe/listen/results',
+    probeListenResultsRequestSchema,
+    probeListenResultsResponseSchema,
+  ),
+  probeConnectMany: route(
+    'POST',
+    '/v1/probe/connect-many',
+    probeConnectManyRequestSchema,
+    probeConnectManyResponseSchema,
+  ),
   ports: route('POST', '/v1/ports', portsRequestSchema, portsResponseSchema),
   firewallState: route('POST', '/v1/firewall/state', firewallStateRequestSchema, firewallStateResponseSchema),
   firewallOpen: route('POST', '/v1/firewall/open', firewallOpenRequestSchema, firewallOpenResponseSchema),

@@ -9,7 +9,14 @@ import { fileRead, fileWrite } from './files.ts';
 import { firewallState } from './firewall.ts';
 import { firewallOpen } from './firewall-open.ts';
 import { ports } from './ports.ts';
-import { probeConnect, probeListen, probeListenResult } from './probe.ts';
+import {
+  probeConnect,
+  probeConnectMany,
+  probeListen,
+  probeListenFree,
+  probeListenResult,
+  probeListenResults,
+} from './probe.ts';
 import type { HandlerTable } from './types.ts';
 import { version } from './version.ts';
 
@@ -20,6 +27,9 @@ export const handlers: HandlerTable = {
   probeListen,
   probeListenResult,
   probeConnect,
+  probeListenFree,
+  probeListenResults,
+  probeConnectMany,
   ports,
   firewallState,
   firewallOpen,

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
-import type { ProbeConnectOutcome, ProbeListenResultResponse, routes } from '../api/index.ts';
+import type {
+  ProbeConnectOutcome,
+  ProbeConnectResponse,
+  ProbeListenResponse,
+  ProbeListenResultResponse,
+  routes,
+} from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { wallClockMs } from '../system/clock.ts';
 import { portUsage } from './ports.ts';
@@ -49,7 +55,8 @@ async function listenError(err: NodeJS.ErrnoException, address: string, port: nu
   return new AgentError('E_AGENT_INTERNAL', `cannot listen on ${where}: ${err.code ?? err.message}`);
 }
 
-export const probeListen: Handler<typeof routes.probeListen> = async ({ address, port, durationMs }) => {
+/** Bind a probe listener; rejects with the listen errno (EADDRINUSE, ...). */
+async function openListener(address: string, port: number, durationMs: number): Promise<ProbeListenResponse> {
   const id = randomUUID();
   const listener: Listener = { server: createServer(), closed: false, connections: [] };
   listener.server.on('connection', (socket) => {
@@ -62,27 +69,80 @@ export const probeListen: Handler<typeof routes.probeListen> = async ({ address,
     socket.end(`tskv-probe ${id}\n`);
   });
   await new Promise<void>((resolve, reject) => {
-    listener.server.once('error', (err: NodeJS.ErrnoException) =>
-      listenError(err, address, port).then(reject),
-    );
+    listener.server.once('error', reject);
     listener.server.listen({ host: address, port, exclusive: true }, () => resolve());
   });
   listener.server.on('error', () => {});
   listeners.set(id, listener);
   setTimeout(() => closeListener(id), durationMs).unref();
   return { id, address, port, closesAtMs: wallClockMs() + durationMs };
+}
+
+export const probeListen: Handler<typeof routes.probeListen> = async ({ address, port, durationMs }) => {
+  try {
+    return await openListener(address, port, durationMs);
+  } catch (err) {
+    throw await listenError(err as NodeJS.ErrnoException, address, port);
+  }
 };
+
+export const probeListenFree: Handler<typeof routes.probeListenFree> = async ({
+  address,
+  ports,
+  durationMs,
+}) => {
+  const usage = await portUsage(ports);
+  const opened: ProbeListenResponse[] = [];
+  try {
+    for (const [i, u] of usage.entries()) {
+      if (u.inUse) continue;
+      try {
+        opened.push(await openListener(address, u.port, durationMs));
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        // Taken since the usage was read: report its holder, as if it had been held all along.
+        const now = e.code === 'EADDRINUSE' ? (await portUsage([u.port]))[0] : undefined;
+        if (!now?.inUse) throw await listenError(e, address, u.port);
+        usage[i] = now;
+      }
+    }
+  } catch (err) {
+    for (const l of opened) closeListener(l.id);
+    throw err;
+  }
+  return { ports: usage, listeners: opened };
+};
+
+function resultOf(id: string, l: Listener, close: boolean): ProbeListenResultResponse {
+  if (close) closeListener(id);
+  return { id, closed: l.closed, connections: [...l.connections] };
+}
+
+function notFound(ids: string[]): AgentError {
+  return new AgentError(
+    'E_AGENT_NOT_FOUND',
+    `no probe listener ${ids.join(', ')} (closed long ago, or the agent restarted)`,
+    404,
+  );
+}
 
 export const probeListenResult: Handler<typeof routes.probeListenResult> = async ({ id, close }) => {
   const l = listeners.get(id);
-  if (!l)
-    throw new AgentError(
-      'E_AGENT_NOT_FOUND',
-      `no probe listener ${id} (closed long ago, or the agent restarted)`,
-      404,
-    );
-  if (close) closeListener(id);
-  return { id, closed: l.closed, connections: [...l.connections] };
+  if (!l) throw notFound([id]);
+  return resultOf(id, l, close);
+};
+
+/** The known listeners are closed even when some ids are unknown (then the reply is the 404). */
+export const probeListenResults: Handler<typeof routes.probeListenResults> = async ({ ids, close }) => {
+  const results: ProbeListenResultResponse[] = [];
+  const missing: string[] = [];
+  for (const id of ids) {
+    const l = listeners.get(id);
+    if (l) results.push(resultOf(id, l, close));
+    else missing.push(id);
+  }
+  if (missing.length > 0) throw notFound(missing);
+  return { results };
 };
 
 function outcomeOf(code: string | undefined): ProbeConnectOutcome {
@@ -100,8 +160,8 @@ function outcomeOf(code: string | undefined): ProbeConnectOutcome {
   }
 }
 
-export const probeConnect: Handler<typeof routes.probeConnect> = ({ host, port, timeoutMs }) =>
-  new Promise((resolve) => {
+function connectOnce(host: string, port: number, timeoutMs: number): Promise<ProbeConnectResponse> {
+  return new Promise((resolve) => {
     const started = performance.now();
     const done = (outcome: ProbeConnectOutcome, err?: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -120,3 +180,11 @@ export const probeConnect: Handler<typeof routes.probeConnect> = ({ host, port, 
     socket.once('connect', () => done('ok'));
     socket.once('error', (err: NodeJS.ErrnoException) => done(outcomeOf(err.code), err));
   });
+}
+
+export const probeConnect: Handler<typeof routes.probeConnect> = ({ host, port, timeoutMs }) =>
+  connectOnce(host, port, timeoutMs);
+
+export const probeConnectMany: Handler<typeof routes.probeConnectMany> = async ({ targets, timeoutMs }) => ({
+  results: await Promise.all(targets.map((t) => connectOnce(t.host, t.port, timeoutMs))),
+});
