@@ -14,21 +14,27 @@ import { getGlobalDispatcher, interceptors, request } from 'undici';
 import { InputError, TskvError } from '../errors.ts';
 import type { EtcdSpec } from '../inventory/model.ts';
 
-export interface EtcdArtifact {
-  /** Local path of the tarball (the inventory's, or the cached download). */
+/** A file as it is pushed to hosts. */
+export interface PushedForm {
+  /** Local path (the inventory's, the cached download, or the cached repack). */
   path: string;
   /** e.g. etcd-v3.4.23-linux-amd64.tar.gz: also its name in the hosts' cache. */
   fileName: string;
   sha256: string;
   size: number;
+}
+
+export interface EtcdArtifact extends PushedForm {
   /** Downloaded during this call (false: local file or already cached). */
   downloaded: boolean;
+  /** The same archive compressed with zstd, for hosts that have zstd (see etcd-repack.ts). */
+  zstd?: PushedForm;
 }
 
 /** Where the tarball is kept on every host before it is unpacked. */
 export const REMOTE_CACHE_DIR = '/var/lib/tskv/cache';
 
-export function remoteTarballPath(artifact: EtcdArtifact): string {
+export function remoteTarballPath(artifact: PushedForm): string {
   return `${REMOTE_CACHE_DIR}/${artifact.fileName}`;
 }
 

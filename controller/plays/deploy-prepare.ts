@@ -32,18 +32,18 @@ export async function installEtcd(
   prefetched?: Promise<TarballState | undefined>,
 ): Promise<string[]> {
   const early = await prefetched;
-  let uploaded = early === 'pushed';
-  if (early !== 'pushed' && early !== 'cached') {
+  let tarball = early !== undefined && early !== 'installed' ? early : undefined;
+  if (!tarball) {
     progress(`pushing ${artifact.fileName}`);
-    uploaded = (await pushTarball(ch, artifact)) === 'pushed';
+    tarball = await pushTarball(ch, artifact);
   }
   progress(`installing etcd ${version}`);
   const r = await ch.agent.call(
     routes.etcdInstall,
-    { tarball: remoteTarballPath(artifact), version },
+    { tarball: remoteTarballPath(tarball.form), version },
     { step: 'install etcd', timeoutMs: 120_000 },
   );
-  return [...(uploaded ? [`uploaded ${artifact.fileName}`] : []), ...r.actions];
+  return [...(tarball.pushed ? [`uploaded ${tarball.form.fileName}`] : []), ...r.actions];
 }
 
 export async function writeEnvFile(ch: HostChannel, desired: DesiredConfig): Promise<string[]> {

@@ -4,7 +4,8 @@
  * install/firewall/config → start (bootstrap: all together) → rolling restarts → verify.
  */
 import { spawnSync } from 'node:child_process';
-import { type EtcdArtifact, resolveEtcdTarball } from '../artifacts/etcd-tarball.ts';
+import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
+import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { describeCause, TskvError } from '../errors.ts';
 import { EtcdTunnels } from '../etcd-tunnel.ts';
 import type { CheckResult } from '../ops/checks.ts';
@@ -105,7 +106,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
   const tunnels = new EtcdTunnels(inv);
   let tarball: Promise<EtcdArtifact> | undefined;
   const artifact = () => {
-    tarball ??= resolveEtcdTarball(inv.etcd, options.cacheDir);
+    tarball ??= resolveEtcdArtifact(inv.etcd, options.cacheDir);
     return tarball;
   };
   // A dry run sends nothing; a real one pushes the tarball while preflight runs (etcd-prefetch.ts).

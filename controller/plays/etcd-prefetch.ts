@@ -6,26 +6,37 @@
  */
 import { createReadStream } from 'node:fs';
 import { ETCD_INSTALL_ROOT } from '../../agent/api/index.ts';
-import { type EtcdArtifact, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
+import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { shellQuote } from '../connect/index.ts';
 import type { HostChannel } from './session.ts';
 
-/** What the host's cache holds after the push: the verified tarball (pushed now or earlier), or nothing needed. */
-export type TarballState = 'pushed' | 'cached' | 'installed';
+/** The tarball in the host's cache, verified: pushed now, or there from an earlier run. */
+export interface HostTarball {
+  pushed: boolean;
+  form: PushedForm;
+}
 
-/** Pushes the tarball unless the host's cache already holds these bytes. */
-export async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Promise<'pushed' | 'cached'> {
-  const remote = remoteTarballPath(artifact);
-  const have = await ch.conn.exec(`sha256sum ${shellQuote(remote)} 2>/dev/null || true`, {
-    step: 'check etcd tarball',
-  });
-  if (have.stdout.startsWith(artifact.sha256)) return 'cached';
-  await ch.conn.upload(createReadStream(artifact.path), remote, {
-    sha256: artifact.sha256,
+export type TarballState = HostTarball | 'installed';
+
+/**
+ * Pushes the form the host can unpack fastest (zstd when it has zstd) unless its cache already
+ * holds those bytes.
+ */
+export async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Promise<HostTarball> {
+  const forms = artifact.zstd ? [artifact.zstd, artifact] : [artifact];
+  const have = await ch.conn.exec(
+    `command -v zstd >/dev/null 2>&1 && echo zstd; sha256sum ${forms.map((f) => shellQuote(remoteTarballPath(f))).join(' ')} 2>/dev/null; true`,
+    { step: 'check etcd tarball' },
+  );
+  const form = artifact.zstd && /^zstd$/m.test(have.stdout) ? artifact.zstd : artifact;
+  const remote = remoteTarballPath(form);
+  if (have.stdout.split('\n').includes(`${form.sha256}  ${remote}`)) return { pushed: false, form };
+  await ch.conn.upload(createReadStream(form.path), remote, {
+    sha256: form.sha256,
     mode: 0o644,
     step: 'upload etcd tarball',
   });
-  return 'pushed';
+  return { pushed: true, form };
 }
 
 async function prefetchOne(

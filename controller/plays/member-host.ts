@@ -5,7 +5,7 @@
  * and replace.
  */
 import { type FactsResponse, routes } from '../../agent/api/index.ts';
-import { resolveEtcdTarball } from '../artifacts/etcd-tarball.ts';
+import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { planInstall } from '../ops/install.ts';
@@ -38,7 +38,7 @@ export async function ensureEtcdInstalled(
   facts: FactsResponse,
 ): Promise<string[]> {
   if (!planInstall(facts, inv.etcd)) return [];
-  return installEtcd(ch, await resolveEtcdTarball(inv.etcd), inv.etcd.version);
+  return installEtcd(ch, await resolveEtcdArtifact(inv.etcd), inv.etcd.version);
 }
 
 /** Installs etcd and opens the client and peer ports (peers must reach both: a firewalld default zone rejects them). */
