@@ -3,21 +3,23 @@
  *   1. one command: if /var/lib/tskv/agent/tskv-agent-<buildId> is there with the right size, start
  *      `tskv-agent serve` over the SSH connection and wait for its ready line; else say so (and
  *      whether zstd is there);
- *   2. only if missing: upload the compressed executable (zstd, else gzip), unpack and verify it on
- *      the host, remove older builds, and start it;
+ *   2. only if missing: on the same channel, stream the compressed executable (zstd, else gzip) into
+ *      the waiting script, which unpacks it as it arrives, checks it, removes older builds and
+ *      starts it (start-script.ts): one round trip and the upload overlapped with the unpack;
  *   3. the ready line's API version and build id must match: a skew replaces the binary once.
  * The agent lives as long as its SSH channel: close() (or a dropped connection) ends it.
  */
 
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AGENT_API_VERSION, type AgentManifest } from '../../agent/api/index.ts';
 import { type HostConnection, shellQuote } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
 import { AgentClient } from './client.ts';
 import { DEFAULT_AGENT_DIST, loadAgentBuild } from './manifest.ts';
-import { type AgentReady, startAgentProcess } from './start.ts';
+import { type AgentPayload, type AgentReady, type StartedAgent, startAgentProcess } from './start.ts';
+import { agentBinaryPath } from './start-script.ts';
 
 export interface EnsureAgentOptions {
   /** The build to run; default: dist/agent/manifest.json of this checkout. */
@@ -46,57 +48,34 @@ export interface AgentHandle {
 export const DEFAULT_INSTALL_DIR = '/var/lib/tskv/agent';
 export const DEFAULT_RUN_DIR = '/run/tskv';
 
-async function install(
-  conn: HostConnection,
+/**
+ * The packed executable for a host (zstd, else gzip), opened before anything is sent: a missing
+ * build is reported as such, not as a failed unpack.
+ */
+async function openPayload(
+  host: string,
   manifest: AgentManifest,
   distDir: string,
-  installDir: string,
   hasZstd: boolean,
-): Promise<void> {
-  const step = 'agent: install';
+): Promise<AgentPayload | TskvError> {
   const packed = hasZstd ? manifest.compressed : manifest.fallback;
-  const ext = packed.encoding === 'zstd' ? 'zst' : 'gz';
-  const remotePacked = `${installDir}/.tskv-agent-${manifest.buildId}.${ext}`;
-  await conn.exec(`mkdir -p -m 0700 ${shellQuote(installDir)}`, { step });
-  await conn.upload(createReadStream(join(distDir, packed.file)), remotePacked, {
-    sha256: packed.sha256,
-    mode: 0o600,
-    step: `agent: upload ${(packed.size / 1e6).toFixed(1)} MB`,
-  });
-  const [p, tmp, bin] = [
-    remotePacked,
-    `${installDir}/.tskv-agent-${manifest.buildId}.tmp`,
-    binaryPath(installDir, manifest),
-  ].map(shellQuote);
-  const unpack = packed.encoding === 'zstd' ? `zstd -d -q -f -o ${tmp} ${p}` : `gzip -dc ${p} > ${tmp}`;
-  const script = [
-    'set -e',
-    `${unpack} || { rm -f ${p} ${tmp}; exit 3; }`,
-    `rm -f ${p}`,
-    // The packed file's sha256 was checked on upload and zstd/gzip check their own content
-    // checksums while unpacking: hashing the 110 MB result again cost ~1 s of CPU per host.
-    `[ "$(stat -c %s ${tmp})" = ${manifest.size} ] || { rm -f ${tmp}; echo "unpacked size differs from the build's ${manifest.size} bytes" >&2; exit 4; }`,
-    `chmod 0755 ${tmp}`,
-    `mv -f ${tmp} ${bin}`,
-    // Older builds, and leftovers of interrupted installs.
-    `find ${shellQuote(installDir)} -maxdepth 1 -type f -name 'tskv-agent-*' ! -name ${shellQuote(`tskv-agent-${manifest.buildId}`)} -delete`,
-    `find ${shellQuote(installDir)} -maxdepth 1 -type f -name '.tskv-agent-*' -mmin +60 -delete`,
-  ].join('\n');
-  const r = await conn.exec(script, { step, timeoutMs: 120_000 });
-  if (r.code !== 0) {
-    throw new TskvError(
-      'E_AGENT_INSTALL',
-      `unpacking the agent failed (exit ${r.code}): ${r.stderr.trim()}`,
+  const source = join(distDir, packed.file);
+  try {
+    const file = await open(source);
+    // Never more than the manifest's size: the host reads exactly that many bytes.
+    const data = file.createReadStream({ end: packed.size - 1 });
+    return { encoding: packed.encoding, size: packed.size, data, source };
+  } catch (err) {
+    return new TskvError(
+      'E_AGENT_NOT_BUILT',
+      `cannot read the agent build ${source}: ${(err as Error).message}`,
       {
-        host: conn.host,
-        step,
+        host,
+        step: 'agent: install',
+        fix: 'run `npm run build` to build the agent',
       },
     );
   }
-}
-
-function binaryPath(installDir: string, manifest: AgentManifest): string {
-  return `${installDir}/tskv-agent-${manifest.buildId}`;
 }
 
 /** The skew between the running agent (its ready line) and the build we meant to run, or null. */
@@ -114,29 +93,28 @@ export async function ensureAgent(
   const manifest = options.manifest ?? (await loadAgentBuild(distDir)).manifest;
   const installDir = options.installDir ?? DEFAULT_INSTALL_DIR;
   const runDir = options.runDir ?? DEFAULT_RUN_DIR;
-  const binary = binaryPath(installDir, manifest);
+  const binary = agentBinaryPath(installDir, manifest.buildId);
   let uploaded = false;
-  let installs = 0;
   let skews = 0;
   for (;;) {
-    const started = await startAgentProcess(conn, {
+    const found = await startAgentProcess(conn, {
       binary,
       socket: `${runDir}/agent-${randomBytes(6).toString('hex')}/agent.sock`,
       ownerUid: undefined,
       readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
       ifInstalledWithSize: manifest.size,
     });
-    if ('missing' in started) {
-      if (installs >= 2) {
-        throw new TskvError('E_AGENT_INSTALL', `${binary} is still missing after installing it`, {
-          host: conn.host,
-          step: 'agent: install',
-        });
+    let started: StartedAgent;
+    if ('missing' in found) {
+      const payload = await openPayload(conn.host, manifest, distDir, found.hasZstd);
+      if (payload instanceof TskvError) {
+        await found.skip();
+        throw payload;
       }
-      await install(conn, manifest, distDir, installDir, started.hasZstd);
+      started = await found.install(payload);
       uploaded = true;
-      installs++;
-      continue;
+    } else {
+      started = found;
     }
     const client = new AgentClient({
       host: conn.host,

@@ -1,27 +1,35 @@
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { HostConnection, RemoteProcess } from '../connect/index.ts';
-import { shellQuote } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
+import { ChannelLines, type LineOutcome } from './channel-lines.ts';
+import { INSTALL_STEP_BY_EXIT, type StartScriptOptions, startScript } from './start-script.ts';
 
-export interface StartAgentOptions {
-  binary: string;
-  socket: string;
-  /** Hand the socket to this uid (the SSH user, when root comes through sudo). */
-  ownerUid: number | undefined;
+export interface StartAgentOptions extends StartScriptOptions {
   readyTimeoutMs: number;
-  /**
-   * Start only if the binary is there with this size; otherwise the first line says what install
-   * needs (one round trip for the common case of an installed agent). The socket goes to $SUDO_UID.
-   */
-  ifInstalledWithSize?: number;
+  /** How long unpacking may take after the last byte was sent. Default 120 s. */
+  installTimeoutMs?: number;
 }
 
-/** The binary was not there (or not that build): what installing it needs to know. */
+/** The packed executable, streamed into the waiting start script. */
+export interface AgentPayload {
+  encoding: 'zstd' | 'gzip';
+  /** Bytes `data` yields: the host reads exactly this many. */
+  size: number;
+  data: Readable;
+  /** Where the bytes come from, for messages. */
+  source: string;
+}
+
+/** The binary was not there (or not that build): the start script waits for it on the same channel. */
 export interface AgentMissing {
   missing: true;
   hasZstd: boolean;
   sudoUid: number | undefined;
+  /** Stream the executable to the host; it is unpacked as it arrives, installed, and started. */
+  install(payload: AgentPayload): Promise<StartedAgent>;
+  /** Nothing will be sent: the script exits. */
+  skip(): Promise<void>;
 }
 
 export interface AgentReady {
@@ -39,98 +47,218 @@ export interface StartedAgent {
 }
 
 const STOP_GRACE_MS = 5_000;
+const DEFAULT_INSTALL_TIMEOUT_MS = 120_000;
+const START_STEP = 'agent: start';
 
 function tail(text: string): string {
   const t = text.trim();
   return t.length > 500 ? `...${t.slice(-500)}` : t;
 }
 
-/** Start `tskv-agent serve` over SSH and wait for its one ready line on stdout. */
-function startCommand(options: StartAgentOptions): string {
-  const bin = shellQuote(options.binary);
-  const serve = `${bin} serve --socket ${shellQuote(options.socket)}`;
-  if (options.ifInstalledWithSize === undefined) {
-    const owner = options.ownerUid === undefined ? '' : ` --owner ${options.ownerUid}`;
-    return `exec ${serve}${owner}`;
+function parseFirstLine(
+  line: string,
+  viaSudo: boolean,
+): AgentReady | Omit<AgentMissing, 'install' | 'skip'> | null {
+  try {
+    const parsed = JSON.parse(line) as AgentReady | { missing: true; hasZstd: boolean; sudoUid: string };
+    if ('ready' in parsed && parsed.ready === true) return parsed;
+    if ('missing' in parsed && parsed.missing === true) {
+      return {
+        missing: true,
+        hasZstd: parsed.hasZstd,
+        sudoUid: /^\d+$/.test(parsed.sudoUid) && viaSudo ? Number(parsed.sudoUid) : undefined,
+      };
+    }
+  } catch {
+    // not JSON: reported below
   }
-  return [
-    `if [ -f ${bin} ] && [ "$(stat -c %s ${bin})" = ${options.ifInstalledWithSize} ]; then exec ${serve} \${SUDO_UID:+--owner "$SUDO_UID"}; fi`,
-    'if command -v zstd >/dev/null 2>&1; then z=true; else z=false; fi',
-    `printf '{"missing":true,"hasZstd":%s,"sudoUid":"%s"}\\n' "$z" "$SUDO_UID"`,
-  ].join('\n');
+  return null;
 }
 
+/** One spawned start script: its stdout lines, the tail of its stderr, and how to end it. */
+class AgentChannel {
+  readonly conn: HostConnection;
+  readonly proc: RemoteProcess;
+  readonly lines: ChannelLines;
+  #stderr = '';
+
+  constructor(conn: HostConnection, proc: RemoteProcess) {
+    this.conn = conn;
+    this.proc = proc;
+    this.lines = new ChannelLines(proc);
+    proc.stderr.on('data', (d: Buffer) => {
+      this.#stderr = (this.#stderr + d.toString('utf8')).slice(-4096);
+    });
+    // A write after the script exited (it stopped reading) must not crash the controller: the exit
+    // status and stderr say what happened.
+    proc.stdin.on('error', () => undefined);
+  }
+
+  get stderr(): string {
+    return tail(this.#stderr);
+  }
+
+  startError(message: string): TskvError {
+    return new TskvError('E_AGENT_START', message, { host: this.conn.host, step: START_STEP });
+  }
+
+  /** Why the agent did not print its ready line. */
+  notReady(outcome: Exclude<LineOutcome, { line: string }>, timeoutMs: number): TskvError {
+    if ('timedOut' in outcome) {
+      this.proc.kill();
+      return this.startError(`the agent did not report ready within ${timeoutMs} ms ${this.stderr}`.trim());
+    }
+    return this.startError(
+      `the agent exited (code ${outcome.exited}) before it was ready: ${this.stderr || 'no output'}`,
+    );
+  }
+
+  /** The ready line, parsed; anything else is an E_AGENT_START. */
+  async expectReady(timeoutMs: number): Promise<AgentReady> {
+    const outcome = await this.lines.next(timeoutMs);
+    if (!('line' in outcome)) throw this.notReady(outcome, timeoutMs);
+    const ready = parseFirstLine(outcome.line, this.conn.viaSudo);
+    if (ready && 'ready' in ready) return ready;
+    this.proc.kill();
+    throw this.startError(`unexpected line from the agent: ${tail(outcome.line)}`);
+  }
+
+  started(socket: string, ready: AgentReady): StartedAgent {
+    this.lines.discardFurther(); // keep draining stdout
+    let stopping: Promise<void> | undefined;
+    return {
+      socket,
+      ready,
+      stop: () => {
+        stopping ??= this.#end(STOP_GRACE_MS).then(() => this.lines.close());
+        return stopping;
+      },
+    };
+  }
+
+  /** Ends stdin and waits for the exit; kills the channel after `graceMs`. */
+  async #end(graceMs: number): Promise<number | null> {
+    this.proc.stdin.end();
+    const timer = setTimeout(() => this.proc.kill(), graceMs);
+    const code = await this.proc.exited.catch(() => null);
+    clearTimeout(timer);
+    return code;
+  }
+
+  skip(): Promise<void> {
+    this.proc.stdin.end('skip\n');
+    return this.#end(STOP_GRACE_MS).then(() => this.lines.close());
+  }
+
+  installError(step: string, message: string, fix: string): TskvError {
+    return new TskvError('E_AGENT_INSTALL', message, { host: this.conn.host, step: `agent: ${step}`, fix });
+  }
+
+  /**
+   * Sends the header and streams the payload (with backpressure), then waits for the script's
+   * "installed" line and the agent's ready line on the same channel.
+   */
+  async install(payload: AgentPayload, options: StartAgentOptions): Promise<StartedAgent> {
+    const what = `${payload.encoding}, ${(payload.size / 1e6).toFixed(1)} MB`;
+    const dir = options.binary.slice(0, options.binary.lastIndexOf('/')) || '/';
+    const fix = `check free space (df -h ${dir}) and that ${dir} is writable on the host; if the local build is damaged, run \`npm run build\``;
+    const sending = this.#send(payload);
+    const stopWaiting = new AbortController();
+    const installTimeoutMs = options.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS;
+    const sent = sending.then(
+      () =>
+        delay(installTimeoutMs, { timedOut: true as const }, { signal: stopWaiting.signal }).catch(
+          () => new Promise<never>(() => {}),
+        ),
+      (err: unknown) => ({ localError: err }),
+    );
+    const outcome = await Promise.race([this.lines.next(), sent]);
+    stopWaiting.abort();
+    if ('localError' in outcome) {
+      // Ending stdin makes the host's unpack fail on a short payload, and the script remove its
+      // temporary file (a kill would leave it behind).
+      const code = await this.#end(STOP_GRACE_MS);
+      throw this.installError(
+        'send the agent',
+        `reading ${payload.source} failed: ${(outcome.localError as Error).message}; the host's install script ended with code ${code}: ${this.stderr || 'no output'}`,
+        'run `npm run build` to rebuild the agent',
+      );
+    }
+    if ('timedOut' in outcome) {
+      this.proc.kill();
+      throw this.installError(
+        'unpack',
+        `unpacking the agent (${what}) did not finish within ${installTimeoutMs} ms after it was sent ${this.stderr}`.trim(),
+        fix,
+      );
+    }
+    if ('exited' in outcome) {
+      const step = INSTALL_STEP_BY_EXIT[outcome.exited ?? -1] ?? 'install';
+      const exit = outcome.exited === null ? 'no exit status: connection lost?' : `exit ${outcome.exited}`;
+      throw this.installError(
+        step,
+        `installing the agent (${what}) failed at "${step}" (${exit}): ${this.stderr || 'no output'}`,
+        fix,
+      );
+    }
+    if (outcome.line !== '{"installed":true}') {
+      this.proc.kill();
+      throw this.installError(
+        'install',
+        `unexpected line while installing the agent: ${tail(outcome.line)}`,
+        fix,
+      );
+    }
+    return this.started(options.socket, await this.expectReady(options.readyTimeoutMs));
+  }
+
+  /** `encoding size`, then the bytes; rejects if the source fails or yields another size. */
+  #send(payload: AgentPayload): Promise<void> {
+    const { data, size } = payload;
+    const stdin = this.proc.stdin;
+    stdin.write(`${payload.encoding} ${size}\n`);
+    return new Promise<void>((resolve, reject) => {
+      let bytes = 0;
+      const stopSending = (err: Error) => {
+        data.unpipe(stdin);
+        data.destroy();
+        reject(err);
+      };
+      data.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      data.on('error', stopSending);
+      data.on('end', () => {
+        if (bytes === size) resolve();
+        else stopSending(new Error(`it has ${bytes} bytes, ${size} were announced`));
+      });
+      // Once the script has exited, nothing more needs sending (and ssh2 would hold the writes).
+      this.proc.exited.then(() => {
+        data.unpipe(stdin);
+        data.destroy();
+      });
+      data.pipe(stdin, { end: false });
+    });
+  }
+}
+
+/**
+ * Start `tskv-agent serve` over SSH and wait for its one ready line on stdout; with
+ * ifInstalledWithSize, a host without that binary answers "missing" and waits for it instead.
+ */
 export async function startAgentProcess(
   conn: HostConnection,
   options: StartAgentOptions,
 ): Promise<StartedAgent | AgentMissing> {
-  const step = 'agent: start';
-  const proc: RemoteProcess = await conn.spawn(startCommand(options), { step });
-  let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString('utf8')).slice(-4096);
-  });
-  const fail = (message: string) => new TskvError('E_AGENT_START', message, { host: conn.host, step });
-  const lines = createInterface({ input: proc.stdout as Readable });
-  const first = await new Promise<AgentReady | AgentMissing>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill();
-      reject(
-        fail(`the agent did not report ready within ${options.readyTimeoutMs} ms ${tail(stderr)}`.trim()),
-      );
-    }, options.readyTimeoutMs);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      try {
-        const parsed = JSON.parse(line) as AgentReady | { missing: true; hasZstd: boolean; sudoUid: string };
-        if ('ready' in parsed && parsed.ready === true) return resolve(parsed);
-        if ('missing' in parsed && parsed.missing === true) {
-          return resolve({
-            missing: true,
-            hasZstd: parsed.hasZstd,
-            sudoUid: /^\d+$/.test(parsed.sudoUid) && conn.viaSudo ? Number(parsed.sudoUid) : undefined,
-          });
-        }
-      } catch {
-        // fall through
-      }
-      proc.kill();
-      reject(fail(`unexpected first line from the agent: ${tail(line)}`));
-    });
-    let stdoutEnded = false;
-    lines.once('close', () => {
-      stdoutEnded = true;
-    });
-    proc.exited.then((code) => {
-      // The exit status can arrive before buffered stdout is read: judge once stdout has ended.
-      const gone = () => {
-        clearTimeout(timer);
-        reject(fail(`the agent exited (code ${code}) before it was ready: ${tail(stderr) || 'no output'}`));
-      };
-      if (stdoutEnded) gone();
-      else lines.once('close', gone);
-    });
-  });
-  if ('missing' in first) {
-    lines.close();
-    await proc.exited.catch(() => null);
-    return first;
+  const proc = await conn.spawn(startScript(options), { step: START_STEP });
+  const ch = new AgentChannel(conn, proc);
+  const outcome = await ch.lines.next(options.readyTimeoutMs);
+  if (!('line' in outcome)) throw ch.notReady(outcome, options.readyTimeoutMs);
+  const first = parseFirstLine(outcome.line, conn.viaSudo);
+  if (first === null) {
+    proc.kill();
+    throw ch.startError(`unexpected first line from the agent: ${tail(outcome.line)}`);
   }
-  const ready = first;
-  lines.on('line', () => {}); // keep draining stdout
-  let stopping: Promise<void> | undefined;
-  return {
-    socket: options.socket,
-    ready,
-    stop() {
-      stopping ??= (async () => {
-        proc.stdin.end();
-        const timer = setTimeout(() => proc.kill(), STOP_GRACE_MS);
-        await proc.exited.catch(() => null);
-        clearTimeout(timer);
-        lines.close();
-      })();
-      return stopping;
-    },
-  };
+  if ('ready' in first) return ch.started(options.socket, first);
+  return { ...first, install: (payload) => ch.install(payload, options), skip: () => ch.skip() };
 }

@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type AgentManifest, routes } from '../../../agent/api/index.ts';
-import { ensureAgent } from '../../../controller/agent-client/bootstrap.ts';
+import { type EnsureAgentOptions, ensureAgent } from '../../../controller/agent-client/bootstrap.ts';
 import { TskvError } from '../../../controller/errors.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
 import { LocalConnection } from './local-connection.ts';
+
+const listing = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
 describe('ensureAgent (on this machine, through a local HostConnection)', () => {
   let manifest: AgentManifest;
@@ -22,14 +33,49 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  test('uploads once, starts the agent, and a second run reuses the binary', async () => {
+  /** A copy of the build whose packed file (zstd, or gzip) is `damage`d; the manifest announces its new size. */
+  function damagedBuild(
+    name: string,
+    damage: (packed: Buffer) => Buffer,
+    which: 'compressed' | 'fallback' = 'compressed',
+  ): Pick<EnsureAgentOptions, 'manifest' | 'distDir'> {
+    const packed = manifest[which];
+    const bytes = damage(readFileSync(join(DIST, packed.file)));
+    const distDir = join(root, `dist-${name}`);
+    mkdirSync(distDir, { recursive: true });
+    writeFileSync(join(distDir, packed.file), bytes);
+    return { manifest: { ...manifest, [which]: { ...packed, size: bytes.length } }, distDir };
+  }
+
+  /** ensureAgent fails with E_AGENT_INSTALL at `step`, and leaves no binary and no temporary file. */
+  async function assertInstallFails(
+    conn: LocalConnection,
+    build: Pick<EnsureAgentOptions, 'manifest' | 'distDir'>,
+    dir: string,
+    step: string,
+    message: RegExp,
+  ): Promise<void> {
+    await assert.rejects(ensureAgent(conn, { ...build, installDir: dir, runDir }), (err: unknown) => {
+      assert.ok(err instanceof TskvError, String(err));
+      assert.equal(err.code, 'E_AGENT_INSTALL');
+      assert.equal(err.host, 'local');
+      assert.equal(err.step, step);
+      assert.match(err.message, message);
+      return true;
+    });
+    assert.deepEqual(listing(dir), []);
+  }
+
+  test('pushes and starts the agent on one channel, and a second run reuses the binary', async () => {
     const conn = new LocalConnection();
     const first = await ensureAgent(conn, { manifest, distDir: DIST, installDir, runDir });
     try {
       assert.equal(first.uploaded, true);
-      assert.deepEqual(conn.uploads, [`${installDir}/.tskv-agent-${manifest.buildId}.zst`]);
+      assert.equal(conn.commands.length, 1, 'one command: report missing, receive, unpack, start');
+      assert.deepEqual(conn.uploads, []);
       const v = await first.client.call(routes.version, {});
       assert.equal(v.buildId, manifest.buildId);
+      assert.deepEqual(listing(installDir), [`tskv-agent-${manifest.buildId}`]);
       assert.equal(statSync(`${installDir}/tskv-agent-${manifest.buildId}`).mode & 0o777, 0o755);
       assert.equal(existsSync(first.socket), true);
     } finally {
@@ -40,7 +86,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const second = await ensureAgent(conn, { manifest, distDir: DIST, installDir, runDir });
     try {
       assert.equal(second.uploaded, false);
-      assert.equal(conn.uploads.length, 1);
+      assert.equal(conn.commands.length, 2);
       assert.equal((await second.client.call(routes.clock, {})).wallMs > 0, true);
     } finally {
       await second.close();
@@ -53,10 +99,85 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const conn = new LocalConnection({ binDir: join(root, 'bin-nozstd'), hide: ['zstd'] });
     await conn.exec(`mkdir -p ${dir} && echo old > ${old}`);
     const handle = await ensureAgent(conn, { manifest, distDir: DIST, installDir: dir, runDir });
-    await handle.close();
-    assert.deepEqual(conn.uploads, [`${dir}/.tskv-agent-${manifest.buildId}.gz`]);
-    assert.equal(existsSync(old), false);
-    assert.equal(existsSync(`${dir}/.tskv-agent-${manifest.buildId}.gz`), false);
+    try {
+      assert.equal(handle.uploaded, true);
+      assert.equal((await handle.client.call(routes.version, {})).buildId, manifest.buildId);
+    } finally {
+      await handle.close();
+    }
+    assert.equal(conn.commands.length, 2, 'the setup command, then one for the agent');
+    assert.deepEqual(listing(dir), [`tskv-agent-${manifest.buildId}`]);
+  });
+
+  test('a corrupt zstd payload fails on its checksum, naming the step and zstd, and leaves nothing', async () => {
+    const build = damagedBuild('corrupt', (b) => {
+      b.fill(0x58, Math.floor(b.length / 2), Math.floor(b.length / 2) + 8);
+      return b;
+    });
+    await assertInstallFails(
+      new LocalConnection(),
+      build,
+      join(root, 'corrupt'),
+      'agent: unpack',
+      /Restored data doesn't match checksum|Corrupted block/,
+    );
+  });
+
+  test('a truncated zstd payload fails, and leaves nothing', async () => {
+    const build = damagedBuild('trunc', (b) => b.subarray(0, Math.floor(b.length * 0.6)));
+    await assertInstallFails(
+      new LocalConnection(),
+      build,
+      join(root, 'trunc'),
+      'agent: unpack',
+      /premature end/,
+    );
+  });
+
+  test('a truncated gzip payload fails, and leaves nothing', async () => {
+    const build = damagedBuild('trunc-gz', (b) => b.subarray(0, Math.floor(b.length * 0.6)), 'fallback');
+    const conn = new LocalConnection({ binDir: join(root, 'bin-nozstd-2'), hide: ['zstd'] });
+    await assertInstallFails(
+      conn,
+      build,
+      join(root, 'trunc-gz'),
+      'agent: unpack',
+      /gzip: stdin: unexpected end of file/,
+    );
+  });
+
+  test('an unpacked size other than the manifest says fails the size check, and leaves nothing', async () => {
+    const build = { manifest: { ...manifest, size: manifest.size + 1 }, distDir: DIST };
+    await assertInstallFails(
+      new LocalConnection(),
+      build,
+      join(root, 'size'),
+      'agent: check the unpacked size',
+      new RegExp(`the unpacked agent has ${manifest.size} bytes, the build has ${manifest.size + 1}`),
+    );
+  });
+
+  test('a local file shorter than the manifest says ends the upload; the host cleans up', async () => {
+    const build = damagedBuild('short', (b) => b.subarray(0, Math.floor(b.length * 0.6)));
+    const announced = { ...build.manifest!, compressed: manifest.compressed };
+    await assertInstallFails(
+      new LocalConnection(),
+      { manifest: announced, distDir: build.distDir! },
+      join(root, 'short'),
+      'agent: send the agent',
+      /it has \d+ bytes, \d+ were announced; the host's install script ended with code 4: .*premature end/s,
+    );
+  });
+
+  test('a missing local build: the waiting script is told to skip, nothing is installed', async () => {
+    const conn = new LocalConnection();
+    const dir = join(root, 'not-built');
+    await assert.rejects(
+      ensureAgent(conn, { manifest, distDir: join(root, 'empty-dist'), installDir: dir, runDir }),
+      (err: unknown) => err instanceof TskvError && err.code === 'E_AGENT_NOT_BUILT' && err.host === 'local',
+    );
+    assert.equal(conn.commands.length, 1);
+    assert.equal(existsSync(dir), false);
   });
 
   test('version skew replaces the binary once, then fails clearly', async () => {
@@ -70,6 +191,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
         err.host === 'local' &&
         err.message.includes(`agent build ${manifest.buildId}, expected ffffffffffffffff`),
     );
-    assert.equal(conn.uploads.length, 2);
+    assert.equal(conn.commands.length, 3, 'push and start; remove the mismatched binary; push and start');
+    assert.match(conn.commands[1]!, /^rm -f /);
   });
 });

@@ -26,12 +26,14 @@ const TOOLS = [
   'cat',
   'zstd',
   'echo',
+  'head',
 ];
 
 export class LocalConnection implements HostConnection {
   readonly host = 'local';
   readonly viaSudo = false;
   uploads: string[] = [];
+  /** Every command run, by exec or spawn, in order. */
   commands: string[] = [];
   readonly #env: NodeJS.ProcessEnv;
 
