@@ -1,16 +1,26 @@
 /**
  * ensureAgent through the real SSH transport (a throwaway sshd on 127.0.0.1): the agent executable
- * is pushed over SSH, started over an exec channel, and reached by undici over streamlocal forwarding.
+ * is pushed over SSH into the start script's channel, started on that same channel, and reached by
+ * undici over streamlocal forwarding.
  * Skipped (with the reason) where the fixture cannot run (not root, no sshd).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type AgentManifest, routes } from '../../../agent/api/index.ts';
 import { ensureAgent } from '../../../controller/agent-client/bootstrap.ts';
 import { connect, type HostConnection } from '../../../controller/connect/index.ts';
+import { TskvError } from '../../../controller/errors.ts';
 import { LoopbackSshd, loopbackSshdUnavailable } from '../../fixtures/loopback-sshd.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
 
@@ -22,6 +32,35 @@ async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promi
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The connection, with every command it is asked to run or upload recorded. */
+function recording(conn: HostConnection): { conn: HostConnection; calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    conn: {
+      host: conn.host,
+      get viaSudo() {
+        return conn.viaSudo;
+      },
+      exec: (command, options) => {
+        calls.push(`exec ${command}`);
+        return conn.exec(command, options);
+      },
+      spawn: (command, options) => {
+        calls.push(`spawn ${command.split('\n')[0]}`);
+        return conn.spawn(command, options);
+      },
+      upload: (data, path, options) => {
+        calls.push(`upload ${path}`);
+        return conn.upload(data, path, options);
+      },
+      openUnixSocket: (path) => conn.openUnixSocket(path),
+      openTcp: (host, port) => conn.openTcp(host, port),
+      close: () => conn.close(),
+    },
+  };
 }
 
 describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
@@ -43,11 +82,14 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  test('pushes once, serves over the forwarded socket, exits when the channel closes', async () => {
+  test('pushes once on one channel, serves over the forwarded socket, exits when the channel closes', async () => {
     const options = { manifest, distDir: DIST, installDir: join(root, 'agent'), runDir: join(root, 'run') };
-    const first = await ensureAgent(conn, options);
+    const rec = recording(conn);
+    const first = await ensureAgent(rec.conn, options);
     try {
       assert.equal(first.uploaded, true);
+      assert.equal(rec.calls.length, 1, rec.calls.join('\n'));
+      assert.match(rec.calls[0]!, /^spawn /);
       const [v, f, c] = await Promise.all([
         first.client.call(routes.version, {}),
         first.client.call(routes.facts, { dataDir: '/var/lib/etcd' }),
@@ -67,6 +109,34 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
       assert.equal((await second.client.call(routes.version, {})).buildId, manifest.buildId);
     } finally {
       await second.close();
+    }
+  });
+
+  test('a payload zstd rejects at once fails fast, leaves nothing, and frees its channel', async () => {
+    const packed = readFileSync(join(DIST, manifest.compressed.file));
+    packed.fill(0, 0, 4); // no zstd magic number: zstd stops after the first bytes, the rest is unread
+    const distDir = join(root, 'dist-bad-magic');
+    mkdirSync(distDir, { recursive: true });
+    writeFileSync(join(distDir, manifest.compressed.file), packed);
+    const installDir = join(root, 'agent-bad');
+    const options = { manifest, distDir, installDir, runDir: join(root, 'run') };
+    for (let i = 0; i < 10; i++) {
+      // More attempts than the connection has channels: a channel left open would block the rest.
+      await assert.rejects(ensureAgent(conn, options), (err: unknown) => {
+        assert.ok(err instanceof TskvError, String(err));
+        assert.equal(err.code, 'E_AGENT_INSTALL');
+        assert.equal(err.step, 'agent: unpack');
+        assert.match(err.message, /zstd.*unknown header|unsupported format/is);
+        return true;
+      });
+      assert.deepEqual(readdirSync(installDir), []);
+    }
+    const good = await ensureAgent(conn, { ...options, distDir: DIST });
+    try {
+      assert.equal(good.uploaded, true);
+      assert.equal((await good.client.call(routes.version, {})).buildId, manifest.buildId);
+    } finally {
+      await good.close();
     }
   });
 });
