@@ -13,11 +13,11 @@ import {
   firewallChecks,
   hostChecks,
   portChecks,
-  type ReachProbe,
   reachabilityChecks,
 } from '../ops/preflight.ts';
 import { forEachHost } from '../run/tasks.ts';
 import { measureClock } from './clock.ts';
+import { startReachability } from './reachability.ts';
 import type { HostChannel, Session } from './session.ts';
 
 export interface HostObservation {
@@ -38,66 +38,20 @@ export interface PreflightReport {
 }
 
 const CLOCK_SAMPLES = 5;
-const PROBE_CONNECT_TIMEOUT_MS = 2000;
 
-async function observe(ch: HostChannel, ports: number[]): Promise<HostObservation> {
-  const clock = await measureClock(ch.agent, CLOCK_SAMPLES);
-  const [facts, portUse, firewall] = await Promise.all([
+/** Everything at once; the ports come from the reachability listeners' own reading when there is one. */
+async function observe(
+  ch: HostChannel,
+  ports: number[],
+  usageBeforeListening: Promise<PortsResponse | undefined>,
+): Promise<HostObservation> {
+  const [portUse, facts, firewall, clock] = await Promise.all([
+    usageBeforeListening.then((usage) => usage ?? ch.agent.call(routes.ports, { ports }, { step: 'ports' })),
     ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' }),
-    ch.agent.call(routes.ports, { ports }, { step: 'ports' }),
     ch.agent.call(routes.firewallState, { ports: ports.map((port) => ({ port })) }, { step: 'firewall' }),
+    measureClock(ch.agent, CLOCK_SAMPLES),
   ]);
   return { facts, ports: portUse, firewall, clock };
-}
-
-/** Real connections from every host to every other host's client and peer ports. */
-async function probeReachability(
-  session: Session,
-  seen: Map<string, HostObservation>,
-  ports: number[],
-): Promise<ReachProbe[]> {
-  const targets = [...session.hosts.values()].filter((h) => seen.has(h.spec.name));
-  const listeners: { ch: HostChannel; id: string }[] = [];
-  try {
-    // Where etcd does not hold the port yet, the target's agent listens on it for the probes.
-    await Promise.all(
-      targets.flatMap((t) =>
-        ports
-          .filter((port) => !seen.get(t.spec.name)!.ports.ports.find((p) => p.port === port)?.inUse)
-          .map(async (port) => {
-            const r = await t.agent.call(
-              routes.probeListen,
-              { address: t.spec.address, port, durationMs: 30_000 },
-              { step: `listen on ${port}` },
-            );
-            listeners.push({ ch: t, id: r.id });
-          }),
-      ),
-    );
-    const probes = targets.flatMap((from) =>
-      targets
-        .filter((to) => to !== from)
-        .flatMap((to) =>
-          ports.map(async (port): Promise<ReachProbe> => {
-            const result = await from.agent.call(
-              routes.probeConnect,
-              { host: to.spec.address, port, timeoutMs: PROBE_CONNECT_TIMEOUT_MS },
-              { step: `probe ${to.spec.name}:${port}` },
-            );
-            return {
-              from: from.spec.name,
-              to: to.spec.name,
-              port,
-              result,
-              targetFirewall: seen.get(to.spec.name)?.firewall,
-            };
-          }),
-        ),
-    );
-    return await Promise.all(probes);
-  } finally {
-    await Promise.allSettled(listeners.map((l) => l.ch.agent.call(routes.probeListenResult, { id: l.id })));
-  }
 }
 
 export async function runPreflight(
@@ -107,10 +61,12 @@ export async function runPreflight(
   const inv = session.inventory;
   const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
   const checks: CheckResult[] = [...session.unreachable];
+  const hosts = [...session.hosts.values()];
+  const reach = hosts.length > 1 ? startReachability(hosts, ports) : undefined;
   const outcomes = await forEachHost(
     'preflight',
     [...session.hosts.keys()],
-    (name) => observe(session.hosts.get(name)!, ports),
+    (name) => observe(session.hosts.get(name)!, ports, reach?.portUsage(name) ?? Promise.resolve(undefined)),
     session.mode,
   );
   const seen = new Map<string, HostObservation>();
@@ -139,7 +95,12 @@ export async function runPreflight(
     checks.push(...firewallChecks(name, o.firewall));
     checks.push(...dataDirChecks(name, o.facts, bootstrappingNew));
   }
-  if (seen.size > 1) checks.push(...reachabilityChecks(await probeReachability(session, seen, ports)));
+  if (reach && seen.size > 1) {
+    const probes = await reach.between([...seen.keys()]);
+    checks.push(
+      ...reachabilityChecks(probes.map((p) => ({ ...p, targetFirewall: seen.get(p.to)?.firewall }))),
+    );
+  } else await reach?.finished;
   checks.push(...clockChecks(new Map([...seen].map(([h, o]) => [h, o.clock]))));
   const order = new Map(inv.hosts.map((h, i) => [h.name, i]));
   checks.sort((a, b) => (order.get(a.host) ?? 0) - (order.get(b.host) ?? 0));
