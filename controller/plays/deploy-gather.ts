@@ -91,7 +91,10 @@ export async function gatherDeploy(
     running.map((n) => tunnels.endpoint(session.hosts.get(n)!.conn)),
     { timeoutMs: 3000 },
   );
-  const list = await cluster.memberList().catch(() => undefined);
-  const leader = (await cluster.statusAll()).find((r) => r.ok && r.value.isLeader)?.endpoint;
+  const [list, statuses] = await Promise.all([
+    cluster.memberList().catch(() => undefined),
+    cluster.statusAll(),
+  ]);
+  const leader = statuses.find((r) => r.ok && r.value.isLeader)?.endpoint;
   return { hosts, runtimes, services, members: list?.members, leader };
 }
