@@ -2,58 +2,94 @@ import { parseArgs } from 'node:util';
 import { AGENT_API_VERSION } from './api/index.ts';
 import { buildId } from './build-id.ts';
 import { closeAllProbes } from './handlers/probe.ts';
+import { IdleTimer, trackConnections } from './idle.ts';
 import { createAgentServer } from './server.ts';
 import { listenPrivate } from './socket.ts';
 import { supervise } from './supervisor/supervise.ts';
 
-const USAGE = `usage: tskv-agent serve --socket PATH [--owner UID]
+const USAGE = `usage: tskv-agent serve --socket PATH [--owner UID] [--idle-timeout SECONDS]
        tskv-agent supervise --env FILE --binary BIN --log FILE --pidfile FILE [--state FILE]
        tskv-agent version`;
+
+/** How long a resident agent waits without a connection before it exits, unless told otherwise. */
+const DEFAULT_IDLE_TIMEOUT_S = 600;
+/** How often the agent checks that its socket is still its own. */
+const SOCKET_CHECK_MS = 5_000;
 
 function fail(message: string): never {
   process.stderr.write(`tskv-agent: ${message}\n`);
   process.exit(2);
 }
 
+function log(message: string): void {
+  process.stderr.write(`${new Date().toISOString()} tskv-agent[${process.pid}]: ${message}\n`);
+}
+
+function positiveInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) fail(`${flag} needs a positive whole number, got '${value}'`);
+  return n;
+}
+
 /**
- * Serve until stdin closes (the SSH channel that started the agent), then remove the socket and
- * exit: nothing is left running on the host after a tskv command.
+ * Serve on the socket until idle (no connection for --idle-timeout seconds), SIGTERM, or the
+ * socket is taken away; outlives the SSH channel that started it, so the next tskv command on
+ * this host reaches it directly. When another agent already serves the socket, say so and exit.
  */
 async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { socket: { type: 'string' }, owner: { type: 'string' } },
+    options: {
+      socket: { type: 'string' },
+      owner: { type: 'string' },
+      'idle-timeout': { type: 'string' },
+    },
     strict: true,
   });
   if (!values.socket?.startsWith('/')) fail(`--socket needs an absolute path\n${USAGE}`);
   const ownerUid = values.owner === undefined ? undefined : Number(values.owner);
   if (ownerUid !== undefined && !Number.isInteger(ownerUid)) fail('--owner needs a numeric uid');
+  const idleS = positiveInteger('--idle-timeout', values['idle-timeout']) ?? DEFAULT_IDLE_TIMEOUT_S;
   const id = buildId();
   const server = createAgentServer({ buildId: id });
-  const removeSocket = await listenPrivate(server, {
+  const socket = await listenPrivate(server, {
     path: values.socket,
     ...(ownerUid === undefined ? {} : { ownerUid }),
   });
+  if (socket === null) {
+    log(`${values.socket} is served by a live agent already; exiting`);
+    process.stdout.write(`${JSON.stringify({ alreadyRunning: true, socket: values.socket })}\n`);
+    return;
+  }
   let stopping = false;
-  const stop = (code: number) => {
+  const stop = (code: number, why: string) => {
     if (stopping) return;
     stopping = true;
+    log(`stopping: ${why}`);
     closeAllProbes();
-    removeSocket();
+    // The socket goes while it is still ours and still listening (a start that finds it live leaves
+    // it alone). The server is not closed: libuv unlinks the path on close, even when another agent
+    // has put its socket there since.
+    socket.remove();
     server.closeAllConnections();
-    server.close();
     process.exit(code);
   };
-  process.stdin.on('end', () => stop(0));
-  process.stdin.on('close', () => stop(0));
-  process.stdin.on('error', () => stop(0));
-  process.stdin.resume();
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(0));
+  const idle = new IdleTimer(idleS * 1000, () =>
+    stop(0, socket.stillOurs() ? `no connection for ${idleS} s` : 'socket removed or replaced'),
+  );
+  trackConnections(server, idle);
+  setInterval(() => {
+    if (!socket.stillOurs()) idle.unreachable();
+  }, SOCKET_CHECK_MS).unref();
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(0, signal));
   process.on('uncaughtException', (err) => {
-    process.stderr.write(`tskv-agent: ${err.stack ?? err.message}\n`);
-    stop(1);
+    log(err.stack ?? err.message);
+    stop(1, 'uncaught exception');
   });
-  process.stdout.on('error', () => stop(0));
+  // The start script reads only the ready line, then stops reading: later writes must not matter.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   const ready = {
     ready: true,
     apiVersion: AGENT_API_VERSION,
@@ -61,6 +97,7 @@ async function serve(args: string[]): Promise<void> {
     pid: process.pid,
     socket: values.socket,
   };
+  log(`serving on ${values.socket} (build ${id}, idle timeout ${idleS} s)`);
   process.stdout.write(`${JSON.stringify(ready)}\n`);
 }
 

@@ -1,5 +1,6 @@
-import { chmodSync, chownSync, mkdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 
 export interface SocketOptions {
@@ -8,32 +9,69 @@ export interface SocketOptions {
   ownerUid?: number;
 }
 
-/**
- * Listen on a Unix socket only its owner can reach: the socket's directory is created 0700 (its
- * parents 0711, searchable but not listable), the socket is 0600, and a stale socket is replaced.
- * Returns a function that removes the socket and its directory.
- */
-export async function listenPrivate(server: Server, options: SocketOptions): Promise<() => void> {
-  const dir = dirname(options.path);
-  mkdirSync(dirname(dir), { recursive: true, mode: 0o711 });
-  let createdDir = false;
+/** The socket this process listens on. */
+export interface PrivateSocket {
+  path: string;
+  /** False once the path was removed or now names another socket: nobody can reach this server any more. */
+  stillOurs(): boolean;
+  /** Removes the socket, unless the path now belongs to another server. */
+  remove(): void;
+}
+
+/** How long a socket may take to accept before it counts as live anyway (never steal a slow agent's socket). */
+const LIVE_CHECK_MS = 2_000;
+
+/** Whether a server accepts connections on `path` (a socket left by a dead process refuses them). */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    const done = (live: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(live);
+    };
+    const timer = setTimeout(() => done(true), LIVE_CHECK_MS);
+    socket.once('connect', () => done(true));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      done(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'),
+    );
+  });
+}
+
+function inode(path: string): number | undefined {
   try {
-    statSync(dir);
+    return statSync(path).ino;
   } catch {
-    mkdirSync(dir, { mode: 0o700 });
-    createdDir = true;
+    return undefined;
   }
-  if (options.ownerUid !== undefined) chmodSync(dirname(dir), 0o711);
-  try {
-    unlinkSync(options.path);
-  } catch {
-    // no stale socket
+}
+
+/**
+ * Listen on a Unix socket only its owner can reach: the socket's directory is 0700 (its parents
+ * 0711, searchable but not listable), the socket 0600. A stale socket (no server behind it) is
+ * replaced; a live one is left alone and null returned: callers serialise starts (the start script
+ * holds a lock), so a live socket means another agent already serves this path. The directory is
+ * kept when the server stops, so a start racing a stop never loses it.
+ */
+export async function listenPrivate(server: Server, options: SocketOptions): Promise<PrivateSocket | null> {
+  const { path, ownerUid } = options;
+  const dir = dirname(path);
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o711 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  if (ownerUid !== undefined) {
+    chmodSync(dirname(dir), 0o711);
+    chownSync(dir, ownerUid, -1);
+  }
+  if (inode(path) !== undefined) {
+    if (await answers(path)) return null;
+    unlinkSync(path);
   }
   const oldMask = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.path, () => {
+      server.listen(path, () => {
         server.off('error', reject);
         resolve();
       });
@@ -41,23 +79,20 @@ export async function listenPrivate(server: Server, options: SocketOptions): Pro
   } finally {
     process.umask(oldMask);
   }
-  chmodSync(options.path, 0o600);
-  if (options.ownerUid !== undefined) {
-    if (createdDir) chownSync(dir, options.ownerUid, -1);
-    chownSync(options.path, options.ownerUid, -1);
-  }
-  return () => {
-    try {
-      unlinkSync(options.path);
-    } catch {
-      // already gone
-    }
-    if (createdDir) {
+  chmodSync(path, 0o600);
+  if (ownerUid !== undefined) chownSync(path, ownerUid, -1);
+  const ours = inode(path);
+  const stillOurs = () => inode(path) === ours;
+  return {
+    path,
+    stillOurs,
+    remove: () => {
+      if (!stillOurs()) return;
       try {
-        rmdirSync(dir);
+        unlinkSync(path);
       } catch {
-        // not empty or gone
+        // already gone
       }
-    }
+    },
   };
 }

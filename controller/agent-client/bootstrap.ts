@@ -1,16 +1,17 @@
 /**
  * Make sure a host runs this controller's agent build, and connect to it:
- *   1. one command: if /var/lib/tskv/agent/tskv-agent-<buildId> is there with the right size, start
- *      `tskv-agent serve` over the SSH connection and wait for its ready line; else say so (and
- *      whether zstd is there);
- *   2. only if missing: on the same channel, stream the compressed executable (zstd, else gzip) into
+ *   1. the resident agent of this build and SSH user answers on its well-known socket
+ *      (resident.ts): use it, nothing runs on the host;
+ *   2. else one command: if /var/lib/tskv/agent/tskv-agent-<buildId> is there with the right size,
+ *      start it (it stays resident) and wait for its ready line; else say so (and whether zstd is
+ *      there);
+ *   3. only if missing: on the same channel, stream the compressed executable (zstd, else gzip) into
  *      the waiting script, which unpacks it as it arrives, checks it, removes older builds and
  *      starts it (start-script.ts): one round trip and the upload overlapped with the unpack;
- *   3. the ready line's API version and build id must match: a skew replaces the binary once.
- * The agent lives as long as its SSH channel: close() (or a dropped connection) ends it.
+ *   4. the API version and build id must match: a skew replaces the binary once.
+ * The agent outlives the command: close() only closes this client's streams.
  */
 
-import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AGENT_API_VERSION, type AgentManifest } from '../../agent/api/index.ts';
@@ -18,10 +19,13 @@ import { type HostConnection, shellQuote } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
 import { AgentClient } from './client.ts';
 import { DEFAULT_AGENT_DIST, loadAgentBuild } from './manifest.ts';
-import { type AgentPayload, type AgentReady, type StartedAgent, startAgentProcess } from './start.ts';
+import { idleTimeoutSeconds, type ResidentPaths, reachResident, residentPaths } from './resident.ts';
+import { type AgentPayload, type AgentStart, startAgentProcess } from './start.ts';
 import { agentBinaryPath } from './start-script.ts';
 
 export interface EnsureAgentOptions {
+  /** The SSH login user: each user has a resident agent of their own (its socket is theirs). */
+  sshUser: string;
   /** The build to run; default: dist/agent/manifest.json of this checkout. */
   manifest?: AgentManifest;
   /** Where the manifest's files are (default dist/agent/). */
@@ -32,16 +36,22 @@ export interface EnsureAgentOptions {
   runDir?: string;
   /** How long the agent may take to print its ready line. Default 30 s. */
   readyTimeoutMs?: number;
+  /** How long a started agent waits without a connection before it exits. Default: idleTimeoutSeconds(). */
+  idleTimeoutS?: number;
 }
 
 export interface AgentHandle {
   client: AgentClient;
   /** The executable was uploaded during this call (false: the host had this build already). */
   uploaded: boolean;
+  /** An agent process was started during this call (false: the resident one answered). */
+  started: boolean;
   buildId: string;
+  /** The agent's process id on the host. */
+  pid: number;
   /** The agent's socket path on the host. */
   socket: string;
-  /** Close the HTTP client and the agent's SSH channel; the agent exits and removes its socket. */
+  /** Close the HTTP client's streams; the agent stays, and exits once idle. */
   close(): Promise<void>;
 }
 
@@ -78,61 +88,133 @@ async function openPayload(
   }
 }
 
-/** The skew between the running agent (its ready line) and the build we meant to run, or null. */
-function versionSkew(v: AgentReady, manifest: AgentManifest): string | null {
+/** How long the resident agent may take to answer before a start is tried. */
+const REACH_TIMEOUT_MS = 3_000;
+/** Once a start found another agent serving: it has just started, give it longer. */
+const REACH_AGAIN_TIMEOUT_MS = 10_000;
+/** Reach-or-start rounds: a lost start race, and a version skew, each cost one. */
+const MAX_ATTEMPTS = 3;
+
+/** The skew between the running agent and the build we meant to run, or null. */
+function versionSkew(v: { apiVersion: number; buildId: string }, manifest: AgentManifest): string | null {
   if (v.apiVersion !== AGENT_API_VERSION) return `agent API ${v.apiVersion}, controller ${AGENT_API_VERSION}`;
   if (v.buildId !== manifest.buildId) return `agent build ${v.buildId}, expected ${manifest.buildId}`;
   return null;
 }
 
-export async function ensureAgent(
+interface StartRequest {
+  manifest: AgentManifest;
+  distDir: string;
+  binary: string;
+  resident: ResidentPaths;
+  idleTimeoutS: number;
+  readyTimeoutMs: number;
+}
+
+/** Run the start script; push the executable on its channel when the host lacks it. */
+async function startOrInstall(
   conn: HostConnection,
-  options: EnsureAgentOptions = {},
-): Promise<AgentHandle> {
+  request: StartRequest,
+): Promise<{ start: AgentStart; uploaded: boolean }> {
+  const { manifest } = request;
+  const found = await startAgentProcess(conn, {
+    binary: request.binary,
+    size: manifest.size,
+    resident: request.resident,
+    idleTimeoutS: request.idleTimeoutS,
+    readyTimeoutMs: request.readyTimeoutMs,
+  });
+  if (!('missing' in found)) return { start: found, uploaded: false };
+  const payload = await openPayload(conn.host, manifest, request.distDir, found.hasZstd);
+  if (payload instanceof TskvError) {
+    await found.skip();
+    throw payload;
+  }
+  return { start: await found.install(payload), uploaded: true };
+}
+
+/** An agent that answered, or was started and said what it is. */
+interface Candidate {
+  client: AgentClient;
+  version: { apiVersion: number; buildId: string; pid: number };
+  started: boolean;
+  uploaded: boolean;
+}
+
+/** The resident agent if it answers, else a started one; or: another start won the race. */
+async function reachOrStart(
+  conn: HostConnection,
+  request: StartRequest,
+  reachTimeoutMs: number,
+): Promise<Candidate | { alreadyRunning: true; uploaded: boolean; unreachable: string }> {
+  const { socket } = request.resident;
+  const reached = await reachResident(conn, socket, reachTimeoutMs);
+  if ('client' in reached) return { ...reached, started: false, uploaded: false };
+  const { start, uploaded } = await startOrInstall(conn, request);
+  if ('alreadyRunning' in start) return { alreadyRunning: true, uploaded, unreachable: reached.unreachable };
+  const client = new AgentClient({ host: conn.host, openStream: () => conn.openUnixSocket(socket) });
+  return { client, version: start, started: true, uploaded };
+}
+
+export async function ensureAgent(conn: HostConnection, options: EnsureAgentOptions): Promise<AgentHandle> {
   const distDir = options.distDir ?? DEFAULT_AGENT_DIST;
   const manifest = options.manifest ?? (await loadAgentBuild(distDir)).manifest;
   const installDir = options.installDir ?? DEFAULT_INSTALL_DIR;
-  const runDir = options.runDir ?? DEFAULT_RUN_DIR;
-  const binary = agentBinaryPath(installDir, manifest.buildId);
+  const resident = residentPaths(options.runDir ?? DEFAULT_RUN_DIR, manifest.buildId, options.sshUser);
+  const request: StartRequest = {
+    manifest,
+    distDir,
+    binary: agentBinaryPath(installDir, manifest.buildId),
+    resident,
+    idleTimeoutS: options.idleTimeoutS ?? idleTimeoutSeconds(),
+    readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+  };
   let uploaded = false;
   let skews = 0;
-  for (;;) {
-    const found = await startAgentProcess(conn, {
-      binary,
-      socket: `${runDir}/agent-${randomBytes(6).toString('hex')}/agent.sock`,
-      ownerUid: undefined,
-      readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
-      ifInstalledWithSize: manifest.size,
-    });
-    let started: StartedAgent;
-    if ('missing' in found) {
-      const payload = await openPayload(conn.host, manifest, distDir, found.hasZstd);
-      if (payload instanceof TskvError) {
-        await found.skip();
-        throw payload;
-      }
-      started = await found.install(payload);
-      uploaded = true;
-    } else {
-      started = found;
+  let reachTimeoutMs = REACH_TIMEOUT_MS;
+  let unreachable = '';
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const agent = await reachOrStart(conn, request, reachTimeoutMs);
+    uploaded ||= agent.uploaded;
+    if ('alreadyRunning' in agent) {
+      // Another command started it while this one waited for the lock: reach that one.
+      reachTimeoutMs = REACH_AGAIN_TIMEOUT_MS;
+      unreachable = agent.unreachable;
+      continue;
     }
-    const client = new AgentClient({
-      host: conn.host,
-      openStream: () => conn.openUnixSocket(started.socket),
-    });
-    const close = async () => {
-      await client.close();
-      await started.stop();
-    };
-    const skew = versionSkew(started.ready, manifest);
-    if (skew === null) return { client, uploaded, buildId: manifest.buildId, socket: started.socket, close };
-    await close();
+    const skew = versionSkew(agent.version, manifest);
+    if (skew === null) {
+      const { client } = agent;
+      return {
+        client,
+        uploaded,
+        started: agent.started,
+        buildId: manifest.buildId,
+        pid: agent.version.pid,
+        socket: resident.socket,
+        close: () => client.close(),
+      };
+    }
+    await agent.client.close();
     if (++skews >= 2) {
       throw new TskvError('E_AGENT_VERSION', `version skew persists after replacing the agent: ${skew}`, {
         host: conn.host,
         step: 'agent: version',
       });
     }
-    await conn.exec(`rm -f ${shellQuote(binary)}`, { step: 'agent: remove mismatched build' });
+    // The binary goes (the next start pushes it anew) and the mismatched agent loses its socket
+    // (it exits once idle).
+    await conn.exec(`rm -f ${shellQuote(request.binary)} ${shellQuote(resident.socket)}`, {
+      step: 'agent: remove mismatched build',
+    });
   }
+  throw new TskvError(
+    'E_AGENT_START',
+    `an agent serves ${resident.socket} but does not answer: ${unreachable}`,
+    {
+      host: conn.host,
+      step: 'agent: reach',
+      fix: `see ${resident.log} on the host; remove the socket (rm -f ${resident.socket}) and the next command starts a new agent`,
+    },
+  );
 }

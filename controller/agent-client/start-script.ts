@@ -1,18 +1,23 @@
 /**
- * The one shell command that starts the agent on a host, and installs it first when the host lacks
- * this build, all on one SSH channel:
- *   1. the binary is there with the build's size: exec `tskv-agent serve` (its ready line follows);
+ * The one shell command that starts the resident agent on a host, and installs it first when the
+ * host lacks this build, all on one SSH channel:
+ *   1. the binary is there with the build's size: start it (below);
  *   2. else print {"missing":true,...} and read one header line from stdin: `zstd N` or `gzip N`
  *      (then N bytes of the packed executable follow on stdin), or `skip` (exit);
  *   3. unpack the N bytes as they arrive to a temporary name in the install dir, check the size,
- *      chmod, rename into place, remove older builds, print {"installed":true}, and exec the agent
- *      with stdin still open: the agent lives as long as the channel.
+ *      chmod, rename into place, remove older builds, print {"installed":true}, and start it.
+ * Starting holds a lock (flock) on the socket's lock file, so concurrent commands never start two
+ * agents for one socket: the agent serves only if no live agent answers there (else it prints
+ * {"alreadyRunning":true}). It runs in a session of its own (setsid), from /, with stdin from
+ * /dev/null, stderr appended to the log, and stdout into `head -n 1`, which passes its one line
+ * on: nothing of it holds the channel, which ends once that line is out, and the agent lives on.
  * `head -c N` (GNU coreutils) reads no more than N bytes from a pipe and the shell's `read` takes
- * one byte at a time, so nothing meant for the agent's stdin is swallowed.
+ * one byte at a time, so nothing meant for the unpack is swallowed.
  */
 import { shellQuote } from '../connect/index.ts';
+import type { ResidentPaths } from './resident.ts';
 
-/** What the script's exit code says failed while installing (the message is on stderr). */
+/** What the script's exit code says failed (the message is on stderr). */
 export const INSTALL_STEP_BY_EXIT: Readonly<Record<number, string>> = {
   2: 'read the payload header',
   3: 'create the install dir',
@@ -21,13 +26,16 @@ export const INSTALL_STEP_BY_EXIT: Readonly<Record<number, string>> = {
   6: 'move into place',
 };
 
+/** How long a start waits for another start of the same socket to finish. */
+const LOCK_WAIT_S = 20;
+
 export interface StartScriptOptions {
   binary: string;
-  socket: string;
-  /** Hand the socket to this uid (only without ifInstalledWithSize, which uses $SUDO_UID). */
-  ownerUid: number | undefined;
-  /** Start only if the binary is there with this size; else install it from stdin (above). */
-  ifInstalledWithSize?: number;
+  /** The build's unpacked size: a binary of another size is replaced. */
+  size: number;
+  resident: ResidentPaths;
+  /** The agent exits after this long without a connection. */
+  idleTimeoutS: number;
 }
 
 export function agentBinaryPath(installDir: string, buildId: string): string {
@@ -39,18 +47,42 @@ function dirAndName(path: string): [string, string] {
   return [path.slice(0, slash) || '/', path.slice(slash + 1)];
 }
 
+/** A shell function `start` that starts the agent under the lock and exits with its first line printed. */
+function startFunction(options: StartScriptOptions): string {
+  const { resident } = options;
+  const serve = [
+    'setsid "$b" serve --socket',
+    shellQuote(resident.socket),
+    `--idle-timeout ${options.idleTimeoutS}`,
+    `\${SUDO_UID:+--owner "$SUDO_UID"}`,
+    // fd 9 is the lock: the agent must not hold it.
+    '</dev/null 2>>"$l" 9>&-',
+  ].join(' ');
+  return [
+    'start() {',
+    '  umask 077',
+    `  mkdir -p -m 0711 ${shellQuote(resident.runDir)} || exit 7`,
+    `  exec 9>>${shellQuote(resident.lock)} && flock -w ${LOCK_WAIT_S} 9 ||`,
+    `    { echo "tskv: cannot lock ${resident.lock} within ${LOCK_WAIT_S} s" >&2; exit 7; }`,
+    `  l=${shellQuote(resident.log)}`,
+    '  : >>"$l"',
+    '  umask 022',
+    '  cd /',
+    `  r=$({ ${serve} & } | head -n 1)`,
+    '  [ -n "$r" ] || { tail -n 5 "$l" >&2; exit 8; }',
+    `  printf '%s\\n' "$r"`,
+    '  exit 0',
+    '}',
+  ].join('\n');
+}
+
 export function startScript(options: StartScriptOptions): string {
-  const serve = `exec "$b" serve --socket ${shellQuote(options.socket)}`;
-  if (options.ifInstalledWithSize === undefined) {
-    const owner = options.ownerUid === undefined ? '' : ` --owner ${options.ownerUid}`;
-    return `b=${shellQuote(options.binary)}\n${serve}${owner}`;
-  }
-  const size = options.ifInstalledWithSize;
+  const { size, resident } = options;
   const [dir, name] = dirAndName(options.binary);
-  const serveAsSudoUser = `${serve} \${SUDO_UID:+--owner "$SUDO_UID"}`;
   return [
     `b=${shellQuote(options.binary)}`,
-    `if [ -f "$b" ] && [ "$(stat -c %s "$b")" = ${size} ]; then ${serveAsSudoUser}; fi`,
+    startFunction(options),
+    `if [ -f "$b" ] && [ "$(stat -c %s "$b")" = ${size} ]; then start; fi`,
     'if command -v zstd >/dev/null 2>&1; then z=true; else z=false; fi',
     `printf '{"missing":true,"hasZstd":%s,"sudoUid":"%s"}\\n' "$z" "$SUDO_UID"`,
     'read -r enc n || exit 0',
@@ -73,8 +105,10 @@ export function startScript(options: StartScriptOptions): string {
     // Older builds, and leftovers of installs that were killed.
     `find "$d" -maxdepth 1 -type f -name 'tskv-agent-*' ! -name ${shellQuote(name)} -delete`,
     `find "$d" -maxdepth 1 -type f -name '.tskv-agent-*' -mmin +60 -delete`,
+    // Older builds' resident agents are left to idle out; what their stopped agents left goes.
+    `find ${shellQuote(resident.runDir)} -mindepth 1 -maxdepth 1 -name 'agent-*' ! -name ${shellQuote(`agent-${resident.buildId}-*`)} \\( -type f -o -type d -empty \\) -delete 2>/dev/null`,
     'trap - HUP INT TERM',
     `echo '{"installed":true}'`,
-    serveAsSudoUser,
+    'start',
   ].join('\n');
 }

@@ -27,7 +27,7 @@ export interface AgentMissing {
   hasZstd: boolean;
   sudoUid: number | undefined;
   /** Stream the executable to the host; it is unpacked as it arrives, installed, and started. */
-  install(payload: AgentPayload): Promise<StartedAgent>;
+  install(payload: AgentPayload): Promise<AgentStart>;
   /** Nothing will be sent: the script exits. */
   skip(): Promise<void>;
 }
@@ -39,12 +39,13 @@ export interface AgentReady {
   pid: number;
 }
 
-export interface StartedAgent {
-  socket: string;
-  ready: AgentReady;
-  /** End the agent's stdin (it exits and removes its socket); kill the channel if it lingers. */
-  stop(): Promise<void>;
+/** Another agent was serving the socket by the time this start got the lock. */
+export interface AgentAlreadyRunning {
+  alreadyRunning: true;
 }
+
+/** What a start ends with: this agent is serving, or another one is. */
+export type AgentStart = AgentReady | AgentAlreadyRunning;
 
 const STOP_GRACE_MS = 5_000;
 const DEFAULT_INSTALL_TIMEOUT_MS = 120_000;
@@ -58,10 +59,11 @@ function tail(text: string): string {
 function parseFirstLine(
   line: string,
   viaSudo: boolean,
-): AgentReady | Omit<AgentMissing, 'install' | 'skip'> | null {
+): AgentStart | Omit<AgentMissing, 'install' | 'skip'> | null {
   try {
-    const parsed = JSON.parse(line) as AgentReady | { missing: true; hasZstd: boolean; sudoUid: string };
+    const parsed = JSON.parse(line) as AgentStart | { missing: true; hasZstd: boolean; sudoUid: string };
     if ('ready' in parsed && parsed.ready === true) return parsed;
+    if ('alreadyRunning' in parsed && parsed.alreadyRunning === true) return { alreadyRunning: true };
     if ('missing' in parsed && parsed.missing === true) {
       return {
         missing: true,
@@ -113,27 +115,21 @@ class AgentChannel {
     );
   }
 
-  /** The ready line, parsed; anything else is an E_AGENT_START. */
-  async expectReady(timeoutMs: number): Promise<AgentReady> {
+  /** The start's line, parsed; anything else is an E_AGENT_START. */
+  async expectStart(timeoutMs: number): Promise<AgentStart> {
     const outcome = await this.lines.next(timeoutMs);
     if (!('line' in outcome)) throw this.notReady(outcome, timeoutMs);
-    const ready = parseFirstLine(outcome.line, this.conn.viaSudo);
-    if (ready && 'ready' in ready) return ready;
+    const start = parseFirstLine(outcome.line, this.conn.viaSudo);
+    if (start && !('missing' in start)) return this.started(start);
     this.proc.kill();
     throw this.startError(`unexpected line from the agent: ${tail(outcome.line)}`);
   }
 
-  started(socket: string, ready: AgentReady): StartedAgent {
+  /** The agent lives on by itself: the script exits once its line is out, and that ends the channel. */
+  started(start: AgentStart): AgentStart {
     this.lines.discardFurther(); // keep draining stdout
-    let stopping: Promise<void> | undefined;
-    return {
-      socket,
-      ready,
-      stop: () => {
-        stopping ??= this.#end(STOP_GRACE_MS).then(() => this.lines.close());
-        return stopping;
-      },
-    };
+    this.proc.stdin.end();
+    return start;
   }
 
   /** Ends stdin and waits for the exit; kills the channel after `graceMs`. */
@@ -158,7 +154,7 @@ class AgentChannel {
    * Sends the header and streams the payload (with backpressure), then waits for the script's
    * "installed" line and the agent's ready line on the same channel.
    */
-  async install(payload: AgentPayload, options: StartAgentOptions): Promise<StartedAgent> {
+  async install(payload: AgentPayload, options: StartAgentOptions): Promise<AgentStart> {
     const what = `${payload.encoding}, ${(payload.size / 1e6).toFixed(1)} MB`;
     const dir = options.binary.slice(0, options.binary.lastIndexOf('/')) || '/';
     const fix = `check free space (df -h ${dir}) and that ${dir} is writable on the host; if the local build is damaged, run \`npm run build\``;
@@ -209,7 +205,7 @@ class AgentChannel {
         fix,
       );
     }
-    return this.started(options.socket, await this.expectReady(options.readyTimeoutMs));
+    return this.expectStart(options.readyTimeoutMs);
   }
 
   /** `encoding size`, then the bytes; rejects if the source fails or yields another size. */
@@ -243,13 +239,13 @@ class AgentChannel {
 }
 
 /**
- * Start `tskv-agent serve` over SSH and wait for its one ready line on stdout; with
- * ifInstalledWithSize, a host without that binary answers "missing" and waits for it instead.
+ * Run the start script over SSH and wait for its one line: the new agent is ready, another agent
+ * already serves the socket, or the binary is missing (the script then waits for it).
  */
 export async function startAgentProcess(
   conn: HostConnection,
   options: StartAgentOptions,
-): Promise<StartedAgent | AgentMissing> {
+): Promise<AgentStart | AgentMissing> {
   const proc = await conn.spawn(startScript(options), { step: START_STEP });
   const ch = new AgentChannel(conn, proc);
   const outcome = await ch.lines.next(options.readyTimeoutMs);
@@ -259,6 +255,6 @@ export async function startAgentProcess(
     proc.kill();
     throw ch.startError(`unexpected first line from the agent: ${tail(outcome.line)}`);
   }
-  if ('ready' in first) return ch.started(options.socket, first);
+  if (!('missing' in first)) return ch.started(first);
   return { ...first, install: (payload) => ch.install(payload, options), skip: () => ch.skip() };
 }

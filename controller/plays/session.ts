@@ -13,6 +13,8 @@ export interface HostChannel {
   agent: AgentClient;
   /** The agent binary was uploaded in this run (false: the host already had this build). */
   agentUploaded: boolean;
+  /** An agent process was started in this run (false: the host's resident agent answered). */
+  agentStarted: boolean;
 }
 
 export interface Session {
@@ -51,10 +53,16 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
       report.output('ssh');
       const conn = await pool.get(spec);
       report.output('agent');
-      const handle = await ensureAgent(conn);
+      const handle = await ensureAgent(conn, { sshUser: spec.ssh.user });
       handles.push(handle);
-      report.output(handle.uploaded ? 'agent uploaded' : 'agent up to date');
-      return { spec, conn, agent: handle.client, agentUploaded: handle.uploaded } satisfies HostChannel;
+      report.output(handle.uploaded ? 'agent uploaded' : handle.started ? 'agent started' : 'agent running');
+      return {
+        spec,
+        conn,
+        agent: handle.client,
+        agentUploaded: handle.uploaded,
+        agentStarted: handle.started,
+      } satisfies HostChannel;
     },
     mode,
   );
@@ -70,8 +78,7 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     hosts,
     unreachable,
     async close() {
-      // Closing the connections ends every agent's stdin, and the agents exit by themselves: waiting
-      // for each to confirm would add a round trip to every command's end.
+      // Only this run's streams close: the agents stay resident for the next command and exit once idle.
       for (const h of handles) h.close().catch(() => undefined);
       pool.closeAll();
     },

@@ -13,8 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type AgentManifest, routes } from '../../../agent/api/index.ts';
-import { type EnsureAgentOptions, ensureAgent } from '../../../controller/agent-client/bootstrap.ts';
+import {
+  type AgentHandle,
+  type EnsureAgentOptions,
+  ensureAgent,
+} from '../../../controller/agent-client/bootstrap.ts';
 import { TskvError } from '../../../controller/errors.ts';
+import { alive, until } from '../../fixtures/wait.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
 import { LocalConnection } from './local-connection.ts';
 
@@ -25,13 +30,36 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
   let root: string;
   let installDir: string;
   let runDir: string;
+  /** Agents started here, stopped at the end (the others lose their sockets with `root` and exit). */
+  const pids = new Set<number>();
   before(() => {
     manifest = buildAgent();
     root = mkdtempSync(join(tmpdir(), 'tskv-bootstrap-'));
     installDir = join(root, 'lib/agent');
     runDir = join(root, 'run');
   });
-  after(() => rmSync(root, { recursive: true, force: true }));
+  after(() => {
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** ensureAgent as user 'tester', into `installDir` and `runDir` unless the options say otherwise. */
+  async function ensure(
+    conn: LocalConnection,
+    options: Partial<EnsureAgentOptions> = {},
+  ): Promise<AgentHandle> {
+    const handle = await ensureAgent(conn, {
+      sshUser: 'tester',
+      manifest,
+      distDir: DIST,
+      installDir,
+      runDir,
+      idleTimeoutS: 120,
+      ...options,
+    });
+    pids.add(handle.pid);
+    return handle;
+  }
 
   /** A copy of the build whose packed file (zstd, or gzip) is `damage`d; the manifest announces its new size. */
   function damagedBuild(
@@ -55,39 +83,104 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     step: string,
     message: RegExp,
   ): Promise<void> {
-    await assert.rejects(ensureAgent(conn, { ...build, installDir: dir, runDir }), (err: unknown) => {
-      assert.ok(err instanceof TskvError, String(err));
-      assert.equal(err.code, 'E_AGENT_INSTALL');
-      assert.equal(err.host, 'local');
-      assert.equal(err.step, step);
-      assert.match(err.message, message);
-      return true;
-    });
+    await assert.rejects(
+      ensure(conn, { ...build, installDir: dir, runDir: `${dir}-run` }),
+      (err: unknown) => {
+        assert.ok(err instanceof TskvError, String(err));
+        assert.equal(err.code, 'E_AGENT_INSTALL');
+        assert.equal(err.host, 'local');
+        assert.equal(err.step, step);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
     assert.deepEqual(listing(dir), []);
   }
 
-  test('pushes and starts the agent on one channel, and a second run reuses the binary', async () => {
+  test('pushes and starts the agent on one channel; the next run reaches it without running anything', async () => {
     const conn = new LocalConnection();
-    const first = await ensureAgent(conn, { manifest, distDir: DIST, installDir, runDir });
+    const first = await ensure(conn);
     try {
       assert.equal(first.uploaded, true);
+      assert.equal(first.started, true);
       assert.equal(conn.commands.length, 1, 'one command: report missing, receive, unpack, start');
       assert.deepEqual(conn.uploads, []);
       const v = await first.client.call(routes.version, {});
       assert.equal(v.buildId, manifest.buildId);
+      assert.equal(v.pid, first.pid);
       assert.deepEqual(listing(installDir), [`tskv-agent-${manifest.buildId}`]);
       assert.equal(statSync(`${installDir}/tskv-agent-${manifest.buildId}`).mode & 0o777, 0o755);
-      assert.equal(existsSync(first.socket), true);
+      assert.equal(first.socket, `${runDir}/agent-${manifest.buildId}-tester/agent.sock`);
+      assert.equal(statSync(first.socket).mode & 0o777, 0o600);
+      assert.equal(statSync(join(first.socket, '..')).mode & 0o777, 0o700);
     } finally {
       await first.close();
     }
-    assert.equal(existsSync(first.socket), false, 'the agent removed its socket when its channel closed');
+    assert.equal(alive(first.pid), true, 'the agent outlives the run that started it');
 
-    const second = await ensureAgent(conn, { manifest, distDir: DIST, installDir, runDir });
+    const second = await ensure(conn);
     try {
-      assert.equal(second.uploaded, false);
-      assert.equal(conn.commands.length, 2);
+      assert.deepEqual(
+        {
+          uploaded: second.uploaded,
+          started: second.started,
+          pid: second.pid,
+          commands: conn.commands.length,
+        },
+        { uploaded: false, started: false, pid: first.pid, commands: 1 },
+      );
       assert.equal((await second.client.call(routes.clock, {})).wallMs > 0, true);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('concurrent runs start one agent between them', async () => {
+    const dir = join(root, 'run-concurrent');
+    const [a, b] = await Promise.all([
+      ensure(new LocalConnection(), { runDir: dir }),
+      ensure(new LocalConnection(), { runDir: dir }),
+    ]);
+    try {
+      assert.equal(a.pid, b.pid);
+      assert.deepEqual([a.started, b.started].sort(), [false, true]);
+      const log = readFileSync(`${dir}/agent-${manifest.buildId}-tester.log`, 'utf8');
+      assert.equal(log.match(/serving on/g)?.length, 1, log);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('an agent exits after its idle time; the next run starts a new one', async () => {
+    const dir = join(root, 'run-idle');
+    const conn = new LocalConnection();
+    const first = await ensure(conn, { runDir: dir, idleTimeoutS: 1 });
+    await first.client.call(routes.version, {});
+    await first.close();
+    await until('the idle agent to exit', () => !alive(first.pid));
+    assert.equal(existsSync(first.socket), false);
+    const second = await ensure(conn, { runDir: dir });
+    try {
+      assert.equal(second.started, true);
+      assert.notEqual(second.pid, first.pid);
+      assert.equal(conn.commands.length, 2);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("a killed agent's socket is replaced by the next start", async () => {
+    const dir = join(root, 'run-killed');
+    const conn = new LocalConnection();
+    const first = await ensure(conn, { runDir: dir });
+    await first.close();
+    process.kill(first.pid, 'SIGKILL');
+    await until('the killed agent to be gone', () => !alive(first.pid));
+    assert.equal(existsSync(first.socket), true, 'a stale socket is left behind');
+    const second = await ensure(conn, { runDir: dir });
+    try {
+      assert.equal(second.started, true);
+      assert.equal((await second.client.call(routes.version, {})).pid, second.pid);
     } finally {
       await second.close();
     }
@@ -98,7 +191,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const old = join(dir, 'tskv-agent-0123456789abcdef');
     const conn = new LocalConnection({ binDir: join(root, 'bin-nozstd'), hide: ['zstd'] });
     await conn.exec(`mkdir -p ${dir} && echo old > ${old}`);
-    const handle = await ensureAgent(conn, { manifest, distDir: DIST, installDir: dir, runDir });
+    const handle = await ensure(conn, { installDir: dir, runDir: join(root, 'run-gz') });
     try {
       assert.equal(handle.uploaded, true);
       assert.equal((await handle.client.call(routes.version, {})).buildId, manifest.buildId);
@@ -173,7 +266,11 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const conn = new LocalConnection();
     const dir = join(root, 'not-built');
     await assert.rejects(
-      ensureAgent(conn, { manifest, distDir: join(root, 'empty-dist'), installDir: dir, runDir }),
+      ensure(conn, {
+        distDir: join(root, 'empty-dist'),
+        installDir: dir,
+        runDir: join(root, 'run-not-built'),
+      }),
       (err: unknown) => err instanceof TskvError && err.code === 'E_AGENT_NOT_BUILT' && err.host === 'local',
     );
     assert.equal(conn.commands.length, 1);
@@ -184,14 +281,18 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const conn = new LocalConnection();
     const wrong = { ...manifest, buildId: 'ffffffffffffffff' };
     await assert.rejects(
-      ensureAgent(conn, { manifest: wrong, distDir: DIST, installDir: join(root, 'skew'), runDir }),
+      ensure(conn, { manifest: wrong, installDir: join(root, 'skew') }),
       (err: unknown) =>
         err instanceof TskvError &&
         err.code === 'E_AGENT_VERSION' &&
         err.host === 'local' &&
         err.message.includes(`agent build ${manifest.buildId}, expected ffffffffffffffff`),
     );
-    assert.equal(conn.commands.length, 3, 'push and start; remove the mismatched binary; push and start');
+    assert.equal(
+      conn.commands.length,
+      3,
+      'push and start; remove the mismatched binary and socket; push and start',
+    );
     assert.match(conn.commands[1]!, /^rm -f /);
   });
 });

@@ -27,6 +27,9 @@ const TOOLS = [
   'zstd',
   'echo',
   'head',
+  'tail',
+  'flock',
+  'setsid',
 ];
 
 export class LocalConnection implements HostConnection {

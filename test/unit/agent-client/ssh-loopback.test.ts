@@ -1,19 +1,11 @@
 /**
  * ensureAgent through the real SSH transport (a throwaway sshd on 127.0.0.1): the agent executable
- * is pushed over SSH into the start script's channel, started on that same channel, and reached by
- * undici over streamlocal forwarding.
+ * is pushed over SSH into the start script's channel, started on that same channel (which then
+ * ends: the agent stays resident), and reached by undici over streamlocal forwarding.
  * Skipped (with the reason) where the fixture cannot run (not root, no sshd).
  */
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,23 +14,22 @@ import { ensureAgent } from '../../../controller/agent-client/bootstrap.ts';
 import { connect, type HostConnection } from '../../../controller/connect/index.ts';
 import { TskvError } from '../../../controller/errors.ts';
 import { LoopbackSshd, loopbackSshdUnavailable } from '../../fixtures/loopback-sshd.ts';
+import { alive, until } from '../../fixtures/wait.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
 
 const skip = loopbackSshdUnavailable();
 
-async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** The connection, with every command it is asked to run or upload recorded. */
-function recording(conn: HostConnection): { conn: HostConnection; calls: string[] } {
+/** The connection, with every command it is asked to run or upload recorded, and the spawned ones' exits. */
+function recording(conn: HostConnection): {
+  conn: HostConnection;
+  calls: string[];
+  exits: Promise<number | null>[];
+} {
   const calls: string[] = [];
+  const exits: Promise<number | null>[] = [];
   return {
     calls,
+    exits,
     conn: {
       host: conn.host,
       get viaSudo() {
@@ -48,9 +39,11 @@ function recording(conn: HostConnection): { conn: HostConnection; calls: string[
         calls.push(`exec ${command}`);
         return conn.exec(command, options);
       },
-      spawn: (command, options) => {
+      spawn: async (command, options) => {
         calls.push(`spawn ${command.split('\n')[0]}`);
-        return conn.spawn(command, options);
+        const proc = await conn.spawn(command, options);
+        exits.push(proc.exited);
+        return proc;
       },
       upload: (data, path, options) => {
         calls.push(`upload ${path}`);
@@ -82,14 +75,26 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  test('pushes once on one channel, serves over the forwarded socket, exits when the channel closes', async () => {
-    const options = { manifest, distDir: DIST, installDir: join(root, 'agent'), runDir: join(root, 'run') };
+  test('pushes once on one channel, serves over the forwarded socket, and stays for the next run', async () => {
+    const options = {
+      sshUser: 'root',
+      manifest,
+      distDir: DIST,
+      installDir: join(root, 'agent'),
+      runDir: join(root, 'run'),
+      idleTimeoutS: 60,
+    };
     const rec = recording(conn);
     const first = await ensureAgent(rec.conn, options);
     try {
       assert.equal(first.uploaded, true);
       assert.equal(rec.calls.length, 1, rec.calls.join('\n'));
       assert.match(rec.calls[0]!, /^spawn /);
+      let exited = false;
+      rec.exits[0]!.then(() => {
+        exited = true;
+      });
+      await until('the start channel to end (the agent holds none of it)', () => exited);
       const [v, f, c] = await Promise.all([
         first.client.call(routes.version, {}),
         first.client.call(routes.facts, { dataDir: '/var/lib/etcd' }),
@@ -101,15 +106,19 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
     } finally {
       await first.close();
     }
-    await until('the agent to remove its socket', () => !existsSync(first.socket));
-
-    const second = await ensureAgent(conn, options);
+    const second = await ensureAgent(rec.conn, options);
     try {
-      assert.equal(second.uploaded, false);
+      assert.deepEqual(
+        { uploaded: second.uploaded, started: second.started, pid: second.pid, calls: rec.calls.length },
+        { uploaded: false, started: false, pid: first.pid, calls: 1 },
+      );
       assert.equal((await second.client.call(routes.version, {})).buildId, manifest.buildId);
     } finally {
       await second.close();
     }
+    // Taking its socket away makes the idle agent exit (the after() hook relies on it too).
+    rmSync(second.socket);
+    await until('the agent to exit', () => !alive(first.pid));
   });
 
   test('a payload zstd rejects at once fails fast, leaves nothing, and frees its channel', async () => {
@@ -119,7 +128,14 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
     mkdirSync(distDir, { recursive: true });
     writeFileSync(join(distDir, manifest.compressed.file), packed);
     const installDir = join(root, 'agent-bad');
-    const options = { manifest, distDir, installDir, runDir: join(root, 'run') };
+    const options = {
+      sshUser: 'root',
+      manifest,
+      distDir,
+      installDir,
+      runDir: join(root, 'run-bad'),
+      idleTimeoutS: 60,
+    };
     for (let i = 0; i < 10; i++) {
       // More attempts than the connection has channels: a channel left open would block the rest.
       await assert.rejects(ensureAgent(conn, options), (err: unknown) => {

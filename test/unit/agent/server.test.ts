@@ -151,7 +151,9 @@ describe('agent server over a Unix socket', () => {
     );
   });
 
-  test('closing stdin stops the agent and removes its socket', async () => {
+  test('closing stdin does not stop the agent; SIGTERM does, and removes its socket', async () => {
+    agent.child.stdin?.end();
+    assert.equal((await agent.client.call(routes.version, {})).pid, agent.child.pid);
     const code = await agent.stop();
     assert.equal(code, 0);
     assert.equal(existsSync(agent.socket), false);

@@ -11,16 +11,27 @@ export interface RunningAgent {
   socket: string;
   ready: Record<string, unknown>;
   client: AgentClient;
-  /** Close stdin (as a dropped SSH channel would) and wait for the exit code. */
+  /** SIGTERM the agent (it outlives its stdin) and wait for the exit code. */
   stop(): Promise<number | null>;
+  /** Resolves with the exit code once the agent has exited, for whatever reason. */
+  exited: Promise<number | null>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
 }
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
-/** Start the agent as a child (the pinned Node 24, or a built executable) on a temp Unix socket. */
-export async function startAgent(executable?: string, extraArgs: string[] = []): Promise<RunningAgent> {
-  const dir = mkdtempSync(join(tmpdir(), 'tskv-agent-test-'));
-  const socket = join(dir, 'run', 'agent.sock');
+/**
+ * Start the agent as a child (the pinned Node 24, or a built executable) on a Unix socket: a temp
+ * one (removed by stop()) unless `at` names one.
+ */
+export async function startAgent(
+  executable?: string,
+  extraArgs: string[] = [],
+  at?: string,
+): Promise<RunningAgent> {
+  const tempDir = at === undefined ? mkdtempSync(join(tmpdir(), 'tskv-agent-test-')) : undefined;
+  const socket = at ?? join(tempDir!, 'run', 'agent.sock');
   const [cmd, args] = executable
     ? [executable, ['serve', '--socket', socket, ...extraArgs]]
     : [process.execPath, [join(ROOT, 'agent/main.ts'), 'serve', '--socket', socket, ...extraArgs]];
@@ -44,11 +55,13 @@ export async function startAgent(executable?: string, extraArgs: string[] = []):
     socket,
     ready,
     client,
+    exited,
+    stderr: () => stderr,
     async stop() {
       await client.close();
-      child.stdin?.end();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const code = await exited;
-      rmSync(dir, { recursive: true, force: true });
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
       return code;
     },
   };
