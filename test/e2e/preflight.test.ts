@@ -11,6 +11,9 @@ interface PreflightDoc {
 }
 
 const NAME = 'e2e-pre';
+const AGENT = 'tskv-agen[t]-[0-9a-f]* serve'; // /var/lib/tskv/agent/tskv-agent-<build> serve ...
+const SOCKETS = '/run/tskv/agent-*-root/agent.sock';
+const LOGS = '/run/tskv/agent-*-root.log';
 const failures = (doc: PreflightDoc) => doc.checks.filter((c) => c.status === 'fail');
 const lines = (doc: PreflightDoc) => failures(doc).map((c) => `${c.host} ${c.check}: ${c.observed}`);
 
@@ -20,6 +23,16 @@ describe('tskv preflight on the lab', { skip: labUnavailableReason() ?? false },
     lab = await Lab.up({ name: NAME });
   });
   after(() => Lab.down(NAME));
+
+  /** Per host: the running agents' pids and how many lines their logs hold. */
+  const residentAgents = async () =>
+    Promise.all(
+      lab.hosts.map(async (h) => ({
+        host: h.name,
+        pids: (await h.execOk(`pgrep -f "${AGENT}"`)).trim(),
+        logLines: (await h.execOk(`cat ${LOGS} | wc -l`)).trim(),
+      })),
+    );
 
   test('a fresh lab fails on firewalld, naming every blocked hop', async () => {
     const { result, doc } = await tskvJson<PreflightDoc>(['preflight', lab.inventoryPath]);
@@ -59,12 +72,24 @@ describe('tskv preflight on the lab', { skip: labUnavailableReason() ?? false },
       docker: { uploaded: false },
       h104: { uploaded: false },
     });
+    const resident = await residentAgents();
     const plain = await tskv(['preflight', lab.inventoryPath]);
     assert.equal(plain.code, 0);
     assert.match(plain.stdout, /^preflight passed: \d+ checks on 3 hosts/m);
-    // Nothing is left running on the hosts: each agent ends with its SSH session.
-    for (const h of lab.hosts)
-      await h.waitFor('the agent to exit', '! pgrep -f "tskv-agen[t] serve"', 10_000);
+    // Each host's agent outlived the run before, and this run reached it without starting one
+    // (every start, even one that finds an agent already serving, writes a line to the log).
+    assert.deepEqual(await residentAgents(), resident);
+  });
+
+  test('an agent given a short idle time exits by itself, and its socket goes', async () => {
+    // Without their sockets the resident agents cannot be reached: they exit, and the run starts new ones.
+    for (const h of lab.hosts) await h.execOk(`rm -f ${SOCKETS}`);
+    const run = await tskv(['preflight', lab.inventoryPath], { env: { TSKV_AGENT_IDLE_TIMEOUT: '2' } });
+    assert.equal(run.code, 0, run.stdout);
+    for (const h of lab.hosts) {
+      await h.waitFor('the agent to exit after 2 s idle', `! pgrep -f "${AGENT}" && ! ls ${SOCKETS}`, 20_000);
+      assert.match(await h.execOk(`cat ${LOGS}`), /stopping: no connection for 2 s/);
+    }
   });
 
   test('(a) firewalld blocking 2380 on one host', async () => {

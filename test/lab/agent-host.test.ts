@@ -1,7 +1,7 @@
 /**
  * The agent's deploy routes on a real lab host (firewalld, no systemd, no CAP_SYS_TIME, real
  * etcd 3.4): what the unit tests cannot show, above all that etcd under the agent's supervisor
- * outlives the SSH session and the agent that started it.
+ * outlives the SSH session and the (resident) agent that started it.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ describe('agent deploy routes on a lab host', { skip: skip ?? false }, () => {
   let host: LabHost;
   let inventory: Inventory;
 
-  /** One SSH connection and agent for `work`, closed afterwards (the agent then exits). */
+  /** One SSH connection and agent for `work`, closed afterwards (the agent stays resident). */
   async function withAgent<T>(work: (ch: HostChannel) => Promise<T>): Promise<T> {
     const session = await openSession(inventory, 'silent');
     try {
@@ -103,8 +103,11 @@ describe('agent deploy routes on a lab host', { skip: skip ?? false }, () => {
       const r = await ch.agent.call(routes.etcdService, { action: 'start' });
       assert.equal(r.manager, 'supervisor');
       assert.equal(r.running, true);
-      return r;
+      return { ...r, agentPid: (await ch.agent.call(routes.version, {})).pid };
     });
+    // The agent outlives the session; stopping it must not touch etcd or its supervisor.
+    await host.execOk(`kill ${started.agentPid}`);
+    await host.waitFor('the agent to exit', `! kill -0 ${started.agentPid} 2>/dev/null`);
     await healthy(); // after the session and its agent are gone
     assert.equal((await host.execOk('pgrep -x etcd')).trim(), String(started.pid));
     await withAgent(async (ch) => {

@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type AgentManifest, routes } from '../../agent/api/index.ts';
-import { DEFAULT_INSTALL_DIR, ensureAgent } from '../../controller/agent-client/bootstrap.ts';
+import {
+  DEFAULT_INSTALL_DIR,
+  DEFAULT_RUN_DIR,
+  ensureAgent,
+} from '../../controller/agent-client/bootstrap.ts';
 import { connect, type HostConnection } from '../../controller/connect/index.ts';
 import type { HostSpec } from '../../controller/inventory/model.ts';
 import { expectTskvError } from '../fixtures/expect-tskv-error.ts';
@@ -48,7 +52,7 @@ describe('agent push on a bare lab host', { skip: skip ?? false }, () => {
     );
     try {
       await withConnection(spec, async (conn) => {
-        const err = await expectTskvError(ensureAgent(conn));
+        const err = await expectTskvError(ensureAgent(conn, { sshUser: spec.ssh.user }));
         assert.equal(err.code, 'E_AGENT_INSTALL');
         assert.equal(err.host, 'h102');
         assert.equal(err.step, 'agent: unpack');
@@ -63,11 +67,12 @@ describe('agent push on a bare lab host', { skip: skip ?? false }, () => {
     }
   });
 
-  test('a non-root user: pushed and started through sudo, root-owned, its socket reachable', async () => {
+  test('a non-root user: pushed and started through sudo, root-owned, its socket theirs and reused', async () => {
     await host.addUser('ops', 'nopasswd');
-    await withConnection({ ...spec, ssh: { ...spec.ssh, user: 'ops' } }, async (conn) => {
+    const ops = { ...spec, ssh: { ...spec.ssh, user: 'ops' } };
+    const first = await withConnection(ops, async (conn) => {
       assert.equal(conn.viaSudo, true);
-      const handle = await ensureAgent(conn);
+      const handle = await ensureAgent(conn, { sshUser: 'ops' });
       try {
         assert.equal(handle.uploaded, true);
         // Over streamlocal forwarding, which sshd opens as 'ops': the socket was handed to $SUDO_UID.
@@ -77,9 +82,32 @@ describe('agent push on a bare lab host', { skip: skip ?? false }, () => {
       } finally {
         await handle.close();
       }
+      return handle;
     });
     assert.equal(await installDirListing(), `tskv-agent-${manifest.buildId}`);
     const mode = await host.execOk(`stat -c '%U %a' ${DEFAULT_INSTALL_DIR}/tskv-agent-${manifest.buildId}`);
     assert.equal(mode.trim(), 'root 755');
+    const dir = `${DEFAULT_RUN_DIR}/agent-${manifest.buildId}-ops`;
+    assert.equal(first.socket, `${dir}/agent.sock`);
+    const modes = await host.execOk(`stat -c '%n %U %a' ${DEFAULT_RUN_DIR} ${dir} ${dir}/agent.sock`);
+    assert.deepEqual(modes.trim().split('\n'), [
+      `${DEFAULT_RUN_DIR} root 711`,
+      `${dir} ops 700`,
+      `${dir}/agent.sock ops 600`,
+    ]);
+    assert.equal((await host.execOk(`ps -o user= -p ${first.pid}`)).trim(), 'root');
+
+    // The next command (a new SSH connection) reaches the same agent; root gets an agent of its own.
+    await withConnection(ops, async (conn) => {
+      const again = await ensureAgent(conn, { sshUser: 'ops' });
+      await again.close();
+      assert.deepEqual({ started: again.started, pid: again.pid }, { started: false, pid: first.pid });
+    });
+    await withConnection(spec, async (conn) => {
+      const asRoot = await ensureAgent(conn, { sshUser: 'root' });
+      await asRoot.close();
+      assert.equal(asRoot.started, true);
+      assert.notEqual(asRoot.pid, first.pid);
+    });
   });
 });

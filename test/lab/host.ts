@@ -125,20 +125,23 @@ export class LabHost {
    * in /etc/faketimerc, the library preloaded into every SSH session through /etc/environment
    * (pam_env) and into exec() here. sshd itself never loads it (its seccomp sandbox kills the
    * session when it does, even with FAKETIME_SKIP_CMDS=sshd, which is set for sessions too).
-   * Go programs (etcd) ignore it. 0 removes it.
+   * Go programs (etcd) ignore it. 0 removes it. A resident tskv agent keeps the clock it started
+   * with, so its socket is removed: the next command starts one that sees the change (the old one
+   * exits by itself).
    */
   async setSkew(seconds: number): Promise<void> {
     if (!Number.isFinite(seconds))
       throw new TskvError('E_LAB_SKEW', `invalid skew '${seconds}'`, { host: this.name });
     const clean = "sed -i '/^LD_PRELOAD=.*libfaketime/d; /^FAKETIME_SKIP_CMDS=/d' /etc/environment";
+    const dropAgents = 'rm -f /run/tskv/agent-*/agent.sock';
     if (seconds === 0) {
-      await this.execOk(`rm -f /etc/faketimerc; touch /etc/environment; ${clean}`);
+      await this.execOk(`rm -f /etc/faketimerc; touch /etc/environment; ${clean}; ${dropAgents}`);
       return;
     }
     const offset = `${seconds > 0 ? '+' : ''}${seconds}`;
     await this.execOk(
       `lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 | head -n1) && [ -n "$lib" ] && touch /etc/environment && ${clean} && ` +
-        `printf 'LD_PRELOAD=%s\\nFAKETIME_SKIP_CMDS=sshd\\n' "$lib" >>/etc/environment && printf '%s\\n' '${offset}' >/etc/faketimerc`,
+        `printf 'LD_PRELOAD=%s\\nFAKETIME_SKIP_CMDS=sshd\\n' "$lib" >>/etc/environment && printf '%s\\n' '${offset}' >/etc/faketimerc && ${dropAgents}`,
     );
   }
 
