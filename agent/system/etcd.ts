@@ -28,9 +28,18 @@ export function parseEtcdVersion(text: string): string | null {
   return /etcd Version:\s*(\S+)/i.exec(text)?.[1] ?? null;
 }
 
+/** Versions already asked, by the file's identity: a resident agent asks each binary once. */
+const knownVersions = new Map<string, string>();
+
 export async function etcdVersion(binary: string): Promise<string> {
+  const s = await stat(binary).catch(() => undefined);
+  const identity = s && `${binary}\0${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+  const known = identity && knownVersions.get(identity);
+  if (known) return known;
   const r = await runCommand(binary, ['--version'], 5_000);
-  return parseEtcdVersion(r.stdout + r.stderr) ?? 'unknown';
+  const version = parseEtcdVersion(r.stdout + r.stderr);
+  if (identity && version) knownVersions.set(identity, version);
+  return version ?? 'unknown';
 }
 
 export interface DataDirState {

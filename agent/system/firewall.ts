@@ -1,5 +1,5 @@
 import type { FirewallBackend, FirewallPortState } from '../api/index.ts';
-import { firewalldRunning, judgeFirewalldPort, readDefaultZone } from './firewalld.ts';
+import { dbusDefaultZone, firewalldRunning, judgeFirewalldPort, readDefaultZone } from './firewalld.ts';
 import { judgeNftPort, readNftInputChains } from './nft.ts';
 import { judgeUfwPort, readUfwStatus } from './ufw.ts';
 
@@ -15,9 +15,24 @@ export interface FirewallDetection {
  * Which firewall filters incoming traffic: firewalld when it runs; else ufw when active (it writes
  * nftables/iptables rules itself, so it is asked before nft); else nftables input chains; else none.
  */
-export async function detectFirewall(): Promise<FirewallDetection> {
-  if (await firewalldRunning()) {
-    const [zone, saved] = await Promise.all([readDefaultZone(), readDefaultZone(true)]);
+export function detectFirewall(): Promise<FirewallDetection> {
+  // Concurrent callers (facts and the firewall state in one preflight) share one reading: each
+  // costs firewalld several D-Bus calls. A call after it settled reads again.
+  inFlight ??= readFirewall().finally(() => {
+    inFlight = undefined;
+  });
+  return inFlight;
+}
+
+let inFlight: Promise<FirewallDetection> | undefined;
+
+async function readFirewall(): Promise<FirewallDetection> {
+  const zoneName = await dbusDefaultZone();
+  if (zoneName !== undefined || (await firewalldRunning())) {
+    const [zone, saved] = await Promise.all([
+      readDefaultZone(false, zoneName),
+      readDefaultZone(true, zoneName),
+    ]);
     return {
       backend: 'firewalld',
       state: 'running',

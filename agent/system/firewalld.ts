@@ -22,7 +22,7 @@ export function dbusPortRules(value: DbusValue | undefined): PortRule[] | undefi
 }
 
 /** The default zone over D-Bus: answered only by a running firewalld. */
-async function dbusDefaultZone(): Promise<string | undefined> {
+export async function dbusDefaultZone(): Promise<string | undefined> {
   const r = await dbusCall({ ...FIREWALLD, method: 'org.fedoraproject.FirewallD1.getDefaultZone' });
   return typeof r?.[0] === 'string' ? r[0] : undefined;
 }
@@ -143,13 +143,13 @@ async function readZoneWithFirewallCmd(permanent: boolean): Promise<FirewalldZon
 export type JudgedZone = FirewalldZone & { servicePorts: Map<string, PortRule[]> };
 
 /** The default zone as it filters now (runtime), or as it will after a reload or reboot (permanent). */
-export async function readDefaultZone(permanent = false): Promise<JudgedZone> {
-  const zoneName = await dbusDefaultZone();
+export async function readDefaultZone(permanent = false, knownName?: string): Promise<JudgedZone> {
+  const zoneName = knownName ?? (await dbusDefaultZone());
   const zone =
     (zoneName !== undefined ? await dbusZone(zoneName, permanent) : undefined) ??
     (await readZoneWithFirewallCmd(permanent));
   const ports = new Map<string, PortRule[]>();
-  for (const s of zone.services) ports.set(s, await servicePorts(s));
+  await Promise.all(zone.services.map(async (s) => ports.set(s, await servicePorts(s))));
   return { ...zone, servicePorts: ports };
 }
 
