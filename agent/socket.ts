@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
@@ -79,8 +79,9 @@ export async function listenPrivate(server: Server, options: SocketOptions): Pro
   } finally {
     process.umask(oldMask);
   }
-  chmodSync(path, 0o600);
-  if (ownerUid !== undefined) chownSync(path, ownerUid, -1);
+  // The umask made it 0600. lchown: should the owner's directory hold a symlink there by now, that
+  // link is what changes hands, never what it points to.
+  if (ownerUid !== undefined) lchownSync(path, ownerUid, -1);
   const ours = inode(path);
   const stillOurs = () => inode(path) === ours;
   return {

@@ -62,6 +62,8 @@ function startFunction(options: StartScriptOptions): string {
     'start() {',
     '  umask 077',
     `  mkdir -p -m 0711 ${shellQuote(resident.runDir)} || exit 7`,
+    '  command -v flock >/dev/null && command -v setsid >/dev/null ||',
+    '    { echo "tskv: the agent needs flock and setsid (util-linux) on this host" >&2; exit 7; }',
     `  exec 9>>${shellQuote(resident.lock)} && flock -w ${LOCK_WAIT_S} 9 ||`,
     `    { echo "tskv: cannot lock ${resident.lock} within ${LOCK_WAIT_S} s" >&2; exit 7; }`,
     `  l=${shellQuote(resident.log)}`,

@@ -277,6 +277,16 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     assert.equal(existsSync(dir), false);
   });
 
+  test('a host without flock fails the start clearly', async () => {
+    const conn = new LocalConnection({ binDir: join(root, 'bin-noflock'), hide: ['flock'] });
+    await assert.rejects(ensure(conn, { runDir: join(root, 'run-noflock') }), (err: unknown) => {
+      assert.ok(err instanceof TskvError, String(err));
+      assert.equal(err.code, 'E_AGENT_START');
+      assert.match(err.message, /needs flock and setsid \(util-linux\)/);
+      return true;
+    });
+  });
+
   test('version skew replaces the binary once, then fails clearly', async () => {
     const conn = new LocalConnection();
     const wrong = { ...manifest, buildId: 'ffffffffffffffff' };
