@@ -97,7 +97,7 @@ export async function waitMemberHealthy(
       },
       {
         deadlineMs,
-        intervalMs: 200,
+        intervalMs: 100,
         describe: `${ch.spec.name} to become healthy`,
         isFatal: (err) => err instanceof MemberDown || err instanceof TskvError,
         host: ch.spec.name,
