@@ -1,7 +1,15 @@
 /** Each replacement step against the live cluster and the hosts' agents (see ops/replace-plan.ts for the order). */
 import type { FactsResponse } from '../../agent/api/index.ts';
 import { TskvError } from '../errors.ts';
-import { type EtcdId, isEtcdError, retryWhile, waitFor } from '../etcd/index.ts';
+import {
+  EtcdCluster,
+  type EtcdEndpoint,
+  type EtcdId,
+  type EtcdMember,
+  isEtcdError,
+  retryWhile,
+  waitFor,
+} from '../etcd/index.ts';
 import type { ReplaceStep } from '../ops/replace-plan.ts';
 import { prepareHost, retireHost, startJoiningMember } from './member-host.ts';
 import {
@@ -33,10 +41,41 @@ async function addMember(ctx: StepContext, step: Extract<ReplaceStep, { op: 'add
   }
 }
 
+/**
+ * A started member at `host`, as the other hosts' members see the cluster. The member running on
+ * `host` itself answers a member list from its own view, and right after its removal it does not
+ * know yet: only the others can say it is gone (they apply the removal within moments, so they are
+ * asked until they agree or the deadline passes).
+ */
+export async function startedMemberAt(
+  ctx: StepContext,
+  host: string,
+  deadlineMs = 5000,
+): Promise<EtcdMember | undefined> {
+  const others = [...ctx.live.session.hosts.keys()]
+    .filter((h) => h !== host)
+    .map((h) => ctx.live.endpoint(h))
+    .filter((e): e is EtcdEndpoint => e !== undefined);
+  const cluster = others.length > 0 ? new EtcdCluster(others, { timeoutMs: 5000 }) : undefined;
+  const look = async () => {
+    const list = cluster ? await cluster.memberList() : await ctx.live.memberList();
+    const there = memberAt(ctx, list.members, host);
+    return there?.started ? there : undefined;
+  };
+  try {
+    return await waitFor(async () => ((await look()) === undefined ? { gone: true } : false), {
+      deadlineMs,
+      intervalMs: 100,
+      describe: `the member on ${host} to leave the member list`,
+    }).then(() => undefined);
+  } catch {
+    return look();
+  }
+}
+
 async function clearHost(ctx: StepContext, step: Extract<ReplaceStep, { op: 'clear-host' }>): Promise<void> {
-  const list = await ctx.live.memberList();
-  const there = memberAt(ctx, list.members, step.host);
-  if (there?.started) {
+  const there = await startedMemberAt(ctx, step.host);
+  if (there) {
     throw new TskvError(
       'E_LIVE_MEMBER',
       `not touching ${step.host}: member ${there.name} (${there.idHex}) still runs there`,
