@@ -46,7 +46,7 @@ describe('agent push on a bare lab host', { skip: skip ?? false }, () => {
   });
   after(() => Lab.down(NAME));
 
-  test('a full disk fails naming host, step and zstd, and leaves no temporary file', async () => {
+  test('a full disk fails naming host, step and the cause, and leaves no temporary file', async () => {
     await host.execOk(
       `mkdir -p ${DEFAULT_INSTALL_DIR} && mount -t tmpfs -o size=16m tmpfs ${DEFAULT_INSTALL_DIR}`,
     );
@@ -56,7 +56,7 @@ describe('agent push on a bare lab host', { skip: skip ?? false }, () => {
         assert.equal(err.code, 'E_AGENT_INSTALL');
         assert.equal(err.host, 'h102');
         assert.equal(err.step, 'agent: unpack');
-        assert.match(err.message, /zstd.*No space left on device/s, err.message);
+        assert.match(err.message, /No space left on device/, err.message);
         assert.match(err.fix ?? '', /df -h \/var\/lib\/tskv\/agent/);
         assert.equal(await installDirListing(), '');
         // The failed push's channel is gone: the same connection still runs commands.
