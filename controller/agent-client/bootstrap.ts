@@ -14,6 +14,7 @@
 
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { AGENT_API_VERSION, type AgentManifest } from '../../agent/api/index.ts';
 import { type HostConnection, shellQuote } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
@@ -156,6 +157,23 @@ async function reachOrStart(
   return { client, version: start, started: true, uploaded };
 }
 
+/**
+ * The agent exits after its idle time without an open connection, and a command can go quiet for
+ * longer (a confirmation prompt, a long wait on etcd), with no HTTP connection kept in between.
+ * One idle stream, held for the command's lifetime, keeps it serving; it closes with the SSH
+ * connection if this process dies. (The agent's HTTP server never times out a connection that
+ * has not begun a request.)
+ */
+async function holdAgent(conn: HostConnection, socket: string): Promise<Duplex | undefined> {
+  try {
+    const stream = await conn.openUnixSocket(socket);
+    stream.on('error', () => undefined);
+    return stream;
+  } catch {
+    return undefined; // only a guard: calls still work, the agent just may idle out on a long pause
+  }
+}
+
 export async function ensureAgent(conn: HostConnection, options: EnsureAgentOptions): Promise<AgentHandle> {
   const distDir = options.distDir ?? DEFAULT_AGENT_DIST;
   const manifest = options.manifest ?? (await loadAgentBuild(distDir)).manifest;
@@ -185,6 +203,7 @@ export async function ensureAgent(conn: HostConnection, options: EnsureAgentOpti
     const skew = versionSkew(agent.version, manifest);
     if (skew === null) {
       const { client } = agent;
+      const hold = await holdAgent(conn, resident.socket);
       return {
         client,
         uploaded,
@@ -192,7 +211,10 @@ export async function ensureAgent(conn: HostConnection, options: EnsureAgentOpti
         buildId: manifest.buildId,
         pid: agent.version.pid,
         socket: resident.socket,
-        close: () => client.close(),
+        close: async () => {
+          hold?.destroy();
+          await client.close();
+        },
       };
     }
     await agent.client.close();

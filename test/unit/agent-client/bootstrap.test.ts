@@ -169,6 +169,20 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     }
   });
 
+  test('an agent outlives its idle time while a command holds it, however long the command pauses', async () => {
+    const conn = new LocalConnection();
+    const held = await ensure(conn, { runDir: join(root, 'run-held'), idleTimeoutS: 1 });
+    try {
+      // A pause longer than the idle time (an operator at a confirmation prompt), no call meanwhile.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(alive(held.pid), true, 'still serving');
+      assert.equal((await held.client.call(routes.version, {})).pid, held.pid);
+    } finally {
+      await held.close();
+    }
+    await until('the released agent to exit after its idle time', () => !alive(held.pid));
+  });
+
   test("a killed agent's socket is replaced by the next start", async () => {
     const dir = join(root, 'run-killed');
     const conn = new LocalConnection();
