@@ -14,6 +14,7 @@ import type { Handler } from './types.ts';
 
 interface Listener {
   server: Server;
+  port: number;
   closed: boolean;
   connections: ProbeListenResultResponse['connections'];
 }
@@ -28,6 +29,23 @@ function closeListener(id: string): void {
   l.closed = true;
   l.server.close();
   setTimeout(() => listeners.delete(id), FORGET_AFTER_MS).unref();
+}
+
+/**
+ * This agent's own open listeners on `ports`, closed: left by a run that was interrupted before it
+ * collected them (the agent outlives its commands), they would read as "in use by tskv-agent".
+ */
+async function closeStaleListeners(ports: number[]): Promise<void> {
+  const stale = [...listeners].filter(([, l]) => !l.closed && ports.includes(l.port));
+  await Promise.all(
+    stale.map(
+      ([id, l]) =>
+        new Promise<void>((resolve) => {
+          l.server.once('close', () => resolve());
+          closeListener(id);
+        }),
+    ),
+  );
 }
 
 /** Close every probe listener (agent shutdown). */
@@ -58,7 +76,7 @@ async function listenError(err: NodeJS.ErrnoException, address: string, port: nu
 /** Bind a probe listener; rejects with the listen errno (EADDRINUSE, ...). */
 async function openListener(address: string, port: number, durationMs: number): Promise<ProbeListenResponse> {
   const id = randomUUID();
-  const listener: Listener = { server: createServer(), closed: false, connections: [] };
+  const listener: Listener = { server: createServer(), port, closed: false, connections: [] };
   listener.server.on('connection', (socket) => {
     listener.connections.push({
       remoteAddress: socket.remoteAddress ?? '?',
@@ -91,6 +109,7 @@ export const probeListenFree: Handler<typeof routes.probeListenFree> = async ({
   ports,
   durationMs,
 }) => {
+  await closeStaleListeners(ports);
   const usage = await portUsage(ports);
   const opened: ProbeListenResponse[] = [];
   try {

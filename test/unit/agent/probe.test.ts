@@ -124,6 +124,21 @@ describe('batched probe routes', () => {
     assert.equal(results[0]?.outcome, 'refused');
   });
 
+  test("listen-free takes back the agent's own listeners an interrupted run left open", async () => {
+    const port = await freePort();
+    const request = { address: '127.0.0.1', ports: [port], durationMs: 30_000 };
+    const abandoned = await agent.client.call(routes.probeListenFree, request);
+    assert.equal(abandoned.listeners.length, 1);
+    // The run that opened it never collected it; the next preflight finds the port free.
+    const next = await agent.client.call(routes.probeListenFree, request);
+    assert.deepEqual(
+      next.ports.map((p) => [p.port, p.inUse]),
+      [[port, false]],
+    );
+    assert.equal(next.listeners.length, 1);
+    await agent.client.call(routes.probeListenResults, { ids: next.listeners.map((l) => l.id) });
+  });
+
   test('listen-free on an address that is not this host fails as listen does', async () => {
     await assert.rejects(
       agent.client.call(routes.probeListenFree, {

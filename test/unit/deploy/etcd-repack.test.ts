@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync, zstdDecompressSync } from 'node:zlib';
+import { extractTarball } from '../../../agent/system/tar.ts';
 import { resolveEtcdArtifact, zstdForm } from '../../../controller/artifacts/etcd-repack.ts';
 import { remoteTarballPath } from '../../../controller/artifacts/etcd-tarball.ts';
 
@@ -36,6 +38,26 @@ describe('the zstd form of the etcd tarball', () => {
     const again = await zstdForm(artifact, cache);
     assert.deepEqual(again, zstd);
     assert.equal(statSync(zstd.path).mtimeMs, made, 'reused, not made again');
+  });
+
+  test("a real etcd-layout tarball's zstd form unpacks with the agent's tar call", async () => {
+    const src = join(dir, 'src', 'etcd-v3.4.23-linux-amd64');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'etcd'), '#!/bin/sh\necho etcd\n');
+    const tgz = join(dir, 'real', 'etcd-v3.4.23-linux-amd64.tar.gz');
+    mkdirSync(join(dir, 'real'));
+    execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), 'etcd-v3.4.23-linux-amd64']);
+    const artifact = await resolveEtcdArtifact(
+      { version: '3.4.23', source: tgz, sha256: undefined, flags: {} },
+      join(dir, 'cache'),
+    );
+    const into = join(dir, 'unpacked');
+    mkdirSync(into);
+    await extractTarball(artifact.zstd!.path, into);
+    assert.equal(
+      readFileSync(join(into, 'etcd-v3.4.23-linux-amd64', 'etcd'), 'utf8'),
+      '#!/bin/sh\necho etcd\n',
+    );
   });
 
   test('other sources have none, and a tarball that is not gzip gives none instead of failing', async () => {
