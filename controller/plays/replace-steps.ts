@@ -2,7 +2,7 @@
 import type { FactsResponse } from '../../agent/api/index.ts';
 import { TskvError } from '../errors.ts';
 import {
-  EtcdCluster,
+  EtcdClient,
   type EtcdEndpoint,
   type EtcdId,
   type EtcdMember,
@@ -44,31 +44,46 @@ async function addMember(ctx: StepContext, step: Extract<ReplaceStep, { op: 'add
 /**
  * A started member at `host`, as the other hosts' members see the cluster. The member running on
  * `host` itself answers a member list from its own view, and right after its removal it does not
- * know yet: only the others can say it is gone (they apply the removal within moments, so they are
- * asked until they agree or the deadline passes).
+ * know yet; any other witness may be behind too (or be a stray member of an earlier attempt), so
+ * every other host that answers must see no started member there. They apply a removal within
+ * moments: they are asked until they agree, or the deadline passes.
  */
 export async function startedMemberAt(
   ctx: StepContext,
   host: string,
   deadlineMs = 5000,
 ): Promise<EtcdMember | undefined> {
-  const others = [...ctx.live.session.hosts.keys()]
+  const witnesses = [...ctx.live.session.hosts.keys()]
     .filter((h) => h !== host)
     .map((h) => ctx.live.endpoint(h))
-    .filter((e): e is EtcdEndpoint => e !== undefined);
-  const cluster = others.length > 0 ? new EtcdCluster(others, { timeoutMs: 5000 }) : undefined;
-  const look = async () => {
-    const list = cluster ? await cluster.memberList() : await ctx.live.memberList();
-    const there = memberAt(ctx, list.members, host);
-    return there?.started ? there : undefined;
+    .filter((e): e is EtcdEndpoint => e !== undefined)
+    .map((e) => new EtcdClient(e, { timeoutMs: 3000 }));
+  const look = async (): Promise<EtcdMember | undefined> => {
+    const views =
+      witnesses.length === 0
+        ? [await ctx.live.memberList()]
+        : (await Promise.allSettled(witnesses.map((w) => w.memberList())))
+            .filter((r) => r.status === 'fulfilled')
+            .map((r) => r.value);
+    if (views.length === 0) {
+      throw new TskvError('E_NO_CLUSTER', `no member other than ${host}'s answered the member list`, {
+        host,
+        step: 'clear host',
+        fix: 'tskv status shows which members are down; re-run the same command once they are back',
+      });
+    }
+    return views.map((v) => memberAt(ctx, v.members, host)).find((m) => m?.started);
   };
   try {
-    return await waitFor(async () => ((await look()) === undefined ? { gone: true } : false), {
+    await waitFor(async () => ((await look()) === undefined ? { gone: true } : false), {
       deadlineMs,
       intervalMs: 100,
       describe: `the member on ${host} to leave the member list`,
-    }).then(() => undefined);
-  } catch {
+      isFatal: (err) => err instanceof TskvError && err.code === 'E_NO_CLUSTER',
+    });
+    return undefined;
+  } catch (err) {
+    if (err instanceof TskvError && err.code === 'E_NO_CLUSTER') throw err;
     return look();
   }
 }

@@ -53,6 +53,12 @@ describe('clearing a host after its member was removed', () => {
     assert.equal(await startedMemberAt(ctx, 'h102', 1000), undefined);
   });
 
+  test('one witness that lags (or strays) is not enough: every answering member must see it gone', async () => {
+    views['docker'] = [DOCKER, H104]; // behind, or a stray member of an earlier attempt
+    views['h104'] = [NEW_H102, DOCKER, H104];
+    assert.equal((await startedMemberAt(ctx, 'h102', 300))?.name, 'new-h102');
+  });
+
   test('a member the others still see started there is reported (and the host left alone)', async () => {
     views['docker'] = [NEW_H102, DOCKER, H104];
     views['h104'] = [NEW_H102, DOCKER, H104];
