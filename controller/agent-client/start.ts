@@ -26,7 +26,7 @@ export interface AgentMissing {
   missing: true;
   hasZstd: boolean;
   sudoUid: number | undefined;
-  /** Stream the executable to the host; it is unpacked as it arrives, installed, and started. */
+  /** Stream the executable to the host; once received whole it is unpacked, installed, and started. */
   install(payload: AgentPayload): Promise<AgentStart>;
   /** Nothing will be sent: the script exits. */
   skip(): Promise<void>;

@@ -32,7 +32,7 @@ export async function installEtcd(
   prefetched?: Promise<TarballState | undefined>,
 ): Promise<string[]> {
   const early = await prefetched;
-  let tarball = early !== undefined && early !== 'installed' ? early : undefined;
+  let tarball = typeof early === 'object' ? early : undefined;
   if (!tarball) {
     progress(`pushing ${artifact.fileName}`);
     tarball = await pushTarball(ch, artifact);

@@ -16,7 +16,10 @@ export interface HostTarball {
   form: PushedForm;
 }
 
-export type TarballState = HostTarball | 'installed';
+export type TarballState = HostTarball | 'installed' | 'skipped';
+
+/** Free space under /var/lib below which nothing is pushed before preflight (its disk check fails under 1 GiB). */
+const PREFETCH_MIN_FREE_BYTES = 2 * 1024 ** 3;
 
 /**
  * Pushes the form the host can unpack fastest (zstd when it has zstd) unless its cache already
@@ -45,10 +48,16 @@ async function prefetchOne(
   artifact: () => Promise<EtcdArtifact>,
 ): Promise<TarballState> {
   const binary = `${ETCD_INSTALL_ROOT}/v${version}/etcd`;
-  const check = await ch.conn.exec(`[ -x ${shellQuote(binary)} ] && echo installed || true`, {
-    step: 'check etcd install',
-  });
-  if (check.stdout.trim() === 'installed') return 'installed';
+  const check = await ch.conn.exec(
+    `[ -x ${shellQuote(binary)} ] && echo installed || df -Pk /var/lib | tail -n 1`,
+    { step: 'check etcd install' },
+  );
+  const out = check.stdout.trim();
+  if (out === 'installed') return 'installed';
+  // Preflight has not judged the disk yet: on a nearly full /var (where etcd may keep its data)
+  // the tarball waits for the install step, after preflight.
+  const freeBytes = Number(out.split(/\s+/)[3]) * 1024;
+  if (!(freeBytes > PREFETCH_MIN_FREE_BYTES)) return 'skipped';
   return pushTarball(ch, await artifact());
 }
 
