@@ -69,14 +69,26 @@ export function parseProcNetTcp(text: string, littleEndian = endianness() === 'L
 }
 
 /** Every TCP listener in this network namespace. */
-export async function readTcpListeners(): Promise<TcpListener[]> {
-  const out: TcpListener[] = [];
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    try {
-      out.push(...parseProcNetTcp(await readFile(file, 'utf8')));
-    } catch {
-      // no IPv6 in this kernel or namespace
-    }
-  }
-  return out;
+/**
+ * The host's listening TCP sockets. Concurrent callers (facts and the probes' port reading, asked
+ * together by preflight) share one reading: each read of /proc/net/tcp{,6} walks the kernel's
+ * whole socket table, every namespace's (~7 ms each on the lab machine). A call after it settled
+ * reads again.
+ */
+export function readTcpListeners(): Promise<TcpListener[]> {
+  reading ??= readBoth().finally(() => {
+    reading = undefined;
+  });
+  return reading;
+}
+
+let reading: Promise<TcpListener[]> | undefined;
+
+async function readBoth(): Promise<TcpListener[]> {
+  const texts = await Promise.all(
+    ['/proc/net/tcp', '/proc/net/tcp6'].map(
+      (file) => readFile(file, 'utf8').catch(() => ''), // no IPv6 in this kernel or namespace
+    ),
+  );
+  return texts.flatMap((text) => (text ? parseProcNetTcp(text) : []));
 }
