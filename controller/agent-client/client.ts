@@ -43,7 +43,7 @@ export class AgentClient {
     this.host = options.host;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#client = new Pool('http://tskv-agent', {
-      connections: options.connections ?? 3,
+      connections: options.connections ?? 8,
       // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
       connect: (_opts, callback) => {
         options.openStream().then(
