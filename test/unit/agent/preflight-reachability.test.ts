@@ -51,8 +51,29 @@ describe('preflight reachability on loopback', () => {
 
   test('a host that cannot listen is ignored unless preflight saw it; the other listeners are closed', async () => {
     const port = await freePort();
-    const elsewhere: ProbeHost = { spec: { name: 'c', address: '192.0.2.1' }, agent: agents[1]!.client };
-    const reach = startReachability([a, elsewhere], [port]);
+    // Both "hosts" share this kernel: c must read the port before a listens on it, or it would see
+    // a's listener and not try (and fail) to listen at all.
+    let cTried = () => {};
+    const cTries = new Promise<void>((resolve) => {
+      cTried = resolve;
+    });
+    const gatedA: ProbeHost['agent'] = {
+      call: (async (route, request, options) => {
+        if (route.path === routes.probeListenFree.path) await cTries;
+        return agents[0]!.client.call(route, request, options);
+      }) as AgentClient['call'],
+    };
+    const gatedC: ProbeHost['agent'] = {
+      call: (async (route, request, options) => {
+        try {
+          return await agents[1]!.client.call(route, request, options);
+        } finally {
+          if (route.path === routes.probeListenFree.path) cTried();
+        }
+      }) as AgentClient['call'],
+    };
+    const elsewhere: ProbeHost = { spec: { name: 'c', address: '192.0.2.1' }, agent: gatedC };
+    const reach = startReachability([{ spec: a.spec, agent: gatedA }, elsewhere], [port]);
     assert.deepEqual(await reach.portUsage('a'), { ports: [{ port, inUse: false, listeners: [] }] });
     assert.equal(await reach.portUsage('c'), undefined);
     assert.deepEqual(await reach.between(['a']), []);
