@@ -114,8 +114,10 @@ export function startScript(options: StartScriptOptions): string {
     // Older builds, and leftovers of installs that were killed.
     `find "$d" -maxdepth 1 -type f -name 'tskv-agent-*' ! -name ${shellQuote(name)} -delete`,
     `find "$d" -maxdepth 1 -type f -name '.tskv-agent-*' -mmin +60 -delete`,
-    // Older builds' resident agents are left to idle out; what their stopped agents left goes.
-    `find ${shellQuote(resident.runDir)} -mindepth 1 -maxdepth 1 -name 'agent-*' ! -name ${shellQuote(`agent-${resident.buildId}-*`)} \\( -type f -o -type d -empty \\) -delete 2>/dev/null`,
+    // Older builds' resident agents are left to idle out; what their stopped agents left goes once
+    // quiet for 10 minutes, but never a lock file (a start of that build may hold it right now;
+    // they are empty, and /run is cleared at boot).
+    `find ${shellQuote(resident.runDir)} -mindepth 1 -maxdepth 1 -name 'agent-*' ! -name ${shellQuote(`agent-${resident.buildId}-*`)} ! -name '*.lock' -mmin +10 \\( -type f -o -type d -empty \\) -delete 2>/dev/null`,
     'trap - HUP INT TERM',
     `echo '{"installed":true}'`,
     'start',

@@ -216,6 +216,25 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     assert.deepEqual(listing(dir), [`tskv-agent-${manifest.buildId}`]);
   });
 
+  test("installing a build leaves other builds' lock files and recent logs, and clears their stale leftovers", async () => {
+    const run = join(root, 'run-others');
+    const conn = new LocalConnection();
+    const other = (suffix: string) => join(run, `agent-0123456789abcdef-tester${suffix}`);
+    await conn.exec(
+      `mkdir -p ${run} ${other('')}-stale && : > ${other('.lock')} && : > ${other('.log')} && : > ${other('-old.log')}` +
+        ` && touch -d '20 minutes ago' ${other('-old.log')} ${other('')}-stale ${other('.lock')}`,
+    );
+    const handle = await ensure(conn, { installDir: join(root, 'install-others'), runDir: run });
+    await handle.close();
+    assert.equal(handle.uploaded, true);
+    const left = listing(run).filter((f) => f.startsWith('agent-0123456789abcdef'));
+    // A start of that build may hold its lock right now; its log was written moments ago.
+    assert.deepEqual(left.sort(), [
+      'agent-0123456789abcdef-tester.lock',
+      'agent-0123456789abcdef-tester.log',
+    ]);
+  });
+
   test('a corrupt zstd payload fails on its checksum, naming the step and zstd, and leaves nothing', async () => {
     const build = damagedBuild('corrupt', (b) => {
       b.fill(0x58, Math.floor(b.length / 2), Math.floor(b.length / 2) + 8);
