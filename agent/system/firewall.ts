@@ -1,5 +1,5 @@
 import type { FirewallBackend, FirewallPortState } from '../api/index.ts';
-import { dbusDefaultZone, firewalldRunning, judgeFirewalldPort, readDefaultZone } from './firewalld.ts';
+import { dbusDefaultZone, firewallCmdSaysRunning, judgeFirewalldPort, readDefaultZone } from './firewalld.ts';
 import { judgeNftPort, readNftInputChains } from './nft.ts';
 import { judgeUfwPort, readUfwStatus } from './ufw.ts';
 
@@ -28,7 +28,7 @@ let inFlight: Promise<FirewallDetection> | undefined;
 
 async function readFirewall(): Promise<FirewallDetection> {
   const zoneName = await dbusDefaultZone();
-  if (zoneName !== undefined || (await firewalldRunning())) {
+  if (zoneName !== undefined || (await firewallCmdSaysRunning())) {
     const [zone, saved] = await Promise.all([
       readDefaultZone(false, zoneName),
       readDefaultZone(true, zoneName),

@@ -64,8 +64,8 @@ async function dbusZone(name: string, permanent = false): Promise<FirewalldZone 
   };
 }
 
-export async function firewalldRunning(): Promise<boolean> {
-  if ((await dbusDefaultZone()) !== undefined) return true;
+/** firewall-cmd's view, for hosts where D-Bus does not answer (dbusDefaultZone gave nothing). */
+export async function firewallCmdSaysRunning(): Promise<boolean> {
   const r = await runCommand('firewall-cmd', ['--state']);
   return r.code === 0 && r.stdout.trim() === 'running';
 }
@@ -142,11 +142,16 @@ async function readZoneWithFirewallCmd(permanent: boolean): Promise<FirewalldZon
 
 export type JudgedZone = FirewalldZone & { servicePorts: Map<string, PortRule[]> };
 
-/** The default zone as it filters now (runtime), or as it will after a reload or reboot (permanent). */
-export async function readDefaultZone(permanent = false, knownName?: string): Promise<JudgedZone> {
-  const zoneName = knownName ?? (await dbusDefaultZone());
+/**
+ * The default zone as it filters now (runtime), or as it will after a reload or reboot (permanent).
+ * `dbusZoneName`: dbusDefaultZone's answer; without one, firewall-cmd is asked instead.
+ */
+export async function readDefaultZone(
+  permanent: boolean,
+  dbusZoneName: string | undefined,
+): Promise<JudgedZone> {
   const zone =
-    (zoneName !== undefined ? await dbusZone(zoneName, permanent) : undefined) ??
+    (dbusZoneName !== undefined ? await dbusZone(dbusZoneName, permanent) : undefined) ??
     (await readZoneWithFirewallCmd(permanent));
   const ports = new Map<string, PortRule[]>();
   await Promise.all(zone.services.map(async (s) => ports.set(s, await servicePorts(s))));
