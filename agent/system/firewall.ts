@@ -1,6 +1,7 @@
 import type { FirewallBackend, FirewallPortState } from '../api/index.ts';
 import { dbusDefaultZone, firewallCmdSaysRunning, judgeFirewalldPort, readDefaultZone } from './firewalld.ts';
 import { judgeNftPort, readNftInputChains } from './nft.ts';
+import { sharedWhileRunning } from './shared-reading.ts';
 import { judgeUfwPort, readUfwStatus } from './ufw.ts';
 
 export interface FirewallDetection {
@@ -14,17 +15,9 @@ export interface FirewallDetection {
 /**
  * Which firewall filters incoming traffic: firewalld when it runs; else ufw when active (it writes
  * nftables/iptables rules itself, so it is asked before nft); else nftables input chains; else none.
+ * Concurrent callers share one reading (each costs firewalld several D-Bus calls).
  */
-export function detectFirewall(): Promise<FirewallDetection> {
-  // Concurrent callers (facts and the firewall state in one preflight) share one reading: each
-  // costs firewalld several D-Bus calls. A call after it settled reads again.
-  inFlight ??= readFirewall().finally(() => {
-    inFlight = undefined;
-  });
-  return inFlight;
-}
-
-let inFlight: Promise<FirewallDetection> | undefined;
+export const detectFirewall: () => Promise<FirewallDetection> = sharedWhileRunning(readFirewall);
 
 async function readFirewall(): Promise<FirewallDetection> {
   const zoneName = await dbusDefaultZone();

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { sharedWhileRunning } from './shared-reading.ts';
 
 export interface TcpListener {
   address: string;
@@ -68,21 +69,12 @@ export function parseProcNetTcp(text: string, littleEndian = endianness() === 'L
   return out;
 }
 
-/** Every TCP listener in this network namespace. */
 /**
- * The host's listening TCP sockets. Concurrent callers (facts and the probes' port reading, asked
- * together by preflight) share one reading: each read of /proc/net/tcp{,6} walks the kernel's
- * whole socket table, every namespace's (~7 ms each on the lab machine). A call after it settled
- * reads again.
+ * The host's listening TCP sockets, in this network namespace. Concurrent callers share one
+ * reading: each read of /proc/net/tcp{,6} walks the kernel's whole socket table, every
+ * namespace's (~7 ms each on the lab machine).
  */
-export function readTcpListeners(): Promise<TcpListener[]> {
-  reading ??= readBoth().finally(() => {
-    reading = undefined;
-  });
-  return reading;
-}
-
-let reading: Promise<TcpListener[]> | undefined;
+export const readTcpListeners: () => Promise<TcpListener[]> = sharedWhileRunning(readBoth);
 
 async function readBoth(): Promise<TcpListener[]> {
   const texts = await Promise.all(
