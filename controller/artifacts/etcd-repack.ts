@@ -5,15 +5,14 @@
  * deploy's critical path. The bytes inside are the verified tarball's; the upload checks the
  * repacked file's own sha256 on the host.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip, createZstdCompress } from 'node:zlib';
 import type { EtcdSpec } from '../inventory/model.ts';
 import { defaultCacheDir, type EtcdArtifact, type PushedForm, resolveEtcdTarball } from './etcd-tarball.ts';
+import { sha256Tap } from './sha256-tap.ts';
 
 const GZIP_NAME = /^(.+)\.(?:tar\.gz|tgz)$/;
 
@@ -34,15 +33,7 @@ async function recorded(path: string): Promise<Recorded | undefined> {
 
 async function recompress(from: string, to: string): Promise<Recorded> {
   const tmp = `${to}.part-${process.pid}`;
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const { tap, result } = sha256Tap();
   try {
     await pipeline(
       createReadStream(from),
@@ -51,7 +42,7 @@ async function recompress(from: string, to: string): Promise<Recorded> {
       tap,
       createWriteStream(tmp),
     );
-    const r = { sha256: hash.digest('hex'), size };
+    const r = result();
     await writeFile(`${to}.json`, JSON.stringify(r));
     await rename(tmp, to);
     return r;

@@ -8,11 +8,11 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getGlobalDispatcher, interceptors, request } from 'undici';
 import { InputError, TskvError } from '../errors.ts';
 import type { EtcdSpec } from '../inventory/model.ts';
+import { sha256Tap } from './sha256-tap.ts';
 
 /** A file as it is pushed to hosts. */
 export interface PushedForm {
@@ -79,8 +79,7 @@ async function sizeOf(path: string): Promise<number | undefined> {
 
 async function download(url: string, into: string): Promise<{ sha256: string; size: number }> {
   const tmp = `${into}.part-${process.pid}`;
-  const hash = createHash('sha256');
-  let size = 0;
+  const { tap, result } = sha256Tap();
   try {
     // Release URLs (GitHub, mirrors) answer with redirects.
     const dispatcher = getGlobalDispatcher().compose(interceptors.redirect({ maxRedirections: 5 }));
@@ -89,16 +88,9 @@ async function download(url: string, into: string): Promise<{ sha256: string; si
       await res.body.dump();
       throw new Error(`HTTP ${res.statusCode}`);
     }
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
     await pipeline(res.body, tap, createWriteStream(tmp));
     await rename(tmp, into);
-    return { sha256: hash.digest('hex'), size };
+    return result();
   } catch (err) {
     await rm(tmp, { force: true });
     throw new TskvError('E_ETCD_DOWNLOAD', `cannot download ${url}`, {
