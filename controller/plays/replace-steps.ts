@@ -74,17 +74,24 @@ export async function startedMemberAt(
     }
     return views.map((v) => memberAt(ctx, v.members, host)).find((m) => m?.started);
   };
+  let seen: EtcdMember | undefined;
   try {
-    await waitFor(async () => ((await look()) === undefined ? { gone: true } : false), {
-      deadlineMs,
-      intervalMs: 100,
-      describe: `the member on ${host} to leave the member list`,
-      isFatal: (err) => err instanceof TskvError && err.code === 'E_NO_CLUSTER',
-    });
+    await waitFor(
+      async () => {
+        seen = await look();
+        return seen === undefined;
+      },
+      {
+        deadlineMs,
+        intervalMs: 100,
+        describe: `the member on ${host} to leave the member list`,
+        isFatal: (err) => err instanceof TskvError && err.code === 'E_NO_CLUSTER',
+      },
+    );
     return undefined;
   } catch (err) {
     if (err instanceof TskvError && err.code === 'E_NO_CLUSTER') throw err;
-    return look();
+    return seen; // what the last look saw: no need to ask everyone once more
   }
 }
 
