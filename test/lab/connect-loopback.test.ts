@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -46,7 +46,7 @@ describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
 
   before(async () => {
     sshd = await LoopbackSshd.start();
-    writeFileSync(join(sshd.dir, 'known_hosts'), sshd.knownHostsLine());
+    sshd.trustHostKey();
     conn = await connect(sshd.hostSpec());
   });
   after(async () => {
@@ -217,7 +217,7 @@ describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
       changed.message.includes(fingerprintOf(`${sshd.hostKey}.pub`)),
       'names the presented fingerprint',
     );
-    writeFileSync(join(sshd.dir, 'known_hosts'), sshd.knownHostsLine());
+    sshd.trustHostKey();
   });
 
   test('a dropped connection fails the running command fast, naming host and step', async () => {

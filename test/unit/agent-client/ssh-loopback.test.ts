@@ -66,7 +66,7 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
     manifest = buildAgent();
     root = mkdtempSync(join(tmpdir(), 'tskv-agent-ssh-'));
     sshd = await LoopbackSshd.start();
-    writeFileSync(join(sshd.dir, 'known_hosts'), sshd.knownHostsLine());
+    sshd.trustHostKey();
     conn = await connect(sshd.hostSpec());
   });
   after(async () => {
