@@ -12,10 +12,10 @@
  * The agent outlives the command: close() only closes this client's streams.
  */
 
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
+import { type Duplex, Readable } from 'node:stream';
 import { AGENT_API_VERSION, type AgentManifest } from '../../agent/api/index.ts';
+import { fileBytes } from '../artifacts/file-bytes.ts';
 import { type HostConnection, shellQuote } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
 import { AgentClient } from './client.ts';
@@ -72,9 +72,8 @@ async function openPayload(
   const packed = hasZstd ? manifest.compressed : manifest.fallback;
   const source = join(distDir, packed.file);
   try {
-    const file = await open(source);
-    // Never more than the manifest's size: the host reads exactly that many bytes.
-    const data = file.createReadStream({ end: packed.size - 1 });
+    // Read once for all hosts. Never more than the manifest's size: the host reads exactly that many bytes.
+    const data = Readable.from([(await fileBytes(source)).subarray(0, packed.size)], { objectMode: false });
     return { encoding: packed.encoding, size: packed.size, data, source };
   } catch (err) {
     return new TskvError(

@@ -20,6 +20,18 @@ export interface CommandRunner {
   ): Promise<ExecResult>;
 }
 
+/** The same bytes pushed to many hosts are hashed once. */
+const bufferHashes = new WeakMap<Buffer, string>();
+
+function sha256Of(data: Buffer): string {
+  let hex = bufferHashes.get(data);
+  if (hex === undefined) {
+    hex = createHash('sha256').update(data).digest('hex');
+    bufferHashes.set(data, hex);
+  }
+  return hex;
+}
+
 export async function uploadFile(
   conn: CommandRunner,
   data: Buffer | NodeJS.ReadableStream,
@@ -38,8 +50,10 @@ export async function uploadFile(
   const hash = createHash('sha256');
   let bytes = 0;
   let input: Buffer | Readable;
+  let sentHash: () => string = () => hash.digest('hex');
   if (Buffer.isBuffer(data)) {
-    hash.update(data);
+    const hex = sha256Of(data);
+    sentHash = () => hex;
     bytes = data.length;
     input = data;
   } else {
@@ -68,7 +82,7 @@ export async function uploadFile(
   if (write.code !== 0) await fail(`writing ${tmp} failed (exit code ${write.code})`, write.stderr);
   const [hashLine = '', sizeLine = ''] = write.stdout.trim().split('\n');
   const written = hashLine.split(/\s+/)[0] ?? '';
-  const sent = hash.digest('hex');
+  const sent = sentHash();
   const expected = options.sha256?.toLowerCase() ?? sent;
   if (written !== expected || sent !== expected) {
     await fail(

@@ -4,9 +4,9 @@
  * agent), which changes nothing etcd or the operator sees. Installing it stays a planned step after
  * preflight. A prefetch that fails is only a lost head start: the install pushes again and reports.
  */
-import { createReadStream } from 'node:fs';
 import { ETCD_INSTALL_ROOT } from '../../agent/api/index.ts';
 import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
+import { fileBytes } from '../artifacts/file-bytes.ts';
 import { shellQuote } from '../connect/index.ts';
 import type { HostChannel } from './session.ts';
 
@@ -34,7 +34,7 @@ export async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Prom
   const form = artifact.zstd && /^zstd$/m.test(have.stdout) ? artifact.zstd : artifact;
   const remote = remoteTarballPath(form);
   if (have.stdout.split('\n').includes(`${form.sha256}  ${remote}`)) return { pushed: false, form };
-  await ch.conn.upload(createReadStream(form.path), remote, {
+  await ch.conn.upload(await fileBytes(form.path), remote, {
     sha256: form.sha256,
     mode: 0o644,
     step: 'upload etcd tarball',
