@@ -30,13 +30,32 @@ export function spawnProxyCommand(template: string, host: string, port: number, 
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   };
 
+  const send = (chunks: Buffer[], cb: () => void): void => {
+    const stdin = child.stdin;
+    if (stdin.destroyed || !stdin.writable) {
+      cb();
+      return;
+    }
+    stdin.cork();
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) stdin.write(chunks[i]);
+    stdin.write(chunks[last], () => cb());
+    stdin.uncork();
+  };
+
   const stream = new Duplex({
     read() {
       child.stdout.resume();
     },
     write(chunk: Buffer, _enc, cb) {
-      if (child.stdin.destroyed || !child.stdin.writable) return cb();
-      child.stdin.write(chunk, () => cb());
+      send([chunk], cb);
+    },
+    // ssh2 writes one packet at a time; those queued meanwhile go to the pipe in one writev.
+    writev(chunks, cb) {
+      send(
+        chunks.map((c) => c.chunk as Buffer),
+        cb,
+      );
     },
     final(cb) {
       child.stdin.end();
