@@ -19,7 +19,10 @@ test('lab names and addresses derive from the lab name, in 198.18.0.0/15', () =>
   );
   assert.equal(a.netns, 'tskv-default.net');
   assert.equal(a.controllerAddress, `${a.prefix}.1`);
-  assert.equal(a.proxyCommand, 'nsenter --net=/run/netns/tskv-default.net socat STDIO TCP:%h:%p,nodelay');
+  assert.equal(
+    a.proxyCommand,
+    'nsenter --net=/run/netns/tskv-default.net socat -b 131072 STDIO TCP:%h:%p,nodelay',
+  );
   assert.notEqual(labPrefix('default'), labPrefix('other'));
 });
 

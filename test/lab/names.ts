@@ -92,7 +92,8 @@ export function labLayout(name: string, hostNames: string[] = []): LabLayout {
     statePath: join(dir, 'state.json'),
     keyPath: join(dir, 'id_ed25519'),
     knownHostsPath: join(dir, 'known_hosts'),
-    proxyCommand: `nsenter --net=/run/netns/${netns} socat STDIO TCP:%h:%p,nodelay`,
+    // -b: socat copies 8 KB per read by default; 128 KB cuts its syscalls (and CPU) for pushes.
+    proxyCommand: `nsenter --net=/run/netns/${netns} socat -b 131072 STDIO TCP:%h:%p,nodelay`,
     hosts: hostNames.map((host, index) => ({
       name: host,
       index,
