@@ -1,5 +1,6 @@
 import type { routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
+import { dbusInvoke } from '../system/dbus.ts';
 import { detectFirewall, type FirewallDetection } from '../system/firewall.ts';
 import {
   type OpenPlan,
@@ -10,19 +11,25 @@ import {
 } from '../system/firewall-open.ts';
 import { readNftInputChains } from '../system/nft.ts';
 import { runCommand } from '../system/run.ts';
-import { applySteps, type RunCommand } from '../system/steps.ts';
+import { applySteps, type DbusInvoke, type RunCommand } from '../system/steps.ts';
 import { readUfwStatus } from '../system/ufw.ts';
 import type { Handler } from './types.ts';
 
 export interface FirewallOpenOptions {
   detect?: () => Promise<Pick<FirewallDetection, 'backend'>>;
   run?: RunCommand;
+  bus?: DbusInvoke;
 }
 
-async function plan(backend: string, ports: number[], run: RunCommand): Promise<OpenPlan | null> {
+async function plan(
+  backend: string,
+  ports: number[],
+  run: RunCommand,
+  bus: DbusInvoke,
+): Promise<OpenPlan | null> {
   switch (backend) {
     case 'firewalld':
-      return planFirewalldOpen(run, ports);
+      return planFirewalldOpen(run, ports, bus);
     case 'ufw': {
       const status = await readUfwStatus();
       return status ? planUfwOpen(status, ports) : null;
@@ -40,13 +47,14 @@ async function plan(backend: string, ports: number[], run: RunCommand): Promise<
  */
 export function makeFirewallOpen(options: FirewallOpenOptions = {}): Handler<typeof routes.firewallOpen> {
   const run = options.run ?? runCommand;
+  const bus = options.bus ?? dbusInvoke;
   return async ({ ports, dryRun }) => {
     const wanted = [...new Set(ports)].sort((a, b) => a - b);
     const { backend } = await (options.detect ?? detectFirewall)();
     let planned: OpenPlan | null;
     try {
-      planned = await plan(backend, wanted, run);
-      if (planned && !dryRun) await applySteps(planned.steps, run);
+      planned = await plan(backend, wanted, run, bus);
+      if (planned && !dryRun) await applySteps(planned.steps, run, bus);
     } catch (err) {
       throw new AgentError('E_AGENT_COMMAND_FAILED', err instanceof Error ? err.message : String(err));
     }

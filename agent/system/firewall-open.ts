@@ -1,9 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
-import { dbusCall, dbusSendArgs } from './dbus-send.ts';
 import { dbusPortRules, FIREWALLD } from './firewalld.ts';
 import { judgeNftPort, type NftInputChain } from './nft.ts';
 import { type PortRule, parsePortRule, ruleCovers } from './port-rules.ts';
-import { command, type RunCommand, type Step, write } from './steps.ts';
+import { command, type DbusInvoke, dbusStep, type RunCommand, type Step, write } from './steps.ts';
 import { judgeUfwPort, type UfwStatus } from './ufw.ts';
 
 export interface OpenPlan {
@@ -30,20 +29,19 @@ const firewalld = (path: string, method: string, args: string[] = []) => ({
 
 /**
  * The same plan over firewalld's D-Bus API (a few ms a call where firewall-cmd starts Python each
- * time); undefined when dbus-send or the API is not there, and firewall-cmd does the job.
+ * time); undefined when the bus or the API is not there, and firewall-cmd does the job.
  */
-async function planFirewalldOpenOverDbus(run: RunCommand, ports: number[]): Promise<OpenPlan | undefined> {
-  const zone = (await dbusCall(firewalld(FIREWALLD.path, 'getDefaultZone'), run))?.[0];
+async function planFirewalldOpenOverDbus(bus: DbusInvoke, ports: number[]): Promise<OpenPlan | undefined> {
+  const ask = (call: ReturnType<typeof firewalld>) => bus(call).catch(() => undefined);
+  const zone = (await ask(firewalld(FIREWALLD.path, 'getDefaultZone')))?.[0];
   if (typeof zone !== 'string') return undefined;
   const zonePath = (
-    await dbusCall(firewalld(`${FIREWALLD.path}/config`, 'config.getZoneByName', [`string:${zone}`]), run)
+    await ask(firewalld(`${FIREWALLD.path}/config`, 'config.getZoneByName', [`string:${zone}`]))
   )?.[0];
   if (typeof zonePath !== 'string') return undefined;
   const [runtime, permanent] = await Promise.all([
-    dbusCall(firewalld(FIREWALLD.path, 'zone.getPorts', [`string:${zone}`]), run).then((r) =>
-      dbusPortRules(r?.[0]),
-    ),
-    dbusCall(firewalld(zonePath, 'config.zone.getPorts'), run).then((r) => dbusPortRules(r?.[0])),
+    ask(firewalld(FIREWALLD.path, 'zone.getPorts', [`string:${zone}`])).then((r) => dbusPortRules(r?.[0])),
+    ask(firewalld(zonePath, 'config.zone.getPorts')).then((r) => dbusPortRules(r?.[0])),
   ]);
   if (!runtime || !permanent) return undefined;
   const missing = (rules: PortRule[]) => ports.filter((p) => !rules.some((r) => ruleCovers(r, p, 'tcp')));
@@ -54,16 +52,13 @@ async function planFirewalldOpenOverDbus(run: RunCommand, ports: number[]): Prom
     plan.actions.push(`open ${tcp(runtimeMissing)} in firewalld zone ${zone} (runtime)`);
     for (const p of runtimeMissing) {
       plan.steps.push(
-        command(
-          'dbus-send',
-          dbusSendArgs(
-            firewalld(FIREWALLD.path, 'zone.addPort', [
-              `string:${zone}`,
-              `string:${p}`,
-              'string:tcp',
-              'int32:0',
-            ]),
-          ),
+        dbusStep(
+          firewalld(FIREWALLD.path, 'zone.addPort', [
+            `string:${zone}`,
+            `string:${p}`,
+            'string:tcp',
+            'int32:0',
+          ]),
         ),
       );
     }
@@ -71,12 +66,7 @@ async function planFirewalldOpenOverDbus(run: RunCommand, ports: number[]): Prom
   if (permanentMissing.length > 0) {
     plan.actions.push(`open ${tcp(permanentMissing)} in firewalld zone ${zone} (permanent)`);
     for (const p of permanentMissing) {
-      plan.steps.push(
-        command(
-          'dbus-send',
-          dbusSendArgs(firewalld(zonePath, 'config.zone.addPort', [`string:${p}`, 'string:tcp'])),
-        ),
-      );
+      plan.steps.push(dbusStep(firewalld(zonePath, 'config.zone.addPort', [`string:${p}`, 'string:tcp'])));
     }
   }
   return plan;
@@ -86,8 +76,12 @@ async function planFirewalldOpenOverDbus(run: RunCommand, ports: number[]): Prom
  * firewalld, default zone: add the ports missing from the runtime configuration and those
  * missing from the permanent one. Reads both listings (and the zone's name) at once.
  */
-export async function planFirewalldOpen(run: RunCommand, ports: number[]): Promise<OpenPlan> {
-  const overDbus = await planFirewalldOpenOverDbus(run, ports);
+export async function planFirewalldOpen(
+  run: RunCommand,
+  ports: number[],
+  bus: DbusInvoke,
+): Promise<OpenPlan> {
+  const overDbus = await planFirewalldOpenOverDbus(bus, ports);
   if (overDbus) return overDbus;
   const [zone, runtime, permanent] = await Promise.all([
     run('firewall-cmd', ['--get-default-zone']),

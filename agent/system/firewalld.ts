@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type DbusValue, dbusCall } from './dbus-send.ts';
+import { type DbusValue, dbusCall } from './dbus.ts';
 import { type PortRule, parsePortRule, ruleCovers } from './port-rules.ts';
 import { runCommand } from './run.ts';
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { routes } from '../../agent/api/index.ts';
+import { DbusConnection } from '../../agent/system/dbus.ts';
 import { loadInventory } from '../../controller/inventory/load.ts';
 import type { Inventory } from '../../controller/inventory/model.ts';
 import { type HostChannel, openSession } from '../../controller/plays/session.ts';
@@ -78,6 +79,33 @@ describe('agent deploy routes on a lab host', { skip: skip ?? false }, () => {
     });
     assert.equal((await host.execOk('firewall-cmd --list-ports')).trim(), '2379/tcp 2380/tcp');
     assert.equal((await host.execOk('firewall-cmd --permanent --list-ports')).trim(), '2379/tcp 2380/tcp');
+  });
+
+  test("the agent's D-Bus client reads firewalld's zone settings as they are", async () => {
+    // The host's own system bus, reached through its root (a unix socket needs no network).
+    const bus = await DbusConnection.open(`/proc/${host.pid}/root/run/dbus/system_bus_socket`);
+    try {
+      const F = 'org.fedoraproject.FirewallD1';
+      const [zone] = await bus.call({
+        dest: F,
+        path: '/org/fedoraproject/FirewallD1',
+        method: `${F}.getDefaultZone`,
+      });
+      assert.equal(zone, 'public');
+      const [settings] = await bus.call({
+        dest: F,
+        path: '/org/fedoraproject/FirewallD1',
+        method: `${F}.zone.getZoneSettings2`,
+        args: ['string:public'],
+      });
+      const s = settings as { target: string; services: string[]; ports: string[][] };
+      assert.equal(s.target, 'default');
+      assert.ok(s.services.includes('ssh'), JSON.stringify(s));
+      const listed = (await host.execOk('firewall-cmd --list-ports')).trim().split(/\s+/).filter(Boolean);
+      assert.deepEqual(s.ports.map(([port, proto]) => `${port}/${proto}`).sort(), listed.sort());
+    } finally {
+      bus.close();
+    }
   });
 
   test('clockSync with stepToMs: the host cannot set its clock', async () => {

@@ -1,12 +1,34 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { makeFirewallOpen } from '../../../agent/handlers/firewall-open.ts';
+import type { DbusCall, DbusValue } from '../../../agent/system/dbus.ts';
 import { planNftOpen, planUfwOpen } from '../../../agent/system/firewall-open.ts';
 import { parseNftRuleset } from '../../../agent/system/nft.ts';
 import { parseUfwStatus } from '../../../agent/system/ufw.ts';
 import { fakeRun } from './fake-run.ts';
 
 const ctx = { buildId: 'test' };
+
+/** A host without a system bus: firewalld is asked through firewall-cmd. */
+const noBus = async (): Promise<never> => {
+  throw new Error('connect ENOENT /var/run/dbus/system_bus_socket');
+};
+
+/** A system bus answering from a table keyed by "path method args..."; records every call. */
+function fakeBus(answers: Record<string, DbusValue[] | Error>) {
+  const calls: string[] = [];
+  const bus = async (call: DbusCall): Promise<DbusValue[]> => {
+    const key = [call.path, call.method, ...(call.args ?? []).map((a) => a.slice(a.indexOf(':') + 1))].join(
+      ' ',
+    );
+    calls.push(key);
+    const found = Object.entries(answers).find(([k]) => key.startsWith(k))?.[1];
+    if (found === undefined) throw new Error(`unexpected D-Bus call ${key}`);
+    if (found instanceof Error) throw found;
+    return found;
+  };
+  return { bus, calls };
+}
 
 describe('firewallOpen with firewalld', () => {
   const host = (runtime: string, permanent: string) =>
@@ -18,7 +40,7 @@ describe('firewallOpen with firewalld', () => {
       'firewall-cmd --permanent --zone=public': {},
     });
   const open = (fake: ReturnType<typeof fakeRun>) =>
-    makeFirewallOpen({ detect: async () => ({ backend: 'firewalld' }), run: fake.run });
+    makeFirewallOpen({ detect: async () => ({ backend: 'firewalld' }), run: fake.run, bus: noBus });
 
   test('closed: runtime and permanent, in the default zone', async () => {
     const fake = host('', '');
@@ -70,48 +92,38 @@ describe('firewallOpen with firewalld', () => {
 });
 
 describe('firewallOpen with firewalld over D-Bus', () => {
-  const D = 'dbus-send --system --print-reply --dest=org.fedoraproject.FirewallD1';
-  const reply = (body: string) => ({
-    stdout: `method return time=1 sender=:1.0 -> destination=:1.9 serial=2 reply_serial=2\n${body}\n`,
-  });
-  const ports = (list: string[]) =>
-    reply(
-      `   array [\n${list.map((p) => `      struct {\n         string "${p}"\n         string "tcp"\n      }`).join('\n')}\n   ]`,
-    );
-  const host = (runtime: string[], permanent: string[]) =>
-    fakeRun({
-      [`${D} /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.getDefaultZone`]:
-        reply('   string "public"'),
-      [`${D} /org/fedoraproject/FirewallD1/config org.fedoraproject.FirewallD1.config.getZoneByName string:public`]:
-        reply('   object path "/org/fedoraproject/FirewallD1/config/zone/6"'),
-      [`${D} /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone.getPorts string:public`]:
-        ports(runtime),
-      [`${D} /org/fedoraproject/FirewallD1/config/zone/6 org.fedoraproject.FirewallD1.config.zone.getPorts`]:
-        ports(permanent),
-      [`${D} /org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone.addPort`]:
-        reply('   string "public"'),
-      [`${D} /org/fedoraproject/FirewallD1/config/zone/6 org.fedoraproject.FirewallD1.config.zone.addPort`]:
-        reply(''),
+  const F = 'org.fedoraproject.FirewallD1';
+  const ZONE = '/org/fedoraproject/FirewallD1/config/zone/6';
+  const ports = (list: string[]): DbusValue[] => [list.map((p) => [p, 'tcp'])];
+  const host = (runtime: string[], permanent: string[], addPort: DbusValue[] | Error = ['public']) =>
+    fakeBus({
+      [`/org/fedoraproject/FirewallD1 ${F}.getDefaultZone`]: ['public'],
+      [`/org/fedoraproject/FirewallD1/config ${F}.config.getZoneByName public`]: [ZONE],
+      [`/org/fedoraproject/FirewallD1 ${F}.zone.getPorts public`]: ports(runtime),
+      [`${ZONE} ${F}.config.zone.getPorts`]: ports(permanent),
+      [`/org/fedoraproject/FirewallD1 ${F}.zone.addPort`]: addPort,
+      [`${ZONE} ${F}.config.zone.addPort`]: [],
     });
-  const open = (fake: ReturnType<typeof fakeRun>) =>
-    makeFirewallOpen({ detect: async () => ({ backend: 'firewalld' }), run: fake.run });
+  const open = (fake: ReturnType<typeof fakeBus>, run = fakeRun({})) =>
+    makeFirewallOpen({ detect: async () => ({ backend: 'firewalld' }), run: run.run, bus: fake.bus });
 
   test('adds the missing runtime and permanent ports without starting firewall-cmd', async () => {
     const fake = host(['2379'], []);
-    const r = await open(fake)({ ports: [2379, 2380], dryRun: false }, ctx);
+    const run = fakeRun({});
+    const r = await open(fake, run)({ ports: [2379, 2380], dryRun: false }, ctx);
     assert.deepEqual(r.actions, [
       'open 2380/tcp in firewalld zone public (runtime)',
       'open 2379/tcp 2380/tcp in firewalld zone public (permanent)',
     ]);
     assert.deepEqual(
-      fake.calls.filter((c) => c.includes('addPort')).map((c) => c.slice(D.length + 1)),
+      fake.calls.filter((c) => c.includes('addPort')),
       [
-        '/org/fedoraproject/FirewallD1 org.fedoraproject.FirewallD1.zone.addPort string:public string:2380 string:tcp int32:0',
-        '/org/fedoraproject/FirewallD1/config/zone/6 org.fedoraproject.FirewallD1.config.zone.addPort string:2379 string:tcp',
-        '/org/fedoraproject/FirewallD1/config/zone/6 org.fedoraproject.FirewallD1.config.zone.addPort string:2380 string:tcp',
+        `/org/fedoraproject/FirewallD1 ${F}.zone.addPort public 2380 tcp 0`,
+        `${ZONE} ${F}.config.zone.addPort 2379 tcp`,
+        `${ZONE} ${F}.config.zone.addPort 2380 tcp`,
       ],
     );
-    assert.equal(fake.calls.filter((c) => c.startsWith('firewall-cmd')).length, 0);
+    assert.deepEqual(run.calls, [], 'no command started');
   });
 
   test('already open: no change, nothing added', async () => {
@@ -120,6 +132,22 @@ describe('firewallOpen with firewalld over D-Bus', () => {
       changed: false,
       actions: [],
     });
+    assert.equal(fake.calls.filter((c) => c.includes('addPort')).length, 0);
+  });
+
+  test("a refused call fails with the method and firewalld's words", async () => {
+    const fake = host([], [], new Error('org.fedoraproject.FirewallD1.Exception: INVALID_ZONE: public'));
+    await assert.rejects(open(fake)({ ports: [2379], dryRun: false }, ctx), {
+      code: 'E_AGENT_COMMAND_FAILED',
+      message:
+        /D-Bus org\.fedoraproject\.FirewallD1\.zone\.addPort on \/org\/fedoraproject\/FirewallD1 \(string:public string:2379 string:tcp int32:0\) failed: .*INVALID_ZONE: public/,
+    });
+  });
+
+  test('a dry run asks, and adds nothing', async () => {
+    const fake = host([], []);
+    const r = await open(fake)({ ports: [2379], dryRun: true }, ctx);
+    assert.equal(r.changed, true);
     assert.equal(fake.calls.filter((c) => c.includes('addPort')).length, 0);
   });
 });

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { busSocketPath, DbusConnection, DbusError } from '../../../agent/system/dbus.ts';
+import { decodeMessage, encodeCall, MESSAGE, messageLength } from '../../../agent/system/dbus-wire.ts';
+
+const BUS = { dest: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus' };
+
+describe('D-Bus wire format', () => {
+  test('a method call carries its header fields and typed arguments, 8-byte aligned', () => {
+    const msg = encodeCall(
+      {
+        dest: 'org.fedoraproject.FirewallD1',
+        path: '/org/fedoraproject/FirewallD1',
+        method: 'org.fedoraproject.FirewallD1.zone.addPort',
+        args: ['string:public', 'string:2380', 'string:tcp', 'int32:-1'],
+      },
+      7,
+    );
+    assert.equal(messageLength(msg), msg.length);
+    assert.equal(messageLength(msg.subarray(0, msg.length - 1)), undefined, 'incomplete');
+    const decoded = decodeMessage(msg);
+    assert.equal(decoded.type, MESSAGE.call);
+    assert.equal(decoded.serial, 7);
+    assert.deepEqual(decoded.body, ['public', '2380', 'tcp', -1]);
+    const text = msg.toString('latin1');
+    for (const s of ['org.fedoraproject.FirewallD1.zone', 'addPort', 'sssi']) assert.ok(text.includes(s), s);
+  });
+
+  test('unsupported arguments are refused before anything is sent', () => {
+    assert.throws(
+      () => encodeCall({ ...BUS, method: 'x.y', args: ['dict:a'] }, 1),
+      /unsupported D-Bus argument/,
+    );
+  });
+
+  test('bus addresses', () => {
+    assert.equal(busSocketPath('unix:path=/run/dbus/system_bus_socket'), '/run/dbus/system_bus_socket');
+    assert.equal(busSocketPath('tcp:host=x;unix:guid=1,path=/tmp/a%20b'), '/tmp/a b');
+    assert.equal(busSocketPath('unix:abstract=/tmp/x'), undefined);
+  });
+});
+
+describe('DbusConnection against a real dbus-daemon', {
+  skip: process.getuid?.() !== 0 && 'needs root',
+}, () => {
+  let dir: string;
+  let daemon: ChildProcess;
+  let conn: DbusConnection;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tskv-dbus-'));
+    const socket = join(dir, 'bus');
+    daemon = spawn(
+      'dbus-daemon',
+      ['--session', '--nofork', '--print-address', `--address=unix:path=${socket}`],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    // It prints its address once it listens.
+    await new Promise<void>((resolve, reject) => {
+      daemon.stdout!.once('data', () => resolve());
+      daemon.once('error', reject);
+      daemon.once('exit', (code) => reject(new Error(`dbus-daemon exited ${code}`)));
+    });
+    conn = await DbusConnection.open(socket);
+  });
+  after(() => {
+    conn?.close();
+    daemon?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('calls overlap and each gets its own reply: strings, arrays, dicts of variants', async () => {
+    const [id, names, creds] = await Promise.all([
+      conn.call({ ...BUS, method: 'org.freedesktop.DBus.GetId' }),
+      conn.call({ ...BUS, method: 'org.freedesktop.DBus.ListNames' }),
+      conn.call({
+        ...BUS,
+        method: 'org.freedesktop.DBus.GetConnectionCredentials',
+        args: ['string:org.freedesktop.DBus'],
+      }),
+    ]);
+    assert.match(String(id[0]), /^[0-9a-f]{32}$/);
+    assert.ok((names[0] as string[]).includes('org.freedesktop.DBus'));
+    const c = creds[0] as Record<string, unknown>;
+    assert.equal(c.UnixUserID, 0);
+    assert.equal(c.ProcessID, daemon.pid);
+  });
+
+  test('a refused call rejects with the error name and message; the connection stays usable', async () => {
+    await assert.rejects(
+      conn.call({ ...BUS, method: 'org.freedesktop.DBus.GetNameOwner', args: ['string:org.example.Nobody'] }),
+      (err: unknown) =>
+        err instanceof DbusError && err.errorName === 'org.freedesktop.DBus.Error.NameHasNoOwner',
+    );
+    const [owner] = await conn.call({
+      ...BUS,
+      method: 'org.freedesktop.DBus.GetNameOwner',
+      args: ['string:org.freedesktop.DBus'],
+    });
+    assert.equal(owner, 'org.freedesktop.DBus');
+  });
+
+  test('a dead bus fails pending and later calls at once', async () => {
+    const other = await DbusConnection.open(join(dir, 'bus'));
+    other.close();
+    await assert.rejects(other.call({ ...BUS, method: 'org.freedesktop.DBus.GetId' }), /closed/);
+    assert.equal(other.closed, true);
+  });
+});
