@@ -73,7 +73,7 @@ describe('lab', { skip: skip ?? false }, () => {
       assert.ok(host.address.startsWith(`${lab.layout.prefix}.`), host.address);
       assert.equal(host.ssh.hostKeyPolicy, 'strict');
       assert.equal(host.ssh.user, 'root');
-      assert.match(host.ssh.proxyCommand ?? '', /socat STDIO TCP:%h:%p,nodelay$/);
+      assert.match(host.ssh.proxyCommand ?? '', /socat -b 131072 STDIO TCP:%h:%p,nodelay$/);
     }
     assert.equal(inventory.etcd.flags['enable-v2'], true);
     assert.match(inventory.etcd.source, /etcd-v3\.4\.\d+-linux-\w+\.tar\.gz$/);
