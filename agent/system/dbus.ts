@@ -60,7 +60,6 @@ export class DbusConnection {
   /** Connects, authenticates (EXTERNAL, as this process's uid) and says Hello. */
   static async open(socketPath: string): Promise<DbusConnection> {
     const socket = createConnection(socketPath);
-    socket.unref();
     const auth = await new Promise<Buffer>((resolve, reject) => {
       let got: Buffer = Buffer.alloc(0);
       const onData = (chunk: Buffer) => {
@@ -109,10 +108,13 @@ export class DbusConnection {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(serial);
+        if (this.pending.size === 0) this.socket.unref();
         reject(new Error(`no D-Bus reply to ${call.method} within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
       this.pending.set(serial, { resolve, reject, timer });
+      // An idle connection never keeps the process alive; one awaiting a reply does.
+      this.socket.ref();
       this.socket.write(message);
     });
   }
@@ -146,6 +148,7 @@ export class DbusConnection {
     const p = this.pending.get(msg.replySerial);
     if (!p) return;
     this.pending.delete(msg.replySerial);
+    if (this.pending.size === 0) this.socket.unref();
     clearTimeout(p.timer);
     if (msg.type === MESSAGE.return) p.resolve(msg.body);
     else

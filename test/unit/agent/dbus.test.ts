@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +104,20 @@ describe('DbusConnection against a real dbus-daemon', {
       args: ['string:org.freedesktop.DBus'],
     });
     assert.equal(owner, 'org.freedesktop.DBus');
+  });
+
+  test('a call awaiting its reply keeps the process alive; an idle connection does not', () => {
+    const script = `
+      import { DbusConnection } from ${JSON.stringify(join(import.meta.dirname, '../../../agent/system/dbus.ts'))};
+      const conn = await DbusConnection.open(${JSON.stringify(join(dir, 'bus'))});
+      const [id] = await conn.call({ dest: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', method: 'org.freedesktop.DBus.GetId' });
+      console.log(String(id).length);
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    assert.equal(out.trim(), '32', 'the reply arrived and the process then exited by itself');
   });
 
   test('a dead bus fails pending and later calls at once', async () => {
