@@ -1,4 +1,6 @@
 /** The agent's one contract: both the agent and the controller import this module (it imports only zod). */
+import './zod-config.ts';
+
 export * from './clock.ts';
 export * from './deploy.ts';
 export * from './errors.ts';
