@@ -59,6 +59,12 @@ const ARG_TYPES: Record<string, string> = {
   byte: 'y',
 };
 
+const INTEGER_RANGE: Record<string, [number, number]> = {
+  i: [-(2 ** 31), 2 ** 31 - 1],
+  u: [0, 2 ** 32 - 1],
+  y: [0, 255],
+};
+
 /** Writes little-endian values with D-Bus alignment (relative to the start of the message). */
 class Writer {
   private chunks: Buffer[] = [];
@@ -113,10 +119,19 @@ export function parseArgs(args: DbusArg[]): { signature: string; write: ((w: Wri
     if (colon < 0 || type === undefined) throw new Error(`unsupported D-Bus argument ${JSON.stringify(arg)}`);
     signature += type;
     if (type === 's' || type === 'o') write.push((w) => w.string(raw));
-    else if (type === 'i') write.push((w) => w.int32(Number(raw)));
-    else if (type === 'u') write.push((w) => w.uint32(Number(raw)));
-    else if (type === 'b') write.push((w) => w.uint32(raw === 'true' ? 1 : 0));
-    else write.push((w) => w.byte(Number(raw)));
+    else if (type === 'b') {
+      if (raw !== 'true' && raw !== 'false') throw new Error(`not a boolean: ${JSON.stringify(arg)}`);
+      write.push((w) => w.uint32(raw === 'true' ? 1 : 0));
+    } else {
+      const n = Number(raw);
+      const [min, max] = INTEGER_RANGE[type]!;
+      if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+        throw new Error(`not a ${kind}: ${JSON.stringify(arg)}`);
+      }
+      if (type === 'i') write.push((w) => w.int32(n));
+      else if (type === 'u') write.push((w) => w.uint32(n));
+      else write.push((w) => w.byte(n));
+    }
   }
   return { signature, write };
 }
@@ -159,14 +174,19 @@ export function encodeCall(call: DbusCall, serial: number): Buffer {
   return Buffer.concat([head, Buffer.alloc(pad), bodyBytes]);
 }
 
-/** Bytes of the first message in `buf`, or undefined while it is incomplete. */
+/** The specification's limit: a longer length means the stream is out of step. */
+const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+
+/** Bytes of the first message in `buf`, or undefined while it is incomplete; throws on nonsense. */
 export function messageLength(buf: Buffer): number | undefined {
   if (buf.length < 16) return undefined;
   const le = buf[0] === 0x6c;
+  if (!le && buf[0] !== 0x42) throw new Error('not a D-Bus message');
   const bodyLength = le ? buf.readUInt32LE(4) : buf.readUInt32BE(4);
   const fieldsLength = le ? buf.readUInt32LE(12) : buf.readUInt32BE(12);
   const headerEnd = 16 + fieldsLength + ((8 - ((16 + fieldsLength) % 8)) % 8);
   const total = headerEnd + bodyLength;
+  if (total > MAX_MESSAGE_BYTES) throw new Error(`a D-Bus message of ${total} bytes (the limit is 128 MiB)`);
   return buf.length >= total ? total : undefined;
 }
 

@@ -57,28 +57,56 @@ export class DbusConnection {
     this.socket = socket;
   }
 
-  /** Connects, authenticates (EXTERNAL, as this process's uid) and says Hello. */
-  static async open(socketPath: string): Promise<DbusConnection> {
+  /**
+   * Connects, authenticates (EXTERNAL, as this process's uid) and says Hello, all within
+   * `timeoutMs`: a bus that accepts and then says nothing must not hold its callers forever.
+   * On any failure the socket is destroyed.
+   */
+  static async open(socketPath: string, timeoutMs = CALL_TIMEOUT_MS): Promise<DbusConnection> {
     const socket = createConnection(socketPath);
-    const auth = await new Promise<Buffer>((resolve, reject) => {
+    // Errors after a failed open must not go unheard (an 'error' without a listener ends the process).
+    socket.on('error', () => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the D-Bus bus at ${socketPath} did not accept us within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([DbusConnection.handshake(socket), deadline]);
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private static async handshake(socket: Socket): Promise<DbusConnection> {
+    const rest = await new Promise<Buffer>((resolve, reject) => {
       let got: Buffer = Buffer.alloc(0);
+      const done = () => socket.off('data', onData).off('error', reject).off('close', onClose);
       const onData = (chunk: Buffer) => {
         got = Buffer.concat([got, chunk]);
         const end = got.indexOf('\r\n');
         if (end < 0) return;
-        socket.off('data', onData).off('error', reject).off('close', onClose);
+        done();
         const line = got.subarray(0, end).toString('latin1');
         if (!line.startsWith('OK ')) reject(new Error(`D-Bus authentication refused: ${line}`));
         else resolve(got.subarray(end + 2));
       };
-      const onClose = () => reject(new Error('the D-Bus connection closed during authentication'));
+      const onClose = () => {
+        done();
+        reject(new Error('the D-Bus connection closed during authentication'));
+      };
       socket.on('error', reject).on('data', onData).once('close', onClose);
       const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
       socket.write(`\0AUTH EXTERNAL ${uid}\r\n`);
     });
     socket.write('BEGIN\r\n');
     const conn = new DbusConnection(socket);
-    conn.buffered = auth;
+    conn.buffered = rest;
     socket.on('data', (chunk: Buffer) => conn.receive(chunk));
     socket.on('error', (err) => conn.fail(err));
     socket.on('close', () => conn.fail(new Error('the D-Bus connection closed')));
@@ -127,14 +155,15 @@ export class DbusConnection {
   private receive(chunk: Buffer): void {
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     for (;;) {
-      const length = messageLength(this.buffered);
-      if (length === undefined) return;
-      const bytes = this.buffered.subarray(0, length);
-      this.buffered = this.buffered.subarray(length);
       let msg: DecodedMessage;
       try {
+        const length = messageLength(this.buffered);
+        if (length === undefined) return;
+        const bytes = this.buffered.subarray(0, length);
+        this.buffered = this.buffered.subarray(length);
         msg = decodeMessage(bytes);
       } catch (err) {
+        // Out of step with the bus: nothing more on this connection can be trusted.
         this.fail(err as Error);
         this.socket.destroy();
         return;
@@ -171,8 +200,11 @@ let systemBus: Promise<DbusConnection> | undefined;
 
 /** The agent's system-bus connection, opened on first use and again after it broke. */
 export async function systemBusConnection(): Promise<DbusConnection> {
-  const current = systemBus ? await systemBus.catch(() => undefined) : undefined;
+  const seen = systemBus;
+  const current = seen ? await seen.catch(() => undefined) : undefined;
   if (current && !current.closed) return current;
+  // Another caller may have opened a new one while this one waited: use that.
+  if (systemBus !== seen && systemBus) return systemBusConnection();
   const path = busSocketPath(process.env.DBUS_SYSTEM_BUS_ADDRESS || DEFAULT_SYSTEM_BUS);
   if (!path) throw new Error('DBUS_SYSTEM_BUS_ADDRESS has no unix:path= entry');
   const opening = DbusConnection.open(path);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -30,17 +32,89 @@ describe('D-Bus wire format', () => {
     for (const s of ['org.fedoraproject.FirewallD1.zone', 'addPort', 'sssi']) assert.ok(text.includes(s), s);
   });
 
-  test('unsupported arguments are refused before anything is sent', () => {
-    assert.throws(
-      () => encodeCall({ ...BUS, method: 'x.y', args: ['dict:a'] }, 1),
-      /unsupported D-Bus argument/,
-    );
+  test('unsupported or malformed arguments are refused before anything is sent', () => {
+    const encode = (arg: string) => () => encodeCall({ ...BUS, method: 'x.y', args: [arg] }, 1);
+    assert.throws(encode('dict:a'), /unsupported D-Bus argument/);
+    for (const bad of [
+      'int32:abc',
+      'int32:',
+      'int32:1.5',
+      'int32:2147483648',
+      'uint32:-1',
+      'byte:300',
+      'boolean:yes',
+    ]) {
+      assert.throws(encode(bad), /not a (int32|uint32|byte|boolean)/, bad);
+    }
+    assert.doesNotThrow(encode('int32:-2147483648'));
+  });
+
+  test("a length past the specification's limit means the stream is out of step", () => {
+    const header = Buffer.alloc(16);
+    header.write('l', 0, 'latin1');
+    header.writeUInt32LE(200 * 1024 * 1024, 4);
+    assert.throws(() => messageLength(header), /128 MiB/);
+    assert.throws(() => messageLength(Buffer.from('HTTP/1.1 400 Bad Request\r\n')), /not a D-Bus message/);
   });
 
   test('bus addresses', () => {
     assert.equal(busSocketPath('unix:path=/run/dbus/system_bus_socket'), '/run/dbus/system_bus_socket');
     assert.equal(busSocketPath('tcp:host=x;unix:guid=1,path=/tmp/a%20b'), '/tmp/a b');
     assert.equal(busSocketPath('unix:abstract=/tmp/x'), undefined);
+  });
+});
+
+describe('DbusConnection against buses that misbehave', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tskv-dbus-bad-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A unix socket server that treats each client with `onClient`. */
+  async function fakeBus(
+    name: string,
+    onClient: (socket: Socket) => void,
+  ): Promise<{ path: string; close(): void }> {
+    const path = join(dir, name);
+    const server = createServer(onClient);
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    return { path, close: () => server.close() };
+  }
+
+  test('a bus that accepts and never answers: open fails within its time, the socket closed', async () => {
+    let clientClosed: Promise<unknown> = Promise.resolve();
+    const bus = await fakeBus('silent', (socket) => {
+      clientClosed = once(socket, 'close');
+      socket.resume(); // reads (and ignores) the login, so it sees the client hang up
+    });
+    try {
+      await assert.rejects(DbusConnection.open(bus.path, 200), /did not accept us within 200 ms/);
+      await clientClosed;
+    } finally {
+      bus.close();
+    }
+  });
+
+  test("a refused login fails with the bus's words; the bus hanging up afterwards harms nothing", async () => {
+    const bus = await fakeBus('refusing', (socket) => {
+      socket.once('data', () => {
+        socket.write('REJECTED DBUS_COOKIE_SHA1\r\n');
+        socket.destroy();
+      });
+    });
+    try {
+      await assert.rejects(
+        DbusConnection.open(bus.path, 2000),
+        /authentication refused: REJECTED DBUS_COOKIE_SHA1/,
+      );
+    } finally {
+      bus.close();
+    }
+  });
+
+  test('no bus at all: the connect error', async () => {
+    await assert.rejects(DbusConnection.open(join(dir, 'nothing-here'), 2000), /ENOENT/);
   });
 });
 
