@@ -13,12 +13,14 @@
  * test/lab/names.ts for the lab command). ssh2 stays outside: it loads its native crypto binding
  * from its own folder.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const ROOT = new URL('../', import.meta.url).pathname;
-const OUT = join(ROOT, 'dist/controller');
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+// Tests build elsewhere (TSKV_CONTROLLER_OUT) to leave the project's bundle alone.
+const OUT = process.env['TSKV_CONTROLLER_OUT'] ?? join(ROOT, 'dist/controller');
 
 const LAUNCHER = `// Written by scripts/build-controller.ts. V8's code cache for the bundle, then the bundle.
 import { enableCompileCache } from 'node:module';
@@ -27,8 +29,11 @@ await import('./tskv.mjs');
 `;
 
 mkdirSync(OUT, { recursive: true });
-const started = Date.now();
+// The bundle is dated when the sources were read, not when it was written: a file saved during
+// the build is then newer than the bundle, and bin/tskv runs the sources.
+const started = new Date();
 const result = await build({
+  absWorkingDir: ROOT,
   entryPoints: [join(ROOT, 'controller/cli.ts')],
   bundle: true,
   platform: 'node',
@@ -47,17 +52,27 @@ const result = await build({
   metafile: true,
   outfile: join(OUT, 'tskv.mjs'),
 });
-const sources = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/'));
-const inputs = [...new Set([...sources, ...sources.map(dirname), 'package-lock.json'])].sort();
+// Relative to ROOT (absWorkingDir); packages are covered by package-lock.json.
+const sources = Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/'));
+const inputs = [
+  ...new Set([
+    ...sources,
+    ...sources.map(dirname),
+    'package-lock.json',
+    'tsconfig.json',
+    'scripts/build-controller.ts',
+  ]),
+].sort();
 // The launcher first, the bundle last: bin/tskv trusts the bundle once it is newer than the sources.
 writeFileSync(join(OUT, 'launch.mjs'), LAUNCHER);
 writeFileSync(join(OUT, 'inputs'), `${inputs.join('\n')}\n`);
 const isBundle = (path: string) => Number(path.endsWith('.mjs'));
 for (const file of [...result.outputFiles].sort((a, b) => isBundle(a.path) - isBundle(b.path))) {
   writeFileSync(`${file.path}.tmp`, file.contents);
+  if (isBundle(file.path)) utimesSync(`${file.path}.tmp`, started, started);
   renameSync(`${file.path}.tmp`, file.path);
 }
 const size = result.outputFiles.find((f) => f.path.endsWith('.mjs'))?.contents.length ?? 0;
 console.log(
-  `controller: dist/controller/tskv.mjs (${(size / 1e6).toFixed(1)} MB, ${sources.length} source files) in ${Date.now() - started} ms`,
+  `controller: dist/controller/tskv.mjs (${(size / 1e6).toFixed(1)} MB, ${sources.length} source files) in ${Date.now() - started.getTime()} ms`,
 );

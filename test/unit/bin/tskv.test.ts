@@ -4,7 +4,9 @@ import {
   copyFileSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
@@ -71,9 +73,12 @@ describe('bin/tskv runs the bundle only while no source is newer', () => {
     assert.equal(run(), 'source deploy inv.yaml');
   });
 
-  test('a source file removed means the sources run', () => {
+  test('a source file removed means the sources run, even if its folder looks untouched', () => {
     rmSync(join(root, 'controller/commands/deploy.ts'));
     assert.equal(run(), 'source deploy inv.yaml');
+    const old = Date.now() / 1000 - 60;
+    utimesSync(join(root, 'controller/commands'), old, old);
+    assert.equal(run(), 'source deploy inv.yaml', 'an input that cannot be checked counts as newer');
   });
 
   test('an edited file the bundle was not made of changes nothing', () => {
@@ -96,4 +101,31 @@ describe('bin/tskv runs the bundle only while no source is newer', () => {
       put(path, '', 60);
     }
   }
+});
+
+describe('scripts/build-controller.ts', () => {
+  const out = mkdtempSync(join(tmpdir(), 'tskv-build-'));
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  test('lists its inputs from the project root wherever it runs, and dates the bundle before it read them', () => {
+    const before = Date.now();
+    execFileSync(process.execPath, ['build-controller.ts'], {
+      cwd: join(REPO, 'scripts'),
+      env: { ...process.env, TSKV_CONTROLLER_OUT: out },
+      stdio: 'ignore',
+    });
+    const inputs = readFileSync(join(out, 'inputs'), 'utf8').trim().split('\n');
+    for (const expected of ['controller/cli.ts', 'controller', 'agent/api/index.ts', 'package-lock.json']) {
+      assert.ok(inputs.includes(expected), expected);
+    }
+    assert.deepEqual(
+      inputs.filter((p) => p.startsWith('/') || p.startsWith('..') || p.includes('node_modules')),
+      [],
+    );
+    const bundled = statSync(join(out, 'tskv.mjs')).mtimeMs;
+    assert.ok(
+      bundled >= before - 1000 && bundled <= statSync(join(out, 'inputs')).mtimeMs,
+      'dated at the start',
+    );
+  });
 });
