@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: zod reads its settings when a schema is made, and command modules make schemas on import.
+import '../agent/api/zod-config.ts';
 import { enableCompileCache } from 'node:module';
 import type { Command } from './commands/types.ts';
 import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
