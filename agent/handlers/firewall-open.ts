@@ -1,6 +1,6 @@
 import type { routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
-import { dbusInvoke } from '../system/dbus.ts';
+import { type DbusInvoke, dbusInvoke } from '../system/dbus.ts';
 import { detectFirewall, type FirewallDetection } from '../system/firewall.ts';
 import {
   type OpenPlan,
@@ -11,7 +11,7 @@ import {
 } from '../system/firewall-open.ts';
 import { readNftInputChains } from '../system/nft.ts';
 import { runCommand } from '../system/run.ts';
-import { applySteps, type DbusInvoke, type RunCommand } from '../system/steps.ts';
+import { applySteps, type RunCommand } from '../system/steps.ts';
 import { readUfwStatus } from '../system/ufw.ts';
 import type { Handler } from './types.ts';
 

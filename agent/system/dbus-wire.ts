@@ -65,6 +65,15 @@ const INTEGER_RANGE: Record<string, [number, number]> = {
   y: [0, 255],
 };
 
+/** Bytes that take `length` to the next multiple of `n` (D-Bus aligns every value to its size). */
+const padding = (length: number, n: number) => (n - (length % n)) % n;
+
+/** The message's byte order from its first byte ('l' little, 'B' big); throws on anything else. */
+function isLittleEndian(buf: Buffer): boolean {
+  if (buf[0] !== 0x6c && buf[0] !== 0x42) throw new Error('not a D-Bus message');
+  return buf[0] === 0x6c;
+}
+
 /** Writes little-endian values with D-Bus alignment (relative to the start of the message). */
 class Writer {
   private chunks: Buffer[] = [];
@@ -75,7 +84,7 @@ class Writer {
     this.length += b.length;
   }
   align(n: number): void {
-    const pad = (n - (this.length % n)) % n;
+    const pad = padding(this.length, n);
     if (pad > 0) this.push(Buffer.alloc(pad));
   }
   byte(v: number): void {
@@ -107,8 +116,8 @@ class Writer {
   }
 }
 
-/** Parses dbus-send style arguments into a signature and a writer for each. */
-export function parseArgs(args: DbusArg[]): { signature: string; write: ((w: Writer) => void)[] } {
+/** dbus-send style arguments as a signature and a writer for each. */
+function encodeArgs(args: DbusArg[]): { signature: string; write: ((w: Writer) => void)[] } {
   let signature = '';
   const write: ((w: Writer) => void)[] = [];
   for (const arg of args) {
@@ -141,7 +150,7 @@ export function encodeCall(call: DbusCall, serial: number): Buffer {
   const dot = call.method.lastIndexOf('.');
   const iface = dot > 0 ? call.method.slice(0, dot) : undefined;
   const member = call.method.slice(dot + 1);
-  const { signature, write } = parseArgs(call.args ?? []);
+  const { signature, write } = encodeArgs(call.args ?? []);
 
   const body = new Writer();
   for (const w of write) w(body);
@@ -170,8 +179,7 @@ export function encodeCall(call: DbusCall, serial: number): Buffer {
   const fieldBytes = fields.bytes();
   h.uint32(fieldBytes.length);
   const head = Buffer.concat([h.bytes(), fieldBytes]);
-  const pad = (8 - (head.length % 8)) % 8;
-  return Buffer.concat([head, Buffer.alloc(pad), bodyBytes]);
+  return Buffer.concat([head, Buffer.alloc(padding(head.length, 8)), bodyBytes]);
 }
 
 /** The specification's limit: a longer length means the stream is out of step. */
@@ -180,11 +188,10 @@ const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 /** Bytes of the first message in `buf`, or undefined while it is incomplete; throws on nonsense. */
 export function messageLength(buf: Buffer): number | undefined {
   if (buf.length < 16) return undefined;
-  const le = buf[0] === 0x6c;
-  if (!le && buf[0] !== 0x42) throw new Error('not a D-Bus message');
+  const le = isLittleEndian(buf);
   const bodyLength = le ? buf.readUInt32LE(4) : buf.readUInt32BE(4);
   const fieldsLength = le ? buf.readUInt32LE(12) : buf.readUInt32BE(12);
-  const headerEnd = 16 + fieldsLength + ((8 - ((16 + fieldsLength) % 8)) % 8);
+  const headerEnd = 16 + fieldsLength + padding(16 + fieldsLength, 8);
   const total = headerEnd + bodyLength;
   if (total > MAX_MESSAGE_BYTES) throw new Error(`a D-Bus message of ${total} bytes (the limit is 128 MiB)`);
   return buf.length >= total ? total : undefined;
@@ -201,7 +208,7 @@ class Reader {
     this.pos = pos;
   }
   align(n: number): void {
-    this.pos += (n - (this.pos % n)) % n;
+    this.pos += padding(this.pos, n);
   }
   private need(n: number): void {
     if (this.pos + n > this.buf.length) throw new Error('truncated D-Bus message');
@@ -294,24 +301,18 @@ class Reader {
     const isDict = sig[elem] === '{';
     this.align(ALIGN[sig[elem]!] ?? 1);
     const end = this.pos + byteLength;
-    let after = skipType(sig, elem);
     const list: DbusValue[] = [];
     const dict: Record<string, DbusValue> = {};
-    if (byteLength === 0) return [isDict ? dict : list, after];
     while (this.pos < end) {
       if (isDict) {
         this.align(8);
         const [k, j] = this.value(sig, elem + 1);
-        const [v, close] = this.value(sig, j);
-        dict[String(k)] = v;
-        after = close + 1;
+        dict[String(k)] = this.value(sig, j)[0];
       } else {
-        const [v, j] = this.value(sig, elem);
-        list.push(v);
-        after = j;
+        list.push(this.value(sig, elem)[0]);
       }
     }
-    return [isDict ? dict : list, after];
+    return [isDict ? dict : list, skipType(sig, elem)];
   }
 }
 
@@ -341,8 +342,7 @@ export interface DecodedMessage {
 
 /** Decodes one whole message (see messageLength). */
 export function decodeMessage(buf: Buffer): DecodedMessage {
-  const le = buf[0] === 0x6c;
-  if (!le && buf[0] !== 0x42) throw new Error('not a D-Bus message');
+  const le = isLittleEndian(buf);
   const r = new Reader(buf, le, 4);
   const bodyLength = r.uint32();
   const serial = r.uint32();

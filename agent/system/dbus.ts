@@ -17,10 +17,13 @@ import {
 
 export type { DbusCall, DbusValue } from './dbus-wire.ts';
 
+/** How system-bus methods are called: dbusInvoke on a host, a recording fake in tests. */
+export type DbusInvoke = (call: DbusCall) => Promise<DbusValue[]>;
+
 const DEFAULT_SYSTEM_BUS = 'unix:path=/var/run/dbus/system_bus_socket';
 const CALL_TIMEOUT_MS = 5_000;
 
-/** A method call the bus or the service refused: `name` is the D-Bus error name. */
+/** A method call the bus or the service refused: `errorName` is the D-Bus error name. */
 export class DbusError extends Error {
   readonly errorName: string;
   constructor(errorName: string, message: string) {
@@ -135,8 +138,7 @@ export class DbusConnection {
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(serial);
-        if (this.pending.size === 0) this.socket.unref();
+        this.take(serial);
         reject(new Error(`no D-Bus reply to ${call.method} within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
@@ -174,16 +176,23 @@ export class DbusConnection {
 
   private settle(msg: DecodedMessage): void {
     if (msg.replySerial === undefined || (msg.type !== MESSAGE.return && msg.type !== MESSAGE.error)) return;
-    const p = this.pending.get(msg.replySerial);
+    const p = this.take(msg.replySerial);
     if (!p) return;
-    this.pending.delete(msg.replySerial);
-    if (this.pending.size === 0) this.socket.unref();
-    clearTimeout(p.timer);
     if (msg.type === MESSAGE.return) p.resolve(msg.body);
     else
       p.reject(
         new DbusError(msg.errorName ?? 'org.freedesktop.DBus.Error.Failed', String(msg.body[0] ?? '')),
       );
+  }
+
+  /** The call waiting for `serial`, no longer waiting (its timer stopped); undefined if none was. */
+  private take(serial: number): Pending | undefined {
+    const p = this.pending.get(serial);
+    if (!p) return undefined;
+    this.pending.delete(serial);
+    clearTimeout(p.timer);
+    if (this.pending.size === 0) this.socket.unref();
+    return p;
   }
 
   private fail(err: Error): void {
@@ -221,7 +230,10 @@ export async function dbusInvoke(call: DbusCall): Promise<DbusValue[]> {
   return (await systemBusConnection()).call(call);
 }
 
-/** Calls a method on the system bus; undefined when there is no bus or the call fails. */
-export async function dbusCall(call: DbusCall): Promise<DbusValue[] | undefined> {
-  return dbusInvoke(call).catch(() => undefined);
+/** Calls a method (on the system bus unless `invoke` says otherwise); undefined when there is no bus or the call fails. */
+export async function dbusCall(
+  call: DbusCall,
+  invoke: DbusInvoke = dbusInvoke,
+): Promise<DbusValue[] | undefined> {
+  return invoke(call).catch(() => undefined);
 }

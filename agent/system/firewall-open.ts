@@ -1,8 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
+import { type DbusInvoke, dbusCall } from './dbus.ts';
 import { dbusPortRules, FIREWALLD } from './firewalld.ts';
 import { judgeNftPort, type NftInputChain } from './nft.ts';
 import { type PortRule, parsePortRule, ruleCovers } from './port-rules.ts';
-import { command, type DbusInvoke, dbusStep, type RunCommand, type Step, write } from './steps.ts';
+import { command, dbusStep, type RunCommand, type Step, write } from './steps.ts';
 import { judgeUfwPort, type UfwStatus } from './ufw.ts';
 
 export interface OpenPlan {
@@ -32,7 +33,7 @@ const firewalld = (path: string, method: string, args: string[] = []) => ({
  * time); undefined when the bus or the API is not there, and firewall-cmd does the job.
  */
 async function planFirewalldOpenOverDbus(bus: DbusInvoke, ports: number[]): Promise<OpenPlan | undefined> {
-  const ask = (call: ReturnType<typeof firewalld>) => bus(call).catch(() => undefined);
+  const ask = (call: ReturnType<typeof firewalld>) => dbusCall(call, bus);
   const zone = (await ask(firewalld(FIREWALLD.path, 'getDefaultZone')))?.[0];
   if (typeof zone !== 'string') return undefined;
   const zonePath = (

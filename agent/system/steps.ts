@@ -1,12 +1,9 @@
 import { writeFileAtomic } from './atomic-file.ts';
-import { type DbusCall, type DbusValue, dbusInvoke } from './dbus.ts';
+import { type DbusCall, type DbusInvoke, dbusInvoke } from './dbus.ts';
 import { type CommandResult, runCommand } from './run.ts';
 
 /** How host commands are run: runCommand on a host, a recording fake in tests. */
 export type RunCommand = (file: string, args: string[], timeoutMs?: number) => Promise<CommandResult>;
-
-/** How system-bus methods are called: dbusInvoke on a host, a recording fake in tests. */
-export type DbusInvoke = (call: DbusCall) => Promise<DbusValue[]>;
 
 /** One change to a host, as data: planned (and shown) first, applied only when not a dry run. */
 export type Step =
