@@ -50,10 +50,7 @@ export async function uploadFile(
   const hash = createHash('sha256');
   let bytes = 0;
   let input: Buffer | Readable;
-  let sentHash: () => string = () => hash.digest('hex');
   if (Buffer.isBuffer(data)) {
-    const hex = sha256Of(data);
-    sentHash = () => hex;
     bytes = data.length;
     input = data;
   } else {
@@ -82,7 +79,8 @@ export async function uploadFile(
   if (write.code !== 0) await fail(`writing ${tmp} failed (exit code ${write.code})`, write.stderr);
   const [hashLine = '', sizeLine = ''] = write.stdout.trim().split('\n');
   const written = hashLine.split(/\s+/)[0] ?? '';
-  const sent = sentHash();
+  // A stream is hashed as it is sent; a Buffer (the same one for every host) once.
+  const sent = Buffer.isBuffer(data) ? sha256Of(data) : hash.digest('hex');
   const expected = options.sha256?.toLowerCase() ?? sent;
   if (written !== expected || sent !== expected) {
     await fail(
