@@ -19,7 +19,8 @@ import {
   ensureAgent,
 } from '../../../controller/agent-client/bootstrap.ts';
 import { TskvError } from '../../../controller/errors.ts';
-import { alive, until } from '../../fixtures/wait.ts';
+import { until } from '../../fixtures/wait.ts';
+import { isAlive } from '../../lab/boot.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
 import { LocalConnection } from './local-connection.ts';
 
@@ -39,7 +40,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     runDir = join(root, 'run');
   });
   after(() => {
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -116,7 +117,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     } finally {
       await first.close();
     }
-    assert.equal(alive(first.pid), true, 'the agent outlives the run that started it');
+    assert.equal(isAlive(first.pid), true, 'the agent outlives the run that started it');
 
     const second = await ensure(conn);
     try {
@@ -157,7 +158,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const first = await ensure(conn, { runDir: dir, idleTimeoutS: 1 });
     await first.client.call(routes.version, {});
     await first.close();
-    await until('the idle agent to exit', () => !alive(first.pid));
+    await until('the idle agent to exit', () => !isAlive(first.pid));
     assert.equal(existsSync(first.socket), false);
     const second = await ensure(conn, { runDir: dir });
     try {
@@ -175,12 +176,12 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     try {
       // A pause longer than the idle time (an operator at a confirmation prompt), no call meanwhile.
       await new Promise((r) => setTimeout(r, 2500));
-      assert.equal(alive(held.pid), true, 'still serving');
+      assert.equal(isAlive(held.pid), true, 'still serving');
       assert.equal((await held.client.call(routes.version, {})).pid, held.pid);
     } finally {
       await held.close();
     }
-    await until('the released agent to exit after its idle time', () => !alive(held.pid));
+    await until('the released agent to exit after its idle time', () => !isAlive(held.pid));
   });
 
   test("a killed agent's socket is replaced by the next start", async () => {
@@ -189,7 +190,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const first = await ensure(conn, { runDir: dir });
     await first.close();
     process.kill(first.pid, 'SIGKILL');
-    await until('the killed agent to be gone', () => !alive(first.pid));
+    await until('the killed agent to be gone', () => !isAlive(first.pid));
     assert.equal(existsSync(first.socket), true, 'a stale socket is left behind');
     const second = await ensure(conn, { runDir: dir });
     try {

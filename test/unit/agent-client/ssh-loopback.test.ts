@@ -14,7 +14,8 @@ import { ensureAgent } from '../../../controller/agent-client/bootstrap.ts';
 import { connect, type HostConnection } from '../../../controller/connect/index.ts';
 import { TskvError } from '../../../controller/errors.ts';
 import { LoopbackSshd, loopbackSshdUnavailable } from '../../fixtures/loopback-sshd.ts';
-import { alive, until } from '../../fixtures/wait.ts';
+import { until } from '../../fixtures/wait.ts';
+import { isAlive } from '../../lab/boot.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
 
 const skip = loopbackSshdUnavailable();
@@ -118,7 +119,7 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
     }
     // Taking its socket away makes the idle agent exit (the after() hook relies on it too).
     rmSync(second.socket);
-    await until('the agent to exit', () => !alive(first.pid));
+    await until('the agent to exit', () => !isAlive(first.pid));
   });
 
   test('a payload zstd rejects at once fails fast, leaves nothing, and frees its channel', async () => {
