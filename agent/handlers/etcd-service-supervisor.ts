@@ -90,12 +90,13 @@ export async function supervisorStop(request: Request, ctx: SupervisorContext): 
   const what = view.etcdAlive ? `etcd (pid ${state.etcdPid})` : 'the etcd supervisor (etcd not running)';
   const actions = [`stop ${what}`];
   if (request.dryRun) return reply(view, true, actions);
+  // Stopped means both processes are gone, not the supervisor's "exited" record: it writes that
+  // record just before it exits, and a caller told "stopped" may start the next supervisor at once.
+  const gone = () =>
+    !processAlive(state.supervisorPid, state.supervisorStartTime || undefined) &&
+    (state.etcdPid === null || !processAlive(state.etcdPid, state.etcdStartTime ?? undefined));
   if (view.supervisorAlive) {
     signal(state.supervisorPid, 'SIGTERM');
-    const gone = () => {
-      const v = viewSupervisor(ctx.paths);
-      return !v.supervisorAlive && !v.etcdAlive;
-    };
     if (!(await waitUntil(gone, STOP_TIMEOUT_MS))) {
       signal(state.supervisorPid, 'SIGKILL');
       if (state.etcdPid) signal(state.etcdPid, 'SIGKILL');
@@ -105,7 +106,7 @@ export async function supervisorStop(request: Request, ctx: SupervisorContext): 
     await stopOrphan(state.etcdPid, state.etcdStartTime);
   }
   const after = viewSupervisor(ctx.paths);
-  if (after.supervisorAlive || after.etcdAlive) {
+  if (!gone() || after.etcdAlive) {
     throw new AgentError('E_AGENT_COMMAND_FAILED', `etcd did not stop within ${STOP_TIMEOUT_MS} ms`);
   }
   return reply(after, true, actions);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RequestOf, routes } from '../../../agent/api/index.ts';
@@ -172,6 +172,48 @@ describe('etcdService with the supervisor (no systemd)', () => {
       code: 'E_AGENT_NOT_FOUND',
       message: /the etcd program .*missing\/etcd is missing/,
     });
+  });
+});
+
+/**
+ * A supervisor that records "exited" and then takes half a second to exit, as a real one may inside
+ * process.exit: stop must not report the member stopped until that process is gone.
+ */
+const LINGERING_SUPERVISOR = `#!/bin/sh
+state="$1"
+sleep 1000 &
+child=$!
+write() { printf '{"supervisorPid":%s,"supervisorStartTime":0,"binary":"/x","envFile":"/x","logFile":"/x","phase":"%s","etcdPid":%s,"etcdStartTime":null,"startedAtMs":null,"spawns":1,"restarts":0,"lastExit":null,"updatedAtMs":0}' $$ "$1" "$2" >"$state.tmp" && mv "$state.tmp" "$state"; }
+trap 'kill $child; wait $child; write exited null; sleep 0.5; exit 0' TERM
+write running $child
+wait $child
+`;
+
+describe('stop waits for the supervisor process itself', () => {
+  let host: FakeHost;
+  before(() => {
+    host = fakeHost();
+  });
+  after(() => host.remove());
+
+  test('a supervisor that lingers after recording "exited" is gone when stop returns', async () => {
+    const script = join(host.dir, 'bin', 'lingering-supervisor');
+    writeFileSync(script, LINGERING_SUPERVISOR);
+    chmodSync(script, 0o755);
+    mkdirSync(host.runDir, { recursive: true });
+    const { stateFile } = supervisorPaths(host.runDir);
+    const child = spawn(script, [stateFile], { detached: true, stdio: 'ignore' });
+    child.unref();
+    assert.ok(await waitUntil(() => readSupervisorState(stateFile)?.phase === 'running', 5_000));
+    const s = readSupervisorState(stateFile)!;
+    const service = makeEtcdService({ systemd: () => false, runDir: host.runDir, agentCommand: AGENT });
+    const r = await service(
+      { action: 'stop', envFile: host.envFile, binary: host.binary, logFile: host.logFile, dryRun: false },
+      { buildId: 't' },
+    );
+    assert.equal(r.running, false);
+    assert.equal(processAlive(s.supervisorPid), false, 'the supervisor process is gone');
+    assert.equal(processAlive(s.etcdPid!), false, 'etcd is gone');
   });
 });
 
