@@ -84,6 +84,15 @@ export class LiveCluster {
     }
   }
 
+  /**
+   * Where a member answers: through its own inventory host's connection, else (its host gone from
+   * the inventory or unreachable) its client URL through another host's.
+   */
+  memberEndpoint(m: EtcdMember): EtcdEndpoint | undefined {
+    const host = hostAtMemberAddress(this.session.inventory, m);
+    return (host ? this.endpoint(host.name) : undefined) ?? this.remoteEndpoint(m, host?.name);
+  }
+
   private async probe(m: EtcdMember): Promise<MemberProbe> {
     const host = hostAtMemberAddress(this.session.inventory, m);
     const none = (detail: string): MemberProbe => ({
@@ -92,7 +101,7 @@ export class LiveCluster {
       health: { reachable: false, healthy: false, raftIndex: undefined, raftAppliedIndex: undefined, detail },
       status: undefined,
     });
-    const endpoint = (host ? this.endpoint(host.name) : undefined) ?? this.remoteEndpoint(m, host?.name);
+    const endpoint = this.memberEndpoint(m);
     if (!endpoint) {
       return none(host ? `${host.name} is not reachable over SSH` : 'no inventory host has its address');
     }

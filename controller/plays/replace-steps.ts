@@ -158,7 +158,17 @@ async function moveLeaderAway(ctx: StepContext, id: EtcdId, name: string): Promi
     ctx.note(`warning: ${name} leads and no other voter is healthy: it is removed as the leader`);
     return;
   }
-  await ctx.live.cluster().moveLeader(target.member.id);
+  // Sent to the leader where it answers, which is not through the inventory when the inventory no
+  // longer names its host (OLD may be gone from it).
+  const leader = view.members.find((m) => m.id === id)!;
+  const endpoint = ctx.live.memberEndpoint(leader);
+  if (!endpoint) {
+    throw new TskvError('E_ETCD_NO_LEADER', `cannot reach ${name}, the leader, to hand leadership over`, {
+      step: 'move leader',
+      fix: 'check that the connected hosts can reach its client URL, then re-run: the replacement resumes',
+    });
+  }
+  await new EtcdClient(endpoint, { timeoutMs: 10_000 }).moveLeader(target.member.id);
   await waitFor(async () => (await ctx.live.view()).leaderId !== id, {
     deadlineMs: 10_000,
     intervalMs: 100,

@@ -228,4 +228,27 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     assert.ok(status.doc.members.every((m) => m.healthy));
     assert.equal(status.doc.replacing, null);
   });
+
+  test('replaces the leader when the inventory no longer names its host, with zero lost writes', async () => {
+    // The operator's way: docker's line replaced by h105 first, as `replace --help` allows.
+    const withoutDocker = lab.writeInventory({ hosts: { docker: null } }, 'without-docker.yaml');
+    const docker = (await live.members()).find((m) => m.name === 'docker')!;
+    await live.live.cluster().moveLeader(docker.id);
+    await waitFor(async () => (await live.live.view()).leaderId === docker.id, {
+      deadlineMs: 10_000,
+      describe: 'docker to lead',
+    });
+    const writer = new SequentialWriter(live.live.cluster(3000), 'zero-lost/leader-gone');
+    const r = await tskv(['replace', withoutDocker, 'docker=h105', '--yes']);
+    await writer.stop();
+    assertOk(r, 'replace docker=h105 with docker leading');
+    assert.match(r.stderr, /leadership moved from docker to /);
+    const after = await live.live.view();
+    assert.deepEqual(names(after.members), ['h102', 'h104', 'h105']);
+    assert.ok(after.probes.every((p) => p.health.healthy && p.member.started && !p.member.isLearner));
+    assert.notEqual(after.leaderId, docker.id);
+    assert.equal(await live.live.readJournal(), undefined);
+    assert.ok(writer.acknowledged.length > 0);
+    assert.deepEqual(await writer.lost(), []);
+  });
 });
