@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeCause } from '../controller/errors.ts';
-import { Lab, labUnavailableReason } from '../test/lab/lab.ts';
+import { Lab, labUnavailableReason } from '../lab/lab.ts';
 import { ensureAnsible } from './bench/ansible-install.ts';
 import { AnsibleRunner } from './bench/ansible-run.ts';
 import { lockBench } from './bench/bench-lock.ts';

@@ -10,7 +10,7 @@
  *
  * The bundle sits two folders below the project root, like the modules that find files relative
  * to themselves (controller/agent-client/manifest.ts, controller/inventory/normalise.ts,
- * test/lab/names.ts for the lab command). ssh2 stays outside: it loads its native crypto binding
+ * lab/names.ts for the lab command). ssh2 stays outside: it loads its native crypto binding
  * from its own folder.
  */
 import { mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';

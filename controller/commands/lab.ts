@@ -1,7 +1,7 @@
-/** `tskv lab up|down|status|skew`: the lab of real hosts on this machine (test/lab/). */
+/** `tskv lab up|down|status|skew`: the lab of real hosts on this machine (lab/). */
 
-import { Lab } from '../../test/lab/lab.ts';
-import { DEFAULT_HOSTS, DEFAULT_LAB } from '../../test/lab/names.ts';
+import { Lab } from '../../lab/lab.ts';
+import { DEFAULT_HOSTS, DEFAULT_LAB } from '../../lab/names.ts';
 import { InputError } from '../errors.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';

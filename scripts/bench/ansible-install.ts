@@ -3,7 +3,7 @@
  * `ansible-playbook` is missing (a fresh CI machine has only what the project's scripts install).
  */
 import { TskvError } from '../../controller/errors.ts';
-import { run } from '../../test/lab/run.ts';
+import { run } from '../../lab/run.ts';
 
 async function ansibleVersion(): Promise<string | undefined> {
   const r = await run('ansible-playbook', ['--version']).catch(() => undefined);

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInventory } from '../../controller/inventory/load.ts';
-import { run } from '../../test/lab/run.ts';
+import { run } from '../../lab/run.ts';
 import { ansibleInventoryText } from './ansible-inventory.ts';
 import { type TimedRun, timedRun } from './timed-run.ts';
 

@@ -2,7 +2,7 @@
  * Issue 4's speed figures, one run each: tskv and the Ansible playbook deploying the same
  * 3-member cluster onto bare lab hosts, then re-running on the converged cluster.
  */
-import { Lab } from '../../test/lab/lab.ts';
+import { Lab } from '../../lab/lab.ts';
 import type { AnsibleRunner } from './ansible-run.ts';
 import { type PhaseTime, phaseTimes } from './phases.ts';
 import { Series, type SeriesContext } from './series.ts';

@@ -7,7 +7,7 @@ import { connectAll } from '../../controller/connect/index.ts';
 import { EtcdCluster } from '../../controller/etcd/index.ts';
 import { EtcdTunnels } from '../../controller/etcd-tunnel.ts';
 import { loadInventory } from '../../controller/inventory/load.ts';
-import { Lab } from '../../test/lab/lab.ts';
+import { Lab } from '../../lab/lab.ts';
 import { ClientLoad } from './client-load.ts';
 import type { ReplaceSample } from './stats.ts';
 import { outputTail, TSKV, timedRun } from './timed-run.ts';

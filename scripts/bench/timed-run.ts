@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { RunOptions, RunResult } from '../../test/lab/run.ts';
+import type { RunOptions, RunResult } from '../../lab/run.ts';
 
 /** This checkout's CLI, run as an operator runs it. */
 export const TSKV = join(import.meta.dirname, '..', '..', 'bin', 'tskv');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Lab, labUnavailableReason } from '../lab/lab.ts';
+import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { assertDeployed, curlJson, deploy, etcdPids, type V3Member } from './deploy-helpers.ts';
 
 const NAME = 'e2e-deploy35';

@@ -1,7 +1,7 @@
 /** Running `tskv deploy` against a lab and looking at the hosts from inside. */
 import assert from 'node:assert/strict';
 import type { DeployResult } from '../../controller/plays/deploy.ts';
-import type { Lab, LabHost } from '../lab/lab.ts';
+import type { Lab, LabHost } from '../../lab/lab.ts';
 import { type CliResult, tskv } from './cli.ts';
 
 export interface DeployRun {

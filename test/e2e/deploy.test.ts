@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { staticMemberId } from '../../controller/ops/cluster-mode.ts';
-import { Lab, labUnavailableReason } from '../lab/lab.ts';
+import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { tskv } from './cli.ts';
 import {
   assertDeployed,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CheckResult } from '../../controller/ops/checks.ts';
-import { Lab, labUnavailableReason } from '../lab/lab.ts';
+import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { tskv, tskvJson } from './cli.ts';
 
 interface PreflightDoc {

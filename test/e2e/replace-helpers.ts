@@ -6,8 +6,8 @@ import { type EtcdCluster, type EtcdMember, waitFor } from '../../controller/etc
 import { loadInventory } from '../../controller/inventory/load.ts';
 import { LiveCluster } from '../../controller/plays/member-cluster.ts';
 import { openSession } from '../../controller/plays/session.ts';
-import type { EtcdMinor } from '../lab/etcd-tarball.ts';
-import { Lab } from '../lab/lab.ts';
+import type { EtcdMinor } from '../../lab/etcd-tarball.ts';
+import { Lab } from '../../lab/lab.ts';
 import { type CliResult, tskv } from './cli.ts';
 import { assertDeployed, deploy } from './deploy-helpers.ts';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../controller/etcd/index.ts';
 import type { StatusReport } from '../../controller/plays/status.ts';
-import { Lab, labUnavailableReason } from '../lab/lab.ts';
+import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { tskvJson } from './cli.ts';
 import {
   assertOk,

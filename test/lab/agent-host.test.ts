@@ -11,8 +11,8 @@ import { DbusConnection } from '../../agent/system/dbus.ts';
 import { loadInventory } from '../../controller/inventory/load.ts';
 import type { Inventory } from '../../controller/inventory/model.ts';
 import { type HostChannel, openSession } from '../../controller/plays/session.ts';
-import { Lab, type LabHost, labUnavailableReason } from './lab.ts';
-import { pollUntil } from './run.ts';
+import { Lab, type LabHost, labUnavailableReason } from '../../lab/lab.ts';
+import { pollUntil } from '../../lab/run.ts';
 
 const NAME = 'agt';
 const TARBALL = '/var/lib/tskv/cache/etcd-test.tar.gz';

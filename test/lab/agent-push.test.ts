@@ -12,9 +12,9 @@ import {
 } from '../../controller/agent-client/bootstrap.ts';
 import { connect, type HostConnection } from '../../controller/connect/index.ts';
 import type { HostSpec } from '../../controller/inventory/model.ts';
+import { Lab, type LabHost, labUnavailableReason } from '../../lab/lab.ts';
 import { expectTskvError } from '../fixtures/expect-tskv-error.ts';
 import { buildAgent } from '../unit/agent/built-agent.ts';
-import { Lab, type LabHost, labUnavailableReason } from './lab.ts';
 
 const NAME = 'apush';
 const env = {}; // no ssh-agent: the inventory's key only

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { routes } from '../../agent/api/index.ts';
 import type { Inventory } from '../../controller/inventory/model.ts';
 import { openSession } from '../../controller/plays/session.ts';
-import { Lab, type LabHost, labUnavailableReason } from './lab.ts';
+import { Lab, type LabHost, labUnavailableReason } from '../../lab/lab.ts';
 
 const NAME = 'resid';
 const AGENTS = 'tskv-agen[t]-[0-9a-f]* serve';

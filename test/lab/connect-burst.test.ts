@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { connect, type HostConnection } from '../../controller/connect/index.ts';
-import { Lab, labUnavailableReason } from './lab.ts';
+import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 
 // Short commands whose open confirmation, output, exit status and close reach ssh2 in one read: every
 // event must be seen (a listener attached one await too late lost the exit status and the channel slot).

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConnectionPool, connect, type HostConnection } from '../../controller/connect/index.ts';
 import type { HostSpec } from '../../controller/inventory/model.ts';
+import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { expectTskvError } from '../fixtures/expect-tskv-error.ts';
-import { Lab, labUnavailableReason } from './lab.ts';
 
 const NAME = 'connect';
 const skip = labUnavailableReason();

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseInventory } from '../../controller/inventory/load.ts';
-import { inventoryText, type LabInventoryDoc, mergeOverrides, toYaml } from './inventory-file.ts';
-import { labLayout, labPrefix, validateHostNames, validateLabName } from './names.ts';
+import { inventoryText, type LabInventoryDoc, mergeOverrides, toYaml } from '../../lab/inventory-file.ts';
+import { labLayout, labPrefix, validateHostNames, validateLabName } from '../../lab/names.ts';
 
 test('lab names and addresses derive from the lab name, in 198.18.0.0/15', () => {
   const a = labLayout('default', ['h102', 'docker', 'h104']);

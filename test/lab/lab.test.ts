@@ -8,12 +8,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { loadInventory } from '../../controller/inventory/load.ts';
 import type { HostSpec, Inventory } from '../../controller/inventory/model.ts';
-import { isAlive } from './boot.ts';
-import { Lab, labUnavailableReason } from './lab.ts';
-import { PROJECT_ROOT } from './names.ts';
-import { listNetns } from './network.ts';
-import { pollUntil, run } from './run.ts';
-import { labProcesses } from './teardown.ts';
+import { isAlive } from '../../lab/boot.ts';
+import { Lab, labUnavailableReason } from '../../lab/lab.ts';
+import { PROJECT_ROOT } from '../../lab/names.ts';
+import { listNetns } from '../../lab/network.ts';
+import { pollUntil, run } from '../../lab/run.ts';
+import { labProcesses } from '../../lab/teardown.ts';
 
 const NAME = 'labtest';
 const skip = labUnavailableReason();

@@ -19,8 +19,8 @@ import {
   ensureAgent,
 } from '../../../controller/agent-client/bootstrap.ts';
 import { TskvError } from '../../../controller/errors.ts';
+import { isAlive } from '../../../lab/boot.ts';
 import { until } from '../../fixtures/wait.ts';
-import { isAlive } from '../../lab/boot.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
 import { LocalConnection } from './local-connection.ts';
 

@@ -13,9 +13,9 @@ import { type AgentManifest, routes } from '../../../agent/api/index.ts';
 import { ensureAgent } from '../../../controller/agent-client/bootstrap.ts';
 import { connect, type HostConnection } from '../../../controller/connect/index.ts';
 import { TskvError } from '../../../controller/errors.ts';
+import { isAlive } from '../../../lab/boot.ts';
 import { LoopbackSshd, loopbackSshdUnavailable } from '../../fixtures/loopback-sshd.ts';
 import { until } from '../../fixtures/wait.ts';
-import { isAlive } from '../../lab/boot.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
 
 const skip = loopbackSshdUnavailable();

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TskvError } from '../../controller/errors.ts';
+import { TskvError } from '../controller/errors.ts';
 import { cacheDir } from './names.ts';
 import { runOk } from './run.ts';
 

@@ -4,7 +4,7 @@
  * namespace is only read, to refuse an address range that is already in use there.
  */
 import { readdirSync } from 'node:fs';
-import { TskvError } from '../../controller/errors.ts';
+import { TskvError } from '../controller/errors.ts';
 import type { LabHostLayout, LabLayout } from './names.ts';
 import { run, runOk } from './run.ts';
 

@@ -1,6 +1,6 @@
 /** Running local commands for the lab: captured output, timeouts, and polling a condition. */
 import { spawn } from 'node:child_process';
-import { TskvError } from '../../controller/errors.ts';
+import { TskvError } from '../controller/errors.ts';
 
 export interface RunResult {
   code: number;

@@ -1,4 +1,4 @@
-# The init process (PID 1) of one lab host. Started by test/lab/boot.ts, roughly as
+# The init process (PID 1) of one lab host. Started by lab/boot.ts, roughly as
 #   nsenter --net=/run/netns/tskv-LAB.HOST unshare --mount --uts --ipc --pid --fork \
 #     setpriv --bounding-set -sys_time env -i /bin/bash host-init.sh HOST PUBKEY HIDDEN-DIRS...
 # so everything here already lives in the host's own network, mount, UTS, IPC and PID namespaces

@@ -10,9 +10,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError, TskvError } from '../../controller/errors.ts';
-import { loadInventory } from '../../controller/inventory/load.ts';
-import type { Inventory } from '../../controller/inventory/model.ts';
+import { InputError, TskvError } from '../controller/errors.ts';
+import { loadInventory } from '../controller/inventory/load.ts';
+import type { Inventory } from '../controller/inventory/model.ts';
 import { bootHost } from './boot.ts';
 import { type EtcdMinor, type EtcdTarball, ensureEtcdTarball } from './etcd-tarball.ts';
 import { LabHost } from './host.ts';

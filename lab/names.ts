@@ -5,13 +5,23 @@
  * benchmarking space, never routed on the Internet), one /24 per lab chosen by a hash of its name.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../../controller/errors.ts';
+import { InputError } from '../controller/errors.ts';
 
 export const DEFAULT_LAB = 'default';
 export const DEFAULT_HOSTS = ['h102', 'docker', 'h104'];
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+
+/** The checkout: the nearest folder above this module with a package.json (from lab/, or from the bundle in dist/controller/). */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
+
+export const PROJECT_ROOT = projectRoot(fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, ''));
 
 const LAB_NAME = /^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$/;
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;

@@ -5,7 +5,7 @@
  * Works from what is on the machine, so it also cleans up after a crashed `up` without state.
  */
 import { readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { TskvError } from '../../controller/errors.ts';
+import { TskvError } from '../controller/errors.ts';
 import { type LabLayout, netnsPrefix } from './names.ts';
 import { deleteNetns, listNetns } from './network.ts';
 import { pollUntil } from './run.ts';

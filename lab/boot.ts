@@ -6,12 +6,12 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TskvError } from '../../controller/errors.ts';
+import { TskvError } from '../controller/errors.ts';
 import { type LabHostLayout, PROJECT_ROOT } from './names.ts';
 import { pollUntil } from './run.ts';
 
 // From the project root, not this file: the controller bundle (dist/controller/) includes this module.
-const INIT_SCRIPT = join(PROJECT_ROOT, 'test/lab/host-init.sh');
+const INIT_SCRIPT = join(PROJECT_ROOT, 'lab/host-init.sh');
 /** Directories hidden inside hosts (empty tmpfs over them): the checkout and the operator's files. */
 const HIDDEN = [...new Set([PROJECT_ROOT, '/work', '/home', '/mnt'])];
 const READY_TIMEOUT_MS = 60_000;

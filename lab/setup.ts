@@ -1,11 +1,11 @@
 /** The machine-side prerequisites of a lab: root, Debian packages, and the lab's SSH key. */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { TskvError } from '../../controller/errors.ts';
-import type { LabLayout } from './names.ts';
+import { join } from 'node:path';
+import { TskvError } from '../controller/errors.ts';
+import { type LabLayout, PROJECT_ROOT } from './names.ts';
 import { run, runOk } from './run.ts';
 
-const DEPS_SCRIPT = fileURLToPath(new URL('../../scripts/lab-deps.sh', import.meta.url));
+const DEPS_SCRIPT = join(PROJECT_ROOT, 'scripts/lab-deps.sh');
 
 /** Why the lab cannot run here, or undefined when it can (tests skip with this reason). */
 export function labUnavailableReason(): string | undefined {

@@ -4,7 +4,7 @@
  * root without CAP_SYS_TIME and with a clean environment, like a login on the host would.
  */
 import { readFileSync } from 'node:fs';
-import { TskvError } from '../../controller/errors.ts';
+import { TskvError } from '../controller/errors.ts';
 import { pollUntil, type RunResult, run } from './run.ts';
 
 export interface ExecOptions {

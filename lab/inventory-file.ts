@@ -2,7 +2,7 @@
  * The lab's inventory as plain data (the format of issue 2, read by controller/inventory) and its
  * YAML text. Variants for tests are the same document with overrides merged in (null deletes).
  */
-import type { FlagValue, HostKeyPolicy } from '../../controller/inventory/model.ts';
+import type { FlagValue, HostKeyPolicy } from '../controller/inventory/model.ts';
 
 export interface LabSshDoc {
   user?: string;
