@@ -39,6 +39,24 @@ export class InputError extends TskvError {
   }
 }
 
+/**
+ * A host's failure in `step`, as every per-host phase reports it: a TskvError keeps its own code and
+ * fix and gains the host; anything else is wrapped.
+ */
+export function hostFailure(host: string, step: string, err: unknown): TskvError {
+  if (err instanceof TskvError) {
+    if (err.host !== undefined) return err;
+    return new TskvError(err.code, err.message, {
+      host,
+      step: err.step ?? step,
+      ...(err.fix ? { fix: err.fix } : {}),
+      ...(err.cause === undefined ? {} : { cause: err.cause }),
+      exitCode: err.exitCode,
+    });
+  }
+  return new TskvError('E_HOST_FAILED', describeCause(err), { host, step, cause: err });
+}
+
 /** The cause chain of an error as one readable string, without stack traces. */
 export function describeCause(err: unknown): string {
   const parts: string[] = [];

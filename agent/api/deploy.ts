@@ -56,7 +56,8 @@ export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.st
  */
 export const etcdServiceRequestSchema = z
   .object({
-    action: z.enum(['start', 'stop', 'restart', 'status']),
+    /** install: the unit only (systemd: written when it differs, daemon-reload, enabled); nothing starts. */
+    action: z.enum(['install', 'start', 'stop', 'restart', 'status']),
     envFile: absolutePath.default('/etc/etcd/etcd.env'),
     binary: absolutePath.default('/usr/local/bin/etcd'),
     logFile: absolutePath.default('/var/log/tskv/etcd.log'),

@@ -95,6 +95,11 @@ async function stop(request: Request): Promise<Reply> {
 export function systemdService(request: Request): Promise<Reply> {
   return commandFailed(async () => {
     switch (request.action) {
+      case 'install': {
+        const actions: string[] = [];
+        await installUnit(request, actions);
+        return reply(await unitStatus(UNIT), actions.length > 0, actions);
+      }
       case 'start':
         return start(request, false);
       case 'restart':

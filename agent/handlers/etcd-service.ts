@@ -25,6 +25,8 @@ export interface EtcdServiceOptions {
 }
 
 const SUPERVISOR_ACTIONS = {
+  // No unit to install where the agent supervises etcd itself.
+  install: supervisorStatus,
   start: supervisorStart,
   stop: supervisorStop,
   restart: supervisorRestart,

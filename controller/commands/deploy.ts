@@ -2,12 +2,10 @@ import { EXIT_FAILED, EXIT_OK, formatError, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { formatCheck } from '../ops/checks.ts';
 import { formatPlan } from '../plan/print.ts';
-import type { DeployPlan } from '../plan/types.ts';
 import { type DeployResult, runDeploy } from '../plays/deploy.ts';
 import { openSession } from '../plays/session.ts';
-import { progressMode } from '../run/tasks.ts';
+import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
-import { confirmChange } from './confirm.ts';
 import type { Command } from './types.ts';
 
 const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data]
@@ -24,31 +22,17 @@ a key written through one member read back through every other.
   --allow-existing-data  start a fully stopped cluster from its members' data dirs
 Exit code: 0 done (or nothing to do), 1 failed, 2 bad input.`;
 
-/** Restarting running members needs a yes (a TTY's answer or --yes); without either, E_NOT_CONFIRMED. */
-function confirmer(yes: boolean, argv: string[]) {
-  return (plan: DeployPlan): Promise<boolean> =>
-    confirmChange(
-      yes,
-      `restart ${plan.restarts.join(', ')} (running members, one at a time)`,
-      `tskv deploy ${argv.join(' ')} --yes`,
-    );
-}
-
 function printResult(r: DeployResult): void {
   const out = process.stdout;
   for (const c of r.preflight.filter((x) => x.status === 'warn')) out.write(`${formatCheck(c)}\n`);
   if (r.error) {
-    out.write(
-      `deploy failed: ${formatError(
-        Object.assign(
-          new TskvError(r.error.code, r.error.message, {
-            ...(r.error.host ? { host: r.error.host } : {}),
-            ...(r.error.step ? { step: r.error.step } : {}),
-            ...(r.error.fix ? { fix: r.error.fix } : {}),
-          }),
-        ),
-      )}\n`,
-    );
+    const { code, message, host, step, fix } = r.error;
+    const err = new TskvError(code, message, {
+      ...(host ? { host } : {}),
+      ...(step ? { step } : {}),
+      ...(fix ? { fix } : {}),
+    });
+    out.write(`deploy failed: ${formatError(err)}\n`);
     return;
   }
   if (r.dryRun) {
@@ -94,15 +78,16 @@ const deploy: Command = {
         allowSkew: values['allow-skew'] ?? false,
         stepClock: values['step-clock'] ?? false,
         allowExistingData: values['allow-existing-data'] ?? false,
-        confirmRestarts: confirmer(values.yes ?? false, argv),
+        yes: values.yes ?? false,
+        rerun: `tskv deploy ${argv.join(' ')} --yes`,
         showPlan: (plan) => {
           if (!json) process.stdout.write(formatPlan(plan));
         },
-        log: (line) => process.stderr.write(`${line}\n`),
       });
     } finally {
       await session.close();
     }
+    for (const line of result.actions['cluster'] ?? []) process.stderr.write(`${line}\n`);
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else printResult(result);
     return result.ok ? EXIT_OK : EXIT_FAILED;

@@ -1,44 +1,42 @@
-import { routes } from '../../agent/api/index.ts';
-import { EXIT_OK, InputError, TskvError } from '../errors.ts';
+import { EXIT_OK, InputError } from '../errors.ts';
 import {
   formatMemberAddEnv,
   formatMemberAdded,
   formatMemberList,
   formatMemberRemoved,
 } from '../etcd/index.ts';
-import { waitFor } from '../etcd/wait.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
-import { checkAdd, checkRemove, type Verdict } from '../ops/member-plan.ts';
-import { oldDataDirs } from '../ops/replace-plan.ts';
-import { LiveCluster } from '../plays/member-cluster.ts';
-import { runStep, stepContext } from '../plays/replace-steps.ts';
+import { memberAt } from '../ops/membership.ts';
+import { formatSteps } from '../plan/plan.ts';
+import { LiveCluster } from '../plays/live-cluster.ts';
+import { type MemberPlan, planMemberAdd, planMemberRemove } from '../plays/member.ts';
+import { membershipExecutor } from '../plays/replace-steps.ts';
 import { openSession } from '../plays/session.ts';
 import { peerUrl } from '../render/urls.ts';
+import { applyChange } from '../run/apply.ts';
+import { type ProgressMode, progressMode } from '../run/progress.ts';
+import { runPlan } from '../run/runner.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
-import { confirmChange } from './confirm.ts';
 import type { Command } from './types.ts';
 
 const usage = `usage: tskv member list INVENTORY [--json]
-       tskv member add INVENTORY NAME [--start]
-       tskv member remove INVENTORY NAME|ID [--yes] [--dry-run]
+       tskv member add INVENTORY NAME [--start] [--dry-run] [--yes]
+       tskv member remove INVENTORY NAME|ID [--dry-run] [--yes]
 
 list prints the members as etcdctl member list does. add registers inventory host NAME and prints
 the ETCD_NAME / ETCD_INITIAL_CLUSTER / ETCD_INITIAL_CLUSTER_STATE="existing" block as etcdctl
 does; --start also installs etcd on the host, starts it, and waits until it is healthy. remove
 checks that quorum is kept, removes the member through a voting member, stops etcd on its host
-and moves its data dir aside (never deleting it).`;
+and moves its data dir aside (never deleting it). Both show their plan first; --dry-run stops
+there; --yes answers the question asked before anything is stopped, moved or removed.`;
 
-function accept<T>(v: Verdict<T>, what: string): T {
-  if (v.ok) return v.value;
-  throw new TskvError('E_REFUSED', `${what} refused, nothing was changed: ${v.reason}`, {
-    step: 'plan',
-    ...(v.fix ? { fix: v.fix } : {}),
-  });
-}
-
-async function withCluster<T>(inv: Inventory, fn: (live: LiveCluster) => Promise<T>): Promise<T> {
-  const session = await openSession(inv, 'silent');
+async function withCluster<T>(
+  inv: Inventory,
+  mode: ProgressMode,
+  fn: (live: LiveCluster) => Promise<T>,
+): Promise<T> {
+  const session = await openSession(inv, mode);
   const live = new LiveCluster(session);
   try {
     return await fn(live);
@@ -48,125 +46,36 @@ async function withCluster<T>(inv: Inventory, fn: (live: LiveCluster) => Promise
   }
 }
 
-const note = (line: string) => process.stderr.write(`${line}\n`);
+const say = (text: string) => process.stdout.write(`${text}\n`);
 
-/** What clearing a host for a new member would stop or move, from its facts ([] when nothing). */
-async function whatClearingStops(live: LiveCluster, name: string, dataDir: string): Promise<string[]> {
-  const ch = live.session.hosts.get(name);
-  if (!ch) return [];
-  const facts = await ch.agent.call(routes.facts, { dataDir }, { step: 'facts' });
-  return [
-    ...(facts.etcd.running.length > 0
-      ? [`stop the etcd running on ${name} (pid ${facts.etcd.running.map((p) => p.pid).join(', ')})`]
-      : []),
-    ...(facts.etcd.dataDir.hasData ? [`move the etcd data in ${dataDir} aside`] : []),
-  ];
-}
-
-async function add(
+/** Shows the plan, asks when it must, runs it. */
+async function change(
   live: LiveCluster,
-  name: string,
-  start: boolean,
-  dryRun: boolean,
-  yes: boolean,
-): Promise<void> {
-  const inv = live.session.inventory;
-  const target = accept(checkAdd(inv, await live.view(), name), `member add ${name}`);
-  const ctx = stepContext(live, note);
-  const url = peerUrl(target.host, inv);
-  if (target.kind === 'already') {
-    process.stdout.write(`${name} is already a member (${target.member.idHex})\n`);
-    return;
-  }
-  if (dryRun) {
-    const plan = [
-      ...(start
-        ? [
-            `stop any etcd on ${name} and move ${target.host.dataDir} aside`,
-            `install etcd ${inv.etcd.version} on ${name} and open ports ${inv.cluster.clientPort}/tcp and ${inv.cluster.peerPort}/tcp`,
-          ]
-        : []),
-      ...(target.kind === 'add' ? [`add ${name} (${url}) to the cluster as a voting member`] : []),
-      ...(start
-        ? [`start etcd on ${name} with --initial-cluster-state existing and wait until it is healthy`]
-        : []),
-    ];
-    process.stdout.write(
-      `${plan.map((l, i) => `  ${i + 1}. ${l}`).join('\n')}\ndry run: nothing was changed\n`,
-    );
-    return;
-  }
-  if (start) {
-    // Something of etcd's already on the host (another cluster's?) is never stopped without asking.
-    const disruptive = await whatClearingStops(live, name, target.host.dataDir);
-    if (
-      disruptive.length > 0 &&
-      !(await confirmChange(
-        yes,
-        disruptive.join(' and '),
-        `tskv member add ${inv.file} ${name} --start --yes`,
-      ))
-    ) {
-      process.stdout.write('nothing was changed\n');
-      return;
-    }
-    // The host is made ready before the cluster changes: a voter that cannot start costs fault tolerance.
-    note(`preparing ${name}`);
-    const dataDirs = [target.host.dataDir];
-    await runStep(ctx, { op: 'clear-host', host: name, dataDirs, why: 'a fresh data dir' });
-    await runStep(ctx, { op: 'prepare-host', host: name });
-  }
-  if (target.kind === 'add')
-    await runStep(ctx, { op: 'add-member', host: name, peerURLs: [url], learner: false });
-  // The member list can come from a member that has not applied the add yet.
-  const { list, member } = await waitFor(
-    async () => {
-      const l = await live.memberList();
-      const m = l.members.find((x) => x.peerURLs.includes(url));
-      return m ? { list: l, member: m } : undefined;
+  plan: () => Promise<MemberPlan>,
+  options: { dryRun: boolean; yes: boolean; mode: ProgressMode },
+): Promise<'dry-run' | 'declined' | 'nothing' | 'ran'> {
+  const outcome = await applyChange({
+    plan,
+    show: (p) => {
+      if (p.nothing) say(p.nothing);
+      else process.stdout.write(formatSteps(p.steps));
+      for (const w of p.warnings) process.stderr.write(`warning: ${w}\n`);
     },
-    { deadlineMs: 10_000, intervalMs: 200, describe: `${name} to appear in the member list` },
-  );
-  if (target.kind === 'add') process.stdout.write(`${formatMemberAdded(member.id, list.clusterId, false)}\n`);
-  else process.stdout.write(`${name} was added earlier (${member.idHex}) but never started\n`);
-  process.stdout.write(`${formatMemberAddEnv(name, list.members, [url], member.id)}\n`);
-  if (!start) return;
-  note(`starting ${name}`);
-  await runStep(ctx, { op: 'start-member', host: name });
-  await runStep(ctx, { op: 'wait-healthy', host: name });
-  process.stdout.write(`${name} started and healthy\n`);
-}
-
-async function remove(live: LiveCluster, nameOrId: string, yes: boolean, dryRun: boolean): Promise<void> {
-  const inv = live.session.inventory;
-  const view = await live.view();
-  const { member, host } = accept(checkRemove(inv, view, nameOrId), `member remove ${nameOrId}`);
-  const label = member.name || member.idHex;
-  const dirs = host ? oldDataDirs(member.name || host.name, host) : [];
-  const plan = [
-    `remove ${label} (${member.idHex}) from the cluster through a voting member`,
-    host
-      ? `stop etcd on ${host.name} and move ${dirs.join(', ')} aside`
-      : `no inventory host has ${label}'s address: stop etcd there by hand`,
-  ];
-  process.stdout.write(`${plan.map((l, i) => `  ${i + 1}. ${l}`).join('\n')}\n`);
-  if (dryRun) return;
-  if (
-    !(await confirmChange(
-      yes,
-      `remove ${label} from the cluster`,
-      `tskv member remove ${inv.file} ${nameOrId} --yes`,
-    ))
-  ) {
-    process.stdout.write('nothing was changed\n');
-    return;
+    dryRun: options.dryRun,
+    yes: options.yes,
+    question: (p) => p.question,
+    run: (p) => runPlan(p, { mode: options.mode, execute: membershipExecutor(live) }),
+  });
+  if (outcome.kind === 'dry-run') say('dry run: nothing was changed');
+  if (outcome.kind === 'declined') say('nothing was changed');
+  if (outcome.kind !== 'ran') return outcome.kind;
+  if (outcome.plan.nothing) return 'nothing';
+  const run = outcome.result;
+  for (const [where, lines] of Object.entries(run.actions)) {
+    for (const l of lines) process.stderr.write(`  ${where}: ${l}\n`);
   }
-  const ctx = stepContext(live, note);
-  await runStep(ctx, { op: 'move-leader-away', id: member.id, name: label });
-  await runStep(ctx, { op: 'remove-member', id: member.id, name: label });
-  process.stdout.write(`${formatMemberRemoved(member.id, view.clusterId)}\n`);
-  if (host)
-    await runStep(ctx, { op: 'clear-host', host: host.name, dataDirs: dirs, why: `${label} was removed` });
+  if (run.error) throw run.error;
+  return 'ran';
 }
 
 const member: Command = {
@@ -184,40 +93,45 @@ const member: Command = {
       usage,
     );
     const [sub, file, target] = requirePositionals(positionals, ['list|add|remove', 'INVENTORY'], usage);
+    if (sub !== 'list' && sub !== 'add' && sub !== 'remove')
+      throw new InputError(`unknown member command '${sub}'\n${usage}`);
+    if (sub !== 'list' && !target)
+      throw new InputError(`missing ${sub === 'add' ? 'NAME' : 'NAME|ID'}\n${usage}`);
     const inv = await loadInventory(file!);
-    switch (sub) {
-      case 'list':
-        return withCluster(inv, async (live) => {
-          const list = await live.memberList();
-          if (values.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-          else process.stdout.write(`${formatMemberList(list.members)}\n`);
-          return EXIT_OK;
-        });
-      case 'add':
-      case 'remove': {
-        if (!target) throw new InputError(`missing ${sub === 'add' ? 'NAME' : 'NAME|ID'}\n${usage}`);
-        return withCluster(inv, async (live) => {
-          // One membership change at a time: a replacement in progress owns the cluster until it ends.
-          const journal = await live.readJournal();
-          if (journal) {
-            throw new TskvError(
-              'E_REFUSED',
-              `member ${sub} refused, nothing was changed: a replacement is in progress`,
-              {
-                step: 'plan',
-                fix: 'tskv status shows it; re-run that tskv replace command to finish it first',
-              },
-            );
-          }
-          if (sub === 'add')
-            await add(live, target, values.start ?? false, values['dry-run'] ?? false, values.yes ?? false);
-          else await remove(live, target, values.yes ?? false, values['dry-run'] ?? false);
-          return EXIT_OK;
-        });
+    const options = {
+      dryRun: values['dry-run'] ?? false,
+      yes: values.yes ?? false,
+      mode: progressMode(false),
+    };
+    return withCluster(inv, 'silent', async (live) => {
+      if (sub === 'list') {
+        const list = await live.memberList();
+        if (values.json) say(JSON.stringify(list, null, 2));
+        else say(formatMemberList(list.members));
+        return EXIT_OK;
       }
-      default:
-        throw new InputError(`unknown member command '${sub}'\n${usage}`);
-    }
+      const rerun = `tskv member ${sub} ${inv.file} ${target}${values.start ? ' --start' : ''}`;
+      if (sub === 'remove') {
+        const before = await live.memberList();
+        const gone = before.members.find((m) => m.name === target || m.idHex === target);
+        const done = await change(live, () => planMemberRemove(live, target!, rerun), options);
+        if (done === 'ran' && gone) say(formatMemberRemoved(gone.id, before.clusterId));
+        return EXIT_OK;
+      }
+      const start = values.start ?? false;
+      const host = inv.hosts.find((h) => h.name === target);
+      const addedBefore = host ? memberAt(inv, (await live.memberList()).members, host) : undefined;
+      const done = await change(live, () => planMemberAdd(live, target!, { start, rerun }), options);
+      if (done !== 'ran' || !host) return EXIT_OK;
+      const list = await live.memberList();
+      const m = memberAt(inv, list.members, host);
+      if (!m) return EXIT_OK;
+      if (addedBefore) say(`${target} was added earlier (${m.idHex}) but never started`);
+      else say(formatMemberAdded(m.id, list.clusterId, false));
+      say(formatMemberAddEnv(target!, list.members, [peerUrl(host, inv)], m.id));
+      if (start) say(`${target} started and healthy`);
+      return EXIT_OK;
+    });
   },
 };
 

@@ -3,7 +3,7 @@ import { loadInventory } from '../inventory/load.ts';
 import { type CheckResult, formatCheck, worst } from '../ops/checks.ts';
 import { runPreflight } from '../plays/preflight.ts';
 import { openSession } from '../plays/session.ts';
-import { progressMode } from '../run/tasks.ts';
+import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
 

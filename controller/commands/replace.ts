@@ -1,23 +1,20 @@
 import { EXIT_OK, InputError, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
-import type { ClusterView } from '../ops/cluster-view.ts';
 import { formatDrift, membershipDrift } from '../ops/membership.ts';
-import { describeStep } from '../ops/replace-describe.ts';
+import { checkPairs, type ReplacePair, type ReplacePlan } from '../ops/replace-plan.ts';
+import { formatSteps } from '../plan/plan.ts';
+import { LiveCluster } from '../plays/live-cluster.ts';
 import {
-  checkPairs,
-  planReplace,
-  type ReplaceJournal,
-  type ReplacePair,
-  type ReplacePlan,
-} from '../ops/replace-plan.ts';
-import { afterReplace } from '../ops/replace-simulate.ts';
-import { LiveCluster } from '../plays/member-cluster.ts';
-import { type PairResult, runReplacePlan } from '../plays/replace.ts';
+  type PairResult,
+  planReplacements,
+  type ReplacementPlan,
+  runReplacements,
+} from '../plays/replace.ts';
 import { openSession } from '../plays/session.ts';
-import { progressMode } from '../run/tasks.ts';
+import { applyChange } from '../run/apply.ts';
+import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
-import { confirmChange } from './confirm.ts';
 import type { Command } from './types.ts';
 
 const usage = `usage: tskv replace INVENTORY OLD=NEW [OLD=NEW ...] [--yes] [--dry-run] [--json]
@@ -38,31 +35,40 @@ export function parsePairs(args: string[]): ReplacePair[] {
   });
 }
 
-/** Plans every pair: the first against the live cluster, each next one against the cluster the previous leaves. */
-export function planAll(
-  inv: Inventory,
-  view: ClusterView,
-  pairs: ReplacePair[],
-  journal: ReplaceJournal | undefined,
-): ReplacePlan[] {
-  const plans: ReplacePlan[] = [];
-  let current = view;
-  for (const [i, pair] of pairs.entries()) {
-    const plan = planReplace(inv, current, pair, i === 0 ? journal : undefined);
-    plans.push(plan);
-    if (plan.kind === 'refuse') break;
-    if (plan.kind === 'steps') current = afterReplace(inv, current, plan);
-  }
-  return plans;
-}
-
-function formatPlan(inv: Inventory, plan: ReplacePlan, pair: ReplacePair): string {
+function formatPairPlan(plan: ReplacePlan, pair: ReplacePair): string {
   if (plan.kind === 'refuse') return `${pair.old}=${pair.new}: refused: ${plan.reason}\n`;
   if (plan.kind === 'done') return `${pair.old}=${pair.new}: ${plan.reason}\n`;
   const how = plan.mode === 'learner' ? 'through a learner' : 'in place (same address)';
-  const head = `replace ${plan.oldName} with ${pair.new} ${how}${plan.resumed ? ', resuming an interrupted run' : ''}:`;
-  const lines = plan.steps.map((s, i) => `  ${i + 1}. ${describeStep(s, inv)}`);
-  return [head, ...lines, ...plan.warnings.map((w) => `  warning: ${w}`), ''].join('\n');
+  const head = `replace ${plan.oldName} with ${pair.new} ${how}${plan.resumed ? ', resuming an interrupted run' : ''}:\n`;
+  return `${head}${formatSteps(plan.steps)}${plan.warnings.map((w) => `  warning: ${w}\n`).join('')}`;
+}
+
+/** A refused pair stops everything before anything changes. */
+function refusal(plan: ReplacementPlan): TskvError | undefined {
+  const refused = plan.pairs.find((p) => p.kind === 'refuse');
+  if (refused?.kind !== 'refuse') return undefined;
+  return new TskvError('E_REFUSED', `replace refused, nothing was changed: ${refused.reason}`, {
+    step: 'plan',
+    ...(refused.fix ? { fix: refused.fix } : {}),
+  });
+}
+
+/** Where inventory and cluster still differ afterwards; a replaced OLD still in the inventory is named as such. */
+function driftAfter(
+  inv: Inventory,
+  live: Awaited<ReturnType<LiveCluster['memberList']>>,
+  results: PairResult[],
+) {
+  const replaced = new Set(results.map((r) => r.old));
+  return membershipDrift(inv, live.members).map((p) =>
+    p.kind === 'host-not-member' && p.host && replaced.has(p.host)
+      ? {
+          ...p,
+          message: `${p.host} was replaced and is no longer a member`,
+          fix: `remove ${p.host} from ${inv.file}`,
+        }
+      : p,
+  );
 }
 
 const replace: Command = {
@@ -83,62 +89,56 @@ const replace: Command = {
     const out = (text: string) => {
       if (!json) process.stdout.write(text);
     };
-    const session = await openSession(inv, progressMode(json));
+    const mode = progressMode(json);
+    const session = await openSession(inv, mode);
     const live = new LiveCluster(session);
     try {
       for (const u of session.unreachable) process.stderr.write(`warning: ${u.host}: ${u.observed}\n`);
-      const plans = planAll(inv, await live.view(), pairs, await live.readJournal());
-      for (const [i, p] of plans.entries()) out(formatPlan(inv, p, pairs[i]!));
-      const refused = plans.find((p) => p.kind === 'refuse');
-      if (refused?.kind === 'refuse') {
-        if (json) process.stdout.write(`${JSON.stringify({ ok: false, refused: true, plans }, null, 2)}\n`);
-        throw new TskvError('E_REFUSED', `replace refused, nothing was changed: ${refused.reason}`, {
-          step: 'plan',
-          ...(refused.fix ? { fix: refused.fix } : {}),
-        });
-      }
-      const work = plans.filter((p) => p.kind === 'steps');
-      if (values['dry-run'] || work.length === 0) {
-        if (json)
-          process.stdout.write(
-            `${JSON.stringify({ ok: true, dryRun: values['dry-run'] ?? false, plans }, null, 2)}\n`,
-          );
-        return EXIT_OK;
-      }
-      const what = `remove ${work.map((p) => p.oldName).join(', ')} from the cluster`;
-      if (!(await confirmChange(values.yes ?? false, what, `tskv replace ${argv.join(' ')} --yes`))) {
+      const outcome = await applyChange({
+        plan: () => planReplacements(live, pairs),
+        show: (plan) => {
+          for (const [i, p] of plan.pairs.entries()) out(formatPairPlan(p, pairs[i]!));
+          const refused = refusal(plan);
+          if (refused) {
+            if (json)
+              process.stdout.write(
+                `${JSON.stringify({ ok: false, refused: true, plans: plan.pairs }, null, 2)}\n`,
+              );
+            throw refused;
+          }
+        },
+        dryRun: values['dry-run'] ?? false,
+        yes: values.yes ?? false,
+        question: (plan) => ({
+          what: `remove ${plan.pairs.flatMap((p) => (p.kind === 'steps' ? [p.oldName] : [])).join(', ')} from the cluster`,
+          rerun: `tskv replace ${argv.join(' ')} --yes`,
+        }),
+        run: (plan) => runReplacements(live, plan, mode),
+      });
+      if (outcome.kind === 'declined') {
         out('nothing was changed\n');
         return EXIT_OK;
       }
-      const results: PairResult[] = [];
-      for (const pair of pairs) {
-        const plan = planReplace(inv, await live.view(), pair, await live.readJournal());
-        if (plan.kind === 'refuse') {
-          throw new TskvError('E_REFUSED', `replace ${pair.old}=${pair.new} refused: ${plan.reason}`, {
-            step: 'plan',
-            ...(plan.fix ? { fix: plan.fix } : {}),
-          });
+      if (outcome.kind === 'dry-run' || outcome.plan.steps.length === 0) {
+        if (json) {
+          const doc = { ok: true, dryRun: outcome.kind === 'dry-run', plans: outcome.plan.pairs };
+          process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         }
-        if (plan.kind === 'done') continue;
-        const quiet = json || session.mode === 'silent';
-        const result = await runReplacePlan(live, plan, {
-          step: (i, n, text) => quiet || process.stderr.write(`[${i}/${n}] ${text}\n`),
-          done: (_i, ms) => quiet || process.stderr.write(`  done in ${(ms / 1000).toFixed(1)} s\n`),
-          note: (line) => quiet || process.stderr.write(`  ${line}\n`),
-        });
-        results.push(result);
-        out(`replaced ${result.old} with ${result.new} in ${(result.ms / 1000).toFixed(1)} s\n`);
+        return EXIT_OK;
       }
-      const replaced = new Set(results.map((r) => r.old));
-      const drift = membershipDrift(inv, (await live.memberList()).members).map((p) =>
-        p.kind === 'host-not-member' && p.host && replaced.has(p.host)
-          ? {
-              ...p,
-              message: `${p.host} was replaced and is no longer a member`,
-              fix: `remove ${p.host} from ${inv.file}`,
-            }
-          : p,
-      );
+      const { results, run } = outcome.result;
+      if (!json)
+        for (const [where, lines] of Object.entries(run.actions))
+          for (const l of lines) process.stderr.write(`  ${where}: ${l}\n`);
+      for (const r of results) out(`replaced ${r.old} with ${r.new} in ${(r.ms / 1000).toFixed(1)} s\n`);
+      if (run.error) {
+        if (json)
+          process.stdout.write(
+            `${JSON.stringify({ ok: false, results, error: run.error.message }, null, 2)}\n`,
+          );
+        throw run.error;
+      }
+      const drift = driftAfter(inv, await live.memberList(), results);
       if (drift.length === 0) out('the inventory and the cluster agree\n');
       else out(`the inventory and the cluster still differ:\n${formatDrift(drift)}\n`);
       if (json) process.stdout.write(`${JSON.stringify({ ok: true, results, drift }, null, 2)}\n`);

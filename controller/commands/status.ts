@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EXIT_FAILED, EXIT_OK } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { formatDrift } from '../ops/membership.ts';
-import { LiveCluster } from '../plays/member-cluster.ts';
+import { LiveCluster } from '../plays/live-cluster.ts';
 import { openSession } from '../plays/session.ts';
 import { gatherStatus, type StatusReport } from '../plays/status.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';

@@ -24,4 +24,3 @@ export { type EtcdId, hexToId, idToBigInt, idToHex, idToPaddedHex, isHexId } fro
 export { type EtcdMember, type EtcdStatus, findMember, normaliseMember, normaliseStatus } from './members.ts';
 export type { CallOptions, EtcdEndpoint } from './transport.ts';
 export { type V2Node, v2Get, v2Members, v2Put } from './v2.ts';
-export { retryWhile, type WaitOptions, waitFor } from './wait.ts';

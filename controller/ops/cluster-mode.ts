@@ -7,8 +7,13 @@ import { createHash } from 'node:crypto';
 import { TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
-import type { ClusterMode } from '../plan/types.ts';
-import { type DriftProblem, formatDrift, memberOfHost, membershipDrift } from './membership.ts';
+import { type DriftProblem, formatDrift, memberOf, membershipDrift } from './membership.ts';
+
+export type ClusterMode =
+  /** No member anywhere: bootstrap with --initial-cluster-state new, all members started together. */
+  | { kind: 'new' }
+  /** Live members equal the inventory: converge config, start stopped members, restart changed ones one at a time. */
+  | { kind: 'existing'; source: 'live' | 'stopped-with-data' };
 
 export interface HostRuntime {
   name: string;
@@ -23,7 +28,7 @@ export interface HostRuntime {
 export interface ClusterDecision {
   mode: ClusterMode;
   /** Each inventory host's live member (by peer URL), when the cluster is up. */
-  memberOf: Map<string, EtcdMember>;
+  memberByHost: Map<string, EtcdMember>;
 }
 
 function refuse(code: string, message: string, fix: string): never {
@@ -54,14 +59,14 @@ export function hasRun(m: EtcdMember | undefined): boolean {
 }
 
 function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[]): ClusterDecision {
-  const memberOf = new Map<string, EtcdMember>();
+  const memberByHost = new Map<string, EtcdMember>();
   for (const h of inv.hosts) {
-    const m = memberOfHost(inv, members, h);
-    if (m) memberOf.set(h.name, m);
+    const m = memberOf(inv, members, h);
+    if (m) memberByHost.set(h.name, m);
   }
   // A bootstrap member that never started is deploy's to start (the re-run after a failed start).
   const lateBootstrapMember = (p: DriftProblem) => {
-    const m = p.kind === 'unstarted' && p.host !== undefined ? memberOf.get(p.host) : undefined;
+    const m = p.kind === 'unstarted' && p.host !== undefined ? memberByHost.get(p.host) : undefined;
     return m !== undefined && m.id === staticMemberId(m.peerURLs, inv.cluster.token);
   };
   const drift = membershipDrift(inv, members).filter((p) => !lateBootstrapMember(p));
@@ -77,7 +82,7 @@ function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[])
   }
   // Running without data at the inventory's dataDir: the inventory moved the data dir. A restart
   // would start the member on an empty dir under its old ID, which loses its raft log and votes.
-  const moved = hosts.filter((h) => h.running && !h.hasData && hasRun(memberOf.get(h.name)));
+  const moved = hosts.filter((h) => h.running && !h.hasData && hasRun(memberByHost.get(h.name)));
   if (moved.length > 0) {
     refuse(
       'E_DATA_DIR_CHANGED',
@@ -85,7 +90,7 @@ function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[])
       `put the running data dir back in the inventory (etcd.dataDir), or replace the member: tskv member remove ${inv.file} ${moved[0]!.name} --yes, then tskv member add ${inv.file} ${moved[0]!.name} --start`,
     );
   }
-  const wiped = hosts.filter((h) => !h.running && !h.hasData && hasRun(memberOf.get(h.name)));
+  const wiped = hosts.filter((h) => !h.running && !h.hasData && hasRun(memberByHost.get(h.name)));
   if (wiped.length > 0) {
     refuse(
       'E_MEMBER_NO_DATA',
@@ -93,7 +98,7 @@ function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[])
       `bring it back as a new member: tskv member remove ${inv.file} ${wiped[0]!.name} --yes, then tskv member add ${inv.file} ${wiped[0]!.name} --start`,
     );
   }
-  return { mode: { kind: 'existing', source: 'live' }, memberOf };
+  return { mode: { kind: 'existing', source: 'live' }, memberByHost };
 }
 
 export function decideClusterMode(
@@ -120,9 +125,9 @@ export function decideClusterMode(
     );
   }
   const withData = hosts.filter((h) => h.hasData).map((h) => h.name);
-  if (withData.length === 0) return { mode: { kind: 'new' }, memberOf: new Map() };
+  if (withData.length === 0) return { mode: { kind: 'new' }, memberByHost: new Map() };
   if (withData.length === hosts.length && options.allowExistingData) {
-    return { mode: { kind: 'existing', source: 'stopped-with-data' }, memberOf: new Map() };
+    return { mode: { kind: 'existing', source: 'stopped-with-data' }, memberByHost: new Map() };
   }
   const without = hosts.filter((h) => !h.hasData).map((h) => h.name);
   return refuse(

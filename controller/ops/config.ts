@@ -1,7 +1,6 @@
 /** Each member's env file (and systemd unit) as the inventory wants it, compared with what the host has. Pure. */
 import { unifiedDiff } from '../../agent/api/index.ts';
 import type { Inventory } from '../inventory/model.ts';
-import type { PlanStep } from '../plan/types.ts';
 import { renderHost } from '../render/render.ts';
 import { type ClusterState, ETCD_ENV_FILE } from '../render/settings.ts';
 
@@ -46,27 +45,35 @@ export function desiredConfig(
   };
 }
 
+export interface FileChange {
+  title: string;
+  diff: string;
+}
+
+/** The env file's and the unit's changes (each absent when the host already has it). */
 export function planConfig(
   desired: DesiredConfig,
   currentEnv: string | undefined,
   currentUnit: string | undefined,
-): PlanStep[] {
-  const steps: PlanStep[] = [];
-  if (currentEnv !== desired.env) {
-    steps.push({
-      kind: 'config',
-      title: `${currentEnv === undefined ? 'write' : 'update'} ${ETCD_ENV_FILE}`,
-      diff: unifiedDiff(currentEnv, desired.env, ETCD_ENV_FILE),
-    });
-  }
-  if (desired.unit !== undefined && currentUnit !== desired.unit) {
-    steps.push({
-      kind: 'unit',
-      title: `${currentUnit === undefined ? 'install' : 'update'} ${ETCD_UNIT_FILE}`,
-      diff: unifiedDiff(currentUnit, desired.unit, ETCD_UNIT_FILE),
-    });
-  }
-  return steps;
+): { env?: FileChange; unit?: FileChange } {
+  return {
+    ...(currentEnv !== desired.env
+      ? {
+          env: {
+            title: `${currentEnv === undefined ? 'write' : 'update'} ${ETCD_ENV_FILE}`,
+            diff: unifiedDiff(currentEnv, desired.env, ETCD_ENV_FILE),
+          },
+        }
+      : {}),
+    ...(desired.unit !== undefined && currentUnit !== desired.unit
+      ? {
+          unit: {
+            title: `${currentUnit === undefined ? 'install' : 'update'} ${ETCD_UNIT_FILE}`,
+            diff: unifiedDiff(currentUnit, desired.unit, ETCD_UNIT_FILE),
+          },
+        }
+      : {}),
+  };
 }
 
 /**

@@ -1,12 +1,34 @@
-/** Facts + inventory → every host's steps. Pure: the play gathers, this decides, plan/ prints. */
+/** Facts + inventory → deploy's plan: every step with what it writes. Pure: the play gathers, this decides, plan/ prints. */
 import type { FactsResponse, FirewallStateResponse } from '../../agent/api/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
-import type { DeployPlan, HostPlan, PlanStep } from '../plan/types.ts';
-import { type ClusterDecision, hasRun } from './cluster-mode.ts';
-import { chooseState, type DesiredConfig, desiredConfig, keepInitialSettings, planConfig } from './config.ts';
+import type { Plan, Step } from '../plan/plan.ts';
+import { type ClusterDecision, type ClusterMode, hasRun } from './cluster-mode.ts';
+import { chooseState, desiredConfig, keepInitialSettings, planConfig } from './config.ts';
 import { planFirewall } from './firewall.ts';
 import { planInstall } from './install.ts';
 import { planService, restartOrder } from './service.ts';
+
+/** deploy's steps, each carrying what it writes, so running one never works it out again. */
+export type DeployStep =
+  | (Step & { kind: 'clock'; host: string })
+  /** The cluster: after the syncs, every clock within etcd's 1 s of the others. */
+  | (Step & { kind: 'clock-check' })
+  | (Step & { kind: 'install'; host: string; version: string })
+  | (Step & { kind: 'firewall'; host: string; ports: number[] })
+  | (Step & { kind: 'config'; host: string; env: string })
+  | (Step & { kind: 'unit'; host: string; unit: string })
+  | (Step & { kind: 'start'; host: string })
+  | (Step & { kind: 'restart'; host: string });
+
+export interface DeployPlan extends Plan<DeployStep> {
+  mode: ClusterMode;
+  /** Each host's state in a few words, in inventory order ("etcd 3.4.23, running (pid 812)"). */
+  hosts: { host: string; summary: string }[];
+  /** Running members to restart, one at a time, in this order (followers first, the leader last). */
+  restarts: string[];
+  /** Members not running that start (all together when bootstrapping). */
+  starts: string[];
+}
 
 export interface HostInput {
   spec: HostSpec;
@@ -29,11 +51,6 @@ export interface PlanInput {
   leader: string | undefined;
 }
 
-export interface PlannedDeploy {
-  plan: DeployPlan;
-  desired: Map<string, DesiredConfig>;
-}
-
 function summary(h: HostInput): string {
   const installed = h.facts.etcd.installed;
   const etcd = installed ? `etcd ${installed.version}` : 'no etcd';
@@ -45,44 +62,100 @@ function summary(h: HostInput): string {
   return `${etcd}, ${state}`;
 }
 
-export function planDeploy(input: PlanInput): PlannedDeploy {
+/**
+ * The order things happen in: clocks, then every host prepared side by side (etcd installed, ports
+ * opened, config written where the member is about to start), then the stopped members started
+ * together, then each running member that changes, alone: its config, then its restart.
+ */
+export function planDeploy(input: PlanInput): DeployPlan {
   const { inv, decision } = input;
   const bootstrapping = decision.mode.kind === 'new';
   const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
-  const desired = new Map<string, DesiredConfig>();
-  const restarts: string[] = [];
-  const starts: string[] = [];
-  const hosts = input.hosts.map((h): HostPlan => {
-    const name = h.spec.name;
-    const steps: PlanStep[] = [];
-    if (h.clockProblem) steps.push({ kind: 'clock', title: `sync the clock (${h.clockProblem})` });
+  const clock: DeployStep[] = [];
+  const prepare: DeployStep[] = [];
+  const start: DeployStep[] = [];
+  const restart = new Map<string, DeployStep[]>();
+  for (const h of input.hosts) {
+    const host = h.spec.name;
+    if (h.clockProblem) {
+      clock.push({
+        kind: 'clock',
+        host,
+        title: `sync the clock (${h.clockProblem})`,
+        together: 'sync clocks',
+      });
+    }
     const install = planInstall(h.facts, inv.etcd);
-    if (install) steps.push(install);
+    if (install) prepare.push({ kind: 'install', host, version: inv.etcd.version, title: install });
     const firewall = planFirewall(h.firewall, ports);
-    if (firewall) steps.push(firewall);
-    const member = decision.memberOf.get(name);
+    if (firewall) prepare.push({ kind: 'firewall', host, ports: firewall.ports, title: firewall.title });
+    const member = decision.memberByHost.get(host);
     const memberStarted = member ? hasRun(member) : h.facts.etcd.dataDir.hasData;
-    const state = chooseState(h.envFile, bootstrapping, memberStarted);
-    const rendered = desiredConfig(inv, name, state, h.facts.init.systemd);
+    const rendered = desiredConfig(
+      inv,
+      host,
+      chooseState(h.envFile, bootstrapping, memberStarted),
+      h.facts.init.systemd,
+    );
     const want =
       memberStarted && h.facts.etcd.dataDir.hasData ? keepInitialSettings(rendered, h.envFile) : rendered;
-    desired.set(name, want);
     const config = planConfig(want, h.envFile, h.unitFile);
-    steps.push(...config);
+    const files: DeployStep[] = [
+      ...(config.env ? [{ kind: 'config' as const, host, env: want.env, ...config.env }] : []),
+      ...(config.unit && want.unit !== undefined
+        ? [{ kind: 'unit' as const, host, unit: want.unit, ...config.unit }]
+        : []),
+    ];
     const service = planService({
       running: h.running,
-      configChanged: config.length > 0,
+      configChanged: files.length > 0,
       installChanged: install !== undefined,
       bootstrapping,
     });
-    if (service) {
-      steps.push(service);
-      (service.kind === 'start' ? starts : restarts).push(name);
+    if (service === undefined) {
+      prepare.push(...files);
+    } else if (service.kind === 'start') {
+      prepare.push(...files);
+      start.push({ kind: 'start', host, title: service.title, together: 'start etcd' });
+    } else {
+      // A running member gets its new files just before its own restart, not while the others run.
+      restart.set(host, [...files, { kind: 'restart', host, title: service.title }]);
     }
-    return { host: name, steps, summary: summary(h) };
-  });
+  }
+  const restarts = restartOrder([...restart.keys()], input.leader);
+  const steps: DeployStep[] = [
+    ...clock,
+    ...(clock.length > 0
+      ? [{ kind: 'clock-check' as const, title: "check that every host's clock is within 1 s of the others" }]
+      : []),
+    ...prepare.map((s) => ({ ...s, together: 'install etcd, open the firewall, write configuration' })),
+    ...start.map((s) => ({
+      ...s,
+      together: bootstrapping
+        ? 'start all members together (--initial-cluster-state new)'
+        : 'start stopped members',
+    })),
+    ...restarts.flatMap((h) => restart.get(h)!),
+  ];
   return {
-    plan: { mode: decision.mode, hosts, restarts: restartOrder(restarts, input.leader), starts },
-    desired,
+    mode: decision.mode,
+    hosts: input.hosts.map((h) => ({ host: h.spec.name, summary: summary(h) })),
+    steps,
+    restarts,
+    starts: start.map((s) => s.host!),
   };
+}
+
+/** The steps on one host, in plan order. */
+export function stepsOf(plan: DeployPlan, host: string): DeployStep[] {
+  return plan.steps.filter((s) => s.host === host);
+}
+
+/** The changes on hosts (the cluster's own checks do not count). */
+export function changeCount(plan: DeployPlan): number {
+  return plan.steps.filter((s) => s.host !== undefined).length;
+}
+
+export function isNoop(plan: DeployPlan): boolean {
+  return changeCount(plan) === 0;
 }

@@ -1,6 +1,5 @@
 /** Which of the cluster's ports the host firewall still blocks. Pure. */
 import type { FirewallStateResponse } from '../../agent/api/index.ts';
-import type { PlanStep } from '../plan/types.ts';
 
 export function portsToOpen(fw: FirewallStateResponse, ports: number[]): number[] {
   if (fw.backend === 'none') return [];
@@ -11,12 +10,16 @@ export function portsToOpen(fw: FirewallStateResponse, ports: number[]): number[
   });
 }
 
-export function planFirewall(fw: FirewallStateResponse, ports: number[]): PlanStep | undefined {
+/** The ports to open and the step's title, or undefined when they are open. */
+export function planFirewall(
+  fw: FirewallStateResponse,
+  ports: number[],
+): { ports: number[]; title: string } | undefined {
   const closed = portsToOpen(fw, ports);
   if (closed.length === 0) return undefined;
   const where = fw.backend === 'firewalld' ? `firewalld zone ${fw.zone ?? 'default'}` : fw.backend;
   return {
-    kind: 'firewall',
+    ports: closed,
     title: `open ${closed.map((p) => `${p}/tcp`).join(' ')} (${where}, now and across reboots)`,
   };
 }

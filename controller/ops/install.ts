@@ -2,7 +2,6 @@
 import type { FactsResponse } from '../../agent/api/index.ts';
 import { TskvError } from '../errors.ts';
 import type { EtcdSpec } from '../inventory/model.ts';
-import type { PlanStep } from '../plan/types.ts';
 import { ETCD_BINARY } from '../render/settings.ts';
 
 function minorOf(version: string): [number, number] | undefined {
@@ -34,7 +33,8 @@ export function checkVersionChange(host: string, from: string, to: string): void
   );
 }
 
-export function planInstall(facts: FactsResponse, etcd: EtcdSpec): PlanStep | undefined {
+/** The install step's title, or undefined when the inventory's etcd is in place. */
+export function planInstall(facts: FactsResponse, etcd: EtcdSpec): string | undefined {
   const have = facts.etcd.installed;
   if (have && have.path === ETCD_BINARY && have.version === etcd.version) return undefined;
   if (have && facts.etcd.dataDir.hasData) checkVersionChange(facts.hostname, have.version, etcd.version);
@@ -43,5 +43,5 @@ export function planInstall(facts: FactsResponse, etcd: EtcdSpec): PlanStep | un
       ? ` (replacing ${have.version})`
       : ` (${have.version} at ${have.path} is left alone)`
     : '';
-  return { kind: 'install', title: `install etcd ${etcd.version} at ${ETCD_BINARY}${was}` };
+  return `install etcd ${etcd.version} at ${ETCD_BINARY}${was}`;
 }

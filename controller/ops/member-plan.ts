@@ -3,7 +3,7 @@ import { type EtcdMember, findMember } from '../etcd/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { peerUrl } from '../render/urls.ts';
 import { type ClusterView, changesInFlight, quorumOf, unhealthyOthers, voters } from './cluster-view.ts';
-import { hostAtMemberAddress, memberLabel } from './membership.ts';
+import { hostAt, memberLabel } from './membership.ts';
 
 export type Verdict<T> = { ok: true; value: T } | { ok: false; reason: string; fix?: string };
 
@@ -31,7 +31,7 @@ export function checkRemove(inv: Inventory, view: ClusterView, nameOrId: string)
       'give the member by its name or hex ID as tskv member list prints them',
     );
   }
-  const host = hostAtMemberAddress(inv, member);
+  const host = hostAt(inv, member);
   if (member.isLearner) return { ok: true, value: { member, host } };
   const allVoters = voters(view.members);
   if (allVoters.length <= 1) {

@@ -8,34 +8,43 @@ import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { shellQuote } from '../render/settings.ts';
 import { peerUrl } from '../render/urls.ts';
 
-/** The inventory host whose name is the member's, else (unstarted members) whose peer URL it has. */
-export function hostOfMember(inv: Inventory, m: EtcdMember): HostSpec | undefined {
-  if (m.started) return inv.hosts.find((h) => h.name === m.name);
+/** The inventory host at the member's peer address, whatever its name: where its etcd process runs. */
+export function hostAt(inv: Inventory, m: EtcdMember): HostSpec | undefined {
   return inv.hosts.find((h) => m.peerURLs.includes(peerUrl(h, inv)));
 }
 
-/** The inventory host at the member's peer address, whatever its name (where its etcd process runs). */
-export function hostAtMemberAddress(inv: Inventory, m: EtcdMember): HostSpec | undefined {
-  return inv.hosts.find((h) => m.peerURLs.includes(peerUrl(h, inv)));
-}
-
-/** The member that is this inventory host: same name, or (never started) same peer URL. */
-export function memberOfHost(inv: Inventory, members: EtcdMember[], host: HostSpec): EtcdMember | undefined {
+/** The member at the host's peer address, whatever its name: the one its etcd process is. */
+export function memberAt(inv: Inventory, members: EtcdMember[], host: HostSpec): EtcdMember | undefined {
   const url = peerUrl(host, inv);
+  return members.find((m) => m.peerURLs.includes(url));
+}
+
+/** The inventory host that is this member: same name, or (never started) same peer address. */
+export function hostOf(inv: Inventory, m: EtcdMember): HostSpec | undefined {
+  return m.started ? inv.hosts.find((h) => h.name === m.name) : hostAt(inv, m);
+}
+
+/** The member that is this inventory host: same name, or (never started) same peer address. */
+export function memberOf(inv: Inventory, members: EtcdMember[], host: HostSpec): EtcdMember | undefined {
   return (
     members.find((m) => m.started && m.name === host.name) ??
-    members.find((m) => !m.started && m.peerURLs.includes(url))
+    members.find((m) => !m.started && m.peerURLs.includes(peerUrl(host, inv)))
   );
 }
 
-/** The member whose peer URLs include this host's (whatever its name). */
-export function memberAtHostAddress(
+/** --initial-cluster for a member joining now: every live member (learners, unstarted ones) plus itself under its name. */
+export function joiningInitialCluster(
   inv: Inventory,
   members: EtcdMember[],
-  host: HostSpec,
-): EtcdMember | undefined {
-  const url = peerUrl(host, inv);
-  return members.find((m) => m.peerURLs.includes(url));
+  joining: string,
+): { name: string; peerUrl: string }[] {
+  const host = inv.hosts.find((h) => h.name === joining);
+  const url = host ? peerUrl(host, inv) : undefined;
+  const list = members.flatMap((m) =>
+    m.peerURLs.map((u) => ({ name: url !== undefined && u === url ? joining : m.name, peerUrl: u })),
+  );
+  if (url !== undefined && !list.some((e) => e.peerUrl === url)) list.push({ name: joining, peerUrl: url });
+  return list;
 }
 
 /** How a member is named to the operator: its name, or "(unstarted) <hex id>". */
@@ -75,11 +84,11 @@ function cmd(inv: Inventory, command: string, ...args: string[]): string {
 export function membershipDrift(inv: Inventory, members: EtcdMember[]): DriftProblem[] {
   const problems: DriftProblem[] = [];
   const paired = new Set<string>();
-  const hostsNotMembers = inv.hosts.filter((h) => memberOfHost(inv, members, h) === undefined);
-  const freeHosts = hostsNotMembers.filter((h) => memberAtHostAddress(inv, members, h) === undefined);
+  const hostsNotMembers = inv.hosts.filter((h) => memberOf(inv, members, h) === undefined);
+  const freeHosts = hostsNotMembers.filter((h) => memberAt(inv, members, h) === undefined);
 
   for (const m of members) {
-    const host = hostOfMember(inv, m);
+    const host = hostOf(inv, m);
     if (!m.started) {
       problems.push(
         host

@@ -6,7 +6,7 @@ import type {
   ProbeConnectResponse,
 } from '../../agent/api/index.ts';
 import type { CheckResult } from './checks.ts';
-import { type ClockOffset, formatOffset, judgeSkew, SKEW_FAIL_MS } from './clock.ts';
+import { type ClockOffset, formatOffset, judgeSkew, SKEW_FAIL_MS } from './clock-skew.ts';
 
 export const SUPPORTED_ARCHS = ['x64', 'arm64'];
 export const SUPPORTED_OS = [

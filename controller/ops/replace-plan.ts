@@ -3,11 +3,13 @@
  * a refusal with the reason, before anything changes. Resumable: a journal (kept in etcd by the
  * play) says a replacement was under way, and the live state says how far it got. Pure.
  */
+import { z } from 'zod';
 import { type EtcdId, type EtcdMember, findMember, idToHex } from '../etcd/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
+import type { Step } from '../plan/plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import { type ClusterView, changesInFlight, quorumOf, unhealthyOthers, voters } from './cluster-view.ts';
-import { hostAtMemberAddress, memberLabel } from './membership.ts';
+import { hostAt, memberLabel } from './membership.ts';
 
 export interface ReplacePair {
   /** A member's name or hex ID, as the operator typed it. */
@@ -20,33 +22,103 @@ export interface ReplacePair {
 export type ReplaceMode = 'learner' | 'in-place';
 
 /** What a replacement records before its first change, so a re-run knows it was under way. */
-export interface ReplaceJournal {
-  old: string;
-  oldId: EtcdId;
-  oldName: string;
-  oldPeerURLs: string[];
-  new: string;
-  mode: ReplaceMode;
-  startedAt: string;
-}
+export const replaceJournalSchema = z.object({
+  old: z.string(),
+  oldId: z.string().regex(/^\d+$/, 'a member ID in decimal'),
+  oldName: z.string(),
+  oldPeerURLs: z.array(z.string()),
+  new: z.string(),
+  mode: z.enum(['learner', 'in-place']),
+  startedAt: z.string(),
+});
+export type ReplaceJournal = z.infer<typeof replaceJournalSchema>;
 
-export type ReplaceStep =
-  | { op: 'write-journal'; journal: ReplaceJournal }
-  | { op: 'check-others-healthy'; exceptId: EtcdId }
-  | { op: 'add-member'; host: string; peerURLs: string[]; learner: boolean }
-  /** Stop etcd on the host and move its data dir aside (never a live member's data). */
-  | { op: 'clear-host'; host: string; dataDirs: string[]; why: string }
-  /** Install etcd and open the client and peer ports (before the cluster changes). */
-  | { op: 'prepare-host'; host: string }
-  /** Write its config (state existing, initial cluster from the live list), start it. */
-  | { op: 'start-member'; host: string }
-  | { op: 'wait-caught-up'; host: string }
-  | { op: 'promote'; host: string }
-  /** Hand leadership to another healthy voter if OLD leads at that moment. */
-  | { op: 'move-leader-away'; id: EtcdId; name: string }
-  | { op: 'remove-member'; id: EtcdId; name: string }
-  | { op: 'wait-healthy'; host: string }
-  | { op: 'clear-journal' };
+/** The replacement's steps, each with what it acts on (see plays/replace-steps.ts for how each runs). */
+export type ReplaceStep = Step &
+  (
+    | { kind: 'record'; record: ReplaceJournal }
+    | { kind: 'check-others-healthy'; exceptId: EtcdId }
+    | { kind: 'add-member'; host: string; peerURLs: string[]; learner: boolean }
+    /** Stop etcd on the host and move its data dirs aside (never a live member's data). */
+    | { kind: 'clear-host'; host: string; dataDirs: string[]; why: string }
+    /** Install etcd and open the client and peer ports (before the cluster changes). */
+    | { kind: 'prepare-host'; host: string }
+    /** Write its config (state existing, initial cluster from the live list), start it. */
+    | { kind: 'start-member'; host: string }
+    | { kind: 'wait-caught-up'; host: string }
+    | { kind: 'promote'; host: string }
+    /** Hand leadership to another healthy voter if OLD leads at that moment. */
+    | { kind: 'move-leader-away'; id: EtcdId; name: string }
+    | { kind: 'remove-member'; id: EtcdId; name: string }
+    | { kind: 'wait-healthy'; host: string }
+    | { kind: 'clear-record' }
+  );
+
+/** Each step as the operator reads it in the plan, one sentence naming hosts and paths. */
+export const replaceSteps = {
+  record: (j: ReplaceJournal): ReplaceStep => ({
+    kind: 'record',
+    record: j,
+    title: `record the replacement ${j.oldName}=${j.new} in the cluster (so a re-run resumes it)`,
+  }),
+  checkOthersHealthy: (exceptId: EtcdId): ReplaceStep => ({
+    kind: 'check-others-healthy',
+    exceptId,
+    title: 'check that every other member is healthy',
+  }),
+  addMember: (host: string, peerURLs: string[], learner: boolean): ReplaceStep => ({
+    kind: 'add-member',
+    host,
+    peerURLs,
+    learner,
+    title: `add ${host} (${peerURLs.join(',')}) to the cluster as a ${learner ? 'learner' : 'voting member'}`,
+  }),
+  clearHost: (host: string, dataDirs: string[], why: string): ReplaceStep => ({
+    kind: 'clear-host',
+    host,
+    dataDirs,
+    why,
+    title: `stop etcd on ${host} and move ${dataDirs.join(', ')} aside (${why})`,
+  }),
+  prepareHost: (host: string, inv: Inventory): ReplaceStep => ({
+    kind: 'prepare-host',
+    host,
+    title: `install etcd ${inv.etcd.version} on ${host} and open ports ${inv.cluster.clientPort}/tcp and ${inv.cluster.peerPort}/tcp`,
+  }),
+  startMember: (host: string): ReplaceStep => ({
+    kind: 'start-member',
+    host,
+    title: `write ${host}'s config (initial-cluster-state existing, the live member list) and start etcd`,
+  }),
+  waitCaughtUp: (host: string): ReplaceStep => ({
+    kind: 'wait-caught-up',
+    host,
+    title: `wait until ${host} has started and caught up with the leader's raft index`,
+  }),
+  promote: (host: string): ReplaceStep => ({
+    kind: 'promote',
+    host,
+    title: `promote ${host} to a voting member`,
+  }),
+  moveLeaderAway: (id: EtcdId, name: string): ReplaceStep => ({
+    kind: 'move-leader-away',
+    id,
+    name,
+    title: `move leadership away from ${name} if it leads`,
+  }),
+  removeMember: (id: EtcdId, name: string): ReplaceStep => ({
+    kind: 'remove-member',
+    id,
+    name,
+    title: `remove ${name} (${idToHex(id)}) from the cluster`,
+  }),
+  waitHealthy: (host: string): ReplaceStep => ({
+    kind: 'wait-healthy',
+    host,
+    title: `wait until ${host} and every other member are healthy`,
+  }),
+  clearRecord: (): ReplaceStep => ({ kind: 'clear-record', title: 'clear the replacement record' }),
+};
 
 export type ReplacePlan =
   | { kind: 'refuse'; reason: string; fix?: string }
@@ -108,34 +180,29 @@ function learnerSteps(
   newUrl: string,
   oldPresent: boolean,
   oldHost: HostSpec | undefined,
+  inv: Inventory,
 ): ReplaceStep[] {
-  const fresh = `a fresh data dir for ${newHost.name}`;
-  const removed = `${journal.oldName} was removed`;
+  const s = replaceSteps;
   const all: [number, ReplaceStep | undefined][] = [
-    [0, { op: 'write-journal', journal }],
+    [0, s.record(journal)],
     [
       1,
       at.clearNew
-        ? { op: 'clear-host', host: newHost.name, dataDirs: [newHost.dataDir], why: fresh }
+        ? s.clearHost(newHost.name, [newHost.dataDir], `a fresh data dir for ${newHost.name}`)
         : undefined,
     ],
-    [2, { op: 'prepare-host', host: newHost.name }],
-    [3, at.addNew ? { op: 'add-member', host: newHost.name, peerURLs: [newUrl], learner: true } : undefined],
-    [4, { op: 'start-member', host: newHost.name }],
-    [5, { op: 'wait-caught-up', host: newHost.name }],
-    [6, { op: 'promote', host: newHost.name }],
-    [7, oldPresent ? { op: 'move-leader-away', id: journal.oldId, name: journal.oldName } : undefined],
-    [8, oldPresent ? { op: 'remove-member', id: journal.oldId, name: journal.oldName } : undefined],
-    [
-      9,
-      oldHost
-        ? { op: 'clear-host', host: oldHost.name, dataDirs: [oldHost.dataDir], why: removed }
-        : undefined,
-    ],
-    [10, { op: 'wait-healthy', host: newHost.name }],
-    [11, { op: 'clear-journal' }],
+    [2, s.prepareHost(newHost.name, inv)],
+    [3, at.addNew ? s.addMember(newHost.name, [newUrl], true) : undefined],
+    [4, s.startMember(newHost.name)],
+    [5, s.waitCaughtUp(newHost.name)],
+    [6, s.promote(newHost.name)],
+    [7, oldPresent ? s.moveLeaderAway(journal.oldId, journal.oldName) : undefined],
+    [8, oldPresent ? s.removeMember(journal.oldId, journal.oldName) : undefined],
+    [9, oldHost ? s.clearHost(oldHost.name, [oldHost.dataDir], `${journal.oldName} was removed`) : undefined],
+    [10, s.waitHealthy(newHost.name)],
+    [11, s.clearRecord()],
   ];
-  return all.filter(([n, s]) => n >= at.stage && s !== undefined).map(([, s]) => s!);
+  return all.filter(([n, step]) => n >= at.stage && step !== undefined).map(([, step]) => step!);
 }
 
 /**
@@ -154,21 +221,23 @@ function inPlaceSteps(
   newHost: HostSpec,
   newUrl: string,
   newAdded: boolean,
+  inv: Inventory,
 ): ReplaceStep[] {
+  const s = replaceSteps;
   const dataDirs = oldDataDirs(journal.oldName, newHost);
   const all: [number, ReplaceStep | undefined][] = [
-    [0, { op: 'write-journal', journal }],
-    [1, { op: 'prepare-host', host: newHost.name }],
-    [2, { op: 'check-others-healthy', exceptId: journal.oldId }],
-    [3, { op: 'move-leader-away', id: journal.oldId, name: journal.oldName }],
-    [4, { op: 'remove-member', id: journal.oldId, name: journal.oldName }],
-    [5, { op: 'clear-host', host: newHost.name, dataDirs, why: `${journal.oldName} was removed` }],
-    [6, newAdded ? undefined : { op: 'add-member', host: newHost.name, peerURLs: [newUrl], learner: false }],
-    [7, { op: 'start-member', host: newHost.name }],
-    [8, { op: 'wait-healthy', host: newHost.name }],
-    [9, { op: 'clear-journal' }],
+    [0, s.record(journal)],
+    [1, s.prepareHost(newHost.name, inv)],
+    [2, s.checkOthersHealthy(journal.oldId)],
+    [3, s.moveLeaderAway(journal.oldId, journal.oldName)],
+    [4, s.removeMember(journal.oldId, journal.oldName)],
+    [5, s.clearHost(newHost.name, dataDirs, `${journal.oldName} was removed`)],
+    [6, newAdded ? undefined : s.addMember(newHost.name, [newUrl], false)],
+    [7, s.startMember(newHost.name)],
+    [8, s.waitHealthy(newHost.name)],
+    [9, s.clearRecord()],
   ];
-  return all.filter(([n, s]) => n >= stage && s !== undefined).map(([, s]) => s!);
+  return all.filter(([n, step]) => n >= stage && step !== undefined).map(([, step]) => step!);
 }
 
 /** Checks that only hold when starting afresh (a resumed run is past them by construction). */
@@ -268,7 +337,7 @@ export function planReplace(
       mode,
       startedAt: now.toISOString(),
     };
-    const oldHost = hostAtMemberAddress(inv, old);
+    const oldHost = hostAt(inv, old);
     const warnings =
       mode === 'learner' && !oldHost
         ? [
@@ -277,8 +346,8 @@ export function planReplace(
         : [];
     const steps =
       mode === 'learner'
-        ? learnerSteps({ stage: 0, clearNew: true, addNew: true }, j, newHost, newUrl, true, oldHost)
-        : inPlaceSteps(0, j, newHost, newUrl, false);
+        ? learnerSteps({ stage: 0, clearNew: true, addNew: true }, j, newHost, newUrl, true, oldHost, inv)
+        : inPlaceSteps(0, j, newHost, newUrl, false, inv);
     return { kind: 'steps', mode, pair, oldName: j.oldName, oldId: j.oldId, resumed: false, steps, warnings };
   }
   return planResume(inv, view, pair, journal, newHost, newUrl);
@@ -306,17 +375,15 @@ function planResume(
     const stage = old ? 1 : added?.started ? 8 : 5;
     return {
       ...base,
-      steps: inPlaceSteps(stage, j, newHost, newUrl, added !== undefined),
+      steps: inPlaceSteps(stage, j, newHost, newUrl, added !== undefined, inv),
       warnings: [],
     };
   }
-  const oldHost = old
-    ? hostAtMemberAddress(inv, old)
-    : inv.hosts.find((h) => j.oldPeerURLs.includes(peerUrl(h, inv)));
+  const oldHost = old ? hostAt(inv, old) : inv.hosts.find((h) => j.oldPeerURLs.includes(peerUrl(h, inv)));
   let at: LearnerStage;
   if (!added) at = { stage: 1, clearNew: true, addNew: true };
   else if (added.isLearner) at = { stage: added.started ? 2 : 1, clearNew: !added.started, addNew: false };
   else at = { stage: old ? 7 : 9, clearNew: false, addNew: false };
-  const steps = learnerSteps(at, j, newHost, newUrl, old !== undefined, oldHost);
+  const steps = learnerSteps(at, j, newHost, newUrl, old !== undefined, oldHost, inv);
   return { ...base, steps, warnings: [] };
 }

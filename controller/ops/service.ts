@@ -1,5 +1,4 @@
 /** Start, restart, or leave etcd alone on a host; and the order of rolling restarts. Pure. */
-import type { PlanStep } from '../plan/types.ts';
 
 export interface ServiceInput {
   running: boolean;
@@ -10,7 +9,7 @@ export interface ServiceInput {
   bootstrapping: boolean;
 }
 
-export function planService(s: ServiceInput): PlanStep | undefined {
+export function planService(s: ServiceInput): { kind: 'start' | 'restart'; title: string } | undefined {
   if (!s.running) {
     return {
       kind: 'start',

@@ -1,28 +1,36 @@
-/** The plan as the operator reads it: per host, its steps, file diffs indented beneath. */
-import { type DeployPlan, isNoop, stepCount } from './types.ts';
+/** deploy's plan as the operator reads it: per host, its steps in plan order, file diffs indented beneath. */
+import { changeCount, type DeployPlan, isNoop, stepsOf } from '../ops/deploy-plan.ts';
+import type { Step } from './plan.ts';
+
+function stepLines(steps: Step[], diffs: boolean): string[] {
+  return steps.flatMap((s) => [
+    `    - ${s.title}`,
+    ...(diffs && s.diff
+      ? s.diff
+          .trimEnd()
+          .split('\n')
+          .map((d) => `        ${d}`)
+      : []),
+  ]);
+}
 
 export function formatPlan(plan: DeployPlan, options: { diffs?: boolean } = {}): string {
-  const showDiffs = options.diffs ?? true;
+  const diffs = options.diffs ?? true;
   if (isNoop(plan)) return `${formatSummary(plan)}\n`;
-  const lines: string[] = [];
   const mode =
     plan.mode.kind === 'new'
       ? 'bootstrapping a new cluster'
       : plan.mode.source === 'live'
         ? 'cluster running'
         : 'cluster stopped, starting it from its data';
-  lines.push(`plan (${mode}):`);
+  const lines = [`plan (${mode}):`];
   for (const h of plan.hosts) {
-    if (h.steps.length === 0) {
-      lines.push(`  ${h.host}: no changes (${h.summary})`);
-      continue;
-    }
-    lines.push(`  ${h.host} (${h.summary}):`);
-    for (const s of h.steps) {
-      lines.push(`    - ${s.title}`);
-      if (showDiffs && s.diff) for (const d of s.diff.trimEnd().split('\n')) lines.push(`        ${d}`);
-    }
+    const steps = stepsOf(plan, h.host);
+    if (steps.length === 0) lines.push(`  ${h.host}: no changes (${h.summary})`);
+    else lines.push(`  ${h.host} (${h.summary}):`, ...stepLines(steps, diffs));
   }
+  const cluster = plan.steps.filter((s) => s.host === undefined);
+  if (cluster.length > 0) lines.push('  the cluster:', ...stepLines(cluster, diffs));
   if (plan.restarts.length > 1) lines.push(`  restart order: ${plan.restarts.join(' → ')}`);
   lines.push(formatSummary(plan));
   return `${lines.join('\n')}\n`;
@@ -30,9 +38,9 @@ export function formatPlan(plan: DeployPlan, options: { diffs?: boolean } = {}):
 
 /** "nothing to do: 3 hosts converged" or "7 changes on 3 hosts (2 restarts)". */
 export function formatSummary(plan: DeployPlan): string {
-  const n = stepCount(plan);
+  const n = changeCount(plan);
   if (n === 0) return `nothing to do: ${plan.hosts.length} hosts converged`;
-  const changed = plan.hosts.filter((h) => h.steps.length > 0).length;
+  const changed = new Set(plan.steps.flatMap((s) => (s.host ? [s.host] : []))).size;
   const restarts = plan.restarts.length
     ? ` (${plan.restarts.length} restart${plan.restarts.length > 1 ? 's' : ''})`
     : '';

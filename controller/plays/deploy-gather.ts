@@ -1,17 +1,18 @@
 /** What deploy needs beyond preflight: each host's config files and service state, and the live member list. */
 import { routes } from '../../agent/api/index.ts';
-import { TskvError } from '../errors.ts';
-import { EtcdCluster, type EtcdMember } from '../etcd/index.ts';
-import type { EtcdTunnels } from '../etcd-tunnel.ts';
+import { hostFailure } from '../errors.ts';
+import type { EtcdMember } from '../etcd/index.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import type { HostRuntime } from '../ops/cluster-mode.ts';
 import { ETCD_UNIT_FILE } from '../ops/config.ts';
 import type { HostInput } from '../ops/deploy-plan.ts';
+import { hostAt } from '../ops/membership.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
-import { forEachHost } from '../run/tasks.ts';
-import { type ServiceStatus, serviceCall } from './deploy-service.ts';
+import { forEachHost } from '../run/progress.ts';
+import { type ServiceStatus, serviceCall } from './host-etcd.ts';
+import type { LiveCluster } from './live-cluster.ts';
 import type { PreflightReport } from './preflight.ts';
-import type { HostChannel, Session } from './session.ts';
+import type { HostChannel } from './session.ts';
 
 export interface Gathered {
   hosts: HostInput[];
@@ -28,17 +29,8 @@ async function readFile(ch: HostChannel, path: string): Promise<string | undefin
   return r.exists ? r.content : undefined;
 }
 
-function failed(host: string, error: unknown): TskvError {
-  return error instanceof TskvError
-    ? error
-    : new TskvError('E_GATHER', 'could not read the host state', { host, step: 'gather', cause: error });
-}
-
-export async function gatherDeploy(
-  session: Session,
-  preflight: PreflightReport,
-  tunnels: EtcdTunnels,
-): Promise<Gathered> {
+export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport): Promise<Gathered> {
+  const { session } = live;
   const clockProblems = new Map(
     preflight.checks
       .filter((c: CheckResult) => c.check === 'clock' && c.status === 'fail')
@@ -65,7 +57,7 @@ export async function gatherDeploy(
   const services = new Map<string, ServiceStatus>();
   for (const name of names) {
     const o = outcomes.get(name)!;
-    if (!o.ok) throw failed(name, o.error);
+    if (!o.ok) throw hostFailure(name, 'read configuration and service state', o.error);
     const { ch, obs, envFile, unitFile, service } = o.value;
     services.set(name, service);
     hosts.push({
@@ -85,16 +77,15 @@ export async function gatherDeploy(
       strayPids: obs.facts.etcd.running.map((p) => p.pid).filter((pid) => pid !== service.pid),
     });
   }
-  const running = runtimes.filter((r) => r.running).map((r) => r.name);
-  if (running.length === 0) return { hosts, runtimes, services, members: undefined, leader: undefined };
-  const cluster = new EtcdCluster(
-    running.map((n) => tunnels.endpoint(session.hosts.get(n)!.conn)),
-    { timeoutMs: 3000 },
-  );
-  const [list, statuses] = await Promise.all([
-    cluster.memberList().catch(() => undefined),
-    cluster.statusAll(),
-  ]);
-  const leader = statuses.find((r) => r.ok && r.value.isLeader)?.endpoint;
-  return { hosts, runtimes, services, members: list?.members, leader };
+  if (!runtimes.some((r) => r.running))
+    return { hosts, runtimes, services, members: undefined, leader: undefined };
+  const view = await live.view().catch(() => undefined);
+  const leader = view?.members.find((m) => m.id === view.leaderId);
+  return {
+    hosts,
+    runtimes,
+    services,
+    members: view?.members,
+    leader: leader ? hostAt(session.inventory, leader)?.name : undefined,
+  };
 }

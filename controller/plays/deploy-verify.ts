@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TskvError } from '../errors.ts';
-import { EtcdCluster, type EtcdMember, waitFor } from '../etcd/index.ts';
-import type { EtcdTunnels } from '../etcd-tunnel.ts';
+import { EtcdCluster, type EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { clientUrl, peerUrl } from '../render/urls.ts';
-import type { Session } from './session.ts';
+import { waitFor } from '../wait.ts';
+import type { LiveCluster } from './live-cluster.ts';
 
 export interface VerifiedMember {
   host: string;
@@ -55,11 +55,10 @@ export function memberListDiff(inv: Inventory, members: EtcdMember[]): string[] 
   return out;
 }
 
-export async function verifyCluster(session: Session, tunnels: EtcdTunnels): Promise<VerifyReport> {
-  const inv = session.inventory;
-  const names = inv.hosts.map((h) => h.name);
+export async function verifyCluster(live: LiveCluster): Promise<VerifyReport> {
+  const inv = live.session.inventory;
   const cluster = new EtcdCluster(
-    names.map((n) => tunnels.endpoint(session.hosts.get(n)!.conn)),
+    inv.hosts.map((h) => live.endpoint(h.name)!),
     { timeoutMs: 3000 },
   );
   // Health, member list and status are independent reads: one round trip instead of three.

@@ -6,7 +6,7 @@ import {
   routes,
 } from '../../agent/api/index.ts';
 import type { CheckResult } from '../ops/checks.ts';
-import type { ClockOffset } from '../ops/clock.ts';
+import type { ClockOffset } from '../ops/clock-skew.ts';
 import {
   clockChecks,
   dataDirChecks,
@@ -15,8 +15,8 @@ import {
   portChecks,
   reachabilityChecks,
 } from '../ops/preflight.ts';
-import { forEachHost } from '../run/tasks.ts';
-import { measureClock } from './clock.ts';
+import { forEachHost } from '../run/progress.ts';
+import { measureClock } from './clock-measure.ts';
 import { startReachability } from './reachability.ts';
 import type { HostChannel, Session } from './session.ts';
 

@@ -1,44 +1,64 @@
-/** Each replacement step against the live cluster and the hosts' agents (see ops/replace-plan.ts for the order). */
+/**
+ * How each membership step runs against the live cluster and the hosts' agents (replace's and
+ * member add/remove's; ops/replace-plan.ts orders them). Every step looks at the live cluster
+ * first, so running it again after an interruption does no harm.
+ */
 import type { FactsResponse } from '../../agent/api/index.ts';
 import { TskvError } from '../errors.ts';
 import {
   EtcdClient,
+  EtcdCluster,
   type EtcdEndpoint,
   type EtcdId,
   type EtcdMember,
   isEtcdError,
-  retryWhile,
-  waitFor,
 } from '../etcd/index.ts';
+import { memberAt } from '../ops/membership.ts';
 import type { ReplaceStep } from '../ops/replace-plan.ts';
-import { prepareHost, retireHost, startJoiningMember } from './member-host.ts';
-import {
-  CHANGE_DEADLINE_MS,
-  channel,
-  memberAt,
-  type StepContext,
-  temporaryRefusal,
-  votersCluster,
-} from './replace-context.ts';
-import { checkOthersHealthy, waitCaughtUp, waitHealthy } from './replace-waits.ts';
+import type { Executor } from '../run/runner.ts';
+import { retryWhile, waitFor } from '../wait.ts';
+import { prepareHost, retireHost, startJoiningMember } from './host-etcd.ts';
+import type { LiveCluster, LiveView } from './live-cluster.ts';
+import { checkOthersHealthy, waitAllHealthy, waitCaughtUp } from './member-health.ts';
+import type { HostChannel } from './session.ts';
 
-export { type StepContext, stepContext } from './replace-context.ts';
+/** How long etcd may refuse a membership change as temporary ("unhealthy cluster" just after a start). */
+const CHANGE_DEADLINE_MS = 20_000;
 
-async function addMember(ctx: StepContext, step: Extract<ReplaceStep, { op: 'add-member' }>): Promise<void> {
-  const view = await ctx.live.view();
-  if (memberAt(ctx, view.members, step.host)) return; // an earlier attempt got through
-  const voters = votersCluster(ctx, view);
-  try {
-    await retryWhile(() => voters.memberAdd(step.peerURLs, step.learner), temporaryRefusal, {
-      deadlineMs: CHANGE_DEADLINE_MS,
-      intervalMs: 250,
-      describe: `etcd to accept ${step.host} as a ${step.learner ? 'learner' : 'member'}`,
+const temporaryRefusal = (err: unknown): boolean =>
+  isEtcdError(err) && (err.isUnhealthyCluster() || err.isLearnerNotReady() || err.isUnavailable());
+
+/** A client over the healthy voters only: membership changes go to a voting member that can serve them. */
+function votersCluster(live: LiveCluster, view: LiveView, except?: EtcdId): EtcdCluster {
+  const endpoints = view.probes
+    .filter((p) => !p.member.isLearner && p.health.healthy && p.member.id !== except)
+    .map((p) => live.memberEndpoint(p.member))
+    .filter((e): e is EtcdEndpoint => e !== undefined);
+  if (endpoints.length === 0) {
+    throw new TskvError('E_NO_VOTER', 'no healthy voting member is reachable', {
+      step: 'membership change',
+      fix: 'tskv status shows which members are down',
     });
-  } catch (err) {
-    // A timed-out add may still have been applied: the member list decides.
-    const again = await ctx.live.memberList();
-    if (!memberAt(ctx, again.members, step.host)) throw err;
   }
+  return new EtcdCluster(endpoints, { timeoutMs: 10_000 });
+}
+
+export function channel(live: LiveCluster, host: string): HostChannel {
+  const ch = live.session.hosts.get(host);
+  if (!ch) {
+    const why = live.session.unreachable.find((u) => u.host === host)?.observed;
+    throw new TskvError('E_HOST_UNREACHABLE', `${host} is not reachable over SSH${why ? ` (${why})` : ''}`, {
+      host,
+      fix: `check that ${host} is up, then re-run the same command: it resumes`,
+    });
+  }
+  return ch;
+}
+
+function memberOnHost(live: LiveCluster, members: EtcdMember[], host: string): EtcdMember | undefined {
+  const inv = live.session.inventory;
+  const spec = inv.hosts.find((h) => h.name === host);
+  return spec ? memberAt(inv, members, spec) : undefined;
 }
 
 /**
@@ -49,19 +69,19 @@ async function addMember(ctx: StepContext, step: Extract<ReplaceStep, { op: 'add
  * moments: they are asked until they agree, or the deadline passes.
  */
 export async function startedMemberAt(
-  ctx: StepContext,
+  live: LiveCluster,
   host: string,
   deadlineMs = 5000,
 ): Promise<EtcdMember | undefined> {
-  const witnesses = [...ctx.live.session.hosts.keys()]
+  const witnesses = [...live.session.hosts.keys()]
     .filter((h) => h !== host)
-    .map((h) => ctx.live.endpoint(h))
+    .map((h) => live.endpoint(h))
     .filter((e): e is EtcdEndpoint => e !== undefined)
     .map((e) => new EtcdClient(e, { timeoutMs: 3000 }));
   const look = async (): Promise<EtcdMember | undefined> => {
     const views =
       witnesses.length === 0
-        ? [await ctx.live.memberList()]
+        ? [await live.memberList()]
         : (await Promise.allSettled(witnesses.map((w) => w.memberList())))
             .filter((r) => r.status === 'fulfilled')
             .map((r) => r.value);
@@ -72,7 +92,7 @@ export async function startedMemberAt(
         fix: 'tskv status shows which members are down; re-run the same command once they are back',
       });
     }
-    return views.map((v) => memberAt(ctx, v.members, host)).find((m) => m?.started);
+    return views.map((v) => memberOnHost(live, v.members, host)).find((m) => m?.started);
   };
   let seen: EtcdMember | undefined;
   try {
@@ -95,49 +115,94 @@ export async function startedMemberAt(
   }
 }
 
-async function clearHost(ctx: StepContext, step: Extract<ReplaceStep, { op: 'clear-host' }>): Promise<void> {
-  const there = await startedMemberAt(ctx, step.host);
-  if (there) {
-    throw new TskvError(
-      'E_LIVE_MEMBER',
-      `not touching ${step.host}: member ${there.name} (${there.idHex}) still runs there`,
-      { host: step.host, step: 'clear host' },
-    );
-  }
-  const ch = ctx.live.session.hosts.get(step.host);
-  if (!ch) {
-    ctx.note(
-      `warning: ${step.host} is not reachable: stop etcd there and move ${step.dataDirs.join(', ')} aside by hand`,
-    );
-    return;
-  }
-  for (const to of await retireHost(ch, step.dataDirs))
-    ctx.note(`${step.host}: data dir moved aside to ${to}`);
+/** Runs membership steps; `prepared` remembers the hosts this run made ready (etcd installed, ports open). */
+export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
+  const prepared = new Map<string, FactsResponse>();
+  const prepare = async (host: string): Promise<FactsResponse> => {
+    const known = prepared.get(host);
+    if (known) return known;
+    const facts = await prepareHost(channel(live, host), live.session.inventory);
+    prepared.set(host, facts);
+    return facts;
+  };
+
+  return async (step) => {
+    switch (step.kind) {
+      case 'record':
+      case 'clear-record':
+        throw new Error(`${step.kind} is the runner's`);
+      case 'check-others-healthy':
+        return checkOthersHealthy(live, step.exceptId, 'changing the membership');
+      case 'add-member': {
+        const view = await live.view();
+        if (memberOnHost(live, view.members, step.host)) return; // an earlier attempt got through
+        const voters = votersCluster(live, view);
+        try {
+          await retryWhile(() => voters.memberAdd(step.peerURLs, step.learner), temporaryRefusal, {
+            deadlineMs: CHANGE_DEADLINE_MS,
+            intervalMs: 250,
+            describe: `etcd to accept ${step.host} as a ${step.learner ? 'learner' : 'member'}`,
+          });
+        } catch (err) {
+          // A timed-out add may still have been applied: the member list decides.
+          if (!memberOnHost(live, (await live.memberList()).members, step.host)) throw err;
+        }
+        // The member list can come from a member that has not applied the add yet.
+        await waitFor(async () => memberOnHost(live, (await live.memberList()).members, step.host), {
+          deadlineMs: 10_000,
+          intervalMs: 200,
+          describe: `${step.host} to appear in the member list`,
+        });
+        return;
+      }
+      case 'clear-host': {
+        const there = await startedMemberAt(live, step.host);
+        if (there) {
+          throw new TskvError(
+            'E_LIVE_MEMBER',
+            `not touching ${step.host}: member ${there.name} (${there.idHex}) still runs there`,
+            { host: step.host, step: 'clear host' },
+          );
+        }
+        const ch = live.session.hosts.get(step.host);
+        if (!ch) {
+          return [
+            `warning: ${step.host} is not reachable: stop etcd there and move ${step.dataDirs.join(', ')} aside by hand`,
+          ];
+        }
+        return (await retireHost(ch, step.dataDirs)).map((to) => `data dir moved aside to ${to}`);
+      }
+      case 'prepare-host':
+        await prepare(step.host);
+        return;
+      case 'start-member': {
+        const facts = await prepare(step.host);
+        const list = await live.memberList();
+        await startJoiningMember(channel(live, step.host), live.session.inventory, list.members, facts);
+        return;
+      }
+      case 'wait-caught-up':
+        return waitCaughtUp(live, channel(live, step.host));
+      case 'promote':
+        return promote(live, step.host);
+      case 'move-leader-away':
+        return moveLeaderAway(live, step.id, step.name);
+      case 'remove-member':
+        return removeMember(live, step.id, step.name);
+      case 'wait-healthy':
+        return waitAllHealthy(live, channel(live, step.host));
+    }
+  };
 }
 
-async function prepare(ctx: StepContext, host: string): Promise<FactsResponse> {
-  const known = ctx.prepared.get(host);
-  if (known) return known;
-  const facts = await prepareHost(channel(ctx, host), ctx.live.session.inventory);
-  ctx.prepared.set(host, facts);
-  return facts;
-}
-
-async function startMember(ctx: StepContext, host: string): Promise<void> {
-  const facts = await prepare(ctx, host);
-  const list = await ctx.live.memberList();
-  await startJoiningMember(channel(ctx, host), ctx.live.session.inventory, list.members, facts);
-}
-
-async function promote(ctx: StepContext, host: string): Promise<void> {
-  const view = await ctx.live.view();
-  const m = memberAt(ctx, view.members, host);
-  if (!m) throw new TskvError('E_LEARNER_GONE', `${host} is no longer a member`, { host });
+async function promote(live: LiveCluster, host: string): Promise<void> {
+  const view = await live.view();
+  const m = memberOnHost(live, view.members, host);
+  if (!m) throw new TskvError('E_MEMBER_GONE', `${host} is no longer a member`, { host });
   if (!m.isLearner) return;
   if (!m.started) throw new TskvError('E_NOT_STARTED', `${host} has not started: not promoting it`, { host });
-  const voters = votersCluster(ctx, view);
   try {
-    await retryWhile(() => voters.memberPromote(m.id), temporaryRefusal, {
+    await retryWhile(() => votersCluster(live, view).memberPromote(m.id), temporaryRefusal, {
       deadlineMs: CHANGE_DEADLINE_MS,
       intervalMs: 250,
       describe: `etcd to promote ${host}`,
@@ -148,77 +213,41 @@ async function promote(ctx: StepContext, host: string): Promise<void> {
   }
 }
 
-async function moveLeaderAway(ctx: StepContext, id: EtcdId, name: string): Promise<void> {
-  const view = await ctx.live.view();
+async function moveLeaderAway(live: LiveCluster, id: EtcdId, name: string): Promise<string[] | undefined> {
+  const view = await live.view();
   if (view.leaderId !== id) return;
   const target = view.probes
     .filter((p) => p.member.id !== id && !p.member.isLearner && p.health.healthy)
     .sort((a, b) => (b.health.raftIndex ?? 0) - (a.health.raftIndex ?? 0))[0];
-  if (!target) {
-    ctx.note(`warning: ${name} leads and no other voter is healthy: it is removed as the leader`);
-    return;
-  }
+  if (!target) return [`warning: ${name} leads and no other voter is healthy: it is removed as the leader`];
   // Sent to the leader where it answers, which is not through the inventory when the inventory no
   // longer names its host (OLD may be gone from it).
-  const leader = view.members.find((m) => m.id === id)!;
-  const endpoint = ctx.live.memberEndpoint(leader);
+  const endpoint = live.memberEndpoint(view.members.find((m) => m.id === id)!);
   if (!endpoint) {
     throw new TskvError('E_ETCD_NO_LEADER', `cannot reach ${name}, the leader, to hand leadership over`, {
       step: 'move leader',
-      fix: 'check that the connected hosts can reach its client URL, then re-run: the replacement resumes',
+      fix: 'check that the connected hosts can reach its client URL, then re-run: it resumes',
     });
   }
   await new EtcdClient(endpoint, { timeoutMs: 10_000 }).moveLeader(target.member.id);
-  await waitFor(async () => (await ctx.live.view()).leaderId !== id, {
+  await waitFor(async () => (await live.view()).leaderId !== id, {
     deadlineMs: 10_000,
     intervalMs: 100,
     describe: `leadership to move away from ${name}`,
   });
-  ctx.note(`leadership moved from ${name} to ${target.member.name}`);
+  return [`leadership moved from ${name} to ${target.member.name}`];
 }
 
-async function removeMember(ctx: StepContext, id: EtcdId, name: string): Promise<void> {
-  const view = await ctx.live.view();
+async function removeMember(live: LiveCluster, id: EtcdId, name: string): Promise<void> {
+  const view = await live.view();
   if (!view.members.some((m) => m.id === id)) return;
-  const voters = votersCluster(ctx, view, id);
   try {
-    await retryWhile(() => voters.memberRemove(id), temporaryRefusal, {
+    await retryWhile(() => votersCluster(live, view, id).memberRemove(id), temporaryRefusal, {
       deadlineMs: CHANGE_DEADLINE_MS,
       intervalMs: 250,
       describe: `etcd to remove ${name}`,
     });
   } catch (err) {
-    const again = await ctx.live.memberList();
-    if (again.members.some((m) => m.id === id)) throw err;
-  }
-}
-
-export async function runStep(ctx: StepContext, step: ReplaceStep): Promise<void> {
-  switch (step.op) {
-    case 'write-journal':
-      return ctx.live.writeJournal(step.journal);
-    case 'check-others-healthy':
-      return checkOthersHealthy(ctx, step.exceptId);
-    case 'add-member':
-      return addMember(ctx, step);
-    case 'clear-host':
-      return clearHost(ctx, step);
-    case 'prepare-host':
-      await prepare(ctx, step.host);
-      return;
-    case 'start-member':
-      return startMember(ctx, step.host);
-    case 'wait-caught-up':
-      return waitCaughtUp(ctx, step.host);
-    case 'promote':
-      return promote(ctx, step.host);
-    case 'move-leader-away':
-      return moveLeaderAway(ctx, step.id, step.name);
-    case 'remove-member':
-      return removeMember(ctx, step.id, step.name);
-    case 'wait-healthy':
-      return waitHealthy(ctx, step.host);
-    case 'clear-journal':
-      return ctx.live.clearJournal();
+    if ((await live.memberList()).members.some((m) => m.id === id)) throw err;
   }
 }

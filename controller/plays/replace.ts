@@ -1,20 +1,34 @@
 /**
- * One replacement pair, step by step as planned, each step re-checking the live cluster. A learner
- * that fails before its promotion is rolled back (removed, its host cleared) rather than left
- * behind; any other failure leaves the journal, so re-running the same command resumes.
+ * `tskv replace`: every pair's steps in one plan (each pair planned against the cluster the one
+ * before it leaves), run by the runner with the replacement's journal. A learner that fails before
+ * its promotion is rolled back (removed, its host cleared) rather than left behind; any other
+ * failure leaves the journal, so re-running the same command resumes.
  */
 import { describeCause, TskvError } from '../errors.ts';
-import { describeStep } from '../ops/replace-describe.ts';
-import type { ReplacePlan, ReplaceStep } from '../ops/replace-plan.ts';
+import type { Inventory } from '../inventory/model.ts';
+import type { ClusterView } from '../ops/cluster-view.ts';
+import {
+  planReplace,
+  type ReplaceJournal,
+  type ReplacePair,
+  type ReplacePlan,
+  type ReplaceStep,
+} from '../ops/replace-plan.ts';
+import { afterReplace } from '../ops/replace-simulate.ts';
+import type { Plan } from '../plan/plan.ts';
 import { peerUrl } from '../render/urls.ts';
-import type { LiveCluster } from './member-cluster.ts';
-import { runStep, stepContext } from './replace-steps.ts';
+import type { ProgressMode } from '../run/progress.ts';
+import { type RunResult, runPlan, type StepFailure, type StepRecord } from '../run/runner.ts';
+import type { LiveCluster } from './live-cluster.ts';
+import { membershipExecutor } from './replace-steps.ts';
 
 export type StepsPlan = Extract<ReplacePlan, { kind: 'steps' }>;
 
-export interface StepTiming {
-  step: string;
-  ms: number;
+/** Every pair's plan, and their steps as one list. */
+export interface ReplacementPlan extends Plan<ReplaceStep> {
+  pairs: ReplacePlan[];
+  /** For each step, the index of its pair. */
+  pairOf: number[];
 }
 
 export interface PairResult {
@@ -23,102 +37,133 @@ export interface PairResult {
   mode: StepsPlan['mode'];
   resumed: boolean;
   ms: number;
-  steps: StepTiming[];
+  steps: StepRecord[];
   notes: string[];
 }
 
-export interface ReplaceProgress {
-  /** A step starts ("[3/9] start etcd on h105 ..."). */
-  step(index: number, total: number, text: string): void;
-  done(index: number, ms: number): void;
-  note(line: string): void;
+/**
+ * Plans every pair: the first against the live cluster, each next one against the cluster the
+ * previous leaves. An interrupted run's journal belongs to the pair it names.
+ */
+export function planAll(
+  inv: Inventory,
+  view: ClusterView,
+  pairs: ReplacePair[],
+  journal: ReplaceJournal | undefined,
+): ReplacePlan[] {
+  const owner = pairs.findIndex((p) => journal && planReplace(inv, view, p, journal).kind !== 'refuse');
+  const plans: ReplacePlan[] = [];
+  let current = view;
+  for (const [i, pair] of pairs.entries()) {
+    const plan = planReplace(inv, current, pair, i === owner || owner < 0 ? journal : undefined);
+    plans.push(plan);
+    if (plan.kind === 'refuse') break;
+    if (plan.kind === 'steps') current = afterReplace(inv, current, plan);
+  }
+  return plans;
 }
 
-const LEARNER_PHASE = new Set<ReplaceStep['op']>([
+export async function planReplacements(live: LiveCluster, pairs: ReplacePair[]): Promise<ReplacementPlan> {
+  const plans = planAll(live.session.inventory, await live.view(), pairs, await live.readJournal());
+  const steps: ReplaceStep[] = [];
+  const pairOf: number[] = [];
+  plans.forEach((p, i) => {
+    if (p.kind !== 'steps') return;
+    steps.push(...p.steps);
+    pairOf.push(...p.steps.map(() => i));
+  });
+  return { pairs: plans, steps, pairOf };
+}
+
+const LEARNER_PHASE = new Set<ReplaceStep['kind']>([
   'add-member',
   'clear-host',
+  'prepare-host',
   'start-member',
   'wait-caught-up',
   'promote',
 ]);
 
-/** Removes NEW when it is still a learner, clears its host and the journal. Returns what it did. */
-async function rollBackLearner(live: LiveCluster, plan: StepsPlan, notes: string[]): Promise<string> {
+/** Removes NEW while it is still a learner, clears its host and the journal. Returns what it did. */
+async function rollBackLearner(live: LiveCluster, plan: StepsPlan): Promise<string> {
   const inv = live.session.inventory;
   const host = inv.hosts.find((h) => h.name === plan.pair.new)!;
   const url = peerUrl(host, inv);
-  const list = await live.memberList();
-  const learner = list.members.find((m) => m.peerURLs.includes(url));
+  const learner = (await live.memberList()).members.find((m) => m.peerURLs.includes(url));
   if (learner && !learner.isLearner) return 'not rolled back: it was already promoted (re-run to finish)';
-  const steps: ReplaceStep[] = [
-    ...(learner ? [{ op: 'remove-member' as const, id: learner.id, name: plan.pair.new }] : []),
-    { op: 'clear-host', host: host.name, dataDirs: [host.dataDir], why: 'rolling back' },
-    { op: 'clear-journal' },
-  ];
-  const ctx = stepContext(live, (l) => notes.push(l));
-  for (const s of steps) await runStep(ctx, s);
+  const execute = membershipExecutor(live);
+  const progress = () => {};
+  if (learner) {
+    await execute({ kind: 'remove-member', id: learner.id, name: plan.pair.new, title: '' }, progress);
+  }
+  await execute(
+    { kind: 'clear-host', host: host.name, dataDirs: [host.dataDir], why: 'rolling back', title: '' },
+    progress,
+  );
+  await live.journal.clear();
   return `rolled back: ${plan.pair.new} ${learner ? 'was removed as a learner and ' : ''}its host was cleared; ${plan.oldName} is still a member`;
 }
 
-export async function runReplacePlan(
+/** What a failed step leaves behind, said as the fix: nothing changed, rolled back, or re-run to resume. */
+async function afterFailure(
   live: LiveCluster,
-  plan: StepsPlan,
-  progress: ReplaceProgress,
-): Promise<PairResult> {
-  const inv = live.session.inventory;
-  const started = Date.now();
-  const notes: string[] = [];
-  const timings: StepTiming[] = [];
-  let changed = false;
-  const ctx = stepContext(live, (line) => {
-    notes.push(line);
-    progress.note(line);
-  });
-  for (const [i, step] of plan.steps.entries()) {
-    const text = describeStep(step, inv);
-    progress.step(i + 1, plan.steps.length, text);
-    const t0 = Date.now();
+  plan: ReplacementPlan,
+  failure: StepFailure<ReplaceStep>,
+): Promise<TskvError> {
+  const pairPlan = plan.pairs[plan.pairOf[failure.index]!] as StepsPlan;
+  const before = plan.steps
+    .slice(0, failure.index)
+    .filter((_, i) => plan.pairOf[i] === plan.pairOf[failure.index]);
+  const changed = before.some((s) => s.kind === 'add-member' || s.kind === 'remove-member');
+  let outcome = 're-run the same command to resume';
+  if (!pairPlan.resumed && !changed) {
+    // Nothing in the cluster changed yet: forget the attempt, so another command is not blocked.
+    outcome = await live.journal.clear().then(
+      () => 'nothing in the cluster was changed',
+      () => outcome,
+    );
+  } else if (pairPlan.mode === 'learner' && LEARNER_PHASE.has(failure.step.kind)) {
     try {
-      await runStep(ctx, step);
+      outcome = await rollBackLearner(live, pairPlan);
     } catch (err) {
-      let outcome = 're-run the same command to resume';
-      if (!plan.resumed && !changed) {
-        // Nothing in the cluster changed yet: forget the attempt, so another command is not blocked.
-        outcome = await live.clearJournal().then(
-          () => 'nothing in the cluster was changed',
-          () => 're-run the same command to resume',
-        );
-      } else if (plan.mode === 'learner' && LEARNER_PHASE.has(step.op)) {
-        try {
-          outcome = await rollBackLearner(live, plan, notes);
-        } catch (rollbackErr) {
-          outcome = `rolling back failed too (${describeCause(rollbackErr)}): re-run the same command`;
-        }
-      }
-      const base = err instanceof TskvError ? err : undefined;
-      throw new TskvError(
-        base?.code ?? 'E_REPLACE',
-        `replacing ${plan.oldName} with ${plan.pair.new} stopped at "${text}"`,
-        {
-          ...(base?.host ? { host: base.host } : {}),
-          step: 'replace',
-          fix: outcome,
-          cause: err,
-        },
-      );
+      outcome = `rolling back failed too (${describeCause(err)}): re-run the same command`;
     }
-    if (step.op === 'add-member' || step.op === 'remove-member') changed = true;
-    const ms = Date.now() - t0;
-    timings.push({ step: step.op, ms });
-    progress.done(i + 1, ms);
   }
-  return {
-    old: plan.oldName,
-    new: plan.pair.new,
-    mode: plan.mode,
-    resumed: plan.resumed,
-    ms: Date.now() - started,
-    steps: timings,
-    notes,
-  };
+  const base = failure.error;
+  return new TskvError(
+    base.code,
+    `replacing ${pairPlan.oldName} with ${pairPlan.pair.new} stopped at "${failure.step.title}"`,
+    { ...(base.host ? { host: base.host } : {}), step: 'replace', fix: outcome, cause: base },
+  );
+}
+
+/** Runs the plan; each pair's result (time, steps, notes), or the error a failed step left. */
+export async function runReplacements(
+  live: LiveCluster,
+  plan: ReplacementPlan,
+  mode: ProgressMode,
+): Promise<{ results: PairResult[]; run: RunResult }> {
+  const run = await runPlan(plan, {
+    mode,
+    execute: membershipExecutor(live),
+    journal: live.journal,
+    onFailure: (failures) => afterFailure(live, plan, failures[0]!),
+  });
+  const results = plan.pairs.flatMap((p, i): PairResult[] => {
+    if (p.kind !== 'steps') return [];
+    const steps = run.steps.filter((r) => plan.pairOf[r.index] === i).sort((a, b) => a.index - b.index);
+    if (steps.length < p.steps.length) return [];
+    return [
+      {
+        old: p.oldName,
+        new: p.pair.new,
+        mode: p.mode,
+        resumed: p.resumed,
+        ms: steps.reduce((n, s) => n + s.ms, 0),
+        steps,
+        notes: steps.flatMap((s) => s.did),
+      },
+    ];
+  });
+  return { results, run };
 }

@@ -5,7 +5,7 @@ import { ConnectionPool, type HostConnection } from '../connect/index.ts';
 import { describeCause, TskvError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { CheckResult } from '../ops/checks.ts';
-import { forEachHost, type ProgressMode } from '../run/tasks.ts';
+import { forEachHost, type ProgressMode } from '../run/progress.ts';
 
 export interface HostChannel {
   spec: HostSpec;
@@ -50,12 +50,12 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     inventory.hosts.map((h) => h.name),
     async (name, report) => {
       const spec = specs.get(name)!;
-      report.output('ssh');
+      report('ssh');
       const conn = await pool.get(spec);
-      report.output('agent');
+      report('agent');
       const handle = await ensureAgent(conn, { sshUser: spec.ssh.user });
       handles.push(handle);
-      report.output(handle.uploaded ? 'agent uploaded' : handle.started ? 'agent started' : 'agent running');
+      report(handle.uploaded ? 'agent uploaded' : handle.started ? 'agent started' : 'agent running');
       return {
         spec,
         conn,

@@ -1,11 +1,11 @@
 /** `tskv status`: every member's state through the inventory hosts, each host's clock offset, and membership drift. */
 import { describeCause } from '../errors.ts';
 import { idToHex } from '../etcd/index.ts';
-import type { ClockOffset } from '../ops/clock.ts';
+import type { ClockOffset } from '../ops/clock-skew.ts';
 import { type DriftProblem, membershipDrift } from '../ops/membership.ts';
 import type { ReplaceJournal } from '../ops/replace-plan.ts';
-import { measureClock } from './clock.ts';
-import type { LiveCluster } from './member-cluster.ts';
+import { measureClock } from './clock-measure.ts';
+import type { LiveCluster } from './live-cluster.ts';
 
 export interface MemberRow {
   id: string;

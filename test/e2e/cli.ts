@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tskv');
+const SEAMED = join(import.meta.dirname, '..', 'fixtures', 'tskv-seams.ts');
 
 export interface CliResult {
   code: number | null;
@@ -13,14 +14,19 @@ export interface CliResult {
 export interface CliOptions {
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Run tskv from its sources with the runner's test seams set (see test/fixtures/tskv-seams.ts). */
+  seams?: string[];
 }
 
 /** `tskv` as a child the test can kill mid-way; `exited` settles when it has closed its output. */
 export function spawnTskv(
   args: string[],
-  options: Pick<CliOptions, 'env'> = {},
+  options: Pick<CliOptions, 'env' | 'seams'> = {},
 ): { kill(signal?: NodeJS.Signals): void; exited: Promise<CliResult>; stdout(): string } {
-  const child = spawn(BIN, args, {
+  const [cmd, argv] = options.seams
+    ? [process.execPath, [SEAMED, ...options.seams, '--', ...args]]
+    : [BIN, args];
+  const child = spawn(cmd, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

@@ -52,9 +52,9 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
   test('a host cut off mid-deploy: the failure names it; back online, a re-run converges', async () => {
     lab = await Lab.up({ name: NAME, fresh: true });
     const docker = lab.host('docker');
-    // After install and configuration, before the members start: every sshd on docker dies.
-    const hook = `after-prepare:nsenter -t ${docker.pid} -m -p -- pkill -x sshd`;
-    const cut = await deploy(lab.inventoryPath, [], { TSKV_TEST_HOOK: hook });
+    // After install and configuration, as the members start: every sshd on docker dies.
+    const cutOff = `exec:nsenter -t ${docker.pid} -m -p -- pkill -x sshd`;
+    const cut = await deploy(lab.inventoryPath, [], { seams: ['--before', 'start@h102', '--then', cutOff] });
     assert.equal(cut.result.code, 1, cut.result.stdout);
     assert.equal(cut.doc.error?.host, 'docker', JSON.stringify(cut.doc.error));
     await assertHealthy(lab, ['h102', 'h104']);

@@ -12,9 +12,9 @@ export interface DeployRun {
 export async function deploy(
   inventory: string,
   args: string[] = [],
-  env: Record<string, string> = {},
+  options: { seams?: string[] } = {},
 ): Promise<DeployRun> {
-  const result = await tskv(['deploy', inventory, '--json', ...args], { env, timeoutMs: 240_000 });
+  const result = await tskv(['deploy', inventory, '--json', ...args], { ...options, timeoutMs: 240_000 });
   try {
     return { result, doc: JSON.parse(result.stdout) as DeployResult };
   } catch {

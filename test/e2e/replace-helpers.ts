@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { routes } from '../../agent/api/index.ts';
-import { type EtcdCluster, type EtcdMember, waitFor } from '../../controller/etcd/index.ts';
+import type { EtcdCluster, EtcdMember } from '../../controller/etcd/index.ts';
 import { loadInventory } from '../../controller/inventory/load.ts';
-import { LiveCluster } from '../../controller/plays/member-cluster.ts';
+import { LiveCluster } from '../../controller/plays/live-cluster.ts';
 import { openSession } from '../../controller/plays/session.ts';
+import { waitFor } from '../../controller/wait.ts';
 import type { EtcdMinor } from '../../lab/etcd-tarball.ts';
 import { Lab } from '../../lab/lab.ts';
 import { type CliResult, tskv } from './cli.ts';

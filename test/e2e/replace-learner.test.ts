@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { waitFor } from '../../controller/etcd/index.ts';
 import type { StatusReport } from '../../controller/plays/status.ts';
+import { waitFor } from '../../controller/wait.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { tskvJson } from './cli.ts';
 import {

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { formatMemberList, waitFor } from '../../controller/etcd/index.ts';
+import { formatMemberList } from '../../controller/etcd/index.ts';
+import { waitFor } from '../../controller/wait.ts';
 import type { EtcdMinor } from '../../lab/etcd-tarball.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { curlJson } from './deploy-helpers.ts';

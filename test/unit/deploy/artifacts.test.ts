@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { remoteTarballPath, resolveEtcdTarball } from '../../../controller/artifacts/etcd-tarball.ts';
 import type { TskvError } from '../../../controller/errors.ts';
 import type { EtcdSpec } from '../../../controller/inventory/model.ts';
-import { likelyCause } from '../../../controller/plays/deploy-service.ts';
+import { likelyCause } from '../../../controller/plays/host-etcd.ts';
 
 const BYTES = Buffer.from('not really a tarball, but bytes with a checksum');
 const SHA = createHash('sha256').update(BYTES).digest('hex');

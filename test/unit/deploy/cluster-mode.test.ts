@@ -47,7 +47,7 @@ describe('decideClusterMode', () => {
       },
     );
     assert.deepEqual(d.mode, { kind: 'existing', source: 'live' });
-    assert.equal(d.memberOf.get('h104')?.id, members[2]!.id);
+    assert.equal(d.memberByHost.get('h104')?.id, members[2]!.id);
   });
 
   test('a live member not in the inventory and an inventory host that is not a member: refuse, name both, print the fix', async () => {
@@ -113,7 +113,7 @@ describe('decideClusterMode', () => {
     const ok = decideClusterMode(inv, up, [member(inv, 'docker'), member(inv, 'h102'), late], {
       allowExistingData: false,
     });
-    assert.equal(ok.memberOf.get('h104'), late);
+    assert.equal(ok.memberByHost.get('h104'), late);
     const added = { ...late, id: '12345' };
     const err = refusal(() =>
       decideClusterMode(inv, up, [member(inv, 'docker'), member(inv, 'h102'), added], {
@@ -134,7 +134,7 @@ describe('decideClusterMode', () => {
     const d = decideClusterMode(inv, up, [member(inv, 'docker'), member(inv, 'h102'), late], {
       allowExistingData: false,
     });
-    assert.equal(d.memberOf.get('h104'), late);
+    assert.equal(d.memberByHost.get('h104'), late);
   });
 
   test('staticMemberId is what etcd computes (checked against etcd 3.4.23)', () => {

@@ -3,10 +3,16 @@ import { describe, test } from 'node:test';
 import type { Inventory } from '../../../controller/inventory/model.ts';
 import { decideClusterMode } from '../../../controller/ops/cluster-mode.ts';
 import { keepInitialSettings } from '../../../controller/ops/config.ts';
-import { type HostInput, planDeploy } from '../../../controller/ops/deploy-plan.ts';
+import {
+  changeCount,
+  type DeployStep,
+  type HostInput,
+  isNoop,
+  planDeploy,
+  stepsOf,
+} from '../../../controller/ops/deploy-plan.ts';
 import { checkVersionChange } from '../../../controller/ops/install.ts';
 import { formatPlan } from '../../../controller/plan/print.ts';
-import { isNoop, stepCount } from '../../../controller/plan/types.ts';
 import { bareHost, convergedHost, facts, member, seedInventory } from './fixtures.ts';
 
 const names = ['docker', 'h102', 'h104'];
@@ -26,22 +32,33 @@ describe('planDeploy', () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => bareHost(inv, n));
     const decision = decideClusterMode(inv, [], undefined, { allowExistingData: false });
-    const { plan, desired } = planDeploy({ inv, hosts, decision, leader: undefined });
+    const plan = planDeploy({ inv, hosts, decision, leader: undefined });
     assert.equal(plan.mode.kind, 'new');
     assert.deepEqual(plan.starts, names);
     assert.deepEqual(plan.restarts, []);
-    for (const h of plan.hosts) {
+    for (const h of names) {
+      const steps = stepsOf(plan, h);
       assert.deepEqual(
-        h.steps.map((s) => s.kind),
+        steps.map((s) => s.kind),
         ['install', 'firewall', 'config', 'start'],
       );
-      assert.match(h.steps[0]!.title, /^install etcd 3\.4\.23 at \/usr\/local\/bin\/etcd$/);
-      assert.match(h.steps[1]!.title, /^open 2379\/tcp 2380\/tcp \(firewalld zone public/);
-      assert.match(h.steps[2]!.diff!, /^--- \/dev\/null\n\+\+\+ \/etc\/etcd\/etcd.env\n@@ -0,0 \+1,\d+ @@/);
-      assert.match(h.steps[2]!.diff!, /\+ETCD_INITIAL_CLUSTER_STATE="new"/);
+      assert.match(steps[0]!.title, /^install etcd 3\.4\.23 at \/usr\/local\/bin\/etcd$/);
+      assert.match(steps[1]!.title, /^open 2379\/tcp 2380\/tcp \(firewalld zone public/);
+      assert.match(steps[2]!.diff!, /^--- \/dev\/null\n\+\+\+ \/etc\/etcd\/etcd.env\n@@ -0,0 \+1,\d+ @@/);
+      assert.match(steps[2]!.diff!, /\+ETCD_INITIAL_CLUSTER_STATE="new"/);
     }
-    assert.match(desired.get('h102')!.env, /ETCD_NAME="h102"/);
-    assert.equal(desired.get('h102')!.unit, undefined, 'no systemd: no unit');
+    const config = (h: string) =>
+      stepsOf(plan, h).find((s) => s.kind === 'config') as Extract<DeployStep, { kind: 'config' }>;
+    assert.match(config('h102').env, /ETCD_NAME="h102"/);
+    assert.ok(!plan.steps.some((s) => s.kind === 'unit'), 'no systemd: no unit');
+    // Every host is prepared side by side, then every member starts together.
+    assert.deepEqual(
+      [...new Set(plan.steps.map((s) => s.together))],
+      [
+        'install etcd, open the firewall, write configuration',
+        'start all members together (--initial-cluster-state new)',
+      ],
+    );
     const text = formatPlan(plan);
     assert.match(text, /^plan \(bootstrapping a new cluster\):/);
     assert.match(text, /12 changes on 3 hosts$/m);
@@ -51,7 +68,7 @@ describe('planDeploy', () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => convergedHost(inv, n));
     const decision = everyMemberRunning(inv, hosts);
-    const { plan } = planDeploy({ inv, hosts, decision, leader: 'h102' });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'h102' });
     assert.ok(isNoop(plan));
     assert.equal(formatPlan(plan), 'nothing to do: 3 hosts converged\n');
   });
@@ -63,14 +80,19 @@ describe('planDeploy', () => {
     const before = await seedInventory();
     const hosts = names.map((n) => convergedHost(before, n));
     const decision = everyMemberRunning(inv, hosts);
-    const { plan } = planDeploy({ inv, hosts, decision, leader: 'docker' });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'docker' });
     assert.deepEqual(plan.restarts, ['h102', 'h104', 'docker']);
-    const docker = plan.hosts.find((h) => h.host === 'docker')!;
+    const docker = stepsOf(plan, 'docker');
     assert.deepEqual(
-      docker.steps.map((s) => s.kind),
+      docker.map((s) => s.kind),
       ['config', 'restart'],
     );
-    assert.match(docker.steps[0]!.diff!, /^\+ETCD_HEARTBEAT_INTERVAL="200"$/m);
+    assert.match(docker[0]!.diff!, /^\+ETCD_HEARTBEAT_INTERVAL="200"$/m);
+    // One member at a time: each one's config right before its own restart, nothing side by side.
+    assert.deepEqual(
+      plan.steps.map((s) => `${s.kind} ${s.host}${s.together ? ' (together)' : ''}`),
+      ['config h102', 'restart h102', 'config h104', 'restart h104', 'config docker', 'restart docker'],
+    );
     assert.match(formatPlan(plan), /restart order: h102 → h104 → docker/);
   });
 
@@ -81,9 +103,9 @@ describe('planDeploy', () => {
     const before = await seedInventory();
     const hosts = names.map((n) => convergedHost(before, n));
     const decision = everyMemberRunning(inv, hosts);
-    const { plan } = planDeploy({ inv, hosts, decision, leader: 'h104' });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'h104' });
     assert.deepEqual(plan.restarts, ['h104']);
-    assert.equal(stepCount(plan), 2);
+    assert.equal(changeCount(plan), 2);
   });
 
   test('a stopped member of a running cluster is started, its file left as it is', async () => {
@@ -96,10 +118,10 @@ describe('planDeploy', () => {
       names.map((n) => member(inv, n)),
       { allowExistingData: false },
     );
-    const { plan } = planDeploy({ inv, hosts, decision, leader: 'h102' });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'h102' });
     assert.deepEqual(plan.starts, ['h104']);
     assert.deepEqual(
-      plan.hosts[2]!.steps.map((s) => s.kind),
+      stepsOf(plan, 'h104').map((s) => s.kind),
       ['start'],
     );
   });
@@ -113,10 +135,14 @@ describe('planDeploy', () => {
       [member(inv, 'docker'), member(inv, 'h102'), member(inv, 'h104', 'late')],
       { allowExistingData: false },
     );
-    const { plan, desired } = planDeploy({ inv, hosts, decision, leader: 'h102' });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'h102' });
     assert.equal(plan.mode.kind, 'existing');
     assert.deepEqual(plan.starts, ['h104']);
-    assert.equal(desired.get('h104')!.state, 'new');
+    const config = stepsOf(plan, 'h104').find((s) => s.kind === 'config') as Extract<
+      DeployStep,
+      { kind: 'config' }
+    >;
+    assert.match(config.env, /^ETCD_INITIAL_CLUSTER_STATE="new"$/m);
   });
 
   test('systemd hosts get a unit; a version change restarts', async () => {
@@ -134,14 +160,16 @@ describe('planDeploy', () => {
       names.map((n) => member(inv, n)),
       { allowExistingData: false },
     );
-    const { plan, desired } = planDeploy({ inv, hosts: [h], decision, leader: undefined });
-    assert.match(desired.get('h102')!.unit!, /EnvironmentFile=\/etc\/etcd\/etcd.env/);
+    const plan = planDeploy({ inv, hosts: [h], decision, leader: undefined });
+    const steps = stepsOf(plan, 'h102');
+    const unit = steps.find((s) => s.kind === 'unit') as Extract<DeployStep, { kind: 'unit' }>;
+    assert.match(unit.unit, /EnvironmentFile=\/etc\/etcd\/etcd.env/);
     assert.deepEqual(
-      plan.hosts[0]!.steps.map((s) => s.kind),
+      steps.map((s) => s.kind),
       ['install', 'unit', 'restart'],
     );
-    assert.match(plan.hosts[0]!.steps[0]!.title, /replacing 3\.4\.23/);
-    assert.match(plan.hosts[0]!.steps.at(-1)!.title, /new etcd version, configuration changed/);
+    assert.match(steps[0]!.title, /replacing 3\.4\.23/);
+    assert.match(steps.at(-1)!.title, /new etcd version, configuration changed/);
   });
 
   test('a clock problem is planned first', async () => {
@@ -155,10 +183,14 @@ describe('planDeploy', () => {
         allowExistingData: false,
       },
     );
-    const { plan } = planDeploy({ inv, hosts: [h], decision, leader: undefined });
+    const plan = planDeploy({ inv, hosts: [h], decision, leader: undefined });
     assert.deepEqual(
-      plan.hosts[0]!.steps.map((s) => s.title),
+      stepsOf(plan, 'h102').map((s) => s.title),
       ['sync the clock (offset +4.400s)'],
+    );
+    assert.deepEqual(
+      plan.steps.map((s) => s.kind),
+      ['clock', 'clock-check'],
     );
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatError, TskvError } from '../../../controller/errors.ts';
 import { EtcdError } from '../../../controller/etcd/errors.ts';
-import { waitFor } from '../../../controller/etcd/wait.ts';
+import { waitFor } from '../../../controller/wait.ts';
 
 const fail = (etcdMessage: string, extra: Partial<ConstructorParameters<typeof EtcdError>[0]> = {}) =>
   new EtcdError({ kind: 'response', endpoint: 'h104', operation: 'member promote', etcdMessage, ...extra });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EtcdClient } from '../../../controller/etcd/client.ts';
 import type { EtcdEndpoint } from '../../../controller/etcd/transport.ts';
-import { waitFor } from '../../../controller/etcd/wait.ts';
+import { waitFor } from '../../../controller/wait.ts';
 import { freePort } from '../../fixtures/free-port.ts';
 
 export interface EtcdBinaries {

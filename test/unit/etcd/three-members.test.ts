@@ -5,7 +5,7 @@ import { EtcdCluster } from '../../../controller/etcd/cluster.ts';
 import { EtcdError } from '../../../controller/etcd/errors.ts';
 import { formatInitialCluster, formatMemberList } from '../../../controller/etcd/format.ts';
 import { v2Members } from '../../../controller/etcd/v2.ts';
-import { retryWhile, waitFor } from '../../../controller/etcd/wait.ts';
+import { retryWhile, waitFor } from '../../../controller/wait.ts';
 import { type EtcdBinaries, findEtcd, LocalEtcd } from './local-etcd.ts';
 
 const found = findEtcd();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { StepContext } from '../../../controller/plays/replace-context.ts';
+import type { LiveCluster } from '../../../controller/plays/live-cluster.ts';
 import { startedMemberAt } from '../../../controller/plays/replace-steps.ts';
 import { ADDRESSES, inventory } from './fixtures.ts';
 
@@ -28,19 +28,18 @@ function fakeEtcd(members: () => object[]): Promise<Server> {
 describe('clearing a host after its member was removed', () => {
   const views: Record<string, object[]> = {};
   const servers = new Map<string, Server>();
-  let ctx: StepContext;
+  let live: LiveCluster;
   before(async () => {
     for (const h of ['h102', 'docker', 'h104']) servers.set(h, await fakeEtcd(() => views[h]!));
     const url = (h: string) => `http://127.0.0.1:${(servers.get(h)!.address() as AddressInfo).port}`;
-    const live = {
+    live = {
       session: {
         hosts: new Map([...servers.keys()].map((h) => [h, {}])),
         inventory: inventory(['h102', 'docker', 'h104']),
       },
       endpoint: (h: string) => ({ name: h, url: url(h) }),
       memberList: () => Promise.reject(new Error('not used: the host being cleared is not asked')),
-    };
-    ctx = { live, note: () => {}, prepared: new Map() } as unknown as StepContext;
+    } as unknown as LiveCluster;
   });
   after(() => {
     for (const s of servers.values()) s.close();
@@ -50,18 +49,18 @@ describe('clearing a host after its member was removed', () => {
     views['h102'] = [NEW_H102, DOCKER, H104]; // removed a moment ago, and does not know yet
     views['docker'] = [DOCKER, H104];
     views['h104'] = [DOCKER, H104];
-    assert.equal(await startedMemberAt(ctx, 'h102', 1000), undefined);
+    assert.equal(await startedMemberAt(live, 'h102', 1000), undefined);
   });
 
   test('one witness that lags (or strays) is not enough: every answering member must see it gone', async () => {
     views['docker'] = [DOCKER, H104]; // behind, or a stray member of an earlier attempt
     views['h104'] = [NEW_H102, DOCKER, H104];
-    assert.equal((await startedMemberAt(ctx, 'h102', 300))?.name, 'new-h102');
+    assert.equal((await startedMemberAt(live, 'h102', 300))?.name, 'new-h102');
   });
 
   test('a member the others still see started there is reported (and the host left alone)', async () => {
     views['docker'] = [NEW_H102, DOCKER, H104];
     views['h104'] = [NEW_H102, DOCKER, H104];
-    assert.equal((await startedMemberAt(ctx, 'h102', 300))?.name, 'new-h102');
+    assert.equal((await startedMemberAt(live, 'h102', 300))?.name, 'new-h102');
   });
 });

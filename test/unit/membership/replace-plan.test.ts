@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { hexToId } from '../../../controller/etcd/index.ts';
-import { describeStep } from '../../../controller/ops/replace-describe.ts';
 import {
   checkPairs,
   planReplace,
@@ -17,7 +16,7 @@ const ops = (plan: ReplacePlan): string[] => {
 };
 
 function stepLabel(s: ReplaceStep): string {
-  switch (s.op) {
+  switch (s.kind) {
     case 'add-member':
       return `add ${s.host}${s.learner ? ' learner' : ''}`;
     case 'clear-host':
@@ -26,12 +25,12 @@ function stepLabel(s: ReplaceStep): string {
     case 'wait-caught-up':
     case 'promote':
     case 'wait-healthy':
-      return `${s.op} ${s.host}`;
+      return `${s.kind} ${s.host}`;
     case 'move-leader-away':
     case 'remove-member':
-      return `${s.op} ${s.name}`;
+      return `${s.kind} ${s.name}`;
     default:
-      return s.op;
+      return s.kind;
   }
 }
 
@@ -47,8 +46,8 @@ const fourHosts = inventory(['h102', 'docker', 'h104', 'h105']);
 function journalOf(plan: ReplacePlan): ReplaceJournal {
   assert.equal(plan.kind, 'steps');
   const first = plan.kind === 'steps' ? plan.steps[0] : undefined;
-  assert.equal(first?.op, 'write-journal');
-  return (first as Extract<ReplaceStep, { op: 'write-journal' }>).journal;
+  assert.equal(first?.kind, 'record');
+  return (first as Extract<ReplaceStep, { kind: 'record' }>).record;
 }
 
 describe('planReplace: a fresh replacement', () => {
@@ -62,7 +61,7 @@ describe('planReplace: a fresh replacement', () => {
     );
     assert.equal(plan.kind === 'steps' && plan.mode, 'in-place');
     assert.deepEqual(ops(plan), [
-      'write-journal',
+      'record',
       'prepare-host new-h102',
       'check-others-healthy',
       'move-leader-away h102',
@@ -71,7 +70,7 @@ describe('planReplace: a fresh replacement', () => {
       'add new-h102',
       'start-member new-h102',
       'wait-healthy new-h102',
-      'clear-journal',
+      'clear-record',
     ]);
     assert.deepEqual(journalOf(plan), {
       old: 'h102',
@@ -94,7 +93,7 @@ describe('planReplace: a fresh replacement', () => {
     const plan = planReplace(fourHosts, view(seedMembers()), { old: 'h104', new: 'h105' });
     assert.equal(plan.kind === 'steps' && plan.mode, 'learner');
     assert.deepEqual(ops(plan), [
-      'write-journal',
+      'record',
       'clear-host h105',
       'prepare-host h105',
       'add h105 learner',
@@ -105,7 +104,7 @@ describe('planReplace: a fresh replacement', () => {
       'remove-member h104',
       'clear-host h104',
       'wait-healthy h105',
-      'clear-journal',
+      'clear-record',
     ]);
   });
 
@@ -248,7 +247,7 @@ describe('planReplace: resuming from the journal', () => {
         'remove-member h104',
         'clear-host h104',
         'wait-healthy h105',
-        'clear-journal',
+        'clear-record',
       ],
     ],
     [
@@ -264,18 +263,12 @@ describe('planReplace: resuming from the journal', () => {
     [
       'promoted, OLD still a member',
       [...seedMembers(), member('h105')],
-      [
-        'move-leader-away h104',
-        'remove-member h104',
-        'clear-host h104',
-        'wait-healthy h105',
-        'clear-journal',
-      ],
+      ['move-leader-away h104', 'remove-member h104', 'clear-host h104', 'wait-healthy h105', 'clear-record'],
     ],
     [
       'OLD removed, its host not cleaned up yet',
       [member('h102'), member('docker'), member('h105')],
-      ['clear-host h104', 'wait-healthy h105', 'clear-journal'],
+      ['clear-host h104', 'wait-healthy h105', 'clear-record'],
     ],
   ];
   for (const [name, members, expected] of cases) {
@@ -302,7 +295,7 @@ describe('planReplace: resuming from the journal', () => {
         'add new-h102',
         'start-member new-h102',
         'wait-healthy new-h102',
-        'clear-journal',
+        'clear-record',
       ],
     ],
     [
@@ -313,15 +306,15 @@ describe('planReplace: resuming from the journal', () => {
         'add new-h102',
         'start-member new-h102',
         'wait-healthy new-h102',
-        'clear-journal',
+        'clear-record',
       ],
     ],
     [
       'NEW added, never started',
       [...others, member('new-h102', { unstarted: true })],
-      ['clear-host new-h102', 'start-member new-h102', 'wait-healthy new-h102', 'clear-journal'],
+      ['clear-host new-h102', 'start-member new-h102', 'wait-healthy new-h102', 'clear-record'],
     ],
-    ['NEW started', [...others, member('new-h102')], ['wait-healthy new-h102', 'clear-journal']],
+    ['NEW started', [...others, member('new-h102')], ['wait-healthy new-h102', 'clear-record']],
   ];
   for (const [name, members, expected] of inPlaceCases) {
     test(`in place: ${name}`, () => {
@@ -343,16 +336,16 @@ describe('planReplace: already done', () => {
   });
 });
 
-describe('describeStep', () => {
+describe('step titles', () => {
   test('every step of both modes reads as a sentence naming hosts and paths', () => {
     const plan = planReplace(seedRenamed, view(seedMembers()), { old: 'h102', new: 'new-h102' });
-    const lines = plan.kind === 'steps' ? plan.steps.map((s) => describeStep(s, seedRenamed)) : [];
+    const lines = plan.kind === 'steps' ? plan.steps.map((s) => s.title) : [];
     assert.ok(lines.includes('remove h102 (84099faad6d56427) from the cluster'), lines.join('\n'));
     assert.ok(
       lines.includes(
         'stop etcd on new-h102 and move /var/lib/etcd/h102.etcd, /var/lib/etcd/new-h102.etcd aside (h102 was removed)',
       ),
     );
-    assert.ok(lines.includes('add new-h102 (http://192.168.100.102:2380) as a voting member'));
+    assert.ok(lines.includes('add new-h102 (http://192.168.100.102:2380) to the cluster as a voting member'));
   });
 });

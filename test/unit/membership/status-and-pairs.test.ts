@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parsePairs, planAll } from '../../../controller/commands/replace.ts';
+import { parsePairs } from '../../../controller/commands/replace.ts';
 import { formatStatus } from '../../../controller/commands/status.ts';
+import { planAll } from '../../../controller/plays/replace.ts';
 import type { StatusReport } from '../../../controller/plays/status.ts';
 import { inventory, seedMembers, view } from './fixtures.ts';
 

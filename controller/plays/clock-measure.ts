@@ -1,7 +1,7 @@
 /** Measures a host's clock offset over its agent channel: a few `clock` round trips, the tightest one wins. */
 import { routes } from '../../agent/api/index.ts';
 import type { AgentClient } from '../agent-client/client.ts';
-import { type ClockOffset, type ClockSample, estimateOffset } from '../ops/clock.ts';
+import { type ClockOffset, type ClockSample, estimateOffset } from '../ops/clock-skew.ts';
 
 /** This machine's wall clock, ms, at sub-millisecond resolution. */
 export const controllerNow = (): number => performance.timeOrigin + performance.now();

@@ -1,7 +1,7 @@
 /**
  * The live cluster through the inventory hosts' SSH connections: the member list, each member's
  * status and health (asked of the host at its address, over a tunnel to its loopback client
- * port), the leader, and the replacement journal kept in etcd itself.
+ * port, or of its client URL through another host), the leader, and the journal kept in etcd.
  */
 import { describeCause, TskvError } from '../errors.ts';
 import {
@@ -15,12 +15,10 @@ import {
 } from '../etcd/index.ts';
 import { EtcdTunnels } from '../etcd-tunnel.ts';
 import type { ClusterView, MemberHealth } from '../ops/cluster-view.ts';
-import { hostAtMemberAddress } from '../ops/membership.ts';
-import type { ReplaceJournal } from '../ops/replace-plan.ts';
+import { hostAt } from '../ops/membership.ts';
+import { type ReplaceJournal, replaceJournalSchema } from '../ops/replace-plan.ts';
+import { Journal } from '../run/journal.ts';
 import type { Session } from './session.ts';
-
-/** Where a replacement records itself in etcd while it runs (outside any application prefix). */
-export const JOURNAL_KEY = '__tskv/replace-in-progress';
 
 const PROBE_TIMEOUT_MS = 3000;
 
@@ -38,14 +36,15 @@ export interface LiveView extends ClusterView {
 }
 
 export class LiveCluster {
-  /** The journal's text as this run last read or wrote it (undefined: absent). */
-  #journalText: string | undefined;
   readonly session: Session;
   readonly tunnels: EtcdTunnels;
+  /** The record a replacement keeps in etcd while it runs. */
+  readonly journal: Journal;
 
   constructor(session: Session) {
     this.session = session;
     this.tunnels = new EtcdTunnels(session.inventory);
+    this.journal = new Journal(() => this.cluster());
   }
 
   /** The tunnel endpoint of a connected inventory host. */
@@ -89,12 +88,12 @@ export class LiveCluster {
    * the inventory or unreachable) its client URL through another host's.
    */
   memberEndpoint(m: EtcdMember): EtcdEndpoint | undefined {
-    const host = hostAtMemberAddress(this.session.inventory, m);
+    const host = hostAt(this.session.inventory, m);
     return (host ? this.endpoint(host.name) : undefined) ?? this.remoteEndpoint(m, host?.name);
   }
 
   private async probe(m: EtcdMember): Promise<MemberProbe> {
-    const host = hostAtMemberAddress(this.session.inventory, m);
+    const host = hostAt(this.session.inventory, m);
     const none = (detail: string): MemberProbe => ({
       member: m,
       host: host?.name,
@@ -148,43 +147,9 @@ export class LiveCluster {
     };
   }
 
-  async readJournal(): Promise<ReplaceJournal | undefined> {
-    const kv = await this.cluster().get(JOURNAL_KEY);
-    this.#journalText = kv?.value;
-    if (!kv) return undefined;
-    try {
-      return JSON.parse(kv.value) as ReplaceJournal;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * The journal is also the lock against a second membership change at once: it is written only if
-   * it still holds what this run last read or wrote (created only if absent), in one transaction.
-   */
-  async writeJournal(j: ReplaceJournal): Promise<void> {
-    const text = JSON.stringify(j);
-    await this.#swapJournal(text, 'record the replacement');
-    this.#journalText = text;
-  }
-
-  async clearJournal(): Promise<void> {
-    await this.#swapJournal(undefined, 'clear the replacement record');
-    this.#journalText = undefined;
-  }
-
-  async #swapJournal(text: string | undefined, step: string): Promise<void> {
-    if (text === undefined && this.#journalText === undefined) return;
-    if (await this.cluster().swapIf(JOURNAL_KEY, this.#journalText, text)) return;
-    throw new TskvError(
-      'E_CONCURRENT_CHANGE',
-      "another tskv run changed the cluster's replacement record meanwhile; this run stops here",
-      {
-        step,
-        fix: 'tskv status shows the replacement in progress; re-run the same command once the other run has ended',
-      },
-    );
+  /** The replacement under way, if one is (its record validated). */
+  readJournal(): Promise<ReplaceJournal | undefined> {
+    return this.journal.read(replaceJournalSchema);
   }
 
   async close(): Promise<void> {

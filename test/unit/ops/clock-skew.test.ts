@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type ClockOffset, estimateOffset, formatOffset, judgeSkew } from '../../../controller/ops/clock.ts';
+import {
+  type ClockOffset,
+  estimateOffset,
+  formatOffset,
+  judgeSkew,
+} from '../../../controller/ops/clock-skew.ts';
 
 describe('estimateOffset', () => {
   test('uses the sample with the shortest round trip', () => {

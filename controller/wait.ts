@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { TskvError } from '../errors.ts';
+import { TskvError } from './errors.ts';
 
 export interface WaitOptions {
   /** Give up after this long (from the first call). */

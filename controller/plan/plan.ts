@@ -1,0 +1,79 @@
+/**
+ * A plan is what a changing command will do, as data: an ordered list of steps. `--dry-run` prints
+ * it, the confirmation shows it, and the runner (./runner.ts) executes exactly it.
+ */
+
+export interface Step {
+  /** What the step does; the command's executor dispatches on it ("install", "add-member", ...). */
+  kind: string;
+  /** The host it acts on; absent when it acts on the cluster. */
+  host?: string;
+  /** One line for the operator: "install etcd 3.4.23 at /usr/local/bin/etcd". */
+  title: string;
+  /** The file change it makes, as a unified diff. */
+  diff?: string;
+  /**
+   * Consecutive steps with the same label run side by side (up to the runner's limit) under that
+   * label; a step without one runs alone, after every step before it.
+   */
+  together?: string;
+}
+
+export interface Plan<S extends Step = Step> {
+  steps: S[];
+}
+
+/** Consecutive steps that run side by side: a labelled run of `together` steps, or one step alone. */
+export interface StepGroup<S extends Step> {
+  label: string | undefined;
+  /** Indexes into the plan's steps, in order. */
+  indexes: number[];
+  steps: S[];
+}
+
+export function groupSteps<S extends Step>(steps: S[]): StepGroup<S>[] {
+  const groups: StepGroup<S>[] = [];
+  steps.forEach((step, index) => {
+    const last = groups.at(-1);
+    if (step.together !== undefined && last?.label === step.together) {
+      last.indexes.push(index);
+      last.steps.push(step);
+    } else groups.push({ label: step.together, indexes: [index], steps: [step] });
+  });
+  return groups;
+}
+
+/** What a step is, as the operator reads it and as plans are compared: "h102: install etcd 3.4.23". */
+export function stepLine(step: Step): string {
+  return step.host ? `${step.host}: ${step.title}` : step.title;
+}
+
+/** Numbered lines (each title names what it acts on), diffs indented beneath. */
+export function formatSteps(steps: Step[], options: { diffs?: boolean } = {}): string {
+  const lines: string[] = [];
+  steps.forEach((s, i) => {
+    lines.push(`  ${i + 1}. ${s.title}`);
+    if ((options.diffs ?? true) && s.diff)
+      for (const d of s.diff.trimEnd().split('\n')) lines.push(`       ${d}`);
+  });
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+/** The steps of `b` that differ from `a`'s at the same place ([] when the plans are the same). */
+export function planDifferences(a: Step[], b: Step[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x && y && stepLine(x) === stepLine(y) && x.kind === y.kind && (x.diff ?? '') === (y.diff ?? ''))
+      continue;
+    out.push(
+      x && y
+        ? `step ${i + 1} was "${stepLine(x)}", is now "${stepLine(y)}"`
+        : x
+          ? `step ${i + 1} "${stepLine(x)}" is no longer needed`
+          : `step ${i + 1} "${stepLine(y!)}" is new`,
+    );
+  }
+  return out;
+}

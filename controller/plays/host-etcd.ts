@@ -1,0 +1,174 @@
+/**
+ * etcd on one host, through its agent: install it, write its config, start/stop/restart it, read
+ * its log when it fails, start a member joining a live cluster, and retire a host (stop etcd, move
+ * its data dirs aside, never delete). What deploy, member and replace all do to a host.
+ */
+import { type FactsResponse, type ResponseOf, routes } from '../../agent/api/index.ts';
+import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
+import { type EtcdArtifact, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
+import { describeCause, TskvError } from '../errors.ts';
+import type { EtcdMember } from '../etcd/index.ts';
+import type { Inventory } from '../inventory/model.ts';
+import { planInstall } from '../ops/install.ts';
+import { joiningInitialCluster } from '../ops/membership.ts';
+import { renderHost } from '../render/render.ts';
+import { ETCD_ENV_FILE } from '../render/settings.ts';
+import type { Progress } from '../run/progress.ts';
+import { pushTarball, type TarballState } from './etcd-prefetch.ts';
+import type { HostChannel } from './session.ts';
+
+export type ServiceStatus = ResponseOf<typeof routes.etcdService>;
+
+const LOG_LINES = 25;
+
+export function serviceCall(
+  ch: HostChannel,
+  action: 'install' | 'start' | 'stop' | 'restart' | 'status',
+  unit?: string,
+): Promise<ServiceStatus> {
+  return ch.agent.call(
+    routes.etcdService,
+    { action, ...(unit === undefined ? {} : { unit }) },
+    { step: `${action} etcd`, timeoutMs: 60_000 },
+  );
+}
+
+/**
+ * Pushes the etcd tarball (unless the host's cache already holds these bytes, or a push started
+ * during preflight got it there) and installs etcd from it. Returns the actions taken.
+ */
+export async function installEtcd(
+  ch: HostChannel,
+  artifact: () => Promise<EtcdArtifact>,
+  version: string,
+  progress: Progress = () => {},
+  prefetched?: Promise<TarballState | undefined>,
+): Promise<string[]> {
+  const early = await prefetched;
+  let tarball = typeof early === 'object' ? early : undefined;
+  if (!tarball) {
+    const a = await artifact();
+    progress(`pushing ${a.fileName}`);
+    tarball = await pushTarball(ch, a);
+  }
+  progress(`installing etcd ${version}`);
+  const r = await ch.agent.call(
+    routes.etcdInstall,
+    { tarball: remoteTarballPath(tarball.form), version },
+    { step: 'install etcd', timeoutMs: 120_000 },
+  );
+  return [...(tarball.pushed ? [`uploaded ${tarball.form.fileName}`] : []), ...r.actions];
+}
+
+export async function writeEnvFile(
+  ch: HostChannel,
+  env: string,
+): Promise<{ changed: boolean; actions: string[] }> {
+  const r = await ch.agent.call(
+    routes.fileWrite,
+    { path: ETCD_ENV_FILE, content: env, mode: 0o644 },
+    { step: `write ${ETCD_ENV_FILE}` },
+  );
+  return { changed: r.changed, actions: r.actions };
+}
+
+export async function openPorts(ch: HostChannel, ports: number[]): Promise<string[]> {
+  return (await ch.agent.call(routes.firewallOpen, { ports }, { step: 'open firewall' })).actions;
+}
+
+/** The log line that most likely says why etcd stopped (capnslog "C |"/"E |", zap fatal/error, Go panics). */
+export function likelyCause(lines: string[]): string | undefined {
+  const patterns = [/ C \| /, /"level":"(fatal|panic)"/, /^panic:/, / E \| /, /"level":"error"/, /error/i];
+  for (const p of patterns) {
+    const hit = [...lines].reverse().find((l) => p.test(l));
+    if (hit) return hit.trim();
+  }
+  return undefined;
+}
+
+/** A member that would not run, with its last log lines and the likely cause. */
+export async function startFailure(
+  ch: HostChannel,
+  step: string,
+  what: string,
+  cause?: unknown,
+): Promise<TskvError> {
+  let lines: string[] = [];
+  try {
+    lines = (await ch.agent.call(routes.etcdLogs, { lines: LOG_LINES }, { step: 'etcd logs' })).lines;
+  } catch (err) {
+    lines = [`(could not read the log: ${describeCause(err)})`];
+  }
+  const likely = likelyCause(lines);
+  const log = lines.length
+    ? `\n  last ${lines.length} log lines:\n${lines.map((l) => `    ${l}`).join('\n')}`
+    : '';
+  return new TskvError(
+    'E_ETCD_START',
+    `${what}${likely ? `\n  cause: ${likely}` : cause ? `\n  cause: ${describeCause(cause)}` : ''}${log}`,
+    {
+      host: ch.spec.name,
+      step,
+      fix: 'fix the cause on that host or in the inventory and re-run (the other members keep running)',
+    },
+  );
+}
+
+/** Installs the inventory's etcd and opens the client and peer ports (peers must reach both). */
+export async function prepareHost(ch: HostChannel, inv: Inventory): Promise<FactsResponse> {
+  const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
+  // The tarball travels over SSH while the agent opens the firewall.
+  await Promise.all([
+    planInstall(facts, inv.etcd)
+      ? installEtcd(ch, () => resolveEtcdArtifact(inv.etcd), inv.etcd.version)
+      : Promise.resolve([]),
+    openPorts(ch, [inv.cluster.clientPort, inv.cluster.peerPort]),
+  ]);
+  return facts;
+}
+
+/**
+ * Starts `ch`'s member (prepared by prepareHost) joining the live cluster: writes the env file
+ * with `initial-cluster-state existing` and the live member list, and starts (or, when its config
+ * changed or etcd exited, restarts) the service.
+ */
+export async function startJoiningMember(
+  ch: HostChannel,
+  inv: Inventory,
+  members: EtcdMember[],
+  facts: FactsResponse,
+): Promise<ServiceStatus> {
+  const initialCluster = joiningInitialCluster(inv, members, ch.spec.name);
+  const written = await writeEnvFile(
+    ch,
+    renderHost(inv, ch.spec.name, 'env', { state: 'existing', initialCluster }),
+  );
+  const unit = facts.init.systemd ? renderHost(inv, ch.spec.name, 'systemd') : undefined;
+  const started = await serviceCall(ch, 'start', unit);
+  if (!started.running || (written.changed && !started.changed)) return serviceCall(ch, 'restart', unit);
+  return started;
+}
+
+/** The data dir the host's env file names (what its etcd last ran with), if any. */
+async function envFileDataDir(ch: HostChannel): Promise<string | undefined> {
+  const r = await ch.agent.call(routes.fileRead, { path: ETCD_ENV_FILE }, { step: `read ${ETCD_ENV_FILE}` });
+  if (!r.exists) return undefined;
+  return /^ETCD_DATA_DIR="?([^"\n]+)"?\s*$/m.exec(r.content)?.[1];
+}
+
+/**
+ * Stops etcd on the host and moves its data dirs aside (`<dir>.removed-<timestamp>`): the given
+ * ones and the one its env file names. Only for a host whose member is gone or never started.
+ * Returns where each data dir went.
+ */
+export async function retireHost(ch: HostChannel, dataDirs: string[]): Promise<string[]> {
+  await serviceCall(ch, 'stop');
+  const fromEnv = await envFileDataDir(ch);
+  const dirs = [...new Set([...dataDirs, ...(fromEnv ? [fromEnv] : [])])];
+  const moved: string[] = [];
+  for (const path of dirs) {
+    const r = await ch.agent.call(routes.dataDirMoveAside, { path }, { step: `move ${path} aside` });
+    if (r.movedTo) moved.push(r.movedTo);
+  }
+  return moved;
+}
