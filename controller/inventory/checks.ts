@@ -104,7 +104,7 @@ function checkFlags(flags: Record<string, unknown>, out: CheckResult): void {
         at: 'key',
         message: `write etcd flag '${flag}' without leading dashes: '${bare}'`,
       });
-    } else if (OWNED_FLAGS[flag]) {
+    } else if (Object.hasOwn(OWNED_FLAGS, flag)) {
       out.problems.push({
         path,
         at: 'key',
