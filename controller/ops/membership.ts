@@ -5,7 +5,7 @@
  */
 import type { EtcdMember } from '../etcd/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
-import { shellQuote } from '../render/settings.ts';
+import { shellQuote } from '../render/shell-quote.ts';
 import { peerUrl } from '../render/urls.ts';
 
 /** The inventory host whose name is the member's, else (unstarted members) whose peer URL it has. */

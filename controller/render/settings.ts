@@ -1,5 +1,6 @@
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { OwnedFlag } from '../inventory/owned-flags.ts';
+import { shellQuote } from './shell-quote.ts';
 import { clientUrl, loopbackClientUrl, peerUrl } from './urls.ts';
 
 export type ClusterState = 'new' | 'existing';
@@ -64,11 +65,6 @@ export function envName(flag: string): string {
 /** A value in double quotes, as systemd's EnvironmentFile and POSIX shells both read it. */
 export function envQuote(value: string): string {
   return `"${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
-}
-
-/** A shell word: bare when it is plainly safe, else single-quoted. */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 /**
