@@ -1,4 +1,5 @@
 import { isAddress, isDnsLabel, memberNameProblem } from './addresses.ts';
+import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT } from './normalise.ts';
 import { REFUSED_FLAGS } from './owned-flags.ts';
 import type { PathProblem } from './problems.ts';
 
@@ -67,15 +68,15 @@ function checkHosts(hosts: Record<string, unknown>, out: CheckResult): void {
 }
 
 function checkPorts(cluster: Record<string, unknown>, out: CheckResult): void {
-  const client = cluster.clientPort ?? 2379;
-  const peer = cluster.peerPort ?? 2380;
+  const client = cluster.clientPort ?? DEFAULT_CLIENT_PORT;
+  const peer = cluster.peerPort ?? DEFAULT_PEER_PORT;
   if (client !== peer) return;
   const key = cluster.peerPort !== undefined ? 'peerPort' : 'clientPort';
   const other = key === 'peerPort' ? 'clientPort' : 'peerPort';
   out.problems.push({
     path: ['cluster', key],
     at: 'value',
-    message: `cluster.${key} ${String(peer)} clashes with cluster.${other}; etcd needs two different ports (defaults: clientPort 2379, peerPort 2380)`,
+    message: `cluster.${key} ${String(peer)} clashes with cluster.${other}; etcd needs two different ports (defaults: clientPort ${DEFAULT_CLIENT_PORT}, peerPort ${DEFAULT_PEER_PORT})`,
   });
 }
 
