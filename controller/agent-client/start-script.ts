@@ -14,7 +14,7 @@
  * `head -c N` (GNU coreutils) reads no more than N bytes from a pipe and the shell's `read` takes
  * one byte at a time, so nothing meant for the payload is swallowed.
  */
-import { shellQuote } from '../connect/index.ts';
+import { shellQuote } from '../render/shell-quote.ts';
 import type { ResidentPaths } from './resident.ts';
 
 /** What the script's exit code says failed (the message is on stderr). */

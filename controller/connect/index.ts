@@ -2,5 +2,4 @@
 export { type ConnectOptions, connect, type HostKeyRecorded } from './connect.ts';
 export { fingerprintSha256 } from './host-key.ts';
 export { ConnectionPool, type ConnectOutcome, connectAll, withConnections } from './pool.ts';
-export { shellJoin, shellQuote } from './shell.ts';
 export type { ExecOptions, ExecResult, HostConnection, RemoteProcess, UploadOptions } from './types.ts';

@@ -5,7 +5,7 @@
  * every process on the host that inherited it.
  */
 import { randomBytes } from 'node:crypto';
-import { shellQuote } from './shell.ts';
+import { shellQuote } from '../render/shell-quote.ts';
 
 const VAR = 'TSKV_RUN';
 

@@ -1,15 +1,5 @@
-/** Quoting for POSIX sh, and how commands are run as root. */
-
-/** One word for POSIX sh: plain when safe, else single-quoted with embedded quotes escaped. */
-export function shellQuote(word: string): string {
-  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Joins words into one command line, each quoted. */
-export function shellJoin(words: readonly string[]): string {
-  return words.map(shellQuote).join(' ');
-}
+/** How commands are run as root, and OpenSSH's ProxyCommand tokens (quoting itself is render/shell-quote.ts). */
+import { shellQuote } from '../render/shell-quote.ts';
 
 /** The command as the SSH user runs it: through `sudo -n sh -c` when root is needed and the user is not root. */
 export function asRoot(command: string, viaSudo: boolean): string {

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { TskvError } from '../errors.ts';
-import { shellQuote } from './shell.ts';
+import { shellQuote } from '../render/shell-quote.ts';
 import type { ExecResult, UploadOptions } from './types.ts';
 
 export interface CommandRunner {

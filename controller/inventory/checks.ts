@@ -1,21 +1,7 @@
 import { isAddress, isDnsLabel, memberNameProblem } from './addresses.ts';
+import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT } from './normalise.ts';
+import { REFUSED_FLAGS } from './owned-flags.ts';
 import type { PathProblem } from './problems.ts';
-
-/** Flags tskv sets itself, and why the inventory may not set them through etcd.flags. */
-export const OWNED_FLAGS: Record<string, string> = {
-  name: "tskv sets --name from the host's key under hosts",
-  'data-dir': "tskv sets --data-dir from etcd.dataDir or the host's dataDir",
-  'initial-advertise-peer-urls':
-    "tskv builds --initial-advertise-peer-urls from the host's address and cluster.peerPort",
-  'initial-cluster': 'tskv builds --initial-cluster from the hosts list',
-  'initial-cluster-token': 'tskv sets --initial-cluster-token from cluster.token',
-  'initial-cluster-state': 'tskv decides --initial-cluster-state (new or existing) from the live cluster',
-  'listen-peer-urls': "tskv builds --listen-peer-urls from the host's address and cluster.peerPort",
-  'listen-client-urls': "tskv builds --listen-client-urls from the host's address and cluster.clientPort",
-  'advertise-client-urls':
-    "tskv builds --advertise-client-urls from the host's address and cluster.clientPort",
-  'config-file': 'with --config-file etcd ignores every other flag and environment variable tskv sets',
-};
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -82,15 +68,15 @@ function checkHosts(hosts: Record<string, unknown>, out: CheckResult): void {
 }
 
 function checkPorts(cluster: Record<string, unknown>, out: CheckResult): void {
-  const client = cluster.clientPort ?? 2379;
-  const peer = cluster.peerPort ?? 2380;
+  const client = cluster.clientPort ?? DEFAULT_CLIENT_PORT;
+  const peer = cluster.peerPort ?? DEFAULT_PEER_PORT;
   if (client !== peer) return;
   const key = cluster.peerPort !== undefined ? 'peerPort' : 'clientPort';
   const other = key === 'peerPort' ? 'clientPort' : 'peerPort';
   out.problems.push({
     path: ['cluster', key],
     at: 'value',
-    message: `cluster.${key} ${String(peer)} clashes with cluster.${other}; etcd needs two different ports (defaults: clientPort 2379, peerPort 2380)`,
+    message: `cluster.${key} ${String(peer)} clashes with cluster.${other}; etcd needs two different ports (defaults: clientPort ${DEFAULT_CLIENT_PORT}, peerPort ${DEFAULT_PEER_PORT})`,
   });
 }
 
@@ -104,11 +90,11 @@ function checkFlags(flags: Record<string, unknown>, out: CheckResult): void {
         at: 'key',
         message: `write etcd flag '${flag}' without leading dashes: '${bare}'`,
       });
-    } else if (OWNED_FLAGS[flag]) {
+    } else if (REFUSED_FLAGS.has(flag)) {
       out.problems.push({
         path,
         at: 'key',
-        message: `etcd flag '${flag}' cannot be set in etcd.flags: ${OWNED_FLAGS[flag]}; remove it`,
+        message: `etcd flag '${flag}' cannot be set in etcd.flags: ${REFUSED_FLAGS.get(flag)}; remove it`,
       });
     } else if (!FLAG_NAME.test(flag)) {
       out.problems.push({

@@ -5,7 +5,7 @@
  */
 import type { EtcdMember } from '../etcd/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
-import { shellQuote } from '../render/settings.ts';
+import { shellQuote } from '../render/shell-quote.ts';
 import { peerUrl } from '../render/urls.ts';
 
 /** The inventory host at the member's peer address, whatever its name: where its etcd process runs. */

@@ -7,7 +7,7 @@
 import { ETCD_INSTALL_ROOT } from '../../agent/api/index.ts';
 import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { fileBytes } from '../artifacts/file-bytes.ts';
-import { shellQuote } from '../connect/index.ts';
+import { shellQuote } from '../render/shell-quote.ts';
 import type { HostChannel } from './session.ts';
 
 /** The tarball in the host's cache, verified: pushed now, or there from an earlier run. */

@@ -1,5 +1,5 @@
 import { InputError } from '../errors.ts';
-import type { Inventory } from '../inventory/model.ts';
+import type { HostSpec, Inventory } from '../inventory/model.ts';
 import {
   commandArg,
   ETCD_BINARY,
@@ -8,8 +8,8 @@ import {
   envQuote,
   etcdSettings,
   findHost,
+  type Setting,
   type SettingsOptions,
-  TSKV_FLAG_COUNT,
 } from './settings.ts';
 import { renderTemplate } from './templates.ts';
 
@@ -35,17 +35,25 @@ export function renderHost(
       `no host '${hostName}' in ${inv.file}; its hosts are: ${inv.hosts.map((h) => h.name).join(', ')}`,
     );
   }
-  const settings = etcdSettings(inv, host, opts).map(([flag, value], i) => ({
-    flag,
-    value,
-    arg: commandArg(flag, value, i < TSKV_FLAG_COUNT),
-    env: envName(flag),
-    envValue: envQuote(value),
-  }));
+  return renderSettings(inv, host, format, etcdSettings(inv, host, opts));
+}
+
+/** Settings through a template, in their order: each as its command-line argument and as its ETCD_* variable. */
+export function renderSettings(
+  inv: Inventory,
+  host: HostSpec,
+  format: RenderFormat,
+  settings: readonly Setting[],
+): string {
   return renderTemplate(inv.templatesDir, TEMPLATE[format], {
     host,
     cluster: inv.cluster,
-    settings,
+    settings: settings.map((s) => ({
+      ...s,
+      arg: commandArg(s),
+      env: envName(s.flag),
+      envValue: envQuote(s.value),
+    })),
     binary: ETCD_BINARY,
     envFile: ETCD_ENV_FILE,
   });

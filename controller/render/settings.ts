@@ -1,4 +1,6 @@
 import type { HostSpec, Inventory } from '../inventory/model.ts';
+import type { OwnedFlag } from '../inventory/owned-flags.ts';
+import { shellQuote } from './shell-quote.ts';
 import { clientUrl, loopbackClientUrl, peerUrl } from './urls.ts';
 
 export type ClusterState = 'new' | 'existing';
@@ -10,8 +12,13 @@ export interface SettingsOptions {
   initialCluster?: { name: string; peerUrl: string }[];
 }
 
-/** One etcd setting: flag name without dashes and its value as etcd reads it. */
-export type Setting = [flag: string, value: string];
+/**
+ * One etcd setting: its flag name without dashes, its value as etcd reads it, and who sets it: tskv
+ * itself (one of the owned flags the inventory may not set) or the inventory's etcd.flags.
+ */
+export type Setting =
+  | { flag: OwnedFlag; value: string; source: 'tskv' }
+  | { flag: string; value: string; source: 'inventory' };
 
 /** Where deploy installs etcd and its settings (the systemd unit reads the env file). */
 export const ETCD_BINARY = '/usr/local/bin/etcd';
@@ -21,25 +28,33 @@ export function findHost(inv: Inventory, hostName: string): HostSpec | undefined
   return inv.hosts.find((h) => h.name === hostName);
 }
 
-/** How many of etcdSettings' entries tskv sets itself (the seed's eight and --data-dir); extra flags follow. */
-export const TSKV_FLAG_COUNT = 9;
-
-/** A member's etcd settings in the seed's order, then --data-dir, then the inventory's extra flags. */
+/** A member's etcd settings: tskv's own in the seed's order, then --data-dir, then the inventory's extra flags. */
 export function etcdSettings(inv: Inventory, host: HostSpec, opts: SettingsOptions = {}): Setting[] {
   const members = opts.initialCluster ?? inv.hosts.map((h) => ({ name: h.name, peerUrl: peerUrl(h, inv) }));
-  const settings: Setting[] = [
-    ['name', host.name],
-    ['initial-advertise-peer-urls', peerUrl(host, inv)],
-    ['listen-peer-urls', peerUrl(host, inv)],
-    ['listen-client-urls', [...new Set([clientUrl(host, inv), loopbackClientUrl(inv)])].join(',')],
-    ['advertise-client-urls', clientUrl(host, inv)],
-    ['initial-cluster-token', inv.cluster.token],
-    ['initial-cluster', members.map((m) => `${m.name}=${m.peerUrl}`).join(',')],
-    ['initial-cluster-state', opts.state ?? 'new'],
-    ['data-dir', host.dataDir],
+  // Every owned flag, and only those: the type refuses a missing or an unknown one.
+  const own: Record<OwnedFlag, string> = {
+    name: host.name,
+    'initial-advertise-peer-urls': peerUrl(host, inv),
+    'listen-peer-urls': peerUrl(host, inv),
+    'listen-client-urls': [...new Set([clientUrl(host, inv), loopbackClientUrl(inv)])].join(','),
+    'advertise-client-urls': clientUrl(host, inv),
+    'initial-cluster-token': inv.cluster.token,
+    'initial-cluster': members.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+    'initial-cluster-state': opts.state ?? 'new',
+    'data-dir': host.dataDir,
+  };
+  return [
+    ...(Object.entries(own) as [OwnedFlag, string][]).map(([flag, value]) => ({
+      flag,
+      value,
+      source: 'tskv' as const,
+    })),
+    ...Object.entries(inv.etcd.flags).map(([flag, value]) => ({
+      flag,
+      value: String(value),
+      source: 'inventory' as const,
+    })),
   ];
-  for (const [flag, value] of Object.entries(inv.etcd.flags)) settings.push([flag, String(value)]);
-  return settings;
 }
 
 /** The environment variable etcd reads for a flag: ETCD_ + upper case, '-' → '_'. */
@@ -52,15 +67,11 @@ export function envQuote(value: string): string {
   return `"${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
 }
 
-/** A shell word: bare when it is plainly safe, else single-quoted. */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
 /**
- * One command-line argument. tskv's own flags take the seed's `--flag value` shape; extra flags are
- * written `--flag=value`, the only form Go's flag package accepts for boolean flags (`--enable-v2 true` is refused).
+ * A setting as one command-line argument. tskv's own flags take the seed's `--flag value` shape; the inventory's
+ * are written `--flag=value`, the only form Go's flag package accepts for boolean flags (`--enable-v2 true` is refused).
  */
-export function commandArg(flag: string, value: string, ownFlag: boolean): string {
-  return ownFlag ? `--${flag} ${shellQuote(value)}` : shellQuote(`--${flag}=${value}`);
+export function commandArg(setting: Setting): string {
+  const { flag, value } = setting;
+  return setting.source === 'tskv' ? `--${flag} ${shellQuote(value)}` : shellQuote(`--${flag}=${value}`);
 }

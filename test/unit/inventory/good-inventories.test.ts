@@ -133,6 +133,11 @@ hosts:
     assert.equal(b!.ssh.proxyCommand, 'ssh -W %h:%p bastion');
   });
 
+  test('an extra flag named like an Object property is not taken for one tskv sets', () => {
+    const inv = parseInventory(MINIMAL.replace('source:', 'flags: { constructor: x }, source:'), 'p.yaml');
+    assert.deepEqual(inv.etcd.flags, { constructor: 'x' });
+  });
+
   test('an even member count is a warning, not an error', () => {
     const inv = parseInventory(
       `cluster: { token: t }

@@ -5,11 +5,15 @@ import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { InputError } from '../../../controller/errors.ts';
 import { loadInventory, parseInventory } from '../../../controller/inventory/load.ts';
-import { renderHost } from '../../../controller/render/render.ts';
-import { envName, etcdSettings } from '../../../controller/render/settings.ts';
+import { OWNED_FLAGS } from '../../../controller/inventory/owned-flags.ts';
+import { renderHost, renderSettings } from '../../../controller/render/render.ts';
+import { envName, etcdSettings, type Setting } from '../../../controller/render/settings.ts';
 import { clientUrl, peerUrl } from '../../../controller/render/urls.ts';
 
 type Pairs = [string, string][];
+
+/** Settings' values by flag. */
+const values = (settings: readonly Setting[]) => new Map(settings.map((s) => [s.flag, s.value]));
 
 /** A command line's flag/value pairs; `-flag` and `--flag` are the same flag. */
 function flagPairs(command: string): Pairs {
@@ -74,7 +78,7 @@ describe('render: the seed cluster', async () => {
       .split('\n')
       .filter((l) => l !== '' && !l.startsWith('#'));
     const expected = etcdSettings(inv, host).map(
-      ([flag, value]) => `ETCD_${flag.toUpperCase().replaceAll('-', '_')}="${value}"`,
+      ({ flag, value }) => `ETCD_${flag.toUpperCase().replaceAll('-', '_')}="${value}"`,
     );
     assert.deepEqual(lines, expected);
     assert.equal(lines[0], 'ETCD_NAME="docker"');
@@ -127,11 +131,11 @@ describe('render: settings', () => {
 
   test('extra flags follow --data-dir in inventory order', () => {
     assert.deepEqual(etcdSettings(inv, a!).slice(8), [
-      ['data-dir', '/var/lib/etcd/a.etcd'],
-      ['enable-v2', 'true'],
-      ['snapshot-count', '5000'],
-      ['log-outputs', 'stderr'],
-      ['auto-compaction-retention', '1h 30m'],
+      { flag: 'data-dir', value: '/var/lib/etcd/a.etcd', source: 'tskv' },
+      { flag: 'enable-v2', value: 'true', source: 'inventory' },
+      { flag: 'snapshot-count', value: '5000', source: 'inventory' },
+      { flag: 'log-outputs', value: 'stderr', source: 'inventory' },
+      { flag: 'auto-compaction-retention', value: '1h 30m', source: 'inventory' },
     ]);
     const out = renderHost(inv, 'a', 'flags');
     // Extra flags take the --flag=value form: Go's flag package refuses `--enable-v2 true`.
@@ -143,22 +147,43 @@ describe('render: settings', () => {
     assert.match(renderHost(inv, 'a', 'env'), /^ETCD_AUTO_COMPACTION_RETENTION="1h 30m"$/m);
   });
 
+  test("a setting's form follows who sets it, not its place in the list", () => {
+    const settings = etcdSettings(inv, a!);
+    const own = settings.filter((s) => s.source === 'tskv');
+    const extra = settings.filter((s) => s.source === 'inventory');
+    const out = renderSettings(inv, a!, 'flags', [...extra, ...own]);
+    assert.match(out, /^\/usr\/local\/bin\/etcd \\\n {2}--enable-v2=true \\\n {2}--snapshot-count=5000 \\\n/);
+    assert.match(out, / '--auto-compaction-retention=1h 30m' \\\n {2}--name a \\\n/);
+    assert.match(out, / --data-dir \/var\/lib\/etcd\/a.etcd\n$/);
+  });
+
+  test('tskv sets every flag it owns, once, and the inventory may set none of them', () => {
+    const owned = etcdSettings(inv, a!).filter((s) => s.source === 'tskv');
+    assert.deepEqual(owned.map((s) => s.flag).sort(), Object.keys(OWNED_FLAGS).sort());
+    for (const flag of Object.keys(OWNED_FLAGS)) {
+      assert.throws(
+        () => parseInventory(OTHER.replace('flags: {', `flags: { ${flag}: x,`), '/tmp/own.yaml'),
+        new RegExp(`etcd flag '${flag}' cannot be set in etcd\\.flags: tskv `),
+      );
+    }
+  });
+
   test('IPv6 addresses are bracketed in URLs; ports come from the cluster', () => {
     assert.equal(peerUrl(b!, inv), 'http://[fd00::2]:12380');
     assert.equal(clientUrl(b!, inv), 'http://[fd00::2]:12379');
-    const settings = new Map(etcdSettings(inv, b!));
+    const settings = values(etcdSettings(inv, b!));
     assert.equal(settings.get('listen-client-urls'), 'http://[fd00::2]:12379,http://127.0.0.1:12379');
     assert.equal(settings.get('data-dir'), '/srv/b');
   });
 
   test('a member on 127.0.0.1 listens on the loopback client URL once', () => {
     const local = parseInventory(OTHER.replace('10.0.0.1', '127.0.0.1'), '/tmp/local.yaml');
-    const settings = new Map(etcdSettings(local, local.hosts[0]!));
+    const settings = values(etcdSettings(local, local.hosts[0]!));
     assert.equal(settings.get('listen-client-urls'), 'http://127.0.0.1:12379');
   });
 
   test('state existing and an explicit initial cluster (joining member)', () => {
-    const settings = new Map(
+    const settings = values(
       etcdSettings(inv, a!, {
         state: 'existing',
         initialCluster: [
