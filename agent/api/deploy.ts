@@ -2,11 +2,9 @@ import { z } from 'zod';
 
 /**
  * Routes that change a host (used by deploy/member/replace). Every apply re-checks state on the host,
- * is idempotent, honours `dryRun` (reports what it would do, changes nothing) and answers
- * `{ changed, actions }`: `actions` are human-readable lines ("open 2379/tcp in zone public (runtime+permanent)").
+ * is idempotent and answers `{ changed, actions }`: `actions` are human-readable lines ("open 2379/tcp in zone public (runtime+permanent)").
  */
 const absolutePath = z.string().startsWith('/', { message: 'must be an absolute path' });
-const dryRun = z.boolean().default(false);
 
 export const applyResultSchema = z.object({
   changed: z.boolean(),
@@ -16,7 +14,7 @@ export type ApplyResult = z.infer<typeof applyResultSchema>;
 
 // files: atomic write (temp file in the same dir, fsync, rename), read
 export const fileWriteRequestSchema = z
-  .object({ path: absolutePath, content: z.string(), mode: z.number().int().default(0o644), dryRun })
+  .object({ path: absolutePath, content: z.string(), mode: z.number().int().default(0o644) })
   .strict();
 export const fileWriteResponseSchema = applyResultSchema.extend({
   /** Unified diff of old → new content ("" when unchanged). */
@@ -27,7 +25,7 @@ export const fileReadResponseSchema = z.object({ exists: z.boolean(), content: z
 
 // firewall: open ports in the active backend, now and across reboots
 export const firewallOpenRequestSchema = z
-  .object({ ports: z.array(z.number().int().min(1).max(65535)).min(1), dryRun })
+  .object({ ports: z.array(z.number().int().min(1).max(65535)).min(1) })
   .strict();
 export const firewallOpenResponseSchema = applyResultSchema;
 
@@ -43,7 +41,6 @@ export const etcdInstallRequestSchema = z
     root: absolutePath.default(ETCD_INSTALL_ROOT),
     /** Symlinks etcd, etcdctl (and etcdutl when present) are made in. Default /usr/local/bin. */
     binDir: absolutePath.default('/usr/local/bin'),
-    dryRun,
   })
   .strict();
 export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.string() });
@@ -62,7 +59,6 @@ export const etcdServiceRequestSchema = z
     logFile: absolutePath.default('/var/log/tskv/etcd.log'),
     /** systemd unit text to install (when systemd runs); ignored otherwise. */
     unit: z.string().optional(),
-    dryRun,
   })
   .strict();
 export const etcdServiceResponseSchema = applyResultSchema.extend({
@@ -86,7 +82,7 @@ export const etcdLogsRequestSchema = z
 export const etcdLogsResponseSchema = z.object({ lines: z.array(z.string()) });
 
 // data dirs are moved aside, never deleted
-export const dataDirMoveAsideRequestSchema = z.object({ path: absolutePath, dryRun }).strict();
+export const dataDirMoveAsideRequestSchema = z.object({ path: absolutePath }).strict();
 export const dataDirMoveAsideResponseSchema = applyResultSchema.extend({
   /** <path>.removed-<UTC timestamp>, or null when there was nothing to move. */
   movedTo: z.string().nullable(),
@@ -98,7 +94,6 @@ export const clockSyncRequestSchema = z
     servers: z.array(z.string()).default([]),
     /** Step the clock to this reading (controller's clock at send time + half the round trip). */
     stepToMs: z.number().optional(),
-    dryRun,
   })
   .strict();
 export const clockSyncResponseSchema = applyResultSchema.extend({

@@ -40,16 +40,14 @@ async function installUnit(request: Request, actions: string[]): Promise<void> {
     const current = await readCurrentFile(UNIT_PATH);
     if (current.content !== request.unit || current.mode !== 0o644) {
       actions.push(`${current.exists ? 'update' : 'install'} ${UNIT_PATH}, daemon-reload`);
-      if (!request.dryRun) {
-        await writeFileAtomic(UNIT_PATH, request.unit, 0o644);
-        await systemctlOk(['daemon-reload']);
-      }
+      await writeFileAtomic(UNIT_PATH, request.unit, 0o644);
+      await systemctlOk(['daemon-reload']);
     }
   }
   const enabled = (await systemctl(['is-enabled', UNIT])).stdout.trim();
   if (enabled !== 'enabled') {
     actions.push(`enable ${UNIT}`);
-    if (!request.dryRun) await systemctlOk(['enable', UNIT]);
+    await systemctlOk(['enable', UNIT]);
   }
 }
 
@@ -73,20 +71,19 @@ async function start(request: Request, restart: boolean): Promise<Reply> {
   const before = await unitStatus(UNIT);
   if (!restart && isUp(before)) return reply(before, actions.length > 0, actions);
   actions.push(`${isUp(before) ? 'restart' : 'start'} ${UNIT}`);
-  if (request.dryRun) return reply(before, true, actions);
   // --no-block: a Type=notify etcd of a new cluster is "activating" until a quorum is up.
   await systemctlOk([isUp(before) ? 'restart' : 'start', '--no-block', UNIT]);
   return reply(await waitForMainPid(before.mainPid), true, actions);
 }
 
-async function stop(request: Request): Promise<Reply> {
+async function stop(): Promise<Reply> {
   const actions: string[] = [];
   const before = await unitStatus(UNIT);
   const enabled = (await systemctl(['is-enabled', UNIT])).stdout.trim() === 'enabled';
   if (isUp(before)) actions.push(`stop ${UNIT}`);
   // A stopped member must not come back at boot (a removed member restarting is a classic failure).
   if (enabled) actions.push(`disable ${UNIT}`);
-  if (request.dryRun || actions.length === 0) return reply(before, actions.length > 0, actions);
+  if (actions.length === 0) return reply(before, false, actions);
   if (isUp(before)) await systemctlOk(['stop', UNIT]);
   if (enabled) await systemctlOk(['disable', UNIT]);
   return reply(await unitStatus(UNIT), true, actions);
@@ -100,7 +97,7 @@ export function systemdService(request: Request): Promise<Reply> {
       case 'restart':
         return start(request, true);
       case 'stop':
-        return stop(request);
+        return stop();
       case 'status':
         return reply(await unitStatus(UNIT), false, []);
     }
