@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ETCD_BIN_DIR, ETCD_BINARY, ETCD_ENV_FILE, ETCD_INSTALL_ROOT, ETCD_LOG_FILE } from './paths.ts';
 
 /**
  * Routes that change a host (used by deploy/member/replace). Every apply re-checks state on the host,
@@ -30,23 +31,21 @@ export const firewallOpenRequestSchema = z
 export const firewallOpenResponseSchema = applyResultSchema;
 
 // etcd install: unpack an official-layout tarball already uploaded to the host
-/** Where etcd versions are unpacked unless a request says otherwise: <root>/v<version>/. */
-export const ETCD_INSTALL_ROOT = '/opt/tskv/etcd';
 export const etcdInstallRequestSchema = z
   .object({
-    /** Tarball on the host (uploaded by the controller), e.g. /var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz */
+    /** Tarball on the host, uploaded by the controller: UPLOAD_CACHE_DIR/etcd-v3.4.23-linux-amd64.tar.gz, say */
     tarball: absolutePath,
     version: z.string(),
-    /** Where versions live: <root>/v<version>/{etcd,etcdctl,etcdutl?}. Default /opt/tskv/etcd. */
+    /** Where versions live: <root>/v<version>/{etcd,etcdctl,etcdutl?}. Default ETCD_INSTALL_ROOT. */
     root: absolutePath.default(ETCD_INSTALL_ROOT),
-    /** Symlinks etcd, etcdctl (and etcdutl when present) are made in. Default /usr/local/bin. */
-    binDir: absolutePath.default('/usr/local/bin'),
+    /** Symlinks etcd, etcdctl (and etcdutl when present) are made in. Default ETCD_BIN_DIR. */
+    binDir: absolutePath.default(ETCD_BIN_DIR),
   })
   .strict();
 export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.string() });
 
 /**
- * etcd as a service. With systemd (PID 1): a unit `etcd.service` with EnvironmentFile=envFile.
+ * etcd as a service. With systemd (PID 1): the unit ETCD_UNIT with EnvironmentFile=envFile.
  * Without it (containers, the lab): the agent's own supervisor (`tskv-agent supervise`), detached,
  * running `binary` with the env file's variables, restarting it if it crashes (not after a clean
  * exit 0, which is how a removed member stops), logging to logFile.
@@ -54,9 +53,9 @@ export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.st
 export const etcdServiceRequestSchema = z
   .object({
     action: z.enum(['start', 'stop', 'restart', 'status']),
-    envFile: absolutePath.default('/etc/etcd/etcd.env'),
-    binary: absolutePath.default('/usr/local/bin/etcd'),
-    logFile: absolutePath.default('/var/log/tskv/etcd.log'),
+    envFile: absolutePath.default(ETCD_ENV_FILE),
+    binary: absolutePath.default(ETCD_BINARY),
+    logFile: absolutePath.default(ETCD_LOG_FILE),
     /** systemd unit text to install (when systemd runs); ignored otherwise. */
     unit: z.string().optional(),
   })
@@ -76,7 +75,7 @@ export const etcdServiceResponseSchema = applyResultSchema.extend({
 export const etcdLogsRequestSchema = z
   .object({
     lines: z.number().int().min(1).max(2000).default(40),
-    logFile: absolutePath.default('/var/log/tskv/etcd.log'),
+    logFile: absolutePath.default(ETCD_LOG_FILE),
   })
   .strict();
 export const etcdLogsResponseSchema = z.object({ lines: z.array(z.string()) });
