@@ -4,6 +4,7 @@
  * root without CAP_SYS_TIME and with a clean environment, like a login on the host would.
  */
 import { readFileSync } from 'node:fs';
+import { TSKV_RUN_DIR } from '../agent/api/index.ts';
 import { TskvError } from '../controller/errors.ts';
 import { pollUntil, type RunResult, run } from './run.ts';
 
@@ -133,7 +134,7 @@ export class LabHost {
     if (!Number.isFinite(seconds))
       throw new TskvError('E_LAB_SKEW', `invalid skew '${seconds}'`, { host: this.name });
     const clean = "sed -i '/^LD_PRELOAD=.*libfaketime/d; /^FAKETIME_SKIP_CMDS=/d' /etc/environment";
-    const dropAgents = 'rm -f /run/tskv/agent-*/agent.sock';
+    const dropAgents = `rm -f ${TSKV_RUN_DIR}/agent-*/agent.sock`;
     if (seconds === 0) {
       await this.execOk(`rm -f /etc/faketimerc; touch /etc/environment; ${clean}; ${dropAgents}`);
       return;

@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { ETCD_BIN_DIR, ETCD_BINARY, ETCD_ENV_FILE, ETCD_INSTALL_ROOT, ETCD_LOG_FILE } from './paths.ts';
 
 /**
  * Routes that change a host (used by deploy/member/replace). Every apply re-checks state on the host,
- * is idempotent, honours `dryRun` (reports what it would do, changes nothing) and answers
- * `{ changed, actions }`: `actions` are human-readable lines ("open 2379/tcp in zone public (runtime+permanent)").
+ * is idempotent and answers `{ changed, actions }`: `actions` are human-readable lines ("open 2379/tcp in zone public (runtime+permanent)").
  */
 const absolutePath = z.string().startsWith('/', { message: 'must be an absolute path' });
-const dryRun = z.boolean().default(false);
 
 export const applyResultSchema = z.object({
   changed: z.boolean(),
@@ -16,7 +15,7 @@ export type ApplyResult = z.infer<typeof applyResultSchema>;
 
 // files: atomic write (temp file in the same dir, fsync, rename), read
 export const fileWriteRequestSchema = z
-  .object({ path: absolutePath, content: z.string(), mode: z.number().int().default(0o644), dryRun })
+  .object({ path: absolutePath, content: z.string(), mode: z.number().int().default(0o644) })
   .strict();
 export const fileWriteResponseSchema = applyResultSchema.extend({
   /** Unified diff of old → new content ("" when unchanged). */
@@ -27,29 +26,26 @@ export const fileReadResponseSchema = z.object({ exists: z.boolean(), content: z
 
 // firewall: open ports in the active backend, now and across reboots
 export const firewallOpenRequestSchema = z
-  .object({ ports: z.array(z.number().int().min(1).max(65535)).min(1), dryRun })
+  .object({ ports: z.array(z.number().int().min(1).max(65535)).min(1) })
   .strict();
 export const firewallOpenResponseSchema = applyResultSchema;
 
 // etcd install: unpack an official-layout tarball already uploaded to the host
-/** Where etcd versions are unpacked unless a request says otherwise: <root>/v<version>/. */
-export const ETCD_INSTALL_ROOT = '/opt/tskv/etcd';
 export const etcdInstallRequestSchema = z
   .object({
-    /** Tarball on the host (uploaded by the controller), e.g. /var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz */
+    /** Tarball on the host, uploaded by the controller: UPLOAD_CACHE_DIR/etcd-v3.4.23-linux-amd64.tar.gz, say */
     tarball: absolutePath,
     version: z.string(),
-    /** Where versions live: <root>/v<version>/{etcd,etcdctl,etcdutl?}. Default /opt/tskv/etcd. */
+    /** Where versions live: <root>/v<version>/{etcd,etcdctl,etcdutl?}. Default ETCD_INSTALL_ROOT. */
     root: absolutePath.default(ETCD_INSTALL_ROOT),
-    /** Symlinks etcd, etcdctl (and etcdutl when present) are made in. Default /usr/local/bin. */
-    binDir: absolutePath.default('/usr/local/bin'),
-    dryRun,
+    /** Symlinks etcd, etcdctl (and etcdutl when present) are made in. Default ETCD_BIN_DIR. */
+    binDir: absolutePath.default(ETCD_BIN_DIR),
   })
   .strict();
 export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.string() });
 
 /**
- * etcd as a service. With systemd (PID 1): a unit `etcd.service` with EnvironmentFile=envFile.
+ * etcd as a service. With systemd (PID 1): the unit ETCD_UNIT with EnvironmentFile=envFile.
  * Without it (containers, the lab): the agent's own supervisor (`tskv-agent supervise`), detached,
  * running `binary` with the env file's variables, restarting it if it crashes (not after a clean
  * exit 0, which is how a removed member stops), logging to logFile.
@@ -58,12 +54,11 @@ export const etcdServiceRequestSchema = z
   .object({
     /** install: the unit only (systemd: written when it differs, daemon-reload, enabled); nothing starts. */
     action: z.enum(['install', 'start', 'stop', 'restart', 'status']),
-    envFile: absolutePath.default('/etc/etcd/etcd.env'),
-    binary: absolutePath.default('/usr/local/bin/etcd'),
-    logFile: absolutePath.default('/var/log/tskv/etcd.log'),
+    envFile: absolutePath.default(ETCD_ENV_FILE),
+    binary: absolutePath.default(ETCD_BINARY),
+    logFile: absolutePath.default(ETCD_LOG_FILE),
     /** systemd unit text to install (when systemd runs); ignored otherwise. */
     unit: z.string().optional(),
-    dryRun,
   })
   .strict();
 export const etcdServiceResponseSchema = applyResultSchema.extend({
@@ -81,13 +76,13 @@ export const etcdServiceResponseSchema = applyResultSchema.extend({
 export const etcdLogsRequestSchema = z
   .object({
     lines: z.number().int().min(1).max(2000).default(40),
-    logFile: absolutePath.default('/var/log/tskv/etcd.log'),
+    logFile: absolutePath.default(ETCD_LOG_FILE),
   })
   .strict();
 export const etcdLogsResponseSchema = z.object({ lines: z.array(z.string()) });
 
 // data dirs are moved aside, never deleted
-export const dataDirMoveAsideRequestSchema = z.object({ path: absolutePath, dryRun }).strict();
+export const dataDirMoveAsideRequestSchema = z.object({ path: absolutePath }).strict();
 export const dataDirMoveAsideResponseSchema = applyResultSchema.extend({
   /** <path>.removed-<UTC timestamp>, or null when there was nothing to move. */
   movedTo: z.string().nullable(),
@@ -99,7 +94,6 @@ export const clockSyncRequestSchema = z
     servers: z.array(z.string()).default([]),
     /** Step the clock to this reading (controller's clock at send time + half the round trip). */
     stepToMs: z.number().optional(),
-    dryRun,
   })
   .strict();
 export const clockSyncResponseSchema = applyResultSchema.extend({

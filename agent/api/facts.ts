@@ -7,7 +7,7 @@ export const factsRequestSchema = z
   .object({
     /** The etcd data dir from the inventory: free disk is measured there (or at its nearest existing parent). */
     dataDir: absolutePath,
-    /** An etcd binary to prefer over /usr/local/bin/etcd and PATH. */
+    /** An etcd binary to prefer over ETCD_BINARY and PATH. */
     etcdBinary: absolutePath.optional(),
   })
   .strict();

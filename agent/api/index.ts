@@ -7,6 +7,7 @@ export * from './errors.ts';
 export * from './facts.ts';
 export * from './firewall.ts';
 export * from './manifest.ts';
+export * from './paths.ts';
 export * from './ports.ts';
 export * from './probe.ts';
 export * from './routes.ts';

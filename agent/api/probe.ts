@@ -3,18 +3,9 @@ import { portUsageSchema } from './ports.ts';
 
 const port = z.number().int().min(1).max(65535);
 
-/** Start listening; the reply comes once the port is bound, the listener closes itself after `durationMs`. */
-export const probeListenRequestSchema = z
-  .object({
-    /** Address to bind ("0.0.0.0", "::", or one of the host's addresses). */
-    address: z.string().min(1),
-    port,
-    durationMs: z.number().int().min(1).max(600_000),
-  })
-  .strict();
-
+/** One probe listener, bound: it closes itself after the request's `durationMs`. */
 export const probeListenResponseSchema = z.object({
-  /** Hand it to /v1/probe/listen/result. */
+  /** Hand it to /v1/probe/listen/results. */
   id: z.string(),
   address: z.string(),
   port: z.number().int(),
@@ -22,36 +13,22 @@ export const probeListenResponseSchema = z.object({
   closesAtMs: z.number(),
 });
 
-export const probeListenResultRequestSchema = z
-  .object({
-    id: z.string().min(1),
-    /** Close the listener now (default true). */
-    close: z.boolean().default(true),
-  })
-  .strict();
-
 export const probeConnectionSchema = z.object({
   remoteAddress: z.string(),
   remotePort: z.number().int(),
   atMs: z.number(),
 });
 
+/** What one listener saw. */
 export const probeListenResultResponseSchema = z.object({
   id: z.string(),
   closed: z.boolean(),
   connections: z.array(probeConnectionSchema),
 });
 
-export const probeConnectRequestSchema = z
-  .object({
-    host: z.string().min(1),
-    port,
-    timeoutMs: z.number().int().min(1).max(60_000),
-  })
-  .strict();
-
 export const probeConnectOutcomeSchema = z.enum(['ok', 'refused', 'timeout', 'unreachable', 'error']);
 
+/** How one connect ended. */
 export const probeConnectResponseSchema = z.object({
   host: z.string(),
   port: z.number().int(),
@@ -68,6 +45,7 @@ export const probeConnectResponseSchema = z.object({
  */
 export const probeListenFreeRequestSchema = z
   .object({
+    /** Address to bind ("0.0.0.0", "::", or one of the host's addresses). */
     address: z.string().min(1),
     ports: z
       .array(port)
@@ -89,6 +67,7 @@ export const probeListenFreeResponseSchema = z.object({
 export const probeListenResultsRequestSchema = z
   .object({
     ids: z.array(z.string().min(1)).min(1).max(256),
+    /** Close the listeners now (default true). */
     close: z.boolean().default(true),
   })
   .strict();
@@ -112,10 +91,8 @@ export const probeConnectManyResponseSchema = z.object({
   results: z.array(probeConnectResponseSchema),
 });
 
-export type ProbeListenRequest = z.input<typeof probeListenRequestSchema>;
 export type ProbeListenResponse = z.infer<typeof probeListenResponseSchema>;
 export type ProbeListenResultResponse = z.infer<typeof probeListenResultResponseSchema>;
-export type ProbeConnectRequest = z.input<typeof probeConnectRequestSchema>;
 export type ProbeConnectResponse = z.infer<typeof probeConnectResponseSchema>;
 export type ProbeConnectOutcome = z.infer<typeof probeConnectOutcomeSchema>;
 export type ProbeListenFreeResponse = z.infer<typeof probeListenFreeResponseSchema>;

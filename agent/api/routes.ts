@@ -24,14 +24,8 @@ import { portsRequestSchema, portsResponseSchema } from './ports.ts';
 import {
   probeConnectManyRequestSchema,
   probeConnectManyResponseSchema,
-  probeConnectRequestSchema,
-  probeConnectResponseSchema,
   probeListenFreeRequestSchema,
   probeListenFreeResponseSchema,
-  probeListenRequestSchema,
-  probeListenResponseSchema,
-  probeListenResultRequestSchema,
-  probeListenResultResponseSchema,
   probeListenResultsRequestSchema,
   probeListenResultsResponseSchema,
 } from './probe.ts';
@@ -64,14 +58,6 @@ export const routes = {
   version: route('GET', '/v1/version', versionRequestSchema, versionResponseSchema),
   facts: route('POST', '/v1/facts', factsRequestSchema, factsResponseSchema),
   clock: route('POST', '/v1/clock', clockRequestSchema, clockResponseSchema),
-  probeListen: route('POST', '/v1/probe/listen', probeListenRequestSchema, probeListenResponseSchema),
-  probeListenResult: route(
-    'POST',
-    '/v1/probe/listen/result',
-    probeListenResultRequestSchema,
-    probeListenResultResponseSchema,
-  ),
-  probeConnect: route('POST', '/v1/probe/connect', probeConnectRequestSchema, probeConnectResponseSchema),
   probeListenFree: route(
     'POST',
     '/v1/probe/listen-free',

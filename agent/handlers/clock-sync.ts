@@ -20,12 +20,12 @@ const STEP_TOLERANCE_MS = 10;
 
 /**
  * Make the host's time service sync (with `servers` when given), and with `stepToMs` set the
- * clock once. A host without CAP_SYS_TIME answers E_AGENT_PERMISSION, also in a dry run.
+ * clock once. A host without CAP_SYS_TIME answers E_AGENT_PERMISSION.
  */
 export function makeClockSync(options: ClockSyncOptions = {}): Handler<typeof routes.clockSync> {
   const run = options.run ?? runCommand;
   const now = options.now ?? wallClockMs;
-  return async ({ servers, stepToMs, dryRun }) => {
+  return async ({ servers, stepToMs }) => {
     const receivedAt = performance.now();
     const host = (options.hostname ?? hostname)();
     const denied = () =>
@@ -49,7 +49,7 @@ export function makeClockSync(options: ClockSyncOptions = {}): Handler<typeof ro
     if (!changed && plan.actions.length === 0 && found.service === 'none') {
       return { changed, actions: ['no time service found'], service: found.service };
     }
-    if (changed && !dryRun) {
+    if (changed) {
       try {
         await applySteps(plan.steps, run);
         if (step) await applySteps([stepClockStep(target())], run);

@@ -5,7 +5,7 @@ import { asideName, etcdProcessesUsing, moveAside } from '../system/etcd-data-di
 import type { Handler } from './types.ts';
 
 /** Rename a data directory to `<path>.removed-<UTC timestamp>`: never deleted, refused while etcd uses it. */
-export const dataDirMoveAside: Handler<typeof routes.dataDirMoveAside> = async ({ path, dryRun }) => {
+export const dataDirMoveAside: Handler<typeof routes.dataDirMoveAside> = async ({ path }) => {
   if (!(await pathExists(path))) {
     return { changed: false, actions: [`nothing at ${path}`], movedTo: null };
   }
@@ -18,6 +18,6 @@ export const dataDirMoveAside: Handler<typeof routes.dataDirMoveAside> = async (
     );
   }
   const to = await asideName(path, Date.now());
-  if (!dryRun) await moveAside(path, to);
+  await moveAside(path, to);
   return { changed: true, actions: [`move ${path} aside to ${to}`], movedTo: to };
 };

@@ -39,7 +39,7 @@ async function applyLink(change: LinkChange): Promise<void> {
  * `<binDir>/{etcd,etcdctl,etcdutl}` at it. Nothing changes when that version is there and linked.
  */
 export const etcdInstall: Handler<typeof routes.etcdInstall> = async (request) => {
-  const { tarball, version, root, binDir, dryRun } = request;
+  const { tarball, version, root, binDir } = request;
   const versionDir = join(root, `v${version}`);
   const binary = join(binDir, 'etcd');
   const actions: string[] = [];
@@ -49,10 +49,6 @@ export const etcdInstall: Handler<typeof routes.etcdInstall> = async (request) =
       throw new AgentError('E_AGENT_NOT_FOUND', `etcd tarball ${tarball} is not on this host`, 404);
     }
     actions.push(`install etcd ${version} from ${tarball} into ${versionDir}`);
-    if (dryRun) {
-      actions.push(`link etcd, etcdctl (and etcdutl when present) in ${binDir} to ${versionDir}`);
-      return { changed: true, actions, binary };
-    }
     try {
       await unpackRelease(tarball, root, version);
     } catch (err) {
@@ -63,7 +59,7 @@ export const etcdInstall: Handler<typeof routes.etcdInstall> = async (request) =
     actions.push(
       change.target ? `link ${change.link} -> ${change.target}` : `remove ${change.link} (not in ${version})`,
     );
-    if (!dryRun) await applyLink(change);
+    await applyLink(change);
   }
   return { changed: actions.length > 0, actions, binary };
 };

@@ -1,4 +1,4 @@
-import type { routes } from '../api/index.ts';
+import { ETCD_UNIT, type routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { journalTail, systemdRunning } from '../system/systemd.ts';
 import { tailLines } from '../system/tail.ts';
@@ -11,7 +11,7 @@ import type { Handler } from './types.ts';
 export function makeEtcdLogs(systemd: () => boolean = systemdRunning): Handler<typeof routes.etcdLogs> {
   return async ({ lines, logFile }) => {
     try {
-      return { lines: systemd() ? await journalTail('etcd', lines) : await tailLines(logFile, lines) };
+      return { lines: systemd() ? await journalTail(ETCD_UNIT, lines) : await tailLines(logFile, lines) };
     } catch (err) {
       throw new AgentError('E_AGENT_COMMAND_FAILED', err instanceof Error ? err.message : String(err));
     }

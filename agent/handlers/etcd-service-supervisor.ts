@@ -64,7 +64,6 @@ export async function supervisorStart(request: Request, ctx: SupervisorContext):
   const orphan = view.etcdAlive && view.state ? view.state : null;
   if (orphan) actions.push(`stop etcd (pid ${orphan.etcdPid}) left running by a killed supervisor`);
   actions.push(`start etcd under the tskv supervisor (${request.binary}, ${request.envFile})`);
-  if (request.dryRun) return { ...reply(view, true, actions) };
   await requireFile(request.binary, 'the etcd program', constants.X_OK);
   await requireFile(request.envFile, 'the environment file', constants.R_OK);
   if (orphan?.etcdPid) await stopOrphan(orphan.etcdPid, orphan.etcdStartTime);
@@ -83,13 +82,12 @@ export async function supervisorStart(request: Request, ctx: SupervisorContext):
   return reply(after, true, actions);
 }
 
-export async function supervisorStop(request: Request, ctx: SupervisorContext): Promise<Reply> {
+export async function supervisorStop(_request: Request, ctx: SupervisorContext): Promise<Reply> {
   const view = viewSupervisor(ctx.paths);
   const state = view.state;
   if (!state || (!view.supervisorAlive && !view.etcdAlive)) return reply(view, false, []);
   const what = view.etcdAlive ? `etcd (pid ${state.etcdPid})` : 'the etcd supervisor (etcd not running)';
   const actions = [`stop ${what}`];
-  if (request.dryRun) return reply(view, true, actions);
   // Stopped means both processes are gone, not the supervisor's "exited" record: it writes that
   // record just before it exits, and a caller told "stopped" may start the next supervisor at once.
   const gone = () =>
@@ -126,7 +124,6 @@ export async function supervisorRestart(request: Request, ctx: SupervisorContext
   const actions = [
     view.etcdAlive ? `restart etcd (pid ${state.etcdPid})` : 'start etcd now (it was waiting to restart)',
   ];
-  if (request.dryRun) return reply(view, true, actions);
   signal(state.supervisorPid, 'SIGHUP');
   const restarted = await waitUntil(() => {
     const s = readSupervisorState(ctx.paths.stateFile);

@@ -1,4 +1,10 @@
-import type { ParsedRequestOf, ResponseOf, routes } from '../api/index.ts';
+import {
+  ETCD_UNIT,
+  ETCD_UNIT_FILE,
+  type ParsedRequestOf,
+  type ResponseOf,
+  type routes,
+} from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { readCurrentFile, writeFileAtomic } from '../system/atomic-file.ts';
 import { systemctl, systemctlOk, type UnitStatus, unitStatus } from '../system/systemd.ts';
@@ -7,8 +13,6 @@ import { waitUntil } from '../wait-until.ts';
 type Request = ParsedRequestOf<typeof routes.etcdService>;
 type Reply = ResponseOf<typeof routes.etcdService>;
 
-const UNIT = 'etcd.service';
-export const UNIT_PATH = `/etc/systemd/system/${UNIT}`;
 const WAIT_MS = 15_000;
 
 function reply(status: UnitStatus, changed: boolean, actions: string[]): Reply {
@@ -37,28 +41,26 @@ async function commandFailed<T>(work: () => Promise<T>): Promise<T> {
 /** Install the unit text when it differs (then daemon-reload) and enable the unit. */
 async function installUnit(request: Request, actions: string[]): Promise<void> {
   if (request.unit !== undefined) {
-    const current = await readCurrentFile(UNIT_PATH);
+    const current = await readCurrentFile(ETCD_UNIT_FILE);
     if (current.content !== request.unit || current.mode !== 0o644) {
-      actions.push(`${current.exists ? 'update' : 'install'} ${UNIT_PATH}, daemon-reload`);
-      if (!request.dryRun) {
-        await writeFileAtomic(UNIT_PATH, request.unit, 0o644);
-        await systemctlOk(['daemon-reload']);
-      }
+      actions.push(`${current.exists ? 'update' : 'install'} ${ETCD_UNIT_FILE}, daemon-reload`);
+      await writeFileAtomic(ETCD_UNIT_FILE, request.unit, 0o644);
+      await systemctlOk(['daemon-reload']);
     }
   }
-  const enabled = (await systemctl(['is-enabled', UNIT])).stdout.trim();
+  const enabled = (await systemctl(['is-enabled', ETCD_UNIT])).stdout.trim();
   if (enabled !== 'enabled') {
-    actions.push(`enable ${UNIT}`);
-    if (!request.dryRun) await systemctlOk(['enable', UNIT]);
+    actions.push(`enable ${ETCD_UNIT}`);
+    await systemctlOk(['enable', ETCD_UNIT]);
   }
 }
 
 /** Wait until systemd reports a main process other than `oldPid` (or the unit failed). */
 async function waitForMainPid(oldPid: number): Promise<UnitStatus> {
-  let status = await unitStatus(UNIT);
+  let status = await unitStatus(ETCD_UNIT);
   await waitUntil(
     async () => {
-      status = await unitStatus(UNIT);
+      status = await unitStatus(ETCD_UNIT);
       return (status.mainPid !== 0 && status.mainPid !== oldPid) || status.activeState === 'failed';
     },
     WAIT_MS,
@@ -70,26 +72,25 @@ async function waitForMainPid(oldPid: number): Promise<UnitStatus> {
 async function start(request: Request, restart: boolean): Promise<Reply> {
   const actions: string[] = [];
   await installUnit(request, actions);
-  const before = await unitStatus(UNIT);
+  const before = await unitStatus(ETCD_UNIT);
   if (!restart && isUp(before)) return reply(before, actions.length > 0, actions);
-  actions.push(`${isUp(before) ? 'restart' : 'start'} ${UNIT}`);
-  if (request.dryRun) return reply(before, true, actions);
+  actions.push(`${isUp(before) ? 'restart' : 'start'} ${ETCD_UNIT}`);
   // --no-block: a Type=notify etcd of a new cluster is "activating" until a quorum is up.
-  await systemctlOk([isUp(before) ? 'restart' : 'start', '--no-block', UNIT]);
+  await systemctlOk([isUp(before) ? 'restart' : 'start', '--no-block', ETCD_UNIT]);
   return reply(await waitForMainPid(before.mainPid), true, actions);
 }
 
-async function stop(request: Request): Promise<Reply> {
+async function stop(): Promise<Reply> {
   const actions: string[] = [];
-  const before = await unitStatus(UNIT);
-  const enabled = (await systemctl(['is-enabled', UNIT])).stdout.trim() === 'enabled';
-  if (isUp(before)) actions.push(`stop ${UNIT}`);
+  const before = await unitStatus(ETCD_UNIT);
+  const enabled = (await systemctl(['is-enabled', ETCD_UNIT])).stdout.trim() === 'enabled';
+  if (isUp(before)) actions.push(`stop ${ETCD_UNIT}`);
   // A stopped member must not come back at boot (a removed member restarting is a classic failure).
-  if (enabled) actions.push(`disable ${UNIT}`);
-  if (request.dryRun || actions.length === 0) return reply(before, actions.length > 0, actions);
-  if (isUp(before)) await systemctlOk(['stop', UNIT]);
-  if (enabled) await systemctlOk(['disable', UNIT]);
-  return reply(await unitStatus(UNIT), true, actions);
+  if (enabled) actions.push(`disable ${ETCD_UNIT}`);
+  if (actions.length === 0) return reply(before, false, actions);
+  if (isUp(before)) await systemctlOk(['stop', ETCD_UNIT]);
+  if (enabled) await systemctlOk(['disable', ETCD_UNIT]);
+  return reply(await unitStatus(ETCD_UNIT), true, actions);
 }
 
 export function systemdService(request: Request): Promise<Reply> {
@@ -98,16 +99,16 @@ export function systemdService(request: Request): Promise<Reply> {
       case 'install': {
         const actions: string[] = [];
         await installUnit(request, actions);
-        return reply(await unitStatus(UNIT), actions.length > 0, actions);
+        return reply(await unitStatus(ETCD_UNIT), actions.length > 0, actions);
       }
       case 'start':
         return start(request, false);
       case 'restart':
         return start(request, true);
       case 'stop':
-        return stop(request);
+        return stop();
       case 'status':
-        return reply(await unitStatus(UNIT), false, []);
+        return reply(await unitStatus(ETCD_UNIT), false, []);
     }
   });
 }

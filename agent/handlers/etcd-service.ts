@@ -1,5 +1,5 @@
-import type { ParsedRequestOf, ResponseOf, routes } from '../api/index.ts';
-import { DEFAULT_RUN_DIR, supervisorPaths } from '../supervisor/state.ts';
+import { type ParsedRequestOf, type ResponseOf, type routes, TSKV_RUN_DIR } from '../api/index.ts';
+import { supervisorPaths } from '../supervisor/state.ts';
 import { agentCommand } from '../system/supervisor-control.ts';
 import { systemdRunning } from '../system/systemd.ts';
 import {
@@ -18,7 +18,7 @@ type Reply = ResponseOf<typeof routes.etcdService>;
 export interface EtcdServiceOptions {
   /** Whether systemd is the init system. Default: /run/systemd/system exists. */
   systemd?: () => boolean;
-  /** The supervisor's pid and state files live here. Default /run/tskv. */
+  /** The supervisor's pid and state files live here. Default TSKV_RUN_DIR. */
   runDir?: string;
   /** How to run this agent for `supervise`. Default: agentCommand(). */
   agentCommand?: string[];
@@ -41,7 +41,7 @@ export function makeEtcdService(options: EtcdServiceOptions = {}): Handler<typeo
   return async (request: Request): Promise<Reply> => {
     if ((options.systemd ?? systemdRunning)()) return systemdService(request);
     const ctx: SupervisorContext = {
-      paths: supervisorPaths(options.runDir ?? DEFAULT_RUN_DIR),
+      paths: supervisorPaths(options.runDir ?? TSKV_RUN_DIR),
       agentCommand: options.agentCommand ?? agentCommand(),
     };
     return SUPERVISOR_ACTIONS[request.action](request, ctx);

@@ -19,7 +19,7 @@ export const fileRead: Handler<typeof routes.fileRead> = async ({ path }) => {
 };
 
 /** Write a file atomically when its content or mode differs; the reply carries a unified diff. */
-export const fileWrite: Handler<typeof routes.fileWrite> = async ({ path, content, mode, dryRun }) => {
+export const fileWrite: Handler<typeof routes.fileWrite> = async ({ path, content, mode }) => {
   const file = await current(path);
   const contentChanged = !file.exists || file.content !== content;
   const modeChanged = file.mode !== mode;
@@ -28,6 +28,6 @@ export const fileWrite: Handler<typeof routes.fileWrite> = async ({ path, conten
   if (!file.exists) actions.push(`create ${path} (${octal(mode)})`);
   else if (contentChanged) actions.push(`update ${path}`);
   if (file.exists && modeChanged) actions.push(`chmod ${octal(mode)} ${path} (was ${octal(file.mode ?? 0)})`);
-  if (!dryRun) await writeFileAtomic(path, content, mode);
+  await writeFileAtomic(path, content, mode);
   return { changed: true, actions, diff: unifiedDiff(file.content, content, path) };
 };

@@ -48,13 +48,13 @@ async function plan(
 export function makeFirewallOpen(options: FirewallOpenOptions = {}): Handler<typeof routes.firewallOpen> {
   const run = options.run ?? runCommand;
   const bus = options.bus ?? dbusInvoke;
-  return async ({ ports, dryRun }) => {
+  return async ({ ports }) => {
     const wanted = [...new Set(ports)].sort((a, b) => a - b);
     const { backend } = await (options.detect ?? detectFirewall)();
     let planned: OpenPlan | null;
     try {
       planned = await plan(backend, wanted, run, bus);
-      if (planned && !dryRun) await applySteps(planned.steps, run, bus);
+      if (planned) await applySteps(planned.steps, run, bus);
     } catch (err) {
       throw new AgentError('E_AGENT_COMMAND_FAILED', err instanceof Error ? err.message : String(err));
     }

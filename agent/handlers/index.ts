@@ -9,14 +9,7 @@ import { fileRead, fileWrite } from './files.ts';
 import { firewallState } from './firewall.ts';
 import { firewallOpen } from './firewall-open.ts';
 import { ports } from './ports.ts';
-import {
-  probeConnect,
-  probeConnectMany,
-  probeListen,
-  probeListenFree,
-  probeListenResult,
-  probeListenResults,
-} from './probe.ts';
+import { probeConnectMany, probeListenFree, probeListenResults } from './probe.ts';
 import type { HandlerTable } from './types.ts';
 import { version } from './version.ts';
 
@@ -24,9 +17,6 @@ export const handlers: HandlerTable = {
   version,
   facts,
   clock,
-  probeListen,
-  probeListenResult,
-  probeConnect,
   probeListenFree,
   probeListenResults,
   probeConnectMany,

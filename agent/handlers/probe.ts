@@ -96,14 +96,6 @@ async function openListener(address: string, port: number, durationMs: number): 
   return { id, address, port, closesAtMs: wallClockMs() + durationMs };
 }
 
-export const probeListen: Handler<typeof routes.probeListen> = async ({ address, port, durationMs }) => {
-  try {
-    return await openListener(address, port, durationMs);
-  } catch (err) {
-    throw await listenError(err as NodeJS.ErrnoException, address, port);
-  }
-};
-
 export const probeListenFree: Handler<typeof routes.probeListenFree> = async ({
   address,
   ports,
@@ -144,12 +136,6 @@ function notFound(ids: string[]): AgentError {
     404,
   );
 }
-
-export const probeListenResult: Handler<typeof routes.probeListenResult> = async ({ id, close }) => {
-  const l = listeners.get(id);
-  if (!l) throw notFound([id]);
-  return resultOf(id, l, close);
-};
 
 /** The known listeners are closed even when some ids are unknown (then the reply is the 404). */
 export const probeListenResults: Handler<typeof routes.probeListenResults> = async ({ ids, close }) => {
@@ -200,9 +186,6 @@ function connectOnce(host: string, port: number, timeoutMs: number): Promise<Pro
     socket.once('error', (err: NodeJS.ErrnoException) => done(outcomeOf(err.code), err));
   });
 }
-
-export const probeConnect: Handler<typeof routes.probeConnect> = ({ host, port, timeoutMs }) =>
-  connectOnce(host, port, timeoutMs);
 
 export const probeConnectMany: Handler<typeof routes.probeConnectMany> = async ({ targets, timeoutMs }) => ({
   results: await Promise.all(targets.map((t) => connectOnce(t.host, t.port, timeoutMs))),

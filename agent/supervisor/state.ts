@@ -1,15 +1,14 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-/** Where the supervisor keeps its pid and state; /run/tskv on a host. */
-export const DEFAULT_RUN_DIR = '/run/tskv';
+import { TSKV_RUN_DIR } from '../api/index.ts';
 
 export interface SupervisorPaths {
   pidFile: string;
   stateFile: string;
 }
 
-export function supervisorPaths(runDir = DEFAULT_RUN_DIR): SupervisorPaths {
+/** Where the supervisor keeps its pid and state: TSKV_RUN_DIR on a host. */
+export function supervisorPaths(runDir = TSKV_RUN_DIR): SupervisorPaths {
   return { pidFile: join(runDir, 'etcd-supervisor.pid'), stateFile: join(runDir, 'etcd-supervisor.json') };
 }
 

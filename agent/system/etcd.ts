@@ -1,5 +1,6 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { ETCD_BINARY } from '../api/index.ts';
 import { runCommand } from './run.ts';
 
 async function isExecutable(path: string): Promise<boolean> {
@@ -11,12 +12,12 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
-/** The etcd binary to report: the preferred path, else /usr/local/bin/etcd, else the first on PATH. */
+/** The etcd binary to report: the preferred path, else ETCD_BINARY, else the first on PATH. */
 export async function findEtcdBinary(preferred?: string): Promise<string | null> {
   const pathDirs = (
     process.env['PATH'] || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
   ).split(delimiter);
-  const candidates = [preferred, '/usr/local/bin/etcd', ...pathDirs.map((d) => join(d, 'etcd'))];
+  const candidates = [preferred, ETCD_BINARY, ...pathDirs.map((d) => join(d, 'etcd'))];
   for (const c of candidates) {
     if (c && (await isExecutable(c))) return c;
   }

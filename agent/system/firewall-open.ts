@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { NFT_TSKV_RULES } from '../api/index.ts';
 import { type DbusInvoke, dbusCall } from './dbus.ts';
 import { dbusPortRules, FIREWALLD } from './firewalld.ts';
 import { judgeNftPort, type NftInputChain } from './nft.ts';
@@ -125,7 +126,6 @@ export function planUfwOpen(status: UfwStatus, ports: number[]): OpenPlan {
 
 /** The files nftables.service loads at boot: Debian's, then RHEL's. */
 export const NFT_CONFIGS = ['/etc/nftables.conf', '/etc/sysconfig/nftables.conf'];
-export const NFT_TSKV_RULES = '/etc/tskv/nftables-etcd.nft';
 
 export interface NftConfig {
   path: string;

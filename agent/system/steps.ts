@@ -5,7 +5,7 @@ import { type CommandResult, runCommand } from './run.ts';
 /** How host commands are run: runCommand on a host, a recording fake in tests. */
 export type RunCommand = (file: string, args: string[], timeoutMs?: number) => Promise<CommandResult>;
 
-/** One change to a host, as data: planned (and shown) first, applied only when not a dry run. */
+/** One change to a host, as data: planned (its action line written) first, then applied. */
 export type Step =
   | { kind: 'command'; file: string; args: string[]; timeoutMs?: number }
   | { kind: 'write'; path: string; content: string; mode: number }

@@ -14,7 +14,12 @@
 
 import { join } from 'node:path';
 import { type Duplex, Readable } from 'node:stream';
-import { AGENT_API_VERSION, type AgentManifest } from '../../agent/api/index.ts';
+import {
+  AGENT_API_VERSION,
+  AGENT_INSTALL_DIR,
+  type AgentManifest,
+  TSKV_RUN_DIR,
+} from '../../agent/api/index.ts';
 import { fileBytes } from '../artifacts/file-bytes.ts';
 import type { HostConnection } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
@@ -57,8 +62,8 @@ export interface AgentHandle {
   close(): Promise<void>;
 }
 
-export const DEFAULT_INSTALL_DIR = '/var/lib/tskv/agent';
-export const DEFAULT_RUN_DIR = '/run/tskv';
+export const DEFAULT_INSTALL_DIR = AGENT_INSTALL_DIR;
+export const DEFAULT_RUN_DIR = TSKV_RUN_DIR;
 
 /**
  * The packed executable for a host (zstd, else gzip), opened before anything is sent: a missing

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { getGlobalDispatcher, interceptors, request } from 'undici';
+import { UPLOAD_CACHE_DIR } from '../../agent/api/index.ts';
 import { InputError, TskvError } from '../errors.ts';
 import type { EtcdSpec } from '../inventory/model.ts';
 import { sha256Tap } from './sha256-tap.ts';
@@ -32,7 +33,7 @@ export interface EtcdArtifact extends PushedForm {
 }
 
 /** Where the tarball is kept on every host before it is unpacked. */
-export const REMOTE_CACHE_DIR = '/var/lib/tskv/cache';
+export const REMOTE_CACHE_DIR = UPLOAD_CACHE_DIR;
 
 export function remoteTarballPath(artifact: PushedForm): string {
   return `${REMOTE_CACHE_DIR}/${artifact.fileName}`;

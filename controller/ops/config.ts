@@ -1,10 +1,10 @@
 /** Each member's env file (and systemd unit) as the inventory wants it, compared with what the host has. Pure. */
-import { unifiedDiff } from '../../agent/api/index.ts';
+import { ETCD_UNIT_FILE, unifiedDiff } from '../../agent/api/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { renderHost } from '../render/render.ts';
 import { type ClusterState, ETCD_ENV_FILE } from '../render/settings.ts';
 
-export const ETCD_UNIT_FILE = '/etc/systemd/system/etcd.service';
+export { ETCD_UNIT_FILE };
 
 export interface DesiredConfig {
   env: string;

@@ -21,8 +21,7 @@ export type Setting =
   | { flag: string; value: string; source: 'inventory' };
 
 /** Where deploy installs etcd and its settings (the systemd unit reads the env file). */
-export const ETCD_BINARY = '/usr/local/bin/etcd';
-export const ETCD_ENV_FILE = '/etc/etcd/etcd.env';
+export { ETCD_BINARY, ETCD_ENV_FILE } from '../../agent/api/index.ts';
 
 export function findHost(inv: Inventory, hostName: string): HostSpec | undefined {
   return inv.hosts.find((h) => h.name === hostName);

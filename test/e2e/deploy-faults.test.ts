@@ -54,7 +54,7 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
     const docker = lab.host('docker');
     // After install and configuration, as the members start: every sshd on docker dies.
     const cutOff = `exec:nsenter -t ${docker.pid} -m -p -- pkill -x sshd`;
-    const cut = await deploy(lab.inventoryPath, [], { seams: ['--before', 'start@h102', '--then', cutOff] });
+    const cut = await deploy(lab.inventoryPath, [], { seams: ['--before', 'start@h102', '--do', cutOff] });
     assert.equal(cut.result.code, 1, cut.result.stdout);
     assert.equal(cut.doc.error?.host, 'docker', JSON.stringify(cut.doc.error));
     await assertHealthy(lab, ['h102', 'h104']);

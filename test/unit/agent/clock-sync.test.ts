@@ -40,7 +40,7 @@ test('chrony offset', () => {
 describe('clockSync', () => {
   test('no time service, no step: no change', async () => {
     const { handler } = clockSync({});
-    assert.deepEqual(await handler({ servers: [], dryRun: false }, ctx), {
+    assert.deepEqual(await handler({ servers: [] }, ctx), {
       changed: false,
       actions: ['no time service found'],
       service: 'none',
@@ -49,7 +49,7 @@ describe('clockSync', () => {
 
   test('chrony in sync: no change; far off: makestep', async () => {
     const synced = clockSync({ 'chronyc -n tracking': { stdout: TRACKING('0.000100000 seconds fast') } });
-    assert.deepEqual(await synced.handler({ servers: [], dryRun: false }, ctx), {
+    assert.deepEqual(await synced.handler({ servers: [] }, ctx), {
       changed: false,
       actions: [],
       service: 'chrony',
@@ -58,10 +58,12 @@ describe('clockSync', () => {
       'chronyc -n tracking': { stdout: TRACKING('2.500000000 seconds slow') },
       'chronyc makestep': { stdout: '200 OK' },
     });
-    const dry = await off.handler({ servers: [], dryRun: true }, ctx);
-    assert.deepEqual(dry.actions, ['chrony: step the clock now (off by -2.500 s)']);
-    assert.ok(!off.calls.includes('chronyc makestep'), 'dry run');
-    await off.handler({ servers: [], dryRun: false }, ctx);
+    const r = await off.handler({ servers: [] }, ctx);
+    assert.deepEqual(r, {
+      changed: true,
+      actions: ['chrony: step the clock now (off by -2.500 s)'],
+      service: 'chrony',
+    });
     assert.ok(off.calls.includes('chronyc makestep'));
   });
 
@@ -70,7 +72,7 @@ describe('clockSync', () => {
       'timedatectl show': { stdout: 'Timezone=UTC\nCanNTP=yes\nNTP=no\nNTPSynchronized=no\n' },
       'timedatectl set-ntp true': {},
     });
-    const r = await handler({ servers: [], dryRun: false }, ctx);
+    const r = await handler({ servers: [] }, ctx);
     assert.deepEqual(r, {
       changed: true,
       actions: ['systemd-timesyncd: turn on NTP (timedatectl set-ntp true)'],
@@ -81,7 +83,7 @@ describe('clockSync', () => {
 
   test('stepToMs without CAP_SYS_TIME: E_AGENT_PERMISSION with the host name, nothing run', async () => {
     const { handler, calls } = clockSync({ date: {} }, false);
-    await assert.rejects(handler({ servers: [], stepToMs: NOW + 5_000, dryRun: false }, ctx), {
+    await assert.rejects(handler({ servers: [], stepToMs: NOW + 5_000 }, ctx), {
       code: 'E_AGENT_PERMISSION',
       message: 'cannot set the clock on h102: operation not permitted (no CAP_SYS_TIME)',
     });
@@ -90,19 +92,19 @@ describe('clockSync', () => {
 
   test('stepToMs: date -s, unless already there; EPERM from date is the same clear error', async () => {
     const ok = clockSync({ date: {} });
-    const r = await ok.handler({ servers: [], stepToMs: NOW + 5_000, dryRun: false }, ctx);
+    const r = await ok.handler({ servers: [], stepToMs: NOW + 5_000 }, ctx);
     assert.equal(r.changed, true);
     assert.match(r.actions[0] ?? '', /^step the clock by \+500\d\.\d ms$/);
     const date = ok.calls.find((c) => c.startsWith('date '));
     assert.match(date ?? '', /^date -u -s @1767225605\.\d{3}$/);
     const near = clockSync({ date: {} });
-    const same = await near.handler({ servers: [], stepToMs: NOW + 2, dryRun: false }, ctx);
+    const same = await near.handler({ servers: [], stepToMs: NOW + 2 }, ctx);
     assert.equal(same.changed, false);
     assert.ok(!near.calls.some((c) => c.startsWith('date ')));
     const eperm = clockSync({
       date: { code: 1, stderr: 'date: cannot set date: Operation not permitted\n' },
     });
-    await assert.rejects(eperm.handler({ servers: [], stepToMs: NOW - 60_000, dryRun: false }, ctx), {
+    await assert.rejects(eperm.handler({ servers: [], stepToMs: NOW - 60_000 }, ctx), {
       code: 'E_AGENT_PERMISSION',
       message: 'cannot set the clock on h102: operation not permitted (no CAP_SYS_TIME)',
     });

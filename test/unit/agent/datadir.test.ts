@@ -35,7 +35,7 @@ describe('dataDirMoveAside', () => {
   });
 
   test('nothing there: no change', async () => {
-    assert.deepEqual(await dataDirMoveAside({ path: data, dryRun: false }, ctx), {
+    assert.deepEqual(await dataDirMoveAside({ path: data }, ctx), {
       changed: false,
       actions: [`nothing at ${data}`],
       movedTo: null,
@@ -49,7 +49,7 @@ describe('dataDirMoveAside', () => {
     fakeEtcd = spawn(join(dir, 'etcd'), ['100'], { env: { ETCD_DATA_DIR: data }, stdio: 'ignore' });
     const pid = fakeEtcd.pid;
     await waitUntil(async () => (await findProcesses('etcd')).some((p) => p.pid === pid), 5_000);
-    await assert.rejects(dataDirMoveAside({ path: data, dryRun: false }, ctx), {
+    await assert.rejects(dataDirMoveAside({ path: data }, ctx), {
       code: 'E_AGENT_BAD_REQUEST',
       message: new RegExp(`refusing to move .*h1\\.etcd aside: etcd \\(pid ${pid}\\) is running with it`),
     });
@@ -57,16 +57,15 @@ describe('dataDirMoveAside', () => {
     await waitUntil(async () => !(await findProcesses('etcd')).some((p) => p.pid === pid), 5_000);
   });
 
-  test('dry run: planned only; then moved to <path>.removed-<timestamp>', async () => {
-    const dry = await dataDirMoveAside({ path: data, dryRun: true }, ctx);
-    assert.equal(dry.changed, true);
-    assert.ok(existsSync(data));
-    const r = await dataDirMoveAside({ path: data, dryRun: false }, ctx);
+  test('moved to <path>.removed-<timestamp>, again with a new one', async () => {
+    const r = await dataDirMoveAside({ path: data }, ctx);
+    assert.equal(r.changed, true);
+    assert.deepEqual(r.actions, [`move ${data} aside to ${r.movedTo}`]);
     assert.match(r.movedTo ?? '', /\/h1\.etcd\.removed-\d{8}T\d{6}Z$/);
     assert.ok(!existsSync(data));
     assert.ok(existsSync(join(r.movedTo ?? '', 'member')), 'moved, not deleted');
     mkdirSync(data);
-    const second = await dataDirMoveAside({ path: data, dryRun: false }, ctx);
+    const second = await dataDirMoveAside({ path: data }, ctx);
     assert.notEqual(second.movedTo, r.movedTo);
     assert.equal(readdirSync(dir).filter((f) => f.startsWith('h1.etcd.removed-')).length, 2);
   });

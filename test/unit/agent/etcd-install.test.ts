@@ -38,20 +38,13 @@ describe('etcdInstall', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const install = (tarball: string, version: string, dryRun = false) =>
-    etcdInstall({ tarball, version, root, binDir, dryRun }, ctx);
-
-  test('dry run: planned, nothing installed', async () => {
-    const r = await install(v34, '3.4.23', true);
-    assert.equal(r.changed, true);
-    assert.equal(r.binary, join(binDir, 'etcd'));
-    assert.match(r.actions[0] ?? '', /^install etcd 3\.4\.23 from .* into .*\/v3\.4\.23$/);
-    assert.throws(() => readdirSync(root), { code: 'ENOENT' });
-  });
+  const install = (tarball: string, version: string) => etcdInstall({ tarball, version, root, binDir }, ctx);
 
   test('install 3.4.23: versioned folder, links; again: no change', async () => {
     const r = await install(v34, '3.4.23');
     assert.equal(r.changed, true);
+    assert.equal(r.binary, join(binDir, 'etcd'));
+    assert.match(r.actions[0] ?? '', /^install etcd 3\.4\.23 from .* into .*\/v3\.4\.23$/);
     assert.deepEqual(readdirSync(root), ['v3.4.23'], 'no temporary folder left');
     assert.equal(readlinkSync(join(binDir, 'etcd')), join(root, 'v3.4.23/etcd'));
     assert.equal(readlinkSync(join(binDir, 'etcdctl')), join(root, 'v3.4.23/etcdctl'));

@@ -40,7 +40,6 @@ describe('etcdService with the supervisor (no systemd)', () => {
           envFile: host.envFile,
           binary: host.binary,
           logFile: host.logFile,
-          dryRun: false,
           ...extra,
         },
         { buildId: 'test' },
@@ -64,13 +63,6 @@ describe('etcdService with the supervisor (no systemd)', () => {
     );
   });
 
-  test('start with dryRun changes nothing', async () => {
-    const r = await call('start', { dryRun: true });
-    assert.equal(r.changed, true);
-    assert.match(r.actions.join('\n'), /start etcd under the tskv supervisor/);
-    assert.equal(state(), null);
-  });
-
   test('start: running, detached in its own session, env file reaches etcd', async () => {
     const t0 = Date.now();
     // The agent runs under the controller's kill marker; the supervisor must not carry it.
@@ -79,6 +71,7 @@ describe('etcdService with the supervisor (no systemd)', () => {
       delete process.env['TSKV_RUN'];
     });
     assert.equal(r.changed, true);
+    assert.match(r.actions.join('\n'), /start etcd under the tskv supervisor/);
     assert.equal(r.running, true);
     assert.ok(r.pid && processAlive(r.pid));
     assert.ok(r.startedAtMs !== null && r.startedAtMs >= t0 - 5 && r.startedAtMs <= Date.now());
@@ -132,9 +125,6 @@ describe('etcdService with the supervisor (no systemd)', () => {
   test('stop: etcd and supervisor gone; stop again: no change', async () => {
     const s = state();
     assert.ok(s?.etcdPid);
-    const dry = await call('stop', { dryRun: true });
-    assert.equal(dry.changed, true);
-    assert.equal(processAlive(s.etcdPid), true, 'dry run stopped nothing');
     const r = await call('stop');
     assert.deepEqual(
       { changed: r.changed, running: r.running, pid: r.pid },
@@ -208,7 +198,7 @@ describe('stop waits for the supervisor process itself', () => {
     const s = readSupervisorState(stateFile)!;
     const service = makeEtcdService({ systemd: () => false, runDir: host.runDir, agentCommand: AGENT });
     const r = await service(
-      { action: 'stop', envFile: host.envFile, binary: host.binary, logFile: host.logFile, dryRun: false },
+      { action: 'stop', envFile: host.envFile, binary: host.binary, logFile: host.logFile },
       { buildId: 't' },
     );
     assert.equal(r.running, false);
@@ -235,7 +225,7 @@ describe('supervisor outlives the process that started it', () => {
       const service = makeEtcdService({ systemd: () => false, runDir: ${JSON.stringify(host.runDir)},
         agentCommand: ${JSON.stringify(AGENT)} });
       const r = await service({ action: 'start', envFile: ${JSON.stringify(host.envFile)},
-        binary: ${JSON.stringify(host.binary)}, logFile: ${JSON.stringify(host.logFile)}, dryRun: false }, { buildId: 't' });
+        binary: ${JSON.stringify(host.binary)}, logFile: ${JSON.stringify(host.logFile)} }, { buildId: 't' });
       process.stdout.write(JSON.stringify(r));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
@@ -247,7 +237,7 @@ describe('supervisor outlives the process that started it', () => {
     assert.equal(processAlive(r.pid), true, 'etcd survives the exit of the agent that started it');
     const service = makeEtcdService({ systemd: () => false, runDir: host.runDir, agentCommand: AGENT });
     const stopped = await service(
-      { action: 'stop', envFile: host.envFile, binary: host.binary, logFile: host.logFile, dryRun: false },
+      { action: 'stop', envFile: host.envFile, binary: host.binary, logFile: host.logFile },
       { buildId: 't' },
     );
     assert.equal(stopped.running, false);

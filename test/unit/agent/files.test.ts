@@ -12,42 +12,35 @@ describe('files', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'etc/etcd/etcd.env');
 
-  test('dry run of a new file: planned, nothing written', async () => {
-    const r = await fileWrite({ path, content: 'A=1\n', mode: 0o600, dryRun: true }, ctx);
+  test('write creates parents (0755) and the file with its mode; again: no change', async () => {
+    assert.deepEqual(await fileRead({ path }, ctx), { exists: false, content: '' });
+    const r = await fileWrite({ path, content: 'A=1\nB=2\n', mode: 0o600 }, ctx);
     assert.equal(r.changed, true);
     assert.deepEqual(r.actions, [`create ${path} (0600)`]);
-    assert.equal(r.diff, `--- ${path}\n+++ ${path}\n@@ -0,0 +1 @@\n+A=1\n`);
-    assert.deepEqual(await fileRead({ path }, ctx), { exists: false, content: '' });
-  });
-
-  test('write creates parents (0755) and the file with its mode; again: no change', async () => {
-    const r = await fileWrite({ path, content: 'A=1\nB=2\n', mode: 0o600, dryRun: false }, ctx);
-    assert.equal(r.changed, true);
+    assert.equal(r.diff, `--- ${path}\n+++ ${path}\n@@ -0,0 +1,2 @@\n+A=1\n+B=2\n`);
     assert.equal(readFileSync(path, 'utf8'), 'A=1\nB=2\n');
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.equal(statSync(join(dir, 'etc/etcd')).mode & 0o777, 0o755);
-    const again = await fileWrite({ path, content: 'A=1\nB=2\n', mode: 0o600, dryRun: false }, ctx);
+    const again = await fileWrite({ path, content: 'A=1\nB=2\n', mode: 0o600 }, ctx);
     assert.deepEqual(again, { changed: false, actions: [], diff: '' });
     assert.deepEqual(readdirSync(join(dir, 'etc/etcd')), ['etcd.env'], 'no temporary file left');
   });
 
-  test('a changed line: unified diff; dry run leaves the file alone', async () => {
-    const dry = await fileWrite({ path, content: 'A=1\nB=3\n', mode: 0o600, dryRun: true }, ctx);
-    assert.equal(dry.diff, `--- ${path}\n+++ ${path}\n@@ -1,2 +1,2 @@\n A=1\n-B=2\n+B=3\n`);
-    assert.equal(readFileSync(path, 'utf8'), 'A=1\nB=2\n');
-    const r = await fileWrite({ path, content: 'A=1\nB=3\n', mode: 0o600, dryRun: false }, ctx);
+  test('a changed line: unified diff', async () => {
+    const r = await fileWrite({ path, content: 'A=1\nB=3\n', mode: 0o600 }, ctx);
+    assert.equal(r.diff, `--- ${path}\n+++ ${path}\n@@ -1,2 +1,2 @@\n A=1\n-B=2\n+B=3\n`);
     assert.deepEqual(r.actions, [`update ${path}`]);
     assert.equal((await fileRead({ path }, ctx)).content, 'A=1\nB=3\n');
   });
 
   test('only the mode differs: changed, empty diff', async () => {
-    const r = await fileWrite({ path, content: 'A=1\nB=3\n', mode: 0o644, dryRun: false }, ctx);
+    const r = await fileWrite({ path, content: 'A=1\nB=3\n', mode: 0o644 }, ctx);
     assert.deepEqual(r, { changed: true, actions: [`chmod 0644 ${path} (was 0600)`], diff: '' });
     assert.equal(statSync(path).mode & 0o777, 0o644);
   });
 
   test('a directory in the way: a clear error', async () => {
-    await assert.rejects(fileWrite({ path: dir, content: 'x', mode: 0o644, dryRun: false }, ctx), {
+    await assert.rejects(fileWrite({ path: dir, content: 'x', mode: 0o644 }, ctx), {
       code: 'E_AGENT_BAD_REQUEST',
       message: /is not a regular file/,
     });

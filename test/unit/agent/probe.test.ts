@@ -1,6 +1,7 @@
 /** The batched probe routes (listen-free, connect-many, listen/results) on the real agent, real sockets on loopback. */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { routes } from '../../../agent/api/index.ts';
 import { TskvError } from '../../../controller/errors.ts';
@@ -139,7 +140,28 @@ describe('batched probe routes', () => {
     await agent.client.call(routes.probeListenResults, { ids: next.listeners.map((l) => l.id) });
   });
 
-  test('listen-free on an address that is not this host fails as listen does', async () => {
+  test('listen-free on a port bound by a socket that does not listen (nobody to report) fails with EADDRINUSE', async () => {
+    // A connection's local port is bound, but /proc lists no listener on it.
+    const server = await holdPort();
+    const client = connect(server.port, '127.0.0.1');
+    await once(client, 'connect');
+    try {
+      const port = client.localPort ?? 0;
+      await assert.rejects(
+        agent.client.call(routes.probeListenFree, { address: '127.0.0.1', ports: [port], durationMs: 1000 }),
+        (err: unknown) =>
+          err instanceof TskvError &&
+          err.code === 'E_AGENT_ADDR_IN_USE' &&
+          err.host === 'local' &&
+          err.message.includes(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`),
+      );
+    } finally {
+      client.destroy();
+      server.server.close();
+    }
+  });
+
+  test('listen-free on an address that is not this host fails with EADDRNOTAVAIL', async () => {
     await assert.rejects(
       agent.client.call(routes.probeListenFree, {
         address: '192.0.2.1',

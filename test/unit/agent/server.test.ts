@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
@@ -55,43 +55,6 @@ describe('agent server over a Unix socket', () => {
     assert.ok(wallMs >= t0 - 5 && wallMs <= Date.now() + 5, `${wallMs} vs ${t0}`);
   });
 
-  test('probe listen + connect on loopback', async () => {
-    const port = await freePort();
-    const l = await agent.client.call(routes.probeListen, { address: '127.0.0.1', port, durationMs: 10_000 });
-    const c = await agent.client.call(routes.probeConnect, { host: '127.0.0.1', port, timeoutMs: 2000 });
-    assert.equal(c.outcome, 'ok');
-    const r = await agent.client.call(routes.probeListenResult, { id: l.id });
-    assert.equal(r.closed, true);
-    assert.equal(r.connections.length, 1);
-    assert.equal(r.connections[0]?.remoteAddress, '127.0.0.1');
-    const refused = await agent.client.call(routes.probeConnect, {
-      host: '127.0.0.1',
-      port,
-      timeoutMs: 2000,
-    });
-    assert.equal(refused.outcome, 'refused');
-    assert.equal(refused.errno, 'ECONNREFUSED');
-  });
-
-  test('probe listen on a busy port fails with EADDRINUSE naming the holder', async () => {
-    const busy: Server = createServer();
-    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
-    const port = (busy.address() as { port: number }).port;
-    try {
-      await assert.rejects(
-        agent.client.call(routes.probeListen, { address: '127.0.0.1', port, durationMs: 1000 }),
-        (err: unknown) =>
-          err instanceof TskvError &&
-          err.code === 'E_AGENT_ADDR_IN_USE' &&
-          err.host === 'local' &&
-          /EADDRINUSE/.test(err.message) &&
-          new RegExp(`pid ${process.pid}`).test(err.message),
-      );
-    } finally {
-      busy.close();
-    }
-  });
-
   test('POST /v1/ports finds our own listener and its process', async () => {
     const s = createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -125,7 +88,10 @@ describe('agent server over a Unix socket', () => {
 
   test('an invalid request is refused on the controller side with a typed error', async () => {
     await assert.rejects(
-      agent.client.call(routes.probeConnect, { host: '127.0.0.1', port: 70000, timeoutMs: 10 }),
+      agent.client.call(routes.probeConnectMany, {
+        targets: [{ host: '127.0.0.1', port: 70000 }],
+        timeoutMs: 10,
+      }),
       (err: unknown) =>
         err instanceof TskvError && err.code === 'E_AGENT_BAD_REQUEST' && /port/.test(err.message),
     );
