@@ -76,6 +76,8 @@ export const names = (members: EtcdMember[]) => members.map((m) => m.name).sort(
  */
 export class SequentialWriter {
   readonly acknowledged: string[] = [];
+  /** When etcd acknowledged each write (Date.now()), in the order of `acknowledged`. */
+  readonly acknowledgedAt: number[] = [];
   failedWrites = 0;
   failedReads = 0;
   private running = true;
@@ -93,6 +95,7 @@ export class SequentialWriter {
       try {
         await this.cluster.put(key, `v${i}`);
         this.acknowledged.push(key);
+        this.acknowledgedAt.push(Date.now());
         i++;
       } catch {
         this.failedWrites++;

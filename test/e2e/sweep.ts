@@ -1,0 +1,106 @@
+/**
+ * Kill sweeps: run a changing command, SIGKILL it at an exact step (the runner's seams, through
+ * test/fixtures/tskv-seams.ts), re-run it, and check what it left. And a monitor that samples the
+ * cluster while that happens, so a test can tell which acknowledged writes landed while a member
+ * was out, and how many members were out at once.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { LiveCluster } from '../../controller/plays/live-cluster.ts';
+import { type CliResult, spawnTskv } from './cli.ts';
+
+/**
+ * Where to stop a run: `before` AT (as step AT starts), or `mid` AT (at its first progress line
+ * holding `line`, default any). AT: the step's index, KIND@HOST, or KIND for a cluster step.
+ */
+export type KillPoint = { before: string } | { mid: string; line?: string };
+
+export const pointLabel = (p: KillPoint): string =>
+  'before' in p ? `before ${p.before}` : `in the middle of ${p.mid}${p.line ? ` (at "${p.line}")` : ''}`;
+
+/** Runs `tskv args` and SIGKILLs it at `point`; fails the test unless the seam fired and the run died there. */
+export async function killedAt(args: string[], point: KillPoint): Promise<CliResult> {
+  const where =
+    'before' in point
+      ? ['--before', point.before]
+      : ['--mid', point.mid, ...(point.line ? ['--mid-line', point.line] : [])];
+  const run = spawnTskv(args, { seams: [...where, '--do', 'kill'] });
+  const timer = setTimeout(() => run.kill(), 180_000);
+  try {
+    const r = await run.exited;
+    assert.match(
+      r.stderr,
+      /^seam: /m,
+      `the run never reached ${pointLabel(point)}:\n${r.stdout}\n${r.stderr.slice(-3000)}`,
+    );
+    assert.equal(r.code, null, `killed at ${pointLabel(point)}, not exited`);
+    return r;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Sample {
+  at: number;
+  /** Members not healthy (or not reachable), by name. */
+  down: string[];
+  members: number;
+  learners: number;
+}
+
+/**
+ * Samples the cluster every `everyMs` through the test's own connections: members, learners, and
+ * which members are not healthy. `expected` members, all healthy, none a learner, is "whole".
+ */
+export class ClusterMonitor {
+  readonly samples: Sample[] = [];
+  readonly expected: number;
+  #running = true;
+  readonly #done: Promise<void>;
+
+  constructor(live: LiveCluster, expected: number, everyMs = 100) {
+    this.expected = expected;
+    this.#done = (async () => {
+      while (this.#running) {
+        const at = Date.now();
+        try {
+          const view = await live.view();
+          this.samples.push({
+            at,
+            down: view.probes.filter((p) => !p.health.healthy).map((p) => p.member.name || p.member.idHex),
+            members: view.members.length,
+            learners: view.members.filter((m) => m.isLearner).length,
+          });
+        } catch {
+          this.samples.push({ at, down: ['(no member list)'], members: 0, learners: 0 });
+        }
+        await delay(everyMs);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#done;
+  }
+
+  #whole(s: Sample): boolean {
+    return s.down.length === 0 && s.members === this.expected && s.learners === 0;
+  }
+
+  /** Whether the sample taken last before `t` saw the cluster less than whole. */
+  degradedAt(t: number): boolean {
+    const before = this.samples.filter((s) => s.at <= t).at(-1);
+    return before !== undefined && !this.#whole(before);
+  }
+
+  /** The most members seen not healthy in one sample. */
+  maxDownAtOnce(): number {
+    return Math.max(0, ...this.samples.map((s) => s.down.length));
+  }
+
+  /** Each distinct member name seen down at some point. */
+  everDown(): Set<string> {
+    return new Set(this.samples.flatMap((s) => s.down));
+  }
+}
