@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { procStat } from '../../agent/system/proc-stat.ts';
 import { loadInventory } from '../../controller/inventory/load.ts';
 import type { HostSpec, Inventory } from '../../controller/inventory/model.ts';
-import { isAlive } from '../../lab/boot.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { PROJECT_ROOT } from '../../lab/names.ts';
 import { listNetns } from '../../lab/network.ts';
@@ -225,14 +225,20 @@ describe('lab', { skip: skip ?? false }, () => {
   });
 
   test('down removes every namespace and process, and is safe to repeat', async () => {
-    const pids = lab.hosts.map((h) => h.pid);
+    const started = lab.hosts.map((h) => ({ pid: h.pid, at: procStat(h.pid)?.startTime }));
+    assert.ok(
+      started.every(({ at }) => at !== undefined),
+      'every host runs before down',
+    );
     await lab.down();
     assert.deepEqual(
       listNetns().filter((ns) => ns.startsWith(`tskv-${NAME}.`)),
       [],
     );
     assert.deepEqual(labProcesses(NAME), []);
-    await pollUntil('the hosts to be reaped', () => (pids.some((p) => isAlive(p)) ? undefined : true));
+    // Reaped: not even a zombie is left (processAlive counts one as dead); the start time tells a reused pid.
+    const unreaped = () => started.some(({ pid, at }) => procStat(pid)?.startTime === at);
+    await pollUntil('the hosts to be reaped', () => (unreaped() ? undefined : true));
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
     assert.ok(!mounts.includes(`tskv-${NAME}.`));
     const ps = await run('ps', ['-eo', 'args']);
