@@ -20,7 +20,7 @@ const lines = (doc: PreflightDoc) => failures(doc).map((c) => `${c.host} ${c.che
 describe('tskv preflight on the lab', { skip: labUnavailableReason() ?? false }, () => {
   let lab: Lab;
   before(async () => {
-    lab = await Lab.up({ name: NAME });
+    lab = await Lab.up({ name: NAME, fresh: true });
   });
   after(() => Lab.down(NAME));
 
