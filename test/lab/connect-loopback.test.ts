@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ConnectionPool, connect, type HostConnection } from '../../controller/connect/index.ts';
 import { expectTskvError } from '../fixtures/expect-tskv-error.ts';
 import { LoopbackSshd, loopbackSshdUnavailable } from '../fixtures/loopback-sshd.ts';
+import { until } from '../fixtures/wait.ts';
 
 const skip = loopbackSshdUnavailable();
 const PROXY = fileURLToPath(new URL('../fixtures/stdio-tcp-proxy.ts', import.meta.url));
@@ -149,7 +150,7 @@ describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
       sshd.hostSpec({ proxyCommand: `${process.execPath} ${PROXY} %h %p; echo proxy gave up >&2; exit 3` }),
     );
     const running = dying.exec('sleep 30', { step: 'proxied sleep' });
-    await new Promise((r) => setTimeout(r, 200));
+    await until('the proxied command to run', () => sshd.runs('sleep 30'));
     sshd.signalSessions('SIGKILL');
     const lost = await expectTskvError(running);
     assert.equal(lost.code, 'E_SSH_LOST');
@@ -161,8 +162,7 @@ describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
     const sock = join(sshd.dir, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
     try {
-      const deadline = Date.now() + 5000;
-      while (!existsSync(sock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await until('ssh-agent to listen', () => existsSync(sock));
       execFileSync('ssh-add', [sshd.clientKey], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
       const viaAgent = await connect(sshd.hostSpec({ identityFile: undefined }), {
         env: { SSH_AUTH_SOCK: sock },
@@ -225,8 +225,8 @@ describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
     conn.close();
     // Keepalives would notice only after 3 minutes: within the limit below, only the closed connection can tell.
     const dropped = await connect(sshd.hostSpec(), { keepaliveIntervalMs: 60_000 });
-    const running = dropped.exec('sleep 30', { step: 'long sleep' });
-    await new Promise((r) => setTimeout(r, 200));
+    const running = dropped.exec('sleep 31', { step: 'long sleep' });
+    await until('the command to run', () => sshd.runs('sleep 31'));
     const started = Date.now();
     sshd.signalSessions('SIGKILL');
     const err = await expectTskvError(running);
@@ -242,8 +242,8 @@ describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
 
   test('a frozen peer is detected by keepalives, not waited on forever', async () => {
     const frozen = await connect(sshd.hostSpec(), { keepaliveIntervalMs: 300 });
-    const running = frozen.exec('sleep 30', { step: 'frozen sleep' });
-    await new Promise((r) => setTimeout(r, 200));
+    const running = frozen.exec('sleep 32', { step: 'frozen sleep' });
+    await until('the command to run', () => sshd.runs('sleep 32'));
     assert.ok(sshd.sessionPids().length > 0);
     sshd.signalSessions('SIGSTOP');
     try {
