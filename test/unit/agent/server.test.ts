@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { AGENT_API_VERSION, routes } from '../../../agent/api/index.ts';
 import { TskvError } from '../../../controller/errors.ts';
-import { freePort } from '../../fixtures/free-port.ts';
+import { withFreePorts } from '../../fixtures/free-port.ts';
 import { type RunningAgent, startAgent } from './start-agent.ts';
 
 describe('agent server over a Unix socket', () => {
@@ -56,21 +56,26 @@ describe('agent server over a Unix socket', () => {
   });
 
   test('probe listen + connect on loopback', async () => {
-    const port = await freePort();
-    const l = await agent.client.call(routes.probeListen, { address: '127.0.0.1', port, durationMs: 10_000 });
-    const c = await agent.client.call(routes.probeConnect, { host: '127.0.0.1', port, timeoutMs: 2000 });
-    assert.equal(c.outcome, 'ok');
-    const r = await agent.client.call(routes.probeListenResult, { id: l.id });
-    assert.equal(r.closed, true);
-    assert.equal(r.connections.length, 1);
-    assert.equal(r.connections[0]?.remoteAddress, '127.0.0.1');
-    const refused = await agent.client.call(routes.probeConnect, {
-      host: '127.0.0.1',
-      port,
-      timeoutMs: 2000,
+    await withFreePorts(1, async (port) => {
+      const l = await agent.client.call(routes.probeListen, {
+        address: '127.0.0.1',
+        port,
+        durationMs: 10_000,
+      });
+      const c = await agent.client.call(routes.probeConnect, { host: '127.0.0.1', port, timeoutMs: 2000 });
+      assert.equal(c.outcome, 'ok');
+      const r = await agent.client.call(routes.probeListenResult, { id: l.id });
+      assert.equal(r.closed, true);
+      assert.equal(r.connections.length, 1);
+      assert.equal(r.connections[0]?.remoteAddress, '127.0.0.1');
+      const refused = await agent.client.call(routes.probeConnect, {
+        host: '127.0.0.1',
+        port,
+        timeoutMs: 2000,
+      });
+      assert.equal(refused.outcome, 'refused');
+      assert.equal(refused.errno, 'ECONNREFUSED');
     });
-    assert.equal(refused.outcome, 'refused');
-    assert.equal(refused.errno, 'ECONNREFUSED');
   });
 
   test('probe listen on a busy port fails with EADDRINUSE naming the holder', async () => {
@@ -96,17 +101,18 @@ describe('agent server over a Unix socket', () => {
     const s = createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const port = (s.address() as { port: number }).port;
-    const free = await freePort();
     try {
-      const { ports } = await agent.client.call(routes.ports, { ports: [port, free] });
-      assert.equal(ports[0]?.inUse, true);
-      assert.deepEqual(ports[0]?.listeners[0], {
-        address: '127.0.0.1',
-        family: 'ipv4',
-        pid: process.pid,
-        command: 'node',
+      await withFreePorts(1, async (free) => {
+        const { ports } = await agent.client.call(routes.ports, { ports: [port, free] });
+        assert.equal(ports[0]?.inUse, true);
+        assert.deepEqual(ports[0]?.listeners[0], {
+          address: '127.0.0.1',
+          family: 'ipv4',
+          pid: process.pid,
+          command: 'node',
+        });
+        assert.deepEqual(ports[1], { port: free, inUse: false, listeners: [] });
       });
-      assert.deepEqual(ports[1], { port: free, inUse: false, listeners: [] });
     } finally {
       s.close();
     }
