@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../agent/system/proc-stat.ts';
 import { TskvError } from '../controller/errors.ts';
 import { type LabHostLayout, PROJECT_ROOT } from './names.ts';
 import { pollUntil } from './run.ts';
@@ -21,15 +22,6 @@ export interface BootedHost {
   launcherPid: number;
   /** The host's init: PID 1 inside the host; every nsenter targets it. */
   pid: number;
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function childOf(pid: number): number | undefined {
@@ -91,7 +83,7 @@ export async function bootHost(host: LabHostLayout, publicKey: string, logPath: 
     });
 
   const pid = await pollUntil(`${host.name}'s init process`, () => {
-    if (!isAlive(launcherPid)) throw failure('the host exited while starting');
+    if (!processAlive(launcherPid)) throw failure('the host exited while starting');
     return childOf(launcherPid);
   });
   await pollUntil(
@@ -99,7 +91,7 @@ export async function bootHost(host: LabHostLayout, publicKey: string, logPath: 
     () => {
       const failed = readMarker(pid, 'failed');
       if (failed !== undefined) throw failure(`the host failed to start (${failed})`);
-      if (!isAlive(pid)) throw failure('the host exited while starting');
+      if (!processAlive(pid)) throw failure('the host exited while starting');
       return readMarker(pid, 'ready');
     },
     { timeoutMs: READY_TIMEOUT_MS },

@@ -20,7 +20,7 @@ const lines = (doc: PreflightDoc) => failures(doc).map((c) => `${c.host} ${c.che
 describe('tskv preflight on the lab', { skip: labUnavailableReason() ?? false }, () => {
   let lab: Lab;
   before(async () => {
-    lab = await Lab.up({ name: NAME });
+    lab = await Lab.up({ name: NAME, fresh: true });
   });
   after(() => Lab.down(NAME));
 
@@ -117,8 +117,27 @@ describe('tskv preflight on the lab', { skip: labUnavailableReason() ?? false },
       assert.equal(plain.code, 1, plain.stdout);
       const line = plain.stdout.split('\n').find((l) => l.startsWith('FAIL h104 clock:'));
       assert.ok(line, plain.stdout);
-      assert.match(line, /offset \+4\.[345]\d\ds/);
-      assert.match(line, /largest skew 4\.[345]\d\ds between (h102|docker) and h104/);
+      // Each host's offset, ± half the round trip it was measured in: the skew must lie within that
+      // bound (and 50 ms for rounding and the clocks' readings), however slow the round trips were.
+      const offsets = /offsets to the controller: ([^)]*)\)/.exec(line)?.[1];
+      const measured = [...(offsets ?? '').matchAll(/(\S+) ([+-]\d+\.\d{3})s ±(\d+\.\d{3})s/g)].map(
+        ([, host, offset, error]) => ({ host, offset: Number(offset), error: Number(error) }),
+      );
+      assert.deepEqual(measured.map((m) => m.host).sort(), ['docker', 'h102', 'h104'], line);
+      for (const m of measured) {
+        const skew = m.host === 'h104' ? 4.4 : 0;
+        assert.ok(m.error < 2, `${m.host}: ±${m.error} s cannot tell a 4.4 s skew from none`);
+        assert.ok(Math.abs(m.offset - skew) <= m.error + 0.05, `${m.host}: ${m.offset} s, not ${skew} s`);
+      }
+      const h104 = measured.find((m) => m.host === 'h104')!;
+      assert.ok(
+        line.startsWith(`FAIL h104 clock: offset +${h104.offset.toFixed(3)}s ±${h104.error.toFixed(3)}s;`),
+        line,
+      );
+      const [, largest, other] = /largest skew (\d+\.\d{3})s between (h102|docker) and h104/.exec(line) ?? [];
+      assert.ok(largest && other, line);
+      const otherOffset = measured.find((m) => m.host === other)!.offset;
+      assert.ok(Math.abs(Number(largest) - (h104.offset - otherOffset)) <= 0.002, line);
       assert.doesNotMatch(plain.stdout, /FAIL (h102|docker) clock/);
     } finally {
       await lab.skew('h104', 0);

@@ -11,7 +11,7 @@ describe('SSH transport under bursts of short commands', { skip: labUnavailableR
   const NAME = 'burst';
   let conn: HostConnection;
   before(async () => {
-    const lab = await Lab.up({ name: NAME, hosts: ['h102'] });
+    const lab = await Lab.up({ name: NAME, hosts: ['h102'], fresh: true });
     conn = await connect((await lab.inventory()).hosts[0]!);
   });
   after(async () => {

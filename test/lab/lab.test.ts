@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { procStat } from '../../agent/system/proc-stat.ts';
 import { loadInventory } from '../../controller/inventory/load.ts';
 import type { HostSpec, Inventory } from '../../controller/inventory/model.ts';
-import { isAlive } from '../../lab/boot.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { PROJECT_ROOT } from '../../lab/names.ts';
 import { listNetns } from '../../lab/network.ts';
@@ -158,20 +158,37 @@ describe('lab', { skip: skip ?? false }, () => {
   });
 
   test('lab skew shifts the clock of new SSH sessions, and sshd keeps working', async () => {
-    const clockOf = async (host: string) => {
+    /**
+     * Asserts that the host's clock, read by `read` (`date +%s.%N`), is `skew` s ahead of ours. The host
+     * shares this machine's clock, so without the skew its reading falls between our clock before and
+     * after the call: the bound is half that round trip (and 0.1 s for the clock readings themselves).
+     */
+    const assertSkew = async (what: string, skew: number, read: () => Promise<string>) => {
       const before = Date.now() / 1000;
+      const hostTime = Number((await read()).trim());
+      const after = Date.now() / 1000;
+      const offset = hostTime - (before + after) / 2;
+      const bound = (after - before) / 2 + 0.1;
+      assert.ok(
+        bound < 2.2,
+        `${what}: the reading took ${(after - before).toFixed(1)} s, too long to tell 4.4 s from 0`,
+      );
+      assert.ok(
+        Math.abs(offset - skew) <= bound,
+        `${what} is ${offset.toFixed(3)} s off, not ${skew} ± ${bound.toFixed(3)} s`,
+      );
+    };
+    const viaSsh = (host: string) => async () => {
       const res = await ssh(host, 'date +%s.%N');
       assert.equal(res.code, 0, res.stderr);
-      return Number(res.stdout) - (before + Date.now() / 1000) / 2;
+      return res.stdout;
     };
     await lab.skew('h104', 4.4);
-    const skewed = await clockOf('h104');
-    assert.ok(skewed > 3.9 && skewed < 4.9, `h104 is ${skewed.toFixed(2)} s off`);
-    assert.ok(Math.abs(await clockOf('h102')) < 0.5);
-    const viaExec = Number((await lab.host('h104').execOk('date +%s.%N')).trim()) - Date.now() / 1000;
-    assert.ok(viaExec > 3.9 && viaExec < 4.9, `exec sees ${viaExec.toFixed(2)} s`);
+    await assertSkew('h104', 4.4, viaSsh('h104'));
+    await assertSkew('h102', 0, viaSsh('h102'));
+    await assertSkew('exec on h104', 4.4, () => lab.host('h104').execOk('date +%s.%N'));
     await lab.skew('h104', 0);
-    assert.ok(Math.abs(await clockOf('h104')) < 0.5);
+    await assertSkew('h104 unskewed', 0, viaSsh('h104'));
   });
 
   test('hosts cannot set the clock (no CAP_SYS_TIME)', async () => {
@@ -225,14 +242,20 @@ describe('lab', { skip: skip ?? false }, () => {
   });
 
   test('down removes every namespace and process, and is safe to repeat', async () => {
-    const pids = lab.hosts.map((h) => h.pid);
+    const started = lab.hosts.map((h) => ({ pid: h.pid, at: procStat(h.pid)?.startTime }));
+    assert.ok(
+      started.every(({ at }) => at !== undefined),
+      'every host runs before down',
+    );
     await lab.down();
     assert.deepEqual(
       listNetns().filter((ns) => ns.startsWith(`tskv-${NAME}.`)),
       [],
     );
     assert.deepEqual(labProcesses(NAME), []);
-    await pollUntil('the hosts to be reaped', () => (pids.some((p) => isAlive(p)) ? undefined : true));
+    // Reaped: not even a zombie is left (processAlive counts one as dead); the start time tells a reused pid.
+    const unreaped = () => started.some(({ pid, at }) => procStat(pid)?.startTime === at);
+    await pollUntil('the hosts to be reaped', () => (unreaped() ? undefined : true));
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
     assert.ok(!mounts.includes(`tskv-${NAME}.`));
     const ps = await run('ps', ['-eo', 'args']);

@@ -13,13 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type AgentManifest, routes } from '../../../agent/api/index.ts';
+import { processAlive } from '../../../agent/system/proc-stat.ts';
 import {
   type AgentHandle,
   type EnsureAgentOptions,
   ensureAgent,
 } from '../../../controller/agent-client/bootstrap.ts';
 import { TskvError } from '../../../controller/errors.ts';
-import { isAlive } from '../../../lab/boot.ts';
 import { until } from '../../fixtures/wait.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
 import { LocalConnection } from './local-connection.ts';
@@ -40,7 +40,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     runDir = join(root, 'run');
   });
   after(() => {
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+    for (const pid of pids) if (processAlive(pid)) process.kill(pid, 'SIGTERM');
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -117,7 +117,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     } finally {
       await first.close();
     }
-    assert.equal(isAlive(first.pid), true, 'the agent outlives the run that started it');
+    assert.equal(processAlive(first.pid), true, 'the agent outlives the run that started it');
 
     const second = await ensure(conn);
     try {
@@ -158,7 +158,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const first = await ensure(conn, { runDir: dir, idleTimeoutS: 1 });
     await first.client.call(routes.version, {});
     await first.close();
-    await until('the idle agent to exit', () => !isAlive(first.pid));
+    await until('the idle agent to exit', () => !processAlive(first.pid));
     assert.equal(existsSync(first.socket), false);
     const second = await ensure(conn, { runDir: dir });
     try {
@@ -176,12 +176,12 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     try {
       // A pause longer than the idle time (an operator at a confirmation prompt), no call meanwhile.
       await new Promise((r) => setTimeout(r, 2500));
-      assert.equal(isAlive(held.pid), true, 'still serving');
+      assert.equal(processAlive(held.pid), true, 'still serving');
       assert.equal((await held.client.call(routes.version, {})).pid, held.pid);
     } finally {
       await held.close();
     }
-    await until('the released agent to exit after its idle time', () => !isAlive(held.pid));
+    await until('the released agent to exit after its idle time', () => !processAlive(held.pid));
   });
 
   test("a killed agent's socket is replaced by the next start", async () => {
@@ -190,7 +190,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const first = await ensure(conn, { runDir: dir });
     await first.close();
     process.kill(first.pid, 'SIGKILL');
-    await until('the killed agent to be gone', () => !isAlive(first.pid));
+    await until('the killed agent to be gone', () => !processAlive(first.pid));
     assert.equal(existsSync(first.socket), true, 'a stale socket is left behind');
     const second = await ensure(conn, { runDir: dir });
     try {

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type AgentManifest, routes } from '../../../agent/api/index.ts';
+import { processAlive } from '../../../agent/system/proc-stat.ts';
 import { ensureAgent } from '../../../controller/agent-client/bootstrap.ts';
 import { connect, type HostConnection } from '../../../controller/connect/index.ts';
 import { TskvError } from '../../../controller/errors.ts';
-import { isAlive } from '../../../lab/boot.ts';
 import { LoopbackSshd, loopbackSshdUnavailable } from '../../fixtures/loopback-sshd.ts';
 import { until } from '../../fixtures/wait.ts';
 import { buildAgent, DIST } from '../agent/built-agent.ts';
@@ -96,14 +96,17 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
         exited = true;
       });
       await until('the start channel to end (the agent holds none of it)', () => exited);
+      const sent = Date.now();
       const [v, f, c] = await Promise.all([
         first.client.call(routes.version, {}),
         first.client.call(routes.facts, { dataDir: '/var/lib/etcd' }),
         first.client.call(routes.clock, {}),
       ]);
+      const received = Date.now();
       assert.equal(v.buildId, manifest.buildId);
       assert.equal(f.isRoot, true);
-      assert.ok(Math.abs(c.wallMs - Date.now()) < 1000);
+      // The agent shares this machine's clock: it read it between the request and the reply.
+      assert.ok(c.wallMs >= sent - 5 && c.wallMs <= received + 5, `${c.wallMs} vs [${sent}, ${received}]`);
     } finally {
       await first.close();
     }
@@ -119,7 +122,7 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
     }
     // Taking its socket away makes the idle agent exit (the after() hook relies on it too).
     rmSync(second.socket);
-    await until('the agent to exit', () => !isAlive(first.pid));
+    await until('the agent to exit', () => !processAlive(first.pid));
   });
 
   test('a payload zstd rejects at once fails fast, leaves nothing, and frees its channel', async () => {

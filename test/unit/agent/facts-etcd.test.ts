@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { routes } from '../../../agent/api/index.ts';
+import { portUsage } from '../../../agent/handlers/ports.ts';
 import { findEtcdBinary } from '../../../agent/system/etcd.ts';
-import { freePort } from '../../fixtures/free-port.ts';
+import { withFreePorts } from '../../fixtures/free-port.ts';
+import { until } from '../../fixtures/wait.ts';
 import { type RunningAgent, startAgent } from './start-agent.ts';
 
 const etcd = await findEtcdBinary();
@@ -20,21 +22,38 @@ describe('facts with a running etcd', { skip: etcd ? undefined : 'no etcd binary
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tskv-facts-etcd-'));
-    ports = [await freePort(), await freePort()];
-    const [client, peer] = ports.map((p) => `http://127.0.0.1:${p}`);
-    proc = spawn(
-      etcd!,
-      [
-        `--name=t1`,
-        `--data-dir=${join(dir, 'data')}`,
-        `--listen-client-urls=${client}`,
-        `--advertise-client-urls=${client}`,
-        `--listen-peer-urls=${peer}`,
-        `--initial-advertise-peer-urls=${peer}`,
-        `--initial-cluster=t1=${peer}`,
-      ],
-      { stdio: 'ignore' },
-    );
+    await withFreePorts(2, async (clientPort, peerPort) => {
+      ports = [clientPort, peerPort];
+      rmSync(join(dir, 'data'), { recursive: true, force: true }); // an earlier try's
+      const [client, peer] = ports.map((p) => `http://127.0.0.1:${p}`);
+      const etcdProc = spawn(
+        etcd!,
+        [
+          `--name=t1`,
+          `--data-dir=${join(dir, 'data')}`,
+          `--listen-client-urls=${client}`,
+          `--advertise-client-urls=${client}`,
+          `--listen-peer-urls=${peer}`,
+          `--initial-advertise-peer-urls=${peer}`,
+          `--initial-cluster=t1=${peer}`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      proc = etcdProc;
+      let log = '';
+      etcdProc.stderr!.on('data', (d: Buffer) => {
+        log = (log + d.toString()).slice(-2000);
+      });
+      await until('etcd to listen on its ports', async () => {
+        if (etcdProc.exitCode !== null || etcdProc.signalCode !== null)
+          throw new Error(`etcd exited: ${log}`);
+        const usage = await portUsage(ports);
+        return usage.every((u) => u.listeners.some((l) => l.pid === etcdProc.pid));
+      }).catch((err: unknown) => {
+        etcdProc.kill('SIGKILL');
+        throw err;
+      });
+    });
     agent = await startAgent();
   });
   after(async () => {

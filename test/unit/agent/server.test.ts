@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { AGENT_API_VERSION, routes } from '../../../agent/api/index.ts';
 import { TskvError } from '../../../controller/errors.ts';
-import { freePort } from '../../fixtures/free-port.ts';
+import { withFreePorts } from '../../fixtures/free-port.ts';
 import { type RunningAgent, startAgent } from './start-agent.ts';
 
 describe('agent server over a Unix socket', () => {
@@ -59,17 +59,18 @@ describe('agent server over a Unix socket', () => {
     const s = createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const port = (s.address() as { port: number }).port;
-    const free = await freePort();
     try {
-      const { ports } = await agent.client.call(routes.ports, { ports: [port, free] });
-      assert.equal(ports[0]?.inUse, true);
-      assert.deepEqual(ports[0]?.listeners[0], {
-        address: '127.0.0.1',
-        family: 'ipv4',
-        pid: process.pid,
-        command: 'node',
+      await withFreePorts(1, async (free) => {
+        const { ports } = await agent.client.call(routes.ports, { ports: [port, free] });
+        assert.equal(ports[0]?.inUse, true);
+        assert.deepEqual(ports[0]?.listeners[0], {
+          address: '127.0.0.1',
+          family: 'ipv4',
+          pid: process.pid,
+          command: 'node',
+        });
+        assert.deepEqual(ports[1], { port: free, inUse: false, listeners: [] });
       });
-      assert.deepEqual(ports[1], { port: free, inUse: false, listeners: [] });
     } finally {
       s.close();
     }

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { killTaggedScript, newRunId, tagCommand } from '../../../controller/connect/remote-kill.ts';
+import { until } from '../../fixtures/wait.ts';
 
 /** Pids of the processes carrying the run marker in their environment. */
 function tagged(runId: string): number[] {
@@ -16,14 +17,6 @@ function tagged(runId: string): number[] {
       }
     })
     .map(Number);
-}
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 test('the kill script stops a tagged command and its children, and nothing else', async () => {

@@ -6,7 +6,6 @@ import { loadInventory } from '../../../controller/inventory/load.ts';
 import type { Inventory } from '../../../controller/inventory/model.ts';
 import { staticMemberId } from '../../../controller/ops/cluster-mode.ts';
 import type { HostInput } from '../../../controller/ops/deploy-plan.ts';
-import { renderHost } from '../../../controller/render/render.ts';
 import { clientUrl, peerUrl } from '../../../controller/render/urls.ts';
 
 export const SEED = resolve(import.meta.dirname, '../../../inventories/seed.yaml');
@@ -73,7 +72,35 @@ export function bareHost(inv: Inventory, name: string): HostInput {
   };
 }
 
-/** A host of a converged cluster: etcd installed and running with exactly the rendered env file. */
+/** The seed's hosts: name → address, in the order of its --initial-cluster. */
+const SEED_ADDRESSES: Record<string, string> = {
+  docker: '192.168.100.103',
+  h102: '192.168.100.102',
+  h104: '192.168.100.104',
+};
+
+/** The env file of a seed member bootstrapped with the seed's settings, written out (not rendered). */
+function seedEnvFile(name: string): string {
+  const address = SEED_ADDRESSES[name];
+  if (address === undefined) throw new Error(`${name} is not a seed host`);
+  return `# etcd settings for member ${name} (rendered by tskv).
+# etcd reads these ETCD_* variables; give no setting also as a flag (etcd refuses to start).
+ETCD_NAME="${name}"
+ETCD_INITIAL_ADVERTISE_PEER_URLS="http://${address}:2380"
+ETCD_LISTEN_PEER_URLS="http://${address}:2380"
+ETCD_LISTEN_CLIENT_URLS="http://${address}:2379,http://127.0.0.1:2379"
+ETCD_ADVERTISE_CLIENT_URLS="http://${address}:2379"
+ETCD_INITIAL_CLUSTER_TOKEN="etcd-cluster-test"
+ETCD_INITIAL_CLUSTER="docker=http://192.168.100.103:2380,h102=http://192.168.100.102:2380,h104=http://192.168.100.104:2380"
+ETCD_INITIAL_CLUSTER_STATE="new"
+ETCD_DATA_DIR="/var/lib/etcd/${name}.etcd"
+`;
+}
+
+/**
+ * A host of a converged seed cluster (`inv` as seed.yaml has it): etcd installed and running with
+ * the env file the seed's settings give, as written out above.
+ */
 export function convergedHost(inv: Inventory, name: string, pid = 100): HostInput {
   return {
     ...bareHost(inv, name),
@@ -81,7 +108,7 @@ export function convergedHost(inv: Inventory, name: string, pid = 100): HostInpu
     firewall: firewall(true),
     running: true,
     pid,
-    envFile: renderHost(inv, name, 'env', { state: 'new' }),
+    envFile: seedEnvFile(name),
   };
 }
 

@@ -1,6 +1,8 @@
 /**
- * Real etcd processes on 127.0.0.1 for tests: unique free ports, a temp root per cluster, and a
- * cleanup that stops every process and removes the directory (also registered on process exit).
+ * Real etcd processes on 127.0.0.1 for tests: unique free ports (a cluster starts again on others
+ * when one was taken meanwhile; a member defined later has its ports held until it starts), a temp
+ * root per cluster, and a cleanup that stops every process and removes the directory (also
+ * registered on process exit).
  * Binary: $ETCD_BIN, else the newest `.cache/etcd/<release>/etcd` the lab downloads, else /usr/bin/etcd.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -10,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { EtcdClient } from '../../../controller/etcd/client.ts';
 import type { EtcdEndpoint } from '../../../controller/etcd/transport.ts';
 import { waitFor } from '../../../controller/wait.ts';
-import { freePort } from '../../fixtures/free-port.ts';
+import { type ReservedPorts, reservePorts, withFreePorts } from '../../fixtures/free-port.ts';
 
 export interface EtcdBinaries {
   etcd: string;
@@ -54,6 +56,8 @@ export interface LocalMember {
   /** Last lines etcd printed (stdout and stderr). */
   log: string[];
   exited: Promise<number | null> | undefined;
+  /** Holds the ports from define() until start(). */
+  reserved: ReservedPorts | undefined;
 }
 
 const live = new Set<ChildProcess>();
@@ -76,30 +80,35 @@ export class LocalEtcd {
   }
 
   /** Starts a new cluster of `names` together and waits until every member is healthy. */
-  static async cluster(bin: EtcdBinaries, names: string[], extraFlags: string[] = []): Promise<LocalEtcd> {
-    const local = new LocalEtcd(bin, extraFlags);
-    try {
-      for (const name of names) await local.define(name);
-      const initial = local.initialCluster(names);
-      for (const name of names) local.start(name, initial, 'new');
-      await Promise.all(names.map((n) => local.waitHealthy(n)));
-      return local;
-    } catch (err) {
-      await local.cleanup();
-      throw err;
-    }
+  static cluster(bin: EtcdBinaries, names: string[], extraFlags: string[] = []): Promise<LocalEtcd> {
+    return withFreePorts(names.length * 2, async (...ports) => {
+      const local = new LocalEtcd(bin, extraFlags);
+      try {
+        for (const [i, name] of names.entries()) await local.define(name, ports.slice(2 * i, 2 * i + 2));
+        const initial = local.initialCluster(names);
+        for (const name of names) await local.start(name, initial, 'new');
+        await Promise.all(names.map((n) => local.waitHealthy(n)));
+        return local;
+      } catch (err) {
+        await local.cleanup();
+        throw err;
+      }
+    });
   }
 
-  /** Allocates ports and a data dir for a member (not started). */
-  async define(name: string): Promise<LocalMember> {
+  /** A data dir and ports for a member (not started): [client, peer] if given, else ports held until start(). */
+  async define(name: string, ports?: number[]): Promise<LocalMember> {
+    const reserved = ports ? undefined : await reservePorts(2);
+    const [client, peer] = ports ?? reserved!.ports;
     const member: LocalMember = {
       name,
-      clientUrl: `http://127.0.0.1:${await freePort()}`,
-      peerUrl: `http://127.0.0.1:${await freePort()}`,
+      clientUrl: `http://127.0.0.1:${client}`,
+      peerUrl: `http://127.0.0.1:${peer}`,
       dataDir: join(this.root, `${name}.etcd`),
       process: undefined,
       log: [],
       exited: undefined,
+      reserved,
     };
     this.members.set(name, member);
     return member;
@@ -120,8 +129,10 @@ export class LocalEtcd {
   }
 
   /** Starts etcd for `name` with flags only (no ETCD_* environment, which would conflict). */
-  start(name: string, initialCluster: string, state: 'new' | 'existing'): void {
+  async start(name: string, initialCluster: string, state: 'new' | 'existing'): Promise<void> {
     const m = this.member(name);
+    await m.reserved?.release();
+    m.reserved = undefined;
     const args = [
       `--name=${name}`,
       `--data-dir=${m.dataDir}`,
@@ -157,12 +168,16 @@ export class LocalEtcd {
   async waitHealthy(name: string, deadlineMs = 15_000): Promise<void> {
     const client = new EtcdClient(this.endpoint(name), { timeoutMs: 1000 });
     const m = this.member(name);
+    const exited = () =>
+      m.process !== undefined && (m.process.exitCode !== null || m.process.signalCode !== null);
     try {
-      await waitFor(async () => (await client.health()).healthy, {
-        deadlineMs,
-        intervalMs: 50,
-        describe: `etcd member ${name} to be healthy`,
-      });
+      await waitFor(
+        async () => {
+          if (exited()) throw new Error(`etcd member ${name} exited`);
+          return (await client.health()).healthy;
+        },
+        { deadlineMs, intervalMs: 50, describe: `etcd member ${name} to be healthy`, isFatal: exited },
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}; last log lines:\n${m.log.slice(-5).join('\n')}`, {
         cause: err,
@@ -192,6 +207,7 @@ export class LocalEtcd {
 
   /** Kills every member (its data is thrown away, so no graceful stop) and removes the root. */
   async cleanup(): Promise<void> {
+    await Promise.all([...this.members.values()].map((m) => m.reserved?.release()));
     await Promise.all([...this.members.keys()].map((n) => this.stop(n, 'SIGKILL')));
     rmSync(this.root, { recursive: true, force: true });
   }

@@ -10,6 +10,7 @@ import { formatMemberAddEnv, formatMemberAdded, formatMemberList } from '../../.
 import { idToHex } from '../../../controller/etcd/ids.ts';
 import { gatewayErrorSchema } from '../../../controller/etcd/schemas.ts';
 import { v2Get, v2Members, v2Put } from '../../../controller/etcd/v2.ts';
+import { withFreePorts } from '../../fixtures/free-port.ts';
 import { type EtcdBinaries, findEtcd, LocalEtcd } from './local-etcd.ts';
 
 const found = findEtcd();
@@ -140,14 +141,15 @@ describe(`etcd API against one real member (${bin.version ?? 'none'})`, { skip }
       assert.equal(err.httpStatus, 404);
       return true;
     });
-    const dead = await local.define('never-started');
-    const nobody = new EtcdClient({ name: 'nobody', url: dead.clientUrl }, { timeoutMs: 2000 });
-    await assert.rejects(nobody.status(), (err: unknown) => {
-      assert.ok(err instanceof EtcdError);
-      assert.equal(err.kind, 'unreachable');
-      assert.equal(err.isNotSent(), true);
-      assert.equal(err.host, 'nobody');
-      return true;
+    await withFreePorts(1, async (port) => {
+      const nobody = new EtcdClient({ name: 'nobody', url: `http://127.0.0.1:${port}` }, { timeoutMs: 2000 });
+      await assert.rejects(nobody.status(), (err: unknown) => {
+        assert.ok(err instanceof EtcdError);
+        assert.equal(err.kind, 'unreachable');
+        assert.equal(err.isNotSent(), true);
+        assert.equal(err.host, 'nobody');
+        return true;
+      });
     });
   });
 

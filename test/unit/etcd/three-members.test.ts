@@ -68,7 +68,11 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
       { deadlineMs: 15_000, intervalMs: 250, describe: 'etcd to accept the learner' },
     );
     assert.equal(added.member.isLearner, true);
-    local.start('d', formatInitialCluster(added.members, { id: added.member.id, name: 'd' }), 'existing');
+    await local.start(
+      'd',
+      formatInitialCluster(added.members, { id: added.member.id, name: 'd' }),
+      'existing',
+    );
     await local.waitHealthy('d');
     const learner = new EtcdClient(local.endpoint('d'));
     const status = await learner.status();
@@ -140,7 +144,7 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
       return true;
     });
     assert.equal((await cFirst.memberList()).members.length, 3);
-    local.start('c', local.initialCluster(NAMES), 'new');
+    await local.start('c', local.initialCluster(NAMES), 'new');
     await local.waitHealthy('c');
   });
 });
