@@ -8,6 +8,7 @@ import { TskvError } from '../errors.ts';
 import { EtcdClient, type EtcdEndpoint, type EtcdId } from '../etcd/index.ts';
 import { unhealthyOthers } from '../ops/cluster-view.ts';
 import { memberAt } from '../ops/membership.ts';
+import type { Progress } from '../run/progress.ts';
 import { waitFor } from '../wait.ts';
 import { type ServiceStatus, serviceCall, startFailure } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
@@ -119,7 +120,7 @@ function gone(host: string): TskvError {
 }
 
 /** A learner on `host` has started and applied the leader's raft index as it was when first seen. */
-export async function waitCaughtUp(live: LiveCluster, ch: HostChannel): Promise<void> {
+export async function waitCaughtUp(live: LiveCluster, ch: HostChannel, progress: Progress = () => {}): Promise<void> {
   const host = ch.spec.name;
   let target: number | undefined;
   await waitWatched(
@@ -134,6 +135,7 @@ export async function waitCaughtUp(live: LiveCluster, ch: HostChannel): Promise<
       // 3.4.23 promotes a learner that never started: it must have published its name first.
       if (!m.started || !mine?.status || !leader?.status) return false;
       target ??= leader.status.raftIndex;
+      progress(`${host} has applied raft index ${mine.status.raftAppliedIndex} of ${target}`);
       return mine.status.raftAppliedIndex >= target;
     },
     {
@@ -146,7 +148,7 @@ export async function waitCaughtUp(live: LiveCluster, ch: HostChannel): Promise<
 }
 
 /** The member on `host` is a started voter under its name, and every member is healthy. */
-export async function waitAllHealthy(live: LiveCluster, ch: HostChannel): Promise<void> {
+export async function waitAllHealthy(live: LiveCluster, ch: HostChannel, progress: Progress = () => {}): Promise<void> {
   const host = ch.spec.name;
   await waitWatched(
     ch,
@@ -155,7 +157,9 @@ export async function waitAllHealthy(live: LiveCluster, ch: HostChannel): Promis
       const view = await live.view();
       const m = memberOnHost(live, view.members, host);
       if (!m) throw gone(host);
-      return m.started && !m.isLearner && m.name === host && unhealthyOthers(view, undefined).length === 0;
+      const sick = unhealthyOthers(view, undefined);
+      if (sick.length > 0) progress(`waiting for ${sick.join(', ')}`);
+      return m.started && !m.isLearner && m.name === host && sick.length === 0;
     },
     {
       step: 'wait until healthy',

@@ -126,7 +126,7 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
     return facts;
   };
 
-  return async (step) => {
+  return async (step, progress) => {
     switch (step.kind) {
       case 'record':
       case 'clear-record':
@@ -178,11 +178,12 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
       case 'start-member': {
         const facts = await prepare(step.host);
         const list = await live.memberList();
-        await startJoiningMember(channel(live, step.host), live.session.inventory, list.members, facts);
+        const started = await startJoiningMember(channel(live, step.host), live.session.inventory, list.members, facts);
+        progress(`started (pid ${started.pid ?? '?'})`);
         return;
       }
       case 'wait-caught-up':
-        return waitCaughtUp(live, channel(live, step.host));
+        return waitCaughtUp(live, channel(live, step.host), progress);
       case 'promote':
         return promote(live, step.host);
       case 'move-leader-away':
@@ -190,7 +191,7 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
       case 'remove-member':
         return removeMember(live, step.id, step.name);
       case 'wait-healthy':
-        return waitAllHealthy(live, channel(live, step.host));
+        return waitAllHealthy(live, channel(live, step.host), progress);
     }
   };
 }
