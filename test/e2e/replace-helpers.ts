@@ -84,10 +84,14 @@ export class SequentialWriter {
   private readonly done: Promise<void>;
   private readonly cluster: EtcdCluster;
 
-  constructor(cluster: EtcdCluster, prefix: string) {
+  /** `pauseMs` between writes (0: as fast as etcd answers) leaves CPU to the change under test. */
+  constructor(cluster: EtcdCluster, prefix: string, pauseMs = 0) {
     this.cluster = cluster;
+    this.pauseMs = pauseMs;
     this.done = this.loop(prefix);
   }
+
+  private readonly pauseMs: number;
 
   private async loop(prefix: string): Promise<void> {
     for (let i = 0; this.running; ) {
@@ -107,6 +111,7 @@ export class SequentialWriter {
       } catch {
         this.failedReads++;
       }
+      if (this.pauseMs > 0) await delay(this.pauseMs);
     }
   }
 

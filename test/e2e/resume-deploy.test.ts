@@ -62,7 +62,7 @@ describe('deploy resumes after the controller is killed at any step', {
           `rolling-${i}.yaml`,
         );
         const monitor = new ClusterMonitor(live.live, 3);
-        const writer = new SequentialWriter(live.live.cluster(3000), `resume-rolling/${i}`);
+        const writer = new SequentialWriter(live.live.cluster(3000), `resume-rolling/${i}`, 10);
         try {
           await killedAt(['deploy', changed, '--yes', '--json'], point);
           const rerun = await deploy(changed, ['--yes']);

@@ -65,7 +65,7 @@ describe('replace resumes after the controller is killed at any step', {
   /** Kills `replace INVENTORY OLD=NEW` at `point`, re-runs it, and checks the cluster it leaves. */
   async function killAndResume(inventory: string, old: string, nu: string, point: KillPoint, tag: string) {
     const monitor = new ClusterMonitor(live.live, 3);
-    const writer = new SequentialWriter(live.live.cluster(3000), `resume-replace/${tag}`);
+    const writer = new SequentialWriter(live.live.cluster(3000), `resume-replace/${tag}`, 10);
     let rerun: Awaited<ReturnType<typeof tskv>>;
     try {
       await killedAt(['replace', inventory, `${old}=${nu}`, '--yes'], point);
@@ -94,12 +94,15 @@ describe('replace resumes after the controller is killed at any step', {
     for (const [i, point] of points.entries()) {
       const [old, nu] = i % 2 === 0 ? ['h104', 'h105'] : ['h105', 'h104'];
       await lead('h102');
-      const dry = await tskv(['replace', all, `${old}=${nu}`, '--dry-run', '--json']);
-      const plan = JSON.parse(dry.stdout) as { plans: { steps: { kind: string; host?: string }[] }[] };
-      assert.deepEqual(
-        plan.plans[0]!.steps.map((s) => `${s.kind}${s.host ? `@${s.host === old ? 'OLD' : 'NEW'}` : ''}`),
-        LEARNER_STEPS,
-      );
+      if (i < 2) {
+        // The kill points are this plan's steps, in both directions.
+        const dry = await tskv(['replace', all, `${old}=${nu}`, '--dry-run', '--json']);
+        const plan = JSON.parse(dry.stdout) as { plans: { steps: { kind: string; host?: string }[] }[] };
+        assert.deepEqual(
+          plan.plans[0]!.steps.map((s) => `${s.kind}${s.host ? `@${s.host === old ? 'OLD' : 'NEW'}` : ''}`),
+          LEARNER_STEPS,
+        );
+      }
       const at: KillPoint =
         'before' in point
           ? point
