@@ -1,4 +1,5 @@
 /** The result of one preflight check on one host, and how results are summed up and printed. */
+import { describeCause, TskvError } from '../errors.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -25,4 +26,20 @@ export function worst(results: CheckResult[]): CheckStatus {
 export function formatCheck(r: CheckResult): string {
   const label = r.status === 'fail' ? 'FAIL' : r.status === 'warn' ? 'WARN' : 'ok  ';
   return `${label} ${r.host} ${r.check}: ${r.observed}${r.fix ? ` — fix: ${r.fix}` : ''}`;
+}
+
+/**
+ * A host that failed while being checked, as a failed check: "ssh" when tskv could not get in,
+ * "agent" when its agent failed; what it was doing, why, and the fix the failure carries.
+ */
+export function failedCheck(host: string, err: unknown, doing: string): CheckResult {
+  const step = err instanceof TskvError ? (err.step ?? doing) : doing;
+  const fix = err instanceof TskvError ? err.fix : undefined;
+  return {
+    host,
+    check: step.startsWith('agent') || doing !== 'connect' ? 'agent' : 'ssh',
+    status: 'fail',
+    observed: `${step}: ${describeCause(err)}`,
+    fix: fix ?? `check that ${host} is up and sshd accepts the inventory's key`,
+  };
 }

@@ -5,7 +5,7 @@ import {
   type PortsResponse,
   routes,
 } from '../../agent/api/index.ts';
-import type { CheckResult } from '../ops/checks.ts';
+import { type CheckResult, failedCheck } from '../ops/checks.ts';
 import type { ClockOffset } from '../ops/clock-skew.ts';
 import {
   clockChecks,
@@ -72,13 +72,7 @@ export async function runPreflight(
   const seen = new Map<string, HostObservation>();
   for (const [name, o] of outcomes) {
     if (o.ok) seen.set(name, o.value);
-    else
-      checks.push({
-        host: name,
-        check: 'agent',
-        status: 'fail',
-        observed: String((o.error as Error).message),
-      });
+    else checks.push(failedCheck(name, o.error, 'preflight'));
   }
   const clusterRunning = [...seen.values()].some((o) => o.facts.etcd.running.length > 0);
   const bootstrappingNew = !clusterRunning && !options.allowExistingData;

@@ -2,9 +2,8 @@
 import { type AgentHandle, ensureAgent } from '../agent-client/bootstrap.ts';
 import type { AgentClient } from '../agent-client/client.ts';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
-import { describeCause, TskvError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
-import type { CheckResult } from '../ops/checks.ts';
+import { type CheckResult, failedCheck } from '../ops/checks.ts';
 import { forEachHost, type ProgressMode } from '../run/progress.ts';
 
 export interface HostChannel {
@@ -25,20 +24,6 @@ export interface Session {
   /** Hosts that could not be reached, as preflight results (check "ssh" or "agent"). */
   unreachable: CheckResult[];
   close(): Promise<void>;
-}
-
-function failure(host: string, err: unknown): CheckResult {
-  const step = err instanceof TskvError ? (err.step ?? 'connect') : 'connect';
-  return {
-    host,
-    check: step.startsWith('agent') ? 'agent' : 'ssh',
-    status: 'fail',
-    observed: `${step}: ${describeCause(err)}`,
-    fix:
-      err instanceof TskvError && err.fix
-        ? err.fix
-        : `check that ${host} is up and sshd accepts the inventory's key`,
-  };
 }
 
 export async function openSession(inventory: Inventory, mode: ProgressMode): Promise<Session> {
@@ -70,7 +55,7 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
   const unreachable: CheckResult[] = [];
   for (const [name, o] of outcomes) {
     if (o.ok) hosts.set(name, o.value);
-    else unreachable.push(failure(name, o.error));
+    else unreachable.push(failedCheck(name, o.error, 'connect'));
   }
   return {
     inventory,
