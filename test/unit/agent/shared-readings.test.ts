@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { detectFirewall } from '../../../agent/system/firewall.ts';
+import { detectFirewall } from '../../../agent/system/firewall-detect.ts';
 import { readTcpListeners } from '../../../agent/system/proc-net.ts';
 
 test('concurrent firewall readings share one; a reading after it settled reads again', async () => {

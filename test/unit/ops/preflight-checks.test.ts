@@ -9,7 +9,7 @@ import {
   hostChecks,
   portChecks,
   reachabilityChecks,
-} from '../../../controller/ops/preflight.ts';
+} from '../../../controller/ops/preflight-checks.ts';
 import { facts as baseFacts } from '../deploy/fixtures.ts';
 
 /** The deploy planners' healthy-host facts, with whole fields replaced. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FirewallStateResponse } from '../../../agent/api/index.ts';
-import { portsToOpen } from '../../../controller/ops/firewall.ts';
+import { portsToOpen } from '../../../controller/ops/firewall-plan.ts';
 
 const fw = (ports: FirewallStateResponse['ports']): FirewallStateResponse => ({
   backend: 'firewalld',

@@ -1,5 +1,5 @@
 import type { routes } from '../api/index.ts';
-import { detectFirewall } from '../system/firewall.ts';
+import { detectFirewall } from '../system/firewall-detect.ts';
 import type { Handler } from './types.ts';
 
 export const firewallState: Handler<typeof routes.firewallState> = async (request) => {

@@ -5,7 +5,7 @@ import type { PathProblem } from './problems.ts';
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
-export interface CheckResult {
+export interface InventoryFindings {
   problems: PathProblem[];
   warnings: PathProblem[];
 }
@@ -16,7 +16,7 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
-function checkHosts(hosts: Record<string, unknown>, out: CheckResult): void {
+function checkHosts(hosts: Record<string, unknown>, out: InventoryFindings): void {
   const names = Object.keys(hosts);
   if (names.length === 0) {
     out.problems.push({
@@ -67,7 +67,7 @@ function checkHosts(hosts: Record<string, unknown>, out: CheckResult): void {
   }
 }
 
-function checkPorts(cluster: Record<string, unknown>, out: CheckResult): void {
+function checkPorts(cluster: Record<string, unknown>, out: InventoryFindings): void {
   const client = cluster.clientPort ?? DEFAULT_CLIENT_PORT;
   const peer = cluster.peerPort ?? DEFAULT_PEER_PORT;
   if (client !== peer) return;
@@ -80,7 +80,7 @@ function checkPorts(cluster: Record<string, unknown>, out: CheckResult): void {
   });
 }
 
-function checkFlags(flags: Record<string, unknown>, out: CheckResult): void {
+function checkFlags(flags: Record<string, unknown>, out: InventoryFindings): void {
   for (const flag of Object.keys(flags)) {
     const path = ['etcd', 'flags', flag];
     const bare = flag.replace(/^-+/, '');
@@ -107,8 +107,8 @@ function checkFlags(flags: Record<string, unknown>, out: CheckResult): void {
 }
 
 /** Checks across fields, on the raw data (defensive about types: zod reports those). */
-export function crossChecks(data: unknown): CheckResult {
-  const out: CheckResult = { problems: [], warnings: [] };
+export function crossChecks(data: unknown): InventoryFindings {
+  const out: InventoryFindings = { problems: [], warnings: [] };
   const root = asRecord(data);
   if (!root) return out;
   const hosts = asRecord(root.hosts);
