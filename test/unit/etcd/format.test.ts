@@ -4,11 +4,11 @@ import {
   formatMemberAddEnv,
   formatMemberAdded,
   formatMemberList,
-  formatMemberListV2,
   goQuote,
 } from '../../../controller/etcd/format.ts';
 import { hexToId } from '../../../controller/etcd/ids.ts';
 import { type EtcdMember, findMember, normaliseMember } from '../../../controller/etcd/members.ts';
+import { formatMemberListV2 } from './etcd-v2.ts';
 
 const member = (hex: string, name: string, ip: string, extra: Partial<EtcdMember> = {}): EtcdMember => ({
   ...normaliseMember({

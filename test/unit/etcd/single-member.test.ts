@@ -9,7 +9,7 @@ import { EtcdError } from '../../../controller/etcd/errors.ts';
 import { formatMemberAddEnv, formatMemberAdded, formatMemberList } from '../../../controller/etcd/format.ts';
 import { idToHex } from '../../../controller/etcd/ids.ts';
 import { gatewayErrorSchema } from '../../../controller/etcd/schemas.ts';
-import { v2Get, v2Members, v2Put } from '../../../controller/etcd/v2.ts';
+import { v2Get, v2Members, v2Put } from './etcd-v2.ts';
 import { type EtcdBinaries, findEtcd, LocalEtcd } from './local-etcd.ts';
 
 const found = findEtcd();

@@ -4,8 +4,8 @@ import { EtcdClient } from '../../../controller/etcd/client.ts';
 import { EtcdCluster } from '../../../controller/etcd/cluster.ts';
 import { EtcdError } from '../../../controller/etcd/errors.ts';
 import { formatInitialCluster, formatMemberList } from '../../../controller/etcd/format.ts';
-import { v2Members } from '../../../controller/etcd/v2.ts';
 import { retryWhile, waitFor } from '../../../controller/wait.ts';
+import { v2Members } from './etcd-v2.ts';
 import { type EtcdBinaries, findEtcd, LocalEtcd } from './local-etcd.ts';
 
 const found = findEtcd();

@@ -1,15 +1,48 @@
-import type { EtcdClient } from './client.ts';
-import { EtcdError } from './errors.ts';
-import { hexToId } from './ids.ts';
-import type { EtcdMember } from './members.ts';
-import { v2ErrorSchema, v2KeyResponseSchema, v2MembersResponseSchema } from './schemas.ts';
-import { type CallOptions, parseReply } from './transport.ts';
-
 /**
- * The seed's own checks through the v2 API (`curl .../v2/members`, `curl .../v2/keys/message`).
- * They work only with `--enable-v2` on 3.4/3.5 (404 otherwise) and not at all on 3.6;
- * tskv itself uses v3 and calls these only to prove the `enable-v2` flag reached etcd.
+ * The seed's own checks through etcd's v2 API (`curl .../v2/members`, `curl .../v2/keys/message`,
+ * etcd 2.x `etcdctl member list`), for tests only: tskv itself speaks v3. The v2 API answers only
+ * with `--enable-v2` on 3.4/3.5 (404 otherwise) and not at all on 3.6; the tests use it to prove
+ * the `enable-v2` flag reached etcd.
  */
+import { z } from 'zod';
+import type { EtcdClient } from '../../../controller/etcd/client.ts';
+import { EtcdError } from '../../../controller/etcd/errors.ts';
+import { hexToId } from '../../../controller/etcd/ids.ts';
+import type { EtcdMember } from '../../../controller/etcd/members.ts';
+import { type CallOptions, parseReply } from '../../../controller/etcd/transport.ts';
+
+/** `/v2/members`: IDs are hex there. */
+const v2MembersResponseSchema = z.looseObject({
+  members: z.array(
+    z.looseObject({
+      id: z.string(),
+      name: z.string().optional(),
+      peerURLs: z.array(z.string()).optional(),
+      clientURLs: z.array(z.string()).optional(),
+    }),
+  ),
+});
+
+const v2NodeSchema = z.looseObject({
+  key: z.string().optional(),
+  value: z.string().optional(),
+  modifiedIndex: z.number().optional(),
+  createdIndex: z.number().optional(),
+});
+
+/** `/v2/keys/...` reply (the seed's "简单测试"). */
+const v2KeyResponseSchema = z.looseObject({
+  action: z.string(),
+  node: v2NodeSchema,
+  prevNode: v2NodeSchema.optional(),
+});
+
+/** `/v2/keys` error body: `{"errorCode":100,"message":"Key not found","cause":"/x","index":9}`. */
+const v2ErrorSchema = z.looseObject({
+  errorCode: z.number(),
+  message: z.string(),
+  cause: z.string().optional(),
+});
 
 export interface V2Node {
   key: string;
@@ -78,4 +111,15 @@ export async function v2Get(
   }
   const r = parseReply(client.endpoint, 'v2 get', reply, v2KeyResponseSchema);
   return { key: r.node.key ?? key, value: r.node.value ?? '', modifiedIndex: r.node.modifiedIndex ?? 0 };
+}
+
+/** etcd 2.x `etcdctl member list`, the seed's form ("84099faad6d56427: name=h102 peerURLs=... clientURLs=..."). */
+export function formatMemberListV2(members: EtcdMember[]): string {
+  return members
+    .map((m) =>
+      m.started
+        ? `${m.idHex}: name=${m.name} peerURLs=${m.peerURLs.join(',')} clientURLs=${m.clientURLs.join(',')}`
+        : `${m.idHex}[unstarted]: peerURLs=${m.peerURLs.join(',')}`,
+    )
+    .join('\n');
 }
