@@ -13,7 +13,7 @@ import { expectTskvError } from '../fixtures/expect-tskv-error.ts';
 import { LoopbackSshd, loopbackSshdUnavailable } from '../fixtures/loopback-sshd.ts';
 
 const skip = loopbackSshdUnavailable();
-const PROXY = fileURLToPath(new URL('../fixtures/stdio-tcp-proxy.ts', import.meta.url));
+const PROXY = fileURLToPath(new URL('./stdio-tcp-proxy.ts', import.meta.url));
 
 function fingerprintOf(pubFile: string): string {
   return execFileSync('ssh-keygen', ['-lf', pubFile], { encoding: 'utf8' }).split(' ')[1] ?? '';
