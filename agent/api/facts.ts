@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { firewallBackendSchema } from './firewall.ts';
+import { firewallBackendSchema } from './firewall-state.ts';
 
 const absolutePath = z.string().startsWith('/', { message: 'must be an absolute path' });
 

@@ -1,11 +1,11 @@
 /** The agent's one contract: both the agent and the controller import this module (it imports only zod). */
 import './zod-config.ts';
 
-export * from './clock.ts';
+export * from './clock-read.ts';
 export * from './deploy.ts';
 export * from './errors.ts';
 export * from './facts.ts';
-export * from './firewall.ts';
+export * from './firewall-state.ts';
 export * from './manifest.ts';
 export * from './paths.ts';
 export * from './ports.ts';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { clockRequestSchema, clockResponseSchema } from './clock.ts';
+import { clockRequestSchema, clockResponseSchema } from './clock-read.ts';
 import {
   clockSyncRequestSchema,
   clockSyncResponseSchema,
@@ -19,7 +19,7 @@ import {
   firewallOpenResponseSchema,
 } from './deploy.ts';
 import { factsRequestSchema, factsResponseSchema } from './facts.ts';
-import { firewallStateRequestSchema, firewallStateResponseSchema } from './firewall.ts';
+import { firewallStateRequestSchema, firewallStateResponseSchema } from './firewall-state.ts';
 import { portsRequestSchema, portsResponseSchema } from './ports.ts';
 import {
   probeConnectManyRequestSchema,

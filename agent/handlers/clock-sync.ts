@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import type { routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
-import { wallClockMs } from '../system/clock.ts';
 import { deniedToSetClock, hasCapSysTime, stepClockStep } from '../system/clock-step.ts';
 import { runCommand } from '../system/run.ts';
 import { applySteps, type RunCommand, StepFailed } from '../system/steps.ts';
 import { detectTimeService, planTimeSync } from '../system/time-service.ts';
+import { wallClockMs } from '../system/wall-clock.ts';
 import type { Handler } from './types.ts';
 
 export interface ClockSyncOptions {

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import type { FactsResponse, routes } from '../api/index.ts';
-import { wallClockMs } from '../system/clock.ts';
 import { diskSpace } from '../system/disk.ts';
 import { dataDirState, etcdVersion, findEtcdBinary } from '../system/etcd.ts';
-import { detectFirewall } from '../system/firewall.ts';
+import { detectFirewall } from '../system/firewall-detect.ts';
 import { readOsRelease } from '../system/os-release.ts';
 import { readTcpListeners } from '../system/proc-net.ts';
 import { findProcesses, processComm, socketOwners } from '../system/processes.ts';
+import { wallClockMs } from '../system/wall-clock.ts';
 import type { Handler } from './types.ts';
 
 async function initFacts(): Promise<FactsResponse['init']> {

@@ -1,7 +1,7 @@
 import type { routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { type DbusInvoke, dbusInvoke } from '../system/dbus.ts';
-import { detectFirewall, type FirewallDetection } from '../system/firewall.ts';
+import { detectFirewall, type FirewallDetection } from '../system/firewall-detect.ts';
 import {
   type OpenPlan,
   planFirewalldOpen,

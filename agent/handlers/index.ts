@@ -1,4 +1,4 @@
-import { clock } from './clock.ts';
+import { clock } from './clock-read.ts';
 import { clockSync } from './clock-sync.ts';
 import { dataDirMoveAside } from './datadir.ts';
 import { etcdInstall } from './etcd-install.ts';
@@ -6,8 +6,8 @@ import { etcdLogs } from './etcd-logs.ts';
 import { etcdService } from './etcd-service.ts';
 import { facts } from './facts.ts';
 import { fileRead, fileWrite } from './files.ts';
-import { firewallState } from './firewall.ts';
 import { firewallOpen } from './firewall-open.ts';
+import { firewallState } from './firewall-state.ts';
 import { ports } from './ports.ts';
 import { probeConnectMany, probeListenFree, probeListenResults } from './probe.ts';
 import type { HandlerTable } from './types.ts';

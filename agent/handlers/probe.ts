@@ -8,7 +8,7 @@ import type {
   routes,
 } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
-import { wallClockMs } from '../system/clock.ts';
+import { wallClockMs } from '../system/wall-clock.ts';
 import { portUsage } from './ports.ts';
 import type { Handler } from './types.ts';
 

@@ -74,23 +74,6 @@ export class ConnectionPool {
   }
 }
 
-/**
- * Opens connections to all hosts at once, runs `fn`, and closes them all afterwards (also on failure).
- * Hosts that could not be reached appear in the outcomes with their error.
- */
-export async function withConnections<T>(
-  hosts: readonly HostSpec[],
-  fn: (outcomes: ConnectOutcome[], pool: ConnectionPool) => Promise<T>,
-  options: ConnectOptions = {},
-): Promise<T> {
-  const pool = new ConnectionPool(options);
-  try {
-    return await fn(await pool.connectAll(hosts), pool);
-  } finally {
-    pool.closeAll();
-  }
-}
-
 /** Connects to every host at once; throws the first failure (closing whatever did connect). */
 export async function connectAll(
   hosts: readonly HostSpec[],

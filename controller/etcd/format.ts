@@ -22,17 +22,6 @@ export function formatMemberList(members: EtcdMember[]): string {
     .join('\n');
 }
 
-/** etcd 2.x `etcdctl member list`, the seed's form ("84099faad6d56427: name=h102 peerURLs=... clientURLs=..."). */
-export function formatMemberListV2(members: EtcdMember[]): string {
-  return members
-    .map((m) =>
-      m.started
-        ? `${m.idHex}: name=${m.name} peerURLs=${m.peerURLs.join(',')} clientURLs=${m.clientURLs.join(',')}`
-        : `${m.idHex}[unstarted]: peerURLs=${m.peerURLs.join(',')}`,
-    )
-    .join('\n');
-}
-
 /** Go's `%q` for the strings etcdctl quotes (names and URLs). */
 export function goQuote(text: string): string {
   let out = '"';

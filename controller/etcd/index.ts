@@ -15,7 +15,6 @@ export {
   formatMemberAddEnv,
   formatMemberAdded,
   formatMemberList,
-  formatMemberListV2,
   formatMemberPromoted,
   formatMemberRemoved,
   goQuote,
@@ -23,4 +22,3 @@ export {
 export { type EtcdId, hexToId, idToBigInt, idToHex, idToPaddedHex, isHexId } from './ids.ts';
 export { type EtcdMember, type EtcdStatus, findMember, normaliseMember, normaliseStatus } from './members.ts';
 export type { CallOptions, EtcdEndpoint } from './transport.ts';
-export { type V2Node, v2Get, v2Members, v2Put } from './v2.ts';

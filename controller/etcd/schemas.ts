@@ -99,39 +99,6 @@ export const versionResponseSchema = z.looseObject({
   etcdcluster: z.string(),
 });
 
-/** `/v2/members` (only with `--enable-v2` on 3.4/3.5): IDs are hex there. */
-export const v2MembersResponseSchema = z.looseObject({
-  members: z.array(
-    z.looseObject({
-      id: z.string(),
-      name: z.string().optional(),
-      peerURLs: z.array(z.string()).optional(),
-      clientURLs: z.array(z.string()).optional(),
-    }),
-  ),
-});
-
-const v2NodeSchema = z.looseObject({
-  key: z.string().optional(),
-  value: z.string().optional(),
-  modifiedIndex: z.number().optional(),
-  createdIndex: z.number().optional(),
-});
-
-/** `/v2/keys/...` reply (the seed's "简单测试"). */
-export const v2KeyResponseSchema = z.looseObject({
-  action: z.string(),
-  node: v2NodeSchema,
-  prevNode: v2NodeSchema.optional(),
-});
-
-/** `/v2/keys` error body: `{"errorCode":100,"message":"Key not found","cause":"/x","index":9}`. */
-export const v2ErrorSchema = z.looseObject({
-  errorCode: z.number(),
-  message: z.string(),
-  cause: z.string().optional(),
-});
-
 export type RawMember = z.infer<typeof memberSchema>;
 export type RawStatus = z.infer<typeof statusResponseSchema>;
 export type ResponseHeader = z.infer<typeof responseHeaderSchema>;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
-import { crossChecks } from './checks.ts';
+import { crossChecks } from './cross-checks.ts';
 import { zodProblems } from './issues.ts';
 import type { Inventory } from './model.ts';
 import { normalise } from './normalise.ts';

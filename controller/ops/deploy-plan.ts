@@ -4,7 +4,7 @@ import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { Plan, Step } from '../plan/plan.ts';
 import { type ClusterDecision, type ClusterMode, hasRun } from './cluster-mode.ts';
 import { chooseState, desiredConfig, keepInitialSettings, planConfig } from './config.ts';
-import { planFirewall } from './firewall.ts';
+import { planFirewall } from './firewall-plan.ts';
 import { planInstall } from './install.ts';
 import { planService, restartOrder } from './service.ts';
 

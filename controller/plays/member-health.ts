@@ -120,7 +120,11 @@ function gone(host: string): TskvError {
 }
 
 /** A learner on `host` has started and applied the leader's raft index as it was when first seen. */
-export async function waitCaughtUp(live: LiveCluster, ch: HostChannel, progress: Progress = () => {}): Promise<void> {
+export async function waitCaughtUp(
+  live: LiveCluster,
+  ch: HostChannel,
+  progress: Progress = () => {},
+): Promise<void> {
   const host = ch.spec.name;
   let target: number | undefined;
   await waitWatched(
@@ -148,7 +152,11 @@ export async function waitCaughtUp(live: LiveCluster, ch: HostChannel, progress:
 }
 
 /** The member on `host` is a started voter under its name, and every member is healthy. */
-export async function waitAllHealthy(live: LiveCluster, ch: HostChannel, progress: Progress = () => {}): Promise<void> {
+export async function waitAllHealthy(
+  live: LiveCluster,
+  ch: HostChannel,
+  progress: Progress = () => {},
+): Promise<void> {
   const host = ch.spec.name;
   await waitWatched(
     ch,

@@ -14,7 +14,7 @@ import {
   hostChecks,
   portChecks,
   reachabilityChecks,
-} from '../ops/preflight.ts';
+} from '../ops/preflight-checks.ts';
 import { forEachHost } from '../run/progress.ts';
 import { measureClock } from './clock-measure.ts';
 import { startReachability } from './reachability.ts';

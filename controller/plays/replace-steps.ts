@@ -178,7 +178,12 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
       case 'start-member': {
         const facts = await prepare(step.host);
         const list = await live.memberList();
-        const started = await startJoiningMember(channel(live, step.host), live.session.inventory, list.members, facts);
+        const started = await startJoiningMember(
+          channel(live, step.host),
+          live.session.inventory,
+          list.members,
+          facts,
+        );
         progress(`started (pid ${started.pid ?? '?'})`);
         return;
       }

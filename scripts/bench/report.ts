@@ -1,4 +1,4 @@
-/** The benchmark's printed table and its JSON document (pure: unit-tested in test/unit/bench/). */
+/** The benchmark's printed table and its JSON document (pure: unit-tested in test/unit/scripts/bench/). */
 import type { PhaseTime } from './phases.ts';
 import {
   type BenchMeasurements,

@@ -1,4 +1,4 @@
-/** The benchmark's arithmetic and verdicts (pure: unit-tested in test/unit/bench/). */
+/** The benchmark's arithmetic and verdicts (pure: unit-tested in test/unit/scripts/bench/). */
 
 export interface Summary {
   /** Successful samples only, in ms. */

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tskv');
-const SEAMED = join(import.meta.dirname, '..', 'fixtures', 'tskv-seams.ts');
+const SEAMED = join(import.meta.dirname, 'tskv-seams.ts');
 
 export interface CliResult {
   code: number | null;
@@ -14,7 +14,7 @@ export interface CliResult {
 export interface CliOptions {
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
-  /** Run tskv from its sources with the runner's test seams set (see test/fixtures/tskv-seams.ts). */
+  /** Run tskv from its sources with the runner's test seams set (see test/e2e/tskv-seams.ts). */
   seams?: string[];
 }
 

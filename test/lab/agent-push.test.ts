@@ -13,8 +13,8 @@ import {
 import { connect, type HostConnection } from '../../controller/connect/index.ts';
 import type { HostSpec } from '../../controller/inventory/model.ts';
 import { Lab, type LabHost, labUnavailableReason } from '../../lab/lab.ts';
+import { buildAgent } from '../fixtures/built-agent.ts';
 import { expectTskvError } from '../fixtures/expect-tskv-error.ts';
-import { buildAgent } from '../unit/agent/built-agent.ts';
 
 const NAME = 'apush';
 const env = {}; // no ssh-agent: the inventory's key only

@@ -14,7 +14,7 @@ import { LoopbackSshd, loopbackSshdUnavailable } from '../fixtures/loopback-sshd
 import { until } from '../fixtures/wait.ts';
 
 const skip = loopbackSshdUnavailable();
-const PROXY = fileURLToPath(new URL('../fixtures/stdio-tcp-proxy.ts', import.meta.url));
+const PROXY = fileURLToPath(new URL('./stdio-tcp-proxy.ts', import.meta.url));
 
 function fingerprintOf(pubFile: string): string {
   return execFileSync('ssh-keygen', ['-lf', pubFile], { encoding: 'utf8' }).split(' ')[1] ?? '';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { type AgentManifest, routes } from '../../../agent/api/index.ts';
-import { buildAgent, DIST } from './built-agent.ts';
+import { buildAgent, DIST } from '../../fixtures/built-agent.ts';
 import { startAgent } from './start-agent.ts';
 
 describe('the built agent executable (Node SEA)', () => {

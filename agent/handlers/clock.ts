@@ -1,5 +1,0 @@
-import type { routes } from '../api/index.ts';
-import { wallClockMs } from '../system/clock.ts';
-import type { Handler } from './types.ts';
-
-export const clock: Handler<typeof routes.clock> = async () => ({ wallMs: wallClockMs() });

@@ -1,0 +1,121 @@
+import { isAddress, isDnsLabel, memberNameProblem } from './addresses.ts';
+import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT } from './normalise.ts';
+import { REFUSED_FLAGS } from './owned-flags.ts';
+import type { PathProblem } from './problems.ts';
+
+const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+export interface InventoryFindings {
+  problems: PathProblem[];
+  warnings: PathProblem[];
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function checkHosts(hosts: Record<string, unknown>, out: InventoryFindings): void {
+  const names = Object.keys(hosts);
+  if (names.length === 0) {
+    out.problems.push({
+      path: ['hosts'],
+      at: 'key',
+      message: 'hosts is empty; list at least one member (e.g. h1: { address: 192.168.100.101 })',
+    });
+    return;
+  }
+  const owners = new Map<string, string>();
+  for (const name of names) {
+    const why = memberNameProblem(name);
+    if (why) {
+      out.problems.push({
+        path: ['hosts', name],
+        at: 'key',
+        message: `member name '${name}' ${why}; use a DNS label such as h102 (letters, digits, '-')`,
+      });
+    } else if (!isDnsLabel(name)) {
+      out.warnings.push({
+        path: ['hosts', name],
+        at: 'key',
+        message: `member name '${name}' is not a DNS label; etcd accepts it, but letters, digits and '-' (at most 63) are safest`,
+      });
+    }
+    const address = asRecord(hosts[name])?.address;
+    if (typeof address !== 'string' || !isAddress(address)) continue;
+    const key = address.toLowerCase();
+    const owner = owners.get(key);
+    if (owner !== undefined) {
+      out.problems.push({
+        path: ['hosts', name, 'address'],
+        at: 'value',
+        message: `address ${address} is already used by host '${owner}'; every member needs its own address`,
+      });
+    } else {
+      owners.set(key, name);
+    }
+  }
+  if (names.length % 2 === 0) {
+    const n = names.length;
+    const tolerated = (n - 1 - ((n - 1) % 2)) / 2;
+    out.warnings.push({
+      path: ['hosts'],
+      at: 'key',
+      message: `${n} members tolerate no more failures than ${n - 1} (${tolerated} either way); use an odd number of members`,
+    });
+  }
+}
+
+function checkPorts(cluster: Record<string, unknown>, out: InventoryFindings): void {
+  const client = cluster.clientPort ?? DEFAULT_CLIENT_PORT;
+  const peer = cluster.peerPort ?? DEFAULT_PEER_PORT;
+  if (client !== peer) return;
+  const key = cluster.peerPort !== undefined ? 'peerPort' : 'clientPort';
+  const other = key === 'peerPort' ? 'clientPort' : 'peerPort';
+  out.problems.push({
+    path: ['cluster', key],
+    at: 'value',
+    message: `cluster.${key} ${String(peer)} clashes with cluster.${other}; etcd needs two different ports (defaults: clientPort ${DEFAULT_CLIENT_PORT}, peerPort ${DEFAULT_PEER_PORT})`,
+  });
+}
+
+function checkFlags(flags: Record<string, unknown>, out: InventoryFindings): void {
+  for (const flag of Object.keys(flags)) {
+    const path = ['etcd', 'flags', flag];
+    const bare = flag.replace(/^-+/, '');
+    if (bare !== flag) {
+      out.problems.push({
+        path,
+        at: 'key',
+        message: `write etcd flag '${flag}' without leading dashes: '${bare}'`,
+      });
+    } else if (REFUSED_FLAGS.has(flag)) {
+      out.problems.push({
+        path,
+        at: 'key',
+        message: `etcd flag '${flag}' cannot be set in etcd.flags: ${REFUSED_FLAGS.get(flag)}; remove it`,
+      });
+    } else if (!FLAG_NAME.test(flag)) {
+      out.problems.push({
+        path,
+        at: 'key',
+        message: `'${flag}' is not an etcd flag name; flags are lower-case letters, digits and '-' (e.g. enable-v2)`,
+      });
+    }
+  }
+}
+
+/** Checks across fields, on the raw data (defensive about types: zod reports those). */
+export function crossChecks(data: unknown): InventoryFindings {
+  const out: InventoryFindings = { problems: [], warnings: [] };
+  const root = asRecord(data);
+  if (!root) return out;
+  const hosts = asRecord(root.hosts);
+  if (hosts) checkHosts(hosts, out);
+  const cluster = asRecord(root.cluster);
+  if (cluster) checkPorts(cluster, out);
+  const flags = asRecord(asRecord(root.etcd)?.flags);
+  if (flags) checkFlags(flags, out);
+  return out;
+}

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { etcdInstall } from '../../../../agent/handlers/etcd-install.ts';
+import { FAKE_ETCD, writeFakeEtcd } from './fake-etcd.ts';
+
+const ctx = { buildId: 'test' };
+
+/** An official-layout tarball etcd-vVERSION-linux-amd64/{etcd,etcdctl[,etcdutl]} with fake programs. */
+function makeTarball(dir: string, version: string, programs: string[]): string {
+  const name = `etcd-v${version}-linux-amd64`;
+  const stage = join(dir, `stage-${version}`);
+  mkdirSync(join(stage, name), { recursive: true });
+  for (const p of programs) writeFakeEtcd(join(stage, name, p));
+  // The fake answers `--version` with $FAKE_VERSION or 3.4.23: bake the version in.
+  writeFileSync(join(stage, name, 'etcd'), FAKE_ETCD.replace('3.4.23', version), { mode: 0o755 });
+  writeFileSync(join(stage, name, 'README.md'), 'etcd\n');
+  const tarball = join(dir, `${name}.tar.gz`);
+  execFileSync('tar', ['-czf', tarball, '-C', stage, name]);
+  return tarball;
+}
+
+describe('etcdInstall', () => {
+  let dir: string;
+  let root: string;
+  let binDir: string;
+  let v34: string;
+  let v35: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tskv-install-'));
+    root = join(dir, 'opt/tskv/etcd');
+    binDir = join(dir, 'usr/local/bin');
+    v34 = makeTarball(dir, '3.4.23', ['etcd', 'etcdctl']);
+    v35 = makeTarball(dir, '3.5.30', ['etcd', 'etcdctl', 'etcdutl']);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const install = (tarball: string, version: string) => etcdInstall({ tarball, version, root, binDir }, ctx);
+
+  test('install 3.4.23: versioned folder, links; again: no change', async () => {
+    const r = await install(v34, '3.4.23');
+    assert.equal(r.changed, true);
+    assert.equal(r.binary, join(binDir, 'etcd'));
+    assert.match(r.actions[0] ?? '', /^install etcd 3\.4\.23 from .* into .*\/v3\.4\.23$/);
+    assert.deepEqual(readdirSync(root), ['v3.4.23'], 'no temporary folder left');
+    assert.equal(readlinkSync(join(binDir, 'etcd')), join(root, 'v3.4.23/etcd'));
+    assert.equal(readlinkSync(join(binDir, 'etcdctl')), join(root, 'v3.4.23/etcdctl'));
+    assert.match(execFileSync(join(binDir, 'etcd'), ['--version'], { encoding: 'utf8' }), /3\.4\.23/);
+    assert.deepEqual(await install(v34, '3.4.23'), {
+      changed: false,
+      actions: [],
+      binary: join(binDir, 'etcd'),
+    });
+  });
+
+  test('3.5.30 beside it with etcdutl; back to 3.4.23 relinks and drops the etcdutl link', async () => {
+    const up = await install(v35, '3.5.30');
+    assert.equal(up.changed, true);
+    assert.equal(readlinkSync(join(binDir, 'etcdutl')), join(root, 'v3.5.30/etcdutl'));
+    const down = await install(v34, '3.4.23');
+    assert.deepEqual(down.actions, [
+      `link ${join(binDir, 'etcd')} -> ${join(root, 'v3.4.23/etcd')}`,
+      `link ${join(binDir, 'etcdctl')} -> ${join(root, 'v3.4.23/etcdctl')}`,
+      `remove ${join(binDir, 'etcdutl')} (not in 3.4.23)`,
+    ]);
+    assert.deepEqual(readdirSync(binDir).sort(), ['etcd', 'etcdctl']);
+    assert.deepEqual(readdirSync(root).sort(), ['v3.4.23', 'v3.5.30']);
+  });
+
+  test('a tarball of another version: refused, nothing left behind', async () => {
+    await assert.rejects(install(v35, '3.5.99'), {
+      code: 'E_AGENT_COMMAND_FAILED',
+      message: /does not hold etcd 3\.5\.99: it holds etcd 3\.5\.30/,
+    });
+    assert.deepEqual(readdirSync(root).sort(), ['v3.4.23', 'v3.5.30']);
+  });
+
+  test('a missing tarball: not found', async () => {
+    await assert.rejects(install(join(dir, 'nope.tar.gz'), '3.4.99'), { code: 'E_AGENT_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { RequestOf, routes } from '../../../../agent/api/index.ts';
+import { makeEtcdLogs } from '../../../../agent/handlers/etcd-logs.ts';
+import { makeEtcdService } from '../../../../agent/handlers/etcd-service.ts';
+import { readSupervisorState, supervisorPaths } from '../../../../agent/supervisor/state.ts';
+import { processAlive } from '../../../../agent/system/proc-stat.ts';
+import { waitUntil } from '../../../../agent/wait-until.ts';
+import { type FakeHost, fakeHost } from './fake-etcd.ts';
+
+const ROOT = new URL('../../../../', import.meta.url).pathname;
+const AGENT = [process.execPath, join(ROOT, 'agent/main.ts')];
+
+type ServiceRequest = RequestOf<typeof routes.etcdService>;
+
+/** Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]. */
+function statFields(pid: number): string[] {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+describe('etcdService with the supervisor (no systemd)', () => {
+  let host: FakeHost;
+  let service: ReturnType<typeof makeEtcdService>;
+  let call: (action: ServiceRequest['action'], extra?: Partial<ServiceRequest>) => ReturnType<typeof service>;
+  const logs = makeEtcdLogs(() => false);
+  const state = () => readSupervisorState(supervisorPaths(host.runDir).stateFile);
+
+  before(() => {
+    host = fakeHost();
+    host.writeEnv({ ETCD_NAME: 'm1', QUOTED: 'a "b" $c', FAKE_MODE: 'run' });
+    service = makeEtcdService({ systemd: () => false, runDir: host.runDir, agentCommand: AGENT });
+    call = (action, extra = {}) =>
+      service(
+        {
+          action,
+          envFile: host.envFile,
+          binary: host.binary,
+          logFile: host.logFile,
+          ...extra,
+        },
+        { buildId: 'test' },
+      );
+  });
+
+  after(async () => {
+    await call('stop').catch(() => {});
+    const s = state();
+    for (const pid of [s?.supervisorPid, s?.etcdPid]) {
+      if (pid && processAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    host.remove();
+  });
+
+  test('status before anything: not running', async () => {
+    const r = await call('status');
+    assert.deepEqual(
+      { changed: r.changed, manager: r.manager, running: r.running, pid: r.pid },
+      { changed: false, manager: 'supervisor', running: false, pid: null },
+    );
+  });
+
+  test('start: running, detached in its own session, env file reaches etcd', async () => {
+    const t0 = Date.now();
+    // The agent runs under the controller's kill marker; the supervisor must not carry it.
+    process.env['TSKV_RUN'] = 'marker-of-the-agent-command';
+    const r = await call('start').finally(() => {
+      delete process.env['TSKV_RUN'];
+    });
+    assert.equal(r.changed, true);
+    assert.match(r.actions.join('\n'), /start etcd under the tskv supervisor/);
+    assert.equal(r.running, true);
+    assert.ok(r.pid && processAlive(r.pid));
+    assert.ok(r.startedAtMs !== null && r.startedAtMs >= t0 - 5 && r.startedAtMs <= Date.now());
+    const s = state();
+    assert.ok(s);
+    const [, , pgrp, session] = statFields(s.supervisorPid);
+    assert.equal(Number(session), s.supervisorPid, 'supervisor leads its own session');
+    assert.equal(Number(pgrp), s.supervisorPid, 'supervisor leads its own process group');
+    assert.equal(Number(statFields(r.pid)[1]), s.supervisorPid, 'etcd is the supervisor child');
+    assert.doesNotMatch(readFileSync(`/proc/${s.supervisorPid}/environ`, 'utf8'), /TSKV_RUN=/);
+    let line = '';
+    await waitUntil(async () => {
+      line = (await logs({ lines: 5, logFile: host.logFile }, { buildId: 't' })).lines.join('\n');
+      return line.includes('fake etcd pid');
+    }, 5_000);
+    assert.match(line, /ETCD_NAME=m1 QUOTED=a "b" \$c HOME=unset PATH=\/usr\/local\/sbin:/);
+  });
+
+  test('start again: no change', async () => {
+    const before = state();
+    const r = await call('start');
+    assert.equal(r.changed, false);
+    assert.equal(r.pid, before?.etcdPid);
+  });
+
+  test('etcd killed: the supervisor restarts it with a new pid', async () => {
+    const old = state();
+    assert.ok(old?.etcdPid);
+    process.kill(old.etcdPid, 'SIGKILL');
+    assert.ok(await waitUntil(() => (state()?.spawns ?? 0) > old.spawns && state()?.etcdPid !== null, 5_000));
+    const r = await call('status');
+    assert.equal(r.running, true);
+    assert.notEqual(r.pid, old.etcdPid);
+    assert.equal(r.restarts, 1);
+    assert.equal(r.lastExit, 'killed by SIGKILL');
+  });
+
+  test('restart: new pid and new startedAtMs, env file re-read', async () => {
+    const before = await call('status');
+    host.writeEnv({ ETCD_NAME: 'm1-renamed', FAKE_MODE: 'run' });
+    const r = await call('restart');
+    assert.equal(r.changed, true);
+    assert.equal(r.running, true);
+    assert.notEqual(r.pid, before.pid);
+    assert.ok((r.startedAtMs ?? 0) > (before.startedAtMs ?? 0));
+    assert.equal(before.pid !== null && processAlive(before.pid), false);
+    await waitUntil(() => readFileSync(host.logFile, 'utf8').includes('ETCD_NAME=m1-renamed'), 5_000);
+    assert.match(readFileSync(host.logFile, 'utf8'), /ETCD_NAME=m1-renamed/);
+  });
+
+  test('stop: etcd and supervisor gone; stop again: no change', async () => {
+    const s = state();
+    assert.ok(s?.etcdPid);
+    const r = await call('stop');
+    assert.deepEqual(
+      { changed: r.changed, running: r.running, pid: r.pid },
+      { changed: true, running: false, pid: null },
+    );
+    assert.equal(processAlive(s.etcdPid), false);
+    assert.equal(processAlive(s.supervisorPid), false);
+    assert.equal((await call('stop')).changed, false);
+  });
+
+  test('exit 0: not restarted, the supervisor exits', async () => {
+    host.writeEnv({ FAKE_MODE: 'exit0' });
+    await call('start');
+    assert.ok(await waitUntil(() => state()?.phase === 'exited', 5_000));
+    const s = state();
+    assert.equal(s?.spawns, 1);
+    assert.equal(s?.lastExit?.reason, 'exit 0');
+    assert.ok(await waitUntil(() => !processAlive(s?.supervisorPid ?? 0), 5_000));
+    assert.equal((await call('status')).running, false);
+  });
+
+  test('exit 3: restarted with backoff, reported in status', async () => {
+    host.writeEnv({ FAKE_MODE: 'exit3' });
+    await call('start');
+    assert.ok(await waitUntil(() => (state()?.restarts ?? 0) >= 1, 5_000));
+    const r = await call('status');
+    assert.equal(r.lastExit, 'exit 3');
+    assert.equal(state()?.phase === 'backoff' || state()?.phase === 'running', true);
+    await call('stop');
+    assert.equal(processAlive(state()?.supervisorPid ?? 0), false);
+  });
+
+  test('start without the program: a clear error', async () => {
+    await assert.rejects(call('start', { binary: join(host.dir, 'missing/etcd') }), {
+      code: 'E_AGENT_NOT_FOUND',
+      message: /the etcd program .*missing\/etcd is missing/,
+    });
+  });
+});
+
+/**
+ * A supervisor that records "exited" and then takes half a second to exit, as a real one may inside
+ * process.exit: stop must not report the member stopped until that process is gone.
+ */
+const LINGERING_SUPERVISOR = `#!/bin/sh
+state="$1"
+sleep 1000 &
+child=$!
+write() { printf '{"supervisorPid":%s,"supervisorStartTime":0,"binary":"/x","envFile":"/x","logFile":"/x","phase":"%s","etcdPid":%s,"etcdStartTime":null,"startedAtMs":null,"spawns":1,"restarts":0,"lastExit":null,"updatedAtMs":0}' $$ "$1" "$2" >"$state.tmp" && mv "$state.tmp" "$state"; }
+trap 'kill $child; wait $child; write exited null; sleep 0.5; exit 0' TERM
+write running $child
+wait $child
+`;
+
+describe('stop waits for the supervisor process itself', () => {
+  let host: FakeHost;
+  before(() => {
+    host = fakeHost();
+  });
+  after(() => host.remove());
+
+  test('a supervisor that lingers after recording "exited" is gone when stop returns', async () => {
+    const script = join(host.dir, 'bin', 'lingering-supervisor');
+    writeFileSync(script, LINGERING_SUPERVISOR);
+    chmodSync(script, 0o755);
+    mkdirSync(host.runDir, { recursive: true });
+    const { stateFile } = supervisorPaths(host.runDir);
+    const child = spawn(script, [stateFile], { detached: true, stdio: 'ignore' });
+    child.unref();
+    assert.ok(await waitUntil(() => readSupervisorState(stateFile)?.phase === 'running', 5_000));
+    const s = readSupervisorState(stateFile)!;
+    const service = makeEtcdService({ systemd: () => false, runDir: host.runDir, agentCommand: AGENT });
+    const r = await service(
+      { action: 'stop', envFile: host.envFile, binary: host.binary, logFile: host.logFile },
+      { buildId: 't' },
+    );
+    assert.equal(r.running, false);
+    assert.equal(processAlive(s.supervisorPid), false, 'the supervisor process is gone');
+    assert.equal(processAlive(s.etcdPid!), false, 'etcd is gone');
+  });
+});
+
+describe('supervisor outlives the process that started it', () => {
+  let host: FakeHost;
+  before(() => {
+    host = fakeHost();
+    host.writeEnv({ FAKE_MODE: 'run' });
+  });
+  after(() => {
+    const s = readSupervisorState(supervisorPaths(host.runDir).stateFile);
+    if (s && processAlive(s.supervisorPid)) process.kill(s.supervisorPid, 'SIGTERM');
+    waitUntil(() => !s || !processAlive(s.supervisorPid), 5_000).finally(() => host.remove());
+  });
+
+  test('a separate agent process starts etcd and exits; etcd keeps running', async () => {
+    const script = `
+      import { makeEtcdService } from ${JSON.stringify(join(ROOT, 'agent/handlers/etcd-service.ts'))};
+      const service = makeEtcdService({ systemd: () => false, runDir: ${JSON.stringify(host.runDir)},
+        agentCommand: ${JSON.stringify(AGENT)} });
+      const r = await service({ action: 'start', envFile: ${JSON.stringify(host.envFile)},
+        binary: ${JSON.stringify(host.binary)}, logFile: ${JSON.stringify(host.logFile)} }, { buildId: 't' });
+      process.stdout.write(JSON.stringify(r));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'inherit'],
+      timeout: 20_000,
+    });
+    const r = JSON.parse(out) as { running: boolean; pid: number };
+    assert.equal(r.running, true);
+    assert.equal(processAlive(r.pid), true, 'etcd survives the exit of the agent that started it');
+    const service = makeEtcdService({ systemd: () => false, runDir: host.runDir, agentCommand: AGENT });
+    const stopped = await service(
+      { action: 'stop', envFile: host.envFile, binary: host.binary, logFile: host.logFile },
+      { buildId: 't' },
+    );
+    assert.equal(stopped.running, false);
+    assert.equal(processAlive(r.pid), false);
+  });
+});

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parsePairs } from '../../../../controller/commands/replace.ts';
+import { formatStatus } from '../../../../controller/commands/status.ts';
+import { planAll } from '../../../../controller/plays/replace.ts';
+import type { StatusReport } from '../../../../controller/plays/status.ts';
+import { inventory, seedMembers, view } from '../ops/membership-fixtures.ts';
+
+describe('several pairs in one command', () => {
+  const inv = inventory(['h102', 'docker', 'h104', 'h105', 'h106']);
+  test('each pair is planned against the cluster the previous one leaves', () => {
+    const plans = planAll(inv, view(seedMembers()), parsePairs(['h104=h105', 'docker=h106']), undefined);
+    assert.deepEqual(
+      plans.map((p) => p.kind === 'steps' && [p.oldName, p.pair.new, p.mode]),
+      [
+        ['h104', 'h105', 'learner'],
+        ['docker', 'h106', 'learner'],
+      ],
+    );
+  });
+  test('planning stops at the first refusal', () => {
+    const plans = planAll(inv, view(seedMembers()), parsePairs(['h999=h105', 'docker=h106']), undefined);
+    assert.deepEqual(
+      plans.map((p) => p.kind),
+      ['refuse'],
+    );
+  });
+  test('OLD=NEW is the only accepted form', () => {
+    assert.deepEqual(parsePairs(['h102=new-h102']), [{ old: 'h102', new: 'new-h102' }]);
+    assert.throws(() => parsePairs(['h102']), /'h102' is not OLD=NEW/);
+    assert.throws(() => parsePairs([]), /missing OLD=NEW/);
+  });
+});
+
+describe('formatStatus', () => {
+  const report: StatusReport = {
+    clusterId: 'abc',
+    leader: 'h102',
+    members: [
+      {
+        id: '84099faad6d56427',
+        name: 'h102',
+        peerURLs: ['http://192.168.100.102:2380'],
+        clientURLs: ['http://192.168.100.102:2379'],
+        state: 'started',
+        host: 'h102',
+        healthy: true,
+        health: 'healthy',
+        leader: true,
+        version: '3.4.23',
+        dbSize: 20480,
+        raftTerm: 2,
+        raftIndex: 17,
+      },
+    ],
+    hosts: [
+      {
+        name: 'h102',
+        address: '192.168.100.102',
+        reachable: true,
+        clockOffsetMs: -12,
+        clockErrorMs: 1,
+        member: 'h102',
+        problem: null,
+      },
+      {
+        name: 'h105',
+        address: '192.168.100.105',
+        reachable: false,
+        clockOffsetMs: null,
+        clockErrorMs: null,
+        member: null,
+        problem: 'ssh: connection refused',
+      },
+    ],
+    drift: [
+      {
+        kind: 'host-not-member',
+        host: 'h105',
+        message: 'inventory host h105 is not a member',
+        fix: 'tskv member add inv.yaml h105 --start',
+      },
+    ],
+    replacing: null,
+    error: null,
+  };
+  test('members, hosts with clock offsets, and drift with its fix', () => {
+    const text = formatStatus(report);
+    assert.match(text, /^cluster abc, leader h102, 1 members$/m);
+    assert.match(
+      text,
+      /^84099faad6d56427 +h102 +started +healthy +yes +3\.4\.23 +20 kB +2 +17 +http:\/\/192\.168\.100\.102:2380/m,
+    );
+    assert.match(text, /^h102 +192\.168\.100\.102 +reachable +-0\.012s ±0\.001s +h102$/m);
+    assert.match(
+      text,
+      /^h105 +192\.168\.100\.105 +unreachable +- +\(not a member\) +ssh: connection refused$/m,
+    );
+    assert.match(
+      text,
+      /inventory host h105 is not a member\n {2}fix: tskv member add inv\.yaml h105 --start/,
+    );
+  });
+});

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { ExecResult } from '../../../../controller/connect/types.ts';
+import { type CommandRunner, uploadFile } from '../../../../controller/connect/upload.ts';
+
+const unquote = (word = '') => word.replace(/^'|'$/g, '');
+
+/** A host whose `tee | sha256sum && stat` stores what it is sent, optionally corrupted. */
+function fakeHost(corrupt = false): CommandRunner & { files: Map<string, Buffer> } {
+  const files = new Map<string, Buffer>();
+  return {
+    host: 'h102',
+    files,
+    async run(command, options): Promise<ExecResult> {
+      if (command.includes('sha256sum')) {
+        const sent = Buffer.from(options.stdin as Buffer);
+        const stored = corrupt ? Buffer.concat([sent, Buffer.from('!')]) : sent;
+        const tmp = unquote(/tee (\S+)/.exec(command)?.[1]);
+        files.set(tmp, stored);
+        const hash = createHash('sha256').update(stored).digest('hex');
+        return { code: 0, stdout: `${hash}  -\n${stored.length}\n`, stderr: '' };
+      }
+      const move = /mv -f (\S+) (\S+)/.exec(command);
+      if (move) files.set(unquote(move[2]), files.get(unquote(move[1])) ?? Buffer.alloc(0));
+      return { code: 0, stdout: '', stderr: '' };
+    },
+  };
+}
+
+describe('uploadFile with the same bytes for several hosts', () => {
+  const bytes = Buffer.from('etcd tarball '.repeat(1000));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+
+  test('each host gets and verifies them', async () => {
+    const hosts = [fakeHost(), fakeHost(), fakeHost()];
+    await Promise.all(hosts.map((h) => uploadFile(h, bytes, '/var/lib/tskv/cache/etcd.tar.zst', { sha256 })));
+    for (const h of hosts) assert.deepEqual(h.files.get('/var/lib/tskv/cache/etcd.tar.zst'), bytes);
+  });
+
+  test('a host that stored other bytes still fails, after the hash was remembered', async () => {
+    await uploadFile(fakeHost(), bytes, '/tmp/a', { sha256 });
+    await assert.rejects(
+      uploadFile(fakeHost(true), bytes, '/tmp/a', { sha256 }),
+      /sha256 mismatch for \/tmp\/a/,
+    );
+  });
+
+  test('bytes that are not the expected ones fail before the host is believed', async () => {
+    await assert.rejects(
+      uploadFile(fakeHost(), bytes, '/tmp/b', { sha256: '0'.repeat(64) }),
+      new RegExp(`expected 0{64}, sent ${sha256}`),
+    );
+  });
+});

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { InputError } from '../../../../controller/errors.ts';
+import { loadInventory, parseInventory } from '../../../../controller/inventory/load.ts';
+import { PROJECT_TEMPLATES_DIR } from '../../../../controller/inventory/normalise.ts';
+
+const ISSUE_YAML = `cluster:
+  token: etcd-cluster-test           # --initial-cluster-token
+  clientPort: 2379                    # optional, default 2379
+  peerPort: 2380                      # optional, default 2380
+etcd:
+  version: 3.4.23
+  source: ./artifacts/etcd-v3.4.23-linux-amd64.tar.gz   # official-layout tarball: a path or an http(s) URL
+ssh:
+  user: root
+  port: 22
+  identityFile: ~/.ssh/id_ed25519
+  knownHosts: ~/.ssh/known_hosts     # host keys are verified against this file
+  hostKeyPolicy: strict              # strict | accept-new
+hosts:
+  h102:   { address: 192.168.100.102 }
+  docker: { address: 192.168.100.103 }
+  h104:   { address: 192.168.100.104, ssh: { port: 2222 } }   # per-host ssh overrides
+`;
+
+const MINIMAL = `cluster: { token: t }
+etcd: { version: 3.5.17, source: https://example.com/etcd-v3.5.17-linux-amd64.tar.gz }
+hosts:
+  a: { address: 10.0.0.1 }
+`;
+
+describe('good inventories', () => {
+  test("accepts the issue's YAML exactly as written", () => {
+    const inv = parseInventory(ISSUE_YAML, '/srv/inv/cluster.yaml');
+    assert.equal(inv.file, '/srv/inv/cluster.yaml');
+    assert.deepEqual(inv.cluster, { token: 'etcd-cluster-test', clientPort: 2379, peerPort: 2380 });
+    assert.equal(inv.etcd.version, '3.4.23');
+    assert.equal(inv.etcd.source, '/srv/inv/artifacts/etcd-v3.4.23-linux-amd64.tar.gz');
+    assert.deepEqual(
+      inv.hosts.map((h) => [h.name, h.address, h.ssh.port]),
+      [
+        ['h102', '192.168.100.102', 22],
+        ['docker', '192.168.100.103', 22],
+        ['h104', '192.168.100.104', 2222],
+      ],
+    );
+    const h104 = inv.hosts[2]!;
+    assert.equal(h104.ssh.identityFile, join(homedir(), '.ssh/id_ed25519'));
+    assert.equal(h104.ssh.knownHosts, join(homedir(), '.ssh/known_hosts'));
+    assert.equal(h104.ssh.hostKeyPolicy, 'strict');
+    assert.equal(h104.ssh.user, 'root');
+    assert.deepEqual(inv.warnings, []);
+  });
+
+  test('applies defaults', () => {
+    const inv = parseInventory(MINIMAL, 'min.yaml');
+    assert.equal(inv.file, resolve('min.yaml'));
+    assert.deepEqual(inv.cluster, { token: 't', clientPort: 2379, peerPort: 2380 });
+    assert.equal(inv.etcd.source, 'https://example.com/etcd-v3.5.17-linux-amd64.tar.gz');
+    assert.equal(inv.etcd.sha256, undefined);
+    assert.deepEqual(inv.etcd.flags, {});
+    const [a] = inv.hosts;
+    assert.deepEqual(a, {
+      name: 'a',
+      address: '10.0.0.1',
+      dataDir: '/var/lib/etcd/a.etcd',
+      ssh: {
+        user: 'root',
+        port: 22,
+        identityFile: undefined,
+        knownHosts: join(homedir(), '.ssh/known_hosts'),
+        hostKeyPolicy: 'strict',
+        proxyCommand: undefined,
+        connectTimeoutMs: 10_000,
+      },
+    });
+    assert.deepEqual(inv.time, { servers: [] });
+    assert.equal(inv.templatesDir, PROJECT_TEMPLATES_DIR);
+    assert.equal(PROJECT_TEMPLATES_DIR, resolve(import.meta.dirname, '../../../../templates'));
+  });
+
+  test('takes extensions and per-host overrides', () => {
+    const inv = parseInventory(
+      `cluster: { token: t, clientPort: 12379, peerPort: 12380 }
+etcd:
+  version: 3.5.17
+  source: ../tarballs/etcd.tar.gz
+  sha256: ${'AB'.repeat(32)}
+  flags: { enable-v2: true, snapshot-count: 5000, log-level: debug }
+  dataDir: /data/etcd/{name}
+ssh:
+  user: admin
+  identityFile: keys/id
+  knownHosts: ./known_hosts
+  hostKeyPolicy: accept-new
+  proxyCommand: ssh -W %h:%p bastion
+  connectTimeout: 2.5
+time:
+  servers: [pool.ntp.org, 10.0.0.254]
+templates: my-templates
+hosts:
+  a: { address: 10.0.0.1 }
+  b: { address: "fd00::2", dataDir: /srv/b, ssh: { user: root, port: 2222, identityFile: ~/b.key } }
+  c: { address: etcd-c.example.com }
+`,
+      '/srv/inv/cluster.yaml',
+    );
+    assert.deepEqual(inv.cluster, { token: 't', clientPort: 12379, peerPort: 12380 });
+    assert.equal(inv.etcd.source, '/srv/tarballs/etcd.tar.gz');
+    assert.equal(inv.etcd.sha256, 'ab'.repeat(32));
+    assert.deepEqual(inv.etcd.flags, { 'enable-v2': true, 'snapshot-count': 5000, 'log-level': 'debug' });
+    assert.deepEqual(inv.time.servers, ['pool.ntp.org', '10.0.0.254']);
+    assert.equal(inv.templatesDir, '/srv/inv/my-templates');
+    const [a, b, c] = inv.hosts;
+    assert.equal(a!.dataDir, '/data/etcd/a');
+    assert.equal(c!.dataDir, '/data/etcd/c');
+    assert.equal(b!.dataDir, '/srv/b');
+    assert.deepEqual(a!.ssh, {
+      user: 'admin',
+      port: 22,
+      identityFile: '/srv/inv/keys/id',
+      knownHosts: '/srv/inv/known_hosts',
+      hostKeyPolicy: 'accept-new',
+      proxyCommand: 'ssh -W %h:%p bastion',
+      connectTimeoutMs: 2500,
+    });
+    assert.equal(b!.ssh.user, 'root');
+    assert.equal(b!.ssh.port, 2222);
+    assert.equal(b!.ssh.identityFile, join(homedir(), 'b.key'));
+    assert.equal(b!.ssh.proxyCommand, 'ssh -W %h:%p bastion');
+  });
+
+  test('an extra flag named like an Object property is not taken for one tskv sets', () => {
+    const inv = parseInventory(MINIMAL.replace('source:', 'flags: { constructor: x }, source:'), 'p.yaml');
+    assert.deepEqual(inv.etcd.flags, { constructor: 'x' });
+  });
+
+  test('an even member count is a warning, not an error', () => {
+    const inv = parseInventory(
+      `cluster: { token: t }
+etcd: { version: 3.4.23, source: ./e.tgz }
+hosts:
+  a: { address: 10.0.0.1 }
+  b: { address: 10.0.0.2 }
+  c: { address: 10.0.0.3 }
+  d: { address: 10.0.0.4 }
+`,
+      'even.yaml',
+    );
+    assert.equal(inv.hosts.length, 4);
+    assert.deepEqual(inv.warnings, [
+      'even.yaml:3:1: warning: 4 members tolerate no more failures than 3 (1 either way); use an odd number of members',
+    ]);
+  });
+
+  test('a member name that is not a DNS label is a warning', () => {
+    const inv = parseInventory(MINIMAL.replace('  a:', '  Node_A:'), 'w.yaml');
+    assert.deepEqual(inv.warnings, [
+      "w.yaml:4:3: warning: member name 'Node_A' is not a DNS label; etcd accepts it, but letters, digits and '-' (at most 63) are safest",
+    ]);
+  });
+
+  test('loads the seed inventory', async () => {
+    const inv = await loadInventory(resolve(import.meta.dirname, '../../../../inventories/seed.yaml'));
+    assert.deepEqual(
+      inv.hosts.map((h) => `${h.name}=${h.address}`),
+      ['docker=192.168.100.103', 'h102=192.168.100.102', 'h104=192.168.100.104'],
+    );
+    assert.equal(inv.cluster.token, 'etcd-cluster-test');
+  });
+});
+
+describe('unreadable inventories', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tskv-inv-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a missing file is an InputError naming it', async () => {
+    const file = join(dir, 'nope.yaml');
+    await assert.rejects(loadInventory(file), (err: unknown) => {
+      assert.ok(err instanceof InputError);
+      assert.equal(err.exitCode, 2);
+      assert.equal(err.message, `cannot read inventory ${file}: no such file`);
+      return true;
+    });
+  });
+
+  test('a folder is an InputError naming it', async () => {
+    await assert.rejects(loadInventory(dir), {
+      name: 'InputError',
+      message: `cannot read inventory ${dir}: it is a folder, not a file`,
+    });
+  });
+});

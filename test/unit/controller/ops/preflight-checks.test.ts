@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { FactsResponse, FirewallStateResponse, PortsResponse } from '../../../../agent/api/index.ts';
+import { formatCheck } from '../../../../controller/ops/checks.ts';
+import {
+  clockChecks,
+  dataDirChecks,
+  firewallChecks,
+  hostChecks,
+  portChecks,
+  reachabilityChecks,
+} from '../../../../controller/ops/preflight-checks.ts';
+import { facts as baseFacts } from './deploy-fixtures.ts';
+
+/** The deploy planners' healthy-host facts, with whole fields replaced. */
+function facts(over: Partial<FactsResponse> = {}): FactsResponse {
+  return { ...baseFacts(), ...over };
+}
+
+const fwClosed: FirewallStateResponse = {
+  backend: 'firewalld',
+  state: 'running',
+  zone: 'public',
+  ports: [
+    { port: 2379, protocol: 'tcp', open: true, detail: 'port 2379/tcp in zone public' },
+    { port: 2380, protocol: 'tcp', open: false, detail: 'no rule in zone public' },
+  ],
+};
+
+describe('preflight verdicts', () => {
+  test('a healthy host passes os and disk', () => {
+    assert.deepEqual(
+      hostChecks('h102', facts(), '/var/lib/etcd/h102.etcd').map((c) => c.status),
+      ['ok', 'ok'],
+    );
+  });
+  test('low disk fails, unsupported arch fails', () => {
+    const low = facts({ disk: { path: '/d', measuredAt: '/', freeBytes: 100 * 1024 ** 2, totalBytes: 1 } });
+    assert.equal(hostChecks('h', low, '/d')[1]!.status, 'fail');
+    assert.equal(hostChecks('h', facts({ arch: 'ia32' }), '/d')[0]!.status, 'fail');
+  });
+  test('a closed firewalld port fails with the zone and the fix', () => {
+    const [open, closed] = firewallChecks('docker', fwClosed);
+    assert.equal(open!.status, 'ok');
+    assert.equal(
+      formatCheck(closed!),
+      'FAIL docker firewall: 2380/tcp blocked (firewalld zone public: no rule in zone public) — fix: tskv deploy opens it, or: firewall-cmd --add-port=2380/tcp && firewall-cmd --permanent --add-port=2380/tcp',
+    );
+    assert.equal(closed!.fixedByDeploy, true);
+  });
+  test('open now but not permanently (the seed firewall-cmd without --permanent) warns, for deploy to fix', () => {
+    const fw: FirewallStateResponse = {
+      ...fwClosed,
+      ports: [
+        { port: 2380, protocol: 'tcp', open: true, permanent: false, detail: 'port 2380/tcp in zone public' },
+      ],
+    };
+    const [c] = firewallChecks('h104', fw);
+    assert.equal(c!.status, 'warn');
+    assert.equal(c!.fixedByDeploy, true);
+    assert.match(c!.observed, /2380\/tcp open now but not in the permanent configuration/);
+  });
+
+  test('a port held by another process fails; held by etcd passes', () => {
+    const ports: PortsResponse = {
+      ports: [
+        {
+          port: 2379,
+          inUse: true,
+          listeners: [{ address: '0.0.0.0', family: 'ipv4', pid: 77, command: 'nginx' }],
+        },
+        {
+          port: 2380,
+          inUse: true,
+          listeners: [{ address: '0.0.0.0', family: 'ipv4', pid: 9, command: 'etcd' }],
+        },
+      ],
+    };
+    const f = facts({
+      etcd: {
+        installed: null,
+        running: [{ pid: 9, command: 'etcd', listenPorts: [2380] }],
+        dataDir: { path: '/d', exists: true, hasData: true },
+      },
+    });
+    const [a, b] = portChecks('h102', ports, f);
+    assert.equal(a!.status, 'fail');
+    assert.match(a!.observed, /2379\/tcp in use by nginx \(pid 77\)/);
+    assert.equal(b!.status, 'ok');
+  });
+  test('a blocked hop names the hop and the target firewall', () => {
+    const [c] = reachabilityChecks([
+      {
+        from: 'h102',
+        to: 'docker',
+        port: 2380,
+        result: { host: '10.0.0.3', port: 2380, outcome: 'unreachable', errno: 'EHOSTUNREACH', elapsedMs: 1 },
+        targetFirewall: fwClosed,
+      },
+    ]);
+    assert.equal(c!.observed, 'h102 → docker:2380 blocked (firewalld zone public)');
+    assert.equal(c!.status, 'fail');
+  });
+  test('a refused hop without a firewall says refused and the errno', () => {
+    const [c] = reachabilityChecks([
+      {
+        from: 'a',
+        to: 'b',
+        port: 2379,
+        result: { host: 'b', port: 2379, outcome: 'refused', errno: 'ECONNREFUSED', elapsedMs: 1 },
+        targetFirewall: { backend: 'none', state: 'none', ports: [] },
+      },
+    ]);
+    assert.equal(c!.observed, 'a → b:2379 refused (ECONNREFUSED)');
+  });
+  test('clock: the skewed host fails with all offsets printed', () => {
+    const cs = clockChecks(
+      new Map([
+        ['h102', { offsetMs: 1, errorMs: 1 }],
+        ['docker', { offsetMs: 0, errorMs: 1 }],
+        ['h104', { offsetMs: 4400, errorMs: 1 }],
+      ]),
+    );
+    const bad = cs.filter((c) => c.status !== 'ok');
+    assert.equal(bad.length, 1);
+    assert.equal(bad[0]!.host, 'h104');
+    assert.match(bad[0]!.observed, /largest skew 4\.400s between docker and h104/);
+    assert.match(bad[0]!.observed, /h102 \+0\.001s/);
+  });
+  test('existing data fails only when bootstrapping a new cluster', () => {
+    const f = facts({
+      etcd: {
+        installed: null,
+        running: [],
+        dataDir: { path: '/var/lib/etcd/x', exists: true, hasData: true },
+      },
+    });
+    const [fail] = dataDirChecks('h104', f, true);
+    assert.equal(fail!.status, 'fail');
+    assert.match(fail!.observed, /\/var\/lib\/etcd\/x already holds etcd member data/);
+    assert.match(fail!.fix!, /--allow-existing-data/);
+    assert.equal(dataDirChecks('h104', f, false)[0]!.status, 'ok');
+  });
+});
