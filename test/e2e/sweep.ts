@@ -1,6 +1,6 @@
 /**
  * Kill sweeps: run a changing command, SIGKILL it at an exact step (the runner's seams, through
- * test/fixtures/tskv-seams.ts), re-run it, and check what it left. And a monitor that samples the
+ * test/e2e/tskv-seams.ts), re-run it, and check what it left. And a monitor that samples the
  * cluster while that happens, so a test can tell which acknowledged writes landed while a member
  * was out, and how many members were out at once.
  */
