@@ -7,7 +7,7 @@ import { createAgentServer } from './server.ts';
 import { listenPrivate } from './socket.ts';
 import { supervise } from './supervisor/supervise.ts';
 
-const USAGE = `usage: tskv-agent serve --socket PATH [--owner UID] [--idle-timeout SECONDS]
+const USAGE = `usage: tskv-agent serve --socket PATH [--owner UID] [--idle-timeout SECONDS] [--run-dir DIR]
        tskv-agent supervise --env FILE --binary BIN --log FILE --pidfile FILE [--state FILE]
        tskv-agent version`;
 
@@ -44,6 +44,8 @@ async function serve(args: string[]): Promise<void> {
       socket: { type: 'string' },
       owner: { type: 'string' },
       'idle-timeout': { type: 'string' },
+      // Tests: where the cluster lock lives instead of /run/tskv.
+      'run-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -52,7 +54,10 @@ async function serve(args: string[]): Promise<void> {
   if (ownerUid !== undefined && !Number.isInteger(ownerUid)) fail('--owner needs a numeric uid');
   const idleS = positiveInteger('--idle-timeout', values['idle-timeout']) ?? DEFAULT_IDLE_TIMEOUT_S;
   const id = buildId();
-  const server = createAgentServer({ buildId: id });
+  const server = createAgentServer({
+    buildId: id,
+    ...(values['run-dir'] ? { runDir: values['run-dir'] } : {}),
+  });
   const socket = await listenPrivate(server, {
     path: values.socket,
     ...(ownerUid === undefined ? {} : { ownerUid }),

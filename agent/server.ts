@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import { type AgentRoute, type ErrorBody, routes } from './api/index.ts';
+import { type AgentRoute, type ErrorBody, holdRoutes, routes } from './api/index.ts';
 import { AgentError } from './errors.ts';
+import { holdClusterLock } from './handlers/cluster-lock.ts';
 import { handlers } from './handlers/index.ts';
 import type { Handler, HandlerContext } from './handlers/types.ts';
 
@@ -54,6 +55,13 @@ function issues(err: z.ZodError): string {
 
 async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
+  const hold = holdRoutes.lockHold;
+  if (`${req.method} ${path}` === `${hold.method} ${hold.path}`) {
+    const parsed = hold.request.safeParse(await readJson(req));
+    if (!parsed.success)
+      throw new AgentError('E_AGENT_BAD_REQUEST', `${hold.path}: ${issues(parsed.error)}`, 400);
+    return holdClusterLock(parsed.data, res, ctx.runDir);
+  }
   const entry = table.get(`${req.method} ${path}`);
   if (!entry) throw new AgentError('E_AGENT_NOT_FOUND', `no route ${req.method} ${path}`, 404);
   const parsed = entry.route.request.safeParse(await readJson(req));

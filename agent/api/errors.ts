@@ -9,6 +9,7 @@ export const AGENT_ERROR_CODES = [
   'E_AGENT_ADDR_NOT_AVAILABLE',
   'E_AGENT_PERMISSION',
   'E_AGENT_COMMAND_FAILED',
+  'E_AGENT_LOCKED',
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

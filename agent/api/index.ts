@@ -6,6 +6,7 @@ export * from './deploy.ts';
 export * from './errors.ts';
 export * from './facts.ts';
 export * from './firewall-state.ts';
+export * from './lock.ts';
 export * from './manifest.ts';
 export * from './paths.ts';
 export * from './ports.ts';

@@ -31,3 +31,11 @@ export const UPLOAD_CACHE_DIR = `${TSKV_LIB_DIR}/cache`;
 
 /** The nftables rules that open etcd's ports across reboots, included from the boot configuration. */
 export const NFT_TSKV_RULES = '/etc/tskv/nftables-etcd.nft';
+
+/**
+ * The cluster lock every changing command holds on each host (flock; /run: a reboot frees it), and
+ * the record of who holds it. The supervisor's launch lock keeps two supervisors from starting.
+ */
+export const CLUSTER_LOCK_FILE = `${TSKV_RUN_DIR}/cluster.lock`;
+export const CLUSTER_LOCK_OWNER_FILE = `${TSKV_RUN_DIR}/cluster.lock.json`;
+export const SUPERVISOR_LOCK_FILE = `${TSKV_RUN_DIR}/etcd-supervisor.lock`;

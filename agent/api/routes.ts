@@ -20,6 +20,7 @@ import {
 } from './deploy.ts';
 import { factsRequestSchema, factsResponseSchema } from './facts.ts';
 import { firewallStateRequestSchema, firewallStateResponseSchema } from './firewall-state.ts';
+import { lockHoldRequestSchema, lockHoldResponseSchema } from './lock.ts';
 import { portsRequestSchema, portsResponseSchema } from './ports.ts';
 import {
   probeConnectManyRequestSchema,
@@ -95,3 +96,11 @@ export const routes = {
 
 export type Routes = typeof routes;
 export type RouteName = keyof Routes;
+
+/**
+ * Routes whose reply is held open: its first line is the reply (the schema), and what the route
+ * grants lasts until the connection closes.
+ */
+export const holdRoutes = {
+  lockHold: route('POST', '/v1/lock/hold', lockHoldRequestSchema, lockHoldResponseSchema),
+} as const;

@@ -2,6 +2,8 @@ import type { AgentRoute, ParsedRequestOf, ResponseOf, Routes } from '../api/ind
 
 export interface HandlerContext {
   buildId: string;
+  /** Where the cluster lock and its owner record live (default /run/tskv; tests give their own). */
+  runDir?: string;
 }
 
 export type Handler<R extends AgentRoute> = (

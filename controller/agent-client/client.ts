@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Pool, errors as undiciErrors } from 'undici';
+import { type buildConnector, Client, Pool, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
 import { type AgentRoute, errorBodySchema, type RequestOf, type ResponseOf } from '../../agent/api/index.ts';
 import { describeCause, TskvError } from '../errors.ts';
@@ -38,19 +38,21 @@ export class AgentClient {
   readonly host: string;
   readonly #client: Pool;
   readonly #timeoutMs: number;
+  readonly #connect: buildConnector.connector;
 
   constructor(options: AgentClientOptions) {
     this.host = options.host;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
+    this.#connect = (_opts, callback) => {
+      options.openStream().then(
+        (stream) => callback(null, stream as Socket),
+        (err: Error) => callback(err, null),
+      );
+    };
     this.#client = new Pool('http://tskv-agent', {
       connections: options.connections ?? 8,
-      // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
-      connect: (_opts, callback) => {
-        options.openStream().then(
-          (stream) => callback(null, stream as Socket),
-          (err: Error) => callback(err, null),
-        );
-      },
+      connect: this.#connect,
       pipelining: 1,
       keepAliveTimeout: 60_000,
       keepAliveMaxTimeout: 600_000,
@@ -123,6 +125,64 @@ export class AgentClient {
       );
     }
     return reply.data as ResponseOf<R>;
+  }
+
+  /**
+   * A hold route (agent/api holdRoutes) on a connection of its own: resolves to the first line of
+   * the reply once the agent granted it, and `release` closes that connection, which ends the hold.
+   */
+  async hold<R extends AgentRoute>(
+    route: R,
+    request: RequestOf<R>,
+    options: CallOptions = {},
+  ): Promise<{ reply: ResponseOf<R>; release(): void }> {
+    const step = options.step ?? `agent ${route.path}`;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const client = new Client('http://tskv-agent', { connect: this.#connect, pipelining: 1 });
+    const release = () => void client.destroy().catch(() => undefined);
+    try {
+      const res = await client.request({
+        method: route.method,
+        path: route.path,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+        headersTimeout: timeoutMs,
+        bodyTimeout: 0,
+      });
+      if (res.statusCode !== 200) {
+        const e = errorBodySchema.safeParse(JSON.parse(await res.body.text()));
+        throw e.success
+          ? this.#error(e.data.error.code, e.data.error.message, step)
+          : this.#error('E_AGENT_PROTOCOL', `agent replied ${res.statusCode} without an error body`, step);
+      }
+      // The reply goes on for as long as the hold: read its first line, leave the rest unread.
+      const line = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const onData = (chunk: Buffer) => {
+          text += chunk;
+          if (!text.includes('\n')) return;
+          res.body.off('data', onData);
+          res.body.pause();
+          resolve(text);
+        };
+        res.body.on('data', onData);
+        res.body.once('error', reject);
+        res.body.once('end', () => reject(new Error(`${route.path} ended before its first line`)));
+      });
+      const reply = route.response.safeParse(JSON.parse(line.slice(0, line.indexOf('\n'))));
+      if (!reply.success) {
+        throw this.#error(
+          'E_AGENT_PROTOCOL',
+          `agent reply to ${route.path} does not match: ${issues(reply.error)}`,
+          step,
+        );
+      }
+      return { reply: reply.data as ResponseOf<R>, release };
+    } catch (err) {
+      release();
+      if (err instanceof TskvError) throw err;
+      throw this.#error('E_AGENT_UNREACHABLE', `agent unreachable: ${describeCause(err)}`, step, err);
+    }
   }
 
   /** Close the HTTP connection (the agent keeps running until its SSH channel closes). */

@@ -8,7 +8,7 @@ import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
 
-const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data]
+const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data] [--break-lock]
 
 Brings every host to the inventory: preflight (all hosts pass before anything changes), then a plan
 per host (install etcd, open the firewall, write the env file, start or restart etcd), then the
@@ -20,6 +20,10 @@ a key written through one member read back through every other.
   --step-clock           step a skewed host's clock to the controller's when its time service cannot fix it
   --allow-skew           start etcd even though host clocks differ by more than 1 s
   --allow-existing-data  start a fully stopped cluster from its members' data dirs
+  --break-lock           end the hold of another run on the cluster lock (a run that is gone but whose
+                         connection hung); without it, a second run fails at once naming the first
+Facts are gathered by tskv's agent on each host: preflight and --dry-run push and start it too (it
+stays resident for the next command and exits after 10 idle minutes) but change nothing else.
 Exit code: 0 done (or nothing to do), 1 failed, 2 bad input.`;
 
 function printResult(r: DeployResult): void {
@@ -63,6 +67,7 @@ const deploy: Command = {
         'step-clock': { type: 'boolean' },
         'allow-skew': { type: 'boolean' },
         'allow-existing-data': { type: 'boolean' },
+        'break-lock': { type: 'boolean' },
       },
       usage,
     );
@@ -80,6 +85,8 @@ const deploy: Command = {
         allowExistingData: values['allow-existing-data'] ?? false,
         yes: values.yes ?? false,
         rerun: `tskv deploy ${argv.join(' ')} --yes`,
+        command: `tskv deploy ${argv.join(' ')}`,
+        breakLock: values['break-lock'] ?? false,
         showPlan: (plan) => {
           if (!json) process.stdout.write(formatPlan(plan));
         },

@@ -21,15 +21,16 @@ import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
 
 const usage = `usage: tskv member list INVENTORY [--json]
-       tskv member add INVENTORY NAME [--start] [--dry-run] [--yes]
-       tskv member remove INVENTORY NAME|ID [--dry-run] [--yes]
+       tskv member add INVENTORY NAME [--start] [--dry-run] [--yes] [--break-lock]
+       tskv member remove INVENTORY NAME|ID [--dry-run] [--yes] [--break-lock]
 
 list prints the members as etcdctl member list does. add registers inventory host NAME and prints
 the ETCD_NAME / ETCD_INITIAL_CLUSTER / ETCD_INITIAL_CLUSTER_STATE="existing" block as etcdctl
 does; --start also installs etcd on the host, starts it, and waits until it is healthy. remove
 checks that quorum is kept, removes the member through a voting member, stops etcd on its host
 and moves its data dir aside (never deleting it). Both show their plan first; --dry-run stops
-there; --yes answers the question asked before anything is stopped, moved or removed.`;
+there; --yes answers the question asked before anything is stopped, moved or removed. add and
+remove hold the cluster lock while they run (--break-lock ends a hung run's hold).`;
 
 async function withCluster<T>(
   inv: Inventory,
@@ -52,9 +53,10 @@ const say = (text: string) => process.stdout.write(`${text}\n`);
 async function change(
   live: LiveCluster,
   plan: () => Promise<MemberPlan>,
-  options: { dryRun: boolean; yes: boolean; mode: ProgressMode },
+  options: { dryRun: boolean; yes: boolean; mode: ProgressMode; command: string; breakLock: boolean },
 ): Promise<'dry-run' | 'declined' | 'nothing' | 'ran'> {
   const outcome = await applyChange({
+    lock: () => live.session.lock(options.command, options.breakLock),
     plan,
     show: (p) => {
       if (p.nothing) say(p.nothing);
@@ -89,6 +91,7 @@ const member: Command = {
         start: { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
         'dry-run': { type: 'boolean' },
+        'break-lock': { type: 'boolean' },
       },
       usage,
     );
@@ -102,6 +105,8 @@ const member: Command = {
       dryRun: values['dry-run'] ?? false,
       yes: values.yes ?? false,
       mode: progressMode(false),
+      command: `tskv member ${argv.join(' ')}`,
+      breakLock: values['break-lock'] ?? false,
     };
     return withCluster(inv, 'silent', async (live) => {
       if (sub === 'list') {

@@ -11,7 +11,9 @@ const usage = `usage: tskv preflight INVENTORY [--json] [--allow-existing-data] 
 
 Checks every host before anything changes: SSH and host keys, root or passwordless sudo, OS, arch
 and init system, free disk at the data dir, free client/peer ports, the host firewall, real
-reachability between every pair of hosts, clock skew, and existing etcd data.
+reachability between every pair of hosts, clock skew, and existing etcd data. The facts come from
+tskv's agent on each host: preflight pushes and starts it where it is missing (it stays resident for
+the next command and exits after 10 idle minutes), and changes nothing else.
 Exit code: 0 all checks pass (warnings allowed), 1 a check failed, 2 bad input.`;
 
 /** What the operator reads: one line per failed or warning check, then a summary. */

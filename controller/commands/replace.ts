@@ -17,14 +17,15 @@ import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
 
-const usage = `usage: tskv replace INVENTORY OLD=NEW [OLD=NEW ...] [--yes] [--dry-run] [--json]
+const usage = `usage: tskv replace INVENTORY OLD=NEW [OLD=NEW ...] [--yes] [--dry-run] [--json] [--break-lock]
 
 Replaces members one pair at a time, each healthy before the next. OLD is a member (name or hex
 ID, it may be gone from the inventory); NEW is an inventory host that is not a member.
 NEW elsewhere: added as a learner, started with --initial-cluster-state existing, promoted once
 caught up, then OLD leaves. NEW at OLD's address (the seed's h102 -> new-h102): OLD leaves first,
 its data dir is moved aside, then NEW is added and started. Re-running resumes an interrupted run.
-Shows the plan and asks on a TTY; --yes answers for scripts; --dry-run only shows the plan.`;
+Shows the plan and asks on a TTY; --yes answers for scripts; --dry-run only shows the plan.
+Holds the cluster lock while it runs (--break-lock ends a hung run's hold).`;
 
 export function parsePairs(args: string[]): ReplacePair[] {
   if (args.length === 0) throw new InputError(`missing OLD=NEW\n${usage}`);
@@ -77,7 +78,12 @@ const replace: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
+      {
+        yes: { type: 'boolean', short: 'y' },
+        'dry-run': { type: 'boolean' },
+        json: { type: 'boolean' },
+        'break-lock': { type: 'boolean' },
+      },
       usage,
     );
     const [file, ...rest] = requirePositionals(positionals, ['INVENTORY', 'OLD=NEW'], usage);
@@ -95,6 +101,7 @@ const replace: Command = {
     try {
       for (const u of session.unreachable) process.stderr.write(`warning: ${u.host}: ${u.observed}\n`);
       const outcome = await applyChange({
+        lock: () => session.lock(`tskv replace ${argv.join(' ')}`, values['break-lock'] ?? false),
         plan: () => planReplacements(live, pairs),
         show: (plan) => {
           for (const [i, p] of plan.pairs.entries()) out(formatPairPlan(p, pairs[i]!));

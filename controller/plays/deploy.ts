@@ -26,6 +26,10 @@ export interface DeployOptions {
   yes: boolean;
   /** The command line that answers yes for scripts. */
   rerun: string;
+  /** The command line, as the cluster lock names its holder. */
+  command: string;
+  /** End a hung run's hold on the cluster lock. */
+  breakLock: boolean;
   allowSkew: boolean;
   stepClock: boolean;
   allowExistingData: boolean;
@@ -127,6 +131,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     : prefetchEtcd(session.hosts.values(), inv.etcd.version, artifact);
   try {
     const outcome = await applyChange({
+      lock: () => session.lock(options.command, options.breakLock),
       plan: () => planFromHosts(live, options, result),
       show: (plan) => {
         result.plan = plan;

@@ -4,6 +4,7 @@ import type { AgentClient } from '../agent-client/client.ts';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { type CheckResult, failedCheck } from '../ops/checks.ts';
+import { type HeldLock, lockCluster } from '../run/lock.ts';
 import { forEachHost, type ProgressMode } from '../run/progress.ts';
 
 export interface HostChannel {
@@ -23,6 +24,8 @@ export interface Session {
   hosts: Map<string, HostChannel>;
   /** Hosts that could not be reached, as preflight results (check "ssh" or "agent"). */
   unreachable: CheckResult[];
+  /** The cluster lock on every connected host, for `command` (see run/lock.ts). */
+  lock(command: string, breakLock: boolean): Promise<HeldLock>;
   close(): Promise<void>;
 }
 
@@ -62,6 +65,15 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     mode,
     hosts,
     unreachable,
+    async lock(command, breakLock) {
+      const held = await lockCluster(
+        [...hosts.values()].map((ch) => ({ name: ch.spec.name, agent: ch.agent })),
+        command,
+        breakLock,
+      );
+      for (const b of held.broke) process.stderr.write(`warning: broke the cluster lock of ${b}\n`);
+      return held;
+    },
     async close() {
       // Only this run's streams close: the agents stay resident for the next command and exit once idle.
       for (const h of handles) h.close().catch(() => undefined);

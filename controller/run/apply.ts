@@ -1,7 +1,8 @@
 /**
- * How every changing command goes: make the plan, show it, stop there on --dry-run, ask when the
- * plan says it must (a TTY's answer or --yes), and run exactly the plan that was shown. An answer
- * typed at a prompt takes time: the plan is made again and must not have changed.
+ * How every changing command goes: take the cluster lock, make the plan, show it, stop there on
+ * --dry-run, ask when the plan says it must (a TTY's answer or --yes), and run exactly the plan
+ * that was shown. An answer typed at a prompt takes time: the plan is made again and must not
+ * have changed.
  */
 import { TskvError } from '../errors.ts';
 import { type Plan, planDifferences } from '../plan/plan.ts';
@@ -15,6 +16,8 @@ export interface Question {
 }
 
 export interface ChangeOptions<P extends Plan, R> {
+  /** Takes the cluster lock (./lock.ts) before the plan is made; a dry run takes none. */
+  lock?(): Promise<{ release(): void }>;
   /** Makes the plan from the live state. */
   plan(): Promise<P>;
   show(plan: P): void;
@@ -33,6 +36,15 @@ export type ChangeOutcome<P, R> =
 export async function applyChange<P extends Plan, R>(
   options: ChangeOptions<P, R>,
 ): Promise<ChangeOutcome<P, R>> {
+  const lock = options.dryRun ? undefined : await options.lock?.();
+  try {
+    return await planAndRun(options);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function planAndRun<P extends Plan, R>(options: ChangeOptions<P, R>): Promise<ChangeOutcome<P, R>> {
   let plan = await options.plan();
   options.show(plan);
   if (options.dryRun) return { kind: 'dry-run', plan };

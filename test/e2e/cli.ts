@@ -22,7 +22,7 @@ export interface CliOptions {
 export function spawnTskv(
   args: string[],
   options: Pick<CliOptions, 'env' | 'seams'> = {},
-): { kill(signal?: NodeJS.Signals): void; exited: Promise<CliResult>; stdout(): string } {
+): { kill(signal?: NodeJS.Signals): void; exited: Promise<CliResult>; stdout(): string; stderr(): string } {
   const [cmd, argv] = options.seams
     ? [process.execPath, [SEAMED, ...options.seams, '--', ...args]]
     : [BIN, args];
@@ -42,7 +42,12 @@ export function spawnTskv(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { kill: (signal = 'SIGKILL') => child.kill(signal), exited, stdout: () => stdout };
+  return {
+    kill: (signal = 'SIGKILL') => child.kill(signal),
+    exited,
+    stdout: () => stdout,
+    stderr: () => stderr,
+  };
 }
 
 /** `tskv <args>` to the end, killed after `timeoutMs` (default 180 s). */

@@ -9,7 +9,7 @@
  *
  * --before AT: as step AT starts (AT: its index in the plan, or KIND@HOST, or KIND for a cluster
  * step); --mid AT: at its first line of progress (with --mid-line TEXT: the first holding TEXT). --do kill: SIGKILL this process (what a killed
- * controller leaves behind); exec:CMD: run CMD with sh and go on. Prints "seam: STEP" to stderr
+ * controller leaves behind); stop: SIGSTOP it (a run that hangs); exec:CMD: run CMD with sh and go on. Prints "seam: STEP" to stderr
  * when it fires.
  */
 import { spawnSync } from 'node:child_process';
@@ -40,6 +40,7 @@ function fire(at: StepAt): void {
   process.stderr.write(`seam: ${at.index} ${at.step.kind}${at.step.host ? `@${at.step.host}` : ''}\n`);
   const action = values.do ?? 'kill';
   if (action === 'kill') process.kill(process.pid, 'SIGKILL');
+  else if (action === 'stop') process.kill(process.pid, 'SIGSTOP');
   else if (action.startsWith('exec:'))
     spawnSync('/bin/sh', ['-c', action.slice('exec:'.length)], { stdio: 'ignore' });
   else throw new Error(`unknown --do ${action}`);

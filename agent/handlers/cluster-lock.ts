@@ -1,0 +1,95 @@
+/**
+ * The cluster lock on this host (see agent/api/lock.ts): held for as long as the connection that
+ * asked for it, recorded with its owner so that whoever finds it held learns who holds it.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  CLUSTER_LOCK_FILE,
+  CLUSTER_LOCK_OWNER_FILE,
+  type holdRoutes,
+  type LockHoldResponse,
+  type LockOwner,
+  lockOwnerSchema,
+  type ParsedRequestOf,
+} from '../api/index.ts';
+import { AgentError } from '../errors.ts';
+import { writeFileAtomic } from '../system/atomic-file.ts';
+import { breakFileLock, type FileLock, tryFileLock } from '../system/host-lock.ts';
+import { waitUntil } from '../wait-until.ts';
+
+const recordSchema = z.object({ owner: lockOwnerSchema, flockPid: z.number().int().positive() });
+type LockRecord = z.infer<typeof recordSchema>;
+
+interface LockFiles {
+  lock: string;
+  owner: string;
+}
+
+/** The lock and its owner record, in `runDir` when a test gives one. */
+function lockFiles(runDir: string | undefined): LockFiles {
+  if (runDir === undefined) return { lock: CLUSTER_LOCK_FILE, owner: CLUSTER_LOCK_OWNER_FILE };
+  return { lock: join(runDir, 'cluster.lock'), owner: join(runDir, 'cluster.lock.json') };
+}
+
+function readRecord(files: LockFiles): LockRecord | undefined {
+  try {
+    const parsed = recordSchema.safeParse(JSON.parse(readFileSync(files.owner, 'utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function describeOwner(o: LockOwner): string {
+  return `${o.user}@${o.controller} (pid ${o.pid}, since ${o.since}): ${o.command}`;
+}
+
+const BREAK_WAIT_MS = 10_000;
+
+export async function holdClusterLock(
+  request: ParsedRequestOf<typeof holdRoutes.lockHold>,
+  res: ServerResponse,
+  runDir?: string,
+): Promise<void> {
+  const files = lockFiles(runDir);
+  let broke: LockOwner | null = null;
+  let held: FileLock | undefined = await tryFileLock(files.lock);
+  if (!held && request.breakHolder) {
+    const holder = readRecord(files);
+    if (holder) {
+      breakFileLock(holder.flockPid);
+      broke = holder.owner;
+    }
+    await waitUntil(async () => {
+      held = await tryFileLock(files.lock);
+      return held !== undefined;
+    }, BREAK_WAIT_MS);
+  }
+  if (!held) {
+    const holder = readRecord(files);
+    throw new AgentError(
+      'E_AGENT_LOCKED',
+      holder ? `held by ${describeOwner(holder.owner)}` : 'held by another tskv run (it did not say who)',
+      409,
+    );
+  }
+  await writeFileAtomic(
+    files.owner,
+    `${JSON.stringify({ owner: request.owner, flockPid: held.pid })}\n`,
+    0o644,
+  );
+  const lock = held;
+  const release = () => {
+    if (readRecord(files)?.flockPid === lock.pid) rmSync(files.owner, { force: true });
+    lock.release();
+  };
+  // The hold ends with the connection (the controller released it, or died), or when broken.
+  res.once('close', release);
+  lock.gone.then(() => res.destroy());
+  const reply: LockHoldResponse = { held: true, broke };
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  res.write(`${JSON.stringify(reply)}\n`);
+}
