@@ -10,7 +10,7 @@ import {
   type RequestOf,
   type ResponseOf,
 } from '../../agent/api/index.ts';
-import { describeCause, TskvError } from '../errors.ts';
+import { describeCause, type ErrorCode, TskvError } from '../errors.ts';
 
 export interface AgentClientOptions {
   /** The host the agent runs on (for error messages). */
@@ -69,7 +69,7 @@ export class AgentClient {
     });
   }
 
-  #error(code: string, message: string, step: string, cause?: unknown): TskvError {
+  #error(code: ErrorCode, message: string, step: string, cause?: unknown): TskvError {
     return new TskvError(code, message, { host: this.host, step, ...(cause === undefined ? {} : { cause }) });
   }
 
