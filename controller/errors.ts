@@ -1,7 +1,6 @@
-/** Exit codes the CLI promises: 0 ok, 1 an operation or check failed, 2 bad input (usage or inventory). */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_BAD_INPUT = 2;
+import { ERROR_CODES, type ErrorCode, EXIT_FAILED } from './error-codes.ts';
+
+export { type ErrorCode, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK } from './error-codes.ts';
 
 export interface TskvErrorOptions {
   host?: string;
@@ -9,32 +8,34 @@ export interface TskvErrorOptions {
   cause?: unknown;
   /** A hint on how to fix it, printed after the message. */
   fix?: string;
-  exitCode?: number;
 }
 
-/** Every failure tskv reports on purpose: a stable code, where it happened, and why. */
+/**
+ * Every failure tskv reports on purpose: a stable code, where it happened, and why. The exit code
+ * comes from the code (controller/error-codes.ts).
+ */
 export class TskvError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly host: string | undefined;
   readonly step: string | undefined;
   readonly fix: string | undefined;
   readonly exitCode: number;
 
-  constructor(code: string, message: string, options: TskvErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: TskvErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TskvError';
     this.code = code;
     this.host = options.host;
     this.step = options.step;
     this.fix = options.fix;
-    this.exitCode = options.exitCode ?? EXIT_FAILED;
+    this.exitCode = ERROR_CODES[code].exit;
   }
 }
 
-/** Bad input from the operator (arguments, inventory): exit code 2. */
+/** Bad input from the operator (arguments, inventory): E_INPUT, exit code 2. */
 export class InputError extends TskvError {
-  constructor(message: string, options: Omit<TskvErrorOptions, 'exitCode'> = {}) {
-    super('E_INPUT', message, { ...options, exitCode: EXIT_BAD_INPUT });
+  constructor(message: string, options: TskvErrorOptions = {}) {
+    super('E_INPUT', message, options);
     this.name = 'InputError';
   }
 }
@@ -51,7 +52,6 @@ export function hostFailure(host: string, step: string, err: unknown): TskvError
       step: err.step ?? step,
       ...(err.fix ? { fix: err.fix } : {}),
       ...(err.cause === undefined ? {} : { cause: err.cause }),
-      exitCode: err.exitCode,
     });
   }
   return new TskvError('E_HOST_FAILED', describeCause(err), { host, step, cause: err });

@@ -2,8 +2,15 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type buildConnector, Client, Pool, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
-import { type AgentRoute, errorBodySchema, type RequestOf, type ResponseOf } from '../../agent/api/index.ts';
-import { describeCause, TskvError } from '../errors.ts';
+import {
+  AGENT_ERROR_CODES,
+  type AgentErrorCode,
+  type AgentRoute,
+  errorBodySchema,
+  type RequestOf,
+  type ResponseOf,
+} from '../../agent/api/index.ts';
+import { describeCause, type ErrorCode, TskvError } from '../errors.ts';
 
 export interface AgentClientOptions {
   /** The host the agent runs on (for error messages). */
@@ -24,6 +31,11 @@ export interface CallOptions {
   /** Label used in errors ("facts", "probe h102:2380", ...). Default: the route's path. */
   step?: string;
   timeoutMs?: number;
+}
+
+/** Whatever a host answers is untrusted: only the agent's own codes pass through as they are. */
+function isAgentErrorCode(code: string): code is AgentErrorCode {
+  return (AGENT_ERROR_CODES as readonly string[]).includes(code);
 }
 
 function issues(err: z.ZodError): string {
@@ -59,7 +71,7 @@ export class AgentClient {
     });
   }
 
-  #error(code: string, message: string, step: string, cause?: unknown): TskvError {
+  #error(code: ErrorCode, message: string, step: string, cause?: unknown): TskvError {
     return new TskvError(code, message, { host: this.host, step, ...(cause === undefined ? {} : { cause }) });
   }
 
@@ -114,7 +126,15 @@ export class AgentClient {
       const e = errorBodySchema.safeParse(body);
       if (!e.success)
         throw this.#error('E_AGENT_PROTOCOL', `agent replied ${status} without an error body`, step);
-      throw this.#error(e.data.error.code, e.data.error.message, step);
+      const { code, message } = e.data.error;
+      if (!isAgentErrorCode(code)) {
+        throw this.#error(
+          'E_AGENT_PROTOCOL',
+          `agent replied ${status} with an unknown error code ${JSON.stringify(code.slice(0, 64))}: ${message}`,
+          step,
+        );
+      }
+      throw this.#error(code, message, step);
     }
     const reply = route.response.safeParse(body);
     if (!reply.success) {

@@ -1,4 +1,4 @@
-import { TskvError } from '../errors.ts';
+import { type ErrorCode, TskvError } from '../errors.ts';
 
 /** gRPC status codes etcd's gateway puts in error bodies (the ones tskv reasons about). */
 export const GRPC = {
@@ -71,7 +71,7 @@ export class EtcdError extends TskvError {
   readonly grpcCode: number | undefined;
 
   constructor(init: EtcdErrorInit) {
-    const code =
+    const code: ErrorCode =
       init.kind === 'response'
         ? 'E_ETCD'
         : init.kind === 'bad-response'

@@ -4,7 +4,7 @@
  * `tskv member`). Pure.
  */
 import { createHash } from 'node:crypto';
-import { TskvError } from '../errors.ts';
+import { type ErrorCode, TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { type DriftProblem, formatDrift, memberOf, membershipDrift } from './membership.ts';
@@ -31,7 +31,7 @@ export interface ClusterDecision {
   memberByHost: Map<string, EtcdMember>;
 }
 
-function refuse(code: string, message: string, fix: string): never {
+function refuse(code: ErrorCode, message: string, fix: string): never {
   throw new TskvError(code, message, { step: 'membership', fix });
 }
 

@@ -5,7 +5,7 @@
  */
 import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
-import { describeCause, TskvError } from '../errors.ts';
+import { describeCause, type ErrorCode, TskvError } from '../errors.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, isNoop, planDeploy } from '../ops/deploy-plan.ts';
@@ -38,7 +38,7 @@ export interface DeployOptions {
 }
 
 export interface DeployError {
-  code: string;
+  code: ErrorCode;
   host: string | undefined;
   step: string | undefined;
   message: string;
