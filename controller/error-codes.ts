@@ -29,6 +29,7 @@ const AGENT_CODES = {
   E_AGENT_ADDR_NOT_AVAILABLE: failed('the agent cannot listen on an address: it is not one of the host'),
   E_AGENT_PERMISSION: failed('the agent lacks a privilege (a low port, CAP_SYS_TIME)'),
   E_AGENT_COMMAND_FAILED: failed('a command or system call the agent ran on the host failed'),
+  E_AGENT_LOCKED: failed('another tskv run holds the cluster lock on this host'),
 } satisfies Record<AgentErrorCode, ErrorCodeInfo>;
 
 export const ERROR_CODES = {
@@ -89,6 +90,7 @@ export const ERROR_CODES = {
   // Plans and their runs
   E_NOT_CONFIRMED: failed('a change needed confirmation and did not get it'),
   E_PLAN_CHANGED: failed('the cluster changed while the plan waited for an answer'),
+  E_LOCKED: failed('another tskv run is changing the cluster (it holds the cluster lock)'),
   E_REFUSED: failed('a member change or replacement was refused before anything changed'),
   E_STEP_FAILED: failed('a step of a plan failed'),
   E_HOST_FAILED: failed('a step on one host failed'),

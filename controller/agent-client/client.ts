@@ -71,6 +71,22 @@ export class AgentClient {
     });
   }
 
+  /** An error reply as the TskvError it stands for; only the agent's own codes pass through. */
+  #replyError(status: number, body: unknown, step: string): TskvError {
+    const e = errorBodySchema.safeParse(body);
+    if (!e.success)
+      return this.#error('E_AGENT_PROTOCOL', `agent replied ${status} without an error body`, step);
+    const { code, message } = e.data.error;
+    if (!isAgentErrorCode(code)) {
+      return this.#error(
+        'E_AGENT_PROTOCOL',
+        `agent replied ${status} with an unknown error code ${JSON.stringify(code.slice(0, 64))}: ${message}`,
+        step,
+      );
+    }
+    return this.#error(code, message, step);
+  }
+
   #error(code: ErrorCode, message: string, step: string, cause?: unknown): TskvError {
     return new TskvError(code, message, { host: this.host, step, ...(cause === undefined ? {} : { cause }) });
   }
@@ -122,20 +138,7 @@ export class AgentClient {
     } catch {
       throw this.#error('E_AGENT_PROTOCOL', `agent replied ${status} with a body that is not JSON`, step);
     }
-    if (status < 200 || status > 299) {
-      const e = errorBodySchema.safeParse(body);
-      if (!e.success)
-        throw this.#error('E_AGENT_PROTOCOL', `agent replied ${status} without an error body`, step);
-      const { code, message } = e.data.error;
-      if (!isAgentErrorCode(code)) {
-        throw this.#error(
-          'E_AGENT_PROTOCOL',
-          `agent replied ${status} with an unknown error code ${JSON.stringify(code.slice(0, 64))}: ${message}`,
-          step,
-        );
-      }
-      throw this.#error(code, message, step);
-    }
+    if (status < 200 || status > 299) throw this.#replyError(status, body, step);
     const reply = route.response.safeParse(body);
     if (!reply.success) {
       throw this.#error(
@@ -170,10 +173,14 @@ export class AgentClient {
         bodyTimeout: 0,
       });
       if (res.statusCode !== 200) {
-        const e = errorBodySchema.safeParse(JSON.parse(await res.body.text()));
-        throw e.success
-          ? this.#error(e.data.error.code, e.data.error.message, step)
-          : this.#error('E_AGENT_PROTOCOL', `agent replied ${res.statusCode} without an error body`, step);
+        const text = await res.body.text();
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        throw this.#replyError(res.statusCode, body, step);
       }
       // The reply goes on for as long as the hold: read its first line, leave the rest unread.
       const line = await new Promise<string>((resolve, reject) => {
