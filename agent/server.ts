@@ -80,7 +80,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerCon
 
 /** The agent's HTTP server: routes from agent/api, requests and replies checked against their schemas. */
 export function createAgentServer(ctx: HandlerContext): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     handle(req, res, ctx).catch((err: unknown) => {
       const agentErr =
         err instanceof AgentError
@@ -90,4 +90,9 @@ export function createAgentServer(ctx: HandlerContext): Server {
       else res.destroy();
     });
   });
+  // The client closes its idle connections itself. Node's default (the server closes one after 5 s
+  // idle) raced the controller's next request after a quiet moment: under load the request went
+  // out as the server closed the connection, and failed with "closed".
+  server.keepAliveTimeout = 0;
+  return server;
 }

@@ -166,7 +166,9 @@ export async function waitAllHealthy(
       const m = memberOnHost(live, view.members, host);
       if (!m) throw gone(host);
       const sick = unhealthyOthers(view, undefined);
-      if (sick.length > 0) progress(`waiting for ${sick.join(', ')}`);
+      progress(
+        `${view.members.length - sick.length} of ${view.members.length} members healthy${sick.length > 0 ? `; waiting for ${sick.join(', ')}` : ''}`,
+      );
       return m.started && !m.isLearner && m.name === host && sick.length === 0;
     },
     {

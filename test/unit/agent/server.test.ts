@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AGENT_API_VERSION, routes } from '../../../agent/api/index.ts';
 import { TskvError } from '../../../controller/errors.ts';
 import { withFreePorts } from '../../fixtures/free-port.ts';
+import { until } from '../../fixtures/wait.ts';
 import { type RunningAgent, startAgent } from './start-agent.ts';
 
 describe('agent server over a Unix socket', () => {
@@ -34,6 +35,26 @@ describe('agent server over a Unix socket', () => {
     assert.equal(v.apiVersion, AGENT_API_VERSION);
     assert.equal(v.nodeVersion, process.version);
     assert.equal(v.pid, agent.child.pid);
+  });
+
+  test('an idle connection stays open for the client to reuse or close (no server-side keep-alive timeout)', async () => {
+    // Node's default closed it after 5 s idle, racing the controller's next request after a pause.
+    const socket = connect(agent.socket);
+    let closed = false;
+    socket.on('close', () => {
+      closed = true;
+    });
+    let reply = '';
+    socket.on('data', (d: Buffer) => {
+      reply += d;
+    });
+    socket.write('GET /v1/version HTTP/1.1\r\nHost: agent\r\nConnection: keep-alive\r\n\r\n');
+    await until('the reply', () => reply.includes('"apiVersion"'));
+    assert.doesNotMatch(reply, /^keep-alive: timeout=/im);
+    // The idle period is what is tested here: longer than Node's default of 5 s.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    assert.equal(closed, false, 'the agent kept the idle connection');
+    socket.destroy();
   });
 
   test('POST /v1/facts has the expected shape', async () => {
