@@ -69,7 +69,7 @@ export function expectedSha256(
 /** Why a URL source with no checksum is refused, and the line that would fix it. */
 export function noChecksumMessage(version: string, url: string, defaulted: boolean): string {
   const what = defaulted
-    ? `etcd ${version} (from ${url}, the default source) is not in tskv's table of official etcd checksums`
-    : `etcd.source ${url} is a download with no checksum to verify it (neither etcd.sha256 nor an entry in tskv's table of official etcd checksums)`;
-  return `${what}; add the line 'sha256: <64 hex digits>' under etcd: (an official release's values are in SHA256SUMS at https://github.com/etcd-io/etcd/releases/tag/v${version}), or give a local tarball as etcd.source`;
+    ? `etcd ${version} is not in tskv's table of official etcd checksums, so its default source ${url} cannot be verified`
+    : `etcd.source ${url} is a download without a checksum: etcd.sha256 is not set and tskv's table of official etcd checksums has no such file`;
+  return `${what}; add the line 'sha256: <64 hex digits>' under etcd: (official releases list theirs in SHA256SUMS at https://github.com/etcd-io/etcd/releases/tag/v${version}), or give a local tarball as etcd.source`;
 }
