@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip, createZstdCompress } from 'node:zlib';
 import type { EtcdSpec } from '../inventory/model.ts';
-import { defaultCacheDir, type EtcdArtifact, type PushedForm, resolveEtcdTarball } from './etcd-tarball.ts';
+import {
+  defaultCacheDir,
+  type EtcdArtifact,
+  type PushedForm,
+  resolveEtcdTarball,
+  sha256File,
+} from './etcd-tarball.ts';
 import { sha256Tap } from './sha256-tap.ts';
 
 const GZIP_NAME = /^(.+)\.(?:tar\.gz|tgz)$/;
@@ -25,7 +31,9 @@ async function recorded(path: string): Promise<Recorded | undefined> {
   try {
     const r = JSON.parse(await readFile(`${path}.json`, 'utf8')) as Recorded;
     const s = await stat(path);
-    return s.size === r.size && /^[0-9a-f]{64}$/.test(r.sha256) ? r : undefined;
+    if (s.size !== r.size || !/^[0-9a-f]{64}$/.test(r.sha256)) return undefined;
+    // Taken only while its bytes still hash as recorded: a damaged repack is made again.
+    return (await sha256File(path)) === r.sha256 ? r : undefined;
   } catch {
     return undefined;
   }

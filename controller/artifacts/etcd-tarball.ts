@@ -1,18 +1,20 @@
 /**
  * The etcd tarball deploy pushes to hosts: a local file, or an http(s) URL fetched once (undici)
- * into a cache. Either way its sha256 is known before anything is pushed, and checked against
- * `etcd.sha256` when the inventory gives one.
+ * into a cache. Either way its sha256 is known before anything is pushed. A local file is checked
+ * against `etcd.sha256` when the inventory gives one; a download always is, or else against the
+ * table of official checksums (etcd-checksums.ts), and is refused when neither knows it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { getGlobalDispatcher, interceptors, request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import { UPLOAD_CACHE_DIR } from '../../agent/api/index.ts';
 import { InputError, TskvError } from '../errors.ts';
 import type { EtcdSpec } from '../inventory/model.ts';
+import { type ExpectedSha256, expectedSha256, isUrlSource, noChecksumMessage } from './etcd-release.ts';
 import { sha256Tap } from './sha256-tap.ts';
 
 /** A file as it is pushed to hosts. */
@@ -52,23 +54,6 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function isUrl(source: string): boolean {
-  return /^https?:\/\//i.test(source);
-}
-
-function checkSum(spec: EtcdSpec, actual: string, where: string): void {
-  if (spec.sha256 && spec.sha256.toLowerCase() !== actual) {
-    throw new TskvError(
-      'E_ETCD_SHA256',
-      `${where} has sha256 ${actual}, the inventory expects ${spec.sha256}`,
-      {
-        step: 'etcd tarball',
-        fix: 'check etcd.source and etcd.sha256 in the inventory (a truncated or replaced download?)',
-      },
-    );
-  }
-}
-
 async function sizeOf(path: string): Promise<number | undefined> {
   try {
     const s = await stat(path);
@@ -78,22 +63,57 @@ async function sizeOf(path: string): Promise<number | undefined> {
   }
 }
 
-async function download(url: string, into: string): Promise<{ sha256: string; size: number }> {
-  const tmp = `${into}.part-${process.pid}`;
+/** Redirects followed from one URL (release URLs redirect to their storage, once or twice). */
+export const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** The final 200 answer for `url`, redirects followed by hand: at most MAX_REDIRECTS, never from https to http. */
+async function get(url: string): Promise<Dispatcher.ResponseData> {
+  let at = new URL(url);
+  let secure = at.protocol === 'https:';
+  for (let hops = 0; ; hops++) {
+    const res = await request(at, { method: 'GET' });
+    if (res.statusCode === 200) return res;
+    await res.body.dump();
+    if (!REDIRECTS.has(res.statusCode)) throw new Error(`HTTP ${res.statusCode} from ${at}`);
+    const location = res.headers.location;
+    if (typeof location !== 'string') throw new Error(`HTTP ${res.statusCode} from ${at} without a Location`);
+    if (hops === MAX_REDIRECTS) {
+      throw new Error(`more than ${MAX_REDIRECTS} redirects (the last to ${location})`);
+    }
+    const next = new URL(location, at);
+    if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+      throw new Error(`refused the redirect from ${at} to ${next}: not http(s)`);
+    }
+    if (secure && next.protocol === 'http:') {
+      throw new Error(`refused the redirect from ${at} to ${next}: https must not become plain http`);
+    }
+    secure ||= next.protocol === 'https:';
+    at = next;
+  }
+}
+
+/** The Content-Length a response promises, if it gives one. */
+function declaredLength(res: Dispatcher.ResponseData): number | undefined {
+  const value = res.headers['content-length'];
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/** Fetches `url` into `tmp`: its bytes' sha256 and size, with as many bytes as its Content-Length says. */
+async function download(url: string, tmp: string): Promise<{ sha256: string; size: number }> {
   const { tap, result } = sha256Tap();
   try {
-    // Release URLs (GitHub, mirrors) answer with redirects.
-    const dispatcher = getGlobalDispatcher().compose(interceptors.redirect({ maxRedirections: 5 }));
-    const res = await request(url, { method: 'GET', dispatcher });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new Error(`HTTP ${res.statusCode}`);
-    }
+    const res = await get(url);
+    const length = declaredLength(res);
     await pipeline(res.body, tap, createWriteStream(tmp));
-    await rename(tmp, into);
-    return result();
+    const got = result();
+    // undici itself fails a body that ends short of its Content-Length; counted here as well, so
+    // that no dispatcher or proxy setting can hand over a cut file as complete.
+    if (length !== undefined && got.size !== length) {
+      throw new Error(`got ${got.size} bytes where Content-Length said ${length} (a cut connection?)`);
+    }
+    return got;
   } catch (err) {
-    await rm(tmp, { force: true });
     throw new TskvError('E_ETCD_DOWNLOAD', `cannot download ${url}`, {
       step: 'etcd tarball',
       cause: err,
@@ -102,12 +122,32 @@ async function download(url: string, into: string): Promise<{ sha256: string; si
   }
 }
 
+function wrongSha256(where: string, actual: string, expected: ExpectedSha256): TskvError {
+  const from = expected.from === 'inventory' ? 'etcd.sha256' : "the official checksum in tskv's table";
+  return new TskvError('E_ETCD_SHA256', `${where} has sha256 ${actual}, ${from} is ${expected.sha256}`, {
+    step: 'etcd tarball',
+    fix:
+      expected.from === 'inventory'
+        ? 'check etcd.source and etcd.sha256 in the inventory (a truncated or replaced download?)'
+        : 'this is not the official etcd tarball: check etcd.source (a mirror serving other bytes?)',
+  });
+}
+
+/**
+ * Where a download is kept: one folder per URL and expected sha256, so a changed source or checksum
+ * never finds an old file, and the file keeps its own name (the hosts' cache uses it).
+ */
+function cachedPath(cacheDir: string, url: string, expected: string, fileName: string): string {
+  const urlKey = createHash('sha256').update(url).digest('hex').slice(0, 32);
+  return join(cacheDir, 'downloads', `${urlKey}-${expected}`, fileName);
+}
+
 /** The tarball named by the inventory, local or downloaded into `cacheDir`, with its checksum. */
 export async function resolveEtcdTarball(
   spec: EtcdSpec,
   cacheDir = defaultCacheDir(),
 ): Promise<EtcdArtifact> {
-  if (!isUrl(spec.source)) {
+  if (!isUrlSource(spec.source)) {
     const size = await sizeOf(spec.source);
     if (size === undefined) {
       throw new InputError(`etcd.source ${spec.source} is not a readable file`, {
@@ -116,26 +156,36 @@ export async function resolveEtcdTarball(
       });
     }
     const sha256 = await sha256File(spec.source);
-    checkSum(spec, sha256, spec.source);
+    const expected = spec.sha256?.toLowerCase();
+    if (expected && expected !== sha256) {
+      throw wrongSha256(spec.source, sha256, { sha256: expected, from: 'inventory' });
+    }
     return { path: spec.source, fileName: basename(spec.source), sha256, size, downloaded: false };
   }
+  // The inventory refuses such a source already; this holds for specs made elsewhere too.
+  const expected = expectedSha256(spec.version, spec.source, spec.sha256);
+  if (!expected) {
+    throw new InputError(noChecksumMessage(spec.version, spec.source, false), { step: 'etcd tarball' });
+  }
   const fileName = basename(new URL(spec.source).pathname) || `etcd-v${spec.version}.tar.gz`;
-  await mkdir(cacheDir, { recursive: true });
-  const path = join(cacheDir, fileName);
+  const path = cachedPath(cacheDir, spec.source, expected.sha256, fileName);
+  await mkdir(dirname(path), { recursive: true });
+  // A cached copy is used only once its bytes hash to the expected sha256 again, every time.
   const cachedSize = await sizeOf(path);
   if (cachedSize !== undefined) {
-    const sha256 = await sha256File(path);
-    if (!spec.sha256 || spec.sha256.toLowerCase() === sha256) {
-      return { path, fileName, sha256, size: cachedSize, downloaded: false };
+    if ((await sha256File(path)) === expected.sha256) {
+      return { path, fileName, sha256: expected.sha256, size: cachedSize, downloaded: false };
     }
-    await rm(path, { force: true }); // a stale or partial copy: fetch again
+    await rm(path, { force: true }); // damaged: fetch again
   }
-  const got = await download(spec.source, path);
+  // Written beside its place, and moved there only once verified.
+  const tmp = `${path}.part-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    checkSum(spec, got.sha256, spec.source);
-  } catch (err) {
-    await rm(path, { force: true });
-    throw err;
+    const got = await download(spec.source, tmp);
+    if (got.sha256 !== expected.sha256) throw wrongSha256(spec.source, got.sha256, expected);
+    await rename(tmp, path);
+    return { path, fileName, sha256: got.sha256, size: got.size, downloaded: true };
+  } finally {
+    await rm(tmp, { force: true });
   }
-  return { path, fileName, sha256: got.sha256, size: got.size, downloaded: true };
 }

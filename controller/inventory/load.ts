@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
 import { crossChecks } from './cross-checks.ts';
+import { etcdSourceProblems } from './etcd-source.ts';
 import { zodProblems } from './issues.ts';
 import type { Inventory } from './model.ts';
 import { normalise } from './normalise.ts';
@@ -21,7 +22,7 @@ export function parseInventory(text: string, file: string): Inventory {
   const checks = crossChecks(yaml.data);
   const problems = sortProblems([
     ...yaml.duplicateProblems,
-    ...[...found, ...checks.problems].map(yaml.place),
+    ...[...found, ...checks.problems, ...etcdSourceProblems(yaml.data)].map(yaml.place),
   ]);
   if (problems.length > 0 || !result.success) throw new InventoryError(file, problems);
 

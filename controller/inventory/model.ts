@@ -29,8 +29,12 @@ export type FlagValue = string | number | boolean;
 
 export interface EtcdSpec {
   version: string;
-  /** Absolute local path or http(s) URL of an official-layout tarball (etcd-vX-linux-ARCH/{etcd,etcdctl}). */
+  /**
+   * Absolute local path or http(s) URL of an official-layout tarball (etcd-vX-linux-ARCH/{etcd,etcdctl});
+   * the official release URL (amd64) when the inventory names none.
+   */
   source: string;
+  /** Lower-case; a URL source without it is held to the table of official checksums (artifacts/etcd-checksums.ts). */
   sha256: string | undefined;
   /** Extra etcd flags for every member, without leading dashes (e.g. { 'enable-v2': true }). */
   flags: Record<string, FlagValue>;

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { isUrlSource, officialEtcdUrl } from '../artifacts/etcd-release.ts';
 import type { HostSpec, Inventory, SshSettings } from './model.ts';
 import type { RawInventory, RawSsh } from './schema.ts';
 
@@ -15,10 +16,6 @@ export function resolvePath(path: string, baseDir: string): string {
   if (path === '~') return homedir();
   if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
   return isAbsolute(path) ? path : resolve(baseDir, path);
-}
-
-function isUrl(source: string): boolean {
-  return /^https?:\/\//.test(source);
 }
 
 function sshSettings(global: RawSsh, own: RawSsh, baseDir: string): SshSettings {
@@ -54,7 +51,12 @@ export function normalise(raw: RawInventory, file: string, warnings: string[]): 
     },
     etcd: {
       version: raw.etcd.version,
-      source: isUrl(raw.etcd.source) ? raw.etcd.source : resolvePath(raw.etcd.source, baseDir),
+      source:
+        raw.etcd.source === undefined
+          ? officialEtcdUrl(raw.etcd.version)
+          : isUrlSource(raw.etcd.source)
+            ? raw.etcd.source
+            : resolvePath(raw.etcd.source, baseDir),
       sha256: raw.etcd.sha256?.toLowerCase(),
       flags: { ...(raw.etcd.flags ?? {}) },
     },

@@ -28,6 +28,9 @@ const hostSchema = z.strictObject({
   dataDir: absolutePath.optional(),
 });
 
+/** An etcd release version: 3.5.17, or a pre-release such as 3.6.0-rc.1. */
+export const ETCD_VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+
 const flagValue = z.union([z.string().regex(/^[^\r\n]*$/), z.number(), z.boolean()]);
 
 export const inventorySchema = z.strictObject({
@@ -37,8 +40,12 @@ export const inventorySchema = z.strictObject({
     peerPort: port.optional(),
   }),
   etcd: z.strictObject({
-    version: z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/),
-    source: z.string().refine((s) => s.length > 0 && (!s.includes('://') || /^https?:\/\/[^/]+/.test(s))),
+    version: z.string().regex(ETCD_VERSION),
+    // Optional: the official release URL of `version` (see normalise.ts).
+    source: z
+      .string()
+      .refine((s) => s.length > 0 && (!s.includes('://') || /^https?:\/\/[^/]+/.test(s)))
+      .optional(),
     sha256: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/)
@@ -66,7 +73,7 @@ const HINTS: Record<string, string> = {
     'a non-empty string shared by all members, passed as --initial-cluster-token (e.g. etcd-cluster-1)',
   'cluster.clientPort': `${PORT} (default 2379)`,
   'cluster.peerPort': `${PORT} (default 2380)`,
-  etcd: 'a map with version and source (and optionally sha256, flags, dataDir)',
+  etcd: 'a map with version (and optionally source, sha256, flags, dataDir)',
   'etcd.version':
     'an etcd release version like 3.5.17 (three numbers; quote it if YAML reads it as a number)',
   'etcd.source':

@@ -40,6 +40,21 @@ describe('the zstd form of the etcd tarball', () => {
     assert.equal(statSync(zstd.path).mtimeMs, made, 'reused, not made again');
   });
 
+  test('a damaged repack in the cache (same size, other bytes) is made again', async () => {
+    const cache = join(dir, 'cache-damaged');
+    const artifact = await resolveEtcdArtifact(
+      { version: '3.4.23', source: tarball, sha256: undefined, flags: {} },
+      cache,
+    );
+    const zstd = artifact.zstd!;
+    const bytes = readFileSync(zstd.path);
+    bytes[bytes.length >> 1]! ^= 0xff;
+    writeFileSync(zstd.path, bytes);
+    const again = await zstdForm(artifact, cache);
+    assert.deepEqual(again, zstd);
+    assert.deepEqual(zstdDecompressSync(readFileSync(zstd.path)), TAR);
+  });
+
   test("a real etcd-layout tarball's zstd form unpacks with the agent's tar call", async () => {
     const src = join(dir, 'src', 'etcd-v3.4.23-linux-amd64');
     mkdirSync(src, { recursive: true });

@@ -133,6 +133,37 @@ hosts:
     assert.equal(b!.ssh.proxyCommand, 'ssh -W %h:%p bastion');
   });
 
+  test('without etcd.source, the official amd64 tarball of etcd.version', () => {
+    const inv = parseInventory(
+      'cluster: { token: t }\netcd: { version: 3.6.4 }\nhosts: { a: { address: 10.0.0.1 } }\n',
+      'v.yaml',
+    );
+    assert.equal(
+      inv.etcd.source,
+      'https://github.com/etcd-io/etcd/releases/download/v3.6.4/etcd-v3.6.4-linux-amd64.tar.gz',
+    );
+    assert.equal(inv.etcd.sha256, undefined);
+  });
+
+  test('a download needs a checksum only where the table has none; a local tarball needs neither', () => {
+    const custom = parseInventory(
+      `cluster: { token: t }
+etcd:
+  version: 3.7.0
+  source: https://mirror.example.com/etcd-custom.tar.gz
+  sha256: ${'cd'.repeat(32)}
+hosts: { a: { address: 10.0.0.1 } }
+`,
+      'c.yaml',
+    );
+    assert.equal(custom.etcd.sha256, 'cd'.repeat(32));
+    const local = parseInventory(
+      'cluster: { token: t }\netcd: { version: 3.7.0, source: ./etcd.tgz }\nhosts: { a: { address: 10.0.0.1 } }\n',
+      '/srv/l.yaml',
+    );
+    assert.equal(local.etcd.source, '/srv/etcd.tgz');
+  });
+
   test('an extra flag named like an Object property is not taken for one tskv sets', () => {
     const inv = parseInventory(MINIMAL.replace('source:', 'flags: { constructor: x }, source:'), 'p.yaml');
     assert.deepEqual(inv.etcd.flags, { constructor: 'x' });
