@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { routes } from '../api/index.ts';
+import { etcdVersionDir, type routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { pathExists } from '../system/atomic-file.ts';
 import { ETCD_PROGRAMS, programsIn, unpackRelease, versionIn } from '../system/etcd-install.ts';
@@ -40,7 +40,7 @@ async function applyLink(change: LinkChange): Promise<void> {
  */
 export const etcdInstall: Handler<typeof routes.etcdInstall> = async (request) => {
   const { tarball, version, root, binDir } = request;
-  const versionDir = join(root, `v${version}`);
+  const versionDir = etcdVersionDir(version, root);
   const binary = join(binDir, 'etcd');
   const actions: string[] = [];
   const installed = (await versionIn(versionDir)).version === version;
