@@ -6,9 +6,14 @@
  * same server in this process with handlers working on a temporary folder.
  */
 import assert from 'node:assert/strict';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { routes } from '../../../agent/api/index.ts';
 import { makeClockSync } from '../../../agent/handlers/clock-sync.ts';
+import { makeFileRead, makeFileWrite } from '../../../agent/handlers/files.ts';
+import { type HostLayout, layoutUnder } from '../../../agent/policy/layout.ts';
 import { fakeRun } from './handlers/fake-run.ts';
 import { type RawReply, rawPost, type SocketServer, serveOnSocket } from './serve-on-socket.ts';
 import { type RunningAgent, startAgent } from './start-agent.ts';
@@ -115,5 +120,146 @@ describe('the agent server refuses NTP servers that are not one host name or add
     }
     const ok = await server.post(routes.clockSync.path, { servers: ['pool.ntp.org', '192.0.2.1', '::1'] });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  });
+});
+
+describe('the agent executable reads and writes only the files tskv owns', () => {
+  let agent: RunningAgent;
+  const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
+  before(async () => {
+    agent = await startAgent();
+  });
+  after(() => agent.stop());
+
+  test('no read of /etc/shadow, nor of anything outside the env file, the unit file and its folders', async () => {
+    for (const path of [
+      '/etc/shadow',
+      '/root/.ssh/id_ed25519',
+      '/etc/etcd',
+      '/etc/systemd/system/sshd.service',
+    ]) {
+      assertRefused(
+        await post(routes.fileRead.path, { path }),
+        403,
+        new RegExp(
+          `^the file routes read only /etc/etcd/etcd\\.env, /etc/systemd/system/etcd\\.service and files under /etc/etcd, /var/lib/tskv, /run/tskv, not ${path}$`,
+        ),
+      );
+    }
+  });
+
+  test('no write outside /etc/etcd: not cron, not the unit, not the agent executables, not the supervisor state', async () => {
+    for (const path of [
+      '/etc/cron.d/tskv-refusal-test',
+      '/etc/systemd/system/etcd.service',
+      '/var/lib/tskv/agent/tskv-agent-refusal-test',
+      '/var/lib/tskv/cache/etcd-v3.5.0-linux-amd64.tar.gz',
+      '/run/tskv/etcd-supervisor.json',
+      '/usr/local/bin/etcd',
+    ]) {
+      assertRefused(
+        await post(routes.fileWrite.path, { path, content: '', mode: 0o644 }),
+        403,
+        new RegExp(`^the file routes write only files under /etc/etcd, not ${path}$`),
+      );
+    }
+  });
+});
+
+describe('the agent server checks what it reads and writes under the allowed folders', () => {
+  let dir: string;
+  let layout: HostLayout;
+  let server: SocketServer;
+  const read = (path: string) => server.post(routes.fileRead.path, { path });
+  const write = (path: string, content = 'x\n') =>
+    server.post(routes.fileWrite.path, { path, content, mode: 0o644 });
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tskv-refusals-'));
+    layout = layoutUnder(dir);
+    mkdirSync(layout.configDir, { recursive: true, mode: 0o755 });
+    mkdirSync(layout.runDir, { recursive: true, mode: 0o755 });
+    mkdirSync(join(dir, 'outside'));
+    writeFileSync(join(dir, 'outside/secret'), 'secret\n');
+    server = await serveOnSocket({ fileRead: makeFileRead(layout), fileWrite: makeFileWrite(layout) });
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the env file holds only ETCD_* settings: no LD_PRELOAD for the etcd started as root', async () => {
+    assertRefused(
+      await write(layout.envFile, 'ETCD_NAME="h1"\nLD_PRELOAD=/tmp/evil.so\n'),
+      403,
+      /etcd\.env holds only etcd's ETCD_\* settings: line 2 is not ETCD_NAME=value: LD_PRELOAD=/,
+    );
+    assertRefused(
+      await write(layout.envFile, 'ETCD_NAME="h1"\rPATH=/tmp\n'),
+      403,
+      /etcd\.env holds only etcd's ETCD_\* settings: line 1 has a control character/,
+    );
+    const ok = await write(layout.envFile, '# tskv\nETCD_NAME="h1"\n');
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  });
+
+  test('a symlink under the config folder pointing outside: neither read nor written through', async () => {
+    const link = join(layout.configDir, 'link');
+    symlinkSync(join(dir, 'outside/secret'), link);
+    assertRefused(
+      await read(link),
+      403,
+      /^the file routes read nothing through symlinks: .*\/etc\/etcd\/link is one$/,
+    );
+    assertRefused(
+      await write(link),
+      403,
+      /^the file routes write nothing through symlinks: .*\/link is one$/,
+    );
+  });
+
+  test('a symlinked folder under the config folder: refused, nothing written outside', async () => {
+    symlinkSync(join(dir, 'outside'), join(layout.configDir, 'pki'));
+    assertRefused(
+      await write(join(layout.configDir, 'pki/secret')),
+      403,
+      /^the file routes write nothing through symlinks: .*\/etc\/etcd\/pki is one$/,
+    );
+    assertRefused(await read(join(layout.configDir, 'pki/secret')), 403, /through symlinks/);
+  });
+
+  test('the allowed folder itself a symlink: refused', async () => {
+    const real = join(dir, 'var/lib/tskv-real');
+    mkdirSync(real, { recursive: true });
+    symlinkSync(real, layout.libDir);
+    assertRefused(
+      await read(join(layout.libDir, 'state')),
+      403,
+      /^the file routes read nothing through symlinks: .*\/var\/lib\/tskv resolves to .*\/var\/lib\/tskv-real$/,
+    );
+  });
+
+  test('a folder others can write: refused', async () => {
+    const open = join(layout.configDir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    assertRefused(
+      await write(join(open, 'f')),
+      403,
+      /^the file routes write nothing under .*\/etc\/etcd\/open: others can write it \(mode 0777\)$/,
+    );
+  });
+
+  test("a folder of another user (the --owner user's socket folder under /run/tskv): refused", {
+    skip: process.geteuid?.() === 0 ? false : 'needs root to give a folder away',
+  }, async () => {
+    const userDir = join(layout.runDir, 'agent-test-user');
+    mkdirSync(userDir, { mode: 0o700 });
+    chownSync(userDir, 65534, 65534);
+    symlinkSync('/etc/shadow', join(userDir, 'shadow'));
+    assertRefused(
+      await read(join(userDir, 'shadow')),
+      403,
+      /^the file routes read nothing under .*\/run\/tskv\/agent-test-user: it belongs to uid 65534, not to the agent's \(0\)$/,
+    );
   });
 });
