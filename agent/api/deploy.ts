@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { etcdVersion, fileMode, hostPath, ntpServer } from './fields.ts';
-import { ETCD_BIN_DIR, ETCD_BINARY, ETCD_ENV_FILE, ETCD_INSTALL_ROOT, ETCD_LOG_FILE } from './paths.ts';
+import { ETCD_BINARY, ETCD_ENV_FILE, ETCD_LOG_FILE } from './paths.ts';
 
 /**
  * Routes that change a host (used by deploy/member/replace). Every apply re-checks state on the host,
@@ -29,16 +29,15 @@ export const firewallOpenRequestSchema = z
   .strict();
 export const firewallOpenResponseSchema = applyResultSchema;
 
-// etcd install: unpack an official-layout tarball already uploaded to the host
+/**
+ * etcd install: unpack an official-layout tarball already uploaded to the host into
+ * ETCD_INSTALL_ROOT/v<version> and link ETCD_BIN_DIR/{etcd,etcdctl,etcdutl} to its programs.
+ */
 export const etcdInstallRequestSchema = z
   .object({
-    /** Tarball on the host, uploaded by the controller: UPLOAD_CACHE_DIR/etcd-v3.4.23-linux-amd64.tar.gz, say */
+    /** A file directly in UPLOAD_CACHE_DIR (etcd-v3.4.23-linux-amd64.tar.gz, say): no other is taken. */
     tarball: hostPath,
     version: etcdVersion,
-    /** Where versions live: <root>/v<version>/{etcd,etcdctl,etcdutl?}. Default ETCD_INSTALL_ROOT. */
-    root: hostPath.default(ETCD_INSTALL_ROOT),
-    /** Symlinks etcd, etcdctl (and etcdutl when present) are made in. Default ETCD_BIN_DIR. */
-    binDir: hostPath.default(ETCD_BIN_DIR),
   })
   .strict();
 export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.string() });

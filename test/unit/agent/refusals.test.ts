@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { routes } from '../../../agent/api/index.ts';
 import { makeClockSync } from '../../../agent/handlers/clock-sync.ts';
+import { makeEtcdInstall } from '../../../agent/handlers/etcd-install.ts';
 import { makeFileRead, makeFileWrite } from '../../../agent/handlers/files.ts';
 import { type HostLayout, layoutUnder } from '../../../agent/policy/layout.ts';
 import { fakeRun } from './handlers/fake-run.ts';
@@ -260,6 +261,68 @@ describe('the agent server checks what it reads and writes under the allowed fol
       await read(join(userDir, 'shadow')),
       403,
       /^the file routes read nothing under .*\/run\/tskv\/agent-test-user: it belongs to uid 65534, not to the agent's \(0\)$/,
+    );
+  });
+});
+
+describe('the agent executable installs etcd only from its upload cache, only where tskv keeps it', () => {
+  let agent: RunningAgent;
+  const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
+  before(async () => {
+    agent = await startAgent();
+  });
+  after(() => agent.stop());
+
+  test('a tarball outside /var/lib/tskv/cache', async () => {
+    for (const tarball of [
+      '/tmp/etcd-v3.5.0-linux-amd64.tar.gz',
+      '/var/lib/tskv/cache/sub/etcd.tar.gz',
+      '/var/lib/tskv/cache',
+    ]) {
+      assertRefused(
+        await post(routes.etcdInstall.path, { tarball, version: '3.5.0' }),
+        403,
+        new RegExp(`^etcd install takes a tarball only from /var/lib/tskv/cache, not ${tarball}$`),
+      );
+    }
+  });
+
+  test("no install folder or link folder of the caller's choosing", async () => {
+    const tarball = '/var/lib/tskv/cache/etcd-v3.5.0-linux-amd64.tar.gz';
+    for (const extra of [{ root: '/etc' }, { binDir: '/usr/sbin' }]) {
+      assertRefused(
+        await post(routes.etcdInstall.path, { tarball, version: '3.5.0', ...extra }),
+        400,
+        new RegExp(`^/v1/etcd/install: \\(body\\): Unrecognized key: "${Object.keys(extra)[0]}"$`),
+      );
+    }
+  });
+});
+
+describe('the agent server takes no tarball through a symlink in the upload cache', () => {
+  let dir: string;
+  let server: SocketServer;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tskv-refusals-'));
+    const layout = layoutUnder(dir);
+    mkdirSync(layout.uploadCacheDir, { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, 'elsewhere.tar.gz'), '');
+    symlinkSync(join(dir, 'elsewhere.tar.gz'), join(layout.uploadCacheDir, 'etcd-v3.5.0-linux-amd64.tar.gz'));
+    server = await serveOnSocket({ etcdInstall: makeEtcdInstall(layout) });
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a symlink in the cache pointing elsewhere', async () => {
+    assertRefused(
+      await server.post(routes.etcdInstall.path, {
+        tarball: `${dir}/var/lib/tskv/cache/etcd-v3.5.0-linux-amd64.tar.gz`,
+        version: '3.5.0',
+      }),
+      403,
+      /^etcd install takes nothing through symlinks: .*\/var\/lib\/tskv\/cache\/etcd-v3\.5\.0-linux-amd64\.tar\.gz is one$/,
     );
   });
 });
