@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { etcdVersion, fileMode, hostPath, ntpServer } from './fields.ts';
-import { ETCD_BINARY, ETCD_ENV_FILE, ETCD_LOG_FILE } from './paths.ts';
 
 /**
  * Routes that change a host (used by deploy/member/replace). Every apply re-checks state on the host,
@@ -43,19 +42,21 @@ export const etcdInstallRequestSchema = z
 export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.string() });
 
 /**
- * etcd as a service. With systemd (PID 1): the unit ETCD_UNIT with EnvironmentFile=envFile.
+ * etcd as a service. With systemd (PID 1): the unit ETCD_UNIT (EnvironmentFile=ETCD_ENV_FILE).
  * Without it (containers, the lab): the agent's own supervisor (`tskv-agent supervise`), detached,
- * running `binary` with the env file's variables, restarting it if it crashes (not after a clean
- * exit 0, which is how a removed member stops), logging to logFile.
+ * running `binary` with ETCD_ENV_FILE's variables, restarting it if it crashes (not after a clean
+ * exit 0, which is how a removed member stops), logging to ETCD_LOG_FILE.
  */
 export const etcdServiceRequestSchema = z
   .object({
     /** install: the unit only (systemd: written when it differs, daemon-reload, enabled); nothing starts. */
     action: z.enum(['install', 'start', 'stop', 'restart', 'status']),
-    envFile: hostPath.default(ETCD_ENV_FILE),
-    binary: hostPath.default(ETCD_BINARY),
-    logFile: hostPath.default(ETCD_LOG_FILE),
-    /** systemd unit text to install (when systemd runs); ignored otherwise. */
+    /** Supervisor only: ETCD_BINARY (the default) or ETCD_INSTALL_ROOT/v<version>/etcd, no other program. */
+    binary: hostPath.optional(),
+    /**
+     * systemd unit text to install (when systemd runs; checked, then ignored otherwise): only the
+     * settings agent/policy/etcd-unit.ts allows, ExecStart= the etcd binary as above.
+     */
     unit: z.string().optional(),
   })
   .strict();
@@ -71,10 +72,10 @@ export const etcdServiceResponseSchema = applyResultSchema.extend({
   lastExit: z.string().optional(),
 });
 
+/** etcd's last log lines: the journal's under systemd, else ETCD_LOG_FILE's. */
 export const etcdLogsRequestSchema = z
   .object({
     lines: z.number().int().min(1).max(2000).default(40),
-    logFile: hostPath.default(ETCD_LOG_FILE),
   })
   .strict();
 export const etcdLogsResponseSchema = z.object({ lines: z.array(z.string()) });

@@ -6,8 +6,6 @@ export const factsRequestSchema = z
   .object({
     /** The etcd data dir from the inventory: free disk is measured there (or at its nearest existing parent). */
     dataDir: hostPath,
-    /** An etcd binary to prefer over ETCD_BINARY and PATH. */
-    etcdBinary: hostPath.optional(),
   })
   .strict();
 

@@ -6,15 +6,26 @@
  * same server in this process with handlers working on a temporary folder.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { routes } from '../../../agent/api/index.ts';
 import { makeClockSync } from '../../../agent/handlers/clock-sync.ts';
 import { makeEtcdInstall } from '../../../agent/handlers/etcd-install.ts';
+import { makeEtcdService } from '../../../agent/handlers/etcd-service.ts';
 import { makeFileRead, makeFileWrite } from '../../../agent/handlers/files.ts';
 import { type HostLayout, layoutUnder } from '../../../agent/policy/layout.ts';
+import { type FakeHost, fakeHost } from './handlers/fake-etcd.ts';
 import { fakeRun } from './handlers/fake-run.ts';
 import { type RawReply, rawPost, type SocketServer, serveOnSocket } from './serve-on-socket.ts';
 import { type RunningAgent, startAgent } from './start-agent.ts';
@@ -323,6 +334,121 @@ describe('the agent server takes no tarball through a symlink in the upload cach
       }),
       403,
       /^etcd install takes nothing through symlinks: .*\/var\/lib\/tskv\/cache\/etcd-v3\.5\.0-linux-amd64\.tar\.gz is one$/,
+    );
+  });
+});
+
+const UNIT = `[Unit]
+Description=etcd
+[Service]
+Type=notify
+EnvironmentFile=/etc/etcd/etcd.env
+ExecStart=/usr/local/bin/etcd
+[Install]
+WantedBy=multi-user.target
+`;
+
+describe('the agent executable runs no program as etcd but the one tskv installs', () => {
+  let agent: RunningAgent;
+  const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
+  before(async () => {
+    agent = await startAgent();
+  });
+  after(() => agent.stop());
+
+  // `status` changes nothing, should a refusal ever let a request through.
+  test('any other binary', async () => {
+    for (const binary of [
+      '/bin/sh',
+      '/tmp/etcd',
+      '/opt/tskv/etcd/vlatest/etcd',
+      '/opt/tskv/etcd/v3.5.0/etcdctl',
+    ]) {
+      assertRefused(
+        await post(routes.etcdService.path, { action: 'status', binary }),
+        403,
+        new RegExp(
+          `^etcd runs only as /usr/local/bin/etcd or /opt/tskv/etcd/v<version>/etcd \\(the programs tskv installs\\), not ${binary}$`,
+        ),
+      );
+    }
+    const ok = await post(routes.etcdService.path, {
+      action: 'status',
+      binary: '/opt/tskv/etcd/v3.5.0/etcd',
+    });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  });
+
+  test('a unit that runs anything else, or more', async () => {
+    const cases: [string, RegExp][] = [
+      [
+        UNIT.replace('ExecStart=/usr/local/bin/etcd', 'ExecStart=/bin/sh -c id'),
+        /ExecStart= must start \/usr\/local\/bin\/etcd/,
+      ],
+      [
+        UNIT.replace('Type=notify', 'Type=notify\nExecStartPre=/bin/sh -c id'),
+        /ExecStartPre= is not allowed in \[Service\]/,
+      ],
+      [
+        UNIT.replace('Type=notify', 'Type=notify\nEnvironment=LD_PRELOAD=/tmp/x.so'),
+        /Environment= is not allowed/,
+      ],
+      [
+        UNIT.replace('EnvironmentFile=/etc/etcd/etcd.env', 'EnvironmentFile=/tmp/env'),
+        /EnvironmentFile= must be \/etc\/etcd\/etcd\.env/,
+      ],
+    ];
+    for (const [unit, message] of cases) {
+      const reply = await post(routes.etcdService.path, { action: 'status', unit });
+      assertRefused(reply, 403, message);
+      assert.match(reply.body.error?.message ?? '', /^the etcd unit line \d+: /);
+    }
+    const ok = await post(routes.etcdService.path, { action: 'status', unit: UNIT });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  });
+
+  test("no env file, log file or facts binary of the caller's choosing", async () => {
+    const cases: [string, Record<string, unknown>, string][] = [
+      [routes.etcdService.path, { action: 'status', envFile: '/tmp/env' }, 'envFile'],
+      [routes.etcdService.path, { action: 'status', logFile: '/etc/cron.d/x' }, 'logFile'],
+      [routes.etcdLogs.path, { lines: 10, logFile: '/etc/shadow' }, 'logFile'],
+      [routes.facts.path, { dataDir: '/var/lib/etcd', etcdBinary: '/tmp/x' }, 'etcdBinary'],
+    ];
+    for (const [path, body, key] of cases) {
+      assertRefused(await post(path, body), 400, new RegExp(`\\(body\\): Unrecognized key: "${key}"$`));
+    }
+  });
+});
+
+describe('the agent server starts no other program under its supervisor', () => {
+  let host: FakeHost;
+  let server: SocketServer;
+  before(async () => {
+    host = fakeHost();
+    host.writeEnv({ ETCD_NAME: 'h1' });
+    server = await serveOnSocket({
+      etcdService: makeEtcdService({
+        systemd: () => false,
+        layout: host.layout,
+        agentCommand: ['/bin/false'],
+      }),
+    });
+  });
+  after(async () => {
+    await server.close();
+    host.remove();
+  });
+
+  test('start with another binary: refused before anything starts', async () => {
+    assertRefused(
+      await server.post(routes.etcdService.path, { action: 'start', binary: '/bin/sh' }),
+      403,
+      /^etcd runs only as .*\/usr\/local\/bin\/etcd or .*\/opt\/tskv\/etcd\/v<version>\/etcd .*, not \/bin\/sh$/,
+    );
+    assert.equal(
+      existsSync(join(host.layout.runDir, 'etcd-supervisor.json')),
+      false,
+      'no supervisor started',
     );
   });
 });
