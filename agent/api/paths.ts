@@ -47,3 +47,34 @@ export const CHRONY_SOURCES_DIR = '/etc/chrony/sources.d';
 export const TIMESYNCD_DROPIN = '/etc/systemd/timesyncd.conf.d/tskv.conf';
 /** ntpd's configuration (ntpsec's, then classic ntpd's): tskv's servers go in a marked block. */
 export const NTP_CONFIGS = ['/etc/ntpsec/ntp.conf', '/etc/ntp.conf'] as const;
+
+/** The kernel's file systems: nothing in them is an etcd data dir (the move-aside route refuses it). */
+export const KERNEL_DIRS = ['/proc', '/sys', '/dev'] as const;
+
+/**
+ * Folders that are never an etcd data dir themselves, whatever a request says: the data dir
+ * move-aside route refuses them (and `/`).
+ */
+export const SYSTEM_DIRS = [
+  '/bin',
+  '/boot',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/tmp',
+  '/usr',
+  '/usr/local',
+  '/var',
+  '/var/lib',
+  '/var/log',
+  '/var/tmp',
+] as const;

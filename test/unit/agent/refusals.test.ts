@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { routes } from '../../../agent/api/index.ts';
 import { makeClockSync } from '../../../agent/handlers/clock-sync.ts';
+import { makeDataDirMoveAside } from '../../../agent/handlers/datadir.ts';
 import { makeEtcdInstall } from '../../../agent/handlers/etcd-install.ts';
 import { makeEtcdService } from '../../../agent/handlers/etcd-service.ts';
 import { makeFileRead, makeFileWrite } from '../../../agent/handlers/files.ts';
@@ -449,6 +450,82 @@ describe('the agent server starts no other program under its supervisor', () => 
       existsSync(join(host.layout.runDir, 'etcd-supervisor.json')),
       false,
       'no supervisor started',
+    );
+  });
+});
+
+describe('the agent executable moves no system folder aside as a data dir', () => {
+  let agent: RunningAgent;
+  const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
+  before(async () => {
+    agent = await startAgent();
+  });
+  after(() => agent.stop());
+
+  // Each would be refused again further on (none holds member/), should this rule ever let it by.
+  test('/, system folders, and anything in /proc, /sys or /dev', async () => {
+    for (const path of ['/', '/etc', '/var/lib', '/usr/local', '/home', '/root', '/tmp']) {
+      assertRefused(
+        await post(routes.dataDirMoveAside.path, { path }),
+        403,
+        new RegExp(`^the data dir route moves only etcd data dirs: ${path} is a system folder$`),
+      );
+    }
+    for (const [path, dir] of [
+      ['/proc/1/root/etc', '/proc'],
+      ['/sys/fs/cgroup', '/sys'],
+      ['/dev/shm', '/dev'],
+    ]) {
+      assertRefused(
+        await post(routes.dataDirMoveAside.path, { path }),
+        403,
+        new RegExp(`^the data dir route moves only etcd data dirs: ${path} is in ${dir}$`),
+      );
+    }
+  });
+});
+
+describe('the agent server moves aside only etcd data dirs', () => {
+  let dir: string;
+  let server: SocketServer;
+  const move = (path: string) => server.post(routes.dataDirMoveAside.path, { path });
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tskv-refusals-'));
+    mkdirSync(join(dir, 'config'));
+    writeFileSync(join(dir, 'config/important.conf'), 'x\n');
+    writeFileSync(join(dir, 'a-file'), 'x\n');
+    mkdirSync(join(dir, 'mounted/member'), { recursive: true });
+    symlinkSync('/etc', join(dir, 'etc-link'));
+    server = await serveOnSocket({
+      dataDirMoveAside: makeDataDirMoveAside({ mountPoints: async () => new Set([join(dir, 'mounted')]) }),
+    });
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a folder without member/ that is not empty', async () => {
+    assertRefused(
+      await move(join(dir, 'config')),
+      403,
+      /^the data dir route moves only etcd data dirs: .*\/config holds no member\/ folder, and is not empty$/,
+    );
+  });
+
+  test('a file', async () => {
+    assertRefused(await move(join(dir, 'a-file')), 403, /: .*\/a-file is not a directory$/);
+  });
+
+  test('a mount point', async () => {
+    assertRefused(await move(join(dir, 'mounted')), 403, /: .*\/mounted is a mount point$/);
+  });
+
+  test('a symlink to a system folder', async () => {
+    assertRefused(
+      await move(join(dir, 'etc-link')),
+      403,
+      /: .*\/etc-link resolves to \/etc, and \/etc is a system folder$/,
     );
   });
 });
