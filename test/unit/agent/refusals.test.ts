@@ -37,14 +37,16 @@ function assertRefused(reply: RawReply, status: 400 | 403, message: RegExp): voi
   assert.match(reply.body.error?.message ?? '', message);
 }
 
-describe('the agent executable refuses malformed fields', () => {
-  let agent: RunningAgent;
-  const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
-  before(async () => {
-    agent = await startAgent();
-  });
-  after(() => agent.stop());
+/** The agent executable (agent/main.ts serve) with the host's paths, shared by the describes below. */
+let agent: RunningAgent;
+before(async () => {
+  agent = await startAgent();
+});
+after(() => agent.stop());
+/** A raw request to the agent executable. */
+const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
 
+describe('the agent executable refuses malformed fields', () => {
   test("a path through '..' (to /etc/shadow)", async () => {
     assertRefused(
       await post(routes.fileRead.path, { path: '/etc/etcd/../shadow' }),
@@ -137,13 +139,6 @@ describe('the agent server refuses NTP servers that are not one host name or add
 });
 
 describe('the agent executable reads and writes only the files tskv owns', () => {
-  let agent: RunningAgent;
-  const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
-  before(async () => {
-    agent = await startAgent();
-  });
-  after(() => agent.stop());
-
   test('no read of /etc/shadow, nor of anything outside the env file, the unit file and its folders', async () => {
     for (const path of [
       '/etc/shadow',
@@ -278,13 +273,6 @@ describe('the agent server checks what it reads and writes under the allowed fol
 });
 
 describe('the agent executable installs etcd only from its upload cache, only where tskv keeps it', () => {
-  let agent: RunningAgent;
-  const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
-  before(async () => {
-    agent = await startAgent();
-  });
-  after(() => agent.stop());
-
   test('a tarball outside /var/lib/tskv/cache', async () => {
     for (const tarball of [
       '/tmp/etcd-v3.5.0-linux-amd64.tar.gz',
@@ -350,13 +338,6 @@ WantedBy=multi-user.target
 `;
 
 describe('the agent executable runs no program as etcd but the one tskv installs', () => {
-  let agent: RunningAgent;
-  const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
-  before(async () => {
-    agent = await startAgent();
-  });
-  after(() => agent.stop());
-
   // `status` changes nothing, should a refusal ever let a request through.
   test('any other binary', async () => {
     for (const binary of [
@@ -455,13 +436,6 @@ describe('the agent server starts no other program under its supervisor', () => 
 });
 
 describe('the agent executable moves no system folder aside as a data dir', () => {
-  let agent: RunningAgent;
-  const post = (path: string, body: unknown) => rawPost(agent.socket, path, body);
-  before(async () => {
-    agent = await startAgent();
-  });
-  after(() => agent.stop());
-
   // Each would be refused again further on (none holds member/), should this rule ever let it by.
   test('/, system folders, and anything in /proc, /sys or /dev', async () => {
     for (const path of ['/', '/etc', '/var/lib', '/usr/local', '/home', '/root', '/tmp']) {
