@@ -12,3 +12,8 @@ export class AgentError extends Error {
     this.status = status;
   }
 }
+
+/** A request the agent refuses on principle (a path, program or unit tskv never uses): 403. */
+export function refused(message: string): AgentError {
+  return new AgentError('E_AGENT_REFUSED', message, 403);
+}

@@ -4,7 +4,7 @@ import { type AgentRoute, type ErrorBody, holdRoutes, routes } from './api/index
 import { AgentError } from './errors.ts';
 import { holdClusterLock } from './handlers/cluster-lock.ts';
 import { handlers } from './handlers/index.ts';
-import type { Handler, HandlerContext } from './handlers/types.ts';
+import type { Handler, HandlerContext, HandlerTable } from './handlers/types.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -13,12 +13,14 @@ interface Entry {
   handler: Handler<AgentRoute>;
 }
 
-const table = new Map<string, Entry>(
-  (Object.keys(routes) as (keyof typeof routes)[]).map((name) => [
-    `${routes[name].method} ${routes[name].path}`,
-    { route: routes[name], handler: handlers[name] as Handler<AgentRoute> },
-  ]),
-);
+function routeTable(served: HandlerTable): Map<string, Entry> {
+  return new Map(
+    (Object.keys(routes) as (keyof typeof routes)[]).map((name) => [
+      `${routes[name].method} ${routes[name].path}`,
+      { route: routes[name], handler: served[name] as Handler<AgentRoute> },
+    ]),
+  );
+}
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -53,7 +55,12 @@ function issues(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+async function handle(
+  table: Map<string, Entry>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: HandlerContext,
+): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const hold = holdRoutes.lockHold;
   if (`${req.method} ${path}` === `${hold.method} ${hold.path}`) {
@@ -78,10 +85,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerCon
   send(res, 200, reply.data);
 }
 
-/** The agent's HTTP server: routes from agent/api, requests and replies checked against their schemas. */
-export function createAgentServer(ctx: HandlerContext): Server {
+/**
+ * The agent's HTTP server: routes from agent/api, requests and replies checked against their
+ * schemas. `served` is for tests (handlers working on a temporary folder instead of the host).
+ */
+export function createAgentServer(ctx: HandlerContext, served: HandlerTable = handlers): Server {
+  const table = routeTable(served);
   const server = createServer((req, res) => {
-    handle(req, res, ctx).catch((err: unknown) => {
+    handle(table, req, res, ctx).catch((err: unknown) => {
       const agentErr =
         err instanceof AgentError
           ? err

@@ -28,6 +28,7 @@ const AGENT_CODES = {
   E_AGENT_ADDR_IN_USE: failed('the agent cannot listen on a port: another process holds it'),
   E_AGENT_ADDR_NOT_AVAILABLE: failed('the agent cannot listen on an address: it is not one of the host'),
   E_AGENT_PERMISSION: failed('the agent lacks a privilege (a low port, CAP_SYS_TIME)'),
+  E_AGENT_REFUSED: failed('the agent refused a request outside what tskv needs (a path, a binary, a unit)'),
   E_AGENT_COMMAND_FAILED: failed('a command or system call the agent ran on the host failed'),
   E_AGENT_LOCKED: failed('another tskv run holds the cluster lock on this host'),
 } satisfies Record<AgentErrorCode, ErrorCodeInfo>;

@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { ETCD_BIN_DIR, ETCD_BINARY, ETCD_ENV_FILE, ETCD_INSTALL_ROOT, ETCD_LOG_FILE } from './paths.ts';
+import { etcdVersion, fileMode, hostPath, ntpServer } from './fields.ts';
 
 /**
  * Routes that change a host (used by deploy/member/replace). Every apply re-checks state on the host,
  * is idempotent and answers `{ changed, actions }`: `actions` are human-readable lines ("open 2379/tcp in zone public (runtime+permanent)").
  */
-const absolutePath = z.string().startsWith('/', { message: 'must be an absolute path' });
-
 export const applyResultSchema = z.object({
   changed: z.boolean(),
   actions: z.array(z.string()),
@@ -15,13 +13,13 @@ export type ApplyResult = z.infer<typeof applyResultSchema>;
 
 // files: atomic write (temp file in the same dir, fsync, rename), read
 export const fileWriteRequestSchema = z
-  .object({ path: absolutePath, content: z.string(), mode: z.number().int().default(0o644) })
+  .object({ path: hostPath, content: z.string(), mode: fileMode.default(0o644) })
   .strict();
 export const fileWriteResponseSchema = applyResultSchema.extend({
   /** Unified diff of old → new content ("" when unchanged). */
   diff: z.string(),
 });
-export const fileReadRequestSchema = z.object({ path: absolutePath }).strict();
+export const fileReadRequestSchema = z.object({ path: hostPath }).strict();
 export const fileReadResponseSchema = z.object({ exists: z.boolean(), content: z.string() });
 
 // firewall: open ports in the active backend, now and across reboots
@@ -30,34 +28,35 @@ export const firewallOpenRequestSchema = z
   .strict();
 export const firewallOpenResponseSchema = applyResultSchema;
 
-// etcd install: unpack an official-layout tarball already uploaded to the host
+/**
+ * etcd install: unpack an official-layout tarball already uploaded to the host into
+ * ETCD_INSTALL_ROOT/v<version> and link ETCD_BIN_DIR/{etcd,etcdctl,etcdutl} to its programs.
+ */
 export const etcdInstallRequestSchema = z
   .object({
-    /** Tarball on the host, uploaded by the controller: UPLOAD_CACHE_DIR/etcd-v3.4.23-linux-amd64.tar.gz, say */
-    tarball: absolutePath,
-    version: z.string(),
-    /** Where versions live: <root>/v<version>/{etcd,etcdctl,etcdutl?}. Default ETCD_INSTALL_ROOT. */
-    root: absolutePath.default(ETCD_INSTALL_ROOT),
-    /** Symlinks etcd, etcdctl (and etcdutl when present) are made in. Default ETCD_BIN_DIR. */
-    binDir: absolutePath.default(ETCD_BIN_DIR),
+    /** A file directly in UPLOAD_CACHE_DIR (etcd-v3.4.23-linux-amd64.tar.gz, say): no other is taken. */
+    tarball: hostPath,
+    version: etcdVersion,
   })
   .strict();
 export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.string() });
 
 /**
- * etcd as a service. With systemd (PID 1): the unit ETCD_UNIT with EnvironmentFile=envFile.
+ * etcd as a service. With systemd (PID 1): the unit ETCD_UNIT (EnvironmentFile=ETCD_ENV_FILE).
  * Without it (containers, the lab): the agent's own supervisor (`tskv-agent supervise`), detached,
- * running `binary` with the env file's variables, restarting it if it crashes (not after a clean
- * exit 0, which is how a removed member stops), logging to logFile.
+ * running `binary` with ETCD_ENV_FILE's variables, restarting it if it crashes (not after a clean
+ * exit 0, which is how a removed member stops), logging to ETCD_LOG_FILE.
  */
 export const etcdServiceRequestSchema = z
   .object({
     /** install: the unit only (systemd: written when it differs, daemon-reload, enabled); nothing starts. */
     action: z.enum(['install', 'start', 'stop', 'restart', 'status']),
-    envFile: absolutePath.default(ETCD_ENV_FILE),
-    binary: absolutePath.default(ETCD_BINARY),
-    logFile: absolutePath.default(ETCD_LOG_FILE),
-    /** systemd unit text to install (when systemd runs); ignored otherwise. */
+    /** Supervisor only: ETCD_BINARY (the default) or ETCD_INSTALL_ROOT/v<version>/etcd, no other program. */
+    binary: hostPath.optional(),
+    /**
+     * systemd unit text to install (when systemd runs; checked, then ignored otherwise): only the
+     * settings agent/policy/etcd-unit.ts allows, ExecStart= the etcd binary as above.
+     */
     unit: z.string().optional(),
   })
   .strict();
@@ -73,16 +72,16 @@ export const etcdServiceResponseSchema = applyResultSchema.extend({
   lastExit: z.string().optional(),
 });
 
+/** etcd's last log lines: the journal's under systemd, else ETCD_LOG_FILE's. */
 export const etcdLogsRequestSchema = z
   .object({
     lines: z.number().int().min(1).max(2000).default(40),
-    logFile: absolutePath.default(ETCD_LOG_FILE),
   })
   .strict();
 export const etcdLogsResponseSchema = z.object({ lines: z.array(z.string()) });
 
 // data dirs are moved aside, never deleted
-export const dataDirMoveAsideRequestSchema = z.object({ path: absolutePath }).strict();
+export const dataDirMoveAsideRequestSchema = z.object({ path: hostPath }).strict();
 export const dataDirMoveAsideResponseSchema = applyResultSchema.extend({
   /** <path>.removed-<UTC timestamp>, or null when there was nothing to move. */
   movedTo: z.string().nullable(),
@@ -91,7 +90,7 @@ export const dataDirMoveAsideResponseSchema = applyResultSchema.extend({
 // clock: make the host's time service sync, or step it to the controller's clock
 export const clockSyncRequestSchema = z
   .object({
-    servers: z.array(z.string()).default([]),
+    servers: z.array(ntpServer).default([]),
     /** Step the clock to this reading (controller's clock at send time + half the round trip). */
     stepToMs: z.number().optional(),
   })

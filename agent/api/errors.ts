@@ -8,6 +8,8 @@ export const AGENT_ERROR_CODES = [
   'E_AGENT_ADDR_IN_USE',
   'E_AGENT_ADDR_NOT_AVAILABLE',
   'E_AGENT_PERMISSION',
+  /** The request asks for something tskv never does (a path, program or unit outside its own): 403. */
+  'E_AGENT_REFUSED',
   'E_AGENT_COMMAND_FAILED',
   'E_AGENT_LOCKED',
 ] as const;

@@ -1,14 +1,11 @@
 import { z } from 'zod';
+import { hostPath } from './fields.ts';
 import { firewallBackendSchema } from './firewall-state.ts';
-
-const absolutePath = z.string().startsWith('/', { message: 'must be an absolute path' });
 
 export const factsRequestSchema = z
   .object({
     /** The etcd data dir from the inventory: free disk is measured there (or at its nearest existing parent). */
-    dataDir: absolutePath,
-    /** An etcd binary to prefer over ETCD_BINARY and PATH. */
-    etcdBinary: absolutePath.optional(),
+    dataDir: hostPath,
   })
   .strict();
 

@@ -5,6 +5,7 @@ export * from './clock-read.ts';
 export * from './deploy.ts';
 export * from './errors.ts';
 export * from './facts.ts';
+export * from './fields.ts';
 export * from './firewall-state.ts';
 export * from './lock.ts';
 export * from './manifest.ts';

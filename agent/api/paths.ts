@@ -3,8 +3,10 @@
  * import these (the data dir is the inventory's, default in controller/inventory/normalise.ts).
  */
 
+/** etcd's configuration: the env file, later its TLS material. The file routes write only here. */
+export const ETCD_CONFIG_DIR = '/etc/etcd';
 /** etcd's settings as ETCD_* variables: the systemd unit's EnvironmentFile, or the supervisor's. */
-export const ETCD_ENV_FILE = '/etc/etcd/etcd.env';
+export const ETCD_ENV_FILE = `${ETCD_CONFIG_DIR}/etcd.env`;
 
 /** The systemd unit that runs etcd where systemd is PID 1. */
 export const ETCD_UNIT = 'etcd.service';
@@ -15,6 +17,11 @@ export const ETCD_INSTALL_ROOT = '/opt/tskv/etcd';
 /** Where etcd, etcdctl (and etcdutl) are linked to the installed version's programs. */
 export const ETCD_BIN_DIR = '/usr/local/bin';
 export const ETCD_BINARY = `${ETCD_BIN_DIR}/etcd`;
+
+/** The folder one etcd version is unpacked into, under `root` (default ETCD_INSTALL_ROOT). */
+export function etcdVersionDir(version: string, root = ETCD_INSTALL_ROOT): string {
+  return `${root}/v${version}`;
+}
 
 /** etcd's output where the agent's supervisor runs it (under systemd it goes to the journal). */
 export const ETCD_LOG_FILE = '/var/log/tskv/etcd.log';
@@ -31,6 +38,46 @@ export const UPLOAD_CACHE_DIR = `${TSKV_LIB_DIR}/cache`;
 
 /** The nftables rules that open etcd's ports across reboots, included from the boot configuration. */
 export const NFT_TSKV_RULES = '/etc/tskv/nftables-etcd.nft';
+/** The files nftables.service loads at boot (Debian's, then RHEL's): tskv adds its include line. */
+export const NFT_BOOT_CONFIGS = ['/etc/nftables.conf', '/etc/sysconfig/nftables.conf'] as const;
+
+/** chrony's folder of extra sources: tskv's NTP servers go to tskv.sources in it. */
+export const CHRONY_SOURCES_DIR = '/etc/chrony/sources.d';
+/** systemd-timesyncd's drop-in with tskv's NTP servers. */
+export const TIMESYNCD_DROPIN = '/etc/systemd/timesyncd.conf.d/tskv.conf';
+/** ntpd's configuration (ntpsec's, then classic ntpd's): tskv's servers go in a marked block. */
+export const NTP_CONFIGS = ['/etc/ntpsec/ntp.conf', '/etc/ntp.conf'] as const;
+
+/** The kernel's file systems: nothing in them is an etcd data dir (the move-aside route refuses it). */
+export const KERNEL_DIRS = ['/proc', '/sys', '/dev'] as const;
+
+/**
+ * Folders that are never an etcd data dir themselves, whatever a request says: the data dir
+ * move-aside route refuses them (and `/`).
+ */
+export const SYSTEM_DIRS = [
+  '/bin',
+  '/boot',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/tmp',
+  '/usr',
+  '/usr/local',
+  '/var',
+  '/var/lib',
+  '/var/log',
+  '/var/tmp',
+] as const;
 
 /**
  * The cluster lock every changing command holds on each host (flock; /run: a reboot frees it), and

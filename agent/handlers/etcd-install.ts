@@ -1,6 +1,8 @@
 import { join } from 'node:path';
-import type { routes } from '../api/index.ts';
+import { etcdVersionDir, type routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
+import { checkTarball } from '../policy/etcd.ts';
+import { etcdBinary, HOST_LAYOUT, type HostLayout } from '../policy/layout.ts';
 import { pathExists } from '../system/atomic-file.ts';
 import { ETCD_PROGRAMS, programsIn, unpackRelease, versionIn } from '../system/etcd-install.ts';
 import { linkTarget, removeLink, swapSymlink } from '../system/symlink.ts';
@@ -35,31 +37,38 @@ async function applyLink(change: LinkChange): Promise<void> {
 }
 
 /**
- * Install etcd `version` from an uploaded tarball into `<root>/v<version>` (atomically) and point
- * `<binDir>/{etcd,etcdctl,etcdutl}` at it. Nothing changes when that version is there and linked.
+ * Install etcd `version` from a tarball in the upload cache into `<installRoot>/v<version>`
+ * (atomically) and point `<binDir>/{etcd,etcdctl,etcdutl}` at it. Nothing changes when that
+ * version is there and linked. `layout` is for tests.
  */
-export const etcdInstall: Handler<typeof routes.etcdInstall> = async (request) => {
-  const { tarball, version, root, binDir } = request;
-  const versionDir = join(root, `v${version}`);
-  const binary = join(binDir, 'etcd');
-  const actions: string[] = [];
-  const installed = (await versionIn(versionDir)).version === version;
-  if (!installed) {
-    if (!(await pathExists(tarball))) {
-      throw new AgentError('E_AGENT_NOT_FOUND', `etcd tarball ${tarball} is not on this host`, 404);
+export function makeEtcdInstall(layout: HostLayout = HOST_LAYOUT): Handler<typeof routes.etcdInstall> {
+  return async ({ tarball, version }) => {
+    await checkTarball(layout, tarball);
+    const root = layout.installRoot;
+    const versionDir = etcdVersionDir(version, root);
+    const actions: string[] = [];
+    const installed = (await versionIn(versionDir)).version === version;
+    if (!installed) {
+      if (!(await pathExists(tarball))) {
+        throw new AgentError('E_AGENT_NOT_FOUND', `etcd tarball ${tarball} is not on this host`, 404);
+      }
+      actions.push(`install etcd ${version} from ${tarball} into ${versionDir}`);
+      try {
+        await unpackRelease(tarball, root, version);
+      } catch (err) {
+        throw new AgentError('E_AGENT_COMMAND_FAILED', err instanceof Error ? err.message : String(err));
+      }
     }
-    actions.push(`install etcd ${version} from ${tarball} into ${versionDir}`);
-    try {
-      await unpackRelease(tarball, root, version);
-    } catch (err) {
-      throw new AgentError('E_AGENT_COMMAND_FAILED', err instanceof Error ? err.message : String(err));
+    for (const change of await linkChanges(versionDir, root, layout.binDir)) {
+      actions.push(
+        change.target
+          ? `link ${change.link} -> ${change.target}`
+          : `remove ${change.link} (not in ${version})`,
+      );
+      await applyLink(change);
     }
-  }
-  for (const change of await linkChanges(versionDir, root, binDir)) {
-    actions.push(
-      change.target ? `link ${change.link} -> ${change.target}` : `remove ${change.link} (not in ${version})`,
-    );
-    await applyLink(change);
-  }
-  return { changed: actions.length > 0, actions, binary };
-};
+    return { changed: actions.length > 0, actions, binary: etcdBinary(layout) };
+  };
+}
+
+export const etcdInstall = makeEtcdInstall();

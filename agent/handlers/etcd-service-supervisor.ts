@@ -1,23 +1,25 @@
 import { access, constants } from 'node:fs/promises';
-import type { ParsedRequestOf, ResponseOf, routes } from '../api/index.ts';
+import type { ResponseOf, routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { readSupervisorState, type SupervisorPaths } from '../supervisor/state.ts';
 import { processAlive } from '../system/proc-stat.ts';
 import {
   launchSupervisor,
+  type SuperviseTarget,
   type SupervisorView,
   signal,
   viewSupervisor,
 } from '../system/supervisor-control.ts';
 import { waitUntil } from '../wait-until.ts';
 
-type Request = ParsedRequestOf<typeof routes.etcdService>;
 type Reply = ResponseOf<typeof routes.etcdService>;
 
 export interface SupervisorContext {
   paths: SupervisorPaths;
   /** How to run this agent (see agentCommand). */
   agentCommand: string[];
+  /** The etcd program the supervisor runs, its env file and its log. */
+  target: SuperviseTarget;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -57,17 +59,18 @@ async function stopOrphan(pid: number, startTime: number | null): Promise<void> 
   }
 }
 
-export async function supervisorStart(request: Request, ctx: SupervisorContext): Promise<Reply> {
+export async function supervisorStart(ctx: SupervisorContext): Promise<Reply> {
+  const { target } = ctx;
   const view = viewSupervisor(ctx.paths);
   if (view.supervisorAlive) return reply(view, false, []);
   const actions: string[] = [];
   const orphan = view.etcdAlive && view.state ? view.state : null;
   if (orphan) actions.push(`stop etcd (pid ${orphan.etcdPid}) left running by a killed supervisor`);
-  actions.push(`start etcd under the tskv supervisor (${request.binary}, ${request.envFile})`);
-  await requireFile(request.binary, 'the etcd program', constants.X_OK);
-  await requireFile(request.envFile, 'the environment file', constants.R_OK);
+  actions.push(`start etcd under the tskv supervisor (${target.binary}, ${target.envFile})`);
+  await requireFile(target.binary, 'the etcd program', constants.X_OK);
+  await requireFile(target.envFile, 'the environment file', constants.R_OK);
   if (orphan?.etcdPid) await stopOrphan(orphan.etcdPid, orphan.etcdStartTime);
-  const pid = await launchSupervisor(ctx.agentCommand, request, ctx.paths);
+  const pid = await launchSupervisor(ctx.agentCommand, target, ctx.paths);
   const settled = await waitUntil(() => {
     const s = readSupervisorState(ctx.paths.stateFile);
     return (s?.supervisorPid === pid && s.phase !== 'starting') || !processAlive(pid);
@@ -76,13 +79,13 @@ export async function supervisorStart(request: Request, ctx: SupervisorContext):
   if (!settled || after.state?.supervisorPid !== pid) {
     throw new AgentError(
       'E_AGENT_COMMAND_FAILED',
-      `the etcd supervisor (pid ${pid}) did not come up within ${START_TIMEOUT_MS} ms; see ${request.logFile}`,
+      `the etcd supervisor (pid ${pid}) did not come up within ${START_TIMEOUT_MS} ms; see ${target.logFile}`,
     );
   }
   return reply(after, true, actions);
 }
 
-export async function supervisorStop(_request: Request, ctx: SupervisorContext): Promise<Reply> {
+export async function supervisorStop(ctx: SupervisorContext): Promise<Reply> {
   const view = viewSupervisor(ctx.paths);
   const state = view.state;
   if (!state || (!view.supervisorAlive && !view.etcdAlive)) return reply(view, false, []);
@@ -110,15 +113,16 @@ export async function supervisorStop(_request: Request, ctx: SupervisorContext):
   return reply(after, true, actions);
 }
 
-export async function supervisorRestart(request: Request, ctx: SupervisorContext): Promise<Reply> {
+export async function supervisorRestart(ctx: SupervisorContext): Promise<Reply> {
   const view = viewSupervisor(ctx.paths);
   const state = view.state;
-  if (!view.supervisorAlive || !state) return supervisorStart(request, ctx);
+  const { target } = ctx;
+  if (!view.supervisorAlive || !state) return supervisorStart(ctx);
   const sameTarget =
-    state.binary === request.binary && state.envFile === request.envFile && state.logFile === request.logFile;
+    state.binary === target.binary && state.envFile === target.envFile && state.logFile === target.logFile;
   if (!sameTarget) {
-    const stopped = await supervisorStop(request, ctx);
-    const started = await supervisorStart(request, ctx);
+    const stopped = await supervisorStop(ctx);
+    const started = await supervisorStart(ctx);
     return { ...started, actions: [...stopped.actions, ...started.actions] };
   }
   const actions = [
@@ -140,6 +144,6 @@ export async function supervisorRestart(request: Request, ctx: SupervisorContext
   return reply(viewSupervisor(ctx.paths), true, actions);
 }
 
-export async function supervisorStatus(_request: Request, ctx: SupervisorContext): Promise<Reply> {
+export async function supervisorStatus(ctx: SupervisorContext): Promise<Reply> {
   return reply(viewSupervisor(ctx.paths), false, []);
 }

@@ -1,4 +1,8 @@
-import { type ParsedRequestOf, type ResponseOf, type routes, TSKV_RUN_DIR } from '../api/index.ts';
+import type { ParsedRequestOf, ResponseOf, routes } from '../api/index.ts';
+import { refused } from '../errors.ts';
+import { checkEtcdBinary } from '../policy/etcd.ts';
+import { etcdUnitProblem } from '../policy/etcd-unit.ts';
+import { etcdBinary, HOST_LAYOUT, type HostLayout } from '../policy/layout.ts';
 import { supervisorPaths } from '../supervisor/state.ts';
 import { agentCommand } from '../system/supervisor-control.ts';
 import { systemdRunning } from '../system/systemd.ts';
@@ -18,8 +22,8 @@ type Reply = ResponseOf<typeof routes.etcdService>;
 export interface EtcdServiceOptions {
   /** Whether systemd is the init system. Default: /run/systemd/system exists. */
   systemd?: () => boolean;
-  /** The supervisor's pid and state files live here. Default TSKV_RUN_DIR. */
-  runDir?: string;
+  /** The etcd program, env file, log file and run folder (the supervisor's pid and state). Default: the host's. */
+  layout?: HostLayout;
   /** How to run this agent for `supervise`. Default: agentCommand(). */
   agentCommand?: string[];
 }
@@ -35,16 +39,26 @@ const SUPERVISOR_ACTIONS = {
 
 /**
  * The etcdService handler: a systemd unit where systemd runs, else the agent's own detached
- * supervisor. Options exist for tests (temporary run directory, no systemd, Node + entry script).
+ * supervisor. Either way only tskv's etcd: the binary and the unit are checked first
+ * (policy/etcd.ts, policy/etcd-unit.ts). Options exist for tests (a temporary layout, no
+ * systemd, Node + entry script).
  */
 export function makeEtcdService(options: EtcdServiceOptions = {}): Handler<typeof routes.etcdService> {
+  const layout = options.layout ?? HOST_LAYOUT;
   return async (request: Request): Promise<Reply> => {
+    const binary = request.binary ?? etcdBinary(layout);
+    checkEtcdBinary(layout, binary);
+    if (request.unit !== undefined) {
+      const problem = etcdUnitProblem(request.unit, layout);
+      if (problem) throw refused(`the etcd unit ${problem}`);
+    }
     if ((options.systemd ?? systemdRunning)()) return systemdService(request);
     const ctx: SupervisorContext = {
-      paths: supervisorPaths(options.runDir ?? TSKV_RUN_DIR),
+      paths: supervisorPaths(layout.runDir),
       agentCommand: options.agentCommand ?? agentCommand(),
+      target: { binary, envFile: layout.envFile, logFile: layout.logFile },
     };
-    return SUPERVISOR_ACTIONS[request.action](request, ctx);
+    return SUPERVISOR_ACTIONS[request.action](ctx);
   };
 }
 

@@ -19,8 +19,8 @@ async function firewallFacts(): Promise<FactsResponse['firewall']> {
   return { backend: fw.backend, state: fw.state, ...(fw.defaultZone ? { defaultZone: fw.defaultZone } : {}) };
 }
 
-async function etcdFacts(dataDir: string, etcdBinary: string | undefined): Promise<FactsResponse['etcd']> {
-  const binary = await findEtcdBinary(etcdBinary);
+async function etcdFacts(dataDir: string): Promise<FactsResponse['etcd']> {
+  const binary = await findEtcdBinary();
   const procs = await findProcesses('etcd');
   let running: FactsResponse['etcd']['running'] = [];
   if (procs.length > 0) {
@@ -47,7 +47,7 @@ export const facts: Handler<typeof routes.facts> = async (request) => {
     initFacts(),
     diskSpace(request.dataDir),
     firewallFacts(),
-    etcdFacts(request.dataDir, request.etcdBinary),
+    etcdFacts(request.dataDir),
   ]);
   return {
     hostname: hostname(),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -20,6 +21,30 @@ export async function readCurrentFile(path: string): Promise<CurrentFile> {
   }
   if (!info.isFile()) throw new Error(`${path} exists and is not a regular file`);
   return { exists: true, content: await readFile(path, 'utf8'), mode: info.mode & 0o7777 };
+}
+
+/**
+ * As readCurrentFile, but never through a symlink at `path` (O_NOFOLLOW: an error, not followed)
+ * and at most `maxBytes`: the file is judged by the handle it is read from.
+ */
+export async function readFileNoFollow(path: string, maxBytes: number): Promise<CurrentFile> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { exists: false, content: '', mode: null };
+    if (code === 'ELOOP') throw new Error(`${path} is a symlink`);
+    throw err;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new Error(`${path} exists and is not a regular file`);
+    if (info.size > maxBytes) throw new Error(`${path} is over ${maxBytes} bytes`);
+    return { exists: true, content: await handle.readFile('utf8'), mode: info.mode & 0o7777 };
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Flush a directory entry (a rename or a new file) to disk; best effort where directories cannot be opened. */

@@ -1,5 +1,6 @@
 import { access, chmod, constants, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { etcdVersionDir } from '../api/index.ts';
 import { pathExists } from './atomic-file.ts';
 import { parseEtcdVersion } from './etcd.ts';
 import { compactUtc } from './etcd-data-dir.ts';
@@ -52,7 +53,7 @@ async function releaseDir(top: string): Promise<string> {
  * broken copy of that version is replaced.
  */
 export async function unpackRelease(tarball: string, root: string, version: string): Promise<string> {
-  const target = join(root, `v${version}`);
+  const target = etcdVersionDir(version, root);
   await mkdir(root, { recursive: true, mode: 0o755 });
   const temp = await mkdtemp(join(root, `.unpack-v${version}-`));
   try {

@@ -12,14 +12,14 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
-/** The etcd binary to report: the preferred path, else ETCD_BINARY, else the first on PATH. */
-export async function findEtcdBinary(preferred?: string): Promise<string | null> {
+/** The etcd binary to report: ETCD_BINARY, else the first on PATH. */
+export async function findEtcdBinary(): Promise<string | null> {
   const pathDirs = (
     process.env['PATH'] || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
   ).split(delimiter);
-  const candidates = [preferred, ETCD_BINARY, ...pathDirs.map((d) => join(d, 'etcd'))];
+  const candidates = [ETCD_BINARY, ...pathDirs.map((d) => join(d, 'etcd'))];
   for (const c of candidates) {
-    if (c && (await isExecutable(c))) return c;
+    if (await isExecutable(c)) return c;
   }
   return null;
 }

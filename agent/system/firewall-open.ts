@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { NFT_TSKV_RULES } from '../api/index.ts';
+import { NFT_BOOT_CONFIGS, NFT_TSKV_RULES } from '../api/index.ts';
 import { type DbusInvoke, dbusCall } from './dbus.ts';
 import { dbusPortRules, FIREWALLD } from './firewalld.ts';
 import { judgeNftPort, type NftInputChain } from './nft.ts';
@@ -124,9 +124,6 @@ export function planUfwOpen(status: UfwStatus, ports: number[]): OpenPlan {
   };
 }
 
-/** The files nftables.service loads at boot: Debian's, then RHEL's. */
-export const NFT_CONFIGS = ['/etc/nftables.conf', '/etc/sysconfig/nftables.conf'];
-
 export interface NftConfig {
   path: string;
   text: string;
@@ -134,7 +131,7 @@ export interface NftConfig {
 }
 
 export async function readNftConfig(): Promise<NftConfig | null> {
-  for (const path of NFT_CONFIGS) {
+  for (const path of NFT_BOOT_CONFIGS) {
     try {
       return { path, text: await readFile(path, 'utf8'), mode: (await stat(path)).mode & 0o7777 };
     } catch {

@@ -1,3 +1,4 @@
+import { CHRONY_SOURCES_DIR, NTP_CONFIGS, TIMESYNCD_DROPIN } from '../api/index.ts';
 import { pathExists, readCurrentFile } from './atomic-file.ts';
 import { command, type RunCommand, type Step, write } from './steps.ts';
 
@@ -38,9 +39,6 @@ export interface SyncPlan {
   actions: string[];
   steps: Step[];
 }
-
-export const CHRONY_SOURCES_DIR = '/etc/chrony/sources.d';
-export const TIMESYNCD_DROPIN = '/etc/systemd/timesyncd.conf.d/tskv.conf';
 
 async function planChrony(run: RunCommand, servers: string[], report: string): Promise<SyncPlan> {
   const plan: SyncPlan = { actions: [], steps: [] };
@@ -86,7 +84,6 @@ async function planTimesyncd(servers: string[], report: string): Promise<SyncPla
   return plan;
 }
 
-const NTP_CONFIGS = ['/etc/ntpsec/ntp.conf', '/etc/ntp.conf'];
 const BEGIN = '# BEGIN tskv servers';
 const END = '# END tskv servers';
 

@@ -4,7 +4,7 @@
  * agent), which changes nothing etcd or the operator sees. Installing it stays a planned step after
  * preflight. A prefetch that fails is only a lost head start: the install pushes again and reports.
  */
-import { ETCD_INSTALL_ROOT } from '../../agent/api/index.ts';
+import { etcdVersionDir } from '../../agent/api/index.ts';
 import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { fileBytes } from '../artifacts/file-bytes.ts';
 import { shellQuote } from '../render/shell-quote.ts';
@@ -47,7 +47,7 @@ async function prefetchOne(
   version: string,
   artifact: () => Promise<EtcdArtifact>,
 ): Promise<TarballState> {
-  const binary = `${ETCD_INSTALL_ROOT}/v${version}/etcd`;
+  const binary = `${etcdVersionDir(version)}/etcd`;
   const check = await ch.conn.exec(
     `[ -x ${shellQuote(binary)} ] && echo installed || df -Pk /var/lib | tail -n 1`,
     { step: 'check etcd install' },

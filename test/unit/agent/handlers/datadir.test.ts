@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { dataDirMoveAside } from '../../../../agent/handlers/datadir.ts';
 import { compactUtc, dataDirOf } from '../../../../agent/system/etcd-data-dir.ts';
+import { parseMountPoints } from '../../../../agent/system/mounts.ts';
 import { findProcesses } from '../../../../agent/system/processes.ts';
 import { waitUntil } from '../../../../agent/wait-until.ts';
 
@@ -64,9 +74,39 @@ describe('dataDirMoveAside', () => {
     assert.match(r.movedTo ?? '', /\/h1\.etcd\.removed-\d{8}T\d{6}Z$/);
     assert.ok(!existsSync(data));
     assert.ok(existsSync(join(r.movedTo ?? '', 'member')), 'moved, not deleted');
-    mkdirSync(data);
+    mkdirSync(join(data, 'member'), { recursive: true });
     const second = await dataDirMoveAside({ path: data }, ctx);
     assert.notEqual(second.movedTo, r.movedTo);
     assert.equal(readdirSync(dir).filter((f) => f.startsWith('h1.etcd.removed-')).length, 2);
   });
+
+  test('an empty data dir stays: nothing to move', async () => {
+    mkdirSync(data);
+    assert.deepEqual(await dataDirMoveAside({ path: data }, ctx), {
+      changed: false,
+      actions: [`nothing in ${data}`],
+      movedTo: null,
+    });
+    assert.ok(existsSync(data));
+    rmSync(data, { recursive: true });
+  });
+
+  test('a data dir that is a symlink: the link moves, what it points at stays', async () => {
+    const real = join(dir, 'disk/h1');
+    mkdirSync(join(real, 'member'), { recursive: true });
+    symlinkSync(real, data);
+    const r = await dataDirMoveAside({ path: data }, ctx);
+    assert.equal(r.changed, true);
+    assert.ok(lstatSync(r.movedTo ?? '').isSymbolicLink());
+    assert.ok(existsSync(join(real, 'member')));
+  });
+});
+
+test('parseMountPoints: the fifth field, octal escapes undone', () => {
+  const info = [
+    '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
+    '40 22 0:35 / /srv/etcd\\040data rw,relatime shared:20 - xfs /dev/sdb1 rw',
+    '',
+  ].join('\n');
+  assert.deepEqual([...parseMountPoints(info)], ['/', '/srv/etcd data']);
 });

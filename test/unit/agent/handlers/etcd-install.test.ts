@@ -4,13 +4,17 @@ import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { etcdInstall } from '../../../../agent/handlers/etcd-install.ts';
+import { makeEtcdInstall } from '../../../../agent/handlers/etcd-install.ts';
+import { layoutUnder } from '../../../../agent/policy/layout.ts';
 import { FAKE_ETCD, writeFakeEtcd } from './fake-etcd.ts';
 
 const ctx = { buildId: 'test' };
 
-/** An official-layout tarball etcd-vVERSION-linux-amd64/{etcd,etcdctl[,etcdutl]} with fake programs. */
-function makeTarball(dir: string, version: string, programs: string[]): string {
+/**
+ * An official-layout tarball etcd-vVERSION-linux-amd64/{etcd,etcdctl[,etcdutl]} with fake programs,
+ * put in `cacheDir`.
+ */
+function makeTarball(dir: string, cacheDir: string, version: string, programs: string[]): string {
   const name = `etcd-v${version}-linux-amd64`;
   const stage = join(dir, `stage-${version}`);
   mkdirSync(join(stage, name), { recursive: true });
@@ -18,7 +22,8 @@ function makeTarball(dir: string, version: string, programs: string[]): string {
   // The fake answers `--version` with $FAKE_VERSION or 3.4.23: bake the version in.
   writeFileSync(join(stage, name, 'etcd'), FAKE_ETCD.replace('3.4.23', version), { mode: 0o755 });
   writeFileSync(join(stage, name, 'README.md'), 'etcd\n');
-  const tarball = join(dir, `${name}.tar.gz`);
+  mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
+  const tarball = join(cacheDir, `${name}.tar.gz`);
   execFileSync('tar', ['-czf', tarball, '-C', stage, name]);
   return tarball;
 }
@@ -27,18 +32,22 @@ describe('etcdInstall', () => {
   let dir: string;
   let root: string;
   let binDir: string;
+  let cacheDir: string;
   let v34: string;
   let v35: string;
+  let install: (tarball: string, version: string) => ReturnType<ReturnType<typeof makeEtcdInstall>>;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'tskv-install-'));
-    root = join(dir, 'opt/tskv/etcd');
-    binDir = join(dir, 'usr/local/bin');
-    v34 = makeTarball(dir, '3.4.23', ['etcd', 'etcdctl']);
-    v35 = makeTarball(dir, '3.5.30', ['etcd', 'etcdctl', 'etcdutl']);
+    const layout = layoutUnder(dir);
+    root = layout.installRoot;
+    binDir = layout.binDir;
+    cacheDir = layout.uploadCacheDir;
+    v34 = makeTarball(dir, cacheDir, '3.4.23', ['etcd', 'etcdctl']);
+    v35 = makeTarball(dir, cacheDir, '3.5.30', ['etcd', 'etcdctl', 'etcdutl']);
+    const etcdInstall = makeEtcdInstall(layout);
+    install = (tarball, version) => etcdInstall({ tarball, version }, ctx);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-
-  const install = (tarball: string, version: string) => etcdInstall({ tarball, version, root, binDir }, ctx);
 
   test('install 3.4.23: versioned folder, links; again: no change', async () => {
     const r = await install(v34, '3.4.23');
@@ -79,6 +88,6 @@ describe('etcdInstall', () => {
   });
 
   test('a missing tarball: not found', async () => {
-    await assert.rejects(install(join(dir, 'nope.tar.gz'), '3.4.99'), { code: 'E_AGENT_NOT_FOUND' });
+    await assert.rejects(install(join(cacheDir, 'nope.tar.gz'), '3.4.99'), { code: 'E_AGENT_NOT_FOUND' });
   });
 });

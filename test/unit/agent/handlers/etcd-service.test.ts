@@ -26,24 +26,15 @@ describe('etcdService with the supervisor (no systemd)', () => {
   let host: FakeHost;
   let service: ReturnType<typeof makeEtcdService>;
   let call: (action: ServiceRequest['action'], extra?: Partial<ServiceRequest>) => ReturnType<typeof service>;
-  const logs = makeEtcdLogs(() => false);
+  let logs: ReturnType<typeof makeEtcdLogs>;
   const state = () => readSupervisorState(supervisorPaths(host.runDir).stateFile);
 
   before(() => {
     host = fakeHost();
     host.writeEnv({ ETCD_NAME: 'm1', QUOTED: 'a "b" $c', FAKE_MODE: 'run' });
-    service = makeEtcdService({ systemd: () => false, runDir: host.runDir, agentCommand: AGENT });
-    call = (action, extra = {}) =>
-      service(
-        {
-          action,
-          envFile: host.envFile,
-          binary: host.binary,
-          logFile: host.logFile,
-          ...extra,
-        },
-        { buildId: 'test' },
-      );
+    service = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
+    logs = makeEtcdLogs(() => false, host.layout);
+    call = (action, extra = {}) => service({ action, ...extra }, { buildId: 'test' });
   });
 
   after(async () => {
@@ -84,7 +75,7 @@ describe('etcdService with the supervisor (no systemd)', () => {
     assert.doesNotMatch(readFileSync(`/proc/${s.supervisorPid}/environ`, 'utf8'), /TSKV_RUN=/);
     let line = '';
     await waitUntil(async () => {
-      line = (await logs({ lines: 5, logFile: host.logFile }, { buildId: 't' })).lines.join('\n');
+      line = (await logs({ lines: 5 }, { buildId: 't' })).lines.join('\n');
       return line.includes('fake etcd pid');
     }, 5_000);
     assert.match(line, /ETCD_NAME=m1 QUOTED=a "b" \$c HOME=unset PATH=\/usr\/local\/sbin:/);
@@ -158,9 +149,10 @@ describe('etcdService with the supervisor (no systemd)', () => {
   });
 
   test('start without the program: a clear error', async () => {
-    await assert.rejects(call('start', { binary: join(host.dir, 'missing/etcd') }), {
+    const missing = `${host.layout.installRoot}/v3.5.99/etcd`;
+    await assert.rejects(call('start', { binary: missing }), {
       code: 'E_AGENT_NOT_FOUND',
-      message: /the etcd program .*missing\/etcd is missing/,
+      message: /the etcd program .*\/opt\/tskv\/etcd\/v3\.5\.99\/etcd is missing/,
     });
   });
 });
@@ -187,7 +179,7 @@ describe('stop waits for the supervisor process itself', () => {
   after(() => host.remove());
 
   test('a supervisor that lingers after recording "exited" is gone when stop returns', async () => {
-    const script = join(host.dir, 'bin', 'lingering-supervisor');
+    const script = join(host.dir, 'lingering-supervisor');
     writeFileSync(script, LINGERING_SUPERVISOR);
     chmodSync(script, 0o755);
     mkdirSync(host.runDir, { recursive: true });
@@ -196,11 +188,8 @@ describe('stop waits for the supervisor process itself', () => {
     child.unref();
     assert.ok(await waitUntil(() => readSupervisorState(stateFile)?.phase === 'running', 5_000));
     const s = readSupervisorState(stateFile)!;
-    const service = makeEtcdService({ systemd: () => false, runDir: host.runDir, agentCommand: AGENT });
-    const r = await service(
-      { action: 'stop', envFile: host.envFile, binary: host.binary, logFile: host.logFile },
-      { buildId: 't' },
-    );
+    const service = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
+    const r = await service({ action: 'stop' }, { buildId: 't' });
     assert.equal(r.running, false);
     assert.equal(processAlive(s.supervisorPid), false, 'the supervisor process is gone');
     assert.equal(processAlive(s.etcdPid!), false, 'etcd is gone');
@@ -222,10 +211,9 @@ describe('supervisor outlives the process that started it', () => {
   test('a separate agent process starts etcd and exits; etcd keeps running', async () => {
     const script = `
       import { makeEtcdService } from ${JSON.stringify(join(ROOT, 'agent/handlers/etcd-service.ts'))};
-      const service = makeEtcdService({ systemd: () => false, runDir: ${JSON.stringify(host.runDir)},
+      const service = makeEtcdService({ systemd: () => false, layout: ${JSON.stringify(host.layout)},
         agentCommand: ${JSON.stringify(AGENT)} });
-      const r = await service({ action: 'start', envFile: ${JSON.stringify(host.envFile)},
-        binary: ${JSON.stringify(host.binary)}, logFile: ${JSON.stringify(host.logFile)} }, { buildId: 't' });
+      const r = await service({ action: 'start' }, { buildId: 't' });
       process.stdout.write(JSON.stringify(r));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
@@ -235,11 +223,8 @@ describe('supervisor outlives the process that started it', () => {
     const r = JSON.parse(out) as { running: boolean; pid: number };
     assert.equal(r.running, true);
     assert.equal(processAlive(r.pid), true, 'etcd survives the exit of the agent that started it');
-    const service = makeEtcdService({ systemd: () => false, runDir: host.runDir, agentCommand: AGENT });
-    const stopped = await service(
-      { action: 'stop', envFile: host.envFile, binary: host.binary, logFile: host.logFile },
-      { buildId: 't' },
-    );
+    const service = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
+    const stopped = await service({ action: 'stop' }, { buildId: 't' });
     assert.equal(stopped.running, false);
     assert.equal(processAlive(r.pid), false);
   });

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { etcdBinary, type HostLayout, layoutUnder } from '../../../../agent/policy/layout.ts';
 
 /**
  * A stand-in for etcd: prints its variables to the log, then behaves as FAKE_MODE says
@@ -23,6 +24,8 @@ exec sleep 1000
 
 export interface FakeHost {
   dir: string;
+  /** The host's layout under `dir`. */
+  layout: HostLayout;
   binary: string;
   envFile: string;
   logFile: string;
@@ -31,19 +34,24 @@ export interface FakeHost {
   remove(): void;
 }
 
-/** A temporary "host": a fake etcd program, an env file, a log file and a run directory under /tmp. */
+/**
+ * A temporary "host" (the host's layout under a folder in /tmp): a fake etcd program where tskv
+ * links etcd, the env file, the log file and the run directory.
+ */
 export function fakeHost(): FakeHost {
   const dir = mkdtempSync(join(tmpdir(), 'tskv-fake-host-'));
-  const binary = join(dir, 'bin', 'etcd');
-  mkdirSync(join(dir, 'bin'));
-  mkdirSync(join(dir, 'etc'));
+  const layout = layoutUnder(dir);
+  const binary = etcdBinary(layout);
+  mkdirSync(dirname(binary), { recursive: true });
+  mkdirSync(layout.configDir, { recursive: true });
   writeFakeEtcd(binary);
   const host: FakeHost = {
     dir,
+    layout,
     binary,
-    envFile: join(dir, 'etc', 'etcd.env'),
-    logFile: join(dir, 'log', 'etcd.log'),
-    runDir: join(dir, 'run'),
+    envFile: layout.envFile,
+    logFile: layout.logFile,
+    runDir: layout.runDir,
     writeEnv(vars) {
       const text = Object.entries(vars)
         .map(([k, v]) => `${k}="${v.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`)

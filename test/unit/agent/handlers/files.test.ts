@@ -1,48 +1,100 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileRead, fileWrite } from '../../../../agent/handlers/files.ts';
+import { makeFileRead, makeFileWrite } from '../../../../agent/handlers/files.ts';
+import { envFileProblem } from '../../../../agent/policy/files.ts';
+import { layoutUnder } from '../../../../agent/policy/layout.ts';
 
 const ctx = { buildId: 'test' };
 
 describe('files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tskv-files-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'etc/etcd/etcd.env');
+  const layout = layoutUnder(dir);
+  const fileRead = makeFileRead(layout);
+  const fileWrite = makeFileWrite(layout);
+  const path = layout.envFile;
 
   test('write creates parents (0755) and the file with its mode; again: no change', async () => {
     assert.deepEqual(await fileRead({ path }, ctx), { exists: false, content: '' });
-    const r = await fileWrite({ path, content: 'A=1\nB=2\n', mode: 0o600 }, ctx);
+    const r = await fileWrite({ path, content: 'ETCD_A=1\nETCD_B=2\n', mode: 0o600 }, ctx);
     assert.equal(r.changed, true);
     assert.deepEqual(r.actions, [`create ${path} (0600)`]);
-    assert.equal(r.diff, `--- ${path}\n+++ ${path}\n@@ -0,0 +1,2 @@\n+A=1\n+B=2\n`);
-    assert.equal(readFileSync(path, 'utf8'), 'A=1\nB=2\n');
+    assert.equal(r.diff, `--- ${path}\n+++ ${path}\n@@ -0,0 +1,2 @@\n+ETCD_A=1\n+ETCD_B=2\n`);
+    assert.equal(readFileSync(path, 'utf8'), 'ETCD_A=1\nETCD_B=2\n');
     assert.equal(statSync(path).mode & 0o777, 0o600);
-    assert.equal(statSync(join(dir, 'etc/etcd')).mode & 0o777, 0o755);
-    const again = await fileWrite({ path, content: 'A=1\nB=2\n', mode: 0o600 }, ctx);
+    assert.equal(statSync(layout.configDir).mode & 0o777, 0o755);
+    const again = await fileWrite({ path, content: 'ETCD_A=1\nETCD_B=2\n', mode: 0o600 }, ctx);
     assert.deepEqual(again, { changed: false, actions: [], diff: '' });
-    assert.deepEqual(readdirSync(join(dir, 'etc/etcd')), ['etcd.env'], 'no temporary file left');
+    assert.deepEqual(readdirSync(layout.configDir), ['etcd.env'], 'no temporary file left');
   });
 
   test('a changed line: unified diff', async () => {
-    const r = await fileWrite({ path, content: 'A=1\nB=3\n', mode: 0o600 }, ctx);
-    assert.equal(r.diff, `--- ${path}\n+++ ${path}\n@@ -1,2 +1,2 @@\n A=1\n-B=2\n+B=3\n`);
+    const r = await fileWrite({ path, content: 'ETCD_A=1\nETCD_B=3\n', mode: 0o600 }, ctx);
+    assert.equal(r.diff, `--- ${path}\n+++ ${path}\n@@ -1,2 +1,2 @@\n ETCD_A=1\n-ETCD_B=2\n+ETCD_B=3\n`);
     assert.deepEqual(r.actions, [`update ${path}`]);
-    assert.equal((await fileRead({ path }, ctx)).content, 'A=1\nB=3\n');
+    assert.equal((await fileRead({ path }, ctx)).content, 'ETCD_A=1\nETCD_B=3\n');
   });
 
   test('only the mode differs: changed, empty diff', async () => {
-    const r = await fileWrite({ path, content: 'A=1\nB=3\n', mode: 0o644 }, ctx);
+    const r = await fileWrite({ path, content: 'ETCD_A=1\nETCD_B=3\n', mode: 0o644 }, ctx);
     assert.deepEqual(r, { changed: true, actions: [`chmod 0644 ${path} (was 0600)`], diff: '' });
     assert.equal(statSync(path).mode & 0o777, 0o644);
   });
 
+  test('other files under the config folder (TLS material, say) take any content', async () => {
+    const key = join(layout.configDir, 'pki/member.key');
+    const r = await fileWrite({ path: key, content: 'LD_PRELOAD is just text here\n', mode: 0o600 }, ctx);
+    assert.equal(r.changed, true);
+    assert.equal((await fileRead({ path: key }, ctx)).content, 'LD_PRELOAD is just text here\n');
+  });
+
+  test('the unit file, /var/lib/tskv and /run/tskv are read', async () => {
+    for (const file of [
+      layout.unitFile,
+      join(layout.libDir, 'x'),
+      join(layout.runDir, 'etcd-supervisor.json'),
+    ]) {
+      mkdirSync(join(file, '..'), { recursive: true, mode: 0o755 });
+      writeFileSync(file, 'seen\n');
+      assert.deepEqual(await fileRead({ path: file }, ctx), { exists: true, content: 'seen\n' });
+    }
+  });
+
   test('a directory in the way: a clear error', async () => {
-    await assert.rejects(fileWrite({ path: dir, content: 'x', mode: 0o644 }, ctx), {
+    mkdirSync(join(layout.configDir, 'a-folder'));
+    await assert.rejects(
+      fileWrite({ path: join(layout.configDir, 'a-folder'), content: 'x', mode: 0o644 }, ctx),
+      {
+        code: 'E_AGENT_BAD_REQUEST',
+        message: /is not a regular file/,
+      },
+    );
+  });
+
+  test('a file over 1 MiB is not read', async () => {
+    const big = join(layout.libDir, 'big');
+    writeFileSync(big, Buffer.alloc(1024 * 1024 + 1));
+    await assert.rejects(fileRead({ path: big }, ctx), {
       code: 'E_AGENT_BAD_REQUEST',
-      message: /is not a regular file/,
+      message: /is over 1048576 bytes/,
     });
   });
+});
+
+test('envFileProblem: ETCD_* assignments, comments and blank lines only', () => {
+  assert.equal(envFileProblem('# tskv\n\nETCD_NAME="h1"\n; also a comment\nETCD_X_2=a b\n'), undefined);
+  assert.match(
+    envFileProblem('ETCD_NAME=h1\nLD_PRELOAD=/tmp/x.so\n') ?? '',
+    /^line 2 is not ETCD_NAME=value/,
+  );
+  assert.match(envFileProblem(' LD_PRELOAD=/tmp/x.so\n') ?? '', /^line 1 is not/);
+  assert.match(envFileProblem('etcd_name=h1\n') ?? '', /^line 1 is not/);
+  assert.match(
+    envFileProblem('ETCD_NAME=h1\rLD_PRELOAD=/tmp/x.so\n') ?? '',
+    /^line 1 has a control character/,
+  );
+  assert.equal(envFileProblem('ETCD_NAME=h1\tx\n'), undefined);
 });

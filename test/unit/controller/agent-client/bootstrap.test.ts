@@ -246,7 +246,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
       build,
       join(root, 'corrupt'),
       'agent: unpack',
-      /Restored data doesn't match checksum|Corrupted block/,
+      /Restored data doesn't match checksum|Corrupted block|Data corruption detected/,
     );
   });
 

@@ -1,0 +1,56 @@
+/** What the controller sends the agent passes the agent's rules (policy/): nothing tskv needs is refused. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ETCD_BINARY, etcdVersionDir } from '../../../../agent/api/index.ts';
+import { checkEtcdBinary, checkTarball } from '../../../../agent/policy/etcd.ts';
+import { etcdUnitProblem } from '../../../../agent/policy/etcd-unit.ts';
+import { envFileProblem } from '../../../../agent/policy/files.ts';
+import { HOST_LAYOUT } from '../../../../agent/policy/layout.ts';
+import { remoteTarballPath } from '../../../../controller/artifacts/etcd-tarball.ts';
+import { parseInventory } from '../../../../controller/inventory/load.ts';
+import { renderHost } from '../../../../controller/render/render.ts';
+
+const ROOT = new URL('../../../../', import.meta.url).pathname;
+
+/** The seed inventory with extra etcd flags of every kind a value can take. */
+function inventory() {
+  const text = readFileSync(join(ROOT, 'inventories/seed.yaml'), 'utf8').replace(
+    'version: 3.4.23',
+    'version: 3.4.23\n  flags: { enable-v2: true, quota-backend-bytes: 8589934592, log-level: "a \\"quoted\\" $value\\\\" }',
+  );
+  return parseInventory(text, join(ROOT, 'inventories/seed.yaml'));
+}
+
+test('the env file the controller writes holds only ETCD_* settings', () => {
+  const inv = inventory();
+  for (const host of inv.hosts) {
+    for (const state of ['new', 'existing'] as const) {
+      const env = renderHost(inv, host.name, 'env', { state });
+      assert.match(env, /ETCD_LOG_LEVEL=/);
+      assert.equal(envFileProblem(env), undefined, env);
+    }
+  }
+});
+
+test('the systemd unit the controller installs passes the unit rules', () => {
+  const inv = inventory();
+  for (const host of inv.hosts) {
+    const unit = renderHost(inv, host.name, 'systemd');
+    assert.equal(etcdUnitProblem(unit, HOST_LAYOUT), undefined, unit);
+  }
+});
+
+test('the etcd binary and the tarball path the controller uses pass', async () => {
+  checkEtcdBinary(HOST_LAYOUT, ETCD_BINARY);
+  checkEtcdBinary(HOST_LAYOUT, `${etcdVersionDir('3.6.0-rc.1')}/etcd`);
+  const tarball = remoteTarballPath({
+    path: '/x',
+    fileName: 'etcd-v3.4.23-linux-amd64.tar.zst',
+    sha256: '',
+    size: 0,
+  });
+  // Only the path rule: the cache folder is not on this machine (checkSecurePath passes then).
+  await checkTarball(HOST_LAYOUT, tarball);
+});
