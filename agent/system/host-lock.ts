@@ -35,6 +35,8 @@ export function tryFileLock(file: string): Promise<FileLock | undefined> {
     { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
   const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  // Its pipes may break at any time (it was broken, or it exits as we release): never an error here.
+  for (const stream of [child.stdin, child.stdout, child.stderr]) stream.on('error', () => undefined);
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

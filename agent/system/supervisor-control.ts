@@ -5,12 +5,16 @@ import { isSea } from 'node:sea';
 import { readSupervisorState, type SupervisorPaths, type SupervisorState } from '../supervisor/state.ts';
 import { processAlive } from './proc-stat.ts';
 
+const SELF_EXE = '/proc/self/exe';
+
 /**
  * The command that runs this agent: the executable itself inside the single executable
  * application; under Node (development, tests), Node with its flags and the entry script.
  */
 export function agentCommand(): string[] {
-  if (isSea()) return [process.execPath];
+  // /proc/self/exe, not its path: a newer copy of the same build may have replaced the file this
+  // agent runs from (the path then reads "... (deleted)"), and the running inode stays reachable.
+  if (isSea()) return [SELF_EXE];
   return [process.execPath, ...process.execArgv, process.argv[1] ?? 'agent/main.ts'];
 }
 
@@ -63,7 +67,15 @@ export async function launchSupervisor(
     // Without the controller's TSKV_RUN marker: stopping the agent's SSH command kills every process
     // carrying it, and the supervisor (and its etcd) must outlive the agent.
     const { TSKV_RUN: _marker, ...env } = process.env;
-    const child = spawn(file, args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: '/', env });
+    // argv[0] as ps shows it: the agent's path, even when it runs through /proc/self/exe.
+    const argv0 = file === SELF_EXE ? process.execPath.replace(/ \(deleted\)$/, '') : file;
+    const child = spawn(file, args, {
+      argv0,
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      cwd: '/',
+      env,
+    });
     child.unref();
     return await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid ?? 0));
