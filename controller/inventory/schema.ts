@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isAddress } from './addresses.ts';
 import type { PathSegment } from './problems.ts';
+import { flagTextProblem, TOKEN_MAX_BYTES, tokenProblem } from './text.ts';
 
 /** The inventory as written (strict: unknown keys are errors). Defaults and paths are applied by normalise.ts. */
 
@@ -28,11 +29,18 @@ const hostSchema = z.strictObject({
   dataDir: absolutePath.optional(),
 });
 
-const flagValue = z.union([z.string().regex(/^[^\r\n]*$/), z.number(), z.boolean()]);
+const flagValue = z.union([
+  z.string().refine((v) => flagTextProblem(v) === undefined),
+  z.number(),
+  z.boolean(),
+]);
 
 export const inventorySchema = z.strictObject({
   cluster: z.strictObject({
-    token: z.string().min(1),
+    token: z
+      .string()
+      .min(1)
+      .refine((t) => tokenProblem(t) === undefined),
     clientPort: port.optional(),
     peerPort: port.optional(),
   }),
@@ -62,8 +70,7 @@ const DATA_DIR = "an absolute path; '{name}' stands for the member name (default
 const HINTS: Record<string, string> = {
   '': 'a YAML map with the keys cluster, etcd, ssh and hosts',
   cluster: 'a map with token (and optionally clientPort, peerPort)',
-  'cluster.token':
-    'a non-empty string shared by all members, passed as --initial-cluster-token (e.g. etcd-cluster-1)',
+  'cluster.token': `one word shared by all members, passed as --initial-cluster-token: printable characters without quotes or whitespace, at most ${TOKEN_MAX_BYTES} bytes (e.g. etcd-cluster-1)`,
   'cluster.clientPort': `${PORT} (default 2379)`,
   'cluster.peerPort': `${PORT} (default 2380)`,
   etcd: 'a map with version and source (and optionally sha256, flags, dataDir)',
@@ -73,7 +80,7 @@ const HINTS: Record<string, string> = {
     'a path to an official-layout etcd tarball (etcd-vX.Y.Z-linux-ARCH.tar.gz) or an http(s) URL of one',
   'etcd.sha256': "the tarball's sha256 checksum as 64 hexadecimal digits",
   'etcd.flags': 'a map of extra etcd flags without leading dashes (e.g. enable-v2: true)',
-  'etcd.flags.*': 'a single-line string, a number or a boolean',
+  'etcd.flags.*': 'a one-line string without control characters, a number or a boolean',
   'etcd.dataDir': DATA_DIR,
   ssh: 'a map of SSH settings (user, port, identityFile, knownHosts, hostKeyPolicy, proxyCommand, connectTimeout)',
   'ssh.user': 'a non-empty user name (default root)',
@@ -93,6 +100,12 @@ const HINTS: Record<string, string> = {
   templates: 'the path of a folder of .hbs templates (relative to the inventory)',
 };
 
+/** What is wrong with a value a hint alone does not say, by path pattern, as "which …" completes it. */
+const WHY: Record<string, (value: string) => string | undefined> = {
+  'cluster.token': tokenProblem,
+  'etcd.flags.*': flagTextProblem,
+};
+
 /** The pattern a concrete path matches in HINTS: hosts.h1.ssh.port → ssh.port. */
 function pattern(path: readonly PathSegment[]): string {
   const parts = path.map(String);
@@ -106,7 +119,14 @@ function pattern(path: readonly PathSegment[]): string {
 }
 
 export function hintFor(path: readonly PathSegment[]): string {
-  return HINTS[pattern(path)] ?? 'a valid value';
+  const key = pattern(path);
+  return Object.hasOwn(HINTS, key) ? HINTS[key]! : 'a valid value';
+}
+
+/** Why this string value is wrong where the hint does not say it (e.g. "has a line break (U+000A)"). */
+export function whyWrong(path: readonly PathSegment[], value: unknown): string | undefined {
+  const key = pattern(path);
+  return typeof value === 'string' && Object.hasOwn(WHY, key) ? WHY[key]!(value) : undefined;
 }
 
 /** The keys a map at this path may have (for did-you-mean), or [] if the path is not a fixed-key map. */
