@@ -1,7 +1,8 @@
 import { isAddress, isDnsLabel, memberNameProblem } from './addresses.ts';
 import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT } from './normalise.ts';
 import { REFUSED_FLAGS } from './owned-flags.ts';
-import type { PathProblem } from './problems.ts';
+import { type PathProblem, quoted } from './problems.ts';
+import { dataDirProblem } from './text.ts';
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -106,6 +107,28 @@ function checkFlags(flags: Record<string, unknown>, out: InventoryFindings): voi
   }
 }
 
+/**
+ * Each member's data dir with '{name}' expanded: `/{name}` is a fine template but gives member 'etc' /etc.
+ * The templates themselves are checked by the schema; a problem is reported at the dataDir key that applies.
+ */
+function checkDataDirs(hosts: Record<string, unknown>, globalDir: unknown, out: InventoryFindings): void {
+  for (const name of Object.keys(hosts)) {
+    if (memberNameProblem(name)) continue;
+    const own = asRecord(hosts[name])?.dataDir;
+    const [template, path] =
+      own !== undefined ? [own, ['hosts', name, 'dataDir']] : [globalDir, ['etcd', 'dataDir']];
+    if (typeof template !== 'string' || !template.includes('{name}') || dataDirProblem(template)) continue;
+    const dir = template.replaceAll('{name}', name);
+    const why = dataDirProblem(dir);
+    if (why === undefined) continue;
+    out.problems.push({
+      path,
+      at: 'key',
+      message: `${path.join('.')} ${quoted(template)} gives member '${name}' the data dir ${quoted(dir)}, which ${why}; put '{name}' below a folder of etcd's own (e.g. /var/lib/etcd/{name}.etcd)`,
+    });
+  }
+}
+
 /** Checks across fields, on the raw data (defensive about types: zod reports those). */
 export function crossChecks(data: unknown): InventoryFindings {
   const out: InventoryFindings = { problems: [], warnings: [] };
@@ -113,6 +136,7 @@ export function crossChecks(data: unknown): InventoryFindings {
   if (!root) return out;
   const hosts = asRecord(root.hosts);
   if (hosts) checkHosts(hosts, out);
+  if (hosts) checkDataDirs(hosts, asRecord(root.etcd)?.dataDir, out);
   const cluster = asRecord(root.cluster);
   if (cluster) checkPorts(cluster, out);
   const flags = asRecord(asRecord(root.etcd)?.flags);

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { isAddress } from './addresses.ts';
 import type { PathSegment } from './problems.ts';
-import { flagTextProblem, TOKEN_MAX_BYTES, tokenProblem } from './text.ts';
+import { dataDirProblem, flagTextProblem, TOKEN_MAX_BYTES, tokenProblem } from './text.ts';
 
 /** The inventory as written (strict: unknown keys are errors). Defaults and paths are applied by normalise.ts. */
 
 const port = z.number().int().min(1).max(65535);
-const absolutePath = z.string().refine((p) => p.startsWith('/'));
+/** Checked as written here ('{name}' as ordinary text); cross-checks.ts checks each member's expansion. */
+const dataDir = z.string().refine((p) => dataDirProblem(p) === undefined);
 const address = z.string().refine(isAddress);
 
 const sshSchema = z.strictObject({
@@ -26,7 +27,7 @@ const sshSchema = z.strictObject({
 const hostSchema = z.strictObject({
   address,
   ssh: sshSchema.optional(),
-  dataDir: absolutePath.optional(),
+  dataDir: dataDir.optional(),
 });
 
 const flagValue = z.union([
@@ -52,7 +53,7 @@ export const inventorySchema = z.strictObject({
       .regex(/^[0-9a-fA-F]{64}$/)
       .optional(),
     flags: z.record(z.string(), flagValue).optional(),
-    dataDir: absolutePath.optional(),
+    dataDir: dataDir.optional(),
   }),
   ssh: sshSchema.optional(),
   hosts: z.record(z.string(), hostSchema),
@@ -64,7 +65,8 @@ export type RawInventory = z.infer<typeof inventorySchema>;
 export type RawSsh = z.infer<typeof sshSchema>;
 
 const PORT = 'a whole number from 1 to 65535';
-const DATA_DIR = "an absolute path; '{name}' stands for the member name (default /var/lib/etcd/{name}.etcd)";
+export const DATA_DIR =
+  "an absolute path of printable characters without '.' or '..' parts, '//' or a trailing '/', and not / or a system folder such as /etc or /var/lib; '{name}' stands for the member name (default /var/lib/etcd/{name}.etcd)";
 
 /** What a right value looks like, by path pattern ('*' is any host, flag or list index). */
 const HINTS: Record<string, string> = {
@@ -104,6 +106,8 @@ const HINTS: Record<string, string> = {
 const WHY: Record<string, (value: string) => string | undefined> = {
   'cluster.token': tokenProblem,
   'etcd.flags.*': flagTextProblem,
+  'etcd.dataDir': dataDirProblem,
+  'hosts.*.dataDir': dataDirProblem,
 };
 
 /** The pattern a concrete path matches in HINTS: hosts.h1.ssh.port → ssh.port. */

@@ -82,3 +82,42 @@ export function flagTextProblem(value: string): string | undefined {
   const ch = unsafeCharacter(value);
   return ch === undefined ? undefined : `has ${describeCharacter(ch)}`;
 }
+/** Folders a data dir must not be: etcd would fill them, and moving a data dir aside would move them. */
+export const SYSTEM_DIRS: ReadonlySet<string> = new Set([
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib64',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/var',
+  '/var/lib',
+]);
+
+/**
+ * Why this cannot be a data dir (`which …`), or undefined: an absolute, normalised path of printable
+ * characters that is not a system folder. `{name}` is an ordinary part here: callers check each expansion.
+ */
+export function dataDirProblem(path: string): string | undefined {
+  for (const ch of path) {
+    if (isUnprintable(ch)) return `has ${describeCharacter(ch)}`;
+    if (ch !== ' ' && isWhitespace(ch)) return `has ${describeWhitespace(ch)}`;
+  }
+  if (!path.startsWith('/')) return 'is not absolute';
+  if (path === '/') return 'is the root folder';
+  if (path.includes('//')) return "has '//'";
+  if (path.endsWith('/')) return "ends in '/'";
+  const dots = path.split('/').find((part) => part === '.' || part === '..');
+  if (dots !== undefined) return `has a '${dots}' part`;
+  if (SYSTEM_DIRS.has(path)) return 'is a system folder';
+  return undefined;
+}

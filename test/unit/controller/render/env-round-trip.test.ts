@@ -100,12 +100,13 @@ function yamlQuote(value: string): string {
   return `${out}"`;
 }
 
-function inventory(token: string, flagValue: string): string {
+function inventory(token: string, flagValue: string, dataDir = '/var/lib/etcd/{name}.etcd'): string {
   return `cluster: { token: ${yamlQuote(token)} }
 etcd:
   version: 3.5.17
   source: ./etcd.tar.gz
   flags: { test-value: ${yamlQuote(flagValue)} }
+  dataDir: ${yamlQuote(dataDir)}
 hosts:
   a: { address: 10.0.0.1 }
   b: { address: 10.0.0.2 }
@@ -117,6 +118,19 @@ hosts:
 const isFlagText = (v: string) => !/[\p{Cc}\p{Cs}\p{Noncharacter_Code_Point}]/u.test(v);
 /** The oracle for tokens: printable, no whitespace, no quotes, 1 to 128 bytes. */
 const isToken = (v: string) => /^[^\p{C}\p{Z}\s'"`]+$/u.test(v) && Buffer.byteLength(v) <= 128;
+
+const SYSTEM = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib64', '/proc', '/root']);
+for (const dir of ['/run', '/sbin', '/sys', '/tmp', '/usr', '/var', '/var/lib']) SYSTEM.add(dir);
+/** The oracle for data dirs: absolute, no empty, '.' or '..' part, printable (spaces allowed), not a system folder. */
+const isDataDir = (v: string) =>
+  v.startsWith('/') &&
+  (v === '/' ||
+    v
+      .slice(1)
+      .split('/')
+      .every((part) => part !== '' && part !== '.' && part !== '..')) &&
+  /^[^\p{C}\p{Zl}\p{Zp}\t\n\v\f\r\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufeff]*$/u.test(v) &&
+  !SYSTEM.has(v);
 
 /** Renders member a's env file, parses it as the agent does, and checks it holds exactly the settings. */
 function assertRoundTrip(inv: Inventory, context: string): void {
@@ -184,6 +198,45 @@ describe('env file round trip: what the schema accepts renders to one line the a
       }
     }
     assert.ok(accepted > RUNS / 10 && accepted < RUNS, `a mix of accepted and refused tokens: ${accepted}`);
+  });
+
+  test(`etcd.dataDir (${RUNS} generated, seed ${SEED + 2})`, () => {
+    const gen = generator(SEED + 2, 0.01);
+    const next = random(SEED + 3);
+    const part = (): string => {
+      const r = next();
+      if (r < 0.03) return '';
+      if (r < 0.06) return '.';
+      if (r < 0.09) return '..';
+      if (r < 0.12) return ['etc', 'tmp', 'var', 'lib', 'usr'][Math.floor(next() * 5)]!;
+      if (r < 0.2) return '{name}';
+      return gen(10).replaceAll('/', '') || 'x';
+    };
+    let accepted = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const parts = Array.from({ length: 1 + Math.floor(next() * 3) }, part);
+      let value = `${next() < 0.05 ? '' : '/'}${parts.join('/')}${next() < 0.03 ? '/' : ''}`;
+      if (next() < 0.02) value = '/';
+      const context = `run ${i}: ${JSON.stringify(value)}`;
+      let inv: Inventory | undefined;
+      try {
+        inv = parseInventory(inventory('etcd-cluster-test', 'x', value), 'p.yaml');
+      } catch (err) {
+        assert.ok(err instanceof InventoryError, `${context}: ${String(err)}`);
+        assert.match(err.message, /^p\.yaml:6:\d+: etcd\.dataDir /, context);
+      }
+      const expected = ['a', 'b', 'c'].every((name) => isDataDir(value.replaceAll('{name}', name)));
+      assert.equal(inv !== undefined, expected, `${context}: accepted iff the oracle says so`);
+      if (inv) {
+        accepted++;
+        assert.equal(inv.hosts[0]!.dataDir, value.replaceAll('{name}', 'a'), context);
+        assertRoundTrip(inv, context);
+      }
+    }
+    assert.ok(
+      accepted > RUNS / 10 && accepted < RUNS,
+      `a mix of accepted and refused data dirs: ${accepted}`,
+    );
   });
 
   test('envQuote refuses what would not come back on one line, whatever its source', () => {
