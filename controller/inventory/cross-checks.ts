@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { isAddress, isDnsLabel, memberNameProblem } from './addresses.ts';
 import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT } from './normalise.ts';
 import { REFUSED_FLAGS } from './owned-flags.ts';
@@ -92,10 +93,11 @@ function checkFlags(flags: Record<string, unknown>, out: InventoryFindings): voi
         message: `write etcd flag '${flag}' without leading dashes: '${bare}'`,
       });
     } else if (REFUSED_FLAGS.has(flag)) {
+      const { why, fix } = REFUSED_FLAGS.get(flag)!;
       out.problems.push({
         path,
         at: 'key',
-        message: `etcd flag '${flag}' cannot be set in etcd.flags: ${REFUSED_FLAGS.get(flag)}; remove it`,
+        message: `etcd flag '${flag}' cannot be set in etcd.flags: ${why}; ${fix}`,
       });
     } else if (!FLAG_NAME.test(flag)) {
       out.problems.push({
@@ -129,6 +131,23 @@ function checkDataDirs(hosts: Record<string, unknown>, globalDir: unknown, out: 
   }
 }
 
+/** etcd's --log-outputs names: these are streams, anything else is a file. */
+const LOG_STREAMS = new Set(['default', 'stderr', 'stdout', 'journal']);
+
+/** A log file outside /var/log is a warning: logrotate, disk checks and operators look there. */
+function checkLogOutputs(value: unknown, out: InventoryFindings): void {
+  if (typeof value !== 'string') return;
+  for (const output of value.split(',').map((o) => o.trim())) {
+    if (LOG_STREAMS.has(output)) continue;
+    if (output.startsWith('/') && posix.normalize(output).startsWith('/var/log/')) continue;
+    out.warnings.push({
+      path: ['etcd', 'flags', 'log-outputs'],
+      at: 'value',
+      message: `etcd.flags.log-outputs writes the log file ${quoted(output)}, outside /var/log; use a file under /var/log (e.g. /var/log/etcd/etcd.log) or stderr (the journal under systemd)`,
+    });
+  }
+}
+
 /** Checks across fields, on the raw data (defensive about types: zod reports those). */
 export function crossChecks(data: unknown): InventoryFindings {
   const out: InventoryFindings = { problems: [], warnings: [] };
@@ -141,5 +160,6 @@ export function crossChecks(data: unknown): InventoryFindings {
   if (cluster) checkPorts(cluster, out);
   const flags = asRecord(asRecord(root.etcd)?.flags);
   if (flags) checkFlags(flags, out);
+  if (flags) checkLogOutputs(flags['log-outputs'], out);
   return out;
 }

@@ -163,6 +163,32 @@ hosts:
     ]);
   });
 
+  test('a log file outside /var/log is a warning; streams and files under /var/log are not', () => {
+    const inv = parseInventory(
+      MINIMAL.replace(
+        'source: https',
+        'flags: { log-outputs: "stderr,/var/log/etcd/etcd.log,/tmp/etcd.log,/var/log/../etc/x, journal" }, source: https',
+      ),
+      'log.yaml',
+    );
+    const where = 'log.yaml:2:48: warning: etcd.flags.log-outputs writes the log file';
+    const fix =
+      'outside /var/log; use a file under /var/log (e.g. /var/log/etcd/etcd.log) or stderr (the journal under systemd)';
+    assert.deepEqual(inv.warnings, [
+      `${where} "/tmp/etcd.log", ${fix}`,
+      `${where} "/var/log/../etc/x", ${fix}`,
+    ]);
+    assert.equal(
+      inv.etcd.flags['log-outputs'],
+      'stderr,/var/log/etcd/etcd.log,/tmp/etcd.log,/var/log/../etc/x, journal',
+    );
+    const fine = parseInventory(
+      MINIMAL.replace('source: https', 'flags: { log-outputs: default }, source: https'),
+      'ok.yaml',
+    );
+    assert.deepEqual(fine.warnings, []);
+  });
+
   test('loads the seed inventory', async () => {
     const inv = await loadInventory(resolve(import.meta.dirname, '../../../../inventories/seed.yaml'));
     assert.deepEqual(
