@@ -15,9 +15,14 @@ export function isAddress(value: string): boolean {
   return isIPv4(value) || isIPv6(value) || isHostname(value);
 }
 
+/** Names JavaScript objects give a meaning of their own: as map keys they get lost or mistaken. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** Why etcd would reject (or mangle) this member name, or undefined if it is usable. */
 export function memberNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
+  if (RESERVED_NAMES.has(name))
+    return 'is reserved (tskv keeps members in JavaScript objects, where it is special)';
   if (name.includes('=')) return "contains '=' (etcd's --initial-cluster separates name=url with it)";
   if (name.includes(',')) return "contains ',' (etcd's --initial-cluster separates members with it)";
   if (/\s/.test(name)) return 'contains whitespace';

@@ -138,9 +138,10 @@ export function knownKeys(path: readonly PathSegment[]): string[] {
   let schema: z.ZodType = inventorySchema;
   for (const segment of path) {
     while (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
-    if (schema instanceof z.ZodObject)
-      schema = (schema.shape as Record<string, z.ZodType>)[segment] ?? z.never();
-    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    if (schema instanceof z.ZodObject) {
+      const shape = schema.shape as Record<string, z.ZodType>;
+      schema = Object.hasOwn(shape, segment) ? shape[segment]! : z.never();
+    } else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
     else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else return [];
   }

@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { InputError } from '../../../../controller/errors.ts';
 import { loadInventory, parseInventory } from '../../../../controller/inventory/load.ts';
 import { PROJECT_TEMPLATES_DIR } from '../../../../controller/inventory/normalise.ts';
+import { parseYaml } from '../../../../controller/inventory/yaml-doc.ts';
 
 const ISSUE_YAML = `cluster:
   token: etcd-cluster-test           # --initial-cluster-token
@@ -61,7 +62,7 @@ describe('good inventories', () => {
     assert.deepEqual(inv.cluster, { token: 't', clientPort: 2379, peerPort: 2380 });
     assert.equal(inv.etcd.source, 'https://example.com/etcd-v3.5.17-linux-amd64.tar.gz');
     assert.equal(inv.etcd.sha256, undefined);
-    assert.deepEqual(inv.etcd.flags, {});
+    assert.deepEqual({ ...inv.etcd.flags }, {});
     const [a] = inv.hosts;
     assert.deepEqual(a, {
       name: 'a',
@@ -111,7 +112,10 @@ hosts:
     assert.deepEqual(inv.cluster, { token: 't', clientPort: 12379, peerPort: 12380 });
     assert.equal(inv.etcd.source, '/srv/tarballs/etcd.tar.gz');
     assert.equal(inv.etcd.sha256, 'ab'.repeat(32));
-    assert.deepEqual(inv.etcd.flags, { 'enable-v2': true, 'snapshot-count': 5000, 'log-level': 'debug' });
+    assert.deepEqual(
+      { ...inv.etcd.flags },
+      { 'enable-v2': true, 'snapshot-count': 5000, 'log-level': 'debug' },
+    );
     assert.deepEqual(inv.time.servers, ['pool.ntp.org', '10.0.0.254']);
     assert.equal(inv.templatesDir, '/srv/inv/my-templates');
     const [a, b, c] = inv.hosts;
@@ -135,7 +139,22 @@ hosts:
 
   test('an extra flag named like an Object property is not taken for one tskv sets', () => {
     const inv = parseInventory(MINIMAL.replace('source:', 'flags: { constructor: x }, source:'), 'p.yaml');
-    assert.deepEqual(inv.etcd.flags, { constructor: 'x' });
+    assert.deepEqual({ ...inv.etcd.flags }, { constructor: 'x' });
+    assert.equal(Object.getPrototypeOf(inv.etcd.flags), null);
+    assert.equal(parseInventory(MINIMAL, 'p.yaml').etcd.flags['toString'], undefined);
+  });
+
+  test("the YAML's maps become objects without a prototype: __proto__ and constructor are plain keys", () => {
+    const { data } = parseYaml(
+      'hosts:\n  __proto__: { address: 10.0.0.1 }\n  constructor: { address: 10.0.0.2 }\n',
+    );
+    const hosts = (data as { hosts: Record<string, unknown> }).hosts;
+    assert.equal(Object.getPrototypeOf(data), null);
+    assert.equal(Object.getPrototypeOf(hosts), null);
+    assert.deepEqual(Object.keys(hosts), ['__proto__', 'constructor']);
+    const proto = Object.getOwnPropertyDescriptor(hosts, '__proto__')?.value;
+    assert.equal(Object.getPrototypeOf(proto), null);
+    assert.deepEqual({ ...proto }, { address: '10.0.0.1' });
   });
 
   test('an even member count is a warning, not an error', () => {
