@@ -6,13 +6,38 @@ import type { Inventory } from './model.ts';
 import { normalise } from './normalise.ts';
 import { formatProblem, InventoryError, type PathProblem, sortProblems } from './problems.ts';
 import { inventorySchema } from './schema.ts';
+import { firstInvalidUtf8 } from './utf8.ts';
 import { parseYaml } from './yaml-doc.ts';
 
 export type { Problem } from './problems.ts';
 export { InventoryError } from './problems.ts';
 
-/** Parses and validates inventory text; `file` names it in messages and anchors its relative paths. */
-export function parseInventory(text: string, file: string): Inventory {
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The file's bytes as text, or the place of the first byte that is not UTF-8 (TextDecoder would say U+FFFD). */
+function decodeInventory(bytes: Uint8Array, file: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const at = Math.max(0, firstInvalidUtf8(bytes));
+    const lineStart = bytes.lastIndexOf(0x0a, at - 1) + 1;
+    let line = 1;
+    for (let i = 0; i < lineStart; i++) if (bytes[i] === 0x0a) line++;
+    const column = UTF8.decode(bytes.subarray(lineStart, at)).length + 1;
+    const byte = `0x${bytes[at]!.toString(16).toUpperCase().padStart(2, '0')}`;
+    throw new InventoryError(file, [
+      {
+        line,
+        column,
+        message: `byte ${byte} here is not valid UTF-8; save the inventory as UTF-8 (an editor set to Latin-1 or Windows-1252 writes such bytes)`,
+      },
+    ]);
+  }
+}
+
+/** Parses and validates an inventory (its bytes, or text); `file` names it in messages and anchors its relative paths. */
+export function parseInventory(content: string | Uint8Array, file: string): Inventory {
+  const text = typeof content === 'string' ? content : decodeInventory(content, file);
   const yaml = parseYaml(text);
   if (yaml.syntaxProblems.length > 0) throw new InventoryError(file, sortProblems(yaml.syntaxProblems));
 
@@ -47,9 +72,9 @@ function readProblem(err: NodeJS.ErrnoException): string {
 
 /** Reads, parses and validates an inventory file. Throws InputError (exit 2) for anything wrong with it. */
 export async function loadInventory(file: string): Promise<Inventory> {
-  let text: string;
+  let text: Uint8Array;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readFile(file);
   } catch (err) {
     throw new InputError(`cannot read inventory ${file}: ${readProblem(err as NodeJS.ErrnoException)}`, {
       fix: 'pass the path of an inventory YAML file (see inventories/seed.yaml)',
