@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { isAddress, isDnsLabel, memberNameProblem } from './addresses.ts';
+import { canonicalAddress, isDnsLabel, isMemberAddress, memberNameProblem } from './addresses.ts';
 import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT } from './normalise.ts';
 import { REFUSED_FLAGS } from './owned-flags.ts';
 import { type PathProblem, quoted } from './problems.ts';
@@ -28,7 +28,7 @@ function checkHosts(hosts: Record<string, unknown>, out: InventoryFindings): voi
     });
     return;
   }
-  const owners = new Map<string, string>();
+  const owners = new Map<string, { name: string; address: string }>();
   for (const name of names) {
     const why = memberNameProblem(name);
     if (why) {
@@ -45,17 +45,19 @@ function checkHosts(hosts: Record<string, unknown>, out: InventoryFindings): voi
       });
     }
     const address = asRecord(hosts[name])?.address;
-    if (typeof address !== 'string' || !isAddress(address)) continue;
-    const key = address.toLowerCase();
+    if (typeof address !== 'string' || !isMemberAddress(address)) continue;
+    const key = canonicalAddress(address);
     const owner = owners.get(key);
     if (owner !== undefined) {
+      const same =
+        key === address.toLowerCase() && key === owner.address.toLowerCase() ? '' : ` (both are ${key})`;
       out.problems.push({
         path: ['hosts', name, 'address'],
         at: 'value',
-        message: `address ${address} is already used by host '${owner}'; every member needs its own address`,
+        message: `address ${address} is already used by host '${owner.name}'${same}; every member needs its own address`,
       });
     } else {
-      owners.set(key, name);
+      owners.set(key, { name, address });
     }
   }
   if (names.length % 2 === 0) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAddress } from './addresses.ts';
+import { isAddress, isMemberAddress, memberAddressProblem } from './addresses.ts';
 import type { PathSegment } from './problems.ts';
 import { dataDirProblem, flagTextProblem, TOKEN_MAX_BYTES, tokenProblem } from './text.ts';
 
@@ -25,7 +25,7 @@ const sshSchema = z.strictObject({
 });
 
 const hostSchema = z.strictObject({
-  address,
+  address: z.string().refine(isMemberAddress),
   ssh: sshSchema.optional(),
   dataDir: dataDir.optional(),
 });
@@ -108,6 +108,7 @@ const WHY: Record<string, (value: string) => string | undefined> = {
   'etcd.flags.*': flagTextProblem,
   'etcd.dataDir': dataDirProblem,
   'hosts.*.dataDir': dataDirProblem,
+  'hosts.*.address': memberAddressProblem,
 };
 
 /** The pattern a concrete path matches in HINTS: hosts.h1.ssh.port → ssh.port. */
