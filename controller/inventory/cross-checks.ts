@@ -6,6 +6,8 @@ import { type PathProblem, quoted } from './problems.ts';
 import { dataDirProblem } from './text.ts';
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/;
+/** More hosts than any etcd cluster has, and a bound on what one run opens connections to. */
+export const MAX_HOSTS = 1000;
 
 export interface InventoryFindings {
   problems: PathProblem[];
@@ -27,6 +29,13 @@ function checkHosts(hosts: Record<string, unknown>, out: InventoryFindings): voi
       message: 'hosts is empty; list at least one member (e.g. h1: { address: 192.168.100.101 })',
     });
     return;
+  }
+  if (names.length > MAX_HOSTS) {
+    out.problems.push({
+      path: ['hosts'],
+      at: 'key',
+      message: `hosts lists ${names.length} members; at most ${MAX_HOSTS} are allowed (an etcd cluster has 3, 5 or 7 voting members): split the hosts into several inventories, one per cluster`,
+    });
   }
   const owners = new Map<string, { name: string; address: string }>();
   for (const name of names) {

@@ -208,6 +208,15 @@ hosts:
     assert.deepEqual(fine.warnings, []);
   });
 
+  test('1,000 hosts are allowed (1,001 are not: bad/hosts-too-many)', () => {
+    const hosts = Array.from({ length: 1000 }, (_, i) => `  h${i}: { address: 10.0.${i >> 8}.${i & 255} }`);
+    const inv = parseInventory(
+      MINIMAL.replace(/hosts:\n[\s\S]*/, `hosts:\n${hosts.join('\n')}\n`),
+      'big.yaml',
+    );
+    assert.equal(inv.hosts.length, 1000);
+  });
+
   test('loads the seed inventory', async () => {
     const inv = await loadInventory(resolve(import.meta.dirname, '../../../../inventories/seed.yaml'));
     assert.deepEqual(
