@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
+import { BoundedReadError, MIB, readBoundedFile } from './bounded-read.ts';
 import { crossChecks } from './cross-checks.ts';
 import { zodProblems } from './issues.ts';
 import type { Inventory } from './model.ts';
@@ -11,6 +11,9 @@ import { parseYaml } from './yaml-doc.ts';
 
 export type { Problem } from './problems.ts';
 export { InventoryError } from './problems.ts';
+
+/** An inventory is a few kilobytes; 1,000 hosts take about 40 KiB. */
+export const INVENTORY_MAX_BYTES = 4 * MIB;
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -56,27 +59,14 @@ export function parseInventory(content: string | Uint8Array, file: string): Inve
   return normalise(result.data, file, warnings);
 }
 
-function readProblem(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a folder, not a file';
-    default:
-      return err.message;
-  }
-}
-
 /** Reads, parses and validates an inventory file. Throws InputError (exit 2) for anything wrong with it. */
 export async function loadInventory(file: string): Promise<Inventory> {
   let text: Uint8Array;
   try {
-    text = await readFile(file);
+    text = await readBoundedFile(file, { maxBytes: INVENTORY_MAX_BYTES });
   } catch (err) {
-    throw new InputError(`cannot read inventory ${file}: ${readProblem(err as NodeJS.ErrnoException)}`, {
+    if (!(err instanceof BoundedReadError)) throw err;
+    throw new InputError(`cannot read inventory ${file}: ${err.reason}`, {
       fix: 'pass the path of an inventory YAML file (see inventories/seed.yaml)',
     });
   }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { InputError } from '../../../../controller/errors.ts';
-import { loadInventory, parseInventory } from '../../../../controller/inventory/load.ts';
+import { InventoryError, loadInventory, parseInventory } from '../../../../controller/inventory/load.ts';
 import { PROJECT_TEMPLATES_DIR } from '../../../../controller/inventory/normalise.ts';
 import { parseYaml } from '../../../../controller/inventory/yaml-doc.ts';
 
@@ -245,6 +246,40 @@ describe('unreadable inventories', () => {
     await assert.rejects(loadInventory(dir), {
       name: 'InputError',
       message: `cannot read inventory ${dir}: it is a folder, not a file`,
+    });
+  });
+
+  test('a FIFO, /dev/zero and a file over 4 MiB are refused at once, exit 2', { timeout: 5000 }, async () => {
+    const fifo = join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, '');
+    truncateSync(big, 4 * 1024 * 1024 + 1);
+    for (const [file, reason] of [
+      [fifo, 'it is a named pipe (FIFO), not a regular file'],
+      ['/dev/zero', 'it is a character device (like /dev/zero), not a regular file'],
+      [big, 'it is larger than 4 MiB, the most allowed'],
+    ]) {
+      await assert.rejects(loadInventory(file!), (err: unknown) => {
+        assert.ok(err instanceof InputError);
+        assert.equal(err.exitCode, 2);
+        assert.equal(err.message, `cannot read inventory ${file}: ${reason}`);
+        return true;
+      });
+    }
+  });
+
+  test('a file that is not UTF-8 is refused at its first bad byte', async () => {
+    const file = join(dir, 'latin1.yaml');
+    writeFileSync(file, Buffer.from(`${MINIMAL}# K\u00f6ln\n`, 'latin1'));
+    await assert.rejects(loadInventory(file), (err: unknown) => {
+      assert.ok(err instanceof InventoryError);
+      assert.equal(err.exitCode, 2);
+      assert.match(
+        err.message,
+        /latin1\.yaml:5:4: byte 0xF6 here is not valid UTF-8; save the inventory as UTF-8/,
+      );
+      return true;
     });
   });
 });
