@@ -91,8 +91,7 @@ export function parseEnvFile(
           state = 'pre-value';
           valueWs = -1;
         } else {
-          if (!space) keyWs = -1;
-          else if (keyWs < 0) keyWs = key.length;
+          keyWs = trailingSpace(keyWs, key.length, space);
           key += c;
         }
         break;
@@ -116,8 +115,7 @@ export function parseEnvFile(
           state = 'value-escape';
           valueWs = -1;
         } else {
-          if (!space) valueWs = -1;
-          else if (valueWs < 0) valueWs = value.length;
+          valueWs = trailingSpace(valueWs, value.length, space);
           value += c;
         }
         break;
@@ -148,6 +146,12 @@ export function parseEnvFile(
   if (state === 'key') onIgnored(keyLine, "a line without '=' is ignored");
   else if (state !== 'pre-key' && state !== 'comment') push(state === 'value');
   return env;
+}
+
+/** Where a run of trailing whitespace starts (-1: none) once a character is added at `length`. */
+function trailingSpace(start: number, length: number, space: boolean): number {
+  if (!space) return -1;
+  return start < 0 ? length : start;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
