@@ -65,7 +65,7 @@ export type RawInventory = z.infer<typeof inventorySchema>;
 export type RawSsh = z.infer<typeof sshSchema>;
 
 const PORT = 'a whole number from 1 to 65535';
-export const DATA_DIR =
+const DATA_DIR =
   "an absolute path of printable characters without '.' or '..' parts, '//' or a trailing '/', and not / or a system folder such as /etc or /var/lib; '{name}' stands for the member name (default /var/lib/etcd/{name}.etcd)";
 
 /** What a right value looks like, by path pattern ('*' is any host, flag or list index). */

@@ -82,9 +82,9 @@ export function flagTextProblem(value: string): string | undefined {
   const ch = unsafeCharacter(value);
   return ch === undefined ? undefined : `has ${describeCharacter(ch)}`;
 }
+
 /** Folders a data dir must not be: etcd would fill them, and moving a data dir aside would move them. */
-export const SYSTEM_DIRS: ReadonlySet<string> = new Set([
-  '/',
+const SYSTEM_DIRS: ReadonlySet<string> = new Set([
   '/bin',
   '/boot',
   '/dev',
