@@ -38,7 +38,10 @@ export const ERROR_CODES = {
   E_INTERNAL: failed('a bug in tskv: something it does not expect to fail failed'),
 
   // SSH
-  E_SSH_KEY: failed('the SSH identity file cannot be read, parsed or decrypted'),
+  E_SSH_KEY: failed('the SSH identity file cannot be parsed or decrypted'),
+  E_SSH_KEY_FILE: badInput(
+    'the identity file the inventory names is not a readable regular file of at most 1 MiB',
+  ),
   E_SSH_AUTH: failed('the host refused the SSH user with every key offered'),
   E_SSH_TIMEOUT: failed('SSH connecting, or a command run over SSH, timed out'),
   E_SSH_UNREACHABLE: failed('the SSH connection could not be made (refused, no route, proxy command failed)'),

@@ -105,7 +105,9 @@ export function supervise(options: SuperviseOptions): void {
     const atMs = Date.now();
     let env: Record<string, string>;
     try {
-      env = parseEnvFile(readFileSync(options.envFile, 'utf8'));
+      env = parseEnvFile(readFileSync(options.envFile), (line, why) =>
+        log(`${options.envFile}:${line}: ${why}`),
+      );
     } catch (err) {
       const reason = `not started: cannot read ${options.envFile}: ${(err as Error).message}`;
       exited({ code: null, signal: null, atMs, reason });

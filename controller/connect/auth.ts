@@ -1,7 +1,7 @@
 /** Which credentials a connection offers: the inventory's key file and/or the ssh-agent. */
-import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import { TskvError } from '../errors.ts';
+import { BoundedReadError, MIB, readBoundedFile } from '../inventory/bounded-read.ts';
 import type { HostSpec } from '../inventory/model.ts';
 
 const STEP = 'authenticate';
@@ -21,12 +21,14 @@ export async function resolveAuth(spec: HostSpec, env: NodeJS.ProcessEnv = proce
   if (file !== undefined) {
     let data: Buffer;
     try {
-      data = await readFile(file);
+      data = await readBoundedFile(file, { maxBytes: MIB });
     } catch (err) {
-      throw new TskvError('E_SSH_KEY', `cannot read ssh.identityFile ${file}`, {
+      const why = err instanceof BoundedReadError ? `: ${err.reason}` : '';
+      throw new TskvError('E_SSH_KEY_FILE', `cannot read ssh.identityFile ${file}${why}`, {
         host: spec.name,
         step: STEP,
         cause: err,
+        fix: 'point ssh.identityFile at a private key file (a regular file of at most 1 MiB)',
       });
     }
     const parsed = ssh2.utils.parseKey(data);

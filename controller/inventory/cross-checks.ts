@@ -1,9 +1,13 @@
-import { isAddress, isDnsLabel, memberNameProblem } from './addresses.ts';
+import { posix } from 'node:path';
+import { canonicalAddress, isDnsLabel, isMemberAddress, memberNameProblem } from './addresses.ts';
 import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT } from './normalise.ts';
 import { REFUSED_FLAGS } from './owned-flags.ts';
-import type { PathProblem } from './problems.ts';
+import { type PathProblem, quoted } from './problems.ts';
+import { dataDirProblem } from './text.ts';
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/;
+/** More hosts than any etcd cluster has, and a bound on what one run opens connections to. */
+export const MAX_HOSTS = 1000;
 
 export interface InventoryFindings {
   problems: PathProblem[];
@@ -26,7 +30,14 @@ function checkHosts(hosts: Record<string, unknown>, out: InventoryFindings): voi
     });
     return;
   }
-  const owners = new Map<string, string>();
+  if (names.length > MAX_HOSTS) {
+    out.problems.push({
+      path: ['hosts'],
+      at: 'key',
+      message: `hosts lists ${names.length} members; at most ${MAX_HOSTS} are allowed (an etcd cluster has 3, 5 or 7 voting members): split the hosts into several inventories, one per cluster`,
+    });
+  }
+  const owners = new Map<string, { name: string; address: string }>();
   for (const name of names) {
     const why = memberNameProblem(name);
     if (why) {
@@ -43,17 +54,19 @@ function checkHosts(hosts: Record<string, unknown>, out: InventoryFindings): voi
       });
     }
     const address = asRecord(hosts[name])?.address;
-    if (typeof address !== 'string' || !isAddress(address)) continue;
-    const key = address.toLowerCase();
+    if (typeof address !== 'string' || !isMemberAddress(address)) continue;
+    const key = canonicalAddress(address);
     const owner = owners.get(key);
     if (owner !== undefined) {
+      const same =
+        key === address.toLowerCase() && key === owner.address.toLowerCase() ? '' : ` (both are ${key})`;
       out.problems.push({
         path: ['hosts', name, 'address'],
         at: 'value',
-        message: `address ${address} is already used by host '${owner}'; every member needs its own address`,
+        message: `address ${address} is already used by host '${owner.name}'${same}; every member needs its own address`,
       });
     } else {
-      owners.set(key, name);
+      owners.set(key, { name, address });
     }
   }
   if (names.length % 2 === 0) {
@@ -91,10 +104,11 @@ function checkFlags(flags: Record<string, unknown>, out: InventoryFindings): voi
         message: `write etcd flag '${flag}' without leading dashes: '${bare}'`,
       });
     } else if (REFUSED_FLAGS.has(flag)) {
+      const { why, fix } = REFUSED_FLAGS.get(flag)!;
       out.problems.push({
         path,
         at: 'key',
-        message: `etcd flag '${flag}' cannot be set in etcd.flags: ${REFUSED_FLAGS.get(flag)}; remove it`,
+        message: `etcd flag '${flag}' cannot be set in etcd.flags: ${why}; ${fix}`,
       });
     } else if (!FLAG_NAME.test(flag)) {
       out.problems.push({
@@ -106,6 +120,45 @@ function checkFlags(flags: Record<string, unknown>, out: InventoryFindings): voi
   }
 }
 
+/**
+ * Each member's data dir with '{name}' expanded: `/{name}` is a fine template but gives member 'etc' /etc.
+ * The templates themselves are checked by the schema; a problem is reported at the dataDir key that applies.
+ */
+function checkDataDirs(hosts: Record<string, unknown>, globalDir: unknown, out: InventoryFindings): void {
+  for (const name of Object.keys(hosts)) {
+    if (memberNameProblem(name)) continue;
+    const own = asRecord(hosts[name])?.dataDir;
+    const [template, path] =
+      own !== undefined ? [own, ['hosts', name, 'dataDir']] : [globalDir, ['etcd', 'dataDir']];
+    if (typeof template !== 'string' || !template.includes('{name}') || dataDirProblem(template)) continue;
+    const dir = template.replaceAll('{name}', name);
+    const why = dataDirProblem(dir);
+    if (why === undefined) continue;
+    out.problems.push({
+      path,
+      at: 'key',
+      message: `${path.join('.')} ${quoted(template)} gives member '${name}' the data dir ${quoted(dir)}, which ${why}; put '{name}' below a folder of etcd's own (e.g. /var/lib/etcd/{name}.etcd)`,
+    });
+  }
+}
+
+/** etcd's --log-outputs names: these are streams, anything else is a file. */
+const LOG_STREAMS = new Set(['default', 'stderr', 'stdout', 'journal']);
+
+/** A log file outside /var/log is a warning: logrotate, disk checks and operators look there. */
+function checkLogOutputs(value: unknown, out: InventoryFindings): void {
+  if (typeof value !== 'string') return;
+  for (const output of value.split(',').map((o) => o.trim())) {
+    if (LOG_STREAMS.has(output)) continue;
+    if (output.startsWith('/') && posix.normalize(output).startsWith('/var/log/')) continue;
+    out.warnings.push({
+      path: ['etcd', 'flags', 'log-outputs'],
+      at: 'value',
+      message: `etcd.flags.log-outputs writes the log file ${quoted(output)}, outside /var/log; use a file under /var/log (e.g. /var/log/etcd/etcd.log) or stderr (the journal under systemd)`,
+    });
+  }
+}
+
 /** Checks across fields, on the raw data (defensive about types: zod reports those). */
 export function crossChecks(data: unknown): InventoryFindings {
   const out: InventoryFindings = { problems: [], warnings: [] };
@@ -113,9 +166,11 @@ export function crossChecks(data: unknown): InventoryFindings {
   if (!root) return out;
   const hosts = asRecord(root.hosts);
   if (hosts) checkHosts(hosts, out);
+  if (hosts) checkDataDirs(hosts, asRecord(root.etcd)?.dataDir, out);
   const cluster = asRecord(root.cluster);
   if (cluster) checkPorts(cluster, out);
   const flags = asRecord(asRecord(root.etcd)?.flags);
   if (flags) checkFlags(flags, out);
+  if (flags) checkLogOutputs(flags['log-outputs'], out);
   return out;
 }

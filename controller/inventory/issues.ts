@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { describeValue, dotted, type PathProblem, type PathSegment } from './problems.ts';
-import { hintFor, knownKeys } from './schema.ts';
+import { hintFor, knownKeys, whyWrong } from './schema.ts';
 import { closest, suggestion } from './suggest.ts';
 
 type Issue = z.core.$ZodIssue;
@@ -36,6 +36,8 @@ function unknownKeyProblems(path: PathSegment[], keys: string[]): PathProblem[] 
 function valueProblem(issue: Issue, path: PathSegment[], data: unknown): PathProblem {
   const value = valueAt(data, path);
   let message = `${dotted(path)} must be ${hintFor(path)}; got ${describeValue(value)}`;
+  const why = whyWrong(path, value);
+  if (why !== undefined) message += `, which ${why}`;
   if (issue.code === 'invalid_value' && typeof value === 'string') {
     const near = closest(
       value,

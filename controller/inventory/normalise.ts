@@ -58,7 +58,8 @@ export function normalise(raw: RawInventory, file: string, warnings: string[]): 
             ? raw.etcd.source
             : resolvePath(raw.etcd.source, baseDir),
       sha256: raw.etcd.sha256?.toLowerCase(),
-      flags: { ...(raw.etcd.flags ?? {}) },
+      // Without a prototype: a flag named like an Object property is only ever the inventory's own.
+      flags: Object.assign(Object.create(null), raw.etcd.flags),
     },
     hosts,
     time: { servers: raw.time?.servers ?? [] },

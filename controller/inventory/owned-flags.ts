@@ -12,14 +12,50 @@ export const OWNED_FLAGS = {
     "tskv builds --advertise-client-urls from the host's address and cluster.clientPort",
   'initial-cluster-token': 'tskv sets --initial-cluster-token from cluster.token',
   'initial-cluster': 'tskv builds --initial-cluster from the hosts list',
-  'initial-cluster-state': 'tskv decides --initial-cluster-state (new or existing) from the live cluster',
+  'initial-cluster-state':
+    'tskv sets --initial-cluster-state itself: new for the members tskv deploy bootstraps, existing for a member tskv member add joins to the running cluster',
   'data-dir': "tskv sets --data-dir from etcd.dataDir or the host's dataDir",
 } as const;
 
 export type OwnedFlag = keyof typeof OWNED_FLAGS;
 
-/** Flags etcd.flags may not set, and why: tskv's own, and --config-file, which would make etcd ignore them. */
-export const REFUSED_FLAGS: ReadonlyMap<string, string> = new Map([
-  ...Object.entries(OWNED_FLAGS),
-  ['config-file', 'with --config-file etcd ignores every other flag and environment variable tskv sets'],
+/** Why etcd.flags may not set a flag, and what to do instead (phrased as the fix). */
+export interface Refusal {
+  why: string;
+  fix: string;
+}
+
+const JOIN_FIX =
+  'remove it, and add members to a running cluster with tskv member add INVENTORY NAME --start';
+
+/**
+ * Flags etcd.flags may not set: tskv's own; --config-file, which would make etcd ignore them; and flags
+ * that belong only to a deliberate one-off recovery, never to every start of every member.
+ */
+export const REFUSED_FLAGS: ReadonlyMap<string, Refusal> = new Map<string, Refusal>([
+  ...Object.entries(OWNED_FLAGS).map(([flag, why]): [string, Refusal] => [
+    flag,
+    { why, fix: flag === 'initial-cluster-state' ? JOIN_FIX : 'remove it' },
+  ]),
+  [
+    'config-file',
+    {
+      why: 'with --config-file etcd ignores every other flag and environment variable tskv sets',
+      fix: 'remove it',
+    },
+  ],
+  [
+    'force-new-cluster',
+    {
+      why: 'every member would drop the others and start as a one-member cluster, on every restart',
+      fix: 'remove it, and rebuild from a surviving member with tskv recover (after a quorum loss)',
+    },
+  ],
+  [
+    'unsafe-no-fsync',
+    {
+      why: 'etcd then acknowledges writes before they are on disk, and a crash or power loss loses them',
+      fix: 'remove it: never on a cluster whose data matters',
+    },
+  ],
 ]);

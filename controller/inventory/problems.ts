@@ -42,11 +42,22 @@ export function dotted(path: readonly PathSegment[]): string {
   return path.length === 0 ? 'the inventory' : path.join('.');
 }
 
+/**
+ * A string in double quotes with JSON's escapes, and \u escapes also for what a terminal would not show
+ * (C1 controls, format characters such as bidi overrides, line separators, noncharacters).
+ */
+export function quoted(value: string): string {
+  return JSON.stringify(value).replace(/[\p{C}\p{Zl}\p{Zp}]/gu, (ch) => {
+    const cp = ch.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** A value as an operator would recognise it in a message. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'nothing (an empty value)';
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return quoted(value);
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
   return String(value);

@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import { isAddress } from './addresses.ts';
+import { ETCD_VERSION_PATTERN } from '../../agent/api/fields.ts';
+import { isAddress, isMemberAddress, memberAddressProblem } from './addresses.ts';
 import type { PathSegment } from './problems.ts';
+import { dataDirProblem, flagTextProblem, TOKEN_MAX_BYTES, tokenProblem } from './text.ts';
 
 /** The inventory as written (strict: unknown keys are errors). Defaults and paths are applied by normalise.ts. */
 
 const port = z.number().int().min(1).max(65535);
-const absolutePath = z.string().refine((p) => p.startsWith('/'));
+/** Checked as written here ('{name}' as ordinary text); cross-checks.ts checks each member's expansion. */
+const dataDir = z.string().refine((p) => dataDirProblem(p) === undefined);
 const address = z.string().refine(isAddress);
 
 const sshSchema = z.strictObject({
@@ -23,19 +26,26 @@ const sshSchema = z.strictObject({
 });
 
 const hostSchema = z.strictObject({
-  address,
+  address: z.string().refine(isMemberAddress),
   ssh: sshSchema.optional(),
-  dataDir: absolutePath.optional(),
+  dataDir: dataDir.optional(),
 });
 
-/** An etcd release version: 3.5.17, or a pre-release such as 3.6.0-rc.1. */
-export const ETCD_VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+/** An etcd release version: 3.5.17, or a pre-release such as 3.6.0-rc.1 (the agent accepts the same). */
+export const ETCD_VERSION = ETCD_VERSION_PATTERN;
 
-const flagValue = z.union([z.string().regex(/^[^\r\n]*$/), z.number(), z.boolean()]);
+const flagValue = z.union([
+  z.string().refine((v) => flagTextProblem(v) === undefined),
+  z.number(),
+  z.boolean(),
+]);
 
 export const inventorySchema = z.strictObject({
   cluster: z.strictObject({
-    token: z.string().min(1),
+    token: z
+      .string()
+      .min(1)
+      .refine((t) => tokenProblem(t) === undefined),
     clientPort: port.optional(),
     peerPort: port.optional(),
   }),
@@ -51,7 +61,7 @@ export const inventorySchema = z.strictObject({
       .regex(/^[0-9a-fA-F]{64}$/)
       .optional(),
     flags: z.record(z.string(), flagValue).optional(),
-    dataDir: absolutePath.optional(),
+    dataDir: dataDir.optional(),
   }),
   ssh: sshSchema.optional(),
   hosts: z.record(z.string(), hostSchema),
@@ -63,14 +73,14 @@ export type RawInventory = z.infer<typeof inventorySchema>;
 export type RawSsh = z.infer<typeof sshSchema>;
 
 const PORT = 'a whole number from 1 to 65535';
-const DATA_DIR = "an absolute path; '{name}' stands for the member name (default /var/lib/etcd/{name}.etcd)";
+const DATA_DIR =
+  "an absolute path of printable characters without '.' or '..' parts, '//' or a trailing '/', and not / or a system folder such as /etc or /var/lib; '{name}' stands for the member name (default /var/lib/etcd/{name}.etcd)";
 
 /** What a right value looks like, by path pattern ('*' is any host, flag or list index). */
 const HINTS: Record<string, string> = {
   '': 'a YAML map with the keys cluster, etcd, ssh and hosts',
   cluster: 'a map with token (and optionally clientPort, peerPort)',
-  'cluster.token':
-    'a non-empty string shared by all members, passed as --initial-cluster-token (e.g. etcd-cluster-1)',
+  'cluster.token': `one word shared by all members, passed as --initial-cluster-token: printable characters without quotes or whitespace, at most ${TOKEN_MAX_BYTES} bytes (e.g. etcd-cluster-1)`,
   'cluster.clientPort': `${PORT} (default 2379)`,
   'cluster.peerPort': `${PORT} (default 2380)`,
   etcd: 'a map with version (and optionally source, sha256, flags, dataDir)',
@@ -80,7 +90,7 @@ const HINTS: Record<string, string> = {
     'a path to an official-layout etcd tarball (etcd-vX.Y.Z-linux-ARCH.tar.gz) or an http(s) URL of one',
   'etcd.sha256': "the tarball's sha256 checksum as 64 hexadecimal digits",
   'etcd.flags': 'a map of extra etcd flags without leading dashes (e.g. enable-v2: true)',
-  'etcd.flags.*': 'a single-line string, a number or a boolean',
+  'etcd.flags.*': 'a one-line string without control characters, a number or a boolean',
   'etcd.dataDir': DATA_DIR,
   ssh: 'a map of SSH settings (user, port, identityFile, knownHosts, hostKeyPolicy, proxyCommand, connectTimeout)',
   'ssh.user': 'a non-empty user name (default root)',
@@ -100,6 +110,15 @@ const HINTS: Record<string, string> = {
   templates: 'the path of a folder of .hbs templates (relative to the inventory)',
 };
 
+/** What is wrong with a value a hint alone does not say, by path pattern, as "which …" completes it. */
+const WHY: Record<string, (value: string) => string | undefined> = {
+  'cluster.token': tokenProblem,
+  'etcd.flags.*': flagTextProblem,
+  'etcd.dataDir': dataDirProblem,
+  'hosts.*.dataDir': dataDirProblem,
+  'hosts.*.address': memberAddressProblem,
+};
+
 /** The pattern a concrete path matches in HINTS: hosts.h1.ssh.port → ssh.port. */
 function pattern(path: readonly PathSegment[]): string {
   const parts = path.map(String);
@@ -113,7 +132,14 @@ function pattern(path: readonly PathSegment[]): string {
 }
 
 export function hintFor(path: readonly PathSegment[]): string {
-  return HINTS[pattern(path)] ?? 'a valid value';
+  const key = pattern(path);
+  return Object.hasOwn(HINTS, key) ? HINTS[key]! : 'a valid value';
+}
+
+/** Why this string value is wrong where the hint does not say it (e.g. "has a line break (U+000A)"). */
+export function whyWrong(path: readonly PathSegment[], value: unknown): string | undefined {
+  const key = pattern(path);
+  return typeof value === 'string' && Object.hasOwn(WHY, key) ? WHY[key]!(value) : undefined;
 }
 
 /** The keys a map at this path may have (for did-you-mean), or [] if the path is not a fixed-key map. */
@@ -121,9 +147,10 @@ export function knownKeys(path: readonly PathSegment[]): string[] {
   let schema: z.ZodType = inventorySchema;
   for (const segment of path) {
     while (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
-    if (schema instanceof z.ZodObject)
-      schema = (schema.shape as Record<string, z.ZodType>)[segment] ?? z.never();
-    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    if (schema instanceof z.ZodObject) {
+      const shape = schema.shape as Record<string, z.ZodType>;
+      schema = Object.hasOwn(shape, segment) ? shape[segment]! : z.never();
+    } else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
     else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else return [];
   }

@@ -51,6 +51,21 @@ function rangeStart(node: unknown): number | undefined {
   return range && range[1] > range[0] ? range[0] : undefined;
 }
 
+/**
+ * The document's maps as objects without a prototype: a key such as `__proto__` or `constructor` is then
+ * an ordinary own key (yaml defines `__proto__` as an own property, but a plain object's lookups and
+ * assignments of it still reach Object.prototype).
+ */
+function withoutPrototypes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutPrototypes);
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
+    return value;
+  }
+  const map: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(value)) map[key] = withoutPrototypes((value as Record<string, unknown>)[key]);
+  return map;
+}
+
 export function parseYaml(text: string): ParsedYaml {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
@@ -65,7 +80,7 @@ export function parseYaml(text: string): ParsedYaml {
   let data: unknown = null;
   if (!first) {
     try {
-      data = doc.toJS();
+      data = withoutPrototypes(doc.toJS());
     } catch (err) {
       // e.g. an alias (*name) without its anchor (&name).
       let alias: Node | undefined;

@@ -52,7 +52,7 @@ export function renderSettings(
       ...s,
       arg: commandArg(s),
       env: envName(s.flag),
-      envValue: envQuote(s.value),
+      envValue: envQuote(s.value, envName(s.flag)),
     })),
     binary: ETCD_BINARY,
     envFile: ETCD_ENV_FILE,

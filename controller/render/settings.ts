@@ -1,5 +1,7 @@
+import { InputError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { OwnedFlag } from '../inventory/owned-flags.ts';
+import { describeCharacter, unsafeCharacter } from '../inventory/text.ts';
 import { shellQuote } from './shell-quote.ts';
 import { clientUrl, loopbackClientUrl, peerUrl } from './urls.ts';
 
@@ -61,8 +63,19 @@ export function envName(flag: string): string {
   return `ETCD_${flag.toUpperCase().replaceAll('-', '_')}`;
 }
 
-/** A value in double quotes, as systemd's EnvironmentFile and POSIX shells both read it. */
-export function envQuote(value: string): string {
+/**
+ * A value in double quotes, as systemd's EnvironmentFile and POSIX shells both read it: `\`, `"`, `$` and
+ * `` ` `` escaped, everything else as is. Refuses what would not come back unchanged on one line (control
+ * characters, lone surrogates, noncharacters): the inventory refuses them first, this is the last guard.
+ */
+export function envQuote(value: string, name = 'a setting'): string {
+  const ch = unsafeCharacter(value);
+  if (ch !== undefined) {
+    throw new InputError(
+      `cannot write ${name} to the environment file: its value ${JSON.stringify(value)} has ${describeCharacter(ch)}`,
+      { fix: 'settings must be one line of text without control characters' },
+    );
+  }
   return `"${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
 }
 

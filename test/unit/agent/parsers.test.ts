@@ -3,31 +3,9 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseEnvFile } from '../../../agent/supervisor/env-file.ts';
 import { parseProcStat } from '../../../agent/system/proc-stat.ts';
 import { parseUnitShow } from '../../../agent/system/systemd.ts';
 import { tailLines } from '../../../agent/system/tail.ts';
-
-test('parseEnvFile reads what tskv render writes, as systemd EnvironmentFile does', () => {
-  const text = `# etcd settings (rendered by tskv).
-; another comment
-
-ETCD_NAME="h102"
-ETCD_INITIAL_CLUSTER="a=http://10.0.0.1:2380,b=http://10.0.0.2:2380"
-QUOTED="say \\"hi\\" for \\$5 and \\\\ \\\`x\\\`"
-SINGLE='it is $raw'
-BARE = plain value  
-ETCD_NAME="h102-again"
-`;
-  assert.deepEqual(parseEnvFile(text), {
-    ETCD_NAME: 'h102-again',
-    ETCD_INITIAL_CLUSTER: 'a=http://10.0.0.1:2380,b=http://10.0.0.2:2380',
-    QUOTED: 'say "hi" for $5 and \\ `x`',
-    SINGLE: 'it is $raw',
-    BARE: 'plain value',
-  });
-  assert.throws(() => parseEnvFile('not a setting\n'), /not a KEY=value line: not a setting/);
-});
 
 test('parseProcStat: command names with spaces and parentheses', () => {
   const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));

@@ -7,7 +7,8 @@ import { InventoryError, parseInventory } from '../../../../controller/inventory
 
 // Each bad/NAME.yaml.txt has a sibling NAME.expected holding the exact error message: one
 // `NAME.yaml:line:col: message` line per problem. The inputs end in .txt so that the linter and
-// formatter (which read *.yaml) neither reject the broken ones nor shift the columns of the rest.
+// formatter (which read *.yaml) neither reject the broken ones nor shift the columns of the rest. They are
+// read as bytes, as loadInventory reads them, so that a case can hold bytes that are not UTF-8.
 const dir = join(import.meta.dirname, 'bad');
 const cases = readdirSync(dir)
   .filter((f) => f.endsWith('.yaml.txt'))
@@ -21,10 +22,10 @@ describe('bad inventories', () => {
 
   for (const file of cases) {
     test(file, () => {
-      const text = readFileSync(join(dir, `${file}.txt`), 'utf8');
+      const bytes = readFileSync(join(dir, `${file}.txt`));
       const expected = readFileSync(join(dir, file.replace(/\.yaml$/, '.expected')), 'utf8').trimEnd();
       assert.throws(
-        () => parseInventory(text, file),
+        () => parseInventory(bytes, file),
         (err: unknown) => {
           assert.ok(err instanceof InventoryError, `not an InventoryError: ${String(err)}`);
           assert.ok(err instanceof InputError);

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { InputError } from '../../../../controller/errors.ts';
-import { loadInventory, parseInventory } from '../../../../controller/inventory/load.ts';
+import { InventoryError, loadInventory, parseInventory } from '../../../../controller/inventory/load.ts';
 import { PROJECT_TEMPLATES_DIR } from '../../../../controller/inventory/normalise.ts';
+import { parseYaml } from '../../../../controller/inventory/yaml-doc.ts';
 
 const ISSUE_YAML = `cluster:
   token: etcd-cluster-test           # --initial-cluster-token
@@ -61,7 +63,7 @@ describe('good inventories', () => {
     assert.deepEqual(inv.cluster, { token: 't', clientPort: 2379, peerPort: 2380 });
     assert.equal(inv.etcd.source, 'https://example.com/etcd-v3.5.17-linux-amd64.tar.gz');
     assert.equal(inv.etcd.sha256, undefined);
-    assert.deepEqual(inv.etcd.flags, {});
+    assert.deepEqual({ ...inv.etcd.flags }, {});
     const [a] = inv.hosts;
     assert.deepEqual(a, {
       name: 'a',
@@ -111,7 +113,10 @@ hosts:
     assert.deepEqual(inv.cluster, { token: 't', clientPort: 12379, peerPort: 12380 });
     assert.equal(inv.etcd.source, '/srv/tarballs/etcd.tar.gz');
     assert.equal(inv.etcd.sha256, 'ab'.repeat(32));
-    assert.deepEqual(inv.etcd.flags, { 'enable-v2': true, 'snapshot-count': 5000, 'log-level': 'debug' });
+    assert.deepEqual(
+      { ...inv.etcd.flags },
+      { 'enable-v2': true, 'snapshot-count': 5000, 'log-level': 'debug' },
+    );
     assert.deepEqual(inv.time.servers, ['pool.ntp.org', '10.0.0.254']);
     assert.equal(inv.templatesDir, '/srv/inv/my-templates');
     const [a, b, c] = inv.hosts;
@@ -166,7 +171,22 @@ hosts: { a: { address: 10.0.0.1 } }
 
   test('an extra flag named like an Object property is not taken for one tskv sets', () => {
     const inv = parseInventory(MINIMAL.replace('source:', 'flags: { constructor: x }, source:'), 'p.yaml');
-    assert.deepEqual(inv.etcd.flags, { constructor: 'x' });
+    assert.deepEqual({ ...inv.etcd.flags }, { constructor: 'x' });
+    assert.equal(Object.getPrototypeOf(inv.etcd.flags), null);
+    assert.equal(parseInventory(MINIMAL, 'p.yaml').etcd.flags['toString'], undefined);
+  });
+
+  test("the YAML's maps become objects without a prototype: __proto__ and constructor are plain keys", () => {
+    const { data } = parseYaml(
+      'hosts:\n  __proto__: { address: 10.0.0.1 }\n  constructor: { address: 10.0.0.2 }\n',
+    );
+    const hosts = (data as { hosts: Record<string, unknown> }).hosts;
+    assert.equal(Object.getPrototypeOf(data), null);
+    assert.equal(Object.getPrototypeOf(hosts), null);
+    assert.deepEqual(Object.keys(hosts), ['__proto__', 'constructor']);
+    const proto = Object.getOwnPropertyDescriptor(hosts, '__proto__')?.value;
+    assert.equal(Object.getPrototypeOf(proto), null);
+    assert.deepEqual({ ...proto }, { address: '10.0.0.1' });
   });
 
   test('an even member count is a warning, not an error', () => {
@@ -192,6 +212,41 @@ hosts:
     assert.deepEqual(inv.warnings, [
       "w.yaml:4:3: warning: member name 'Node_A' is not a DNS label; etcd accepts it, but letters, digits and '-' (at most 63) are safest",
     ]);
+  });
+
+  test('a log file outside /var/log is a warning; streams and files under /var/log are not', () => {
+    const inv = parseInventory(
+      MINIMAL.replace(
+        'source: https',
+        'flags: { log-outputs: "stderr,/var/log/etcd/etcd.log,/tmp/etcd.log,/var/log/../etc/x, journal" }, source: https',
+      ),
+      'log.yaml',
+    );
+    const where = 'log.yaml:2:48: warning: etcd.flags.log-outputs writes the log file';
+    const fix =
+      'outside /var/log; use a file under /var/log (e.g. /var/log/etcd/etcd.log) or stderr (the journal under systemd)';
+    assert.deepEqual(inv.warnings, [
+      `${where} "/tmp/etcd.log", ${fix}`,
+      `${where} "/var/log/../etc/x", ${fix}`,
+    ]);
+    assert.equal(
+      inv.etcd.flags['log-outputs'],
+      'stderr,/var/log/etcd/etcd.log,/tmp/etcd.log,/var/log/../etc/x, journal',
+    );
+    const fine = parseInventory(
+      MINIMAL.replace('source: https', 'flags: { log-outputs: default }, source: https'),
+      'ok.yaml',
+    );
+    assert.deepEqual(fine.warnings, []);
+  });
+
+  test('1,000 hosts are allowed (1,001 are not: bad/hosts-too-many)', () => {
+    const hosts = Array.from({ length: 1000 }, (_, i) => `  h${i}: { address: 10.0.${i >> 8}.${i & 255} }`);
+    const inv = parseInventory(
+      MINIMAL.replace(/hosts:\n[\s\S]*/, `hosts:\n${hosts.join('\n')}\n`),
+      'big.yaml',
+    );
+    assert.equal(inv.hosts.length, 1000);
   });
 
   test('loads the seed inventory', async () => {
@@ -222,6 +277,40 @@ describe('unreadable inventories', () => {
     await assert.rejects(loadInventory(dir), {
       name: 'InputError',
       message: `cannot read inventory ${dir}: it is a folder, not a file`,
+    });
+  });
+
+  test('a FIFO, /dev/zero and a file over 4 MiB are refused at once, exit 2', { timeout: 5000 }, async () => {
+    const fifo = join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, '');
+    truncateSync(big, 4 * 1024 * 1024 + 1);
+    for (const [file, reason] of [
+      [fifo, 'it is a named pipe (FIFO), not a regular file'],
+      ['/dev/zero', 'it is a character device (like /dev/zero), not a regular file'],
+      [big, 'it is larger than 4 MiB, the most allowed'],
+    ]) {
+      await assert.rejects(loadInventory(file!), (err: unknown) => {
+        assert.ok(err instanceof InputError);
+        assert.equal(err.exitCode, 2);
+        assert.equal(err.message, `cannot read inventory ${file}: ${reason}`);
+        return true;
+      });
+    }
+  });
+
+  test('a file that is not UTF-8 is refused at its first bad byte', async () => {
+    const file = join(dir, 'latin1.yaml');
+    writeFileSync(file, Buffer.from(`${MINIMAL}# K\u00f6ln\n`, 'latin1'));
+    await assert.rejects(loadInventory(file), (err: unknown) => {
+      assert.ok(err instanceof InventoryError);
+      assert.equal(err.exitCode, 2);
+      assert.match(
+        err.message,
+        /latin1\.yaml:5:4: byte 0xF6 here is not valid UTF-8; save the inventory as UTF-8/,
+      );
+      return true;
     });
   });
 });

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { resolveAuth } from '../../../../controller/connect/auth.ts';
+import type { HostSpec } from '../../../../controller/inventory/model.ts';
+import { expectTskvError } from '../../../fixtures/expect-tskv-error.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tskv-auth-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function spec(identityFile: string): HostSpec {
+  return {
+    name: 'h1',
+    address: '10.0.0.1',
+    dataDir: '/var/lib/etcd/h1.etcd',
+    ssh: {
+      user: 'root',
+      port: 22,
+      identityFile,
+      knownHosts: join(dir, 'known_hosts'),
+      hostKeyPolicy: 'strict',
+      proxyCommand: undefined,
+      connectTimeoutMs: 1000,
+    },
+  };
+}
+
+describe('resolveAuth: ssh.identityFile', { timeout: 5000 }, () => {
+  test('a FIFO, /dev/zero, a file over 1 MiB or a missing file: a clear E_SSH_KEY_FILE, exit 2, at once', async () => {
+    const fifo = join(dir, 'fifo_key');
+    execFileSync('mkfifo', [fifo]);
+    const big = join(dir, 'big_key');
+    writeFileSync(big, '');
+    truncateSync(big, 1024 * 1024 + 1);
+    for (const [file, reason] of [
+      [fifo, 'it is a named pipe (FIFO), not a regular file'],
+      ['/dev/zero', 'it is a character device (like /dev/zero), not a regular file'],
+      [big, 'it is larger than 1 MiB, the most allowed'],
+      [join(dir, 'nope'), 'no such file'],
+    ]) {
+      const err = await expectTskvError(resolveAuth(spec(file!), {}));
+      assert.equal(err.code, 'E_SSH_KEY_FILE');
+      assert.equal(err.exitCode, 2);
+      assert.equal(err.host, 'h1');
+      assert.equal(err.message, `cannot read ssh.identityFile ${file}: ${reason}`);
+      assert.match(err.fix ?? '', /a regular file of at most 1 MiB/);
+    }
+  });
+});
