@@ -8,7 +8,7 @@ import { listenPrivate } from './socket.ts';
 import { supervise } from './supervisor/supervise.ts';
 
 const USAGE = `usage: tskv-agent serve --socket PATH [--owner UID] [--idle-timeout SECONDS] [--run-dir DIR]
-       tskv-agent supervise --env FILE --binary BIN --log FILE --pidfile FILE [--state FILE]
+       tskv-agent supervise --env FILE --binary BIN --log FILE --pidfile FILE [--state FILE] [--lock FILE]
        tskv-agent version`;
 
 /** How long a resident agent waits without a connection before it exits, unless told otherwise. */
@@ -54,8 +54,14 @@ async function serve(args: string[]): Promise<void> {
   if (ownerUid !== undefined && !Number.isInteger(ownerUid)) fail('--owner needs a numeric uid');
   const idleS = positiveInteger('--idle-timeout', values['idle-timeout']) ?? DEFAULT_IDLE_TIMEOUT_S;
   const id = buildId();
+  let exitAsked = false;
+  let idle: IdleTimer | undefined;
   const server = createAgentServer({
     buildId: id,
+    exitWhenIdle: () => {
+      exitAsked = true;
+      idle?.unreachable();
+    },
     ...(values['run-dir'] ? { runDir: values['run-dir'] } : {}),
   });
   const socket = await listenPrivate(server, {
@@ -80,8 +86,15 @@ async function serve(args: string[]): Promise<void> {
     server.closeAllConnections();
     process.exit(code);
   };
-  const idle = new IdleTimer(idleS * 1000, () =>
-    stop(0, socket.stillOurs() ? `no connection for ${idleS} s` : 'socket removed or replaced'),
+  idle = new IdleTimer(idleS * 1000, () =>
+    stop(
+      0,
+      exitAsked
+        ? 'asked to exit once idle'
+        : socket.stillOurs()
+          ? `no connection for ${idleS} s`
+          : 'socket removed or replaced',
+    ),
   );
   trackConnections(server, idle);
   setInterval(() => {
@@ -115,15 +128,17 @@ function superviseCommand(args: string[]): void {
       binary: { type: 'string' },
       log: { type: 'string' },
       pidfile: { type: 'string' },
+      lock: { type: 'string' },
       state: { type: 'string' },
     },
     strict: true,
   });
-  const { env, binary, log, pidfile, state } = values;
+  const { env, binary, log, pidfile, state, lock } = values;
   if (!env || !binary || !log || !pidfile)
     fail(`supervise needs --env, --binary, --log and --pidfile\n${USAGE}`);
   const stateFile = state ?? `${pidfile.replace(/\.pid$/, '')}.json`;
-  supervise({ envFile: env, binary, logFile: log, pidFile: pidfile, stateFile });
+  const lockFile = lock ?? `${pidfile.replace(/\.pid$/, '')}.lock`;
+  supervise({ envFile: env, binary, logFile: log, pidFile: pidfile, stateFile, lockFile });
 }
 
 async function main(argv: string[]): Promise<void> {

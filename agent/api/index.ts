@@ -3,6 +3,7 @@ import './zod-config.ts';
 
 export * from './clock-read.ts';
 export * from './deploy.ts';
+export * from './env-file.ts';
 export * from './errors.ts';
 export * from './facts.ts';
 export * from './fields.ts';

@@ -81,8 +81,7 @@ export const SYSTEM_DIRS = [
 
 /**
  * The cluster lock every changing command holds on each host (flock; /run: a reboot frees it), and
- * the record of who holds it. The supervisor's launch lock keeps two supervisors from starting.
+ * the record of who holds it.
  */
 export const CLUSTER_LOCK_FILE = `${TSKV_RUN_DIR}/cluster.lock`;
 export const CLUSTER_LOCK_OWNER_FILE = `${TSKV_RUN_DIR}/cluster.lock.json`;
-export const SUPERVISOR_LOCK_FILE = `${TSKV_RUN_DIR}/etcd-supervisor.lock`;

@@ -30,7 +30,12 @@ import {
   probeListenResultsRequestSchema,
   probeListenResultsResponseSchema,
 } from './probe.ts';
-import { versionRequestSchema, versionResponseSchema } from './version-route.ts';
+import {
+  exitWhenIdleRequestSchema,
+  exitWhenIdleResponseSchema,
+  versionRequestSchema,
+  versionResponseSchema,
+} from './version-route.ts';
 
 export interface AgentRoute<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
   readonly method: 'GET' | 'POST';
@@ -57,6 +62,7 @@ function route<Req extends z.ZodType, Res extends z.ZodType>(
 /** Every route the agent serves. GET routes take no body (their request schema is an empty object). */
 export const routes = {
   version: route('GET', '/v1/version', versionRequestSchema, versionResponseSchema),
+  exitWhenIdle: route('POST', '/v1/exit-when-idle', exitWhenIdleRequestSchema, exitWhenIdleResponseSchema),
   facts: route('POST', '/v1/facts', factsRequestSchema, factsResponseSchema),
   clock: route('POST', '/v1/clock', clockRequestSchema, clockResponseSchema),
   probeListenFree: route(

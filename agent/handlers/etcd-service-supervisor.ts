@@ -76,6 +76,10 @@ export async function supervisorStart(ctx: SupervisorContext): Promise<Reply> {
     return (s?.supervisorPid === pid && s.phase !== 'starting') || !processAlive(pid);
   }, START_TIMEOUT_MS);
   const after = viewSupervisor(ctx.paths);
+  // Another start got there first (its supervisor holds the lock, ours exited): that one runs etcd.
+  if (after.state?.supervisorPid !== pid && after.supervisorAlive) {
+    return reply(after, false, ['another start of etcd got there first']);
+  }
   if (!settled || after.state?.supervisorPid !== pid) {
     throw new AgentError(
       'E_AGENT_COMMAND_FAILED',

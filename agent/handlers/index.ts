@@ -11,10 +11,11 @@ import { firewallState } from './firewall-state.ts';
 import { ports } from './ports.ts';
 import { probeConnectMany, probeListenFree, probeListenResults } from './probe.ts';
 import type { HandlerTable } from './types.ts';
-import { version } from './version.ts';
+import { exitWhenIdle, version } from './version.ts';
 
 export const handlers: HandlerTable = {
   version,
+  exitWhenIdle,
   facts,
   clock,
   probeListenFree,

@@ -4,6 +4,8 @@ export interface HandlerContext {
   buildId: string;
   /** Where the cluster lock and its owner record live (default /run/tskv; tests give their own). */
   runDir?: string;
+  /** Makes the agent exit once its last connection closes (serve sets it). */
+  exitWhenIdle?: () => void;
 }
 
 export type Handler<R extends AgentRoute> = (

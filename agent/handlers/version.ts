@@ -7,3 +7,8 @@ export const version: Handler<typeof routes.version> = async (_request, ctx) => 
   nodeVersion: process.version,
   pid: process.pid,
 });
+
+export const exitWhenIdle: Handler<typeof routes.exitWhenIdle> = async (_request, ctx) => {
+  ctx.exitWhenIdle?.();
+  return { exiting: true };
+};

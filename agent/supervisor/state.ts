@@ -5,11 +5,17 @@ import { TSKV_RUN_DIR } from '../api/index.ts';
 export interface SupervisorPaths {
   pidFile: string;
   stateFile: string;
+  /** Held (flock) by the supervisor for its whole life: a second one exits at once. */
+  lockFile: string;
 }
 
-/** Where the supervisor keeps its pid and state: TSKV_RUN_DIR on a host. */
+/** Where the supervisor keeps its pid, state and lock: TSKV_RUN_DIR on a host. */
 export function supervisorPaths(runDir = TSKV_RUN_DIR): SupervisorPaths {
-  return { pidFile: join(runDir, 'etcd-supervisor.pid'), stateFile: join(runDir, 'etcd-supervisor.json') };
+  return {
+    pidFile: join(runDir, 'etcd-supervisor.pid'),
+    stateFile: join(runDir, 'etcd-supervisor.json'),
+    lockFile: join(runDir, 'etcd-supervisor.lock'),
+  };
 }
 
 export interface ExitRecord {

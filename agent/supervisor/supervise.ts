@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseEnvFile } from '../api/env-file.ts';
+import { tryFileLock } from '../system/host-lock.ts';
 import { procStat } from '../system/proc-stat.ts';
-import { parseEnvFile } from './env-file.ts';
 import { type ExitRecord, type SupervisorState, writeSupervisorState } from './state.ts';
 
 export interface SuperviseOptions {
@@ -11,6 +12,8 @@ export interface SuperviseOptions {
   logFile: string;
   pidFile: string;
   stateFile: string;
+  /** Held for the supervisor's whole life: a second supervisor started meanwhile exits at once. */
+  lockFile: string;
 }
 
 /** systemd's PATH for services: etcd gets exactly its env file's variables plus this. */
@@ -30,8 +33,24 @@ function describeExit(code: number | null, signal: string | null): string {
  * restart it when it crashes (non-zero exit or signal; backoff 1 s doubling to 10 s), not after
  * a clean exit 0 (a removed member stopping), and then exit too. SIGTERM/SIGINT: stop etcd
  * (SIGTERM, SIGKILL after 10 s) and exit. SIGHUP: restart etcd, re-reading the env file.
+ * Only one supervisor runs: it holds its lock file for its whole life, and one started while
+ * another holds it exits at once, before it writes anything.
  */
 export function supervise(options: SuperviseOptions): void {
+  mkdirSync(dirname(options.lockFile), { recursive: true, mode: 0o755 });
+  tryFileLock(options.lockFile).then(
+    (held) => {
+      if (held) superviseHeld(options);
+      else process.exit(0);
+    },
+    (err: Error) => {
+      process.stderr.write(`tskv-supervisor: cannot take ${options.lockFile}: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+function superviseHeld(options: SuperviseOptions): void {
   for (const file of [options.logFile, options.pidFile, options.stateFile]) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
   }

@@ -60,7 +60,7 @@ export async function launchSupervisor(
     ...prefix,
     'supervise',
     ...['--env', target.envFile, '--binary', target.binary, '--log', target.logFile],
-    ...['--pidfile', paths.pidFile, '--state', paths.stateFile],
+    ...['--pidfile', paths.pidFile, '--state', paths.stateFile, '--lock', paths.lockFile],
   ];
   const logFd = openSync(target.logFile, 'a', 0o640);
   try {

@@ -92,7 +92,7 @@ const deploy: Command = {
         },
       });
     } finally {
-      await session.close();
+      await session.close({ leaveNoAgent: values['dry-run'] ?? false });
     }
     for (const line of result.actions['cluster'] ?? []) process.stderr.write(`${line}\n`);
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

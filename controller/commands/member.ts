@@ -35,6 +35,7 @@ remove hold the cluster lock while they run (--break-lock ends a hung run's hold
 async function withCluster<T>(
   inv: Inventory,
   mode: ProgressMode,
+  leaveNoAgent: boolean,
   fn: (live: LiveCluster) => Promise<T>,
 ): Promise<T> {
   const session = await openSession(inv, mode);
@@ -43,7 +44,7 @@ async function withCluster<T>(
     return await fn(live);
   } finally {
     await live.close();
-    await session.close();
+    await session.close({ leaveNoAgent });
   }
 }
 
@@ -108,7 +109,7 @@ const member: Command = {
       command: `tskv member ${argv.join(' ')}`,
       breakLock: values['break-lock'] ?? false,
     };
-    return withCluster(inv, 'silent', async (live) => {
+    return withCluster(inv, 'silent', options.dryRun, async (live) => {
       if (sub === 'list') {
         const list = await live.memberList();
         if (values.json) say(JSON.stringify(list, null, 2));

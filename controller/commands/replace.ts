@@ -152,7 +152,7 @@ const replace: Command = {
       return EXIT_OK;
     } finally {
       await live.close();
-      await session.close();
+      await session.close({ leaveNoAgent: values['dry-run'] ?? false });
     }
   },
 };

@@ -23,6 +23,8 @@ export interface HostSpec {
   ssh: SshSettings;
   /** etcd --data-dir on this host. */
   dataDir: string;
+  /** The inventory's data dir before `{name}` became the member's name: where another member's data would be. */
+  dataDirTemplate: string;
 }
 
 export type FlagValue = string | number | boolean;

@@ -31,17 +31,26 @@ function sshSettings(global: RawSsh, own: RawSsh, baseDir: string): SshSettings 
   };
 }
 
+/** The data dir of member `name` under an inventory data dir that may hold `{name}`. */
+export function dataDirOf(template: string, name: string): string {
+  return template.replaceAll('{name}', name);
+}
+
 /** Validated raw inventory → the normalised model: defaults applied, paths absolute. */
 export function normalise(raw: RawInventory, file: string, warnings: string[]): Inventory {
   const absFile = resolve(file);
   const baseDir = dirname(absFile);
   const globalSsh = raw.ssh ?? {};
-  const hosts: HostSpec[] = Object.entries(raw.hosts).map(([name, host]) => ({
-    name,
-    address: host.address,
-    ssh: sshSettings(globalSsh, host.ssh ?? {}, baseDir),
-    dataDir: (host.dataDir ?? raw.etcd.dataDir ?? DEFAULT_DATA_DIR).replaceAll('{name}', name),
-  }));
+  const hosts: HostSpec[] = Object.entries(raw.hosts).map(([name, host]) => {
+    const dataDirTemplate = host.dataDir ?? raw.etcd.dataDir ?? DEFAULT_DATA_DIR;
+    return {
+      name,
+      address: host.address,
+      ssh: sshSettings(globalSsh, host.ssh ?? {}, baseDir),
+      dataDir: dataDirOf(dataDirTemplate, name),
+      dataDirTemplate,
+    };
+  });
   return {
     file: absFile,
     cluster: {

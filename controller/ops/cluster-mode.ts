@@ -23,6 +23,11 @@ export interface HostRuntime {
   hasData: boolean;
   /** etcd processes running outside the service (started by hand). */
   strayPids: number[];
+  /**
+   * Another data dir, named by the host's env file (what its etcd last ran with), that holds
+   * member data: the inventory's dataDir changed since.
+   */
+  dataElsewhere?: string;
 }
 
 export interface ClusterDecision {
@@ -107,6 +112,18 @@ export function decideClusterMode(
   members: EtcdMember[] | undefined,
   options: { allowExistingData: boolean },
 ): ClusterDecision {
+  // A member's data dir cannot move by editing the inventory: etcd would start empty at the new
+  // path (a new cluster over the old one's IDs, or a member that lost its log), the data left behind.
+  const moved = hosts.filter((h) => h.dataElsewhere !== undefined && !h.hasData);
+  if (moved.length > 0) {
+    const h = moved[0]!;
+    const want = inv.hosts.find((x) => x.name === h.name)?.dataDir;
+    refuse(
+      'E_DATA_DIR_CHANGED',
+      `${list(moved.map((m) => `${m.name} keeps its etcd data in ${m.dataElsewhere}`))}, but the inventory's dataDir is ${want} (empty there): deploy would start an empty member over it`,
+      `put etcd.dataDir back to ${h.dataElsewhere} in ${inv.file}, or stop etcd on ${h.name}, move ${h.dataElsewhere} to ${want} yourself, and re-run deploy`,
+    );
+  }
   const stray = hosts.filter((h) => h.strayPids.length > 0 && !h.running);
   if (stray.length > 0) {
     refuse(

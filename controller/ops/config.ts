@@ -1,5 +1,5 @@
 /** Each member's env file (and systemd unit) as the inventory wants it, compared with what the host has. Pure. */
-import { ETCD_UNIT_FILE, unifiedDiff } from '../../agent/api/index.ts';
+import { ETCD_UNIT_FILE, parseEnvFile, unifiedDiff } from '../../agent/api/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { renderHost } from '../render/render.ts';
 import { type ClusterState, ETCD_ENV_FILE } from '../render/settings.ts';
@@ -13,10 +13,20 @@ export interface DesiredConfig {
   state: ClusterState;
 }
 
+/** One variable of an env file as etcd gets it (systemd's reading, as the agent's), or undefined. */
+export function envFileValue(content: string | undefined, name: string): string | undefined {
+  if (content === undefined) return undefined;
+  try {
+    return parseEnvFile(content)[name];
+  } catch {
+    return undefined; // a file systemd would refuse: nothing in it counts
+  }
+}
+
 /** The --initial-cluster-state an existing env file was written with (etcd reads it only on an empty data dir). */
 export function envFileState(content: string | undefined): ClusterState | undefined {
-  const m = /^ETCD_INITIAL_CLUSTER_STATE="?(new|existing)"?\s*$/m.exec(content ?? '');
-  return m ? (m[1] as ClusterState) : undefined;
+  const state = envFileValue(content, 'ETCD_INITIAL_CLUSTER_STATE');
+  return state === 'new' || state === 'existing' ? state : undefined;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { type EtcdId, type EtcdMember, findMember, idToHex } from '../etcd/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
+import { dataDirOf } from '../inventory/normalise.ts';
 import type { Step } from '../plan/plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import { type ClusterView, changesInFlight, quorumOf, unhealthyOthers, voters } from './cluster-view.ts';
@@ -206,13 +207,12 @@ function learnerSteps(
 }
 
 /**
- * In place, OLD's data dir is NEW's with the name changed when the inventory's dataDir contains the
- * name (the default /var/lib/etcd/{name}.etcd), else the same path. The play adds the data dir of
- * the env file found on the host.
+ * In place, OLD's data dir is where the inventory's dataDir puts a member named OLD (the default
+ * /var/lib/etcd/{name}.etcd), and NEW's own. The play adds the data dir of the env file found on
+ * the host.
  */
 export function oldDataDirs(oldName: string, newHost: HostSpec): string[] {
-  const guess = newHost.dataDir.replaceAll(newHost.name, oldName);
-  return [...new Set([guess, newHost.dataDir])];
+  return [...new Set([dataDirOf(newHost.dataDirTemplate, oldName), newHost.dataDir])];
 }
 
 function inPlaceSteps(

@@ -4,7 +4,7 @@ import { hostFailure } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import type { HostRuntime } from '../ops/cluster-mode.ts';
-import { ETCD_UNIT_FILE } from '../ops/config.ts';
+import { ETCD_UNIT_FILE, envFileValue } from '../ops/config.ts';
 import type { HostInput } from '../ops/deploy-plan.ts';
 import { hostAt } from '../ops/membership.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
@@ -29,6 +29,14 @@ async function readFile(ch: HostChannel, path: string): Promise<string | undefin
   return r.exists ? r.content : undefined;
 }
 
+/** The data dir the host's env file names, when it is not the inventory's and holds member data. */
+async function dataElsewhere(ch: HostChannel, envFile: string | undefined): Promise<string | undefined> {
+  const dir = envFileValue(envFile, 'ETCD_DATA_DIR');
+  if (dir === undefined || dir === ch.spec.dataDir) return undefined;
+  const facts = await ch.agent.call(routes.facts, { dataDir: dir }, { step: `look at ${dir}` });
+  return facts.etcd.dataDir.hasData ? dir : undefined;
+}
+
 export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport): Promise<Gathered> {
   const { session } = live;
   const clockProblems = new Map(
@@ -48,7 +56,7 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
         obs.facts.init.systemd ? readFile(ch, ETCD_UNIT_FILE) : Promise.resolve(undefined),
         serviceCall(ch, 'status'),
       ]);
-      return { ch, obs, envFile, unitFile, service };
+      return { ch, obs, envFile, unitFile, service, dataElsewhere: await dataElsewhere(ch, envFile) };
     },
     session.mode,
   );
@@ -58,7 +66,7 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
   for (const name of names) {
     const o = outcomes.get(name)!;
     if (!o.ok) throw hostFailure(name, 'read configuration and service state', o.error);
-    const { ch, obs, envFile, unitFile, service } = o.value;
+    const { ch, obs, envFile, unitFile, service, dataElsewhere } = o.value;
     services.set(name, service);
     hosts.push({
       spec: ch.spec,
@@ -75,6 +83,7 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
       running: service.running,
       hasData: obs.facts.etcd.dataDir.hasData,
       strayPids: obs.facts.etcd.running.map((p) => p.pid).filter((pid) => pid !== service.pid),
+      ...(dataElsewhere ? { dataElsewhere } : {}),
     });
   }
   if (!runtimes.some((r) => r.running))

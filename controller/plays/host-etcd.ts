@@ -9,6 +9,7 @@ import { type EtcdArtifact, remoteTarballPath } from '../artifacts/etcd-tarball.
 import { describeCause, TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
+import { envFileValue } from '../ops/config.ts';
 import { planInstall } from '../ops/install.ts';
 import { joiningInitialCluster } from '../ops/membership.ts';
 import { renderHost } from '../render/render.ts';
@@ -152,8 +153,7 @@ export async function startJoiningMember(
 /** The data dir the host's env file names (what its etcd last ran with), if any. */
 async function envFileDataDir(ch: HostChannel): Promise<string | undefined> {
   const r = await ch.agent.call(routes.fileRead, { path: ETCD_ENV_FILE }, { step: `read ${ETCD_ENV_FILE}` });
-  if (!r.exists) return undefined;
-  return /^ETCD_DATA_DIR="?([^"\n]+)"?\s*$/m.exec(r.content)?.[1];
+  return r.exists ? envFileValue(r.content, 'ETCD_DATA_DIR') : undefined;
 }
 
 /**

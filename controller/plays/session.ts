@@ -1,4 +1,5 @@
 /** A run's open channels: one SSH connection and one agent per host, opened in parallel, closed together. */
+import { routes } from '../../agent/api/index.ts';
 import { type AgentHandle, ensureAgent } from '../agent-client/bootstrap.ts';
 import type { AgentClient } from '../agent-client/client.ts';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
@@ -26,7 +27,11 @@ export interface Session {
   unreachable: CheckResult[];
   /** The cluster lock on every connected host, for `command` (see run/lock.ts). */
   lock(command: string, breakLock: boolean): Promise<HeldLock>;
-  close(): Promise<void>;
+  /**
+   * Closes this run's streams; the agents stay resident for the next command. `leaveNoAgent`: the
+   * agents this run started exit once it has gone (a dry run leaves nothing behind).
+   */
+  close(options?: { leaveNoAgent?: boolean }): Promise<void>;
 }
 
 export async function openSession(inventory: Inventory, mode: ProgressMode): Promise<Session> {
@@ -74,7 +79,14 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
       for (const b of held.broke) process.stderr.write(`warning: broke the cluster lock of ${b}\n`);
       return held;
     },
-    async close() {
+    async close(options = {}) {
+      if (options.leaveNoAgent) {
+        await Promise.all(
+          [...hosts.values()]
+            .filter((ch) => ch.agentStarted)
+            .map((ch) => ch.agent.call(routes.exitWhenIdle, {}, { timeoutMs: 5000 }).catch(() => undefined)),
+        );
+      }
       // Only this run's streams close: the agents stay resident for the next command and exit once idle.
       for (const h of handles) h.close().catch(() => undefined);
       pool.closeAll();

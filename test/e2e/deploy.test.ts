@@ -11,6 +11,7 @@ import {
   etcdStartTicks,
   type V3Member,
 } from './deploy-helpers.ts';
+import { openLive } from './replace-helpers.ts';
 
 const NAME = 'e2e-deploy';
 
@@ -38,6 +39,8 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
       );
       // A real run pushes the tarball while preflight runs; a dry run sends nothing.
       assert.equal((await h.exec('ls /var/lib/tskv/cache/etcd-*')).code, 2, `${h.name}: no tarball pushed`);
+      // The agent it started to gather facts exits once the dry run has gone.
+      await h.waitFor('the agent the dry run started to exit', "! pgrep -f 'tskv-agent-[0-9a-f]+ serve'");
     }
   });
 
@@ -127,5 +130,32 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
     const again = await deploy(changed);
     assertDeployed(again);
     assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');
+  });
+
+  test("a changed dataDir over a stopped cluster's data is refused, nothing changed; the cluster comes back from its data", async () => {
+    const live = await openLive(lab.inventoryPath);
+    try {
+      await live.live.cluster().put('before-stop', 'kept');
+      for (const h of lab.hosts) await live.service(h.name, 'stop');
+    } finally {
+      await live.close();
+    }
+    const moved = lab.writeInventory({ etcd: { dataDir: '/srv/etcd/{name}' } }, 'moved-data-dir.yaml');
+    const refused = await deploy(moved, ['--yes', '--allow-existing-data']);
+    assert.equal(refused.result.code, 1);
+    assert.equal(refused.doc.error?.code, 'E_DATA_DIR_CHANGED', JSON.stringify(refused.doc.error));
+    assert.match(refused.doc.error!.message, /keeps its etcd data in \/var\/lib\/etcd\/\S+\.etcd/);
+    for (const h of lab.hosts) {
+      assert.equal((await h.exec('test -e /srv/etcd')).code, 1, `${h.name}: nothing made at the new path`);
+      assert.equal((await h.exec('pgrep -x etcd')).code, 1, `${h.name}: nothing started`);
+    }
+    const back = await deploy(lab.inventoryPath, ['--allow-existing-data']);
+    assertDeployed(back);
+    const again = await openLive(lab.inventoryPath);
+    try {
+      assert.equal((await again.live.cluster().get('before-stop'))?.value, 'kept');
+    } finally {
+      await again.close();
+    }
   });
 });

@@ -150,3 +150,18 @@ describe('agent server over a Unix socket', () => {
     );
   });
 });
+
+describe('an agent asked to exit once idle', () => {
+  test('keeps serving while a connection is open, and exits when the last one closes', async () => {
+    const agent = await startAgent();
+    try {
+      assert.deepEqual(await agent.client.call(routes.exitWhenIdle, {}), { exiting: true });
+      assert.equal((await agent.client.call(routes.version, {})).apiVersion, AGENT_API_VERSION);
+      await agent.client.close();
+      assert.equal(await agent.exited, 0);
+      assert.match(agent.stderr(), /stopping: asked to exit once idle/);
+    } finally {
+      if (agent.child.exitCode === null) await agent.stop();
+    }
+  });
+});

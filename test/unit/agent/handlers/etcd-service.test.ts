@@ -196,6 +196,38 @@ describe('stop waits for the supervisor process itself', () => {
   });
 });
 
+describe('two starts at once', () => {
+  let host: FakeHost;
+  before(() => {
+    host = fakeHost();
+    host.writeEnv({ FAKE_MODE: 'run' });
+  });
+  after(async () => {
+    const s = readSupervisorState(supervisorPaths(host.runDir).stateFile);
+    for (const pid of [s?.supervisorPid, s?.etcdPid])
+      if (pid && processAlive(pid)) process.kill(pid, 'SIGKILL');
+    host.remove();
+  });
+
+  test('start twice at the same moment, from two agents: one supervisor, one etcd, both told so', async () => {
+    // Two agent processes' worth of handlers: each decides on its own that nothing runs yet.
+    const one = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
+    const two = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
+    const [a, b] = await Promise.all([
+      one({ action: 'start' }, { buildId: 't' }),
+      two({ action: 'start' }, { buildId: 't' }),
+    ]);
+    assert.equal(a.running && b.running, true);
+    assert.equal(a.pid, b.pid, 'both report the one etcd');
+    assert.deepEqual([a.changed, b.changed].sort(), [false, true]);
+    const supervisors = execFileSync('pgrep', ['-f', `supervise .*${host.runDir}`], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    assert.equal(supervisors.length, 1, `one supervisor: ${supervisors.join(', ')}`);
+    await one({ action: 'stop' }, { buildId: 't' });
+  });
+});
+
 describe('supervisor outlives the process that started it', () => {
   let host: FakeHost;
   before(() => {

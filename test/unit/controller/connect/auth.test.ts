@@ -16,6 +16,7 @@ function spec(identityFile: string): HostSpec {
     name: 'h1',
     address: '10.0.0.1',
     dataDir: '/var/lib/etcd/h1.etcd',
+    dataDirTemplate: '/var/lib/etcd/{name}.etcd',
     ssh: {
       user: 'root',
       port: 22,

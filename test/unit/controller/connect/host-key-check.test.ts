@@ -21,6 +21,7 @@ function spec(knownHosts: string, hostKeyPolicy: 'strict' | 'accept-new', port =
     name: 'h1',
     address: '10.0.0.1',
     dataDir: '/var/lib/etcd',
+    dataDirTemplate: '/var/lib/etcd',
     ssh: {
       user: 'root',
       port,

@@ -141,6 +141,21 @@ describe('decideClusterMode', () => {
     assert.equal(d.memberByHost.get('h104'), late);
   });
 
+  test("a changed dataDir over a stopped cluster's data: refused naming both paths, not a new cluster over it", async () => {
+    const inv = await seedInventory((i) => {
+      for (const h of i.hosts) h.dataDir = `/srv/etcd/${h.name}`;
+    });
+    const hosts = names.map((n) => rt(n, { dataElsewhere: `/var/lib/etcd/${n}.etcd` }));
+    const err = refusal(() => decideClusterMode(inv, hosts, undefined, { allowExistingData: false }));
+    assert.equal(err.code, 'E_DATA_DIR_CHANGED');
+    assert.match(err.message, /docker keeps its etcd data in \/var\/lib\/etcd\/docker\.etcd/);
+    assert.match(err.message, /the inventory's dataDir is \/srv\/etcd\/docker \(empty there\)/);
+    assert.match(err.fix ?? '', /put etcd\.dataDir back to \/var\/lib\/etcd\/docker\.etcd/);
+    // Data at the inventory's dataDir as well: the old copy is not what the member runs from.
+    const both = names.map((n) => rt(n, { hasData: true, dataElsewhere: `/var/lib/etcd/${n}.etcd` }));
+    assert.equal(decideClusterMode(inv, both, undefined, { allowExistingData: true }).mode.kind, 'existing');
+  });
+
   test('staticMemberId is what etcd computes (checked against etcd 3.4.23)', () => {
     assert.equal(staticMemberId(['http://127.0.0.1:23801'], 'tok-x'), '4577858347370119897');
   });

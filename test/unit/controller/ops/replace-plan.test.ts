@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { hexToId } from '../../../../controller/etcd/index.ts';
 import {
   checkPairs,
+  oldDataDirs,
   planReplace,
   type ReplaceJournal,
   type ReplacePlan,
@@ -347,5 +348,22 @@ describe('step titles', () => {
       ),
     );
     assert.ok(lines.includes('add new-h102 (http://192.168.100.102:2380) to the cluster as a voting member'));
+  });
+});
+
+describe('oldDataDirs', () => {
+  test("OLD's data dir comes from the inventory's {name} template, never from replacing text in NEW's", () => {
+    const host = (name: string, dataDirTemplate: string) => ({
+      ...seedRenamed.hosts[0]!,
+      name,
+      dataDirTemplate,
+      dataDir: dataDirTemplate.replaceAll('{name}', name),
+    });
+    assert.deepEqual(oldDataDirs('h102', host('new-h102', '/var/lib/etcd/{name}.etcd')), [
+      '/var/lib/etcd/h102.etcd',
+      '/var/lib/etcd/new-h102.etcd',
+    ]);
+    // A fixed data dir that happens to contain NEW's name: replacing text gave /srv/etcd.
+    assert.deepEqual(oldDataDirs('srv', host('data', '/data/etcd')), ['/data/etcd']);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseEnvFile } from '../../../../agent/supervisor/env-file.ts';
+import { parseEnvFile } from '../../../../agent/api/env-file.ts';
 import { InputError } from '../../../../controller/errors.ts';
 import { InventoryError, parseInventory } from '../../../../controller/inventory/load.ts';
 import type { Inventory } from '../../../../controller/inventory/model.ts';

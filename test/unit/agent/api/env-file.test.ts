@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseEnvFile } from '../../../../agent/supervisor/env-file.ts';
+import { parseEnvFile } from '../../../../agent/api/env-file.ts';
 
 /** The variables and what was ignored (line: why). */
 function parse(text: string | Uint8Array): { env: Record<string, string>; ignored: string[] } {
