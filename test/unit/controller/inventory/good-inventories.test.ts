@@ -69,6 +69,7 @@ describe('good inventories', () => {
       name: 'a',
       address: '10.0.0.1',
       dataDir: '/var/lib/etcd/a.etcd',
+      dataDirTemplate: '/var/lib/etcd/{name}.etcd',
       ssh: {
         user: 'root',
         port: 22,
