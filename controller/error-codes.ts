@@ -119,7 +119,6 @@ export const ERROR_CODES = {
   E_LAB_NOT_UP: failed('the lab is not up'),
   E_LAB_BOOT: failed('a lab host did not boot'),
   E_LAB_EXEC: failed('a command the lab ran failed'),
-  E_LAB_TIMEOUT: failed('the lab timed out waiting for something'),
   E_LAB_USER: failed('an invalid lab user name'),
   E_LAB_SKEW: failed('an invalid lab clock skew'),
   E_LAB_ETCD: failed('the lab etcd tarball cannot be made from the Debian packages'),

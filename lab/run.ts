@@ -1,6 +1,7 @@
 /** Running local commands for the lab: captured output, timeouts, and polling a condition. */
 import { spawn } from 'node:child_process';
 import { TskvError } from '../controller/errors.ts';
+import { waitFor } from '../controller/wait.ts';
 
 export interface RunResult {
   code: number;
@@ -60,18 +61,10 @@ export async function runOk(cmd: string, args: string[], options: RunOptions & {
 }
 
 /** Polls `check` until it returns a value other than undefined, or throws after the deadline. */
-export async function pollUntil<T>(
+export function pollUntil<T>(
   what: string,
   check: () => Promise<T | undefined> | T | undefined,
   { timeoutMs = 30_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new TskvError('E_LAB_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  return waitFor(check, { deadlineMs: timeoutMs, intervalMs, describe: what, isFatal: () => true });
 }

@@ -11,7 +11,7 @@ import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, isNoop, planDeploy } from '../ops/deploy-plan.ts';
 import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
-import { type RunResult, runPlan } from '../run/runner.ts';
+import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
 import { gatherDeploy } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
@@ -56,6 +56,8 @@ export interface DeployResult {
   summary: string;
   /** What each host's agent reports it did. */
   actions: Record<string, string[]>;
+  /** Each step run, with how long it took (in the order they finished). */
+  steps: StepRecord[];
   started: string[];
   restarted: string[];
   verify: VerifyReport | undefined;
@@ -114,6 +116,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     plan: undefined,
     summary: '',
     actions: {},
+    steps: [],
     started: [],
     restarted: [],
     verify: undefined,
@@ -174,6 +177,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     const run = outcome.result;
     result.plan = outcome.plan;
     result.actions = run.actions;
+    result.steps = run.steps;
     const finished = new Set(run.steps.map((r) => `${r.kind}@${r.host}`));
     result.started = outcome.plan.starts.filter((h) => finished.has(`start@${h}`));
     result.restarted = outcome.plan.restarts.filter((h) => finished.has(`restart@${h}`));

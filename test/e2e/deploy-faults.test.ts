@@ -115,6 +115,21 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
       assert.match(err.fix ?? '', /--allow-skew/);
       for (const h of lab.hosts)
         assert.equal((await h.exec('test -e /usr/local/bin/etcd')).code, 1, `${h.name} untouched`);
+      // --step-clock asks the host to step its clock to the controller's: the lab's hosts may not set
+      // the clock (no CAP_SYS_TIME, by design), so the step is refused there and said so.
+      const stepped = await deploy(lab.inventoryPath, ['--step-clock']);
+      assert.equal(stepped.result.code, 1, stepped.result.stdout);
+      assert.equal(stepped.doc.error?.code, 'E_CLOCK_SKEW', JSON.stringify(stepped.doc.error));
+      assert.equal(stepped.doc.error?.host, 'h104');
+      assert.match(
+        stepped.doc.error!.message,
+        /could not be fixed: .*cannot set the clock on h104: operation not permitted \(no CAP_SYS_TIME\)/,
+      );
+      assert.deepEqual(stepped.doc.actions['h104'], [
+        'could not sync the clock: cannot set the clock on h104: operation not permitted (no CAP_SYS_TIME)',
+      ]);
+      for (const h of lab.hosts)
+        assert.equal((await h.exec('test -e /usr/local/bin/etcd')).code, 1, `${h.name} untouched`);
       const allowed = await deploy(lab.inventoryPath, ['--allow-skew']);
       assertDeployed(allowed);
       assert.match(allowed.result.stderr, /warning: h104: clock is \+4\.\d{3}s/);

@@ -23,6 +23,11 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
   after(() => Lab.down(NAME));
 
   test('--dry-run on bare hosts prints the plan and changes nothing', async () => {
+    // What a deploy would change: the firewall (now and across reboots), etcd's config and data.
+    const look =
+      'firewall-cmd --list-ports; firewall-cmd --permanent --list-ports; ' +
+      'ls -laR /etc/etcd /var/lib/etcd /usr/local/bin 2>&1; ls /opt/tskv 2>&1';
+    const before = await Promise.all(lab.hosts.map((h) => h.execOk(look)));
     const plain = await tskv(['deploy', lab.inventoryPath, '--dry-run']);
     assert.equal(plain.code, 0, plain.stdout + plain.stderr);
     assert.match(plain.stdout, /^plan \(bootstrapping a new cluster\):/m);
@@ -31,6 +36,7 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
     assert.match(plain.stdout, /^ {8}\+ETCD_INITIAL_CLUSTER_STATE="new"$/m);
     assert.match(plain.stdout, /^12 changes on 3 hosts$/m);
     assert.match(plain.stdout, /^dry run: nothing was changed$/m);
+    assert.deepEqual(await Promise.all(lab.hosts.map((h) => h.execOk(look))), before);
     for (const h of lab.hosts) {
       assert.equal(
         (await h.exec('test -e /usr/local/bin/etcd || test -e /etc/etcd/etcd.env')).code,
@@ -55,6 +61,14 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
       assert.match(saved, /2380\/tcp/, `${h.name}: 2380 permanent`);
     }
     assert.deepEqual(run.doc.started, ['h102', 'docker', 'h104']);
+    // Every step of the plan ran, each timed.
+    assert.deepEqual(
+      run.doc.steps.map((s) => `${s.kind}@${s.host}`).sort(),
+      lab.hosts
+        .flatMap((h) => ['install', 'firewall', 'config', 'start'].map((k) => `${k}@${h.name}`))
+        .sort(),
+    );
+    assert.ok(run.doc.steps.every((s) => s.ms >= 0));
     assert.equal(run.doc.verify!.members.filter((m) => m.leader).length, 1);
     const h102 = lab.host('h102');
     const v3 = await curlJson<{ members: V3Member[] }>(

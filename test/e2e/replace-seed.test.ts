@@ -20,6 +20,7 @@ import {
   SequentialWriter,
   tskv,
 } from './replace-helpers.ts';
+import { ClusterMonitor } from './sweep.ts';
 
 /** etcdctl prints IDs as Go's `%16x`: a leading-zero ID gets a leading space, not a zero. */
 const etcdctlId = (hex: string) => hex.padStart(16, ' ');
@@ -137,10 +138,12 @@ for (const minor of ['3.4', '3.5'] as EtcdMinor[]) {
       assert.notEqual(refused.code, 0);
       assert.match(refused.stdout + refused.stderr, new RegExp(`tskv replace ${original} new-h102=h102`));
       const writer = new SequentialWriter(live.live.cluster(3000), `zero-lost/in-place-${minor}`);
+      const monitor = new ClusterMonitor(live.live, 3);
       const started = Date.now();
       const r = await tskv(['replace', original, 'new-h102=h102', '--yes']);
       const ms = Date.now() - started;
       await writer.stop();
+      await monitor.stop();
       assertOk(r, 'replace new-h102=h102');
       assert.match(r.stdout, /^replace new-h102 with h102 in place \(same address\):/m);
       assert.match(r.stdout, /^the inventory and the cluster agree$/m);
@@ -174,6 +177,11 @@ for (const minor of ['3.4', '3.5'] as EtcdMinor[]) {
         `# in-place replacement (${minor}): ${ms} ms for the command; ${writer.acknowledged.length} writes acknowledged, ${writer.failedWrites} failed requests, ${writer.failedReads} failed reads, ${lost.length} lost\n`,
       );
       assert.deepEqual(lost, []);
+      // Writes acknowledged while the member was out (removed, its replacement not yet healthy).
+      assert.ok(
+        writer.acknowledgedAt.some((t) => monitor.degradedAt(t)),
+        'writes while a member was out',
+      );
       const again = await tskv(['replace', original, 'new-h102=h102', '--yes']);
       assertOk(again, 'replace re-run');
       assert.match(again.stdout, /nothing to do/);
