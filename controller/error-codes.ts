@@ -95,6 +95,9 @@ export const ERROR_CODES = {
   E_NOT_CONFIRMED: failed('a change needed confirmation and did not get it'),
   E_PLAN_CHANGED: failed('the cluster changed while the plan waited for an answer'),
   E_LOCKED: failed('another tskv run is changing the cluster (it holds the cluster lock)'),
+  E_LOCK_LOST: failed(
+    'the run lost the cluster lock while it ran (broken by another run, or its connection dropped)',
+  ),
   E_REFUSED: failed('a member change or replacement was refused before anything changed'),
   E_STEP_FAILED: failed('a step of a plan failed'),
   E_HOST_FAILED: failed('a step on one host failed'),

@@ -75,6 +75,28 @@ export function describeCause(err: unknown): string {
   return parts.join(': ');
 }
 
+/** A failure in a command's --json document. */
+export interface ErrorDocument {
+  code: ErrorCode;
+  host: string | undefined;
+  step: string | undefined;
+  message: string;
+  fix: string | undefined;
+}
+
+export function errorDocument(err: unknown): ErrorDocument {
+  if (err instanceof TskvError) {
+    return { code: err.code, host: err.host, step: err.step, message: describeCause(err), fix: err.fix };
+  }
+  return {
+    code: 'E_INTERNAL',
+    host: undefined,
+    step: undefined,
+    message: describeCause(err),
+    fix: undefined,
+  };
+}
+
 /** One line an operator can act on: "host: step: message (fix)". */
 export function formatError(err: unknown): string {
   if (err instanceof TskvError) {

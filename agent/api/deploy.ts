@@ -70,6 +70,8 @@ export const etcdServiceResponseSchema = applyResultSchema.extend({
   restarts: z.number().int().optional(),
   /** Supervisor only: how etcd last ended ("exit 1", "killed by SIGKILL", "not started: ENOENT"). */
   lastExit: z.string().optional(),
+  /** Why the running etcd needs a restart to run what is installed and written (absent: it does not). */
+  stale: z.string().optional(),
 });
 
 /** etcd's last log lines: the journal's under systemd, else ETCD_LOG_FILE's. */

@@ -16,6 +16,11 @@ export const lockOwnerSchema = z
   .strict();
 export type LockOwner = z.infer<typeof lockOwnerSchema>;
 
+/** "user@controller (pid N, since T): command", as whoever finds the cluster locked reads it. */
+export function describeLockOwner(o: LockOwner): string {
+  return `${o.user}@${o.controller} (pid ${o.pid}, since ${o.since}): ${o.command}`;
+}
+
 /**
  * POST /v1/lock/hold: the cluster lock on this host, for as long as the connection that asked for
  * it stays open (the reply's first line says so, and the reply never ends). A killed controller's

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   CLUSTER_LOCK_FILE,
   CLUSTER_LOCK_OWNER_FILE,
+  describeLockOwner,
   type holdRoutes,
   type LockHoldResponse,
   type LockOwner,
@@ -17,7 +18,7 @@ import {
 } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { writeFileAtomic } from '../system/atomic-file.ts';
-import { breakFileLock, type FileLock, tryFileLock } from '../system/host-lock.ts';
+import { breakFileLock, type FileLock, isFileLockHolder, tryFileLock } from '../system/host-lock.ts';
 import { waitUntil } from '../wait-until.ts';
 
 const recordSchema = z.object({ owner: lockOwnerSchema, flockPid: z.number().int().positive() });
@@ -43,10 +44,6 @@ function readRecord(files: LockFiles): LockRecord | undefined {
   }
 }
 
-export function describeOwner(o: LockOwner): string {
-  return `${o.user}@${o.controller} (pid ${o.pid}, since ${o.since}): ${o.command}`;
-}
-
 const BREAK_WAIT_MS = 10_000;
 
 export async function holdClusterLock(
@@ -55,11 +52,17 @@ export async function holdClusterLock(
   runDir?: string,
 ): Promise<void> {
   const files = lockFiles(runDir);
+  // The caller may go before the lock is granted (Ctrl-C, a kill): then it must not be kept.
+  let left = false;
+  res.once('close', () => {
+    left = true;
+  });
   let broke: LockOwner | null = null;
   let held: FileLock | undefined = await tryFileLock(files.lock);
   if (!held && request.breakHolder) {
     const holder = readRecord(files);
-    if (holder) {
+    // Only the flock process that holds this lock: a stale record's pid may belong to anyone now.
+    if (holder && isFileLockHolder(holder.flockPid, files.lock)) {
       breakFileLock(holder.flockPid);
       broke = holder.owner;
     }
@@ -72,20 +75,29 @@ export async function holdClusterLock(
     const holder = readRecord(files);
     throw new AgentError(
       'E_AGENT_LOCKED',
-      holder ? `held by ${describeOwner(holder.owner)}` : 'held by another tskv run (it did not say who)',
+      holder ? `held by ${describeLockOwner(holder.owner)}` : 'held by another tskv run (it did not say who)',
       409,
     );
   }
-  await writeFileAtomic(
-    files.owner,
-    `${JSON.stringify({ owner: request.owner, flockPid: held.pid })}\n`,
-    0o644,
-  );
   const lock = held;
   const release = () => {
     if (readRecord(files)?.flockPid === lock.pid) rmSync(files.owner, { force: true });
     lock.release();
   };
+  try {
+    await writeFileAtomic(
+      files.owner,
+      `${JSON.stringify({ owner: request.owner, flockPid: lock.pid })}\n`,
+      0o644,
+    );
+  } catch (err) {
+    release();
+    throw err;
+  }
+  if (left) {
+    release();
+    return;
+  }
   // The hold ends with the connection (the controller released it, or died), or when broken.
   res.once('close', release);
   lock.gone.then(() => res.destroy());

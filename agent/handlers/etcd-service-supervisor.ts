@@ -2,6 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import type { ResponseOf, routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { readSupervisorState, type SupervisorPaths } from '../supervisor/state.ts';
+import { staleness } from '../system/etcd-staleness.ts';
 import { processAlive } from '../system/proc-stat.ts';
 import {
   launchSupervisor,
@@ -29,7 +30,12 @@ const STOP_TIMEOUT_MS = 15_000;
 function reply(view: SupervisorView, changed: boolean, actions: string[]): Reply {
   const s = view.state;
   const running = view.etcdAlive && s !== null;
+  const stale =
+    running && s.startedAtMs !== null
+      ? staleness(s.binaryTarget ?? undefined, s.startedAtMs, { envFile: s.envFile, binary: s.binary })
+      : undefined;
   return {
+    ...(stale ? { stale } : {}),
     changed,
     actions,
     manager: 'supervisor',
@@ -75,10 +81,15 @@ export async function supervisorStart(ctx: SupervisorContext): Promise<Reply> {
     const s = readSupervisorState(ctx.paths.stateFile);
     return (s?.supervisorPid === pid && s.phase !== 'starting') || !processAlive(pid);
   }, START_TIMEOUT_MS);
-  const after = viewSupervisor(ctx.paths);
-  // Another start got there first (its supervisor holds the lock, ours exited): that one runs etcd.
-  if (after.state?.supervisorPid !== pid && after.supervisorAlive) {
-    return reply(after, false, ['another start of etcd got there first']);
+  let after = viewSupervisor(ctx.paths);
+  // Another start got there first (its supervisor holds the lock, ours exited): that one runs etcd,
+  // once it has written that it does.
+  if (after.state?.supervisorPid !== pid && !processAlive(pid)) {
+    const theirs = await waitUntil(() => {
+      after = viewSupervisor(ctx.paths);
+      return after.supervisorAlive && after.state?.phase !== 'starting';
+    }, START_TIMEOUT_MS);
+    if (theirs) return reply(after, false, ['another start of etcd got there first']);
   }
   if (!settled || after.state?.supervisorPid !== pid) {
     throw new AgentError(

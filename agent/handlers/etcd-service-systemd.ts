@@ -1,4 +1,6 @@
 import {
+  ETCD_BINARY,
+  ETCD_ENV_FILE,
   ETCD_UNIT,
   ETCD_UNIT_FILE,
   type ParsedRequestOf,
@@ -7,6 +9,7 @@ import {
 } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { readCurrentFile, writeFileAtomic } from '../system/atomic-file.ts';
+import { runningProgram, staleness } from '../system/etcd-staleness.ts';
 import { systemctl, systemctlOk, type UnitStatus, unitStatus } from '../system/systemd.ts';
 import { waitUntil } from '../wait-until.ts';
 
@@ -17,7 +20,16 @@ const WAIT_MS = 15_000;
 
 function reply(status: UnitStatus, changed: boolean, actions: string[]): Reply {
   const running = status.mainPid > 0 && ['active', 'activating', 'reloading'].includes(status.activeState);
+  const stale =
+    running && status.startedAtMs !== null
+      ? staleness(runningProgram(status.mainPid), status.startedAtMs, {
+          envFile: ETCD_ENV_FILE,
+          binary: ETCD_BINARY,
+          unitFile: ETCD_UNIT_FILE,
+        })
+      : undefined;
   return {
+    ...(stale ? { stale } : {}),
     changed,
     actions,
     manager: 'systemd',

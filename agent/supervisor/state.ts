@@ -37,6 +37,8 @@ export interface SupervisorState {
   /** starting · running · backoff (waiting to restart a crashed etcd) · stopping · exited */
   phase: 'starting' | 'running' | 'backoff' | 'stopping' | 'exited';
   etcdPid: number | null;
+  /** The program etcd was started from: `binary` resolved at that moment (a link may move on). */
+  binaryTarget?: string | null;
   etcdStartTime: number | null;
   /** Wall clock ms when the current etcd was started. */
   startedAtMs: number | null;

@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { parseEnvFile } from '../api/env-file.ts';
 import { tryFileLock } from '../system/host-lock.ts';
@@ -132,6 +141,12 @@ function superviseHeld(options: SuperviseOptions): void {
       exited({ code: null, signal: null, atMs, reason });
       return;
     }
+    let binaryTarget: string | null = null;
+    try {
+      binaryTarget = realpathSync(options.binary);
+    } catch {
+      // missing: the spawn below says so
+    }
     const c = spawn(options.binary, [], {
       env: { PATH: SERVICE_PATH, ...env },
       cwd: '/',
@@ -144,6 +159,7 @@ function superviseHeld(options: SuperviseOptions): void {
         etcdPid: c.pid ?? null,
         etcdStartTime: c.pid ? (procStat(c.pid)?.startTime ?? null) : null,
         startedAtMs: atMs,
+        binaryTarget,
       });
       log(`started etcd (pid ${c.pid}) from ${options.binary} with ${options.envFile}`);
       save('running');

@@ -5,8 +5,8 @@
  * Node has no flock of its own; every agent (any build, any SSH user) uses the same file.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 
 const CONFLICT = 75;
 
@@ -65,6 +65,16 @@ export function tryFileLock(file: string): Promise<FileLock | undefined> {
       else if (!out.includes('held\n')) reject(new Error(`flock ${file} exited ${code}: ${err.trim()}`));
     });
   });
+}
+
+/** Whether `pid` is the flock process holding `file` (checked before breaking it). */
+export function isFileLockHolder(pid: number, file: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return basename(argv[0] ?? '') === 'flock' && argv.includes(file);
+  } catch {
+    return false;
+  }
 }
 
 /** Ends the hold of the flock process `pid` (and what it runs): its lock is free once they exit. */

@@ -158,7 +158,7 @@ export class AgentClient {
     route: R,
     request: RequestOf<R>,
     options: CallOptions = {},
-  ): Promise<{ reply: ResponseOf<R>; release(): void }> {
+  ): Promise<{ reply: ResponseOf<R>; release(): void; ended(): boolean }> {
     const step = options.step ?? `agent ${route.path}`;
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     const client = new Client('http://tskv-agent', { connect: this.#connect, pipelining: 1 });
@@ -204,7 +204,15 @@ export class AgentClient {
           step,
         );
       }
-      return { reply: reply.data as ResponseOf<R>, release };
+      // The hold lasts as long as this reply: its end (the agent ended the hold, or the connection
+      // dropped) is the grant's end.
+      let ended = false;
+      const end = () => {
+        ended = true;
+      };
+      res.body.once('close', end);
+      res.body.once('error', end);
+      return { reply: reply.data as ResponseOf<R>, release, ended: () => ended };
     } catch (err) {
       release();
       if (err instanceof TskvError) throw err;

@@ -67,7 +67,8 @@ async function change(
     dryRun: options.dryRun,
     yes: options.yes,
     question: (p) => p.question,
-    run: (p) => runPlan(p, { mode: options.mode, execute: membershipExecutor(live) }),
+    run: (p, stillLocked) =>
+      runPlan(p, { mode: options.mode, execute: membershipExecutor(live), beforeEachStep: stillLocked }),
   });
   if (outcome.kind === 'dry-run') say('dry run: nothing was changed');
   if (outcome.kind === 'declined') say('nothing was changed');

@@ -1,4 +1,4 @@
-import { EXIT_OK, InputError, TskvError } from '../errors.ts';
+import { EXIT_OK, errorDocument, InputError, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { formatDrift, membershipDrift } from '../ops/membership.ts';
@@ -98,6 +98,12 @@ const replace: Command = {
     const mode = progressMode(json);
     const session = await openSession(inv, mode);
     const live = new LiveCluster(session);
+    // --json: one document, also when the run fails (then with the error as errorDocument says it).
+    let documented = false;
+    const document = (doc: object) => {
+      if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      documented = true;
+    };
     try {
       for (const u of session.unreachable) process.stderr.write(`warning: ${u.host}: ${u.observed}\n`);
       const outcome = await applyChange({
@@ -107,10 +113,7 @@ const replace: Command = {
           for (const [i, p] of plan.pairs.entries()) out(formatPairPlan(p, pairs[i]!));
           const refused = refusal(plan);
           if (refused) {
-            if (json)
-              process.stdout.write(
-                `${JSON.stringify({ ok: false, refused: true, plans: plan.pairs }, null, 2)}\n`,
-              );
+            document({ ok: false, refused: true, plans: plan.pairs, error: errorDocument(refused) });
             throw refused;
           }
         },
@@ -120,17 +123,14 @@ const replace: Command = {
           what: `remove ${plan.pairs.flatMap((p) => (p.kind === 'steps' ? [p.oldName] : [])).join(', ')} from the cluster`,
           rerun: `tskv replace ${argv.join(' ')} --yes`,
         }),
-        run: (plan) => runReplacements(live, plan, mode),
+        run: (plan, stillLocked) => runReplacements(live, plan, mode, stillLocked),
       });
       if (outcome.kind === 'declined') {
         out('nothing was changed\n');
         return EXIT_OK;
       }
       if (outcome.kind === 'dry-run' || outcome.plan.steps.length === 0) {
-        if (json) {
-          const doc = { ok: true, dryRun: outcome.kind === 'dry-run', plans: outcome.plan.pairs };
-          process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-        }
+        document({ ok: true, dryRun: outcome.kind === 'dry-run', plans: outcome.plan.pairs });
         return EXIT_OK;
       }
       const { results, run } = outcome.result;
@@ -139,17 +139,17 @@ const replace: Command = {
           for (const l of lines) process.stderr.write(`  ${where}: ${l}\n`);
       for (const r of results) out(`replaced ${r.old} with ${r.new} in ${(r.ms / 1000).toFixed(1)} s\n`);
       if (run.error) {
-        if (json)
-          process.stdout.write(
-            `${JSON.stringify({ ok: false, results, error: run.error.message }, null, 2)}\n`,
-          );
+        document({ ok: false, results, error: errorDocument(run.error) });
         throw run.error;
       }
       const drift = driftAfter(inv, await live.memberList(), results);
       if (drift.length === 0) out('the inventory and the cluster agree\n');
       else out(`the inventory and the cluster still differ:\n${formatDrift(drift)}\n`);
-      if (json) process.stdout.write(`${JSON.stringify({ ok: true, results, drift }, null, 2)}\n`);
+      document({ ok: true, results, drift });
       return EXIT_OK;
+    } catch (err) {
+      if (!documented) document({ ok: false, error: errorDocument(err) });
+      throw err;
     } finally {
       await live.close();
       await session.close({ leaveNoAgent: values['dry-run'] ?? false });

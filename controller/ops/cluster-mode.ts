@@ -63,6 +63,23 @@ export function hasRun(m: EtcdMember | undefined): boolean {
   return m !== undefined && m.clientURLs.length > 0;
 }
 
+/**
+ * A stopped member's data dir cannot move by editing the inventory: etcd would start empty at the
+ * new path (a new cluster over the old one's IDs, or a member that lost its log), its data left
+ * behind where the host's env file still points.
+ */
+function refuseMovedDataDirs(inv: Inventory, stopped: HostRuntime[]): void {
+  const moved = stopped.filter((h) => h.dataElsewhere !== undefined && !h.hasData);
+  if (moved.length === 0) return;
+  const h = moved[0]!;
+  const want = inv.hosts.find((x) => x.name === h.name)?.dataDir;
+  refuse(
+    'E_DATA_DIR_CHANGED',
+    `${list(moved.map((m) => `${m.name} keeps its etcd data in ${m.dataElsewhere}`))}, but the inventory's dataDir is ${want} (empty there): deploy would start an empty member over it`,
+    `put etcd.dataDir back to ${h.dataElsewhere} in ${inv.file}, or stop etcd on ${h.name}, move ${h.dataElsewhere} to ${want} yourself, and re-run deploy`,
+  );
+}
+
 function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[]): ClusterDecision {
   const memberByHost = new Map<string, EtcdMember>();
   for (const h of inv.hosts) {
@@ -95,7 +112,9 @@ function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[])
       `put the running data dir back in the inventory (etcd.dataDir), or replace the member: tskv member remove ${inv.file} ${moved[0]!.name} --yes, then tskv member add ${inv.file} ${moved[0]!.name} --start`,
     );
   }
-  const wiped = hosts.filter((h) => !h.running && !h.hasData && hasRun(memberByHost.get(h.name)));
+  const stopped = hosts.filter((h) => !h.running && hasRun(memberByHost.get(h.name)));
+  refuseMovedDataDirs(inv, stopped);
+  const wiped = stopped.filter((h) => !h.hasData);
   if (wiped.length > 0) {
     refuse(
       'E_MEMBER_NO_DATA',
@@ -112,18 +131,6 @@ export function decideClusterMode(
   members: EtcdMember[] | undefined,
   options: { allowExistingData: boolean },
 ): ClusterDecision {
-  // A member's data dir cannot move by editing the inventory: etcd would start empty at the new
-  // path (a new cluster over the old one's IDs, or a member that lost its log), the data left behind.
-  const moved = hosts.filter((h) => h.dataElsewhere !== undefined && !h.hasData);
-  if (moved.length > 0) {
-    const h = moved[0]!;
-    const want = inv.hosts.find((x) => x.name === h.name)?.dataDir;
-    refuse(
-      'E_DATA_DIR_CHANGED',
-      `${list(moved.map((m) => `${m.name} keeps its etcd data in ${m.dataElsewhere}`))}, but the inventory's dataDir is ${want} (empty there): deploy would start an empty member over it`,
-      `put etcd.dataDir back to ${h.dataElsewhere} in ${inv.file}, or stop etcd on ${h.name}, move ${h.dataElsewhere} to ${want} yourself, and re-run deploy`,
-    );
-  }
   const stray = hosts.filter((h) => h.strayPids.length > 0 && !h.running);
   if (stray.length > 0) {
     refuse(
@@ -134,6 +141,10 @@ export function decideClusterMode(
   }
   const running = hosts.filter((h) => h.running).map((h) => h.name);
   if (members !== undefined) return decideLive(inv, hosts, members);
+  refuseMovedDataDirs(
+    inv,
+    hosts.filter((h) => !h.running),
+  );
   if (running.length > 0) {
     refuse(
       'E_CLUSTER_UNKNOWN',

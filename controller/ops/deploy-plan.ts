@@ -37,6 +37,8 @@ export interface HostInput {
   /** etcd runs under tskv's service on the host. */
   running: boolean;
   pid: number | null;
+  /** Why the running etcd needs a restart though its files are right (see the agent's service status). */
+  stale?: string | undefined;
   envFile: string | undefined;
   unitFile: string | undefined;
   /** The preflight clock check failed on this host: what it observed. */
@@ -110,6 +112,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
       running: h.running,
       configChanged: files.length > 0,
       installChanged: install !== undefined,
+      stale: h.stale,
       bootstrapping,
     });
     if (service === undefined) {
@@ -131,9 +134,9 @@ export function planDeploy(input: PlanInput): DeployPlan {
     ...prepare.map((s) => ({ ...s, together: 'install etcd, open the firewall, write configuration' })),
     ...start.map((s) => ({
       ...s,
-      together: bootstrapping
-        ? 'start all members together (--initial-cluster-state new)'
-        : 'start stopped members',
+      ...(bootstrapping
+        ? { together: 'start all members together (--initial-cluster-state new)', allAtOnce: true }
+        : { together: 'start stopped members' }),
     })),
     ...restarts.flatMap((h) => restart.get(h)!),
   ];

@@ -371,8 +371,10 @@ function planResume(
     oldId: j.oldId,
     resumed: true,
   };
+  // NEW added: its host was cleared before the add, and since then its etcd may have joined raft
+  // before publishing its name, so its data is never moved aside again; it is (re)started.
   if (j.mode === 'in-place') {
-    const stage = old ? 1 : added?.started ? 8 : 5;
+    const stage = old ? 1 : added?.started ? 8 : added ? 7 : 5;
     return {
       ...base,
       steps: inPlaceSteps(stage, j, newHost, newUrl, added !== undefined, inv),
@@ -382,7 +384,7 @@ function planResume(
   const oldHost = old ? hostAt(inv, old) : inv.hosts.find((h) => j.oldPeerURLs.includes(peerUrl(h, inv)));
   let at: LearnerStage;
   if (!added) at = { stage: 1, clearNew: true, addNew: true };
-  else if (added.isLearner) at = { stage: added.started ? 2 : 1, clearNew: !added.started, addNew: false };
+  else if (added.isLearner) at = { stage: 2, clearNew: false, addNew: false };
   else at = { stage: old ? 7 : 9, clearNew: false, addNew: false };
   const steps = learnerSteps(at, j, newHost, newUrl, old !== undefined, oldHost, inv);
   return { ...base, steps, warnings: [] };

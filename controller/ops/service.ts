@@ -6,6 +6,8 @@ export interface ServiceInput {
   configChanged: boolean;
   /** A different etcd version is installed. */
   installChanged: boolean;
+  /** Why the running etcd does not run what is installed and written (an interrupted run left it so). */
+  stale?: string | undefined;
   bootstrapping: boolean;
 }
 
@@ -21,6 +23,7 @@ export function planService(s: ServiceInput): { kind: 'start' | 'restart'; title
   const why = [
     ...(s.installChanged ? ['new etcd version'] : []),
     ...(s.configChanged ? ['configuration changed'] : []),
+    ...(s.stale && !s.installChanged && !s.configChanged ? [s.stale] : []),
   ];
   if (why.length === 0) return undefined;
   return {

@@ -13,10 +13,12 @@ export interface Step {
   /** The file change it makes, as a unified diff. */
   diff?: string;
   /**
-   * Consecutive steps with the same label run side by side (up to the runner's limit) under that
-   * label; a step without one runs alone, after every step before it.
+   * Consecutive steps with the same label run side by side (up to the runner's limit of hosts at
+   * once) under that label; a step without one runs alone, after every step before it.
    */
   together?: string;
+  /** Its group must run all at once, whatever the limit (members bootstrapping need each other). */
+  allAtOnce?: boolean;
 }
 
 export interface Plan<S extends Step = Step> {

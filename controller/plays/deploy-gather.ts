@@ -74,6 +74,7 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
       firewall: obs.firewall,
       running: service.running,
       pid: service.pid,
+      stale: service.stale,
       envFile,
       unitFile,
       clockProblem: clockProblems.get(name),

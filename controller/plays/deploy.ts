@@ -5,7 +5,7 @@
  */
 import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
-import { describeCause, type ErrorCode, TskvError } from '../errors.ts';
+import { type ErrorDocument, errorDocument, TskvError } from '../errors.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, isNoop, planDeploy } from '../ops/deploy-plan.ts';
@@ -37,14 +37,6 @@ export interface DeployOptions {
   showPlan: (plan: DeployPlan) => void;
 }
 
-export interface DeployError {
-  code: ErrorCode;
-  host: string | undefined;
-  step: string | undefined;
-  message: string;
-  fix: string | undefined;
-}
-
 /** The one result document (`--json`). */
 export interface DeployResult {
   ok: boolean;
@@ -61,20 +53,7 @@ export interface DeployResult {
   started: string[];
   restarted: string[];
   verify: VerifyReport | undefined;
-  error: DeployError | undefined;
-}
-
-export function toDeployError(err: unknown): DeployError {
-  if (err instanceof TskvError) {
-    return { code: err.code, host: err.host, step: err.step, message: describeCause(err), fix: err.fix };
-  }
-  return {
-    code: 'E_INTERNAL',
-    host: undefined,
-    step: undefined,
-    message: describeCause(err),
-    fix: undefined,
-  };
+  error: ErrorDocument | undefined;
 }
 
 function blocking(checks: CheckResult[]): CheckResult[] {
@@ -128,14 +107,16 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     tarball ??= resolveEtcdArtifact(inv.etcd);
     return tarball;
   };
-  // A dry run sends nothing; a real one pushes the tarball while preflight runs (etcd-prefetch.ts).
-  const prefetched = options.dryRun
-    ? undefined
-    : prefetchEtcd(session.hosts.values(), inv.etcd.version, artifact);
+  // A dry run sends nothing; a real one, once it holds the lock, pushes the tarball while
+  // preflight runs (etcd-prefetch.ts).
+  let prefetched: ReturnType<typeof prefetchEtcd> | undefined;
   try {
     const outcome = await applyChange({
       lock: () => session.lock(options.command, options.breakLock),
-      plan: () => planFromHosts(live, options, result),
+      plan: () => {
+        if (!options.dryRun) prefetched ??= prefetchEtcd(session.hosts.values(), inv.etcd.version, artifact);
+        return planFromHosts(live, options, result);
+      },
       show: (plan) => {
         result.plan = plan;
         result.summary = formatSummary(plan);
@@ -150,11 +131,12 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
               rerun: options.rerun,
             }
           : undefined,
-      run: (plan) =>
+      run: (plan, stillLocked) =>
         isNoop(plan)
           ? Promise.resolve<RunResult>({ steps: [], actions: {}, error: undefined })
           : runPlan(plan, {
               mode: session.mode,
+              beforeEachStep: stillLocked,
               execute: deployExecutor({
                 live,
                 clock: { stepClock: options.stepClock, allowSkew: options.allowSkew },
@@ -185,7 +167,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     result.verify = await verifyCluster(live);
     result.ok = true;
   } catch (err) {
-    result.error = toDeployError(err);
+    result.error = errorDocument(err);
   } finally {
     // A failed preflight must not leave a push running when the connections close.
     if (prefetched) await Promise.all(prefetched.values());

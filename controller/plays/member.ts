@@ -68,13 +68,16 @@ export async function planMemberAdd(
   const s = replaceSteps;
   const steps: ReplaceStep[] = [];
   let question: Question | undefined;
-  if (options.start) {
+  if (options.start && target.kind === 'add') {
     // Something of etcd's already on the host (another cluster's?) is never stopped without asking.
     const disruptive = await whatClearingStops(live, target.host);
     if (disruptive.length > 0) question = { what: disruptive.join(' and '), rerun: `${options.rerun} --yes` };
     // The host is made ready before the cluster changes: a voter that cannot start costs fault tolerance.
-    steps.push(s.clearHost(name, [target.host.dataDir], 'a fresh data dir'), s.prepareHost(name, inv));
+    steps.push(s.clearHost(name, [target.host.dataDir], 'a fresh data dir'));
   }
+  // Added already (an interrupted run): its etcd may have joined raft before publishing its
+  // name, so what is on its host stays; it is (re)started.
+  if (options.start) steps.push(s.prepareHost(name, inv));
   if (target.kind === 'add') steps.push(s.addMember(name, [peerUrl(target.host, inv)], false));
   if (options.start) steps.push(s.startMember(name), s.waitHealthy(name));
   return { steps, warnings: [], ...(question ? { question } : {}) };
@@ -97,6 +100,7 @@ export async function planMemberRemove(
     return {
       steps: [replaceSteps.clearHost(host.name, oldDataDirs(host.name, host), `${nameOrId} was removed`)],
       warnings: [],
+      question: { what: left.join(' and '), rerun: `${rerun} --yes` },
     };
   }
   const { member, host: at } = accept(checkRemove(inv, view, nameOrId), `member remove ${nameOrId}`);

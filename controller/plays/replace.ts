@@ -114,7 +114,10 @@ async function afterFailure(
   const before = plan.steps
     .slice(0, failure.index)
     .filter((_, i) => plan.pairOf[i] === plan.pairOf[failure.index]);
-  const changed = before.some((s) => s.kind === 'add-member' || s.kind === 'remove-member');
+  // The failed step counts too: an add or a removal that timed out may have been applied.
+  const changed = [...before, failure.step].some(
+    (s) => s.kind === 'add-member' || s.kind === 'remove-member',
+  );
   let outcome = 're-run the same command to resume';
   if (!pairPlan.resumed && !changed) {
     // Nothing in the cluster changed yet: forget the attempt, so another command is not blocked.
@@ -142,9 +145,11 @@ export async function runReplacements(
   live: LiveCluster,
   plan: ReplacementPlan,
   mode: ProgressMode,
+  beforeEachStep?: () => void,
 ): Promise<{ results: PairResult[]; run: RunResult }> {
   const run = await runPlan(plan, {
     mode,
+    ...(beforeEachStep ? { beforeEachStep } : {}),
     execute: membershipExecutor(live),
     journal: live.journal,
     onFailure: (failures) => afterFailure(live, plan, failures[0]!),

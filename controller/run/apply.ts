@@ -17,7 +17,7 @@ export interface Question {
 
 export interface ChangeOptions<P extends Plan, R> {
   /** Takes the cluster lock (./lock.ts) before the plan is made; a dry run takes none. */
-  lock?(): Promise<{ release(): void }>;
+  lock?(): Promise<{ release(): void; check(): void }>;
   /** Makes the plan from the live state. */
   plan(): Promise<P>;
   show(plan: P): void;
@@ -25,7 +25,8 @@ export interface ChangeOptions<P extends Plan, R> {
   yes: boolean;
   /** The question to ask before running this plan, or undefined when it needs none. */
   question(plan: P): Question | undefined;
-  run(plan: P): Promise<R>;
+  /** Runs the plan; `stillLocked` throws once the lock is lost (the runner asks before each step). */
+  run(plan: P, stillLocked: () => void): Promise<R>;
 }
 
 export type ChangeOutcome<P, R> =
@@ -38,13 +39,16 @@ export async function applyChange<P extends Plan, R>(
 ): Promise<ChangeOutcome<P, R>> {
   const lock = options.dryRun ? undefined : await options.lock?.();
   try {
-    return await planAndRun(options);
+    return await planAndRun(options, () => lock?.check());
   } finally {
     lock?.release();
   }
 }
 
-async function planAndRun<P extends Plan, R>(options: ChangeOptions<P, R>): Promise<ChangeOutcome<P, R>> {
+async function planAndRun<P extends Plan, R>(
+  options: ChangeOptions<P, R>,
+  stillLocked: () => void,
+): Promise<ChangeOutcome<P, R>> {
   let plan = await options.plan();
   options.show(plan);
   if (options.dryRun) return { kind: 'dry-run', plan };
@@ -64,5 +68,5 @@ async function planAndRun<P extends Plan, R>(options: ChangeOptions<P, R>): Prom
       plan = again;
     }
   }
-  return { kind: 'ran', plan, result: await options.run(plan) };
+  return { kind: 'ran', plan, result: await options.run(plan, stillLocked) };
 }

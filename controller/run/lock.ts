@@ -5,7 +5,7 @@
  * as this run's connection to each host: a killed run leaves nothing to clean up.
  */
 import { hostname, userInfo } from 'node:os';
-import { holdRoutes, type LockOwner } from '../../agent/api/index.ts';
+import { describeLockOwner, holdRoutes, type LockOwner } from '../../agent/api/index.ts';
 import type { AgentClient } from '../agent-client/client.ts';
 import { TskvError } from '../errors.ts';
 
@@ -16,6 +16,8 @@ export interface LockableHost {
 
 export interface HeldLock {
   release(): void;
+  /** Throws E_LOCK_LOST once a host's hold has ended (broken by another run, the connection lost). */
+  check(): void;
   /** Runs whose locks were broken to get this one (--break-lock), as "user@controller (...): command". */
   broke: string[];
 }
@@ -37,20 +39,22 @@ export async function lockCluster(
 ): Promise<HeldLock> {
   const me = owner(command);
   const releases: (() => void)[] = [];
+  const holds: { host: string; ended(): boolean }[] = [];
   const broke = new Set<string>();
   const release = () => {
     for (const r of releases.splice(0)) r();
   };
   try {
-    for (const h of [...hosts].sort((a, b) => a.name.localeCompare(b.name))) {
+    // Code-unit order, not the locale's: every controller must take the hosts in the same order.
+    for (const h of [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const held = await h.agent.hold(
         holdRoutes.lockHold,
         { owner: me, breakHolder: breakLock },
         { step: 'lock the cluster', timeoutMs: 15_000 },
       );
       releases.push(held.release);
-      const b = held.reply.broke;
-      if (b) broke.add(`${b.user}@${b.controller} (pid ${b.pid}, since ${b.since}): ${b.command}`);
+      holds.push({ host: h.name, ended: held.ended });
+      if (held.reply.broke) broke.add(describeLockOwner(held.reply.broke));
     }
   } catch (err) {
     release();
@@ -67,5 +71,25 @@ export async function lockCluster(
     }
     throw err;
   }
-  return { release, broke: [...broke] };
+  let released = false;
+  return {
+    release() {
+      released = true;
+      release();
+    },
+    check() {
+      const lost = released ? undefined : holds.find((h) => h.ended());
+      if (!lost) return;
+      throw new TskvError(
+        'E_LOCK_LOST',
+        'this run lost the cluster lock (another run broke it, or the connection dropped); it stops here',
+        {
+          host: lost.host,
+          step: 'lock the cluster',
+          fix: 'tskv status shows where the cluster is; re-run the command once no other run changes it: it resumes',
+        },
+      );
+    },
+    broke: [...broke],
+  };
 }

@@ -23,7 +23,9 @@ export interface RunOptions<S extends Step> {
   execute: Executor<S>;
   /** Where a resumable command records itself (its plan holds `record` and `clear-record` steps). */
   journal?: Journal;
-  /** Steps side by side at most (default 10, as many as Ansible's forks). */
+  /** Asked before each step: throws when the run may no longer change anything (it lost the lock). */
+  beforeEachStep?: () => void;
+  /** Hosts side by side at most (default 10, as many as Ansible's forks). */
   limit?: number;
   /**
    * What to report when steps failed (e.g. after rolling back what the run began); by default the
@@ -70,10 +72,29 @@ export const seams: {
 
 const DEFAULT_LIMIT = 10;
 
+/**
+ * How many of a group's steps run at once: all of them when the group needs it, else as many as
+ * `limit` hosts' share (each host's steps of one group run side by side, as they touch different
+ * things).
+ */
+function concurrency(steps: Step[], limit = DEFAULT_LIMIT): number {
+  if (steps.some((s) => s.allAtOnce)) return steps.length;
+  const hosts = new Set(steps.map((s) => s.host ?? '')).size;
+  return limit * Math.ceil(steps.length / hosts);
+}
+
 /** A step's failure as the operator reads it: the step and host named, the cause kept. */
 export function stepFailure(step: Step, err: unknown): TskvError {
   if (step.host !== undefined) return hostFailure(step.host, step.title, err);
-  if (err instanceof TskvError) return err;
+  if (err instanceof TskvError) {
+    if (err.step !== undefined) return err;
+    return new TskvError(err.code, err.message, {
+      ...(err.host ? { host: err.host } : {}),
+      step: step.title,
+      ...(err.fix ? { fix: err.fix } : {}),
+      ...(err.cause === undefined ? {} : { cause: err.cause }),
+    });
+  }
   return new TskvError('E_STEP_FAILED', describeCause(err), { step: step.title, cause: err });
 }
 
@@ -97,6 +118,7 @@ export async function runPlan<S extends Step>(plan: Plan<S>, options: RunOptions
     const step = plan.steps[index]!;
     const at: StepAt = { step, index, total };
     try {
+      options.beforeEachStep?.();
       await seams.beforeStep?.(at);
       const started = Date.now();
       const report: Progress = (line) => {
@@ -125,7 +147,12 @@ export async function runPlan<S extends Step>(plan: Plan<S>, options: RunOptions
       title: stepLine(plan.steps[index]!),
       run: (progress: Progress) => runStep(index, progress),
     }));
-    await runGroup(options.mode, group.label ?? items[0]!.title, items, options.limit ?? DEFAULT_LIMIT);
+    await runGroup(
+      options.mode,
+      group.label ?? items[0]!.title,
+      items,
+      concurrency(group.steps, options.limit),
+    );
     if (failures.length > 0) break;
   }
   for (const r of [...result.steps].sort((a, b) => a.index - b.index)) {

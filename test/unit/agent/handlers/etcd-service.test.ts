@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RequestOf, routes } from '../../../../agent/api/index.ts';
@@ -98,6 +98,15 @@ describe('etcdService with the supervisor (no systemd)', () => {
     assert.notEqual(r.pid, old.etcdPid);
     assert.equal(r.restarts, 1);
     assert.equal(r.lastExit, 'killed by SIGKILL');
+  });
+
+  test('an env file changed after etcd started makes it stale, until it is restarted', async () => {
+    assert.equal((await call('status')).stale, undefined);
+    const later = new Date(Date.now() + 2000);
+    utimesSync(host.envFile, later, later);
+    assert.match((await call('status')).stale ?? '', /etcd\.env changed after etcd started/);
+    utimesSync(host.envFile, new Date(0), new Date(0));
+    assert.equal((await call('status')).stale, undefined);
   });
 
   test('restart: new pid and new startedAtMs, env file re-read', async () => {

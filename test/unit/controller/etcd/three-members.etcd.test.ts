@@ -21,7 +21,7 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
     local = await LocalEtcd.cluster(bin, NAMES);
     cluster = new EtcdCluster(
       NAMES.map((n) => local.endpoint(n)),
-      { timeoutMs: 3000 },
+      { timeoutMs: 10_000 },
     );
   });
   after(async () => {
@@ -31,7 +31,7 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
   const leaderId = async () => (await cluster.findLeader())?.status.memberId;
 
   test('every member agrees on one leader', async () => {
-    const id = await waitFor(leaderId, { deadlineMs: 10_000, describe: 'a leader' });
+    const id = await waitFor(leaderId, { deadlineMs: 30_000, describe: 'a leader' });
     const statuses = await cluster.statusAll();
     assert.equal(statuses.length, 3);
     const ok = statuses.map((s) => (s.ok ? s.value : assert.fail(String(s.error))));
@@ -65,7 +65,7 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
     const added = await retryWhile(
       () => cluster.memberAdd([d.peerUrl], true),
       (e) => e instanceof EtcdError && e.isUnhealthyCluster(),
-      { deadlineMs: 15_000, intervalMs: 250, describe: 'etcd to accept the learner' },
+      { deadlineMs: 45_000, intervalMs: 250, describe: 'etcd to accept the learner' },
     );
     assert.equal(added.member.isLearner, true);
     await local.start(
@@ -88,21 +88,21 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
     assert.equal((await withLearnerFirst.memberList()).members.length, 4);
     // A learner serves serializable reads once it has caught up.
     await waitFor(async () => (await learner.get('via-failover', { serializable: true }))?.value === 'yes', {
-      deadlineMs: 10_000,
+      deadlineMs: 30_000,
       describe: 'the learner to replicate the key',
     });
     // Started (named) before promotion; promotion retried while etcd says it is not in sync.
     await waitFor(
       async () => (await cluster.memberList()).members.find((m) => m.id === added.member.id)?.started,
       {
-        deadlineMs: 10_000,
+        deadlineMs: 30_000,
         describe: 'the learner to publish its name',
       },
     );
     await retryWhile(
       () => withLearnerFirst.memberPromote(added.member.id),
       (e) => e instanceof EtcdError && e.isLearnerNotReady(),
-      { deadlineMs: 10_000, describe: 'the learner to be promoted' },
+      { deadlineMs: 30_000, describe: 'the learner to be promoted' },
     );
     const promoted = (await cluster.memberList()).members.find((m) => m.id === added.member.id);
     assert.equal(promoted?.isLearner, false);
@@ -124,7 +124,7 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
     const target = (await cluster.memberList()).members.find((m) => m.id !== leader.status.memberId)!;
     await cluster.moveLeader(target.id);
     await waitFor(async () => (await leaderId()) === target.id, {
-      deadlineMs: 10_000,
+      deadlineMs: 30_000,
       describe: 'the new leader',
     });
   });
@@ -133,7 +133,7 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
     await local.stop('c');
     const cFirst = new EtcdCluster(
       ['c', 'a', 'b'].map((n) => local.endpoint(n)),
-      { timeoutMs: 2000 },
+      { timeoutMs: 10_000 },
     );
     assert.equal((await cFirst.memberList()).members.length, 3);
     const statuses = await cFirst.statusAll();

@@ -108,6 +108,20 @@ describe('planDeploy', () => {
     assert.equal(changeCount(plan), 2);
   });
 
+  test('a member whose files are right but whose etcd predates them (an interrupted run) is restarted', async () => {
+    const inv = await seedInventory();
+    const hosts = names.map((n) => convergedHost(inv, n));
+    hosts[0] = { ...hosts[0]!, stale: '/etc/etcd/etcd.env changed after etcd started' };
+    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
+    assert.deepEqual(plan.restarts, ['docker']);
+    assert.deepEqual(
+      stepsOf(plan, 'docker').map((s) => s.title),
+      [
+        'restart etcd (/etc/etcd/etcd.env changed after etcd started; one member at a time, healthy before the next)',
+      ],
+    );
+  });
+
   test('a stopped member of a running cluster is started, its file left as it is', async () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => convergedHost(inv, n));

@@ -252,9 +252,11 @@ describe('planReplace: resuming from the journal', () => {
       ],
     ],
     [
+      // Its host was cleared before the add; its etcd may have joined raft since without publishing
+      // its name, so its data is not moved aside again.
       'the learner was added, never started',
       [...seedMembers(), member('h105', { learner: true, unstarted: true })],
-      ['clear-host h105', 'prepare-host h105', 'start-member h105', 'wait-caught-up h105', 'promote h105'],
+      ['prepare-host h105', 'start-member h105', 'wait-caught-up h105', 'promote h105'],
     ],
     [
       'the learner started (its data is kept)',
@@ -311,9 +313,9 @@ describe('planReplace: resuming from the journal', () => {
       ],
     ],
     [
-      'NEW added, never started',
+      'NEW added, never started (its data, if it joined raft meanwhile, stays)',
       [...others, member('new-h102', { unstarted: true })],
-      ['clear-host new-h102', 'start-member new-h102', 'wait-healthy new-h102', 'clear-record'],
+      ['start-member new-h102', 'wait-healthy new-h102', 'clear-record'],
     ],
     ['NEW started', [...others, member('new-h102')], ['wait-healthy new-h102', 'clear-record']],
   ];

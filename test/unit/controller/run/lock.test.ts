@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -63,11 +65,45 @@ describe('the cluster lock, through real agents', () => {
     (await lockCluster(hosts(), 'tskv deploy', false)).release();
   });
 
+  test('a caller that goes before its lock is granted leaves no lock behind', async () => {
+    const body = JSON.stringify({
+      owner: { user: 'x', controller: 'y', pid: 1, command: 'gone early', since: 'now' },
+    });
+    const socket = connect(a.socket);
+    await once(socket, 'connect');
+    socket.write(
+      `POST /v1/lock/hold HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    socket.destroy(); // gone before the agent could answer
+    await until('the lock to be free', async () => {
+      try {
+        (await lockCluster(hosts(), 'tskv deploy', false)).release();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    await until('the owner record to go', () => !existsSync(join(runDir, 'cluster.lock.json')));
+  });
+
   test('--break-lock ends the hold of a run that hangs, and says whose it was', async () => {
     const hung = await lockCluster(hosts(), 'tskv deploy hung.yaml', false);
+    hung.check();
     const broken = await lockCluster(hosts(), 'tskv deploy inv.yaml --break-lock', true);
     assert.equal(broken.broke.length, 1);
     assert.match(broken.broke[0]!, /: tskv deploy hung\.yaml$/);
+    // The run whose hold was broken learns it before its next step.
+    await until('the broken run to know', () => {
+      try {
+        hung.check();
+        return false;
+      } catch (err) {
+        assert.ok(err instanceof TskvError);
+        assert.equal(err.code, 'E_LOCK_LOST');
+        return true;
+      }
+    });
+    broken.check();
     broken.release();
     hung.release();
   });

@@ -77,6 +77,10 @@ describe('deploy resumes after the controller is killed at any step', {
             await h.execOk('cat /etc/etcd/etcd.env'),
             new RegExp(`^ETCD_SNAPSHOT_COUNT="${50_000 + i}"$`, 'm'),
           );
+          // The etcd that runs has it too: a member whose file was written but that was not
+          // restarted is not converged.
+          const environ = await h.execOk("tr '\\0' '\\n' </proc/$(pgrep -x etcd)/environ");
+          assert.match(environ, new RegExp(`^ETCD_SNAPSHOT_COUNT=${50_000 + i}$`, 'm'), `${h.name}'s etcd`);
         }
         assert.equal(
           monitor.maxDownAtOnce(),
