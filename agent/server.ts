@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { z } from 'zod';
-import { type AgentRoute, type ErrorBody, holdRoutes, routes } from './api/index.ts';
+import { type AgentRoute, describeIssues, type ErrorBody, holdRoutes, routes } from './api/index.ts';
 import { AgentError } from './errors.ts';
 import { holdClusterLock } from './handlers/cluster-lock.ts';
 import { handlers } from './handlers/index.ts';
@@ -51,10 +50,6 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function issues(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
-}
-
 async function handle(
   table: Map<string, Entry>,
   req: IncomingMessage,
@@ -66,20 +61,20 @@ async function handle(
   if (`${req.method} ${path}` === `${hold.method} ${hold.path}`) {
     const parsed = hold.request.safeParse(await readJson(req));
     if (!parsed.success)
-      throw new AgentError('E_AGENT_BAD_REQUEST', `${hold.path}: ${issues(parsed.error)}`, 400);
+      throw new AgentError('E_AGENT_BAD_REQUEST', `${hold.path}: ${describeIssues(parsed.error)}`, 400);
     return holdClusterLock(parsed.data, res, ctx.runDir);
   }
   const entry = table.get(`${req.method} ${path}`);
   if (!entry) throw new AgentError('E_AGENT_NOT_FOUND', `no route ${req.method} ${path}`, 404);
   const parsed = entry.route.request.safeParse(await readJson(req));
   if (!parsed.success) {
-    throw new AgentError('E_AGENT_BAD_REQUEST', `${entry.route.path}: ${issues(parsed.error)}`, 400);
+    throw new AgentError('E_AGENT_BAD_REQUEST', `${entry.route.path}: ${describeIssues(parsed.error)}`, 400);
   }
   const reply = entry.route.response.safeParse(await entry.handler(parsed.data, ctx));
   if (!reply.success) {
     throw new AgentError(
       'E_AGENT_INTERNAL',
-      `${entry.route.path}: agent built a bad reply: ${issues(reply.error)}`,
+      `${entry.route.path}: agent built a bad reply: ${describeIssues(reply.error)}`,
     );
   }
   send(res, 200, reply.data);

@@ -1,9 +1,9 @@
-import type { Stats } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KERNEL_DIRS, SYSTEM_DIRS } from '../api/index.ts';
 import { refused } from '../errors.ts';
 import { isWithin } from './layout.ts';
+import { lstatOrNull } from './secure-path.ts';
 
 /** What is at a data dir path the move-aside route was given. */
 export type DataDirFinding = { kind: 'missing' } | { kind: 'empty' } | { kind: 'etcd' };
@@ -18,15 +18,6 @@ function systemDirProblem(path: string): string | undefined {
   if (kernel) return `${path} is in ${kernel}`;
   if (path === '/' || (SYSTEM_DIRS as readonly string[]).includes(path)) return `${path} is a system folder`;
   return undefined;
-}
-
-async function lstatOrNull(path: string): Promise<Stats | null> {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
 
 /**

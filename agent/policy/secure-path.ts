@@ -1,8 +1,10 @@
+import type { Stats } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { refused } from '../errors.ts';
 
-async function lstatOrNull(path: string) {
+/** lstat, or null when nothing is there. */
+export async function lstatOrNull(path: string): Promise<Stats | null> {
   try {
     return await lstat(path);
   } catch (err) {

@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type buildConnector, Client, Pool, errors as undiciErrors } from 'undici';
-import type { z } from 'zod';
 import {
   AGENT_ERROR_CODES,
   type AgentErrorCode,
   type AgentRoute,
+  describeIssues,
   errorBodySchema,
   type RequestOf,
   type ResponseOf,
@@ -36,10 +36,6 @@ export interface CallOptions {
 /** Whatever a host answers is untrusted: only the agent's own codes pass through as they are. */
 function isAgentErrorCode(code: string): code is AgentErrorCode {
   return (AGENT_ERROR_CODES as readonly string[]).includes(code);
-}
-
-function issues(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
 /**
@@ -101,7 +97,7 @@ export class AgentClient {
     if (!checked.success) {
       throw this.#error(
         'E_AGENT_BAD_REQUEST',
-        `request to ${route.path} is invalid: ${issues(checked.error)}`,
+        `request to ${route.path} is invalid: ${describeIssues(checked.error)}`,
         step,
       );
     }
@@ -143,7 +139,7 @@ export class AgentClient {
     if (!reply.success) {
       throw this.#error(
         'E_AGENT_PROTOCOL',
-        `agent reply to ${route.path} does not match: ${issues(reply.error)}`,
+        `agent reply to ${route.path} does not match: ${describeIssues(reply.error)}`,
         step,
       );
     }
@@ -200,7 +196,7 @@ export class AgentClient {
       if (!reply.success) {
         throw this.#error(
           'E_AGENT_PROTOCOL',
-          `agent reply to ${route.path} does not match: ${issues(reply.error)}`,
+          `agent reply to ${route.path} does not match: ${describeIssues(reply.error)}`,
           step,
         );
       }

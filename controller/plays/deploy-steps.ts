@@ -8,7 +8,6 @@ import type { TarballState } from './etcd-prefetch.ts';
 import { installEtcd, openPorts, serviceCall, writeEnvFile } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import { checkOthersHealthy, waitMemberHealthy } from './member-health.ts';
-import { channel } from './replace-steps.ts';
 
 export interface DeployContext {
   live: LiveCluster;
@@ -24,7 +23,7 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
   const syncs: ClockSyncs = new Map();
   return async (step, progress) => {
     if (step.kind === 'clock-check') return checkClocksAgree(live.session, ctx.clock, syncs);
-    const ch = channel(live, step.host);
+    const ch = live.channel(step.host);
     switch (step.kind) {
       case 'clock':
         return syncClock(ch, live.session, ctx.clock, syncs);

@@ -15,10 +15,10 @@ import {
 } from '../etcd/index.ts';
 import { EtcdTunnels } from '../etcd-tunnel.ts';
 import type { ClusterView, MemberHealth } from '../ops/cluster-view.ts';
-import { hostAt } from '../ops/membership.ts';
+import { hostAt, memberAt } from '../ops/membership.ts';
 import { type ReplaceJournal, replaceJournalSchema } from '../ops/replace-plan.ts';
 import { Journal } from '../run/journal.ts';
-import type { Session } from './session.ts';
+import type { HostChannel, Session } from './session.ts';
 
 const PROBE_TIMEOUT_MS = 3000;
 
@@ -45,6 +45,30 @@ export class LiveCluster {
     this.session = session;
     this.tunnels = new EtcdTunnels(session.inventory);
     this.journal = new Journal(() => this.cluster());
+  }
+
+  /** A connected inventory host's channel; an error naming why when it is not reachable. */
+  channel(host: string): HostChannel {
+    const ch = this.session.hosts.get(host);
+    if (!ch) {
+      const why = this.session.unreachable.find((u) => u.host === host)?.observed;
+      throw new TskvError(
+        'E_HOST_UNREACHABLE',
+        `${host} is not reachable over SSH${why ? ` (${why})` : ''}`,
+        {
+          host,
+          fix: `check that ${host} is up, then re-run the same command: it resumes`,
+        },
+      );
+    }
+    return ch;
+  }
+
+  /** The member at inventory host `host`'s peer address in `members` (whatever its name). */
+  memberOnHost(members: EtcdMember[], host: string): EtcdMember | undefined {
+    const inv = this.session.inventory;
+    const spec = inv.hosts.find((h) => h.name === host);
+    return spec ? memberAt(inv, members, spec) : undefined;
   }
 
   /** The tunnel endpoint of a connected inventory host. */

@@ -7,7 +7,6 @@
 import { TskvError } from '../errors.ts';
 import { EtcdClient, type EtcdEndpoint, type EtcdId } from '../etcd/index.ts';
 import { unhealthyOthers } from '../ops/cluster-view.ts';
-import { memberAt } from '../ops/membership.ts';
 import type { Progress } from '../run/progress.ts';
 import { waitFor } from '../wait.ts';
 import { type ServiceStatus, serviceCall, startFailure } from './host-etcd.ts';
@@ -109,12 +108,6 @@ export async function waitMemberHealthy(
   );
 }
 
-function memberOnHost(live: LiveCluster, members: Parameters<typeof memberAt>[1], host: string) {
-  const inv = live.session.inventory;
-  const spec = inv.hosts.find((h) => h.name === host);
-  return spec ? memberAt(inv, members, spec) : undefined;
-}
-
 function gone(host: string): TskvError {
   return new TskvError('E_MEMBER_GONE', `${host} is no longer a member`, { host });
 }
@@ -132,7 +125,7 @@ export async function waitCaughtUp(
     await serviceCall(ch, 'status'),
     async () => {
       const view = await live.view();
-      const m = memberOnHost(live, view.members, host);
+      const m = live.memberOnHost(view.members, host);
       if (!m) throw gone(host);
       const leader = view.probes.find((p) => p.member.id === view.leaderId);
       const mine = view.probes.find((p) => p.member.id === m.id);
@@ -163,7 +156,7 @@ export async function waitAllHealthy(
     await serviceCall(ch, 'status'),
     async () => {
       const view = await live.view();
-      const m = memberOnHost(live, view.members, host);
+      const m = live.memberOnHost(view.members, host);
       if (!m) throw gone(host);
       const sick = unhealthyOthers(view, undefined);
       progress(

@@ -13,14 +13,12 @@ import {
   type EtcdMember,
   isEtcdError,
 } from '../etcd/index.ts';
-import { memberAt } from '../ops/membership.ts';
 import type { ReplaceStep } from '../ops/replace-plan.ts';
 import type { Executor } from '../run/runner.ts';
 import { retryWhile, waitFor } from '../wait.ts';
 import { prepareHost, retireHost, startJoiningMember } from './host-etcd.ts';
 import type { LiveCluster, LiveView } from './live-cluster.ts';
 import { checkOthersHealthy, waitAllHealthy, waitCaughtUp } from './member-health.ts';
-import type { HostChannel } from './session.ts';
 
 /** How long etcd may refuse a membership change as temporary ("unhealthy cluster" just after a start). */
 const CHANGE_DEADLINE_MS = 20_000;
@@ -41,24 +39,6 @@ function votersCluster(live: LiveCluster, view: LiveView, except?: EtcdId): Etcd
     });
   }
   return new EtcdCluster(endpoints, { timeoutMs: 10_000 });
-}
-
-export function channel(live: LiveCluster, host: string): HostChannel {
-  const ch = live.session.hosts.get(host);
-  if (!ch) {
-    const why = live.session.unreachable.find((u) => u.host === host)?.observed;
-    throw new TskvError('E_HOST_UNREACHABLE', `${host} is not reachable over SSH${why ? ` (${why})` : ''}`, {
-      host,
-      fix: `check that ${host} is up, then re-run the same command: it resumes`,
-    });
-  }
-  return ch;
-}
-
-function memberOnHost(live: LiveCluster, members: EtcdMember[], host: string): EtcdMember | undefined {
-  const inv = live.session.inventory;
-  const spec = inv.hosts.find((h) => h.name === host);
-  return spec ? memberAt(inv, members, spec) : undefined;
 }
 
 /**
@@ -92,7 +72,7 @@ export async function startedMemberAt(
         fix: 'tskv status shows which members are down; re-run the same command once they are back',
       });
     }
-    return views.map((v) => memberOnHost(live, v.members, host)).find((m) => m?.started);
+    return views.map((v) => live.memberOnHost(v.members, host)).find((m) => m?.started);
   };
   let seen: EtcdMember | undefined;
   try {
@@ -121,7 +101,7 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
   const prepare = async (host: string): Promise<FactsResponse> => {
     const known = prepared.get(host);
     if (known) return known;
-    const facts = await prepareHost(channel(live, host), live.session.inventory);
+    const facts = await prepareHost(live.channel(host), live.session.inventory);
     prepared.set(host, facts);
     return facts;
   };
@@ -135,7 +115,7 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
         return checkOthersHealthy(live, step.exceptId, 'changing the membership');
       case 'add-member': {
         const view = await live.view();
-        if (memberOnHost(live, view.members, step.host)) return; // an earlier attempt got through
+        if (live.memberOnHost(view.members, step.host)) return; // an earlier attempt got through
         const voters = votersCluster(live, view);
         try {
           await retryWhile(() => voters.memberAdd(step.peerURLs, step.learner), temporaryRefusal, {
@@ -145,10 +125,10 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
           });
         } catch (err) {
           // A timed-out add may still have been applied: the member list decides.
-          if (!memberOnHost(live, (await live.memberList()).members, step.host)) throw err;
+          if (!live.memberOnHost((await live.memberList()).members, step.host)) throw err;
         }
         // The member list can come from a member that has not applied the add yet.
-        await waitFor(async () => memberOnHost(live, (await live.memberList()).members, step.host), {
+        await waitFor(async () => live.memberOnHost((await live.memberList()).members, step.host), {
           deadlineMs: 10_000,
           intervalMs: 200,
           describe: `${step.host} to appear in the member list`,
@@ -179,7 +159,7 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
         const facts = await prepare(step.host);
         const list = await live.memberList();
         const started = await startJoiningMember(
-          channel(live, step.host),
+          live.channel(step.host),
           live.session.inventory,
           list.members,
           facts,
@@ -188,7 +168,7 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
         return;
       }
       case 'wait-caught-up':
-        return waitCaughtUp(live, channel(live, step.host), progress);
+        return waitCaughtUp(live, live.channel(step.host), progress);
       case 'promote':
         return promote(live, step.host);
       case 'move-leader-away':
@@ -196,14 +176,14 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
       case 'remove-member':
         return removeMember(live, step.id, step.name);
       case 'wait-healthy':
-        return waitAllHealthy(live, channel(live, step.host), progress);
+        return waitAllHealthy(live, live.channel(step.host), progress);
     }
   };
 }
 
 async function promote(live: LiveCluster, host: string): Promise<void> {
   const view = await live.view();
-  const m = memberOnHost(live, view.members, host);
+  const m = live.memberOnHost(view.members, host);
   if (!m) throw new TskvError('E_MEMBER_GONE', `${host} is no longer a member`, { host });
   if (!m.isLearner) return;
   if (!m.started) throw new TskvError('E_NOT_STARTED', `${host} has not started: not promoting it`, { host });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { LiveCluster } from '../../../../controller/plays/live-cluster.ts';
+import { LiveCluster } from '../../../../controller/plays/live-cluster.ts';
 import { startedMemberAt } from '../../../../controller/plays/replace-steps.ts';
 import { ADDRESSES, inventory } from '../ops/membership-fixtures.ts';
 
@@ -39,6 +39,7 @@ describe('clearing a host after its member was removed', () => {
       },
       endpoint: (h: string) => ({ name: h, url: url(h) }),
       memberList: () => Promise.reject(new Error('not used: the host being cleared is not asked')),
+      memberOnHost: LiveCluster.prototype.memberOnHost,
     } as unknown as LiveCluster;
   });
   after(() => {
