@@ -1,4 +1,4 @@
-/** Caps concurrently open SSH channels below OpenSSH's MaxSessions (10); further opens wait their turn. */
+/** Caps concurrently open SSH session channels below OpenSSH's MaxSessions (10); further opens wait their turn. */
 export class ChannelLimiter {
   readonly #max: number;
   #open = 0;

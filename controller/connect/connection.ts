@@ -9,8 +9,11 @@ import { asRoot } from './shell.ts';
 import type { ExecOptions, ExecResult, HostConnection, RemoteProcess, UploadOptions } from './types.ts';
 import { uploadFile } from './upload.ts';
 
-/** OpenSSH's default MaxSessions is 10: keep two in reserve. */
-const MAX_CHANNELS = 8;
+/**
+ * OpenSSH's default MaxSessions is 10: keep two in reserve. It counts session channels (exec, sftp)
+ * only; forwarded streams (the agent's socket, etcd's port) are not sessions and are not capped here.
+ */
+const MAX_SESSIONS = 8;
 /** Retries of a refused session channel (25 ms doubling: ~3 s in all). */
 const SESSION_RETRIES = 7;
 const CLOSE_GRACE_MS = 1000;
@@ -30,7 +33,7 @@ export class SshHostConnection implements HostConnection {
   /** `address:port` for messages. */
   readonly endpoint: string;
   readonly #client: Client;
-  readonly #limiter = new ChannelLimiter(MAX_CHANNELS);
+  readonly #limiter = new ChannelLimiter(MAX_SESSIONS);
   readonly #pending = new Set<(reason: string) => void>();
   readonly #onClose: () => void;
   #lostReason: string | undefined;
@@ -111,7 +114,9 @@ export class SshHostConnection implements HostConnection {
   }
 
   /**
-   * Opens a channel within the MaxSessions budget; the slot is freed when the channel closes.
+   * Opens a channel; a session channel within the MaxSessions budget, its slot freed when it closes.
+   * A forwarded stream takes no slot: idle agent and etcd connections (kept alive for reuse) must
+   * never hold up a command, nor a probe of etcd wait for them.
    * Session channels are retried a few times when sshd refuses them ("open failed"): it frees a
    * session one loop turn after the close handshake, so opens racing closes can hit MaxSessions.
    */
@@ -121,7 +126,7 @@ export class SshHostConnection implements HostConnection {
     isSession = false,
     onOpen?: (ch: ClientChannel) => void,
   ): Promise<ClientChannel> {
-    const release = await this.#limiter.acquire();
+    const release = isSession ? await this.#limiter.acquire() : () => {};
     for (let attempt = 0; ; attempt++) {
       if (this.#lostReason !== undefined) {
         release();

@@ -80,6 +80,29 @@ describe('SSH transport on a loopback sshd', { skip, timeout: 60_000 }, () => {
     );
   });
 
+  test('forwarded streams take no session: twenty held open, commands still run and more streams open', async () => {
+    const server = closableServer((s) => s.pipe(s));
+    await listen(server.server, 0);
+    const port = (server.server.address() as { port: number }).port;
+    const held: Awaited<ReturnType<HostConnection['openTcp']>>[] = [];
+    try {
+      // Like idle keep-alive connections to the agent and etcd: far more than MaxSessions (10).
+      for (let i = 0; i < 20; i++) held.push(await conn.openTcp('127.0.0.1', port));
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => conn.exec(`echo ${i}`)));
+      assert.deepEqual(
+        results.map((r) => r.stdout.trim()),
+        results.map((_, i) => String(i)),
+      );
+      const last = held.at(-1)!;
+      const reply = new Promise<string>((resolve) => last.once('data', (d: Buffer) => resolve(d.toString())));
+      last.write('still there');
+      assert.equal(await reply, 'still there');
+    } finally {
+      for (const s of held) s.destroy();
+      server.shutdown();
+    }
+  });
+
   test('spawn: a long-running process with stdio streams', async () => {
     const proc = await conn.spawn('cat; exit 7');
     let out = '';
