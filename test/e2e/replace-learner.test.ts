@@ -149,7 +149,7 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
       describe: 'h104 to lead',
     });
     const writer = new SequentialWriter(live.live.cluster(3000), 'zero-lost/learner');
-    const monitor = new ClusterMonitor(live.live, 3);
+    const monitor = await ClusterMonitor.watch(all, 3);
     const started = Date.now();
     const r = await tskv(['replace', all, 'h104=h105', '--yes']);
     const ms = Date.now() - started;

@@ -138,7 +138,7 @@ for (const minor of ['3.4', '3.5'] as EtcdMinor[]) {
       assert.notEqual(refused.code, 0);
       assert.match(refused.stdout + refused.stderr, new RegExp(`tskv replace ${original} new-h102=h102`));
       const writer = new SequentialWriter(live.live.cluster(3000), `zero-lost/in-place-${minor}`);
-      const monitor = new ClusterMonitor(live.live, 3);
+      const monitor = await ClusterMonitor.watch(original, 3);
       const started = Date.now();
       const r = await tskv(['replace', original, 'new-h102=h102', '--yes']);
       const ms = Date.now() - started;

@@ -61,7 +61,7 @@ describe('deploy resumes after the controller is killed at any step', {
           { etcd: { flags: { 'enable-v2': true, 'snapshot-count': 50_000 + i } } },
           `rolling-${i}.yaml`,
         );
-        const monitor = new ClusterMonitor(live.live, 3, 200);
+        const monitor = await ClusterMonitor.watch(lab.inventoryPath, 3);
         const writer = new SequentialWriter(live.live.cluster(3000), `resume-rolling/${i}`, 20);
         try {
           await killedAt(['deploy', changed, '--yes', '--json'], point);

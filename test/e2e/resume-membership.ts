@@ -60,7 +60,7 @@ describe('membership changes resume after the controller is killed at any step',
 
   /** Runs `work` under a writer and a monitor; checks that no acknowledged write was lost. */
   async function underLoad(tag: string, expected: number, work: () => Promise<void>): Promise<number> {
-    const monitor = new ClusterMonitor(live.live, expected, 200);
+    const monitor = await ClusterMonitor.watch(all, expected);
     const writer = new SequentialWriter(live.live.cluster(3000), `resume-membership/${tag}`, 20);
     try {
       await work();

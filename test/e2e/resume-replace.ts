@@ -64,7 +64,7 @@ describe('replace resumes after the controller is killed at any step', {
 
   /** Kills `replace INVENTORY OLD=NEW` at `point`, re-runs it, and checks the cluster it leaves. */
   async function killAndResume(inventory: string, old: string, nu: string, point: KillPoint, tag: string) {
-    const monitor = new ClusterMonitor(live.live, 3, 200);
+    const monitor = await ClusterMonitor.watch(all, 3);
     const writer = new SequentialWriter(live.live.cluster(3000), `resume-replace/${tag}`, 20);
     let rerun: Awaited<ReturnType<typeof tskv>>;
     try {

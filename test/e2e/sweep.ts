@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { LiveCluster } from '../../controller/plays/live-cluster.ts';
 import { type CliResult, spawnTskv } from './cli.ts';
+import { type Live, openLive } from './replace-helpers.ts';
 
 /**
  * Where to stop a run: `before` AT (as step AT starts), or `mid` AT (at its first progress line
@@ -49,8 +49,10 @@ interface Sample {
 }
 
 /**
- * Samples the cluster every `everyMs` through the test's own connections: members, learners, and
- * which members are not healthy. `expected` members, all healthy, none a learner, is "whole".
+ * Samples the cluster every `everyMs` through connections of its own: members, learners, and which
+ * members are not healthy. `expected` members, all healthy, none a learner, is "whole". Its own, so
+ * that no request of the test's writer (which can wait seconds for a restarting member) holds up a
+ * sample taken while a member is out.
  */
 export class ClusterMonitor {
   readonly samples: Sample[] = [];
@@ -58,8 +60,13 @@ export class ClusterMonitor {
   #running = true;
   readonly #done: Promise<void>;
 
-  constructor(live: LiveCluster, expected: number, everyMs = 100) {
+  static async watch(inventoryPath: string, expected: number, everyMs = 100): Promise<ClusterMonitor> {
+    return new ClusterMonitor(await openLive(inventoryPath), expected, everyMs);
+  }
+
+  private constructor(own: Live, expected: number, everyMs: number) {
     this.expected = expected;
+    const live = own.live;
     this.#done = (async () => {
       while (this.#running) {
         const at = Date.now();
@@ -76,7 +83,7 @@ export class ClusterMonitor {
         }
         await delay(everyMs);
       }
-    })();
+    })().finally(() => own.close());
   }
 
   async stop(): Promise<void> {
