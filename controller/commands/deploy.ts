@@ -22,8 +22,8 @@ a key written through one member read back through every other.
   --allow-existing-data  start a fully stopped cluster from its members' data dirs
   --break-lock           end the hold of another run on the cluster lock (a run that is gone but whose
                          connection hung); without it, a second run fails at once naming the first
-Facts are gathered by tskv's agent on each host: preflight and --dry-run push and start it too (it
-stays resident for the next command and exits after 10 idle minutes) but change nothing else.
+Facts are gathered by tskv's agent on each host: --dry-run pushes and starts it where it is missing
+and has it exit once the plan is made (an agent already running stays), changing nothing else.
 Exit code: 0 done (or nothing to do), 1 failed, 2 bad input.`;
 
 function printResult(r: DeployResult): void {

@@ -50,15 +50,28 @@ export function stepLine(step: Step): string {
   return step.host ? `${step.host}: ${step.title}` : step.title;
 }
 
-/** Numbered lines (each title names what it acts on), diffs indented beneath. */
-export function formatSteps(steps: Step[], options: { diffs?: boolean } = {}): string {
-  const lines: string[] = [];
-  steps.forEach((s, i) => {
-    lines.push(`  ${i + 1}. ${s.title}`);
-    if ((options.diffs ?? true) && s.diff)
-      for (const d of s.diff.trimEnd().split('\n')) lines.push(`       ${d}`);
+/**
+ * Steps as the operator reads them, one a line under `indent`, numbered (or bulleted), each diff
+ * beneath its step two columns in from the title.
+ */
+export function stepLines(
+  steps: Step[],
+  options: { indent?: string; numbered?: boolean; diffs?: boolean } = {},
+): string[] {
+  const indent = options.indent ?? '  ';
+  return steps.flatMap((s, i) => {
+    const marker = (options.numbered ?? true) ? `${i + 1}.` : '-';
+    const under = ' '.repeat(indent.length + marker.length + 3);
+    const diff = (options.diffs ?? true) && s.diff ? s.diff.trimEnd().split('\n') : [];
+    return [`${indent}${marker} ${s.title}`, ...diff.map((d) => `${under}${d}`)];
   });
-  return lines.map((l) => `${l}\n`).join('');
+}
+
+/** A plan's steps numbered in run order (replace, member), as text. */
+export function formatSteps(steps: Step[], options: { diffs?: boolean } = {}): string {
+  return stepLines(steps, options)
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 /** The steps of `b` that differ from `a`'s at the same place ([] when the plans are the same). */

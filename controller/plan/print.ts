@@ -1,18 +1,9 @@
 /** deploy's plan as the operator reads it: per host, its steps in plan order, file diffs indented beneath. */
 import { changeCount, type DeployPlan, isNoop, stepsOf } from '../ops/deploy-plan.ts';
-import type { Step } from './plan.ts';
+import { type Step, stepLines } from './plan.ts';
 
-function stepLines(steps: Step[], diffs: boolean): string[] {
-  return steps.flatMap((s) => [
-    `    - ${s.title}`,
-    ...(diffs && s.diff
-      ? s.diff
-          .trimEnd()
-          .split('\n')
-          .map((d) => `        ${d}`)
-      : []),
-  ]);
-}
+const hostSteps = (steps: Step[], diffs: boolean) =>
+  stepLines(steps, { indent: '    ', numbered: false, diffs });
 
 export function formatPlan(plan: DeployPlan, options: { diffs?: boolean } = {}): string {
   const diffs = options.diffs ?? true;
@@ -27,10 +18,10 @@ export function formatPlan(plan: DeployPlan, options: { diffs?: boolean } = {}):
   for (const h of plan.hosts) {
     const steps = stepsOf(plan, h.host);
     if (steps.length === 0) lines.push(`  ${h.host}: no changes (${h.summary})`);
-    else lines.push(`  ${h.host} (${h.summary}):`, ...stepLines(steps, diffs));
+    else lines.push(`  ${h.host} (${h.summary}):`, ...hostSteps(steps, diffs));
   }
   const cluster = plan.steps.filter((s) => s.host === undefined);
-  if (cluster.length > 0) lines.push('  the cluster:', ...stepLines(cluster, diffs));
+  if (cluster.length > 0) lines.push('  the cluster:', ...hostSteps(cluster, diffs));
   if (plan.restarts.length > 1) lines.push(`  restart order: ${plan.restarts.join(' → ')}`);
   lines.push(formatSummary(plan));
   return `${lines.join('\n')}\n`;

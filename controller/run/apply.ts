@@ -27,6 +27,8 @@ export interface ChangeOptions<P extends Plan, R> {
   question(plan: P): Question | undefined;
   /** Runs the plan; `stillLocked` throws once the lock is lost (the runner asks before each step). */
   run(plan: P, stillLocked: () => void): Promise<R>;
+  /** How the question is asked: on the TTY (./confirm.ts) unless given. */
+  confirm?: typeof confirmChange;
 }
 
 export type ChangeOutcome<P, R> =
@@ -54,7 +56,8 @@ async function planAndRun<P extends Plan, R>(
   if (options.dryRun) return { kind: 'dry-run', plan };
   const question = plan.steps.length > 0 ? options.question(plan) : undefined;
   if (question) {
-    if (!(await confirmChange(options.yes, question.what, question.rerun))) return { kind: 'declined', plan };
+    const confirm = options.confirm ?? confirmChange;
+    if (!(await confirm(options.yes, question.what, question.rerun))) return { kind: 'declined', plan };
     if (!options.yes) {
       const again = await options.plan();
       const changed = planDifferences(plan.steps, again.steps);
