@@ -5,12 +5,12 @@
  * was started, so a member that exits or crash-loops fails the wait at once, with its log.
  */
 import { TskvError } from '../errors.ts';
-import { EtcdClient, type EtcdEndpoint, type EtcdId } from '../etcd/index.ts';
+import { EtcdClient, type EtcdEndpoint, type EtcdId, type EtcdMember } from '../etcd/index.ts';
 import { unhealthyOthers } from '../ops/cluster-view.ts';
 import type { Progress } from '../run/progress.ts';
 import { waitFor } from '../wait.ts';
 import { type ServiceStatus, serviceCall, startFailure } from './host-etcd.ts';
-import type { LiveCluster } from './live-cluster.ts';
+import type { LiveCluster, LiveView } from './live-cluster.ts';
 import type { HostChannel } from './session.ts';
 
 /** How long a member may take to become healthy (or a learner to catch up): a large one replays its WAL. */
@@ -108,8 +108,12 @@ export async function waitMemberHealthy(
   );
 }
 
-function gone(host: string): TskvError {
-  return new TskvError('E_MEMBER_GONE', `${host} is no longer a member`, { host });
+/** The live view and the member on `host`; that member gone from the cluster ends the wait. */
+async function viewWithMember(live: LiveCluster, host: string): Promise<{ view: LiveView; m: EtcdMember }> {
+  const view = await live.view();
+  const m = live.memberOnHost(view.members, host);
+  if (!m) throw new TskvError('E_MEMBER_GONE', `${host} is no longer a member`, { host });
+  return { view, m };
 }
 
 /** A learner on `host` has started and applied the leader's raft index as it was when first seen. */
@@ -124,9 +128,7 @@ export async function waitCaughtUp(
     ch,
     await serviceCall(ch, 'status'),
     async () => {
-      const view = await live.view();
-      const m = live.memberOnHost(view.members, host);
-      if (!m) throw gone(host);
+      const { view, m } = await viewWithMember(live, host);
       const leader = view.probes.find((p) => p.member.id === view.leaderId);
       const mine = view.probes.find((p) => p.member.id === m.id);
       // 3.4.23 promotes a learner that never started: it must have published its name first.
@@ -155,9 +157,7 @@ export async function waitAllHealthy(
     ch,
     await serviceCall(ch, 'status'),
     async () => {
-      const view = await live.view();
-      const m = live.memberOnHost(view.members, host);
-      if (!m) throw gone(host);
+      const { view, m } = await viewWithMember(live, host);
       const sick = unhealthyOthers(view, undefined);
       progress(
         `${view.members.length - sick.length} of ${view.members.length} members healthy${sick.length > 0 ? `; waiting for ${sick.join(', ')}` : ''}`,
