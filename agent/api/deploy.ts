@@ -66,10 +66,12 @@ export const etcdServiceResponseSchema = applyResultSchema.extend({
   pid: z.number().int().nullable(),
   /** When etcd started (agent wall clock ms), null if not running. */
   startedAtMs: z.number().nullable(),
-  /** Supervisor only: how often etcd was started again after its first start (crashes and restarts). */
+  /** How often etcd was started again after its first start (crashes and restarts; systemd's NRestarts). */
   restarts: z.number().int().optional(),
-  /** Supervisor only: how etcd last ended ("exit 1", "killed by SIGKILL", "not started: ENOENT"). */
-  lastExit: z.string().optional(),
+  /** How etcd last ended ("exit 1", "killed by SIGKILL", "not started: ENOENT"; systemd: its Result, "exit-code, status 1"). */
+  lastExit: z.string().max(200).optional(),
+  /** systemd only: the unit's ActiveState (SubState), e.g. "active (running)", "failed (failed)". */
+  unitState: z.string().max(100).optional(),
   /** Why the running etcd needs a restart to run what is installed and written (absent: it does not). */
   stale: z.string().optional(),
 });

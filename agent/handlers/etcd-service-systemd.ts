@@ -36,6 +36,9 @@ function reply(status: UnitStatus, changed: boolean, actions: string[]): Reply {
     running,
     pid: running ? status.mainPid : null,
     startedAtMs: running ? status.startedAtMs : null,
+    restarts: status.restarts,
+    ...(status.lastExit ? { lastExit: status.lastExit } : {}),
+    unitState: `${status.activeState} (${status.subState})`,
   };
 }
 

@@ -21,12 +21,17 @@ export async function systemctlOk(args: string[], timeoutMs?: number): Promise<s
 
 export interface UnitStatus {
   activeState: string;
+  subState: string;
+  /** Automatic restarts since the unit was last started by hand (NRestarts). */
+  restarts: number;
+  /** How the last run ended when it did not succeed ("exit-code, status 1"), else undefined. */
+  lastExit: string | undefined;
   mainPid: number;
   /** Wall clock ms when the main process started; null when none runs. */
   startedAtMs: number | null;
 }
 
-/** Parse `systemctl show -p MainPID -p ActiveState -p ExecMainStartTimestampMonotonic` output. */
+/** Parse `systemctl show` output (the properties unitStatus asks for). */
 export function parseUnitShow(text: string, monotonicNowUs: bigint, wallNowMs: number): UnitStatus {
   const values = new Map(
     text
@@ -38,7 +43,16 @@ export function parseUnitShow(text: string, monotonicNowUs: bigint, wallNowMs: n
   const startUs = BigInt(values.get('ExecMainStartTimestampMonotonic') || '0');
   const startedAtMs =
     mainPid > 0 && startUs > 0n ? wallNowMs - Number(monotonicNowUs - startUs) / 1000 : null;
-  return { activeState: values.get('ActiveState') ?? 'unknown', mainPid, startedAtMs };
+  const result = values.get('Result') ?? 'success';
+  const status = values.get('ExecMainStatus') ?? '0';
+  return {
+    activeState: values.get('ActiveState') ?? 'unknown',
+    subState: values.get('SubState') ?? 'unknown',
+    restarts: Number(values.get('NRestarts') ?? 0) || 0,
+    lastExit: result === 'success' ? undefined : `${result}${status !== '0' ? `, status ${status}` : ''}`,
+    mainPid,
+    startedAtMs,
+  };
 }
 
 export async function unitStatus(unit: string): Promise<UnitStatus> {
@@ -49,6 +63,14 @@ export async function unitStatus(unit: string): Promise<UnitStatus> {
     'MainPID',
     '-p',
     'ActiveState',
+    '-p',
+    'SubState',
+    '-p',
+    'NRestarts',
+    '-p',
+    'Result',
+    '-p',
+    'ExecMainStatus',
     '-p',
     'ExecMainStartTimestampMonotonic',
   ]);

@@ -11,8 +11,9 @@ import type { Command } from './types.ts';
 const usage = `usage: tskv status INVENTORY [--json] [--watch]
 
 Every member (name, ID as etcdctl prints it, URLs, started/unstarted/learner, health, leader,
-version, DB size, raft term/index), each host's clock offset, and where the inventory and the
-cluster disagree. --watch refreshes every 2 s until Ctrl-C.
+version, DB size, raft term/index), each host's clock offset and etcd service (systemd unit or
+tskv's supervisor: running since when, restarts, how it last ended), the last log lines of a
+member that is down or unhealthy, and where the inventory and the cluster disagree. --watch refreshes every 2 s until Ctrl-C.
 Exit code: 0 every member healthy and the inventory agrees, 1 otherwise.`;
 
 const WATCH_INTERVAL_MS = 2000;
@@ -73,9 +74,13 @@ export function formatStatus(r: StatusReport): string {
     h.reachable ? 'reachable' : 'unreachable',
     offset(h.clockOffsetMs, h.clockErrorMs),
     h.member ?? '(not a member)',
+    h.etcd ?? '-',
     h.problem ?? '',
   ]);
-  out.push('', table([['HOST', 'ADDRESS', 'SSH', 'CLOCK OFFSET', 'MEMBER', ''], ...hostRows]));
+  out.push('', table([['HOST', 'ADDRESS', 'SSH', 'CLOCK OFFSET', 'MEMBER', 'ETCD', ''], ...hostRows]));
+  for (const h of r.hosts.filter((x) => x.log.length > 0)) {
+    out.push('', `${h.name}: etcd's last ${h.log.length} log lines:`, ...h.log.map((l) => `  ${l}`));
+  }
   if (r.replacing) {
     out.push(
       '',

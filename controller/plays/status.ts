@@ -1,11 +1,15 @@
 /** `tskv status`: every member's state through the inventory hosts, each host's clock offset, and membership drift. */
+import { routes } from '../../agent/api/index.ts';
 import { describeCause } from '../errors.ts';
 import { idToHex } from '../etcd/index.ts';
 import type { ClockOffset } from '../ops/clock-skew.ts';
 import { type DriftProblem, membershipDrift } from '../ops/membership.ts';
 import type { ReplaceJournal } from '../ops/replace-plan.ts';
+import { describeService } from '../ops/service-state.ts';
 import { measureClock } from './clock-measure.ts';
+import { serviceCall } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
+import type { HostChannel } from './session.ts';
 
 export interface MemberRow {
   id: string;
@@ -33,6 +37,10 @@ export interface HostRow {
   clockErrorMs: number | null;
   /** The member at its address (name or hex ID), null when none. */
   member: string | null;
+  /** etcd's service in a few words ("running (systemd, pid 812, ...)"), null when the agent is not reachable. */
+  etcd: string | null;
+  /** etcd's last log lines (the journal's under systemd) when it is not running or its member is not healthy. */
+  log: string[];
   problem: string | null;
 }
 
@@ -49,20 +57,39 @@ export interface StatusReport {
 }
 
 const CLOCK_SAMPLES = 3;
+const LOG_LINES = 10;
 
-async function hostRows(live: LiveCluster, memberAt: Map<string, string>): Promise<HostRow[]> {
+async function serviceOf(ch: HostChannel, healthy: boolean): Promise<{ etcd: string; log: string[] }> {
+  const service = await serviceCall(ch, 'status');
+  if (service.running && healthy) return { etcd: describeService(service), log: [] };
+  const { lines } = await ch.agent.call(routes.etcdLogs, { lines: LOG_LINES }, { step: 'etcd logs' });
+  return { etcd: describeService(service), log: lines };
+}
+
+async function hostRows(
+  live: LiveCluster,
+  memberAt: Map<string, string>,
+  healthyAt: Set<string>,
+): Promise<HostRow[]> {
   const { session } = live;
   const problems = new Map(session.unreachable.map((u) => [u.host, u.observed]));
   return Promise.all(
     session.inventory.hosts.map(async (h): Promise<HostRow> => {
       const ch = session.hosts.get(h.name);
       let offset: ClockOffset | undefined;
+      let service: { etcd: string; log: string[] } | undefined;
       let problem = problems.get(h.name) ?? null;
       if (ch) {
-        offset = await measureClock(ch.agent, CLOCK_SAMPLES).catch((err: unknown) => {
-          problem = `clock: ${describeCause(err)}`;
-          return undefined;
-        });
+        [offset, service] = await Promise.all([
+          measureClock(ch.agent, CLOCK_SAMPLES).catch((err: unknown) => {
+            problem = `clock: ${describeCause(err)}`;
+            return undefined;
+          }),
+          serviceOf(ch, healthyAt.has(h.name)).catch((err: unknown) => {
+            problem = `etcd service: ${describeCause(err)}`;
+            return undefined;
+          }),
+        ]);
       }
       return {
         name: h.name,
@@ -71,6 +98,8 @@ async function hostRows(live: LiveCluster, memberAt: Map<string, string>): Promi
         clockOffsetMs: offset ? Math.round(offset.offsetMs) : null,
         clockErrorMs: offset ? Math.round(offset.errorMs) : null,
         member: memberAt.get(h.name) ?? null,
+        etcd: service?.etcd ?? null,
+        log: service?.log ?? [],
         problem,
       };
     }),
@@ -87,7 +116,7 @@ export async function gatherStatus(live: LiveCluster): Promise<StatusReport> {
       clusterId: null,
       leader: null,
       members: [],
-      hosts: await hostRows(live, new Map()),
+      hosts: await hostRows(live, new Map(), new Set()),
       drift: [],
       replacing: null,
       error: describeCause(err),
@@ -116,7 +145,11 @@ export async function gatherStatus(live: LiveCluster): Promise<StatusReport> {
     clusterId: idToHex(view.clusterId),
     leader: leader ? leader.name || leader.idHex : null,
     members,
-    hosts: await hostRows(live, memberAt),
+    hosts: await hostRows(
+      live,
+      memberAt,
+      new Set(members.filter((r) => r.host && r.healthy).map((r) => r.host!)),
+    ),
     drift: membershipDrift(inv, view.members),
     replacing: (await live.readJournal().catch(() => undefined)) ?? null,
     error: null,

@@ -38,6 +38,18 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
     assert.equal(plain.code, 1);
     assert.match(plain.stdout, /^deploy failed: h104: start etcd: /m);
 
+    // status: the others' etcd runs; h104's is stopped, and its log says why.
+    const status = await tskv(['status', lab.inventoryPath]);
+    assert.equal(status.code, 1);
+    for (const h of ['h102', 'docker']) {
+      assert.match(
+        status.stdout,
+        new RegExp(`^${h} .* running \\((supervisor|systemd), pid \\d+, since \\S+Z`, 'm'),
+      );
+    }
+    assert.match(status.stdout, /^h104 .* stopped \((supervisor|systemd)\b/m);
+    assert.match(status.stdout, /^h104: etcd's last \d+ log lines:\n(?: {2}.*\n)*? {2}.*h104\.etcd/m);
+
     await h104.execOk('rm -f /var/lib/etcd/h104.etcd');
     const fixed = await deploy(lab.inventoryPath);
     assertDeployed(fixed);

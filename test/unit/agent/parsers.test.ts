@@ -20,21 +20,29 @@ test('parseProcStat: command names with spaces and parentheses', () => {
   assert.equal(parseProcStat('garbage'), null);
 });
 
-test('parseUnitShow: main pid, state, start time from the monotonic clock', () => {
-  const text = 'MainPID=4242\nActiveState=active\nExecMainStartTimestampMonotonic=5000000\n';
+test('parseUnitShow: main pid, states, restarts, how it ended, start time from the monotonic clock', () => {
+  const text =
+    'MainPID=4242\nActiveState=active\nSubState=running\nNRestarts=2\nResult=success\n' +
+    'ExecMainStatus=0\nExecMainStartTimestampMonotonic=5000000\n';
   assert.deepEqual(parseUnitShow(text, 8_000_000n, 1_700_000_000_000), {
     mainPid: 4242,
     activeState: 'active',
+    subState: 'running',
+    restarts: 2,
+    lastExit: undefined,
     startedAtMs: 1_700_000_000_000 - 3_000,
   });
-  assert.deepEqual(
-    parseUnitShow('MainPID=0\nActiveState=inactive\nExecMainStartTimestampMonotonic=0\n', 1n, 5),
-    {
-      mainPid: 0,
-      activeState: 'inactive',
-      startedAtMs: null,
-    },
-  );
+  const failed =
+    'MainPID=0\nActiveState=failed\nSubState=failed\nNRestarts=5\nResult=exit-code\n' +
+    'ExecMainStatus=1\nExecMainStartTimestampMonotonic=0\n';
+  assert.deepEqual(parseUnitShow(failed, 1n, 5), {
+    mainPid: 0,
+    activeState: 'failed',
+    subState: 'failed',
+    restarts: 5,
+    lastExit: 'exit-code, status 1',
+    startedAtMs: null,
+  });
 });
 
 test('tailLines: last lines of a large file, [] for a missing one', async () => {

@@ -61,6 +61,19 @@ describe('formatStatus', () => {
         clockOffsetMs: -12,
         clockErrorMs: 1,
         member: 'h102',
+        etcd: 'running (systemd, pid 812, since 2026-12-04T10:40:01Z, 0 restarts)',
+        log: [],
+        problem: null,
+      },
+      {
+        name: 'h104',
+        address: '192.168.100.104',
+        reachable: true,
+        clockOffsetMs: 3,
+        clockErrorMs: 1,
+        member: 'h104',
+        etcd: 'stopped (systemd: failed (failed), last exit-code, status 1; 5 restarts)',
+        log: ['Dec 04 10:40:02 h104 etcd[90]: invalid value "x" for flag -snapshot-count'],
         problem: null,
       },
       {
@@ -70,6 +83,8 @@ describe('formatStatus', () => {
         clockOffsetMs: null,
         clockErrorMs: null,
         member: null,
+        etcd: null,
+        log: [],
         problem: 'ssh: connection refused',
       },
     ],
@@ -84,17 +99,24 @@ describe('formatStatus', () => {
     replacing: null,
     error: null,
   };
-  test('members, hosts with clock offsets, and drift with its fix', () => {
+  test("members, hosts with clock offsets and etcd service, a down member's log, and drift with its fix", () => {
     const text = formatStatus(report);
     assert.match(text, /^cluster abc, leader h102, 1 members$/m);
     assert.match(
       text,
       /^84099faad6d56427 +h102 +started +healthy +yes +3\.4\.23 +20 kB +2 +17 +http:\/\/192\.168\.100\.102:2380/m,
     );
-    assert.match(text, /^h102 +192\.168\.100\.102 +reachable +-0\.012s ±0\.001s +h102$/m);
     assert.match(
       text,
-      /^h105 +192\.168\.100\.105 +unreachable +- +\(not a member\) +ssh: connection refused$/m,
+      /^h102 +192\.168\.100\.102 +reachable +-0\.012s ±0\.001s +h102 +running \(systemd, pid 812, since 2026-12-04T10:40:01Z, 0 restarts\)$/m,
+    );
+    assert.match(
+      text,
+      /^h105 +192\.168\.100\.105 +unreachable +- +\(not a member\) +- +ssh: connection refused$/m,
+    );
+    assert.match(
+      text,
+      /^h104: etcd's last 1 log lines:\n {2}Dec 04 10:40:02 h104 etcd\[90\]: invalid value "x" for flag -snapshot-count$/m,
     );
     assert.match(
       text,
