@@ -49,7 +49,11 @@ async function etcdFacts(dataDir: string): Promise<FactsResponse['etcd']> {
 
 /** The etcd account as it is (nothing is created here), with why it cannot run etcd if so. */
 async function accountFacts(): Promise<FactsResponse['etcd']['account']> {
-  const [user, group] = await Promise.all([lookupUser(ETCD_USER), lookupGroup(ETCD_GROUP)]);
+  // A name service that fails here is no reason to fail the facts: the start says it in full.
+  const [user, group] = await Promise.all([
+    lookupUser(ETCD_USER).catch(() => null),
+    lookupGroup(ETCD_GROUP).catch(() => null),
+  ]);
   if (!user) return null;
   const problem = etcdAccountProblem(user, group, await uidMin());
   return { uid: user.uid, gid: group?.gid ?? null, ...(problem ? { problem } : {}) };
