@@ -8,7 +8,7 @@ import { listenPrivate } from './socket.ts';
 import { supervise } from './supervisor/supervise.ts';
 
 const USAGE = `usage: tskv-agent serve --socket PATH [--owner UID] [--idle-timeout SECONDS] [--run-dir DIR]
-       tskv-agent supervise --env FILE --binary BIN --log FILE --pidfile FILE [--state FILE] [--lock FILE]
+       tskv-agent supervise --env FILE --binary BIN --log FILE --pidfile FILE [--state FILE] [--lock FILE] [--uid UID --gid GID]
        tskv-agent version`;
 
 /** How long a resident agent waits without a connection before it exits, unless told otherwise. */
@@ -119,7 +119,11 @@ async function serve(args: string[]): Promise<void> {
   process.stdout.write(`${JSON.stringify(ready)}\n`);
 }
 
-/** Run etcd as a supervised child (started detached by the etcdService handler where systemd does not run). */
+/**
+ * Run etcd as a supervised child (started detached by the etcdService handler where systemd does
+ * not run, always with --uid and --gid: the etcd user's). Without them etcd runs as the
+ * supervisor's own user, as supervisors of agents before API version 5 ran it (as root).
+ */
 function superviseCommand(args: string[]): void {
   const { values } = parseArgs({
     args,
@@ -130,15 +134,37 @@ function superviseCommand(args: string[]): void {
       pidfile: { type: 'string' },
       lock: { type: 'string' },
       state: { type: 'string' },
+      uid: { type: 'string' },
+      gid: { type: 'string' },
     },
     strict: true,
   });
   const { env, binary, log, pidfile, state, lock } = values;
   if (!env || !binary || !log || !pidfile)
     fail(`supervise needs --env, --binary, --log and --pidfile\n${USAGE}`);
+  if ((values.uid === undefined) !== (values.gid === undefined))
+    fail('supervise takes --uid and --gid together');
+  const id = (flag: string, value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n === 0)
+      fail(`${flag} needs a numeric id other than root's 0, got '${value}'`);
+    return n;
+  };
+  const runAs =
+    values.uid === undefined || values.gid === undefined
+      ? undefined
+      : { uid: id('--uid', values.uid), gid: id('--gid', values.gid) };
   const stateFile = state ?? `${pidfile.replace(/\.pid$/, '')}.json`;
   const lockFile = lock ?? `${pidfile.replace(/\.pid$/, '')}.lock`;
-  supervise({ envFile: env, binary, logFile: log, pidFile: pidfile, stateFile, lockFile });
+  supervise({
+    envFile: env,
+    binary,
+    logFile: log,
+    pidFile: pidfile,
+    stateFile,
+    lockFile,
+    ...(runAs ? { runAs } : {}),
+  });
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -31,6 +31,9 @@ const AGENT_CODES = {
   E_AGENT_REFUSED: failed('the agent refused a request outside what tskv needs (a path, a binary, a unit)'),
   E_AGENT_COMMAND_FAILED: failed('a command or system call the agent ran on the host failed'),
   E_AGENT_LOCKED: failed('another tskv run holds the cluster lock on this host'),
+  E_AGENT_ACCOUNT: failed(
+    "the host's etcd account cannot run etcd (uid 0, not a system account) or could not be created",
+  ),
 } satisfies Record<AgentErrorCode, ErrorCodeInfo>;
 
 export const ERROR_CODES = {

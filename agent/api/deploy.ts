@@ -13,14 +13,30 @@ export type ApplyResult = z.infer<typeof applyResultSchema>;
 
 // files: atomic write (temp file in the same dir, fsync, rename), read
 export const fileWriteRequestSchema = z
-  .object({ path: hostPath, content: z.string(), mode: fileMode.default(0o644) })
+  .object({
+    path: hostPath,
+    content: z.string(),
+    mode: fileMode.default(0o644),
+    /**
+     * The file's group (its owner is root): `etcd` for a file etcd may read (the env file), the
+     * etcd account created first where it is missing. Absent: the group is left as a new file gets it.
+     */
+    group: z.literal('etcd').optional(),
+  })
   .strict();
 export const fileWriteResponseSchema = applyResultSchema.extend({
   /** Unified diff of old → new content ("" when unchanged). */
   diff: z.string(),
 });
 export const fileReadRequestSchema = z.object({ path: hostPath }).strict();
-export const fileReadResponseSchema = z.object({ exists: z.boolean(), content: z.string() });
+export const fileReadResponseSchema = z.object({
+  exists: z.boolean(),
+  content: z.string(),
+  /** Permission bits; null when the file does not exist. */
+  mode: z.number().int().nullable(),
+  /** Owner and group as "user:group" (names, else numbers); null when the file does not exist. */
+  owner: z.string().nullable(),
+});
 
 // firewall: open ports in the active backend, now and across reboots
 export const firewallOpenRequestSchema = z
@@ -46,6 +62,9 @@ export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.st
  * Without it (containers, the lab): the agent's own supervisor (`tskv-agent supervise`), detached,
  * running `binary` with ETCD_ENV_FILE's variables, restarting it if it crashes (not after a clean
  * exit 0, which is how a removed member stops), logging to ETCD_LOG_FILE.
+ * Either way etcd runs as ETCD_USER: before etcd starts, the account is created where missing and
+ * the data dir (and WAL dir) the env file names is created or handed to it (etcd:etcd 0700); a
+ * running etcd of another user (an older tskv's, as root) is stopped first, so a restart moves it.
  */
 export const etcdServiceRequestSchema = z
   .object({
@@ -74,6 +93,8 @@ export const etcdServiceResponseSchema = applyResultSchema.extend({
   unitState: z.string().max(100).optional(),
   /** Why the running etcd needs a restart to run what is installed and written (absent: it does not). */
   stale: z.string().optional(),
+  /** The user the running etcd runs as (a name, else its uid); absent when it does not run. */
+  user: z.string().optional(),
 });
 
 /** etcd's last log lines: the journal's under systemd, else ETCD_LOG_FILE's. */

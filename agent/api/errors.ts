@@ -12,6 +12,8 @@ export const AGENT_ERROR_CODES = [
   'E_AGENT_REFUSED',
   'E_AGENT_COMMAND_FAILED',
   'E_AGENT_LOCKED',
+  /** The host's `etcd` account cannot run etcd (uid 0, not a system account) or cannot be made. */
+  'E_AGENT_ACCOUNT',
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

@@ -41,6 +41,8 @@ export const etcdFactsSchema = z.object({
       command: z.string(),
       /** TCP ports this process listens on. */
       listenPorts: z.array(z.number().int()),
+      /** The user it runs as (a name, else its uid). */
+      user: z.string(),
     }),
   ),
   dataDir: z.object({
@@ -48,7 +50,18 @@ export const etcdFactsSchema = z.object({
     exists: z.boolean(),
     /** The data dir holds a `member/` directory: an etcd member was bootstrapped here. */
     hasData: z.boolean(),
+    /** Its owner and group as "user:group" (names, else numbers); null when it does not exist. */
+    owner: z.string().nullable(),
+    /** Its permission bits; null when it does not exist. */
+    mode: z.number().int().nullable(),
   }),
+  /**
+   * The account etcd runs as: null where it does not exist yet (the agent creates it); `problem`
+   * says why an existing one cannot run etcd (uid 0, not a system account).
+   */
+  account: z
+    .object({ uid: z.number().int(), gid: z.number().int().nullable(), problem: z.string().optional() })
+    .nullable(),
 });
 
 export const factsResponseSchema = z.object({

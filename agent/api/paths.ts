@@ -8,6 +8,19 @@ export const ETCD_CONFIG_DIR = '/etc/etcd';
 /** etcd's settings as ETCD_* variables: the systemd unit's EnvironmentFile, or the supervisor's. */
 export const ETCD_ENV_FILE = `${ETCD_CONFIG_DIR}/etcd.env`;
 
+/**
+ * The system account etcd runs as (never root): created by the agent where it is missing
+ * (`useradd --system`, no login shell, home ETCD_HOME not created). Its data dir is etcd:etcd 0700,
+ * the env file root:etcd 0640.
+ */
+export const ETCD_USER = 'etcd';
+export const ETCD_GROUP = 'etcd';
+export const ETCD_HOME = '/var/lib/etcd';
+/** The env file's mode (root:ETCD_GROUP): readable by root and etcd only. */
+export const ETCD_ENV_MODE = 0o640;
+/** A data dir's (and WAL dir's) mode, owned ETCD_USER:ETCD_GROUP. */
+export const ETCD_DATA_MODE = 0o700;
+
 /** The systemd unit that runs etcd where systemd is PID 1. */
 export const ETCD_UNIT = 'etcd.service';
 export const ETCD_UNIT_FILE = `/etc/systemd/system/${ETCD_UNIT}`;
@@ -77,6 +90,24 @@ export const SYSTEM_DIRS = [
   '/var/lib',
   '/var/log',
   '/var/tmp',
+] as const;
+
+/**
+ * Trees that never hold an etcd data or WAL dir, at any depth: the agent hands no folder in them to
+ * the etcd user (a folder there owned by etcd would let etcd change the system).
+ */
+export const SYSTEM_TREES = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/proc',
+  '/sbin',
+  '/sys',
+  '/usr',
 ] as const;
 
 /**

@@ -2,6 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import type { ResponseOf, routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { readSupervisorState, type SupervisorPaths } from '../supervisor/state.ts';
+import { processUser } from '../system/accounts.ts';
 import { staleness } from '../system/etcd-staleness.ts';
 import { processAlive } from '../system/proc-stat.ts';
 import {
@@ -12,6 +13,7 @@ import {
   viewSupervisor,
 } from '../system/supervisor-control.ts';
 import { waitUntil } from '../wait-until.ts';
+import type { PrepareEtcdRun } from './etcd-run-as.ts';
 
 type Reply = ResponseOf<typeof routes.etcdService>;
 
@@ -21,15 +23,18 @@ export interface SupervisorContext {
   agentCommand: string[];
   /** The etcd program the supervisor runs, its env file and its log. */
   target: SuperviseTarget;
+  /** The etcd account, the data dir handed to it: done before every start (etcd-run-as.ts). */
+  prepare: PrepareEtcdRun;
 }
 
 const START_TIMEOUT_MS = 10_000;
 /** The supervisor gives etcd 10 s after SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 15_000;
 
-function reply(view: SupervisorView, changed: boolean, actions: string[]): Reply {
+async function reply(view: SupervisorView, changed: boolean, actions: string[]): Promise<Reply> {
   const s = view.state;
   const running = view.etcdAlive && s !== null;
+  const user = running && s.etcdPid !== null ? await processUser(s.etcdPid) : undefined;
   const stale =
     running && s.startedAtMs !== null
       ? staleness(s.binaryTarget ?? undefined, s.startedAtMs, { envFile: s.envFile, binary: s.binary })
@@ -44,6 +49,7 @@ function reply(view: SupervisorView, changed: boolean, actions: string[]): Reply
     startedAtMs: running ? s.startedAtMs : null,
     ...(s ? { restarts: s.restarts } : {}),
     ...(s?.lastExit ? { lastExit: s.lastExit.reason } : {}),
+    ...(user !== undefined ? { user } : {}),
   };
 }
 
@@ -72,11 +78,18 @@ export async function supervisorStart(ctx: SupervisorContext): Promise<Reply> {
   const actions: string[] = [];
   const orphan = view.etcdAlive && view.state ? view.state : null;
   if (orphan) actions.push(`stop etcd (pid ${orphan.etcdPid}) left running by a killed supervisor`);
-  actions.push(`start etcd under the tskv supervisor (${target.binary}, ${target.envFile})`);
   await requireFile(target.binary, 'the etcd program', constants.X_OK);
   await requireFile(target.envFile, 'the environment file', constants.R_OK);
   if (orphan?.etcdPid) await stopOrphan(orphan.etcdPid, orphan.etcdStartTime);
-  const pid = await launchSupervisor(ctx.agentCommand, target, ctx.paths);
+  // No etcd runs now: its folders can change hands.
+  const prepared = await ctx.prepare(true);
+  const account = prepared.account;
+  if (!account) throw new AgentError('E_AGENT_INTERNAL', 'the etcd account is missing after it was made');
+  actions.push(
+    ...prepared.actions,
+    `start etcd under the tskv supervisor (${target.binary}, ${target.envFile}) as user ${account.user}`,
+  );
+  const pid = await launchSupervisor(ctx.agentCommand, target, ctx.paths, account);
   const settled = await waitUntil(() => {
     const s = readSupervisorState(ctx.paths.stateFile);
     return (s?.supervisorPid === pid && s.phase !== 'starting') || !processAlive(pid);
@@ -135,7 +148,12 @@ export async function supervisorRestart(ctx: SupervisorContext): Promise<Reply> 
   if (!view.supervisorAlive || !state) return supervisorStart(ctx);
   const sameTarget =
     state.binary === target.binary && state.envFile === target.envFile && state.logFile === target.logFile;
-  if (!sameTarget) {
+  // A supervisor that runs etcd as another user (an older agent's, as root), or folders not yet the
+  // etcd user's: a new supervisor, started once the old one and its etcd are gone.
+  const pending = await ctx.prepare(false);
+  const sameUser =
+    pending.account !== null && state.uid === pending.account.uid && state.gid === pending.account.gid;
+  if (!sameTarget || !sameUser || pending.actions.length > 0) {
     const stopped = await supervisorStop(ctx);
     const started = await supervisorStart(ctx);
     return { ...started, actions: [...stopped.actions, ...started.actions] };

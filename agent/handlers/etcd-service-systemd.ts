@@ -8,18 +8,21 @@ import {
   type routes,
 } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
+import { processUser } from '../system/accounts.ts';
 import { readCurrentFile, writeFileAtomic } from '../system/atomic-file.ts';
 import { runningProgram, staleness } from '../system/etcd-staleness.ts';
 import { systemctl, systemctlOk, type UnitStatus, unitStatus } from '../system/systemd.ts';
 import { waitUntil } from '../wait-until.ts';
+import type { PrepareEtcdRun } from './etcd-run-as.ts';
 
 type Request = ParsedRequestOf<typeof routes.etcdService>;
 type Reply = ResponseOf<typeof routes.etcdService>;
 
 const WAIT_MS = 15_000;
 
-function reply(status: UnitStatus, changed: boolean, actions: string[]): Reply {
+async function reply(status: UnitStatus, changed: boolean, actions: string[]): Promise<Reply> {
   const running = status.mainPid > 0 && ['active', 'activating', 'reloading'].includes(status.activeState);
+  const user = running ? await processUser(status.mainPid) : undefined;
   const stale =
     running && status.startedAtMs !== null
       ? staleness(runningProgram(status.mainPid), status.startedAtMs, {
@@ -39,6 +42,7 @@ function reply(status: UnitStatus, changed: boolean, actions: string[]): Reply {
     restarts: status.restarts,
     ...(status.lastExit ? { lastExit: status.lastExit } : {}),
     unitState: `${status.activeState} (${status.subState})`,
+    ...(user !== undefined ? { user } : {}),
   };
 }
 
@@ -84,11 +88,26 @@ async function waitForMainPid(oldPid: number): Promise<UnitStatus> {
   return status;
 }
 
-async function start(request: Request, restart: boolean): Promise<Reply> {
+async function start(request: Request, restart: boolean, prepare: PrepareEtcdRun): Promise<Reply> {
   const actions: string[] = [];
   await installUnit(request, actions);
-  const before = await unitStatus(ETCD_UNIT);
+  let before = await unitStatus(ETCD_UNIT);
   if (!restart && isUp(before)) return reply(before, actions.length > 0, actions);
+  if (isUp(before)) {
+    // An etcd of another user (as root, under an older unit), or folders not yet the etcd user's:
+    // stop it, hand them over, then start, so that nothing is written as root in between.
+    const runsAs = await processUser(before.mainPid);
+    const pending = await prepare(false);
+    const otherUser = runsAs !== pending.account?.user;
+    if (otherUser || pending.actions.length > 0) {
+      actions.push(
+        `stop ${ETCD_UNIT} first (${otherUser ? `etcd runs as ${runsAs ?? 'an unknown user'}` : 'its folders change hands'})`,
+      );
+      await systemctlOk(['stop', ETCD_UNIT]);
+      before = await unitStatus(ETCD_UNIT);
+    }
+  }
+  if (!isUp(before)) actions.push(...(await prepare(true)).actions);
   actions.push(`${isUp(before) ? 'restart' : 'start'} ${ETCD_UNIT}`);
   // --no-block: a Type=notify etcd of a new cluster is "activating" until a quorum is up.
   await systemctlOk([isUp(before) ? 'restart' : 'start', '--no-block', ETCD_UNIT]);
@@ -108,7 +127,7 @@ async function stop(): Promise<Reply> {
   return reply(await unitStatus(ETCD_UNIT), true, actions);
 }
 
-export function systemdService(request: Request): Promise<Reply> {
+export function systemdService(request: Request, prepare: PrepareEtcdRun): Promise<Reply> {
   return commandFailed(async () => {
     switch (request.action) {
       case 'install': {
@@ -117,9 +136,9 @@ export function systemdService(request: Request): Promise<Reply> {
         return reply(await unitStatus(ETCD_UNIT), actions.length > 0, actions);
       }
       case 'start':
-        return start(request, false);
+        return start(request, false, prepare);
       case 'restart':
-        return start(request, true);
+        return start(request, true, prepare);
       case 'stop':
         return stop();
       case 'status':

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import type { FactsResponse, routes } from '../api/index.ts';
+import { ETCD_GROUP, ETCD_USER } from '../api/index.ts';
+import { etcdAccountProblem } from '../policy/etcd-account.ts';
+import { lookupGroup, lookupUser, processUser, uidMin } from '../system/accounts.ts';
 import { diskSpace } from '../system/disk.ts';
 import { dataDirState, etcdVersion, findEtcdBinary } from '../system/etcd.ts';
 import { detectFirewall } from '../system/firewall-detect.ts';
@@ -26,18 +29,34 @@ async function etcdFacts(dataDir: string): Promise<FactsResponse['etcd']> {
   if (procs.length > 0) {
     const listeners = await readTcpListeners();
     const owners = await socketOwners(new Set(listeners.map((l) => l.inode)));
-    running = procs.map((p) => ({
-      ...p,
-      listenPorts: [
-        ...new Set(listeners.filter((l) => owners.get(l.inode)?.pid === p.pid).map((l) => l.port)),
-      ].sort((a, b) => a - b),
-    }));
+    running = await Promise.all(
+      procs.map(async (p) => ({
+        ...p,
+        listenPorts: [
+          ...new Set(listeners.filter((l) => owners.get(l.inode)?.pid === p.pid).map((l) => l.port)),
+        ].sort((a, b) => a - b),
+        user: (await processUser(p.pid)) ?? '?',
+      })),
+    );
   }
   return {
     installed: binary ? { path: binary, version: await etcdVersion(binary) } : null,
     running,
     dataDir: { path: dataDir, ...(await dataDirState(dataDir)) },
+    account: await accountFacts(),
   };
+}
+
+/** The etcd account as it is (nothing is created here), with why it cannot run etcd if so. */
+async function accountFacts(): Promise<FactsResponse['etcd']['account']> {
+  // A name service that fails here is no reason to fail the facts: the start says it in full.
+  const [user, group] = await Promise.all([
+    lookupUser(ETCD_USER).catch(() => null),
+    lookupGroup(ETCD_GROUP).catch(() => null),
+  ]);
+  if (!user) return null;
+  const problem = etcdAccountProblem(user, group, await uidMin());
+  return { uid: user.uid, gid: group?.gid ?? null, ...(problem ? { problem } : {}) };
 }
 
 export const facts: Handler<typeof routes.facts> = async (request) => {

@@ -1,8 +1,10 @@
-import { type routes, unifiedDiff } from '../api/index.ts';
+import { ETCD_GROUP, type routes, unifiedDiff } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { checkReadable, checkWritable, MAX_FILE_BYTES } from '../policy/files.ts';
 import { HOST_LAYOUT, type HostLayout } from '../policy/layout.ts';
-import { readFileNoFollow, writeFileAtomic } from '../system/atomic-file.ts';
+import { ownerName } from '../system/accounts.ts';
+import { readFileNoFollow, setFileAccess, writeFileAtomic } from '../system/atomic-file.ts';
+import { type EnsureEtcdAccount, ensureEtcdAccount } from './etcd-account.ts';
 import type { Handler } from './types.ts';
 
 const octal = (mode: number) => `0${mode.toString(8)}`;
@@ -20,28 +22,56 @@ export function makeFileRead(layout: HostLayout = HOST_LAYOUT): Handler<typeof r
   return async ({ path }) => {
     await checkReadable(layout, path);
     const file = await current(path);
-    return { exists: file.exists, content: file.content };
+    return {
+      exists: file.exists,
+      content: file.content,
+      mode: file.mode,
+      owner: file.uid === null || file.gid === null ? null : await ownerName(file.uid, file.gid),
+    };
   };
 }
 
 /**
- * Write one of tskv's files (policy/files.ts says which) atomically when its content or mode
- * differs; the reply carries a unified diff. `layout` is for tests.
+ * Write one of tskv's files (policy/files.ts says which) atomically when its content, mode or
+ * (when asked) group differs; the reply carries a unified diff. Group `etcd` first makes the etcd
+ * account where it is missing. `layout` and `account` are for tests.
  */
-export function makeFileWrite(layout: HostLayout = HOST_LAYOUT): Handler<typeof routes.fileWrite> {
-  return async ({ path, content, mode }) => {
+export function makeFileWrite(
+  layout: HostLayout = HOST_LAYOUT,
+  account: EnsureEtcdAccount = ensureEtcdAccount,
+): Handler<typeof routes.fileWrite> {
+  return async ({ path, content, mode, group }) => {
     await checkWritable(layout, path, content);
     const file = await current(path);
+    const actions: string[] = [];
+    let gid: number | undefined;
+    if (group !== undefined) {
+      const made = await account(true);
+      actions.push(...made.actions);
+      gid = made.account?.gid;
+    }
     const contentChanged = !file.exists || file.content !== content;
     const modeChanged = file.mode !== mode;
-    if (!contentChanged && !modeChanged) return { changed: false, actions: [], diff: '' };
-    const actions: string[] = [];
-    if (!file.exists) actions.push(`create ${path} (${octal(mode)})`);
+    const groupChanged = gid !== undefined && file.gid !== gid;
+    if (!contentChanged && !modeChanged && !groupChanged)
+      return { changed: actions.length > 0, actions, diff: '' };
+    if (!file.exists) actions.push(`create ${path} (${octal(mode)}${group ? `, group ${ETCD_GROUP}` : ''})`);
     else if (contentChanged) actions.push(`update ${path}`);
     if (file.exists && modeChanged)
       actions.push(`chmod ${octal(mode)} ${path} (was ${octal(file.mode ?? 0)})`);
-    await writeFileAtomic(path, content, mode);
-    return { changed: true, actions, diff: unifiedDiff(file.content, content, path) };
+    if (file.exists && groupChanged) {
+      actions.push(
+        `chgrp ${ETCD_GROUP} ${path} (was ${(await ownerName(file.uid ?? 0, file.gid ?? 0)).split(':')[1]})`,
+      );
+    }
+    // The same content: mode and group change in place, and the file keeps its modification time.
+    if (contentChanged) await writeFileAtomic(path, content, mode, gid);
+    else await setFileAccess(path, mode, gid);
+    return {
+      changed: true,
+      actions,
+      diff: contentChanged ? unifiedDiff(file.content, content, path) : '',
+    };
   };
 }
 

@@ -1,3 +1,5 @@
+import { ETCD_GROUP, ETCD_USER, pathProblem } from '../api/index.ts';
+import { ownedDirProblem } from './data-dir.ts';
 import { checkEtcdBinary } from './etcd.ts';
 import { etcdBinary, type HostLayout } from './layout.ts';
 
@@ -21,6 +23,45 @@ const wordsOf =
     return undefined;
   };
 
+/** A hardening setting: only its hardening value (turning it off is no setting of tskv's). */
+const yes = oneOf('yes', 'true');
+/** A set of names, each one of `allowed` (a subset of what tskv renders). */
+const namesOf = (...allowed: string[]): ValueRule =>
+  wordsOf((word) => (allowed.includes(word) ? undefined : `is not one of ${allowed.join(' ')}`));
+
+/**
+ * The words of a systemd path list as systemd reads them (plain, or "quoted" with \\ and \"
+ * escapes, %% for %), or why not: no prefix (- + :), no other %-specifier or escape.
+ */
+export function unitPathWords(value: string): string[] | string {
+  const words: string[] = [];
+  const token = /\s*(?:"((?:[^"\\]|\\["\\])*)"|([^\s"'\\]+))(?=\s|$)/y;
+  let at = 0;
+  while (value.slice(at).trim() !== '') {
+    token.lastIndex = at;
+    const m = token.exec(value);
+    if (!m) return `is not a list of paths (plain or "quoted"): ${value.slice(at).trim()}`;
+    at = token.lastIndex;
+    const raw = m[1] !== undefined ? m[1].replace(/\\(["\\])/g, '$1') : (m[2] ?? '');
+    if (raw.replaceAll('%%', '').includes('%')) return `${raw} has a %-specifier (write %% for %)`;
+    words.push(raw.replaceAll('%%', '%'));
+  }
+  return words;
+}
+
+/** ReadWritePaths=: only folders the etcd user may own (policy/data-dir.ts), absolute, normalised. */
+const etcdDirs: ValueRule = (value, layout) => {
+  const words = unitPathWords(value);
+  if (typeof words === 'string') return words;
+  if (words.length === 0) return 'names no folder';
+  for (const path of words) {
+    const problem = pathProblem(path) ?? ownedDirProblem(path, layout);
+    if (problem)
+      return `${path}: ${problem.startsWith(path) ? problem.slice(path.length + 1) : problem} (only etcd's data and WAL dirs)`;
+  }
+  return undefined;
+};
+
 const execStart: ValueRule = (value, layout) => {
   const program = value.split(/\s+/)[0] ?? '';
   try {
@@ -35,7 +76,9 @@ const execStart: ValueRule = (value, layout) => {
  * The settings an etcd unit may have, by section. Nothing that runs another program (ExecStartPre=,
  * ...), changes what etcd's path names (RootDirectory=, BindPaths=, ...), passes variables other
  * than the env file's (Environment=, which can set LD_PRELOAD), writes files (StandardOutput=file:),
- * or starts, stops or replaces another unit (OnFailure=, Conflicts=, Alias=).
+ * or starts, stops or replaces another unit (OnFailure=, Conflicts=, Alias=). etcd runs as the etcd
+ * user (User= and Group= required, nothing else); the sandbox settings take only their hardening
+ * values, ReadWritePaths= only folders etcd may own, capabilities only CAP_NET_BIND_SERVICE.
  */
 const ALLOWED: Record<string, Record<string, ValueRule>> = {
   Unit: {
@@ -52,8 +95,23 @@ const ALLOWED: Record<string, Record<string, ValueRule>> = {
     Type: oneOf('notify', 'simple', 'exec'),
     EnvironmentFile: (value, layout) => (value === layout.envFile ? undefined : `must be ${layout.envFile}`),
     ExecStart: execStart,
-    User: any,
-    Group: any,
+    User: oneOf(ETCD_USER),
+    Group: oneOf(ETCD_GROUP),
+    NoNewPrivileges: yes,
+    ProtectSystem: oneOf('strict', 'full'),
+    ReadWritePaths: etcdDirs,
+    ProtectHome: oneOf('yes', 'true', 'read-only', 'tmpfs'),
+    PrivateTmp: yes,
+    PrivateDevices: yes,
+    ProtectKernelTunables: yes,
+    ProtectKernelModules: yes,
+    ProtectControlGroups: yes,
+    RestrictAddressFamilies: namesOf('AF_UNIX', 'AF_INET', 'AF_INET6', 'AF_NETLINK'),
+    RestrictNamespaces: yes,
+    RestrictSUIDSGID: yes,
+    LockPersonality: yes,
+    CapabilityBoundingSet: namesOf('CAP_NET_BIND_SERVICE'),
+    AmbientCapabilities: namesOf('CAP_NET_BIND_SERVICE'),
     Restart: any,
     RestartSec: any,
     RestartPreventExitStatus: any,
@@ -82,14 +140,17 @@ const ALLOWED: Record<string, Record<string, ValueRule>> = {
   },
 };
 
+/** Settings a unit must have exactly once: one program, run as the etcd user. */
+const ONCE = ['ExecStart', 'User', 'Group'] as const;
+
 /**
  * Why `text` is not a unit the agent installs for etcd, or undefined: [Unit], [Service] and
- * [Install] with only the settings above (one ExecStart=, starting tskv's etcd), no continued
- * lines, no control character but tab.
+ * [Install] with only the settings above (one ExecStart=, starting tskv's etcd; one User=etcd and
+ * one Group=etcd), no continued lines, no control character but tab.
  */
 export function etcdUnitProblem(text: string, layout: HostLayout): string | undefined {
   let section: string | undefined;
-  let execStarts = 0;
+  const counts = new Map<string, number>();
   for (const [i, raw] of text.split('\n').entries()) {
     const where = `line ${i + 1}`;
     // Every character below a space but tab is a control character (systemd ends a line at \r).
@@ -114,8 +175,11 @@ export function etcdUnitProblem(text: string, layout: HostLayout): string | unde
       return `${where}: ${key}= is not allowed in [${section}] (only ${Object.keys(rules).join(', ')})`;
     const problem = rule(value, layout);
     if (problem) return `${where}: ${key}= ${problem}`;
-    if (key === 'ExecStart') execStarts++;
+    if (section === 'Service') counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  if (execStarts !== 1) return `has ${execStarts} ExecStart= lines, not one`;
+  for (const key of ONCE) {
+    const n = counts.get(key) ?? 0;
+    if (n !== 1) return `has ${n} ${key}= lines, not one`;
+  }
   return undefined;
 }

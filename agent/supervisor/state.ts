@@ -34,6 +34,12 @@ export interface SupervisorState {
   binary: string;
   envFile: string;
   logFile: string;
+  /**
+   * The uid and gid etcd runs as (no supplementary groups). Absent: etcd runs as the supervisor's
+   * own user, root, as every supervisor before etcd had a user of its own.
+   */
+  uid?: number;
+  gid?: number;
   /** starting · running · backoff (waiting to restart a crashed etcd) · stopping · exited */
   phase: 'starting' | 'running' | 'backoff' | 'stopping' | 'exited';
   etcdPid: number | null;

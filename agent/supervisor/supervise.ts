@@ -23,6 +23,8 @@ export interface SuperviseOptions {
   stateFile: string;
   /** Held for the supervisor's whole life: a second supervisor started meanwhile exits at once. */
   lockFile: string;
+  /** Who etcd runs as (setgid, setuid, supplementary groups dropped); absent: the supervisor's own user. */
+  runAs?: { uid: number; gid: number };
 }
 
 /** systemd's PATH for services: etcd gets exactly its env file's variables plus this. */
@@ -42,6 +44,7 @@ function describeExit(code: number | null, signal: string | null): string {
  * restart it when it crashes (non-zero exit or signal; backoff 1 s doubling to 10 s), not after
  * a clean exit 0 (a removed member stopping), and then exit too. SIGTERM/SIGINT: stop etcd
  * (SIGTERM, SIGKILL after 10 s) and exit. SIGHUP: restart etcd, re-reading the env file.
+ * etcd runs as `runAs` (the etcd user) when given.
  * Only one supervisor runs: it holds its lock file for its whole life, and one started while
  * another holds it exits at once, before it writes anything.
  */
@@ -72,6 +75,7 @@ function superviseHeld(options: SuperviseOptions): void {
     binary: options.binary,
     envFile: options.envFile,
     logFile: options.logFile,
+    ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
     phase: 'starting',
     etcdPid: null,
     etcdStartTime: null,
@@ -147,10 +151,13 @@ function superviseHeld(options: SuperviseOptions): void {
     } catch {
       // missing: the spawn below says so
     }
+    // The log stays root's: etcd writes to the descriptor it inherits, never opens the file.
+    // With uid and gid, libuv also drops every supplementary group before exec.
     const c = spawn(options.binary, [], {
       env: { PATH: SERVICE_PATH, ...env },
       cwd: '/',
       stdio: ['ignore', logFd, logFd],
+      ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
     });
     child = c;
     let done = false;
@@ -161,7 +168,8 @@ function superviseHeld(options: SuperviseOptions): void {
         startedAtMs: atMs,
         binaryTarget,
       });
-      log(`started etcd (pid ${c.pid}) from ${options.binary} with ${options.envFile}`);
+      const as = options.runAs ? ` as uid ${options.runAs.uid} gid ${options.runAs.gid}` : '';
+      log(`started etcd (pid ${c.pid}) from ${options.binary} with ${options.envFile}${as}`);
       save('running');
     });
     c.once('error', (err: NodeJS.ErrnoException) => {

@@ -8,7 +8,12 @@ export interface CurrentFile {
   content: string;
   /** Permission bits (0o777 mask); null when the file does not exist. */
   mode: number | null;
+  /** Owner and group ids; null when the file does not exist. */
+  uid: number | null;
+  gid: number | null;
 }
+
+const MISSING: CurrentFile = { exists: false, content: '', mode: null, uid: null, gid: null };
 
 /** A regular file's text and mode; `exists: false` when there is nothing at `path`. */
 export async function readCurrentFile(path: string): Promise<CurrentFile> {
@@ -16,11 +21,17 @@ export async function readCurrentFile(path: string): Promise<CurrentFile> {
   try {
     info = await stat(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, content: '', mode: null };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return MISSING;
     throw err;
   }
   if (!info.isFile()) throw new Error(`${path} exists and is not a regular file`);
-  return { exists: true, content: await readFile(path, 'utf8'), mode: info.mode & 0o7777 };
+  return {
+    exists: true,
+    content: await readFile(path, 'utf8'),
+    mode: info.mode & 0o7777,
+    uid: info.uid,
+    gid: info.gid,
+  };
 }
 
 /**
@@ -33,7 +44,7 @@ export async function readFileNoFollow(path: string, maxBytes: number): Promise<
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { exists: false, content: '', mode: null };
+    if (code === 'ENOENT') return MISSING;
     if (code === 'ELOOP') throw new Error(`${path} is a symlink`);
     throw err;
   }
@@ -41,7 +52,13 @@ export async function readFileNoFollow(path: string, maxBytes: number): Promise<
     const info = await handle.stat();
     if (!info.isFile()) throw new Error(`${path} exists and is not a regular file`);
     if (info.size > maxBytes) throw new Error(`${path} is over ${maxBytes} bytes`);
-    return { exists: true, content: await handle.readFile('utf8'), mode: info.mode & 0o7777 };
+    return {
+      exists: true,
+      content: await handle.readFile('utf8'),
+      mode: info.mode & 0o7777,
+      uid: info.uid,
+      gid: info.gid,
+    };
   } finally {
     await handle.close();
   }
@@ -68,10 +85,16 @@ export function tempSibling(path: string): string {
 
 /**
  * Replace `path` atomically: parents created (0755), a temporary file in the same directory
- * written, given `mode`, fsynced, then renamed over `path`. Readers see the old or the new file,
- * never a partial one.
+ * written, given `mode` (and the group `gid`, when given), fsynced, then renamed over `path`.
+ * Readers see the old or the new file, never a partial one, nor one with the new group's
+ * readers before its mode.
  */
-export async function writeFileAtomic(path: string, content: string | Buffer, mode: number): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  content: string | Buffer,
+  mode: number,
+  gid?: number,
+): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const temp = tempSibling(path);
@@ -79,6 +102,7 @@ export async function writeFileAtomic(path: string, content: string | Buffer, mo
   try {
     try {
       await handle.writeFile(content);
+      if (gid !== undefined) await handle.chown(process.geteuid?.() ?? 0, gid);
       await handle.chmod(mode); // the umask narrowed the mode given to open()
       await handle.sync();
     } finally {
@@ -90,6 +114,23 @@ export async function writeFileAtomic(path: string, content: string | Buffer, mo
     throw err;
   }
   await syncDir(dir);
+}
+
+/**
+ * Give the file at `path` (never through a symlink there) `mode` and, when given, the group `gid`,
+ * in place: its content and modification time stay (the time is how a running etcd is known to
+ * predate its settings).
+ */
+export async function setFileAccess(path: string, mode: number, gid?: number): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error(`${path} is not a regular file`);
+    // The group first: a mode that opens the file to the group never reaches the old group.
+    if (gid !== undefined) await handle.chown(process.geteuid?.() ?? 0, gid);
+    await handle.chmod(mode);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Whether anything (a file, folder or even a dangling symlink) is at `path`. */

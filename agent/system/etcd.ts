@@ -1,6 +1,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { ETCD_BINARY } from '../api/index.ts';
+import { ownerName } from './accounts.ts';
 import { runCommand } from './run.ts';
 
 async function isExecutable(path: string): Promise<boolean> {
@@ -46,17 +47,23 @@ export async function etcdVersion(binary: string): Promise<string> {
 export interface DataDirState {
   exists: boolean;
   hasData: boolean;
+  /** "user:group" (names, else numbers), null when there is no directory. */
+  owner: string | null;
+  mode: number | null;
 }
 
-/** Whether an etcd member was bootstrapped in `dir` (it holds `member/`). */
+/** Whether an etcd member was bootstrapped in `dir` (it holds `member/`), and whose `dir` is. */
 export async function dataDirState(dir: string): Promise<DataDirState> {
-  const isDir = async (p: string) => {
-    try {
-      return (await stat(p)).isDirectory();
-    } catch {
-      return false;
-    }
+  const dirStat = async (p: string) => {
+    const s = await stat(p).catch(() => null);
+    return s?.isDirectory() ? s : null;
   };
-  const exists = await isDir(dir);
-  return { exists, hasData: exists && (await isDir(join(dir, 'member'))) };
+  const info = await dirStat(dir);
+  if (!info) return { exists: false, hasData: false, owner: null, mode: null };
+  return {
+    exists: true,
+    hasData: (await dirStat(join(dir, 'member'))) !== null,
+    owner: await ownerName(info.uid, info.gid),
+    mode: info.mode & 0o777,
+  };
 }

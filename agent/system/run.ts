@@ -11,15 +11,26 @@ export interface CommandResult {
 }
 
 /**
- * Run one host command without a shell. Never throws: every outcome is in the result, so callers
+ * Run one host command without a shell (as the agent's user, or `as` another uid and gid). Never throws: every outcome is in the result, so callers
  * decide what a failure means (a missing `ufw` is a fact, not an error).
  */
-export function runCommand(file: string, args: string[], timeoutMs = 10_000): Promise<CommandResult> {
+export function runCommand(
+  file: string,
+  args: string[],
+  timeoutMs = 10_000,
+  as?: { uid: number; gid: number },
+): Promise<CommandResult> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
-      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } },
+      {
+        timeout: timeoutMs,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, LC_ALL: 'C' },
+        // As another user: setgid, setuid, and no supplementary groups (libuv drops them).
+        ...(as ? { uid: as.uid, gid: as.gid } : {}),
+      },
       (err, stdout, stderr) => {
         if (!err) {
           resolve({ code: 0, stdout, stderr, notFound: false, timedOut: false });

@@ -24,6 +24,12 @@ export interface SuperviseTarget {
   logFile: string;
 }
 
+/** Who the supervisor runs etcd as. */
+export interface SuperviseAs {
+  uid: number;
+  gid: number;
+}
+
 export interface SupervisorView {
   state: SupervisorState | null;
   /** The supervisor recorded in the state file is alive (same pid and start time). */
@@ -51,6 +57,7 @@ export async function launchSupervisor(
   command: string[],
   target: SuperviseTarget,
   paths: SupervisorPaths,
+  runAs: SuperviseAs,
 ): Promise<number> {
   mkdirSync(dirname(target.logFile), { recursive: true, mode: 0o755 });
   mkdirSync(dirname(paths.stateFile), { recursive: true, mode: 0o755 });
@@ -61,6 +68,7 @@ export async function launchSupervisor(
     'supervise',
     ...['--env', target.envFile, '--binary', target.binary, '--log', target.logFile],
     ...['--pidfile', paths.pidFile, '--state', paths.stateFile, '--lock', paths.lockFile],
+    ...['--uid', String(runAs.uid), '--gid', String(runAs.gid)],
   ];
   const logFd = openSync(target.logFile, 'a', 0o640);
   try {

@@ -5,7 +5,7 @@ export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface CheckResult {
   host: string;
-  /** ssh, os, disk, ports, firewall, reachability, clock, data-dir */
+  /** ssh, os, disk, ports, firewall, reachability, clock, data-dir, account */
   check: string;
   status: CheckStatus;
   /** What was observed, in one line. */

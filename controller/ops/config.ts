@@ -1,5 +1,11 @@
 /** Each member's env file (and systemd unit) as the inventory wants it, compared with what the host has. Pure. */
-import { ETCD_UNIT_FILE, parseEnvFile, unifiedDiff } from '../../agent/api/index.ts';
+import {
+  ETCD_ENV_MODE,
+  ETCD_GROUP,
+  ETCD_UNIT_FILE,
+  parseEnvFile,
+  unifiedDiff,
+} from '../../agent/api/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { renderHost } from '../render/render.ts';
 import { type ClusterState, ETCD_ENV_FILE } from '../render/settings.ts';
@@ -58,23 +64,56 @@ export function desiredConfig(
 export interface FileChange {
   title: string;
   diff: string;
+  /** Only the file's mode or owner changes: etcd reads the same settings, nothing restarts. */
+  accessOnly?: true;
 }
 
-/** The env file's and the unit's changes (each absent when the host already has it). */
+/** The env file's mode and owner as the agent reads them. */
+export interface FileAccess {
+  mode: number | null;
+  owner: string | null;
+}
+
+/** Who may read the env file: root, and the etcd group (0640 root:etcd). */
+export const ENV_FILE_OWNER = `root:${ETCD_GROUP}`;
+const octal = (mode: number) => `0${mode.toString(8)}`;
+
+/** The env file's mode and owner when they are not right: "0640 root:etcd (was 0644 root:root)", else undefined. */
+function envAccessChange(access: FileAccess | undefined): string | undefined {
+  if (!access || (access.mode === ETCD_ENV_MODE && access.owner === ENV_FILE_OWNER)) return undefined;
+  const was = [access.mode === null ? '' : octal(access.mode), access.owner ?? ''].filter(Boolean).join(' ');
+  return `${octal(ETCD_ENV_MODE)} ${ENV_FILE_OWNER}${was ? ` (was ${was})` : ''}`;
+}
+
+/**
+ * The env file's and the unit's changes (each absent when the host already has it). The env file
+ * also changes when it is not 0640 root:etcd (`envAccess`: as the host has it; an older tskv
+ * wrote it 0644 root:root).
+ */
 export function planConfig(
   desired: DesiredConfig,
   currentEnv: string | undefined,
   currentUnit: string | undefined,
+  envAccess?: FileAccess,
 ): { env?: FileChange; unit?: FileChange } {
+  const access = currentEnv === undefined ? undefined : envAccessChange(envAccess);
   return {
     ...(currentEnv !== desired.env
       ? {
           env: {
-            title: `${currentEnv === undefined ? 'write' : 'update'} ${ETCD_ENV_FILE}`,
+            title: `${currentEnv === undefined ? 'write' : 'update'} ${ETCD_ENV_FILE}${access ? `, ${access}` : ''}`,
             diff: unifiedDiff(currentEnv, desired.env, ETCD_ENV_FILE),
           },
         }
-      : {}),
+      : access
+        ? {
+            env: {
+              title: `set ${ETCD_ENV_FILE} to ${access} (readable by root and etcd only)`,
+              diff: '',
+              accessOnly: true,
+            },
+          }
+        : {}),
     ...(desired.unit !== undefined && currentUnit !== desired.unit
       ? {
           unit: {

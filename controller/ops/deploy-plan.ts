@@ -3,7 +3,7 @@ import type { FactsResponse, FirewallStateResponse } from '../../agent/api/index
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { Plan, Step } from '../plan/plan.ts';
 import { type ClusterDecision, type ClusterMode, hasRun } from './cluster-mode.ts';
-import { chooseState, desiredConfig, keepInitialSettings, planConfig } from './config.ts';
+import { chooseState, desiredConfig, type FileAccess, keepInitialSettings, planConfig } from './config.ts';
 import { planFirewall } from './firewall-plan.ts';
 import { planInstall } from './install.ts';
 import { planService, restartOrder } from './service.ts';
@@ -40,7 +40,11 @@ export interface HostInput {
   /** Why the running etcd needs a restart though its files are right (see the agent's service status). */
   stale?: string | undefined;
   envFile: string | undefined;
+  /** The env file's mode and owner, when it exists. */
+  envAccess: FileAccess | undefined;
   unitFile: string | undefined;
+  /** The user the running etcd runs as (root where an older tskv started it). */
+  runsAs: string | undefined;
   /** The preflight clock check failed on this host: what it observed. */
   clockProblem: string | undefined;
 }
@@ -57,7 +61,7 @@ function summary(h: HostInput): string {
   const installed = h.facts.etcd.installed;
   const etcd = installed ? `etcd ${installed.version}` : 'no etcd';
   const state = h.running
-    ? `running (pid ${h.pid ?? '?'})`
+    ? `running (pid ${h.pid ?? '?'}${h.runsAs ? `, user ${h.runsAs}` : ''})`
     : h.facts.etcd.dataDir.hasData
       ? 'stopped, has data'
       : 'stopped';
@@ -101,19 +105,24 @@ export function planDeploy(input: PlanInput): DeployPlan {
     );
     const want =
       memberStarted && h.facts.etcd.dataDir.hasData ? keepInitialSettings(rendered, h.envFile) : rendered;
-    const config = planConfig(want, h.envFile, h.unitFile);
+    const config = planConfig(want, h.envFile, h.unitFile, h.envAccess);
     const files: DeployStep[] = [
-      ...(config.env ? [{ kind: 'config' as const, host, env: want.env, ...config.env }] : []),
+      ...(config.env
+        ? [{ kind: 'config' as const, host, env: want.env, title: config.env.title, diff: config.env.diff }]
+        : []),
       ...(config.unit && want.unit !== undefined
         ? [{ kind: 'unit' as const, host, unit: want.unit, ...config.unit }]
         : []),
     ];
     const service = planService({
       running: h.running,
-      configChanged: files.length > 0,
+      // A new mode or owner of the env file alone: the same settings, no restart.
+      configChanged: (config.env !== undefined && !config.env.accessOnly) || config.unit !== undefined,
       installChanged: install !== undefined,
       stale: h.stale,
       bootstrapping,
+      runsAs: h.runsAs,
+      dataDir: h.facts.etcd.dataDir.hasData ? h.facts.etcd.dataDir : undefined,
     });
     if (service === undefined) {
       prepare.push(...files);

@@ -5,6 +5,7 @@ import type {
   PortsResponse,
   ProbeConnectResponse,
 } from '../../agent/api/index.ts';
+import { ETCD_USER } from '../../agent/api/index.ts';
 import type { CheckResult } from './checks.ts';
 import { type ClockOffset, formatOffset, judgeSkew, SKEW_FAIL_MS } from './clock-skew.ts';
 
@@ -197,5 +198,37 @@ export function dataDirChecks(host: string, facts: FactsResponse, bootstrappingN
       observed: `${dd.path} already holds etcd member data and no cluster is running`,
       fix: `if it is this cluster's data (all members stopped), re-run with --allow-existing-data to restart from it; otherwise move ${dd.path} aside`,
     },
+  ];
+}
+
+/**
+ * The account etcd runs as: there and a system account, or missing (deploy creates it). One that
+ * exists but cannot run etcd (uid 0, an ordinary user's) fails here, before anything changes.
+ */
+export function accountChecks(host: string, facts: FactsResponse): CheckResult[] {
+  const account = facts.etcd.account;
+  if (account === null) {
+    return [
+      {
+        host,
+        check: 'account',
+        status: 'ok',
+        observed: `no ${ETCD_USER} account yet: deploy creates it (system account, no login)`,
+      },
+    ];
+  }
+  if (account.problem) {
+    return [
+      {
+        host,
+        check: 'account',
+        status: 'fail',
+        observed: account.problem,
+        fix: `etcd runs as the system user ${ETCD_USER}: remove or fix that account on ${host}, then re-run`,
+      },
+    ];
+  }
+  return [
+    { host, check: 'account', status: 'ok', observed: `etcd runs as ${ETCD_USER} (uid ${account.uid})` },
   ];
 }

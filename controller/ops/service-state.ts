@@ -6,7 +6,7 @@ type ServiceStatus = ResponseOf<typeof routes.etcdService>;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
- * "running (systemd, pid 812, since 2026-12-04T10:40:01Z, 0 restarts)" or
+ * "running (systemd, pid 812, user etcd, since 2026-12-04T10:40:01Z, 0 restarts)" or
  * "stopped (systemd: failed (failed), last exit-code, status 1; 5 restarts)".
  */
 export function describeService(s: ServiceStatus): string {
@@ -14,7 +14,8 @@ export function describeService(s: ServiceStatus): string {
   if (s.running) {
     const since =
       s.startedAtMs === null ? [] : [`since ${new Date(s.startedAtMs).toISOString().slice(0, 19)}Z`];
-    return `running (${[s.manager, `pid ${s.pid ?? '?'}`, ...since, ...restarts].join(', ')})`;
+    const user = s.user === undefined ? [] : [`user ${s.user}`];
+    return `running (${[s.manager, `pid ${s.pid ?? '?'}`, ...user, ...since, ...restarts].join(', ')})`;
   }
   const how = [s.unitState ? `${s.manager}: ${s.unitState}` : s.manager];
   if (s.lastExit) how.push(`last ${s.lastExit}`);

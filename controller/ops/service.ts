@@ -1,4 +1,5 @@
 /** Start, restart, or leave etcd alone on a host; and the order of rolling restarts. Pure. */
+import { ETCD_DATA_MODE, ETCD_GROUP, ETCD_USER } from '../../agent/api/index.ts';
 
 export interface ServiceInput {
   running: boolean;
@@ -9,22 +10,40 @@ export interface ServiceInput {
   /** Why the running etcd does not run what is installed and written (an interrupted run left it so). */
   stale?: string | undefined;
   bootstrapping: boolean;
+  /** The user the running etcd runs as (an older tskv ran it as root). */
+  runsAs?: string | undefined;
+  /** The member's data dir as the host has it, when it exists. */
+  dataDir?: { path: string; owner: string | null; mode: number | null } | undefined;
+}
+
+const ETCD_OWNER = `${ETCD_USER}:${ETCD_GROUP}`;
+
+/** "hand /var/lib/etcd/h1.etcd to etcd:etcd 0700 (was root:root 0700)" when the data dir is not etcd's, else undefined. */
+export function dataDirHandover(dataDir: ServiceInput['dataDir']): string | undefined {
+  if (!dataDir || dataDir.owner === null) return undefined;
+  if (dataDir.owner === ETCD_OWNER && dataDir.mode === ETCD_DATA_MODE) return undefined;
+  const mode = dataDir.mode === null ? '' : ` 0${dataDir.mode.toString(8)}`;
+  return `hand ${dataDir.path} to ${ETCD_OWNER} 0${ETCD_DATA_MODE.toString(8)} (was ${dataDir.owner}${mode})`;
 }
 
 export function planService(s: ServiceInput): { kind: 'start' | 'restart'; title: string } | undefined {
+  const handover = dataDirHandover(s.dataDir);
   if (!s.running) {
-    return {
-      kind: 'start',
-      title: s.bootstrapping
-        ? 'start etcd (all members together, --initial-cluster-state new)'
-        : 'start etcd',
-    };
+    const title = s.bootstrapping
+      ? 'start etcd (all members together, --initial-cluster-state new)'
+      : 'start etcd';
+    return { kind: 'start', title: handover ? `${title}; ${handover}` : title };
   }
   const why = [
+    ...(s.runsAs !== undefined && s.runsAs !== ETCD_USER
+      ? [`run etcd as user ${ETCD_USER}, not ${s.runsAs}`]
+      : []),
     ...(s.installChanged ? ['new etcd version'] : []),
     ...(s.configChanged ? ['configuration changed'] : []),
-    ...(s.stale && !s.installChanged && !s.configChanged ? [s.stale] : []),
+    ...(handover ? [handover] : []),
   ];
+  // A stale etcd's reason is worth saying only when nothing else explains the restart.
+  if (why.length === 0 && s.stale) why.push(s.stale);
   if (why.length === 0) return undefined;
   return {
     kind: 'restart',

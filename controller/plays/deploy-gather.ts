@@ -1,5 +1,5 @@
 /** What deploy needs beyond preflight: each host's config files and service state, and the live member list. */
-import { routes } from '../../agent/api/index.ts';
+import { type ResponseOf, routes } from '../../agent/api/index.ts';
 import { hostFailure } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { CheckResult } from '../ops/checks.ts';
@@ -24,9 +24,12 @@ export interface Gathered {
   leader: string | undefined;
 }
 
-async function readFile(ch: HostChannel, path: string): Promise<string | undefined> {
+async function readFile(
+  ch: HostChannel,
+  path: string,
+): Promise<ResponseOf<typeof routes.fileRead> | undefined> {
   const r = await ch.agent.call(routes.fileRead, { path }, { step: `read ${path}` });
-  return r.exists ? r.content : undefined;
+  return r.exists ? r : undefined;
 }
 
 /** The data dir the host's env file names, when it is not the inventory's and holds member data. */
@@ -51,12 +54,21 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
     async (name) => {
       const ch = session.hosts.get(name)!;
       const obs = preflight.observations.get(name)!;
-      const [envFile, unitFile, service] = await Promise.all([
+      const [env, unit, service] = await Promise.all([
         readFile(ch, ETCD_ENV_FILE),
         obs.facts.init.systemd ? readFile(ch, ETCD_UNIT_FILE) : Promise.resolve(undefined),
         serviceCall(ch, 'status'),
       ]);
-      return { ch, obs, envFile, unitFile, service, dataElsewhere: await dataElsewhere(ch, envFile) };
+      const envFile = env?.content;
+      return {
+        ch,
+        obs,
+        envFile,
+        envAccess: env && { mode: env.mode, owner: env.owner },
+        unitFile: unit?.content,
+        service,
+        dataElsewhere: await dataElsewhere(ch, envFile),
+      };
     },
     session.mode,
   );
@@ -66,7 +78,7 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
   for (const name of names) {
     const o = outcomes.get(name)!;
     if (!o.ok) throw hostFailure(name, 'read configuration and service state', o.error);
-    const { ch, obs, envFile, unitFile, service, dataElsewhere } = o.value;
+    const { ch, obs, envFile, envAccess, unitFile, service, dataElsewhere } = o.value;
     services.set(name, service);
     hosts.push({
       spec: ch.spec,
@@ -76,7 +88,9 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
       pid: service.pid,
       stale: service.stale,
       envFile,
+      envAccess,
       unitFile,
+      runsAs: service.user,
       clockProblem: clockProblems.get(name),
     });
     runtimes.push({

@@ -3,7 +3,13 @@
  * its log when it fails, start a member joining a live cluster, and retire a host (stop etcd, move
  * its data dirs aside, never delete). What deploy, member and replace all do to a host.
  */
-import { type FactsResponse, type ResponseOf, routes } from '../../agent/api/index.ts';
+import {
+  ETCD_ENV_MODE,
+  ETCD_GROUP,
+  type FactsResponse,
+  type ResponseOf,
+  routes,
+} from '../../agent/api/index.ts';
 import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import { type EtcdArtifact, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { describeCause, TskvError } from '../errors.ts';
@@ -67,7 +73,8 @@ export async function writeEnvFile(
 ): Promise<{ changed: boolean; actions: string[] }> {
   const r = await ch.agent.call(
     routes.fileWrite,
-    { path: ETCD_ENV_FILE, content: env, mode: 0o644 },
+    // root:etcd 0640: readable by root and etcd only (the agent creates the etcd account if missing).
+    { path: ETCD_ENV_FILE, content: env, mode: ETCD_ENV_MODE, group: ETCD_GROUP },
     { step: `write ${ETCD_ENV_FILE}` },
   );
   return { changed: r.changed, actions: r.actions };

@@ -8,6 +8,7 @@ import {
 import { type CheckResult, failedCheck } from '../ops/checks.ts';
 import type { ClockOffset } from '../ops/clock-skew.ts';
 import {
+  accountChecks,
   clockChecks,
   dataDirChecks,
   firewallChecks,
@@ -88,6 +89,7 @@ export async function runPreflight(
     checks.push(...portChecks(name, o.ports, o.facts));
     checks.push(...firewallChecks(name, o.firewall));
     checks.push(...dataDirChecks(name, o.facts, bootstrappingNew));
+    checks.push(...accountChecks(name, o.facts));
   }
   if (reach && seen.size > 1) {
     const probes = await reach.between([...seen.keys()]);

@@ -4,6 +4,8 @@ import {
   commandArg,
   ETCD_BINARY,
   ETCD_ENV_FILE,
+  ETCD_GROUP,
+  ETCD_USER,
   envName,
   envQuote,
   etcdSettings,
@@ -11,7 +13,10 @@ import {
   type Setting,
   type SettingsOptions,
 } from './settings.ts';
+import { unitPaths } from './systemd-quote.ts';
 import { renderTemplate } from './templates.ts';
+
+const HOME_DIRS = ['/home', '/root', '/run/user'];
 
 export type RenderFormat = 'flags' | 'env' | 'systemd';
 export const RENDER_FORMATS: readonly RenderFormat[] = ['flags', 'env', 'systemd'];
@@ -45,6 +50,11 @@ export function renderSettings(
   format: RenderFormat,
   settings: readonly Setting[],
 ): string {
+  // The folders etcd writes: its data dir and, when the inventory sets one, its WAL dir.
+  const writes = settings
+    .filter((s) => s.flag === 'data-dir' || s.flag === 'wal-dir')
+    .map((s) => s.value)
+    .filter((v) => v !== '');
   return renderTemplate(inv.templatesDir, TEMPLATE[format], {
     host,
     cluster: inv.cluster,
@@ -56,5 +66,13 @@ export function renderSettings(
     })),
     binary: ETCD_BINARY,
     envFile: ETCD_ENV_FILE,
+    user: ETCD_USER,
+    group: ETCD_GROUP,
+    /** ReadWritePaths=: quoted for systemd, % doubled. */
+    readWritePaths: unitPaths(writes),
+    /** ProtectHome=yes hides /home, /root and /run/user: only when etcd keeps nothing there. */
+    protectHome: !writes.some((w) => HOME_DIRS.some((h) => w === h || w.startsWith(`${h}/`))),
+    /** A port below 1024 needs CAP_NET_BIND_SERVICE, which the etcd user lacks. */
+    bindLowPorts: Math.min(inv.cluster.clientPort, inv.cluster.peerPort) < 1024,
   });
 }

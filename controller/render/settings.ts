@@ -23,7 +23,7 @@ export type Setting =
   | { flag: string; value: string; source: 'inventory' };
 
 /** Where deploy installs etcd and its settings (the systemd unit reads the env file). */
-export { ETCD_BINARY, ETCD_ENV_FILE } from '../../agent/api/index.ts';
+export { ETCD_BINARY, ETCD_ENV_FILE, ETCD_GROUP, ETCD_USER } from '../../agent/api/index.ts';
 
 export function findHost(inv: Inventory, hostName: string): HostSpec | undefined {
   return inv.hosts.find((h) => h.name === hostName);

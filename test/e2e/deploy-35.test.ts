@@ -26,6 +26,17 @@ describe('tskv deploy on the lab (etcd 3.5 tarball)', { skip: labUnavailableReas
       'http://127.0.0.1:2379/v2/members',
     );
     assert.deepEqual(v2.members.map((m) => m.name).sort(), ['docker', 'h102', 'h104']);
+    for (const h of lab.hosts) {
+      assert.equal(
+        (await h.execOk('ps -o user= -p $(pgrep -x etcd)')).trim(),
+        'etcd',
+        `${h.name}: 3.5 as etcd`,
+      );
+      assert.equal(
+        (await h.execOk(`stat -c '%U:%G %a' /var/lib/etcd/${h.name}.etcd`)).trim(),
+        'etcd:etcd 700',
+      );
+    }
     const pids = await etcdPids(lab);
     const again = await deploy(inventory);
     assertDeployed(again);

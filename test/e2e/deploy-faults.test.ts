@@ -44,7 +44,7 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
     for (const h of ['h102', 'docker']) {
       assert.match(
         status.stdout,
-        new RegExp(`^${h} .* running \\((supervisor|systemd), pid \\d+, since \\S+Z`, 'm'),
+        new RegExp(`^${h} .* running \\((supervisor|systemd), pid \\d+, user etcd, since \\S+Z`, 'm'),
       );
     }
     assert.match(status.stdout, /^h104 .* stopped \((supervisor|systemd)\b/m);

@@ -11,7 +11,8 @@ import {
   etcdStartTicks,
   type V3Member,
 } from './deploy-helpers.ts';
-import { openLive } from './replace-helpers.ts';
+import { openLive, SequentialWriter } from './replace-helpers.ts';
+import { ClusterMonitor } from './sweep.ts';
 
 const NAME = 'e2e-deploy';
 
@@ -26,7 +27,7 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
     // What a deploy would change: the firewall (now and across reboots), etcd's config and data.
     const look =
       'firewall-cmd --list-ports; firewall-cmd --permanent --list-ports; ' +
-      'ls -laR /etc/etcd /var/lib/etcd /usr/local/bin /opt/tskv 2>&1; true'; // bare: most are missing
+      'ls -laR /etc/etcd /var/lib/etcd /usr/local/bin /opt/tskv 2>&1; getent passwd etcd; true'; // bare: most are missing
     const before = await Promise.all(lab.hosts.map((h) => h.execOk(look)));
     const plain = await tskv(['deploy', lab.inventoryPath, '--dry-run']);
     assert.equal(plain.code, 0, plain.stdout + plain.stderr);
@@ -96,6 +97,32 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
     for (const h of [lab.host('docker'), lab.host('h104')]) {
       const got = await curlJson<{ node: { value: string } }>(h, 'http://127.0.0.1:2379/v2/keys/message');
       assert.equal(got.node.value, '简单测试', h.name);
+    }
+  });
+
+  test('etcd runs as the system user etcd: no supplementary groups, its data etcd:etcd 0700, its env file 0640 root:etcd', async () => {
+    for (const h of lab.hosts) {
+      // The lab's hosts have no etcd account (lab/host-init.sh removes the machine's): deploy made it.
+      const passwd = (await h.execOk('getent passwd etcd')).trim().split(':');
+      assert.equal(passwd[6], '/usr/sbin/nologin', `${h.name}: no login shell`);
+      assert.ok(Number(passwd[2]) > 0 && Number(passwd[2]) < 1000, `${h.name}: a system uid (${passwd[2]})`);
+      assert.equal((await h.exec('test -e /var/lib/etcd/.profile || test -e /home/etcd')).code, 1);
+      assert.equal((await h.execOk('ps -o user= -p $(pgrep -x etcd)')).trim(), 'etcd', h.name);
+      assert.match(await h.execOk('cat /proc/$(pgrep -x etcd)/status'), /^Groups:\s*$/m, h.name);
+      assert.equal(
+        (
+          await h.execOk(
+            `stat -c '%U:%G %a' /var/lib/etcd/${h.name}.etcd /etc/etcd/etcd.env /var/log/tskv/etcd.log`,
+          )
+        ).trim(),
+        ['etcd:etcd 700', 'root:etcd 640', 'root:root 640'].join('\n'),
+        h.name,
+      );
+      // Its supervisor is root's (it reads the env file, keeps the log), etcd alone is not.
+      assert.equal(
+        (await h.execOk("ps -o user= -p $(pgrep -f 'tskv-agent-[0-9a-f]+ supervise')")).trim(),
+        'root',
+      );
     }
   });
 
@@ -172,4 +199,101 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
       await again.close();
     }
   });
+
+  test('members an older tskv ran as root move to the etcd user one at a time, leader last, under a writer: nothing lost', async () => {
+    await asOlderTskvLeftIt(lab);
+    for (const h of lab.hosts)
+      assert.equal((await h.execOk('ps -o user= -p $(pgrep -x etcd)')).trim(), 'root');
+    const dry = await tskv(['deploy', lab.inventoryPath, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+    assert.match(dry.stdout, /running \(pid \d+, user root\)/);
+    assert.equal(
+      dry.stdout.match(
+        /- restart etcd \(run etcd as user etcd, not root, hand \/var\/lib\/etcd\/\S+ to etcd:etcd 0700 \(was root:root 0700\); one member at a time/g,
+      )?.length,
+      3,
+      dry.stdout,
+    );
+    assert.equal(
+      dry.stdout.match(/- set \/etc\/etcd\/etcd\.env to 0640 root:etcd \(was 0644 root:root\)/g)?.length,
+      3,
+    );
+
+    const live = await openLive(lab.inventoryPath);
+    const monitor = await ClusterMonitor.watch(lab.inventoryPath, 3);
+    const writer = new SequentialWriter(live.live.cluster(), 'as-etcd', 5);
+    let run: Awaited<ReturnType<typeof deploy>>;
+    try {
+      const leader = (await deploy(lab.inventoryPath, ['--dry-run'])).doc.plan!.restarts.at(-1);
+      run = await deploy(lab.inventoryPath, ['--yes']);
+      assertDeployed(run);
+      assert.deepEqual([...run.doc.restarted].sort(), lab.hosts.map((h) => h.name).sort());
+      assert.equal(run.doc.restarted.at(-1), leader, 'the leader moves last');
+    } finally {
+      await writer.stop();
+      await monitor.stop();
+    }
+    try {
+      assert.ok(
+        writer.acknowledged.length > 20,
+        `the writer wrote throughout (${writer.acknowledged.length})`,
+      );
+      assert.deepEqual(await writer.lost(), [], 'no acknowledged write lost');
+    } finally {
+      await live.close();
+    }
+    assert.ok(monitor.maxDownAtOnce() <= 1, `never two members out: ${[...monitor.everDown()].join(', ')}`);
+    for (const h of lab.hosts) {
+      assert.equal((await h.execOk('ps -o user= -p $(pgrep -x etcd)')).trim(), 'etcd', h.name);
+      assert.equal(
+        (
+          await h.execOk(
+            `stat -c '%U:%G %a' /var/lib/etcd/${h.name}.etcd /var/lib/etcd/${h.name}.etcd/member /etc/etcd/etcd.env`,
+          )
+        ).trim(),
+        ['etcd:etcd 700', 'etcd:etcd 700', 'root:etcd 640'].join('\n'),
+        h.name,
+      );
+      assert.equal((await h.execOk(`find /var/lib/etcd/${h.name}.etcd ! -user etcd`)).trim(), '', h.name);
+    }
+    const again = await deploy(lab.inventoryPath);
+    assertDeployed(again);
+    assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');
+  });
 });
+
+/**
+ * The cluster as tskv left it before etcd had a user of its own, member by member: etcd run as
+ * root by a supervisor started without --uid/--gid (as those agents started it), its data dir and
+ * the folder above it root's and 0700 (etcd as root made them), the env file 0644 root:root, and,
+ * on two hosts, no etcd account at all (older tskv made none; the third keeps the one deploy made).
+ */
+async function asOlderTskvLeftIt(lab: Lab): Promise<void> {
+  const live = await openLive(lab.inventoryPath);
+  try {
+    for (const h of lab.hosts) await live.service(h.name, 'stop');
+  } finally {
+    await live.close();
+  }
+  for (const [i, h] of lab.hosts.entries()) {
+    const agent = (await h.execOk("ls /var/lib/tskv/agent/ | grep -E '^tskv-agent-[0-9a-f]+$'")).trim();
+    await h.execOk(
+      [
+        'chown -R root:root /var/lib/etcd && chmod 700 /var/lib/etcd',
+        'chown root:root /etc/etcd/etcd.env && chmod 644 /etc/etcd/etcd.env',
+        ...(i < 2 ? ['userdel etcd', 'getent group etcd >/dev/null && groupdel etcd || true'] : []),
+        `setsid -f /var/lib/tskv/agent/${agent} supervise --env /etc/etcd/etcd.env --binary /usr/local/bin/etcd` +
+          ' --log /var/log/tskv/etcd.log --pidfile /run/tskv/etcd-supervisor.pid' +
+          ' --state /run/tskv/etcd-supervisor.json --lock /run/tskv/etcd-supervisor.lock' +
+          ' </dev/null >>/var/log/tskv/etcd.log 2>&1',
+      ].join(' && '),
+    );
+  }
+  for (const h of lab.hosts) {
+    await h.waitFor(
+      'etcd started the old way to be healthy',
+      `curl -sf --max-time 2 http://127.0.0.1:2379/health | grep -q '"health":"true"'`,
+      30_000,
+    );
+  }
+}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { routes } from '../../../agent/api/index.ts';
 import { portUsage } from '../../../agent/handlers/ports.ts';
+import { ownerName, userName } from '../../../agent/system/accounts.ts';
 import { findEtcdBinary } from '../../../agent/system/etcd.ts';
 import { withFreePorts } from '../../fixtures/free-port.ts';
 import { until } from '../../fixtures/wait.ts';
@@ -75,9 +76,20 @@ describe('facts with a running etcd', { skip: etcd ? undefined : 'no etcd binary
     assert.match(etcdFacts.installed?.version ?? '', /^3\.\d+\.\d+/);
     assert.deepEqual(
       etcdFacts.running.find((r) => r.pid === proc.pid),
-      { pid: proc.pid, command: 'etcd', listenPorts: [...ports].sort((a, b) => a - b) },
+      {
+        pid: proc.pid,
+        command: 'etcd',
+        listenPorts: [...ports].sort((a, b) => a - b),
+        user: await userName(process.getuid?.() ?? 0),
+      },
     );
-    assert.deepEqual(etcdFacts.dataDir, { path: dataDir, exists: true, hasData: true });
+    assert.deepEqual(etcdFacts.dataDir, {
+      path: dataDir,
+      exists: true,
+      hasData: true,
+      owner: await ownerName(process.getuid?.() ?? 0, process.getgid?.() ?? 0),
+      mode: 0o700,
+    });
   });
 });
 

@@ -90,6 +90,16 @@ describe('the agent executable refuses malformed fields', () => {
     }
   });
 
+  test('a group other than etcd (root, wheel, shadow, a number)', async () => {
+    for (const group of ['root', 'wheel', 'shadow', '0', 0]) {
+      assertRefused(
+        await post(routes.fileWrite.path, { path: '/etc/etcd/tskv-refusal-test', content: '', group }),
+        400,
+        /^\/v1\/files\/write: group: /,
+      );
+    }
+  });
+
   test('an etcd version that is not a release version (it names the install folder)', async () => {
     for (const version of ['../../../tmp/x', '3.5', '3.5.0/x', '3.5.0 ', 'v3.5.0', '3.5.0-rc/1', '']) {
       assertRefused(
@@ -331,6 +341,8 @@ const UNIT = `[Unit]
 Description=etcd
 [Service]
 Type=notify
+User=etcd
+Group=etcd
 EnvironmentFile=/etc/etcd/etcd.env
 ExecStart=/usr/local/bin/etcd
 [Install]
@@ -378,6 +390,15 @@ describe('the agent executable runs no program as etcd but the one tskv installs
       [
         UNIT.replace('EnvironmentFile=/etc/etcd/etcd.env', 'EnvironmentFile=/tmp/env'),
         /EnvironmentFile= must be \/etc\/etcd\/etcd\.env/,
+      ],
+      [UNIT.replace('User=etcd', 'User=root'), /User= must be etcd$/],
+      [
+        UNIT.replace('Type=notify', 'Type=notify\nReadWritePaths=/etc'),
+        /ReadWritePaths= \/etc: is a system folder/,
+      ],
+      [
+        UNIT.replace('Type=notify', 'Type=notify\nAmbientCapabilities=CAP_SYS_ADMIN'),
+        /CAP_SYS_ADMIN is not one of/,
       ],
     ];
     for (const [unit, message] of cases) {

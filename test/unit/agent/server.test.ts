@@ -65,7 +65,13 @@ describe('agent server over a Unix socket', () => {
     assert.ok(f.os.id.length > 0);
     assert.equal(f.disk.measuredAt, '/');
     assert.ok(f.disk.freeBytes > 0 && f.disk.totalBytes >= f.disk.freeBytes);
-    assert.deepEqual(f.etcd.dataDir, { path: '/nonexistent/tskv/data', exists: false, hasData: false });
+    assert.deepEqual(f.etcd.dataDir, {
+      path: '/nonexistent/tskv/data',
+      exists: false,
+      hasData: false,
+      owner: null,
+      mode: null,
+    });
     assert.ok(['firewalld', 'ufw', 'nftables', 'none'].includes(f.firewall.backend));
     assert.ok(f.clockMs >= before - 5 && f.clockMs <= Date.now() + 5);
   });

@@ -1,15 +1,25 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RequestOf, routes } from '../../../../agent/api/index.ts';
 import { makeEtcdLogs } from '../../../../agent/handlers/etcd-logs.ts';
 import { makeEtcdService } from '../../../../agent/handlers/etcd-service.ts';
 import { readSupervisorState, supervisorPaths } from '../../../../agent/supervisor/state.ts';
+import { userName } from '../../../../agent/system/accounts.ts';
 import { processAlive } from '../../../../agent/system/proc-stat.ts';
 import { waitUntil } from '../../../../agent/wait-until.ts';
-import { type FakeHost, fakeHost } from './fake-etcd.ts';
+import { type FakeHost, fakeAccount, fakeHost } from './fake-etcd.ts';
 
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 const AGENT = [process.execPath, join(ROOT, 'agent/main.ts')];
@@ -32,7 +42,12 @@ describe('etcdService with the supervisor (no systemd)', () => {
   before(() => {
     host = fakeHost();
     host.writeEnv({ ETCD_NAME: 'm1', QUOTED: 'a "b" $c', FAKE_MODE: 'run' });
-    service = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
+    service = makeEtcdService({
+      systemd: () => false,
+      layout: host.layout,
+      agentCommand: AGENT,
+      account: fakeAccount(),
+    });
     logs = makeEtcdLogs(() => false, host.layout);
     call = (action, extra = {}) => service({ action, ...extra }, { buildId: 'test' });
   });
@@ -62,7 +77,11 @@ describe('etcdService with the supervisor (no systemd)', () => {
       delete process.env['TSKV_RUN'];
     });
     assert.equal(r.changed, true);
-    assert.match(r.actions.join('\n'), /start etcd under the tskv supervisor/);
+    assert.deepEqual(r.actions.slice(0, 2), [
+      'create system user etcd (fake)',
+      `create ${host.dataDir} (etcd:etcd 0700)`,
+    ]);
+    assert.match(r.actions.at(-1) ?? '', /^start etcd under the tskv supervisor \(.*\) as user \S+$/);
     assert.equal(r.running, true);
     assert.ok(r.pid && processAlive(r.pid));
     assert.ok(r.startedAtMs !== null && r.startedAtMs >= t0 - 5 && r.startedAtMs <= Date.now());
@@ -79,6 +98,24 @@ describe('etcdService with the supervisor (no systemd)', () => {
       return line.includes('fake etcd pid');
     }, 5_000);
     assert.match(line, /ETCD_NAME=m1 QUOTED=a "b" \$c HOME=unset PATH=\/usr\/local\/sbin:/);
+  });
+
+  test("etcd runs as the etcd account, without supplementary groups; its data dir made 0700 and the account's", async () => {
+    const s = state();
+    assert.ok(s?.etcdPid);
+    const status = readFileSync(`/proc/${s.etcdPid}/status`, 'utf8');
+    const account = await fakeAccount()(false);
+    const { uid, gid, user } = account.account!;
+    assert.match(status, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'));
+    assert.match(status, new RegExp(`^Gid:\\s+${gid}\\s+${gid}\\s+${gid}\\s+${gid}$`, 'm'));
+    if (process.getuid?.() === 0) assert.match(status, /^Groups:\s*$/m, 'no supplementary groups');
+    assert.deepEqual([s.uid, s.gid], [uid, gid], 'the supervisor records who etcd runs as');
+    const info = statSync(host.dataDir);
+    assert.deepEqual([info.uid, info.gid, info.mode & 0o777], [uid, gid, 0o700]);
+    const r = await call('status');
+    assert.equal(r.user, (await userName(uid)) || user);
+    // The log stays root's: etcd writes through the descriptor the supervisor gives it.
+    assert.equal(statSync(host.logFile).uid, process.getuid?.() ?? 0);
   });
 
   test('start again: no change', async () => {
@@ -166,6 +203,127 @@ describe('etcdService with the supervisor (no systemd)', () => {
   });
 });
 
+describe('an etcd that runs as root under an older supervisor (root only)', {
+  skip: process.getuid?.() === 0 ? false : 'needs root: etcd runs as root there, as tskv ran it before',
+}, () => {
+  let host: FakeHost;
+  const account = fakeAccount();
+  let service: ReturnType<typeof makeEtcdService>;
+  const state = () => readSupervisorState(supervisorPaths(host.runDir).stateFile);
+  before(() => {
+    host = fakeHost();
+    host.writeEnv({ FAKE_MODE: 'run' });
+    service = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT, account });
+  });
+  after(async () => {
+    await service({ action: 'stop' }, { buildId: 't' }).catch(() => {});
+    host.remove();
+  });
+
+  test('restart: stopped, its data handed over, started as the etcd user; restart again: SIGHUP only', async () => {
+    // What an older tskv left: etcd's data root's (0700, parents made by etcd 0700 too), and a
+    // supervisor started without --uid/--gid running etcd as root.
+    mkdirSync(join(host.dataDir, 'member/wal'), { recursive: true, mode: 0o700 });
+    chmodSync(join(host.dataDir, '..'), 0o700);
+    writeFileSync(join(host.dataDir, 'member/wal/0000000000000000-0000000000000000.wal'), 'x', {
+      mode: 0o600,
+    });
+    const paths = supervisorPaths(host.runDir);
+    mkdirSync(host.runDir, { recursive: true });
+    mkdirSync(join(host.logFile, '..'), { recursive: true });
+    const [node, ...entry] = AGENT;
+    const old = spawn(
+      node!,
+      [
+        ...entry,
+        'supervise',
+        ...['--env', host.envFile, '--binary', host.binary, '--log', host.logFile],
+        ...['--pidfile', paths.pidFile, '--state', paths.stateFile, '--lock', paths.lockFile],
+      ],
+      { detached: true, stdio: 'ignore' },
+    );
+    old.unref();
+    assert.ok(await waitUntil(() => state()?.phase === 'running', 10_000));
+    const before = await service({ action: 'status' }, { buildId: 't' });
+    assert.equal(before.user, 'root');
+    assert.equal(state()?.uid, undefined, 'an older supervisor records no uid');
+
+    const r = await service({ action: 'restart' }, { buildId: 't' });
+    assert.equal(r.running, true);
+    const { account: who } = await account(false);
+    assert.equal(r.user, await userName(who!.uid));
+    assert.match(r.actions[0] ?? '', /^stop etcd \(pid \d+\)$/);
+    assert.ok(
+      r.actions.includes(`hand ${host.dataDir} to etcd:etcd (4 entries of root:root)`),
+      r.actions.join('\n'),
+    );
+    assert.ok(
+      r.actions.some((a) => a.startsWith(`chmod o+x ${join(host.dataDir, '..')} (was 0700)`)),
+      r.actions.join('\n'),
+    );
+    assert.equal(processAlive(before.pid!), false);
+    for (const p of ['', 'member', 'member/wal', 'member/wal/0000000000000000-0000000000000000.wal']) {
+      const info = statSync(join(host.dataDir, p));
+      assert.deepEqual([info.uid, info.gid], [who!.uid, who!.gid], p || '(the data dir)');
+    }
+    assert.equal(statSync(host.dataDir).mode & 0o777, 0o700);
+
+    // Now it is the etcd user's: a restart is the supervisor's own (SIGHUP), nothing changes hands.
+    const supervisor = state()!.supervisorPid;
+    const again = await service({ action: 'restart' }, { buildId: 't' });
+    assert.deepEqual(again.actions, [`restart etcd (pid ${r.pid})`]);
+    assert.equal(state()?.supervisorPid, supervisor);
+    assert.equal(again.user, r.user);
+  });
+
+  test('a data dir the agent does not hand over: refused, nothing started', async () => {
+    await service({ action: 'stop' }, { buildId: 't' });
+    for (const [dir, why] of [
+      [
+        '/etc/cron.d',
+        /the agent hands to the etcd user only etcd's own data dir: \/etc\/cron\.d is in \/etc/,
+      ],
+      ['/var/lib', /\/var\/lib is a system folder/],
+      [join(host.layout.libDir, 'x'), /is in tskv's/],
+      [host.layout.configDir, /is in tskv's/],
+      [host.binary, /is in tskv's/],
+    ] as const) {
+      host.writeEnv({ ETCD_DATA_DIR: dir, FAKE_MODE: 'run' });
+      await assert.rejects(service({ action: 'start' }, { buildId: 't' }), {
+        code: 'E_AGENT_REFUSED',
+        message: why,
+      });
+    }
+    // A folder of someone else's that is neither empty nor etcd's, and one behind a symlink into /etc.
+    const other = join(host.dir, 'srv/other');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'notes'), 'x');
+    host.writeEnv({ ETCD_DATA_DIR: other, FAKE_MODE: 'run' });
+    await assert.rejects(service({ action: 'start' }, { buildId: 't' }), {
+      code: 'E_AGENT_REFUSED',
+      message: /holds no member\/ folder, and is not empty/,
+    });
+    const link = join(host.dir, 'srv/link');
+    symlinkSync('/etc', link);
+    host.writeEnv({ ETCD_DATA_DIR: join(link, 'etcd'), FAKE_MODE: 'run' });
+    await assert.rejects(service({ action: 'start' }, { buildId: 't' }), {
+      code: 'E_AGENT_REFUSED',
+      message: /resolves to \/etc\/etcd, and \/etc\/etcd is in \/etc/,
+    });
+    // A hard link to a file elsewhere (etcd could plant one to /etc/shadow): not handed over.
+    const data = join(host.dir, 'srv/data');
+    mkdirSync(join(data, 'member'), { recursive: true });
+    linkSync(join(host.dir, 'srv/other/notes'), join(data, 'member/notes'));
+    host.writeEnv({ ETCD_DATA_DIR: data, FAKE_MODE: 'run' });
+    await assert.rejects(service({ action: 'start' }, { buildId: 't' }), {
+      code: 'E_AGENT_REFUSED',
+      message: /member\/notes has 2 hard links/,
+    });
+    host.writeEnv({ FAKE_MODE: 'run' });
+    assert.equal((await service({ action: 'status' }, { buildId: 't' })).running, false);
+  });
+});
+
 /**
  * A supervisor that records "exited" and then takes half a second to exit, as a real one may inside
  * process.exit: stop must not report the member stopped until that process is gone.
@@ -197,7 +355,12 @@ describe('stop waits for the supervisor process itself', () => {
     child.unref();
     assert.ok(await waitUntil(() => readSupervisorState(stateFile)?.phase === 'running', 5_000));
     const s = readSupervisorState(stateFile)!;
-    const service = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
+    const service = makeEtcdService({
+      systemd: () => false,
+      layout: host.layout,
+      agentCommand: AGENT,
+      account: fakeAccount(),
+    });
     const r = await service({ action: 'stop' }, { buildId: 't' });
     assert.equal(r.running, false);
     assert.equal(processAlive(s.supervisorPid), false, 'the supervisor process is gone');
@@ -220,8 +383,18 @@ describe('two starts at once', () => {
 
   test('start twice at the same moment, from two agents: one supervisor, one etcd, both told so', async () => {
     // Two agent processes' worth of handlers: each decides on its own that nothing runs yet.
-    const one = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
-    const two = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
+    const one = makeEtcdService({
+      systemd: () => false,
+      layout: host.layout,
+      agentCommand: AGENT,
+      account: fakeAccount(),
+    });
+    const two = makeEtcdService({
+      systemd: () => false,
+      layout: host.layout,
+      agentCommand: AGENT,
+      account: fakeAccount(),
+    });
     const [a, b] = await Promise.all([
       one({ action: 'start' }, { buildId: 't' }),
       two({ action: 'start' }, { buildId: 't' }),
@@ -252,8 +425,9 @@ describe('supervisor outlives the process that started it', () => {
   test('a separate agent process starts etcd and exits; etcd keeps running', async () => {
     const script = `
       import { makeEtcdService } from ${JSON.stringify(join(ROOT, 'agent/handlers/etcd-service.ts'))};
+      import { fakeAccount } from ${JSON.stringify(join(ROOT, 'test/unit/agent/handlers/fake-etcd.ts'))};
       const service = makeEtcdService({ systemd: () => false, layout: ${JSON.stringify(host.layout)},
-        agentCommand: ${JSON.stringify(AGENT)} });
+        agentCommand: ${JSON.stringify(AGENT)}, account: fakeAccount() });
       const r = await service({ action: 'start' }, { buildId: 't' });
       process.stdout.write(JSON.stringify(r));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
@@ -264,7 +438,12 @@ describe('supervisor outlives the process that started it', () => {
     const r = JSON.parse(out) as { running: boolean; pid: number };
     assert.equal(r.running, true);
     assert.equal(processAlive(r.pid), true, 'etcd survives the exit of the agent that started it');
-    const service = makeEtcdService({ systemd: () => false, layout: host.layout, agentCommand: AGENT });
+    const service = makeEtcdService({
+      systemd: () => false,
+      layout: host.layout,
+      agentCommand: AGENT,
+      account: fakeAccount(),
+    });
     const stopped = await service({ action: 'stop' }, { buildId: 't' });
     assert.equal(stopped.running, false);
     assert.equal(processAlive(r.pid), false);

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { EnsureEtcdAccount } from '../../../../agent/handlers/etcd-account.ts';
 import { etcdBinary, type HostLayout, layoutUnder } from '../../../../agent/policy/layout.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface FakeHost {
   envFile: string;
   logFile: string;
   runDir: string;
+  /** The data dir every env file written names (unless `vars` name another). */
+  dataDir: string;
   writeEnv(vars: Record<string, string>): void;
   remove(): void;
 }
@@ -52,8 +55,9 @@ export function fakeHost(): FakeHost {
     envFile: layout.envFile,
     logFile: layout.logFile,
     runDir: layout.runDir,
+    dataDir: join(dir, 'var/lib/etcd/m1.etcd'),
     writeEnv(vars) {
-      const text = Object.entries(vars)
+      const text = Object.entries({ ETCD_DATA_DIR: host.dataDir, ...vars })
         .map(([k, v]) => `${k}="${v.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`)
         .join('\n');
       writeFileSync(host.envFile, `# fake env\n${text}\n`);
@@ -63,6 +67,24 @@ export function fakeHost(): FakeHost {
     },
   };
   return host;
+}
+
+/**
+ * Who etcd runs as in these tests, without an etcd account on this machine: as root, `nobody`
+ * (65534:65534, so that dropping privileges and handing folders over really happen); else the
+ * test's own user. Says once that it "created" the account.
+ */
+export function fakeAccount(): EnsureEtcdAccount {
+  const asRoot = process.getuid?.() === 0;
+  const account = asRoot
+    ? { user: 'nobody', uid: 65534, gid: 65534 }
+    : { user: String(process.getuid?.()), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  let made = false;
+  return async (create) => {
+    const actions = made ? [] : ['create system user etcd (fake)'];
+    if (create) made = true;
+    return { account, actions };
+  };
 }
 
 /** Write the fake etcd program to `path` (executable). */

@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { makeFileRead, makeFileWrite } from '../../../../agent/handlers/files.ts';
 import { envFileProblem } from '../../../../agent/policy/files.ts';
 import { layoutUnder } from '../../../../agent/policy/layout.ts';
+import { ownerName } from '../../../../agent/system/accounts.ts';
 
 const ctx = { buildId: 'test' };
 
@@ -18,7 +19,7 @@ describe('files', () => {
   const path = layout.envFile;
 
   test('write creates parents (0755) and the file with its mode; again: no change', async () => {
-    assert.deepEqual(await fileRead({ path }, ctx), { exists: false, content: '' });
+    assert.deepEqual(await fileRead({ path }, ctx), { exists: false, content: '', mode: null, owner: null });
     const r = await fileWrite({ path, content: 'ETCD_A=1\nETCD_B=2\n', mode: 0o600 }, ctx);
     assert.equal(r.changed, true);
     assert.deepEqual(r.actions, [`create ${path} (0600)`]);
@@ -38,10 +39,45 @@ describe('files', () => {
     assert.equal((await fileRead({ path }, ctx)).content, 'ETCD_A=1\nETCD_B=3\n');
   });
 
-  test('only the mode differs: changed, empty diff', async () => {
+  test('only the mode differs: changed in place (same file, same modification time), empty diff', async () => {
+    const before = statSync(path);
     const r = await fileWrite({ path, content: 'ETCD_A=1\nETCD_B=3\n', mode: 0o644 }, ctx);
     assert.deepEqual(r, { changed: true, actions: [`chmod 0644 ${path} (was 0600)`], diff: '' });
     assert.equal(statSync(path).mode & 0o777, 0o644);
+    assert.deepEqual([statSync(path).ino, statSync(path).mtimeMs], [before.ino, before.mtimeMs]);
+  });
+
+  test("group etcd: the account is made first, the file is root's and the group's; again: no change", async () => {
+    const asRoot = process.getuid?.() === 0;
+    // Another group than the file's when root can give one; else the test's own (nothing to change).
+    const gid = asRoot ? 65534 : (process.getgid?.() ?? 0);
+    let made = false;
+    const write = makeFileWrite(layout, async (create) => {
+      const actions = made ? [] : ['create system user etcd (fake)'];
+      if (create) made = true;
+      return { account: { user: 'etcd', uid: 65534, gid }, actions };
+    });
+    const content = 'ETCD_A=1\nETCD_B=3\n';
+    const r = await write({ path, content, mode: 0o640, group: 'etcd' }, ctx);
+    assert.equal(r.changed, true);
+    assert.deepEqual(r.actions.slice(0, 2), [
+      'create system user etcd (fake)',
+      `chmod 0640 ${path} (was 0644)`,
+    ]);
+    if (asRoot) assert.match(r.actions[2] ?? '', new RegExp(`^chgrp etcd ${path} \\(was \\w+\\)$`));
+    assert.equal(r.diff, '', 'the content is the same');
+    assert.equal(statSync(path).gid, gid);
+    assert.equal(statSync(path).uid, process.getuid?.() ?? 0);
+    assert.equal(statSync(path).mode & 0o777, 0o640);
+    assert.deepEqual(await write({ path, content, mode: 0o640, group: 'etcd' }, ctx), {
+      changed: false,
+      actions: [],
+      diff: '',
+    });
+    // A new content keeps the group: the temporary file had it before it took the file's place.
+    const next = await write({ path, content: 'ETCD_A=2\n', mode: 0o640, group: 'etcd' }, ctx);
+    assert.deepEqual(next.actions, [`update ${path}`]);
+    assert.equal(statSync(path).gid, gid);
   });
 
   test('other files under the config folder (TLS material, say) take any content', async () => {
@@ -58,8 +94,13 @@ describe('files', () => {
       join(layout.runDir, 'etcd-supervisor.json'),
     ]) {
       mkdirSync(join(file, '..'), { recursive: true, mode: 0o755 });
-      writeFileSync(file, 'seen\n');
-      assert.deepEqual(await fileRead({ path: file }, ctx), { exists: true, content: 'seen\n' });
+      writeFileSync(file, 'seen\n', { mode: 0o640 });
+      assert.deepEqual(await fileRead({ path: file }, ctx), {
+        exists: true,
+        content: 'seen\n',
+        mode: 0o640,
+        owner: await ownerName(process.getuid?.() ?? 0, process.getgid?.() ?? 0),
+      });
     }
   });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ETCD_BINARY, etcdVersionDir } from '../../../../agent/api/index.ts';
 import { checkEtcdBinary, checkTarball } from '../../../../agent/policy/etcd.ts';
-import { etcdUnitProblem } from '../../../../agent/policy/etcd-unit.ts';
+import { etcdUnitProblem, unitPathWords } from '../../../../agent/policy/etcd-unit.ts';
 import { envFileProblem } from '../../../../agent/policy/files.ts';
 import { HOST_LAYOUT } from '../../../../agent/policy/layout.ts';
 import { remoteTarballPath } from '../../../../controller/artifacts/etcd-tarball.ts';
@@ -40,6 +40,33 @@ test('the systemd unit the controller installs passes the unit rules', () => {
     const unit = renderHost(inv, host.name, 'systemd');
     assert.equal(etcdUnitProblem(unit, HOST_LAYOUT), undefined, unit);
   }
+});
+
+test('the unit of odd data and WAL dirs and low ports passes, and names exactly those dirs writable', () => {
+  const dataDir = '/srv/etcd data/100% "{name}"\\x';
+  const text = readFileSync(join(ROOT, 'inventories/seed.yaml'), 'utf8')
+    .replace(
+      'version: 3.4.23',
+      `version: 3.4.23\n  dataDir: ${JSON.stringify(dataDir)}\n  flags: { wal-dir: /wal/x }`,
+    )
+    .replace('clientPort: 2379', 'clientPort: 379')
+    .replace('peerPort: 2380', 'peerPort: 380');
+  const inv = parseInventory(text, join(ROOT, 'inventories/seed.yaml'));
+  for (const host of inv.hosts) {
+    const unit = renderHost(inv, host.name, 'systemd');
+    assert.equal(etcdUnitProblem(unit, HOST_LAYOUT), undefined, unit);
+    const paths = /^ReadWritePaths=(.*)$/m.exec(unit)?.[1] ?? '';
+    assert.deepEqual(unitPathWords(paths), [host.dataDir, '/wal/x']);
+    assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    assert.match(unit, /^ProtectHome=yes$/m);
+  }
+  const home = parseInventory(
+    text.replace(JSON.stringify(dataDir), '/home/etcd/{name}'),
+    join(ROOT, 'inventories/seed.yaml'),
+  );
+  const unit = renderHost(home, 'h102', 'systemd');
+  assert.doesNotMatch(unit, /ProtectHome/, 'etcd keeps its data under /home: not hidden from it');
+  assert.equal(etcdUnitProblem(unit, HOST_LAYOUT), undefined, unit);
 });
 
 test('the etcd binary and the tarball path the controller uses pass', async () => {

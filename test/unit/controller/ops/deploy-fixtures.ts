@@ -18,7 +18,7 @@ export function seedInventory(over: (inv: Inventory) => void = () => {}): Promis
 }
 
 export function facts(
-  over: { installed?: string | null; hasData?: boolean; systemd?: boolean } = {},
+  over: { installed?: string | null; hasData?: boolean; systemd?: boolean; dataOwner?: string } = {},
 ): FactsResponse {
   const installed = over.installed === undefined ? null : over.installed;
   return {
@@ -37,7 +37,14 @@ export function facts(
     etcd: {
       installed: installed === null ? null : { path: '/usr/local/bin/etcd', version: installed },
       running: [],
-      dataDir: { path: '/var/lib/etcd', exists: over.hasData ?? false, hasData: over.hasData ?? false },
+      dataDir: {
+        path: '/var/lib/etcd',
+        exists: over.hasData ?? false,
+        hasData: over.hasData ?? false,
+        owner: over.hasData ? (over.dataOwner ?? 'etcd:etcd') : null,
+        mode: over.hasData ? 0o700 : null,
+      },
+      account: { uid: 102, gid: 105 },
     },
     isRoot: true,
     clockMs: 0,
@@ -67,7 +74,9 @@ export function bareHost(inv: Inventory, name: string): HostInput {
     running: false,
     pid: null,
     envFile: undefined,
+    envAccess: undefined,
     unitFile: undefined,
+    runsAs: undefined,
     clockProblem: undefined,
   };
 }
@@ -109,6 +118,8 @@ export function convergedHost(inv: Inventory, name: string, pid = 100): HostInpu
     running: true,
     pid,
     envFile: seedEnvFile(name),
+    envAccess: { mode: 0o640, owner: 'root:etcd' },
+    runsAs: 'etcd',
   };
 }
 

@@ -17,11 +17,11 @@ import { bareHost, convergedHost, facts, member, seedInventory } from './deploy-
 
 const names = ['docker', 'h102', 'h104'];
 
-/** The seed's three members, each running with its data on its host. */
+/** The seed's three members, each with its data on its host, running or not as `hosts` say. */
 function everyMemberRunning(inv: Inventory, hosts: HostInput[]) {
   return decideClusterMode(
     inv,
-    hosts.map((h) => ({ name: h.spec.name, running: true, hasData: true, strayPids: [] })),
+    hosts.map((h) => ({ name: h.spec.name, running: h.running, hasData: true, strayPids: [] })),
     names.map((n) => member(inv, n)),
     { allowExistingData: false },
   );
@@ -122,17 +122,74 @@ describe('planDeploy', () => {
     );
   });
 
+  test("members an older tskv runs as root: each one's env file made etcd's, then its restart, one at a time, leader last", async () => {
+    const inv = await seedInventory();
+    // What an older tskv left: etcd as root, its data root's, the env file 0644 root:root.
+    const hosts = names.map((n) => ({
+      ...convergedHost(inv, n),
+      facts: facts({ installed: inv.etcd.version, hasData: true, dataOwner: 'root:root' }),
+      envAccess: { mode: 0o644, owner: 'root:root' },
+      runsAs: 'root',
+    }));
+    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
+    assert.deepEqual(plan.restarts, ['docker', 'h104', 'h102']);
+    assert.deepEqual(
+      plan.steps.map((s) => `${s.kind} ${s.host}${s.together ? ' (together)' : ''}`),
+      ['config docker', 'restart docker', 'config h104', 'restart h104', 'config h102', 'restart h102'],
+    );
+    const [config, restart] = stepsOf(plan, 'h104');
+    assert.equal(
+      config!.title,
+      'set /etc/etcd/etcd.env to 0640 root:etcd (was 0644 root:root) (readable by root and etcd only)',
+    );
+    assert.equal(config!.diff, '', 'the content stays');
+    assert.equal(
+      restart!.title,
+      'restart etcd (run etcd as user etcd, not root, hand /var/lib/etcd to etcd:etcd 0700 (was root:root 0700); one member at a time, healthy before the next)',
+    );
+    assert.match(formatPlan(plan), /running \(pid 100, user root\)/);
+
+    // Once run: converged, nothing to do.
+    const after = names.map((n) => convergedHost(inv, n));
+    assert.ok(
+      isNoop(planDeploy({ inv, hosts: after, decision: everyMemberRunning(inv, after), leader: 'h102' })),
+    );
+  });
+
+  test('a member running as etcd with its env file still 0644: the file only, no restart', async () => {
+    const inv = await seedInventory();
+    const hosts = names.map((n) => convergedHost(inv, n));
+    hosts[1] = { ...hosts[1]!, envAccess: { mode: 0o644, owner: 'root:root' } };
+    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
+    assert.deepEqual(
+      plan.steps.map((s) => `${s.kind} ${s.host}`),
+      ['config h102'],
+    );
+    assert.deepEqual(plan.restarts, []);
+  });
+
+  test("a stopped member whose data is root's: its start hands the data dir over", async () => {
+    const inv = await seedInventory();
+    const hosts = names.map((n) => convergedHost(inv, n));
+    hosts[2] = {
+      ...hosts[2]!,
+      running: false,
+      pid: null,
+      runsAs: undefined,
+      facts: facts({ installed: inv.etcd.version, hasData: true, dataOwner: 'root:root' }),
+    };
+    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
+    assert.deepEqual(
+      stepsOf(plan, 'h104').map((s) => s.title),
+      ['start etcd; hand /var/lib/etcd to etcd:etcd 0700 (was root:root 0700)'],
+    );
+  });
+
   test('a stopped member of a running cluster is started, its file left as it is', async () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => convergedHost(inv, n));
     hosts[2] = { ...hosts[2]!, running: false, pid: null };
-    const decision = decideClusterMode(
-      inv,
-      hosts.map((h) => ({ name: h.spec.name, running: h.running, hasData: true, strayPids: [] })),
-      names.map((n) => member(inv, n)),
-      { allowExistingData: false },
-    );
-    const plan = planDeploy({ inv, hosts, decision, leader: 'h102' });
+    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
     assert.deepEqual(plan.starts, ['h104']);
     assert.deepEqual(
       stepsOf(plan, 'h104').map((s) => s.kind),

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import type { FactsResponse, FirewallStateResponse, PortsResponse } from '../../../../agent/api/index.ts';
 import { formatCheck } from '../../../../controller/ops/checks.ts';
 import {
+  accountChecks,
   clockChecks,
   dataDirChecks,
   firewallChecks,
@@ -34,6 +35,26 @@ describe('preflight verdicts', () => {
       ['ok', 'ok'],
     );
   });
+  test('the etcd account: missing is fine (deploy makes it), an unusable one fails before anything changes', () => {
+    const withAccount = (account: FactsResponse['etcd']['account']) =>
+      accountChecks('h102', facts({ etcd: { ...baseFacts().etcd, account } }))[0]!;
+    assert.deepEqual(withAccount(null), {
+      host: 'h102',
+      check: 'account',
+      status: 'ok',
+      observed: 'no etcd account yet: deploy creates it (system account, no login)',
+    });
+    assert.equal(withAccount({ uid: 102, gid: 105 }).observed, 'etcd runs as etcd (uid 102)');
+    const bad = withAccount({
+      uid: 1001,
+      gid: 1001,
+      problem: 'the etcd account (uid 1001) is not a system account',
+    });
+    assert.equal(bad.status, 'fail');
+    assert.equal(bad.observed, 'the etcd account (uid 1001) is not a system account');
+    assert.match(bad.fix ?? '', /remove or fix that account on h102, then re-run/);
+  });
+
   test('low disk fails, unsupported arch fails', () => {
     const low = facts({ disk: { path: '/d', measuredAt: '/', freeBytes: 100 * 1024 ** 2, totalBytes: 1 } });
     assert.equal(hostChecks('h', low, '/d')[1]!.status, 'fail');
@@ -79,8 +100,9 @@ describe('preflight verdicts', () => {
     const f = facts({
       etcd: {
         installed: null,
-        running: [{ pid: 9, command: 'etcd', listenPorts: [2380] }],
-        dataDir: { path: '/d', exists: true, hasData: true },
+        running: [{ pid: 9, command: 'etcd', listenPorts: [2380], user: 'etcd' }],
+        dataDir: { path: '/d', exists: true, hasData: true, owner: 'etcd:etcd', mode: 0o700 },
+        account: null,
       },
     });
     const [a, b] = portChecks('h102', ports, f);
@@ -132,7 +154,8 @@ describe('preflight verdicts', () => {
       etcd: {
         installed: null,
         running: [],
-        dataDir: { path: '/var/lib/etcd/x', exists: true, hasData: true },
+        dataDir: { path: '/var/lib/etcd/x', exists: true, hasData: true, owner: 'etcd:etcd', mode: 0o700 },
+        account: null,
       },
     });
     const [fail] = dataDirChecks('h104', f, true);

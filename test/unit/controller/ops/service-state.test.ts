@@ -14,8 +14,9 @@ test('running: manager, pid, since when, restarts', () => {
       startedAtMs: Date.UTC(2026, 11, 4, 10, 40, 1, 500),
       restarts: 1,
       unitState: 'active (running)',
+      user: 'etcd',
     }),
-    'running (systemd, pid 812, since 2026-12-04T10:40:01Z, 1 restart)',
+    'running (systemd, pid 812, user etcd, since 2026-12-04T10:40:01Z, 1 restart)',
   );
 });
 

@@ -100,6 +100,23 @@ describe('render: the seed cluster', async () => {
     assert.ok(lines.includes('WantedBy=multi-user.target'));
     assert.ok(lines.includes('Description=etcd key-value store (member h104)'));
     assert.ok(!/--/.test(lines.filter((l) => l.startsWith('Exec')).join('\n')));
+    // etcd as the etcd user, sandboxed, writing only its data dir.
+    for (const line of [
+      'User=etcd',
+      'Group=etcd',
+      'Restart=on-failure',
+      'TimeoutStartSec=300',
+      'LimitNOFILE=65536',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ReadWritePaths=/var/lib/etcd/h104.etcd',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      'CapabilityBoundingSet=',
+    ]) {
+      assert.ok(lines.includes(line), line);
+    }
+    assert.ok(!lines.some((l) => l.startsWith('AmbientCapabilities=')));
   });
 
   test('an unknown host is an InputError listing the valid names', () => {
