@@ -21,8 +21,8 @@ const SSHD_LISTENING = "ss -Hltn 'sport = :22' | grep -q LISTEN";
 export class LabHost {
   readonly name: string;
   readonly address: string;
-  /** The host's init in the machine's PID namespace (PID 1 inside the host). */
-  readonly pid: number;
+  /** The host's init in the machine's PID namespace (PID 1 inside the host); a reboot changes it. */
+  pid: number;
 
   constructor(name: string, address: string, pid: number) {
     this.name = name;

@@ -8,12 +8,12 @@
  * Hosts keep running after the process that started them exits; `Lab.attach(name)` picks them up.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, TskvError } from '../controller/errors.ts';
 import { loadInventory } from '../controller/inventory/load.ts';
 import type { Inventory } from '../controller/inventory/model.ts';
-import { bootHost } from './boot.ts';
+import { type BootedHost, bootHost, powerOff } from './boot.ts';
 import { type EtcdMinor, type EtcdTarball, ensureEtcdTarball } from './etcd-tarball.ts';
 import { LabHost } from './host.ts';
 import {
@@ -98,7 +98,7 @@ export class Lab {
       const booted = await Promise.all(
         layout.hosts.map(async (host) => {
           await createHostNetwork(layout, host);
-          const pids = await bootHost(host, publicKey, join(layout.dir, `${host.name}.log`));
+          const pids = await bootHost(host, { publicKey });
           return { name: host.name, address: host.address, ...pids };
         }),
       );
@@ -122,11 +122,23 @@ export class Lab {
     }
   }
 
-  /** The running lab `name`; a TskvError when it is not up. */
-  static attach(name: string = DEFAULT_LAB): Lab {
+  /**
+   * The running lab `name`; a TskvError when it is not up. `allowStopped`: also when some of its
+   * hosts stopped (to reboot them), as long as its state is there.
+   */
+  static attach(name: string = DEFAULT_LAB, { allowStopped = false } = {}): Lab {
     const lab = Lab.tryAttach(name);
     if (lab) return lab;
     const state = readState(labLayout(name));
+    if (state && allowStopped) {
+      return new Lab(
+        labLayout(
+          name,
+          state.hosts.map((h) => h.name),
+        ),
+        state,
+      );
+    }
     const dead = state
       ? deadHosts(
           labLayout(
@@ -169,6 +181,39 @@ export class Lab {
         `lab '${this.name}' has no host '${name}' (hosts: ${this.hosts.map((h) => h.name).join(', ')})`,
       );
     return host;
+  }
+
+  /**
+   * Power-cycles `hosts` (several at once: in parallel): everything in them is SIGKILLed, no clean
+   * shutdown, and they boot again on the same disk. What they wrote to disk survives (/etc, /var,
+   * /usr/local, /opt, /root, /home...), their memory does not (/run and /tmp are empty again, no
+   * process survives); address, SSH host keys (known_hosts stays valid) and machine-id stay.
+   * Resolves when every one of them is ready again; also boots hosts that had stopped.
+   */
+  async reboot(hosts: string | string[]): Promise<void> {
+    const names = [...new Set(typeof hosts === 'string' ? [hosts] : hosts)];
+    const targets = names.map((name) => this.host(name));
+    const publicKey = readFileSync(`${this.layout.keyPath}.pub`, 'utf8').trim();
+    const results = await Promise.allSettled(
+      targets.map(async (host) => {
+        const layout = this.layout.hosts.find((h) => h.name === host.name)!;
+        await powerOff(layout);
+        // Recorded as soon as it runs: a host that fails to become ready stays up, to be looked at.
+        const onStarted = (booted: BootedHost) => {
+          host.pid = booted.pid;
+          Object.assign(this.state.hosts.find((h) => h.name === host.name)!, booted);
+        };
+        await bootHost(layout, { publicKey, reboot: true, onStarted });
+      }),
+    );
+    writeState(this.layout, this.state);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Power-cycles every host at once (see reboot). */
+  rebootAll(): Promise<void> {
+    return this.reboot(this.hosts.map((h) => h.name));
   }
 
   /** Clock offset for `host`'s processes started from now on (libfaketime); 0 removes it. */

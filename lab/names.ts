@@ -36,12 +36,18 @@ export interface LabHostLayout {
   netns: string;
   /** The veth end on the bridge, inside the bridge namespace. */
   bridgePort: string;
+  /** `<lab dir>/disks/<host>`: the upper and work dirs of the host's root overlay (its disk). */
+  diskDir: string;
+  /** `<lab dir>/<host>.log`: what the host's init printed while booting. */
+  logPath: string;
 }
 
 export interface LabLayout {
   name: string;
-  /** `<project>/.lab/<name>`: inventory, key, known_hosts, state, logs. */
+  /** `<project>/.lab/<name>`: inventory, key, known_hosts, state, logs, the hosts' disks. */
   dir: string;
+  /** `<dir>/disks`: one folder per host, removed by `lab down`. */
+  disksDir: string;
   netns: string;
   subnet: string;
   prefix: string;
@@ -94,6 +100,7 @@ export function labLayout(name: string, hostNames: string[] = []): LabLayout {
   return {
     name,
     dir,
+    disksDir: join(dir, 'disks'),
     netns,
     prefix,
     subnet: `${prefix}.0/24`,
@@ -110,6 +117,8 @@ export function labLayout(name: string, hostNames: string[] = []): LabLayout {
       address: `${prefix}.${FIRST_HOST_OCTET + index}`,
       netns: `${netnsPrefix(name)}${host}`,
       bridgePort: `p${index}`,
+      diskDir: join(dir, 'disks', host),
+      logPath: join(dir, `${host}.log`),
     })),
   };
 }

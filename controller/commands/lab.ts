@@ -1,4 +1,4 @@
-/** `tskv lab up|down|status|skew`: the lab of real hosts on this machine (lab/). */
+/** `tskv lab up|down|status|skew|reboot`: the lab of real hosts on this machine (lab/). */
 
 import { Lab } from '../../lab/lab.ts';
 import { DEFAULT_HOSTS, DEFAULT_LAB } from '../../lab/names.ts';
@@ -8,9 +8,10 @@ import type { Command } from './types.ts';
 
 const USAGE = `usage:
   tskv lab up [--name N] [--hosts ${DEFAULT_HOSTS.join(',')}]   start the lab's hosts, write its inventory
-  tskv lab down [--name N]                        remove every namespace, mount and process of the lab
+  tskv lab down [--name N]                        remove every namespace, mount, process and disk of the lab
   tskv lab status [--name N]                      hosts, addresses, sshd and firewalld state
   tskv lab skew HOST SECONDS [--name N]           clock offset for HOST's new processes (0 removes it)
+  tskv lab reboot HOST... [--name N]              power-cycle hosts: their disk stays, memory and processes go
 
 Needs root. Several labs coexist under different --name (default '${DEFAULT_LAB}'); state and the
 inventory live in .lab/<name>/ of the project.`;
@@ -79,19 +80,31 @@ async function skew(name: string, args: string[]): Promise<number> {
   return 0;
 }
 
+async function reboot(name: string, hosts: string[]): Promise<number> {
+  requirePositionals(hosts, ['HOST'], USAGE);
+  const lab = Lab.attach(name, { allowStopped: true });
+  const started = Date.now();
+  await lab.reboot(hosts);
+  say(`${hosts.join(', ')} rebooted and ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
 const lab: Command = {
-  summary: 'a lab of real hosts on this machine (up, down, status, skew)',
+  summary: 'a lab of real hosts on this machine (up, down, status, skew, reboot)',
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS, USAGE);
     const [sub, ...rest] = positionals;
     const name = values.name ?? DEFAULT_LAB;
-    if (sub !== 'skew' && rest.length > 0) throw new InputError(`unexpected argument '${rest[0]}'\n${USAGE}`);
+    if (sub !== 'skew' && sub !== 'reboot' && rest.length > 0)
+      throw new InputError(`unexpected argument '${rest[0]}'\n${USAGE}`);
     if (sub !== 'up' && values.hosts !== undefined)
       throw new InputError(`--hosts is only for 'lab up'\n${USAGE}`);
     switch (sub) {
       case 'up':
         return up(name, values.hosts);
+      case 'reboot':
+        return reboot(name, rest);
       case 'down':
         return down(name);
       case 'status':
