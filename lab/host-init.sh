@@ -13,7 +13,7 @@ host=$1
 pubkey=$2
 shift 2
 hostname "$host"
-mount_root "$@"
+mount_root none "$@"
 
 trap 'echo "line $LINENO" >/run/tskv-lab/failed' ERR
 if [ -n "$first_boot" ]; then

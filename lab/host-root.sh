@@ -1,5 +1,6 @@
-# The root file system of one lab host: sourced by lab/host-init.sh, which already runs in the
-# host's own network, mount, UTS, IPC and PID namespaces, without CAP_SYS_TIME.
+# The root file system of one lab host, shared by its two kinds of init: sourced by
+# lab/host-init.sh (no init system) and lab/host-systemd.sh (systemd as PID 1), which already run
+# in the host's own network, mount, UTS, IPC and PID namespaces, without CAP_SYS_TIME.
 #
 # The host's disk is an overlay over this machine's / whose upper and work dirs live on this
 # machine, in .lab/<lab>/disks/<host>/, outside the host's mount namespace: when the host is
@@ -9,7 +10,7 @@
 # disk makes the host unique (prepare_host); later boots keep its hostname, machine-id and keys.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-# Set by mount_root: where the disk is and whether this is its first boot.
+# Set by the first step of each kind's init: where the disk is and whether this is its first boot.
 disk=
 first_boot=
 
@@ -46,10 +47,14 @@ for p in sys.argv[1:]: os.setxattr(p, "trusted.overlay.opaque", b"y")' "${opaque
   fi
 }
 
-# mount_root DISK HIDDEN...: mounts the host's root on a staging tmpfs and pivots into it.
+# mount_root KIND DISK HIDDEN...: mounts the host's root on a staging tmpfs and pivots into it.
+# KIND: none (this machine's /dev, proc and sysfs, as the lab always had) or systemd (a container's
+# view: its own small /dev, /proc/sys and sysfs read-only but for the host's network settings, and
+# the host's own cgroup2 subtree at /sys/fs/cgroup).
 mount_root() {
-  disk=$1
-  shift
+  kind=$1
+  disk=$2
+  shift 2
   upper=$disk/upper
   if [ -e "$upper/var/lib/tskv-lab/prepared" ]; then first_boot=""; else first_boot=yes; fi
   mkdir -p "$upper" "$disk/work"
@@ -67,10 +72,42 @@ mount_root() {
     echo "cannot mount the host's disk: $disk must be on a file system overlayfs takes as upper dir (ext4, xfs, btrfs, tmpfs)" >&2
     exit 1
   fi
-  mount --rbind /dev "$r/dev"
-  mount -t tmpfs -o mode=1777 tmpfs "$r/dev/shm"
-  mount -t proc proc "$r/proc"
-  mount -t sysfs sysfs "$r/sys"
+  case "$kind" in
+    none)
+      mount --rbind /dev "$r/dev"
+      mount -t tmpfs -o mode=1777 tmpfs "$r/dev/shm"
+      mount -t proc proc "$r/proc"
+      mount -t sysfs sysfs "$r/sys"
+      ;;
+    systemd)
+      # No device of this machine but the harmless ones; /dev/console goes nowhere (systemd's
+      # status lines are in the host's journal).
+      mount -t tmpfs -o mode=755,size=4m tmpfs "$r/dev"
+      for node in null zero full random urandom tty console; do
+        touch "$r/dev/$node"
+        if [ "$node" = console ]; then src=/dev/null; else src=/dev/$node; fi
+        mount --bind "$src" "$r/dev/$node"
+      done
+      mkdir "$r/dev/pts" "$r/dev/shm"
+      mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$r/dev/pts"
+      ln -s pts/ptmx "$r/dev/ptmx"
+      ln -s /proc/self/fd "$r/dev/fd"
+      for i in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${i%%:*}" "$r/dev/${i#*:}"; done
+      mount -t tmpfs -o mode=1777 tmpfs "$r/dev/shm"
+      # /proc/sys holds this machine's kernel settings (systemd-sysctl would change them):
+      # read-only, but for /proc/sys/net, which is the host's own network namespace.
+      mount -t proc proc "$r/proc"
+      mount --bind "$r/proc/sys" "$r/proc/sys"
+      mount --bind "$r/proc/sys/net" "$r/proc/sys/net"
+      mount -o remount,bind,ro "$r/proc/sys"
+      mount -t sysfs -o ro sysfs "$r/sys"
+      mount -t cgroup2 cgroup2 "$r/sys/fs/cgroup"
+      ;;
+    *)
+      echo "unknown init kind '$kind'" >&2
+      exit 1
+      ;;
+  esac
   mount -t tmpfs -o mode=755 tmpfs "$r/run"
   mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
 
@@ -94,7 +131,7 @@ prepare_host() {
   done
   # What this machine's etcd-server package left besides the binaries: a bare host has none of it.
   rm -f /etc/default/etcd /etc/init.d/etcd /etc/rc?.d/[SK][0-9][0-9]etcd \
-    /lib/systemd/system/etcd.service \
+    /lib/systemd/system/etcd.service /etc/systemd/system/etcd2.service \
     /etc/systemd/system/*.wants/etcd.service
   rm -rf /var/lib/etcd
   if getent passwd etcd >/dev/null; then userdel etcd 2>/dev/null || true; fi

@@ -29,6 +29,11 @@ const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const FIRST_HOST_OCTET = 102;
 export const MAX_HOSTS = 100;
 
+/** How a host starts its services: no init system (its own init script), or systemd as PID 1. */
+export const LAB_INITS = ['none', 'systemd'] as const;
+export type LabInit = (typeof LAB_INITS)[number];
+export const DEFAULT_INIT: LabInit = 'none';
+
 export interface LabHostLayout {
   name: string;
   index: number;
@@ -83,6 +88,12 @@ export function validateHostNames(names: string[]): string[] {
     seen.add(name);
   }
   return names;
+}
+
+export function validateLabInit(init: string): LabInit {
+  const known = LAB_INITS.find((kind) => kind === init);
+  if (known === undefined) throw new InputError(`invalid init '${init}': use ${LAB_INITS.join(' or ')}`);
+  return known;
 }
 
 /** The /24 of a lab: 198.18.0.0/15 holds 512 of them; the lab name's hash picks one. */

@@ -1,7 +1,7 @@
 /** What `lab up` records in `.lab/<name>/state.json`, and whether that lab is still running. */
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import type { EtcdTarball } from './etcd-tarball.ts';
-import type { LabLayout } from './names.ts';
+import type { LabInit, LabLayout } from './names.ts';
 
 export interface LabHostState {
   name: string;
@@ -13,6 +13,8 @@ export interface LabHostState {
 
 export interface LabState {
   name: string;
+  /** How the hosts start their services (state files written before it existed: 'none'). */
+  init: LabInit;
   hosts: LabHostState[];
   etcd: EtcdTarball;
   createdAt: string;
@@ -22,7 +24,8 @@ export interface LabState {
 export function readState(layout: LabLayout): LabState | undefined {
   if (!existsSync(layout.statePath)) return undefined;
   try {
-    return JSON.parse(readFileSync(layout.statePath, 'utf8')) as LabState;
+    const state = JSON.parse(readFileSync(layout.statePath, 'utf8')) as LabState;
+    return { ...state, init: state.init ?? 'none' };
   } catch {
     return undefined;
   }

@@ -1,12 +1,13 @@
 /**
  * Removing a lab: every process inside any of its network namespaces (each host's init, and with
  * it the host's whole PID namespace; proxy processes on the bridge), then the namespaces
- * themselves, and the hosts' disks. Mounts live only in the
+ * themselves, the cgroups of its systemd hosts and the hosts' disks. Mounts live only in the
  * hosts' own mount namespaces and vanish with them. Works from what is on the machine, so it also
  * cleans up after a crashed `up` without state.
  */
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { TskvError } from '../controller/errors.ts';
+import { removeLabCgroups } from './cgroup.ts';
 import { type LabLayout, netnsPrefix } from './names.ts';
 import { deleteNetns, listNetns } from './network.ts';
 import { pollUntil } from './run.ts';
@@ -91,6 +92,7 @@ export async function teardown(layout: LabLayout): Promise<{ namespaces: string[
   for (const ns of ordered) await deleteNetns(ns);
   const left = labNamespaces(layout.name);
   if (left.length > 0) throw new TskvError('E_LAB_DOWN', `namespaces left behind: ${left.join(', ')}`);
+  await removeLabCgroups(layout.name);
   rmSync(layout.disksDir, { recursive: true, force: true });
   for (const file of [layout.statePath, layout.knownHostsPath]) rmSync(file, { force: true });
   for (const file of safeList(layout.dir)) {

@@ -1,11 +1,13 @@
 /**
- * Checks of the lab's own tests (lab.test.ts): the real OpenSSH client through the inventory's
- * settings, the firewall seen from a peer, what a reboot keeps, and that down leaves nothing behind.
+ * Checks shared by the lab's own tests (lab.test.ts: hosts without an init system,
+ * lab-systemd.test.ts: systemd hosts): the real OpenSSH client through the inventory's settings,
+ * the firewall seen from a peer, what a reboot keeps, and that down leaves nothing behind.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { procStat } from '../../agent/system/proc-stat.ts';
 import type { HostSpec, Inventory } from '../../controller/inventory/model.ts';
+import { labCgroups } from '../../lab/cgroup.ts';
 import { Lab } from '../../lab/lab.ts';
 import { listNetns } from '../../lab/network.ts';
 import { pollUntil, type RunResult, run } from '../../lab/run.ts';
@@ -114,7 +116,7 @@ export async function assertRebootKeepsDisk(lab: Lab, hosts: string[], ssh: Ssh)
 
 /**
  * Takes `lab` down and checks that nothing of it is left: network namespaces, processes (reaped,
- * not even zombies), mounts and the hosts' disks; and that down again is a no-op.
+ * not even zombies), mounts, the hosts' disks and cgroups; and that down again is a no-op.
  */
 export async function assertDownLeavesNothing(lab: Lab): Promise<void> {
   const { name } = lab;
@@ -135,6 +137,7 @@ export async function assertDownLeavesNothing(lab: Lab): Promise<void> {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
   assert.ok(!mounts.includes(`tskv-${name}.`));
   assert.ok(!existsSync(lab.layout.disksDir), "the hosts' disks are removed");
+  assert.deepEqual(labCgroups(name), []);
   const ps = await run('ps', ['-eo', 'args']);
   assert.ok(!ps.stdout.includes(`tskv-lab-${name}`), 'a lab process is still running');
   const again = await Lab.down(name);
