@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { TSKV_RUN_DIR } from '../agent/api/index.ts';
 import { TskvError } from '../controller/errors.ts';
+import type { LabInit } from './names.ts';
 import { pollUntil, type RunResult, run } from './run.ts';
 
 export interface ExecOptions {
@@ -21,13 +22,16 @@ const SSHD_LISTENING = "ss -Hltn 'sport = :22' | grep -q LISTEN";
 export class LabHost {
   readonly name: string;
   readonly address: string;
-  /** The host's init in the machine's PID namespace (PID 1 inside the host). */
-  readonly pid: number;
+  /** The host's init in the machine's PID namespace (PID 1 inside the host); a reboot changes it. */
+  pid: number;
+  /** 'systemd': sshd and every other service are systemd units. */
+  readonly init: LabInit;
 
-  constructor(name: string, address: string, pid: number) {
+  constructor(name: string, address: string, pid: number, init: LabInit) {
     this.name = name;
     this.address = address;
     this.pid = pid;
+    this.init = init;
   }
 
   /** Runs `cmd` with bash inside the host; never throws for a non-zero exit. */
@@ -60,12 +64,20 @@ export class LabHost {
 
   /** Stops sshd's listener (open sessions stay, as with `systemctl stop ssh`); new connections are refused. */
   async stopSshd(): Promise<void> {
-    await this.exec('[ -s /run/sshd.pid ] && kill "$(cat /run/sshd.pid)"; rm -f /run/sshd.pid');
+    await this.exec(
+      this.init === 'systemd'
+        ? 'systemctl stop ssh.service'
+        : '[ -s /run/sshd.pid ] && kill "$(cat /run/sshd.pid)"; rm -f /run/sshd.pid',
+    );
     await this.waitFor('sshd to stop listening', `! ${SSHD_LISTENING}`);
   }
 
   async startSshd(): Promise<void> {
-    await this.execOk(`${SSHD_LISTENING} || FAKETIME_SKIP_CMDS=sshd /usr/sbin/sshd`);
+    await this.execOk(
+      this.init === 'systemd'
+        ? 'systemctl start ssh.service'
+        : `${SSHD_LISTENING} || FAKETIME_SKIP_CMDS=sshd /usr/sbin/sshd`,
+    );
     await this.waitFor('sshd to listen', SSHD_LISTENING);
   }
 

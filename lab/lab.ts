@@ -8,12 +8,12 @@
  * Hosts keep running after the process that started them exits; `Lab.attach(name)` picks them up.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, TskvError } from '../controller/errors.ts';
 import { loadInventory } from '../controller/inventory/load.ts';
 import type { Inventory } from '../controller/inventory/model.ts';
-import { bootHost } from './boot.ts';
+import { type BootedHost, bootHost, powerOff } from './boot.ts';
 import { type EtcdMinor, type EtcdTarball, ensureEtcdTarball } from './etcd-tarball.ts';
 import { LabHost } from './host.ts';
 import {
@@ -22,7 +22,15 @@ import {
   type LabInventoryDoc,
   mergeOverrides,
 } from './inventory-file.ts';
-import { DEFAULT_HOSTS, DEFAULT_LAB, type LabLayout, labLayout, validateHostNames } from './names.ts';
+import {
+  DEFAULT_HOSTS,
+  DEFAULT_INIT,
+  DEFAULT_LAB,
+  type LabInit,
+  type LabLayout,
+  labLayout,
+  validateHostNames,
+} from './names.ts';
 import { assertSubnetFree, createBridge, createHostNetwork } from './network.ts';
 import { ensureKey, ensurePackages, requireLab } from './setup.ts';
 import { deadHosts, type LabState, readState, writeState } from './state.ts';
@@ -31,6 +39,8 @@ import { teardown } from './teardown.ts';
 export interface LabUpOptions {
   name?: string;
   hosts?: string[];
+  /** 'none' (default: the host's own init script starts dbus, firewalld, sshd) or 'systemd' (PID 1). */
+  init?: LabInit;
   /** Start from bare hosts even when the lab is already up (tests: no state left by an earlier run). */
   fresh?: boolean;
   /** Progress lines (default: none). */
@@ -42,6 +52,9 @@ export interface LabHostStatus {
   address: string;
   pid: number;
   running: boolean;
+  init: LabInit;
+  /** `systemctl is-system-running` on a systemd host (undefined without systemd). */
+  system: string | undefined;
   sshd: boolean;
   firewalld: string;
   skew: string | undefined;
@@ -57,7 +70,7 @@ export class Lab {
     this.name = layout.name;
     this.layout = layout;
     this.state = state;
-    this.hosts = state.hosts.map((h) => new LabHost(h.name, h.address, h.pid));
+    this.hosts = state.hosts.map((h) => new LabHost(h.name, h.address, h.pid, state.init));
   }
 
   /** `.lab/<name>/inventory.yaml`: the lab's inventory for the controller. */
@@ -65,11 +78,17 @@ export class Lab {
     return this.layout.inventoryPath;
   }
 
-  /** Brings the lab up, or returns it as is when it is already up with the same hosts. */
+  /** How the hosts start their services. */
+  get init(): LabInit {
+    return this.state.init;
+  }
+
+  /** Brings the lab up, or returns it as is when it is already up with the same hosts and init. */
   static async up(options: LabUpOptions = {}): Promise<Lab> {
     requireLab();
     const name = options.name ?? DEFAULT_LAB;
     const hostNames = validateHostNames(options.hosts ?? DEFAULT_HOSTS);
+    const init = options.init ?? DEFAULT_INIT;
     const log = options.log ?? (() => {});
     const layout = labLayout(name, hostNames);
     const running = options.fresh ? undefined : Lab.tryAttach(name);
@@ -77,6 +96,11 @@ export class Lab {
       const have = running.hosts.map((h) => h.name).join(',');
       if (have !== hostNames.join(',')) {
         throw new InputError(`lab '${name}' is up with hosts ${have}, not ${hostNames.join(',')}`, {
+          fix: `run 'tskv lab down --name ${name}' first, or use another --name`,
+        });
+      }
+      if (running.init !== init) {
+        throw new InputError(`lab '${name}' is up with init ${running.init}, not ${init}`, {
           fix: `run 'tskv lab down --name ${name}' first, or use another --name`,
         });
       }
@@ -94,16 +118,17 @@ export class Lab {
     await assertSubnetFree(layout);
     try {
       await createBridge(layout);
-      log(`starting ${hostNames.join(', ')} on ${layout.subnet}`);
+      log(`starting ${hostNames.join(', ')} on ${layout.subnet} (init: ${init})`);
       const booted = await Promise.all(
         layout.hosts.map(async (host) => {
           await createHostNetwork(layout, host);
-          const pids = await bootHost(host, publicKey, join(layout.dir, `${host.name}.log`));
+          const pids = await bootHost(host, { lab: name, init, publicKey });
           return { name: host.name, address: host.address, ...pids };
         }),
       );
       const state: LabState = {
         name,
+        init,
         hosts: booted,
         etcd: await tarball,
         createdAt: new Date().toISOString(),
@@ -122,11 +147,23 @@ export class Lab {
     }
   }
 
-  /** The running lab `name`; a TskvError when it is not up. */
-  static attach(name: string = DEFAULT_LAB): Lab {
+  /**
+   * The running lab `name`; a TskvError when it is not up. `allowStopped`: also when some of its
+   * hosts stopped (to reboot them), as long as its state is there.
+   */
+  static attach(name: string = DEFAULT_LAB, { allowStopped = false } = {}): Lab {
     const lab = Lab.tryAttach(name);
     if (lab) return lab;
     const state = readState(labLayout(name));
+    if (state && allowStopped) {
+      return new Lab(
+        labLayout(
+          name,
+          state.hosts.map((h) => h.name),
+        ),
+        state,
+      );
+    }
     const dead = state
       ? deadHosts(
           labLayout(
@@ -169,6 +206,39 @@ export class Lab {
         `lab '${this.name}' has no host '${name}' (hosts: ${this.hosts.map((h) => h.name).join(', ')})`,
       );
     return host;
+  }
+
+  /**
+   * Power-cycles `hosts` (several at once: in parallel): everything in them is SIGKILLed, no clean
+   * shutdown, and they boot again on the same disk. What they wrote to disk survives (/etc, /var,
+   * /usr/local, /opt, /root, /home...), their memory does not (/run and /tmp are empty again, no
+   * process survives); address, SSH host keys (known_hosts stays valid) and machine-id stay.
+   * Resolves when every one of them is ready again; also boots hosts that had stopped.
+   */
+  async reboot(hosts: string | string[]): Promise<void> {
+    const names = [...new Set(typeof hosts === 'string' ? [hosts] : hosts)];
+    const targets = names.map((name) => this.host(name));
+    const publicKey = readFileSync(`${this.layout.keyPath}.pub`, 'utf8').trim();
+    const results = await Promise.allSettled(
+      targets.map(async (host) => {
+        const layout = this.layout.hosts.find((h) => h.name === host.name)!;
+        await powerOff(layout, this.name, this.init);
+        // Recorded as soon as it runs: a host that fails to become ready stays up, to be looked at.
+        const onStarted = (booted: BootedHost) => {
+          host.pid = booted.pid;
+          Object.assign(this.state.hosts.find((h) => h.name === host.name)!, booted);
+        };
+        await bootHost(layout, { lab: this.name, init: this.init, publicKey, reboot: true, onStarted });
+      }),
+    );
+    writeState(this.layout, this.state);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Power-cycles every host at once (see reboot). */
+  rebootAll(): Promise<void> {
+    return this.reboot(this.hosts.map((h) => h.name));
   }
 
   /** Clock offset for `host`'s processes started from now on (libfaketime); 0 removes it. */
@@ -245,11 +315,12 @@ export class Lab {
     writeFileSync(this.layout.knownHostsPath, lines.join(''));
   }
 
-  /** Per host: alive, sshd listening, firewalld state, skew. */
+  /** Per host: alive, sshd listening, firewalld state, skew, and systemd's view of the system. */
   async status(): Promise<LabHostStatus[]> {
     const script =
       "if ss -Hltn 'sport = :22' | grep -q LISTEN; then echo sshd=yes; else echo sshd=no; fi; " +
-      'echo "firewalld=$(firewall-cmd --state 2>&1)"; echo "skew=$(cat /etc/faketimerc 2>/dev/null)"';
+      'echo "firewalld=$(firewall-cmd --state 2>&1)"; echo "skew=$(cat /etc/faketimerc 2>/dev/null)"' +
+      (this.init === 'systemd' ? '; echo "system=$(systemctl is-system-running 2>&1)"' : '');
     return Promise.all(
       this.hosts.map(async (host) => {
         const out = (await host.exec(script)).stdout;
@@ -259,6 +330,8 @@ export class Lab {
           address: host.address,
           pid: host.pid,
           running: true,
+          init: this.init,
+          system: field('system') || undefined,
           sshd: field('sshd') === 'yes',
           firewalld: field('firewalld') || 'unknown',
           skew: field('skew') || undefined,

@@ -29,6 +29,11 @@ const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const FIRST_HOST_OCTET = 102;
 export const MAX_HOSTS = 100;
 
+/** How a host starts its services: no init system (its own init script), or systemd as PID 1. */
+export const LAB_INITS = ['none', 'systemd'] as const;
+export type LabInit = (typeof LAB_INITS)[number];
+export const DEFAULT_INIT: LabInit = 'none';
+
 export interface LabHostLayout {
   name: string;
   index: number;
@@ -36,12 +41,18 @@ export interface LabHostLayout {
   netns: string;
   /** The veth end on the bridge, inside the bridge namespace. */
   bridgePort: string;
+  /** `<lab dir>/disks/<host>`: the upper and work dirs of the host's root overlay (its disk). */
+  diskDir: string;
+  /** `<lab dir>/<host>.log`: what the host's init printed while booting. */
+  logPath: string;
 }
 
 export interface LabLayout {
   name: string;
-  /** `<project>/.lab/<name>`: inventory, key, known_hosts, state, logs. */
+  /** `<project>/.lab/<name>`: inventory, key, known_hosts, state, logs, the hosts' disks. */
   dir: string;
+  /** `<dir>/disks`: one folder per host, removed by `lab down`. */
+  disksDir: string;
   netns: string;
   subnet: string;
   prefix: string;
@@ -79,6 +90,12 @@ export function validateHostNames(names: string[]): string[] {
   return names;
 }
 
+export function validateLabInit(init: string): LabInit {
+  const known = LAB_INITS.find((kind) => kind === init);
+  if (known === undefined) throw new InputError(`invalid init '${init}': use ${LAB_INITS.join(' or ')}`);
+  return known;
+}
+
 /** The /24 of a lab: 198.18.0.0/15 holds 512 of them; the lab name's hash picks one. */
 export function labPrefix(name: string): string {
   const digest = createHash('sha256').update(`tskv-lab:${name}`).digest();
@@ -94,6 +111,7 @@ export function labLayout(name: string, hostNames: string[] = []): LabLayout {
   return {
     name,
     dir,
+    disksDir: join(dir, 'disks'),
     netns,
     prefix,
     subnet: `${prefix}.0/24`,
@@ -110,6 +128,8 @@ export function labLayout(name: string, hostNames: string[] = []): LabLayout {
       address: `${prefix}.${FIRST_HOST_OCTET + index}`,
       netns: `${netnsPrefix(name)}${host}`,
       bridgePort: `p${index}`,
+      diskDir: join(dir, 'disks', host),
+      logPath: join(dir, `${host}.log`),
     })),
   };
 }

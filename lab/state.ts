@@ -1,7 +1,7 @@
 /** What `lab up` records in `.lab/<name>/state.json`, and whether that lab is still running. */
-import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import type { EtcdTarball } from './etcd-tarball.ts';
-import type { LabLayout } from './names.ts';
+import type { LabInit, LabLayout } from './names.ts';
 
 export interface LabHostState {
   name: string;
@@ -13,6 +13,8 @@ export interface LabHostState {
 
 export interface LabState {
   name: string;
+  /** How the hosts start their services (state files written before it existed: 'none'). */
+  init: LabInit;
   hosts: LabHostState[];
   etcd: EtcdTarball;
   createdAt: string;
@@ -22,7 +24,8 @@ export interface LabState {
 export function readState(layout: LabLayout): LabState | undefined {
   if (!existsSync(layout.statePath)) return undefined;
   try {
-    return JSON.parse(readFileSync(layout.statePath, 'utf8')) as LabState;
+    const state = JSON.parse(readFileSync(layout.statePath, 'utf8')) as LabState;
+    return { ...state, init: state.init ?? 'none' };
   } catch {
     return undefined;
   }
@@ -46,4 +49,28 @@ export function runsIn(pid: number, netns: string): boolean {
 export function deadHosts(layout: LabLayout, state: LabState): string[] {
   const byName = new Map(layout.hosts.map((h) => [h.name, h.netns]));
   return state.hosts.filter((h) => !runsIn(h.pid, byName.get(h.name) ?? '')).map((h) => h.name);
+}
+
+/** PIDs of processes whose network namespace is one of `inodes`. */
+export function processesIn(inodes: Set<number>): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/ns/net`));
+      if (m && inodes.has(Number(m[1]))) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile, or a kernel thread
+    }
+  }
+  return pids;
+}
+
+/** Processes running in the network namespace `netns` (empty when it is missing). */
+export function netnsProcesses(netns: string): number[] {
+  try {
+    return processesIn(new Set([statSync(`/run/netns/${netns}`).ino]));
+  } catch {
+    return [];
+  }
 }

@@ -1,14 +1,17 @@
 /**
  * Removing a lab: every process inside any of its network namespaces (each host's init, and with
  * it the host's whole PID namespace; proxy processes on the bridge), then the namespaces
- * themselves. Mounts live only in the hosts' own mount namespaces and vanish with them.
- * Works from what is on the machine, so it also cleans up after a crashed `up` without state.
+ * themselves, the cgroups of its systemd hosts and the hosts' disks. Mounts live only in the
+ * hosts' own mount namespaces and vanish with them. Works from what is on the machine, so it also
+ * cleans up after a crashed `up` without state.
  */
-import { readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { TskvError } from '../controller/errors.ts';
+import { removeLabCgroups } from './cgroup.ts';
 import { type LabLayout, netnsPrefix } from './names.ts';
 import { deleteNetns, listNetns } from './network.ts';
 import { pollUntil } from './run.ts';
+import { processesIn } from './state.ts';
 
 /** The lab's network namespaces (by name) on this machine. */
 export function labNamespaces(name: string): string[] {
@@ -21,21 +24,6 @@ function netnsInode(ns: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** PIDs of processes whose network namespace is one of `inodes`. */
-function processesIn(inodes: Set<number>): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/ns/net`));
-      if (m && inodes.has(Number(m[1]))) pids.push(Number(entry));
-    } catch {
-      // exited meanwhile, or a kernel thread
-    }
-  }
-  return pids;
 }
 
 /** Processes still running inside the lab's namespaces (empty once it is down). */
@@ -72,23 +60,30 @@ function killAll(pids: number[]): number {
   return killed;
 }
 
-export async function teardown(layout: LabLayout): Promise<{ namespaces: string[]; processes: number }> {
-  const namespaces = labNamespaces(layout.name);
-  // Each host's init first: the kernel then ends its whole PID namespace, and the launcher that
-  // waits for it reaps it and exits by itself. Whatever remains after a grace period is killed.
-  const found = labProcesses(layout.name);
+/**
+ * SIGKILLs the processes `list` finds until it finds none: each host's init first (the kernel then
+ * ends its whole PID namespace, and the launcher that waits for it reaps it and exits by itself),
+ * whatever remains after a grace period too. Returns how many processes there were.
+ */
+export async function killProcesses(what: string, list: () => number[]): Promise<number> {
+  const found = list();
   let killed = killAll(found.filter(isNamespaceInit));
   const graceEnd = Date.now() + 1000;
   await pollUntil(
-    `the processes of lab '${layout.name}' to exit`,
+    `the processes of ${what} to exit`,
     () => {
-      const pids = labProcesses(layout.name);
+      const pids = list();
       if (Date.now() > graceEnd) killed += killAll(pids);
       return pids.length === 0 ? true : undefined;
     },
     { timeoutMs: 15_000, intervalMs: 20 },
   );
-  killed = Math.max(killed, found.length);
+  return Math.max(killed, found.length);
+}
+
+export async function teardown(layout: LabLayout): Promise<{ namespaces: string[]; processes: number }> {
+  const namespaces = labNamespaces(layout.name);
+  const killed = await killProcesses(`lab '${layout.name}'`, () => labProcesses(layout.name));
   // The bridge last: host veths are removed with their host namespaces.
   const ordered = [
     ...namespaces.filter((ns) => ns !== layout.netns),
@@ -97,6 +92,8 @@ export async function teardown(layout: LabLayout): Promise<{ namespaces: string[
   for (const ns of ordered) await deleteNetns(ns);
   const left = labNamespaces(layout.name);
   if (left.length > 0) throw new TskvError('E_LAB_DOWN', `namespaces left behind: ${left.join(', ')}`);
+  await removeLabCgroups(layout.name);
+  rmSync(layout.disksDir, { recursive: true, force: true });
   for (const file of [layout.statePath, layout.knownHostsPath]) rmSync(file, { force: true });
   for (const file of safeList(layout.dir)) {
     if (/^inventory.*\.yaml$/.test(file)) rmSync(`${layout.dir}/${file}`, { force: true });

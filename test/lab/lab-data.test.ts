@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseInventory } from '../../controller/inventory/load.ts';
 import { inventoryText, type LabInventoryDoc, mergeOverrides, toYaml } from '../../lab/inventory-file.ts';
-import { labLayout, labPrefix, validateHostNames, validateLabName } from '../../lab/names.ts';
+import {
+  labLayout,
+  labPrefix,
+  validateHostNames,
+  validateLabInit,
+  validateLabName,
+} from '../../lab/names.ts';
 
 test('lab names and addresses derive from the lab name, in 198.18.0.0/15', () => {
   const a = labLayout('default', ['h102', 'docker', 'h104']);
@@ -24,6 +30,16 @@ test('lab names and addresses derive from the lab name, in 198.18.0.0/15', () =>
     'nsenter --net=/run/netns/tskv-default.net socat -b 131072 STDIO TCP:%h:%p,nodelay',
   );
   assert.notEqual(labPrefix('default'), labPrefix('other'));
+  // Each host's disk and log in the lab's folder; the disks in one folder that down removes.
+  assert.equal(a.hosts[1]!.diskDir, `${a.disksDir}/docker`);
+  assert.equal(a.disksDir, `${a.dir}/disks`);
+  assert.equal(a.hosts[1]!.logPath, `${a.dir}/docker.log`);
+});
+
+test('the init of a lab is none or systemd', () => {
+  assert.equal(validateLabInit('none'), 'none');
+  assert.equal(validateLabInit('systemd'), 'systemd');
+  assert.throws(() => validateLabInit('sysvinit'), /invalid init 'sysvinit': use none or systemd/);
 });
 
 test('bad lab and host names are refused', () => {

@@ -1,57 +1,28 @@
 /**
  * The lab itself: real hosts reached with the real OpenSSH client through the inventory's
  * settings, isolated from this machine (no node/etcd, own host keys, own firewall, no
- * CAP_SYS_TIME), skewable, and gone without a trace after down. Needs root: skipped otherwise.
+ * CAP_SYS_TIME), skewable, rebootable, and gone without a trace after down. Hosts without an init
+ * system here; lab-systemd.test.ts boots systemd hosts. Needs root: skipped otherwise.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { procStat } from '../../agent/system/proc-stat.ts';
 import { loadInventory } from '../../controller/inventory/load.ts';
-import type { HostSpec, Inventory } from '../../controller/inventory/model.ts';
+import type { Inventory } from '../../controller/inventory/model.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { PROJECT_ROOT } from '../../lab/names.ts';
-import { listNetns } from '../../lab/network.ts';
-import { pollUntil, run } from '../../lab/run.ts';
-import { labProcesses } from '../../lab/teardown.ts';
+import { run } from '../../lab/run.ts';
+import { assertDownLeavesNothing, assertRebootKeepsDisk, listenOn, sshArgs, sshTo } from './lab-checks.ts';
 
 const NAME = 'labtest';
 const skip = labUnavailableReason();
 // Without root the lab cannot exist: reported as a skipped test with the reason, never passed.
 if (skip) test('lab of real hosts', { skip }, () => {});
 
-function sshArgs(host: HostSpec, knownHosts = host.ssh.knownHosts): string[] {
-  return [
-    '-F',
-    '/dev/null',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'ConnectTimeout=10',
-    '-i',
-    host.ssh.identityFile ?? '',
-    '-o',
-    `ProxyCommand=${host.ssh.proxyCommand}`,
-    '-p',
-    String(host.ssh.port),
-    `${host.ssh.user}@${host.address}`,
-  ];
-}
-
 describe('lab', { skip: skip ?? false }, () => {
   let lab: Lab;
   let inventory: Inventory;
-  const spec = (name: string) => inventory.hosts.find((h) => h.name === name)!;
-  const ssh = (name: string, cmd: string, knownHosts?: string) =>
-    run('ssh', [...sshArgs(spec(name), knownHosts), cmd], { timeoutMs: 30_000 });
+  const ssh = sshTo(() => inventory);
 
   before(async () => {
     const started = Date.now();
@@ -134,27 +105,23 @@ describe('lab', { skip: skip ?? false }, () => {
   });
 
   test('firewalld blocks 2379 from a peer until the port is opened', async () => {
-    const [a, b] = lab.hosts;
-    await a!.execOk(
-      "setsid socat TCP-LISTEN:2379,fork,reuseaddr SYSTEM:'echo hello' </dev/null >/dev/null 2>&1 &",
-    );
-    await a!.waitFor('socat to listen on 2379', "ss -Hltn 'sport = :2379' | grep -q LISTEN");
-    const probe = `socat -T 3 - TCP:${a!.address}:2379,connect-timeout=3 </dev/null`;
-    const fromPeer = await b!.exec(probe);
+    const [a, b] = lab.hosts.map((h) => h.name);
+    const listener = await listenOn(lab, a!, 2379);
+    const fromPeer = await listener.probe(b!);
     assert.notEqual(fromPeer.code, 0, 'a peer reached 2379 through the default zone');
     assert.match(fromPeer.stderr, /No route to host|Connection refused|timed out/);
-    assert.equal((await a!.execOk(probe)).trim(), 'hello', 'the host itself reaches its own port');
+    assert.equal((await listener.probe(a!)).stdout.trim(), 'hello', 'the host itself reaches its own port');
 
-    const opened = await ssh(a!.name, 'firewall-cmd --add-port=2379/tcp');
+    const opened = await ssh(a!, 'firewall-cmd --add-port=2379/tcp');
     assert.equal(opened.code, 0, opened.stderr);
-    assert.equal((await b!.execOk(probe)).trim(), 'hello');
+    assert.equal((await listener.probe(b!)).stdout.trim(), 'hello');
 
-    await a!.blockPort(2379);
-    assert.notEqual((await b!.exec(probe)).code, 0);
-    await a!.openPort(2379);
-    assert.equal((await b!.execOk(probe)).trim(), 'hello');
-    assert.ok((await a!.kill('socat TCP-LISTEN:2379')) >= 1);
-    assert.notEqual((await b!.exec(probe)).code, 0);
+    await lab.host(a!).blockPort(2379);
+    assert.notEqual((await listener.probe(b!)).code, 0);
+    await lab.host(a!).openPort(2379);
+    assert.equal((await listener.probe(b!)).stdout.trim(), 'hello');
+    assert.ok((await listener.stop()) >= 1);
+    assert.notEqual((await listener.probe(b!)).code, 0);
   });
 
   test('lab skew shifts the clock of new SSH sessions, and sshd keeps working', async () => {
@@ -241,27 +208,12 @@ describe('lab', { skip: skip ?? false }, () => {
     assert.equal((await ssh('docker', 'hostname')).stdout.trim(), 'docker');
   });
 
+  test('reboot: a power cycle keeps the disk, not memory or processes; same address and host key', async () => {
+    await assertRebootKeepsDisk(lab, ['h104'], ssh);
+    assert.equal((await ssh('h104', 'hostname')).stdout.trim(), 'h104');
+  });
+
   test('down removes every namespace and process, and is safe to repeat', async () => {
-    const started = lab.hosts.map((h) => ({ pid: h.pid, at: procStat(h.pid)?.startTime }));
-    assert.ok(
-      started.every(({ at }) => at !== undefined),
-      'every host runs before down',
-    );
-    await lab.down();
-    assert.deepEqual(
-      listNetns().filter((ns) => ns.startsWith(`tskv-${NAME}.`)),
-      [],
-    );
-    assert.deepEqual(labProcesses(NAME), []);
-    // Reaped: not even a zombie is left (processAlive counts one as dead); the start time tells a reused pid.
-    const unreaped = () => started.some(({ pid, at }) => procStat(pid)?.startTime === at);
-    await pollUntil('the hosts to be reaped', () => (unreaped() ? undefined : true));
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
-    assert.ok(!mounts.includes(`tskv-${NAME}.`));
-    const ps = await run('ps', ['-eo', 'args']);
-    assert.ok(!ps.stdout.includes(`tskv-lab-${NAME}`), 'a lab process is still running');
-    const again = await Lab.down(NAME);
-    assert.deepEqual(again.namespaces, []);
-    assert.throws(() => Lab.attach(NAME), /not up/);
+    await assertDownLeavesNothing(lab);
   });
 });
