@@ -9,6 +9,7 @@ import { openSession } from '../../controller/plays/session.ts';
 import { waitFor } from '../../controller/wait.ts';
 import type { EtcdMinor } from '../../lab/etcd-tarball.ts';
 import { Lab } from '../../lab/lab.ts';
+import type { LabInit } from '../../lab/names.ts';
 import { type CliResult, tskv } from './cli.ts';
 import { assertDeployed, deploy } from './deploy-helpers.ts';
 
@@ -17,8 +18,9 @@ export async function deployedLab(
   name: string,
   hosts: string[],
   minor: EtcdMinor = '3.4',
+  init: LabInit = 'none',
 ): Promise<{ lab: Lab; all: string; three: string }> {
-  const lab = await Lab.up({ name, hosts, fresh: true });
+  const lab = await Lab.up({ name, hosts, fresh: true, init });
   const tarball = await lab.etcdTarball(minor);
   const etcd = { version: tarball.version, source: tarball.path };
   const others = Object.fromEntries(hosts.slice(3).map((h) => [h, null]));

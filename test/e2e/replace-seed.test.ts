@@ -2,13 +2,14 @@
  * The seed's second half, exactly: remove h102 by its ID, bring it back as new-h102 at the same
  * address with ETCD_INITIAL_CLUSTER_STATE="existing", check member list and the key written
  * earlier; then `tskv replace` does the same in one command (new-h102 back to h102), with zero
- * lost writes. On etcd 3.4 and 3.5.
+ * lost writes. On etcd 3.4 on init-less hosts (tskv's supervisor), and 3.5 on systemd hosts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../controller/wait.ts';
 import type { EtcdMinor } from '../../lab/etcd-tarball.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
+import type { LabInit } from '../../lab/names.ts';
 import { curlJson } from './deploy-helpers.ts';
 import {
   assertOk,
@@ -26,9 +27,16 @@ import { ClusterMonitor } from './sweep.ts';
 const etcdctlId = (hex: string) => hex.padStart(16, ' ');
 const ANY_ETCDCTL_ID = '(?=[ 0-9a-f]{16}$) *[0-9a-f]+';
 
-for (const minor of ['3.4', '3.5'] as EtcdMinor[]) {
+const kinds: { minor: EtcdMinor; init: LabInit }[] = [
+  { minor: '3.4', init: 'none' },
+  { minor: '3.5', init: 'systemd' },
+];
+for (const { minor, init } of kinds) {
   const NAME = `e2e-seed${minor.replace('.', '')}`;
-  describe(`the seed's member replacement (etcd ${minor})`, { skip: labUnavailableReason() ?? false }, () => {
+  const hostKind = init === 'systemd' ? 'systemd hosts' : 'hosts without an init';
+  describe(`the seed's member replacement (etcd ${minor}, ${hostKind})`, {
+    skip: labUnavailableReason() ?? false,
+  }, () => {
     let lab: Lab;
     let original: string;
     let renamed: string;
@@ -36,7 +44,7 @@ for (const minor of ['3.4', '3.5'] as EtcdMinor[]) {
 
     before(async () => {
       let three: string;
-      ({ lab, three } = await deployedLab(NAME, ['h102', 'docker', 'h104'], minor));
+      ({ lab, three } = await deployedLab(NAME, ['h102', 'docker', 'h104'], minor, init));
       original = three;
       const tarball = await lab.etcdTarball(minor);
       renamed = renamedInventory(
