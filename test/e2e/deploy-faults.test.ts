@@ -22,21 +22,27 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
 
   test('a member that fails to start: exit 1 with its log lines, the others keep running; fixed, a re-run converges', async () => {
     const h104 = lab.host('h104');
-    // A file where h104's data dir should be: preflight cannot see it coming, etcd refuses to start.
-    await h104.execOk('mkdir -p /var/lib/etcd && touch /var/lib/etcd/h104.etcd');
-    const failed = await deploy(lab.inventoryPath);
+    // Its peer port taken after preflight found it free, as h104 starts: etcd itself refuses to start.
+    const takePeerPort =
+      `nsenter -t ${h104.pid} -n -m -p -u -i -r -w -- sh -c ` +
+      `'setsid socat TCP-LISTEN:2380,reuseaddr,fork /dev/null </dev/null >/dev/null 2>&1 & ` +
+      `until ss -Hltn "sport = :2380" | grep -q .; do sleep 0.05; done'`;
+    const failed = await deploy(lab.inventoryPath, [], {
+      seams: ['--before', 'start@h104', '--do', `exec:${takePeerPort}`],
+    });
     assert.equal(failed.result.code, 1, failed.result.stdout);
     const err = failed.doc.error!;
     assert.equal(err.host, 'h104', JSON.stringify(err, null, 1));
     assert.equal(err.step, 'start etcd');
-    assert.match(err.message, /cause: .*h104\.etcd/);
+    assert.match(err.message, /cause: .*2380: bind: address already in use/);
     assert.match(err.message, /last \d+ log lines:/);
     await assertHealthy(lab, ['h102', 'docker']);
     assert.equal((await h104.exec('pgrep -x etcd')).code, 1, 'the failed member is not left crash-looping');
 
+    // Run again as is: preflight now sees the port taken, and names the process.
     const plain = await tskv(['deploy', lab.inventoryPath]);
     assert.equal(plain.code, 1);
-    assert.match(plain.stdout, /^deploy failed: h104: start etcd: /m);
+    assert.match(plain.stdout, /^ {2}h104 ports: 2380\/tcp in use by socat \(pid \d+\) on 0\.0\.0\.0$/m);
 
     // status: the others' etcd runs; h104's is stopped, and its log says why.
     const status = await tskv(['status', lab.inventoryPath]);
@@ -48,9 +54,12 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
       );
     }
     assert.match(status.stdout, /^h104 .* stopped \((supervisor|systemd)\b/m);
-    assert.match(status.stdout, /^h104: etcd's last \d+ log lines:\n(?: {2}.*\n)*? {2}.*h104\.etcd/m);
+    assert.match(
+      status.stdout,
+      /^h104: etcd's last \d+ log lines:\n(?: {2}.*\n)*? {2}.*address already in use/m,
+    );
 
-    await h104.execOk('rm -f /var/lib/etcd/h104.etcd');
+    await h104.execOk("pkill -f 'socat TCP-LISTEN:2380'");
     const fixed = await deploy(lab.inventoryPath);
     assertDeployed(fixed);
     assert.deepEqual(
@@ -112,6 +121,19 @@ describe('tskv deploy on the lab: failures and re-runs', { skip: labUnavailableR
     assertDeployed(run);
     for (const actions of Object.values(run.doc.actions))
       assert.ok(!actions.some((a) => a.startsWith('uploaded etcd-')), JSON.stringify(run.doc.actions));
+  });
+
+  test('a host without an init power-cycled: nothing starts its member; status says it is down; deploy starts it', async () => {
+    const h104 = lab.host('h104');
+    await lab.reboot('h104');
+    assert.equal((await h104.exec('pgrep -x etcd')).code, 1, 'no boot hook starts etcd');
+    const status = await tskv(['status', lab.inventoryPath]);
+    assert.equal(status.code, 1);
+    assert.match(status.stdout, /^h104 .* stopped \(supervisor\)/m);
+    await assertHealthy(lab, ['h102', 'docker']);
+    const run = await deploy(lab.inventoryPath);
+    assertDeployed(run);
+    assert.deepEqual(run.doc.started, ['h104']);
   });
 
   test('a skewed clock that cannot be set: a clear error naming host and offset, nothing changed; --allow-skew deploys', async () => {
