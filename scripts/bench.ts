@@ -4,7 +4,7 @@
  * each timed run's output to .cache/bench/logs/. Never part of `npm test`: timings are printed,
  * not asserted.
  *
- *   npm run bench -- [--runs N] [--skip deploy,ansible,replace] [--lab NAME]
+ *   npm run bench -- [--runs N] [--skip deploy,systemd,ansible,replace] [--lab NAME]
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { benchDocument, formatReport } from './bench/report.ts';
 import type { SeriesContext } from './bench/series.ts';
 import { type ReplaceSample, summarize } from './bench/stats.ts';
 
-const PARTS = ['deploy', 'ansible', 'replace'] as const;
+const PARTS = ['deploy', 'systemd', 'ansible', 'replace'] as const;
 type Part = (typeof PARTS)[number];
 const CACHE = join(import.meta.dirname, '..', '.cache', 'bench');
 
@@ -94,6 +94,7 @@ async function main(): Promise<number> {
     parts.delete('replace');
   }
   const deploy = new DeployBench(lab, ctx);
+  const onSystemd = new DeployBench(lab, ctx, 'systemd');
   const ansible = new AnsibleRunner(join(CACHE, 'ansible'));
   cleanups.push(() => ansible.close());
   let replaced: { samples: ReplaceSample[]; failures: number } = { samples: [], failures: 0 };
@@ -102,6 +103,7 @@ async function main(): Promise<number> {
       const order = run % 2 === 1 ? (['deploy', 'ansible'] as const) : (['ansible', 'deploy'] as const);
       for (const part of order) {
         if (part === 'deploy' && parts.has('deploy')) await deploy.tskv(run);
+        if (part === 'deploy' && parts.has('systemd')) await onSystemd.tskv(run);
         if (part === 'ansible' && parts.has('ansible')) await deploy.ansible(run, ansible);
       }
     }
@@ -126,6 +128,8 @@ async function main(): Promise<number> {
       tskvNoop: deploy.tskvNoop.summary(),
       ansibleFresh: deploy.ansibleFresh.summary(),
       ansibleNoop: deploy.ansibleNoop.summary(),
+      tskvFreshSystemd: onSystemd.tskvFresh.summary(),
+      tskvNoopSystemd: onSystemd.tskvNoop.summary(),
       replace: summarize(
         replaced.samples.map((s) => s.ms),
         replaced.failures,

@@ -3,6 +3,7 @@
  * 3-member cluster onto bare lab hosts, then re-running on the converged cluster.
  */
 import { Lab } from '../../lab/lab.ts';
+import type { LabInit } from '../../lab/names.ts';
 import type { AnsibleRunner } from './ansible-run.ts';
 import { type PhaseTime, phaseTimes } from './phases.ts';
 import { Series, type SeriesContext } from './series.ts';
@@ -26,19 +27,23 @@ export class DeployBench {
   etcdVersion = '?';
   readonly #lab: string;
   readonly #ctx: SeriesContext;
+  readonly #init: LabInit;
 
-  constructor(labName: string, ctx: SeriesContext) {
+  /** `init`: the lab's hosts run systemd (etcd a unit) or no init (tskv's supervisor). */
+  constructor(labName: string, ctx: SeriesContext, init: LabInit = 'none') {
     this.#lab = labName;
     this.#ctx = ctx;
-    this.tskvFresh = new Series('tskv deploy (fresh)', ctx);
-    this.tskvNoop = new Series('tskv deploy (no-op)', ctx);
+    this.#init = init;
+    const on = init === 'systemd' ? ', systemd hosts' : '';
+    this.tskvFresh = new Series(`tskv deploy (fresh${on})`, ctx);
+    this.tskvNoop = new Series(`tskv deploy (no-op${on})`, ctx);
     this.ansibleFresh = new Series('ansible-playbook (fresh)', ctx);
     this.ansibleNoop = new Series('ansible-playbook (no-op)', ctx);
   }
 
   /** Bare hosts (not timed); returns the lab's inventory path. */
   async #bareLab(): Promise<string> {
-    const lab = await Lab.up({ name: this.#lab, hosts: DEPLOY_HOSTS, fresh: true });
+    const lab = await Lab.up({ name: this.#lab, hosts: DEPLOY_HOSTS, fresh: true, init: this.#init });
     this.etcdVersion = lab.state.etcd.version;
     return lab.inventoryPath;
   }
@@ -56,7 +61,7 @@ export class DeployBench {
   }
 
   async tskv(run: number): Promise<void> {
-    this.#ctx.log(`run ${run}: tskv on bare hosts`);
+    this.#ctx.log(`run ${run}: tskv on bare hosts (init: ${this.#init})`);
     const inventory = await this.#bareLab();
     const runs: TimedRun[] = [];
     const deploy = async () => {

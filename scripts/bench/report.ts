@@ -24,7 +24,13 @@ export interface BenchResult {
 }
 
 export interface BenchDocument extends BenchResult {
-  ratios: { fresh: number | null; noop: number | null };
+  /** Ansible (hosts without an init) over tskv; `...Systemd`: tskv on systemd hosts. */
+  ratios: {
+    fresh: number | null;
+    noop: number | null;
+    freshSystemd: number | null;
+    noopSystemd: number | null;
+  };
   checks: Check[];
 }
 
@@ -60,6 +66,8 @@ export function benchDocument(r: BenchResult): BenchDocument {
     ratios: {
       fresh: speedup(m.tskvFresh, m.ansibleFresh) ?? null,
       noop: speedup(m.tskvNoop, m.ansibleNoop) ?? null,
+      freshSystemd: speedup(m.tskvFreshSystemd, m.ansibleFresh) ?? null,
+      noopSystemd: speedup(m.tskvNoopSystemd, m.ansibleNoop) ?? null,
     },
     checks: checks(m),
   };
@@ -76,6 +84,8 @@ export function formatReport(doc: BenchDocument): string {
       [
         timingRow('tskv deploy, fresh 3 hosts', m.tskvFresh, doc.runs),
         timingRow('tskv deploy, no-op re-run', m.tskvNoop, doc.runs),
+        timingRow('tskv deploy, fresh 3 systemd hosts', m.tskvFreshSystemd, doc.runs),
+        timingRow('tskv deploy, no-op re-run (systemd)', m.tskvNoopSystemd, doc.runs),
         timingRow('ansible-playbook, fresh 3 hosts', m.ansibleFresh, doc.runs),
         timingRow('ansible-playbook, no-op re-run', m.ansibleNoop, doc.runs),
         timingRow('tskv replace h102=h105', m.replace, doc.runs),
@@ -83,6 +93,7 @@ export function formatReport(doc: BenchDocument): string {
     ),
     '',
     `ratios (Ansible median / tskv median): fresh ${ratio(doc.ratios.fresh)}, no-op ${ratio(doc.ratios.noop)}`,
+    `  tskv on systemd hosts (Ansible's on hosts without an init): fresh ${ratio(doc.ratios.freshSystemd)}, no-op ${ratio(doc.ratios.noopSystemd)}`,
   ];
   const phases = (label: string, list: PhaseTime[] | undefined) =>
     list && list.length > 0 ? [`  ${label}: ${list.map((p) => `${p.phase} ${sec(p.ms)}`).join(' · ')}`] : [];

@@ -56,6 +56,9 @@ export interface BenchMeasurements {
   tskvNoop?: Summary | undefined;
   ansibleFresh?: Summary | undefined;
   ansibleNoop?: Summary | undefined;
+  /** tskv on systemd hosts (etcd as a unit); Ansible's baseline runs on hosts without an init. */
+  tskvFreshSystemd?: Summary | undefined;
+  tskvNoopSystemd?: Summary | undefined;
   replace?: Summary | undefined;
   /** Worst run: the most lost writes over every replacement run. */
   replaceLostWrites?: number | undefined;

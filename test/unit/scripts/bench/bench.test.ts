@@ -65,6 +65,7 @@ describe('report', () => {
       measurements: {
         tskvFresh: summarize([3000, 3200, 2900]),
         ansibleFresh: summarize([18_000, 20_000, 19_000]),
+        tskvFreshSystemd: summarize([3800, 4000]),
         replace: summarize([6000], 2),
         replaceLostWrites: 0,
       },
@@ -88,6 +89,11 @@ describe('report', () => {
     assert.match(text, /^tskv deploy, no-op re-run +- +- +- +0\/3$/m);
     assert.match(text, /^tskv replace h102=h105 +6\.00 s +6\.00 s +6\.00 s +1\/3$/m);
     assert.match(text, /ratios \(Ansible median \/ tskv median\): fresh 6\.3x, no-op -/);
+    assert.match(text, /^tskv deploy, fresh 3 systemd hosts +3\.90 s +3\.80 s +4\.00 s +2\/2$/m);
+    assert.match(
+      text,
+      /^ {2}tskv on systemd hosts \(Ansible's on hosts without an init\): fresh 4\.9x, no-op -$/m,
+    );
     assert.match(text, /^run 1 +6\.00 s +200 +1 +100 +0 +0\.16 s$/m);
     assert.match(text, /^fresh deploy vs Ansible +>= 5x faster +6\.3x +PASS$/m);
     assert.match(text, /^ {2}- replace: not available$/m);
