@@ -32,7 +32,10 @@ export const MAX_HOSTS = 100;
 /** How a host starts its services: no init system (its own init script), or systemd as PID 1. */
 export const LAB_INITS = ['none', 'systemd'] as const;
 export type LabInit = (typeof LAB_INITS)[number];
+/** Lab.up's default: tests say when they need systemd (init-less hosts boot faster). */
 export const DEFAULT_INIT: LabInit = 'none';
+/** `tskv lab up`'s default: what the production hosts an operator rehearses for run. */
+export const CLI_DEFAULT_INIT: LabInit = 'systemd';
 
 export interface LabHostLayout {
   name: string;

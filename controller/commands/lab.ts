@@ -1,7 +1,7 @@
 /** `tskv lab up|down|status|skew|reboot`: the lab of real hosts on this machine (lab/). */
 
 import { Lab } from '../../lab/lab.ts';
-import { DEFAULT_HOSTS, DEFAULT_INIT, DEFAULT_LAB, LAB_INITS, validateLabInit } from '../../lab/names.ts';
+import { CLI_DEFAULT_INIT, DEFAULT_HOSTS, DEFAULT_LAB, LAB_INITS, validateLabInit } from '../../lab/names.ts';
 import { InputError } from '../errors.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
@@ -10,7 +10,7 @@ const USAGE = `usage:
   tskv lab up [--name N] [--hosts ${DEFAULT_HOSTS.join(',')}] [--init ${LAB_INITS.join('|')}]
                                                   start the lab's hosts, write its inventory
                                                   (--init: services started by systemd as PID 1,
-                                                  or by the lab's own init; default ${DEFAULT_INIT})
+                                                  or by the lab's own init; default ${CLI_DEFAULT_INIT})
   tskv lab down [--name N]                        remove every namespace, mount, process and disk of the lab
   tskv lab status [--name N]                      hosts, addresses, init, sshd and firewalld state
   tskv lab skew HOST SECONDS [--name N]           clock offset for HOST's new processes (0 removes it)
@@ -40,7 +40,7 @@ async function up(name: string, hosts: string | undefined, init: string | undefi
   const lab = await Lab.up({
     name,
     hosts: hostList,
-    init: init === undefined ? undefined : validateLabInit(init),
+    init: validateLabInit(init ?? CLI_DEFAULT_INIT),
     log: say,
   });
   for (const host of lab.hosts) say(`  ${host.name.padEnd(12)} ${host.address}`);
