@@ -63,8 +63,10 @@ mount_root() {
   # A volatile overlay leaves this behind on purpose, and refuses to mount again while it is there.
   rm -rf "$disk/work/work/incompat/volatile"
 
-  # The staging tmpfs is mounted in this (private) mount namespace only.
-  stage=/tmp
+  # The staging tmpfs is mounted in this (private) mount namespace only, beside the disk: on /tmp it
+  # would hide a checkout that lives under /tmp, and with it the disk.
+  stage=$disk/stage
+  mkdir -p "$stage"
   mount -t tmpfs -o mode=755 tskv-lab-stage "$stage"
   r=$stage/root
   mkdir "$r"
@@ -81,12 +83,15 @@ mount_root() {
       ;;
     systemd)
       # No device of this machine but the harmless ones; /dev/console goes nowhere (systemd's
-      # status lines are in the host's journal).
+      # status lines are in the host's journal). Each bind is read-only: the devices still read
+      # and write, but the host cannot chown or chmod this machine's device nodes (systemd makes
+      # its console root:tty 0620, which on a writable bind was this machine's /dev/null).
       mount -t tmpfs -o mode=755,size=4m tmpfs "$r/dev"
       for node in null zero full random urandom tty console; do
         touch "$r/dev/$node"
         if [ "$node" = console ]; then src=/dev/null; else src=/dev/$node; fi
         mount --bind "$src" "$r/dev/$node"
+        mount -o remount,bind,ro "$r/dev/$node"
       done
       mkdir "$r/dev/pts" "$r/dev/shm"
       mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$r/dev/pts"

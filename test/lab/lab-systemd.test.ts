@@ -7,7 +7,7 @@
  * Needs root: skipped otherwise.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Inventory } from '../../controller/inventory/model.ts';
@@ -134,6 +134,20 @@ describe('lab of systemd hosts', { skip: skip ?? false }, () => {
     assert.equal(masks.length, 2, res.stdout);
     assert.ok(masks.every((m) => (m & (CAP_SYS_TIME | CAP_SYS_MODULE)) === 0n));
     assert.match(res.stdout, /^inactive$/m);
+  });
+
+  test("the machine's device nodes are out of reach: usable, but never re-owned (systemd's console is /dev/null)", async () => {
+    const before = statSync('/dev/null');
+    const r = await lab
+      .host('h102')
+      .exec(
+        'echo x >/dev/null && head -c 4 /dev/urandom | wc -c; chmod 600 /dev/console; chown root:tty /dev/null',
+      );
+    assert.equal(r.stdout, '4\n');
+    assert.match(r.stderr, /changing permissions of '\/dev\/console': Read-only file system/);
+    assert.match(r.stderr, /changing ownership of '\/dev\/null': Read-only file system/);
+    const after = statSync('/dev/null');
+    assert.deepEqual([after.mode, after.uid, after.gid], [before.mode, before.uid, before.gid]);
   });
 
   test("the machine's cgroups are untouched but for the lab's own subtree; each host sees only its own", async () => {
