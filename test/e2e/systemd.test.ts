@@ -71,6 +71,27 @@ describe('etcd as a systemd service', { skip: labUnavailableReason() ?? false },
     assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');
   });
 
+  test('a changed flag: each unit restarted in turn, the leader last, to run the new env file', async () => {
+    const changed = lab.writeInventory(
+      { hosts: { h105: null }, etcd: { flags: { 'enable-v2': true, 'snapshot-count': 50_001 } } },
+      'changed-flag.yaml',
+    );
+    const run = await deploy(changed, ['--yes']);
+    assert.equal(run.result.code, 0, JSON.stringify(run.doc.error));
+    assert.deepEqual([...run.doc.restarted].sort(), ['docker', 'h102', 'h104']);
+    const leader = run.doc.plan!.restarts.at(-1);
+    assert.equal(run.doc.restarted.at(-1), leader);
+    for (const h of members()) {
+      const environ = await h.execOk(
+        `tr '\\0' '\\n' </proc/$(systemctl show -p MainPID --value etcd)/environ`,
+      );
+      assert.match(environ, /^ETCD_SNAPSHOT_COUNT=50001$/m, h.name);
+    }
+    assert.equal((await deploy(changed)).doc.summary, 'nothing to do: 3 hosts converged');
+    // Back to the lab's settings for the tests that follow.
+    assert.equal((await deploy(three, ['--yes'])).result.code, 0);
+  });
+
   test('a power cycle of one host, then of all three: the cluster comes back by itself, nothing lost', async () => {
     const h102 = lab.host('h102');
     await h102.execOk(
