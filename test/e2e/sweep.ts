@@ -42,7 +42,11 @@ export async function killedAt(args: string[], point: KillPoint): Promise<CliRes
 
 interface Sample {
   at: number;
-  /** Members not healthy (or not reachable), by name. */
+  /**
+   * Members out, by name: their etcd does not answer (stopped, restarting, its host unreachable).
+   * Not a member that answers but reports no leader for the moment leadership moves (etcd hands it
+   * over as the leader stops): that one is up, and counting it made a single restart look like two.
+   */
   down: string[];
   members: number;
   learners: number;
@@ -50,7 +54,7 @@ interface Sample {
 
 /**
  * Samples the cluster every `everyMs` through connections of its own: members, learners, and which
- * members are not healthy. `expected` members, all healthy, none a learner, is "whole". Its own, so
+ * members are out. `expected` members, none out, none a learner, is "whole". Its own, so
  * that no request of the test's writer (which can wait seconds for a restarting member) holds up a
  * sample taken while a member is out.
  */
@@ -74,7 +78,7 @@ export class ClusterMonitor {
           const view = await live.view();
           this.samples.push({
             at,
-            down: view.probes.filter((p) => !p.health.healthy).map((p) => p.member.name || p.member.idHex),
+            down: view.probes.filter((p) => !p.health.reachable).map((p) => p.member.name || p.member.idHex),
             members: view.members.length,
             learners: view.members.filter((m) => m.isLearner).length,
           });
@@ -101,7 +105,7 @@ export class ClusterMonitor {
     return before !== undefined && !this.#whole(before);
   }
 
-  /** The most members seen not healthy in one sample. */
+  /** The most members seen out in one sample. */
   maxDownAtOnce(): number {
     return Math.max(0, ...this.samples.map((s) => s.down.length));
   }
