@@ -94,7 +94,8 @@ export const SYSTEM_DIRS = [
 
 /**
  * Trees that never hold an etcd data or WAL dir, at any depth: the agent hands no folder in them to
- * the etcd user (a folder there owned by etcd would let etcd change the system).
+ * the etcd user (a folder there owned by etcd would let etcd change the system: /run/systemd/system
+ * is empty and loads units as root, /var/lib/private shields DynamicUser services).
  */
 export const SYSTEM_TREES = [
   '/bin',
@@ -105,9 +106,15 @@ export const SYSTEM_TREES = [
   '/lib32',
   '/lib64',
   '/proc',
+  '/run',
   '/sbin',
   '/sys',
   '/usr',
+  '/var/lib/apt',
+  '/var/lib/dpkg',
+  '/var/lib/private',
+  '/var/lib/systemd',
+  '/var/spool',
 ] as const;
 
 /**

@@ -21,7 +21,7 @@ type Reply = ResponseOf<typeof routes.etcdService>;
 const WAIT_MS = 15_000;
 
 async function reply(status: UnitStatus, changed: boolean, actions: string[]): Promise<Reply> {
-  const running = status.mainPid > 0 && ['active', 'activating', 'reloading'].includes(status.activeState);
+  const running = status.mainPid > 0 && isUp(status);
   const user = running ? await processUser(status.mainPid) : undefined;
   const stale =
     running && status.startedAtMs !== null
@@ -46,7 +46,13 @@ async function reply(status: UnitStatus, changed: boolean, actions: string[]): P
   };
 }
 
-const isUp = (s: UnitStatus) => ['active', 'activating', 'reloading'].includes(s.activeState);
+/**
+ * The unit runs, or is on its way: not a unit waiting to be started again after a crash
+ * ("activating (auto-restart)", no main process), which a start must still prepare and start.
+ */
+function isUp(s: UnitStatus): boolean {
+  return ['active', 'activating', 'reloading'].includes(s.activeState) && s.subState !== 'auto-restart';
+}
 
 async function commandFailed<T>(work: () => Promise<T>): Promise<T> {
   try {

@@ -121,4 +121,17 @@ describe('etcdService under systemd: restart of an etcd of another user', () => 
     const again = await systemdService({ action: 'start' }, prepare);
     assert.deepEqual([again.changed, prepared], [false, []]);
   });
+
+  test('a unit waiting to be started again after a crash is not up: handed over and started', async () => {
+    const next = sleeper(asRoot ? account : undefined);
+    reset(0, next);
+    writeFileSync(
+      join(dir, 'show'),
+      'MainPID=0\nActiveState=activating\nSubState=auto-restart\nExecMainStartTimestampMonotonic=0\n',
+    );
+    const r = await systemdService({ action: 'start' }, prepare);
+    assert.deepEqual(calls(), ['start --no-block etcd.service']);
+    assert.deepEqual(prepared, [true]);
+    assert.equal(r.actions.at(-1), 'start etcd.service');
+  });
 });

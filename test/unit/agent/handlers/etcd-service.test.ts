@@ -284,6 +284,9 @@ describe('an etcd that runs as root under an older supervisor (root only)', {
         /the agent hands to the etcd user only etcd's own data dir: \/etc\/cron\.d is in \/etc/,
       ],
       ['/var/lib', /\/var\/lib is a system folder/],
+      // Empty, and loaded by systemd as root: etcd must never own it.
+      ['/run/systemd/system', /\/run\/systemd\/system is in \/run/],
+      ['/var/lib/private/x', /is in \/var\/lib\/private/],
       [join(host.layout.libDir, 'x'), /is in tskv's/],
       [host.layout.configDir, /is in tskv's/],
       [host.binary, /is in tskv's/],
