@@ -39,10 +39,19 @@ export async function scanOwnership(
       counts.set(owner, (counts.get(owner) ?? 0) + 1);
     }
     if (!info.isDirectory()) return;
-    for (const name of await readdir(path)) {
+    // A running etcd renames and purges files (snapshots, *.tmp) while this walks: gone is fine.
+    const names = await readdir(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' && path !== dir) return [];
+      throw err;
+    });
+    for (const name of names) {
       if (path === dir && skipTop.includes(name)) continue;
       const child = join(path, name);
-      await visit(child, await lstat(child));
+      const childInfo = await lstat(child).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (childInfo) await visit(child, childInfo);
     }
   };
   await visit(dir, await lstat(dir));
