@@ -22,8 +22,10 @@ hostname "$host"
 mount_root systemd "$@"
 
 trap 'echo "line $LINENO" >/run/tskv-lab/failed' ERR
-if [ -n "$first_boot" ]; then
-  prepare_host "$host" "$pubkey"
+if [ -n "$first_boot" ]; then prepare_host "$host" "$pubkey"; fi
+# The first boot with systemd on this disk (also on a disk an init-less host used before: the host
+# gained systemd, as in a move from the supervisor to systemd).
+if [ ! -e /var/lib/tskv-lab/prepared-systemd ]; then
   # Enabled units: those of a bare Debian server with sshd and firewalld. Whatever else this
   # machine enables (etcd, postgresql, docker, its periodic apt/man-db/fstrim/e2scrub timers that
   # would wake up at random in a test...) is disabled in the host.
@@ -51,6 +53,7 @@ if [ -n "$first_boot" ]; then
   # The root is mounted before systemd starts: nothing of this machine's fstab belongs to a host.
   echo '# tskv lab host: the root file system is set up before systemd starts' >/etc/fstab
   mark_prepared
+  touch /var/lib/tskv-lab/prepared-systemd
 fi
 trap - ERR
 echo systemd >/run/tskv-lab/systemd

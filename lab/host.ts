@@ -24,8 +24,8 @@ export class LabHost {
   readonly address: string;
   /** The host's init in the machine's PID namespace (PID 1 inside the host); a reboot changes it. */
   pid: number;
-  /** 'systemd': sshd and every other service are systemd units. */
-  readonly init: LabInit;
+  /** 'systemd': sshd and every other service are systemd units; a reboot may change it. */
+  init: LabInit;
 
   constructor(name: string, address: string, pid: number, init: LabInit) {
     this.name = name;

@@ -70,7 +70,7 @@ export class Lab {
     this.name = layout.name;
     this.layout = layout;
     this.state = state;
-    this.hosts = state.hosts.map((h) => new LabHost(h.name, h.address, h.pid, state.init));
+    this.hosts = state.hosts.map((h) => new LabHost(h.name, h.address, h.pid, h.init ?? state.init));
   }
 
   /** `.lab/<name>/inventory.yaml`: the lab's inventory for the controller. */
@@ -78,7 +78,7 @@ export class Lab {
     return this.layout.inventoryPath;
   }
 
-  /** How the hosts start their services. */
+  /** How the hosts start their services when they come up (a reboot may give one host another: LabHost.init). */
   get init(): LabInit {
     return this.state.init;
   }
@@ -214,21 +214,29 @@ export class Lab {
    * /usr/local, /opt, /root, /home...), their memory does not (/run and /tmp are empty again, no
    * process survives); address, SSH host keys (known_hosts stays valid) and machine-id stay.
    * Resolves when every one of them is ready again; also boots hosts that had stopped.
+   * `init`: the init they boot with from now on (a host that gains or loses systemd; its first
+   * boot with systemd disables what a bare server would not run, as on a new systemd host).
    */
-  async reboot(hosts: string | string[]): Promise<void> {
+  async reboot(hosts: string | string[], { init }: { init?: LabInit } = {}): Promise<void> {
     const names = [...new Set(typeof hosts === 'string' ? [hosts] : hosts)];
     const targets = names.map((name) => this.host(name));
     const publicKey = readFileSync(`${this.layout.keyPath}.pub`, 'utf8').trim();
     const results = await Promise.allSettled(
       targets.map(async (host) => {
         const layout = this.layout.hosts.find((h) => h.name === host.name)!;
-        await powerOff(layout, this.name, this.init);
+        await powerOff(layout, this.name, host.init);
+        const hostState = this.state.hosts.find((h) => h.name === host.name)!;
+        if (init !== undefined && init !== host.init) {
+          host.init = init;
+          if (init === this.state.init) delete hostState.init;
+          else hostState.init = init;
+        }
         // Recorded as soon as it runs: a host that fails to become ready stays up, to be looked at.
         const onStarted = (booted: BootedHost) => {
           host.pid = booted.pid;
-          Object.assign(this.state.hosts.find((h) => h.name === host.name)!, booted);
+          Object.assign(hostState, booted);
         };
-        await bootHost(layout, { lab: this.name, init: this.init, publicKey, reboot: true, onStarted });
+        await bootHost(layout, { lab: this.name, init: host.init, publicKey, reboot: true, onStarted });
       }),
     );
     writeState(this.layout, this.state);
@@ -320,7 +328,7 @@ export class Lab {
     const script =
       "if ss -Hltn 'sport = :22' | grep -q LISTEN; then echo sshd=yes; else echo sshd=no; fi; " +
       'echo "firewalld=$(firewall-cmd --state 2>&1)"; echo "skew=$(cat /etc/faketimerc 2>/dev/null)"' +
-      (this.init === 'systemd' ? '; echo "system=$(systemctl is-system-running 2>&1)"' : '');
+      '; if [ -d /run/systemd/system ]; then echo "system=$(systemctl is-system-running 2>&1)"; fi';
     return Promise.all(
       this.hosts.map(async (host) => {
         const out = (await host.exec(script)).stdout;
@@ -330,7 +338,7 @@ export class Lab {
           address: host.address,
           pid: host.pid,
           running: true,
-          init: this.init,
+          init: host.init,
           system: field('system') || undefined,
           sshd: field('sshd') === 'yes',
           firewalld: field('firewalld') || 'unknown',

@@ -9,11 +9,13 @@ export interface LabHostState {
   /** The host's init (PID 1 inside it), in the machine's PID namespace. */
   pid: number;
   launcherPid: number;
+  /** Its init when a reboot changed it from the lab's (see Lab.reboot). */
+  init?: LabInit;
 }
 
 export interface LabState {
   name: string;
-  /** How the hosts start their services (state files written before it existed: 'none'). */
+  /** How the hosts start their services, unless a host says otherwise (state files written before it existed: 'none'). */
   init: LabInit;
   hosts: LabHostState[];
   etcd: EtcdTarball;

@@ -14,7 +14,10 @@ const USAGE = `usage:
   tskv lab down [--name N]                        remove every namespace, mount, process and disk of the lab
   tskv lab status [--name N]                      hosts, addresses, init, sshd and firewalld state
   tskv lab skew HOST SECONDS [--name N]           clock offset for HOST's new processes (0 removes it)
-  tskv lab reboot HOST... [--name N]              power-cycle hosts: their disk stays, memory and processes go
+  tskv lab reboot HOST... [--name N] [--init ${LAB_INITS.join('|')}]
+                                                  power-cycle hosts: their disk stays, memory and processes go
+                                                  (--init: boot them with another init from now on, as a
+                                                  host that gains systemd)
 
 Needs root. Several labs coexist under different --name (default '${DEFAULT_LAB}'); state and the
 inventory live in .lab/<name>/ of the project.`;
@@ -66,10 +69,11 @@ async function status(name: string): Promise<number> {
     `lab '${name}' up (${lab.layout.subnet}, controller side ${lab.layout.controllerAddress}, init ${lab.init})`,
   ];
   for (const r of rows) {
+    const init = r.init === lab.init ? '' : `  init ${r.init}`;
     const system = r.system === undefined ? '' : `  system ${r.system}`;
     const skew = r.skew ? `  skew ${r.skew}s` : '';
     lines.push(
-      `  ${r.name.padEnd(12)} ${r.address.padEnd(16)}${system}  sshd ${r.sshd ? 'running' : 'stopped'}  firewalld ${r.firewalld}${skew}`,
+      `  ${r.name.padEnd(12)} ${r.address.padEnd(16)}${init}${system}  sshd ${r.sshd ? 'running' : 'stopped'}  firewalld ${r.firewalld}${skew}`,
     );
   }
   lines.push(`inventory: ${lab.inventoryPath}`, `log in:    ${lab.sshCommand(rows[0]?.name ?? '')}`);
@@ -94,11 +98,11 @@ async function skew(name: string, args: string[]): Promise<number> {
   return 0;
 }
 
-async function reboot(name: string, hosts: string[]): Promise<number> {
+async function reboot(name: string, hosts: string[], init: string | undefined): Promise<number> {
   requirePositionals(hosts, ['HOST'], USAGE);
   const lab = Lab.attach(name, { allowStopped: true });
   const started = Date.now();
-  await lab.reboot(hosts);
+  await lab.reboot(hosts, init === undefined ? {} : { init: validateLabInit(init) });
   say(`${hosts.join(', ')} rebooted and ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return 0;
 }
@@ -112,15 +116,15 @@ const lab: Command = {
     const name = values.name ?? DEFAULT_LAB;
     if (sub !== 'skew' && sub !== 'reboot' && rest.length > 0)
       throw new InputError(`unexpected argument '${rest[0]}'\n${USAGE}`);
-    for (const only of ['hosts', 'init'] as const) {
-      if (sub !== 'up' && values[only] !== undefined)
-        throw new InputError(`--${only} is only for 'lab up'\n${USAGE}`);
-    }
+    if (sub !== 'up' && values.hosts !== undefined)
+      throw new InputError(`--hosts is only for 'lab up'\n${USAGE}`);
+    if (sub !== 'up' && sub !== 'reboot' && values.init !== undefined)
+      throw new InputError(`--init is only for 'lab up' and 'lab reboot'\n${USAGE}`);
     switch (sub) {
       case 'up':
         return up(name, values.hosts, values.init);
       case 'reboot':
-        return reboot(name, rest);
+        return reboot(name, rest, values.init);
       case 'down':
         return down(name);
       case 'status':

@@ -260,6 +260,59 @@ describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? 
     assertDeployed(again);
     assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');
   });
+
+  test('hosts that gain systemd, rebooted one at a time: deploy moves each member to an enabled etcd.service, under a writer, nothing lost', async () => {
+    // A host's tunnels die with it: each move gets a writer and a monitor of its own.
+    for (const h of lab.hosts) {
+      const live = await openLive(lab.inventoryPath);
+      const monitor = await ClusterMonitor.watch(lab.inventoryPath, 3);
+      const writer = new SequentialWriter(live.live.cluster(), `to-systemd-${h.name}`, 5);
+      try {
+        await writer.acknowledgesMore(5);
+        await lab.reboot(h.name, { init: 'systemd' });
+        assert.equal(h.init, 'systemd');
+        const run = await deploy(lab.inventoryPath, ['--yes']);
+        assertDeployed(run);
+        assert.deepEqual(run.doc.started, [h.name], 'only the rebooted member is started');
+        assert.ok(
+          run.doc.actions[h.name]?.some((a) => a.startsWith('install /etc/systemd/system/etcd.service')),
+          JSON.stringify(run.doc.actions),
+        );
+        assert.equal(
+          (await h.execOk('systemctl is-active etcd; systemctl is-enabled etcd')).trim(),
+          'active\nenabled',
+        );
+        await writer.acknowledgesMore(5);
+      } finally {
+        await writer.stop();
+        await monitor.stop();
+      }
+      try {
+        assert.deepEqual(await writer.lost(), [], `${h.name}: no acknowledged write lost`);
+      } finally {
+        await live.close();
+      }
+      assert.ok(
+        monitor.maxDownAtOnce() <= 1,
+        `${h.name}: never two members out: ${[...monitor.everDown()].join(', ')}`,
+      );
+    }
+    for (const h of lab.hosts) {
+      assert.equal(
+        (await h.execOk('ps -o user= -p $(systemctl show -P MainPID etcd)')).trim(),
+        'etcd',
+        h.name,
+      );
+      assert.equal((await h.execOk('pgrep -c -x etcd')).trim(), '1', `${h.name}: one etcd, the unit's`);
+    }
+    // The members kept their data: the keys written before the move are there.
+    assert.equal(
+      (await lab.host('h104').execOk('ETCDCTL_API=3 etcdctl get --print-value-only before-stop')).trim(),
+      'kept',
+    );
+    const again = await deploy(lab.inventoryPath);
+    assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');
+  });
 });
 
 /**

@@ -105,6 +105,9 @@ export class SequentialWriter {
         i++;
       } catch {
         this.failedWrites++;
+        // A rejection can come at once (every tunnel closed): without a pause this loop would
+        // starve the event loop.
+        await delay(Math.max(this.pauseMs, 20));
         continue;
       }
       try {
@@ -120,6 +123,16 @@ export class SequentialWriter {
   async stop(): Promise<void> {
     this.running = false;
     await this.done;
+  }
+
+  /** Resolves once `count` more writes than now are acknowledged (the cluster takes writes). */
+  async acknowledgesMore(count: number, deadlineMs = 30_000): Promise<void> {
+    const target = this.acknowledged.length + count;
+    await waitFor(() => this.acknowledged.length >= target, {
+      deadlineMs,
+      intervalMs: 20,
+      describe: `${count} more acknowledged writes (${this.failedWrites} failed so far)`,
+    });
   }
 
   /** The acknowledged keys that cannot be read back now. */
