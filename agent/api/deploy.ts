@@ -103,7 +103,11 @@ export const etcdLogsRequestSchema = z
     lines: z.number().int().min(1).max(2000).default(40),
   })
   .strict();
-export const etcdLogsResponseSchema = z.object({ lines: z.array(z.string()) });
+export const etcdLogsResponseSchema = z.object({
+  lines: z.array(z.string()),
+  /** The most severe line etcd logged among them, where the log has levels the lines do not show (the journal). */
+  cause: z.string().optional(),
+});
 
 // data dirs are moved aside, never deleted
 export const dataDirMoveAsideRequestSchema = z.object({ path: hostPath }).strict();

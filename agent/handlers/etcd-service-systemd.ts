@@ -120,15 +120,21 @@ async function start(request: Request, restart: boolean, prepare: PrepareEtcdRun
   return reply(await waitForMainPid(before.mainPid), true, actions);
 }
 
+/** Anything for `systemctl stop` to end: a running unit, or one waiting to restart after a crash. */
+function isStoppable(s: UnitStatus): boolean {
+  return !['inactive', 'failed'].includes(s.activeState);
+}
+
 async function stop(): Promise<Reply> {
   const actions: string[] = [];
   const before = await unitStatus(ETCD_UNIT);
   const enabled = (await systemctl(['is-enabled', ETCD_UNIT])).stdout.trim() === 'enabled';
-  if (isUp(before)) actions.push(`stop ${ETCD_UNIT}`);
+  if (isStoppable(before))
+    actions.push(isUp(before) ? `stop ${ETCD_UNIT}` : `stop ${ETCD_UNIT} (no more restarts after its crash)`);
   // A stopped member must not come back at boot (a removed member restarting is a classic failure).
   if (enabled) actions.push(`disable ${ETCD_UNIT}`);
   if (actions.length === 0) return reply(before, false, actions);
-  if (isUp(before)) await systemctlOk(['stop', ETCD_UNIT]);
+  if (isStoppable(before)) await systemctlOk(['stop', ETCD_UNIT]);
   if (enabled) await systemctlOk(['disable', ETCD_UNIT]);
   return reply(await unitStatus(ETCD_UNIT), true, actions);
 }

@@ -78,6 +78,57 @@ export async function unitStatus(unit: string): Promise<UnitStatus> {
   return parseUnitShow(out, process.hrtime.bigint() / 1000n, Date.now());
 }
 
+/** One journal entry as `journalctl -o json` prints it (the fields read here). */
+interface JournalEntry {
+  MESSAGE?: unknown;
+  PRIORITY?: unknown;
+  SYSLOG_IDENTIFIER?: unknown;
+}
+
+/** syslog's "err": etcd's capnslog logs its "C" and "E" levels as crit and err to the journal. */
+const ERR_PRIORITY = 3;
+
+/**
+ * The message of the most severe entry (err or worse) the unit's own program logged in `jsonLines`
+ * (`journalctl -o json`), the latest of equals; systemd's lines about the unit do not count. In the
+ * journal capnslog's "C |" / "E |" markers become priorities, so the text alone does not say it.
+ */
+export function mostSevereMessage(jsonLines: string): string | undefined {
+  let best: { priority: number; message: string } | undefined;
+  for (const line of jsonLines.split('\n')) {
+    let entry: JournalEntry;
+    try {
+      entry = JSON.parse(line) as JournalEntry;
+    } catch {
+      continue;
+    }
+    const priority = Number(entry.PRIORITY);
+    if (typeof entry.MESSAGE !== 'string' || !Number.isInteger(priority) || priority > ERR_PRIORITY) continue;
+    if (entry.SYSLOG_IDENTIFIER === 'systemd') continue;
+    if (!best || priority <= best.priority) best = { priority, message: entry.MESSAGE.trim() };
+  }
+  return best?.message;
+}
+
+/** The most severe message of the unit's program among its last `lines` journal entries (see mostSevereMessage). */
+export async function journalCause(unit: string, lines: number): Promise<string | undefined> {
+  const r = await runCommand(
+    'journalctl',
+    [
+      '-u',
+      unit,
+      '-n',
+      String(lines),
+      '--no-pager',
+      '-o',
+      'json',
+      '--output-fields=MESSAGE,PRIORITY,SYSLOG_IDENTIFIER',
+    ],
+    15_000,
+  );
+  return r.code === 0 ? mostSevereMessage(r.stdout) : undefined;
+}
+
 /** The last `lines` journal lines of a unit. */
 export async function journalTail(unit: string, lines: number): Promise<string[]> {
   const r = await runCommand('journalctl', ['-u', unit, '-n', String(lines), '--no-pager'], 15_000);

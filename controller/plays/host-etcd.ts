@@ -102,12 +102,17 @@ export async function startFailure(
   cause?: unknown,
 ): Promise<TskvError> {
   let lines: string[] = [];
+  let logged: string | undefined;
   try {
-    lines = (await ch.agent.call(routes.etcdLogs, { lines: LOG_LINES }, { step: 'etcd logs' })).lines;
+    ({ lines, cause: logged } = await ch.agent.call(
+      routes.etcdLogs,
+      { lines: LOG_LINES },
+      { step: 'etcd logs' },
+    ));
   } catch (err) {
     lines = [`(could not read the log: ${describeCause(err)})`];
   }
-  const likely = likelyCause(lines);
+  const likely = logged ?? likelyCause(lines);
   const log = lines.length
     ? `\n  last ${lines.length} log lines:\n${lines.map((l) => `    ${l}`).join('\n')}`
     : '';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseProcStat } from '../../../agent/system/proc-stat.ts';
-import { parseUnitShow } from '../../../agent/system/systemd.ts';
+import { mostSevereMessage, parseUnitShow } from '../../../agent/system/systemd.ts';
 import { tailLines } from '../../../agent/system/tail.ts';
 
 test('parseProcStat: command names with spaces and parentheses', () => {
@@ -61,4 +61,25 @@ test('tailLines: last lines of a large file, [] for a missing one', async () => 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("mostSevereMessage: etcd's own crit line wins over its err lines and systemd's failure lines", () => {
+  const entry = (PRIORITY: string, SYSLOG_IDENTIFIER: string, MESSAGE: unknown) =>
+    JSON.stringify({ PRIORITY, SYSLOG_IDENTIFIER, MESSAGE });
+  const journal = [
+    entry('6', 'etcd', 'etcd Version: 3.4.23'),
+    entry('3', 'etcd', 'an earlier error'),
+    entry('2', 'etcd', 'listen tcp 198.18.27.104:2380: bind: address already in use'),
+    entry('3', 'etcd', 'a later error'),
+    entry('3', 'systemd', 'Failed to start etcd.service - etcd key-value store.'),
+    entry('2', 'etcd', [1, 2, 3]), // a MESSAGE that is not UTF-8 comes as bytes
+    'not json',
+  ].join('\n');
+  assert.equal(mostSevereMessage(journal), 'listen tcp 198.18.27.104:2380: bind: address already in use');
+  assert.equal(
+    mostSevereMessage([entry('3', 'etcd', 'first'), entry('3', 'etcd', 'second')].join('\n')),
+    'second',
+  );
+  assert.equal(mostSevereMessage(entry('4', 'etcd', 'a warning')), undefined);
+  assert.equal(mostSevereMessage(''), undefined);
 });

@@ -1,0 +1,3 @@
+import { describeDeployFaults } from './deploy-faults.ts';
+
+describeDeployFaults('systemd');
