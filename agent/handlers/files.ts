@@ -52,7 +52,9 @@ export function makeFileWrite(
     }
     const contentChanged = !file.exists || file.content !== content;
     const modeChanged = file.mode !== mode;
-    const groupChanged = gid !== undefined && file.gid !== gid;
+    // A file given a group is root's (the agent's user): etcd may read it, never change it.
+    const owner = process.geteuid?.() ?? 0;
+    const groupChanged = gid !== undefined && (file.gid !== gid || file.uid !== owner);
     if (!contentChanged && !modeChanged && !groupChanged)
       return { changed: actions.length > 0, actions, diff: '' };
     if (!file.exists) actions.push(`create ${path} (${octal(mode)}${group ? `, group ${ETCD_GROUP}` : ''})`);
@@ -60,8 +62,11 @@ export function makeFileWrite(
     if (file.exists && modeChanged)
       actions.push(`chmod ${octal(mode)} ${path} (was ${octal(file.mode ?? 0)})`);
     if (file.exists && groupChanged) {
+      const was = await ownerName(file.uid ?? 0, file.gid ?? 0);
       actions.push(
-        `chgrp ${ETCD_GROUP} ${path} (was ${(await ownerName(file.uid ?? 0, file.gid ?? 0)).split(':')[1]})`,
+        file.uid === owner
+          ? `chgrp ${ETCD_GROUP} ${path} (was ${was.split(':')[1]})`
+          : `chown ${(await ownerName(owner, gid!)).split(':')[0]}:${ETCD_GROUP} ${path} (was ${was})`,
       );
     }
     // The same content: mode and group change in place, and the file keeps its modification time.

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -78,6 +87,21 @@ describe('files', () => {
     const next = await write({ path, content: 'ETCD_A=2\n', mode: 0o640, group: 'etcd' }, ctx);
     assert.deepEqual(next.actions, [`update ${path}`]);
     assert.equal(statSync(path).gid, gid);
+  });
+
+  test("a file given a group but owned by another user (etcd, say) becomes root's again; again: no change", {
+    skip: process.getuid?.() === 0 ? false : 'needs root to chown',
+  }, async () => {
+    const account = async () => ({ account: { user: 'etcd', uid: 65534, gid: 65534 }, actions: [] });
+    const write = makeFileWrite(layout, account);
+    const content = 'ETCD_A=3\n';
+    await write({ path, content, mode: 0o640, group: 'etcd' }, ctx);
+    chownSync(path, 65534, 65534);
+    const r = await write({ path, content, mode: 0o640, group: 'etcd' }, ctx);
+    assert.equal(r.changed, true);
+    assert.match(r.actions.join('\n'), new RegExp(`^chown root:etcd ${path} \\(was \\w+:\\w+\\)$`));
+    assert.deepEqual([statSync(path).uid, statSync(path).gid], [0, 65534]);
+    assert.equal((await write({ path, content, mode: 0o640, group: 'etcd' }, ctx)).changed, false);
   });
 
   test('other files under the config folder (TLS material, say) take any content', async () => {
