@@ -23,13 +23,20 @@ import { runCommand } from '../system/run.ts';
 import { accountError, type EnsureEtcdAccount, type EtcdAccount } from './etcd-account.ts';
 
 export interface EtcdRunPlan {
-  /** Who etcd runs as; null only when nothing was applied and the account is still missing. */
-  account: EtcdAccount | null;
-  /** What was done (applied) or would be done (not applied); empty when all is in place. */
-  actions: string[];
+  /** Who etcd runs as. */
+  account: EtcdAccount;
+  /** What making the account did (empty when it existed). */
+  made: string[];
+  /** The folders' changes: done (applied) or to do (not applied); empty when all is in place. */
+  changes: string[];
 }
 
-/** With `apply`, makes it so; without, only says what it would do. */
+/**
+ * Makes the account where it is missing (always: harmless while an older etcd runs, the account
+ * owns nothing yet), then checks every folder, refusing before anything of theirs changes; with
+ * `apply` it then changes them. So a caller that must stop etcd for the handover asks without
+ * `apply` first: whatever can fail fails while etcd still runs.
+ */
 export type PrepareEtcdRun = (apply: boolean) => Promise<EtcdRunPlan>;
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
@@ -70,12 +77,11 @@ async function etcdDirs(envFile: string): Promise<{ path: string; kind: EtcdDirK
  */
 async function openAncestors(
   dir: string,
-  account: EtcdAccount | null,
+  account: EtcdAccount,
   apply: boolean,
   actions: string[],
 ): Promise<void> {
-  const uid = account?.uid ?? -1;
-  const gid = account?.gid ?? -1;
+  const { uid, gid } = account;
   for (let at = dirname(dir); ; at = dirname(at)) {
     const info = await stat(at).catch(() => null); // a folder still to be made is made passable
     if (info && !searchable(info, uid, gid)) {
@@ -97,17 +103,16 @@ async function prepareDir(
   path: string,
   kind: EtcdDirKind,
   layout: HostLayout,
-  account: EtcdAccount | null,
+  account: EtcdAccount,
   apply: boolean,
   actions: string[],
 ): Promise<void> {
   const owner = `${ETCD_USER}:${ETCD_GROUP}`;
   const found = await checkEtcdDir(path, kind, layout);
-  const uid = account?.uid ?? -1;
-  const gid = account?.gid ?? -1;
+  const { uid, gid } = account;
   if (found.kind === 'missing') {
     actions.push(`create ${path} (${owner} ${octal(ETCD_DATA_MODE)})`);
-    if (apply && account) await makeOwnedDir(found.real, uid, gid, ETCD_DATA_MODE);
+    if (apply) await makeOwnedDir(found.real, uid, gid, ETCD_DATA_MODE);
   } else {
     let scan: Awaited<ReturnType<typeof scanOwnership>>;
     try {
@@ -125,7 +130,7 @@ async function prepareDir(
       actions.push(
         `hand ${path} to ${owner} (${scan.paths.length} ${scan.paths.length === 1 ? 'entry' : 'entries'} of ${was.join(', ')})`,
       );
-      if (apply && account) await applyOwnership(scan.paths, uid, gid);
+      if (apply) await applyOwnership(scan.paths, uid, gid);
     }
     const mode = (await stat(found.real)).mode & 0o777;
     if (mode !== ETCD_DATA_MODE) {
@@ -134,7 +139,7 @@ async function prepareDir(
     }
   }
   await openAncestors(found.real, account, apply, actions);
-  if (apply && account) {
+  if (apply) {
     // The last word is the kernel's, as etcd will meet it (ACLs, read-only mounts included).
     const r = await runCommand('test', ['-w', found.real, '-a', '-x', found.real], 5_000, account);
     if (r.code !== 0 && !r.notFound) {
@@ -149,8 +154,13 @@ async function prepareDir(
 export function makePrepareEtcdRun(layout: HostLayout, ensureAccount: EnsureEtcdAccount): PrepareEtcdRun {
   return async (apply) => {
     const dirs = await etcdDirs(layout.envFile);
-    const { account, actions } = await ensureAccount(apply);
-    for (const { path, kind } of dirs) await prepareDir(path, kind, layout, account, apply, actions);
-    return { account, actions };
+    const { account, actions: made } = await ensureAccount(true);
+    if (!account) throw new AgentError('E_AGENT_INTERNAL', 'the etcd account is missing after it was made');
+    const pending: string[] = [];
+    for (const { path, kind } of dirs) await prepareDir(path, kind, layout, account, false, pending);
+    if (!apply || pending.length === 0) return { account, made, changes: pending };
+    const done: string[] = [];
+    for (const { path, kind } of dirs) await prepareDir(path, kind, layout, account, true, done);
+    return { account, made, changes: done };
   };
 }

@@ -84,9 +84,9 @@ export async function supervisorStart(ctx: SupervisorContext): Promise<Reply> {
   // No etcd runs now: its folders can change hands.
   const prepared = await ctx.prepare(true);
   const account = prepared.account;
-  if (!account) throw new AgentError('E_AGENT_INTERNAL', 'the etcd account is missing after it was made');
   actions.push(
-    ...prepared.actions,
+    ...prepared.made,
+    ...prepared.changes,
     `start etcd under the tskv supervisor (${target.binary}, ${target.envFile}) as user ${account.user}`,
   );
   const pid = await launchSupervisor(ctx.agentCommand, target, ctx.paths, account);
@@ -151,14 +151,14 @@ export async function supervisorRestart(ctx: SupervisorContext): Promise<Reply> 
   // A supervisor that runs etcd as another user (an older agent's, as root), or folders not yet the
   // etcd user's: a new supervisor, started once the old one and its etcd are gone.
   const pending = await ctx.prepare(false);
-  const sameUser =
-    pending.account !== null && state.uid === pending.account.uid && state.gid === pending.account.gid;
-  if (!sameTarget || !sameUser || pending.actions.length > 0) {
+  const sameUser = state.uid === pending.account.uid && state.gid === pending.account.gid;
+  if (!sameTarget || !sameUser || pending.changes.length > 0) {
     const stopped = await supervisorStop(ctx);
     const started = await supervisorStart(ctx);
-    return { ...started, actions: [...stopped.actions, ...started.actions] };
+    return { ...started, actions: [...pending.made, ...stopped.actions, ...started.actions] };
   }
   const actions = [
+    ...pending.made,
     view.etcdAlive ? `restart etcd (pid ${state.etcdPid})` : 'start etcd now (it was waiting to restart)',
   ];
   signal(state.supervisorPid, 'SIGHUP');

@@ -104,8 +104,9 @@ async function start(request: Request, restart: boolean, prepare: PrepareEtcdRun
     // stop it, hand them over, then start, so that nothing is written as root in between.
     const runsAs = await processUser(before.mainPid);
     const pending = await prepare(false);
-    const otherUser = runsAs !== pending.account?.user;
-    if (otherUser || pending.actions.length > 0) {
+    actions.push(...pending.made);
+    const otherUser = runsAs !== pending.account.user;
+    if (otherUser || pending.changes.length > 0) {
       actions.push(
         `stop ${ETCD_UNIT} first (${otherUser ? `etcd runs as ${runsAs ?? 'an unknown user'}` : 'its folders change hands'})`,
       );
@@ -113,7 +114,10 @@ async function start(request: Request, restart: boolean, prepare: PrepareEtcdRun
       before = await unitStatus(ETCD_UNIT);
     }
   }
-  if (!isUp(before)) actions.push(...(await prepare(true)).actions);
+  if (!isUp(before)) {
+    const prepared = await prepare(true);
+    actions.push(...prepared.made, ...prepared.changes);
+  }
   actions.push(`${isUp(before) ? 'restart' : 'start'} ${ETCD_UNIT}`);
   // --no-block: a Type=notify etcd of a new cluster is "activating" until a quorum is up.
   await systemctlOk([isUp(before) ? 'restart' : 'start', '--no-block', ETCD_UNIT]);

@@ -40,7 +40,8 @@ describe('etcdService under systemd: restart of an etcd of another user', () => 
     prepared.push(apply);
     return {
       account,
-      actions: apply ? ['hand /var/lib/etcd/h1.etcd to etcd:etcd (3 entries of root:root)'] : [],
+      made: [],
+      changes: apply ? ['hand /var/lib/etcd/h1.etcd to etcd:etcd (3 entries of root:root)'] : [],
     };
   };
   const sleeper = (as?: { uid: number; gid: number }) => {
@@ -101,7 +102,7 @@ describe('etcdService under systemd: restart of an etcd of another user', () => 
     reset(current, next);
     const r = await systemdService({ action: 'restart' }, async (apply) => {
       prepared.push(apply);
-      return { account, actions: [] };
+      return { account, made: [], changes: [] };
     });
     assert.deepEqual(calls(), ['restart --no-block etcd.service']);
     assert.deepEqual(prepared, [false]);

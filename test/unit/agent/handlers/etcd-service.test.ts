@@ -252,7 +252,9 @@ describe('an etcd that runs as root under an older supervisor (root only)', {
     assert.equal(r.running, true);
     const { account: who } = await account(false);
     assert.equal(r.user, await userName(who!.uid));
-    assert.match(r.actions[0] ?? '', /^stop etcd \(pid \d+\)$/);
+    // The account is made while the old etcd still runs: a failure there leaves it running.
+    assert.equal(r.actions[0], 'create system user etcd (fake)');
+    assert.match(r.actions[1] ?? '', /^stop etcd \(pid \d+\)$/);
     assert.ok(
       r.actions.includes(`hand ${host.dataDir} to etcd:etcd (4 entries of root:root)`),
       r.actions.join('\n'),
@@ -322,6 +324,16 @@ describe('an etcd that runs as root under an older supervisor (root only)', {
       code: 'E_AGENT_REFUSED',
       message: /member\/notes has 2 hard links/,
     });
+    // A data dir it would hand over and a WAL dir it refuses: refused before the data dir changes hands.
+    const root = join(host.dir, 'srv/roots');
+    mkdirSync(join(root, 'member'), { recursive: true, mode: 0o700 });
+    host.writeEnv({ ETCD_DATA_DIR: root, ETCD_WAL_DIR: '/etc/etcd-wal', FAKE_MODE: 'run' });
+    await assert.rejects(service({ action: 'start' }, { buildId: 't' }), {
+      code: 'E_AGENT_REFUSED',
+      message: /etcd-wal is in \/etc/,
+    });
+    for (const p of [root, join(root, 'member')])
+      assert.deepEqual([statSync(p).uid, statSync(p).gid], [0, 0], `${p} is still root's`);
     host.writeEnv({ FAKE_MODE: 'run' });
     assert.equal((await service({ action: 'status' }, { buildId: 't' })).running, false);
   });
