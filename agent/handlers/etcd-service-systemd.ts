@@ -3,11 +3,12 @@ import {
   ETCD_ENV_FILE,
   ETCD_UNIT,
   ETCD_UNIT_FILE,
+  ETCD_USER,
   type ParsedRequestOf,
   type ResponseOf,
   type routes,
 } from '../api/index.ts';
-import { AgentError } from '../errors.ts';
+import { AgentError, refused } from '../errors.ts';
 import { processUser } from '../system/accounts.ts';
 import { readCurrentFile, writeFileAtomic } from '../system/atomic-file.ts';
 import { runningProgram, staleness } from '../system/etcd-staleness.ts';
@@ -94,9 +95,26 @@ async function waitForMainPid(oldPid: number): Promise<UnitStatus> {
   return status;
 }
 
+/**
+ * The user systemd will run etcd as, drop-ins included: the unit file is checked when it is
+ * written, but an etcd.service.d/ drop-in (or a unit written by hand) can still say root.
+ */
+async function requireEtcdUser(): Promise<void> {
+  const shown = (await systemctl(['show', '-p', 'LoadState', '-p', 'User', ETCD_UNIT])).stdout;
+  const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(shown)?.[1]?.trim() ?? '';
+  if (value('LoadState') === 'not-found') return; // nothing to run: systemctl says so itself
+  const user = value('User');
+  if (user !== ETCD_USER) {
+    throw refused(
+      `${ETCD_UNIT} would run etcd as ${user || 'root'}, not ${ETCD_USER} (see 'systemctl cat ${ETCD_UNIT}': a drop-in may set User=); remove the override`,
+    );
+  }
+}
+
 async function start(request: Request, restart: boolean, prepare: PrepareEtcdRun): Promise<Reply> {
   const actions: string[] = [];
   await installUnit(request, actions);
+  await requireEtcdUser();
   let before = await unitStatus(ETCD_UNIT);
   if (!restart && isUp(before)) return reply(before, actions.length > 0, actions);
   if (isUp(before)) {

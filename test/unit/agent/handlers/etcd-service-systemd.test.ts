@@ -15,13 +15,17 @@ import { userName } from '../../../../agent/system/accounts.ts';
 
 const asRoot = process.getuid?.() === 0;
 
-/** `systemctl`: is-enabled says enabled; show prints $DIR/show; stop, start and restart log and change it. */
+/**
+ * `systemctl`: is-enabled says enabled; show prints $DIR/show (`show -p LoadState -p User`:
+ * loaded, and User= from $DIR/user); stop,
+ * start and restart log and change it.
+ */
 const FAKE_SYSTEMCTL = `#!/bin/sh
 dir=$(dirname "$0")
 echo "$*" >>"$dir/calls"
 case "$1" in
   is-enabled) echo enabled ;;
-  show) cat "$dir/show" ;;
+  show) if [ "$2" = -p ]; then echo LoadState=loaded; echo "User=$(cat "$dir/user")"; else cat "$dir/show"; fi ;;
   stop) printf 'MainPID=0\\nActiveState=inactive\\nExecMainStartTimestampMonotonic=0\\n' >"$dir/show" ;;
   start|restart) printf 'MainPID=%s\\nActiveState=active\\nExecMainStartTimestampMonotonic=0\\n' "$(cat "$dir/next-pid")" >"$dir/show" ;;
 esac
@@ -74,9 +78,26 @@ describe('etcdService under systemd: restart of an etcd of another user', () => 
   const reset = (pid: number, next: number) => {
     unit(pid);
     writeFileSync(join(dir, 'next-pid'), String(next));
+    writeFileSync(join(dir, 'user'), 'etcd\n');
     writeFileSync(join(dir, 'calls'), '');
     prepared = [];
   };
+
+  test('a unit that would run etcd as root (a drop-in says User=root): refused, nothing stopped or started', async () => {
+    const current = sleeper();
+    reset(current, current);
+    for (const user of ['root', '']) {
+      writeFileSync(join(dir, 'user'), `${user}\n`);
+      for (const action of ['start', 'restart'] as const) {
+        await assert.rejects(systemdService({ action }, prepare), {
+          code: 'E_AGENT_REFUSED',
+          message: /etcd\.service would run etcd as root, not etcd .*a drop-in may set User=/,
+        });
+      }
+    }
+    assert.deepEqual(calls(), []);
+    assert.deepEqual(prepared, []);
+  });
 
   test('etcd runs as root: stopped, its folders handed over, then started (never a plain restart)', {
     skip: asRoot ? false : 'needs root: the etcd of another user is root',
