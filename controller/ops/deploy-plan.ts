@@ -28,6 +28,8 @@ export interface DeployPlan extends Plan<DeployStep> {
   restarts: string[];
   /** Members not running that start (all together when bootstrapping). */
   starts: string[];
+  /** The leader's host when the plan was made (it restarts last), if the cluster ran. */
+  leader: string | undefined;
 }
 
 export interface HostInput {
@@ -155,6 +157,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
     steps,
     restarts,
     starts: start.map((s) => s.host!),
+    leader: input.leader,
   };
 }
 

@@ -72,10 +72,23 @@ export function hostChecks(host: string, facts: FactsResponse, dataDir: string):
   return out;
 }
 
-/** A port is fine when free, or when the process holding it is this host's etcd. */
+/**
+ * A port is fine when free, or when the process holding it is this host's etcd; below 1024 only on
+ * systemd hosts, whose unit gives etcd CAP_NET_BIND_SERVICE (the supervisor has no way to).
+ */
 export function portChecks(host: string, ports: PortsResponse, facts: FactsResponse): CheckResult[] {
   const etcdPids = new Set(facts.etcd.running.map((p) => p.pid));
   return ports.ports.map((p): CheckResult => {
+    const setting = `cluster.${p.port === 2380 ? 'peerPort' : 'clientPort'}`;
+    if (p.port < 1024 && !facts.init.systemd) {
+      return {
+        host,
+        check: 'ports',
+        status: 'fail',
+        observed: `${p.port}/tcp is below 1024: without systemd etcd runs as ${ETCD_USER} under tskv's supervisor, which cannot let it bind such a port`,
+        fix: `choose a ${setting} of 1024 or more in the inventory, or run etcd on a systemd host`,
+      };
+    }
     if (!p.inUse) return { host, check: 'ports', status: 'ok', observed: `${p.port}/tcp free` };
     const holders = p.listeners.map(
       (l) => `${l.command ?? '?'}${l.pid ? ` (pid ${l.pid})` : ''} on ${l.address}`,
@@ -88,7 +101,7 @@ export function portChecks(host: string, ports: PortsResponse, facts: FactsRespo
       check: 'ports',
       status: 'fail',
       observed: `${p.port}/tcp in use by ${[...new Set(holders)].join(', ')}`,
-      fix: `stop that process or choose another cluster.${p.port === 2380 ? 'peerPort' : 'clientPort'} in the inventory`,
+      fix: `stop that process or choose another ${setting} in the inventory`,
     };
   });
 }

@@ -78,19 +78,21 @@ async function hostRows(
       const ch = session.hosts.get(h.name);
       let offset: ClockOffset | undefined;
       let service: { etcd: string; log: string[] } | undefined;
-      let problem = problems.get(h.name) ?? null;
+      // Both failures are told, in this order, whichever comes first.
+      const failed: { clock?: string; service?: string } = {};
       if (ch) {
         [offset, service] = await Promise.all([
           measureClock(ch.agent, CLOCK_SAMPLES).catch((err: unknown) => {
-            problem = `clock: ${describeCause(err)}`;
+            failed.clock = `clock: ${describeCause(err)}`;
             return undefined;
           }),
           serviceOf(ch, healthyAt.has(h.name)).catch((err: unknown) => {
-            problem = `etcd service: ${describeCause(err)}`;
+            failed.service = `etcd service: ${describeCause(err)}`;
             return undefined;
           }),
         ]);
       }
+      const told = [problems.get(h.name), failed.clock, failed.service].filter((p) => p !== undefined);
       return {
         name: h.name,
         address: h.address,
@@ -100,7 +102,7 @@ async function hostRows(
         member: memberAt.get(h.name) ?? null,
         etcd: service?.etcd ?? null,
         log: service?.log ?? [],
-        problem,
+        problem: told.length > 0 ? told.join('; ') : null,
       };
     }),
   );

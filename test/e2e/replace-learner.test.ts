@@ -151,10 +151,14 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     const writer = new SequentialWriter(live.live.cluster(3000), 'zero-lost/learner');
     const monitor = await ClusterMonitor.watch(all, 3);
     const started = Date.now();
-    const r = await tskv(['replace', all, 'h104=h105', '--yes']);
+    let r: Awaited<ReturnType<typeof tskv>>;
+    try {
+      r = await tskv(['replace', all, 'h104=h105', '--yes']);
+    } finally {
+      await writer.stop();
+      await monitor.stop();
+    }
     const ms = Date.now() - started;
-    await writer.stop();
-    await monitor.stop();
     assertOk(r, 'replace h104=h105');
     assert.match(r.stdout, /^replace h104 with h105 through a learner:/m);
     assert.match(r.stdout, /^replaced h104 with h105 in \d+\.\d s$/m);
@@ -246,8 +250,12 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
       describe: 'docker to lead',
     });
     const writer = new SequentialWriter(live.live.cluster(3000), 'zero-lost/leader-gone');
-    const r = await tskv(['replace', withoutDocker, 'docker=h105', '--yes']);
-    await writer.stop();
+    let r: Awaited<ReturnType<typeof tskv>>;
+    try {
+      r = await tskv(['replace', withoutDocker, 'docker=h105', '--yes']);
+    } finally {
+      await writer.stop();
+    }
     assertOk(r, 'replace docker=h105 with docker leading');
     assert.match(r.stderr, /leadership moved from docker to /);
     const after = await live.live.view();

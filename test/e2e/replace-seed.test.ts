@@ -148,10 +148,14 @@ for (const { minor, init } of kinds) {
       const writer = new SequentialWriter(live.live.cluster(3000), `zero-lost/in-place-${minor}`);
       const monitor = await ClusterMonitor.watch(original, 3);
       const started = Date.now();
-      const r = await tskv(['replace', original, 'new-h102=h102', '--yes']);
+      let r: Awaited<ReturnType<typeof tskv>>;
+      try {
+        r = await tskv(['replace', original, 'new-h102=h102', '--yes']);
+      } finally {
+        await writer.stop();
+        await monitor.stop();
+      }
       const ms = Date.now() - started;
-      await writer.stop();
-      await monitor.stop();
       assertOk(r, 'replace new-h102=h102');
       assert.match(r.stdout, /^replace new-h102 with h102 in place \(same address\):/m);
       assert.match(r.stdout, /^the inventory and the cluster agree$/m);

@@ -134,12 +134,16 @@ export async function assertDownLeavesNothing(lab: Lab): Promise<void> {
   // Reaped: not even a zombie is left (processAlive counts one as dead); the start time tells a reused pid.
   const unreaped = () => started.some(({ pid, at }) => procStat(pid)?.startTime === at);
   await pollUntil('the hosts to be reaped', () => (unreaped() ? undefined : true));
+  // The namespaces' bind mounts (/run/netns/tskv-NAME.HOST), and anything mounted from the lab's folder.
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
   assert.ok(!mounts.includes(`tskv-${name}.`));
+  assert.ok(!mounts.includes(`${lab.layout.dir}/`), 'nothing of the lab folder is mounted');
   assert.ok(!existsSync(lab.layout.disksDir), "the hosts' disks are removed");
   assert.deepEqual(labCgroups(name), []);
   const ps = await run('ps', ['-eo', 'args']);
+  // A launcher's command line names the lab's key (comment tskv-lab-NAME) and the hosts' disks.
   assert.ok(!ps.stdout.includes(`tskv-lab-${name}`), 'a lab process is still running');
+  assert.ok(!ps.stdout.includes(`${lab.layout.disksDir}/`), "a process of a host's disk is still running");
   const again = await Lab.down(name);
   assert.deepEqual(again.namespaces, []);
   assert.throws(() => Lab.attach(name), /not up/);

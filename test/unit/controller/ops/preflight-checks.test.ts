@@ -110,6 +110,16 @@ describe('preflight verdicts', () => {
     assert.match(a!.observed, /2379\/tcp in use by nginx \(pid 77\)/);
     assert.equal(b!.status, 'ok');
   });
+  test('a port below 1024 fails on a host without systemd (etcd cannot bind it there), passes with systemd', () => {
+    const ports = { ports: [{ port: 443, inUse: false, listeners: [] }] };
+    const without = facts({ init: { systemd: false, pid1: 'sh' } });
+    const [c] = portChecks('h102', ports, without);
+    assert.equal(c!.status, 'fail');
+    assert.match(c!.observed, /^443\/tcp is below 1024: without systemd etcd runs as etcd/);
+    assert.match(c!.fix ?? '', /cluster\.clientPort of 1024 or more/);
+    const withSystemd = facts({ init: { systemd: true, pid1: 'systemd' } });
+    assert.equal(portChecks('h102', ports, withSystemd)[0]!.status, 'ok');
+  });
   test('a blocked hop names the hop and the target firewall', () => {
     const [c] = reachabilityChecks([
       {
