@@ -21,6 +21,20 @@ export const ETCD_ENV_MODE = 0o640;
 /** A data dir's (and WAL dir's) mode, owned ETCD_USER:ETCD_GROUP. */
 export const ETCD_DATA_MODE = 0o700;
 
+/**
+ * A member's TLS material (tls.mode auto): the CA certificate, its server and peer certificates
+ * and keys, each root:ETCD_GROUP ETCD_PKI_MODE (the keys never readable by anyone but etcd and root).
+ */
+export const ETCD_PKI_DIR = `${ETCD_CONFIG_DIR}/pki`;
+export const ETCD_PKI_FILES = {
+  ca: `${ETCD_PKI_DIR}/ca.crt`,
+  serverCert: `${ETCD_PKI_DIR}/server.crt`,
+  serverKey: `${ETCD_PKI_DIR}/server.key`,
+  peerCert: `${ETCD_PKI_DIR}/peer.crt`,
+  peerKey: `${ETCD_PKI_DIR}/peer.key`,
+} as const;
+export const ETCD_PKI_MODE = 0o640;
+
 /** The systemd unit that runs etcd where systemd is PID 1. */
 export const ETCD_UNIT = 'etcd.service';
 export const ETCD_UNIT_FILE = `/etc/systemd/system/${ETCD_UNIT}`;

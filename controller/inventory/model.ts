@@ -42,6 +42,15 @@ export interface EtcdSpec {
   flags: Record<string, FlagValue>;
 }
 
+export type TlsMode = 'auto' | 'off';
+
+export interface TlsSpec {
+  /** auto: the controller's PKI in `dir`, every etcd URL https with client-certificate auth. */
+  mode: TlsMode;
+  /** Absolute path of the controller's PKI folder (default: <inventory dir>/<inventory name>.pki). */
+  dir: string;
+}
+
 export interface ClusterSpec {
   token: string;
   clientPort: number;
@@ -55,6 +64,7 @@ export interface Inventory {
   etcd: EtcdSpec;
   hosts: HostSpec[];
   time: { servers: string[] };
+  tls: TlsSpec;
   /** Absolute path of the template folder (the project's templates/ unless the inventory names its own). */
   templatesDir: string;
   /** Non-fatal findings (e.g. an even member count), printed by commands. */

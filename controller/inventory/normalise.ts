@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { isUrlSource, officialEtcdUrl } from '../artifacts/etcd-release.ts';
 import type { HostSpec, Inventory, SshSettings } from './model.ts';
 import type { RawInventory, RawSsh } from './schema.ts';
@@ -72,6 +72,15 @@ export function normalise(raw: RawInventory, file: string, warnings: string[]): 
     },
     hosts,
     time: { servers: raw.time?.servers ?? [] },
+    tls: {
+      // Opt-in while TLS is built (issue 12): the default turns to auto for new clusters once an
+      // existing plaintext cluster can be migrated.
+      mode: raw.tls?.mode ?? 'off',
+      dir:
+        raw.tls?.dir === undefined
+          ? join(baseDir, `${basename(absFile, extname(absFile))}.pki`)
+          : resolvePath(raw.tls.dir, baseDir),
+    },
     templatesDir: raw.templates === undefined ? PROJECT_TEMPLATES_DIR : resolvePath(raw.templates, baseDir),
     warnings,
   };

@@ -19,6 +19,23 @@ export const OWNED_FLAGS = {
 
 export type OwnedFlag = keyof typeof OWNED_FLAGS;
 
+const TLS_WHY = 'tskv sets the TLS flags itself from tls.mode (auto: its own PKI)';
+/** The TLS flags tskv sets when tls.mode is not off (render/settings.ts), never the inventory. */
+export const TLS_FLAGS = {
+  'cert-file': TLS_WHY,
+  'key-file': TLS_WHY,
+  'client-cert-auth': TLS_WHY,
+  'trusted-ca-file': TLS_WHY,
+  'peer-cert-file': TLS_WHY,
+  'peer-key-file': TLS_WHY,
+  'peer-client-cert-auth': TLS_WHY,
+  'peer-trusted-ca-file': TLS_WHY,
+  'auto-tls': "etcd's own self-signed certificates are never verified; tskv sets TLS from tls.mode",
+  'peer-auto-tls': "etcd's own self-signed certificates are never verified; tskv sets TLS from tls.mode",
+} as const;
+
+export type TlsFlag = keyof typeof TLS_FLAGS;
+
 /** Why etcd.flags may not set a flag, and what to do instead (phrased as the fix). */
 export interface Refusal {
   why: string;
@@ -36,6 +53,10 @@ export const REFUSED_FLAGS: ReadonlyMap<string, Refusal> = new Map<string, Refus
   ...Object.entries(OWNED_FLAGS).map(([flag, why]): [string, Refusal] => [
     flag,
     { why, fix: flag === 'initial-cluster-state' ? JOIN_FIX : 'remove it' },
+  ]),
+  ...Object.entries(TLS_FLAGS).map(([flag, why]): [string, Refusal] => [
+    flag,
+    { why, fix: 'remove it, and set tls.mode: auto' },
   ]),
   [
     'config-file',

@@ -67,6 +67,12 @@ export const inventorySchema = z.strictObject({
   hosts: z.record(z.string(), hostSchema),
   time: z.strictObject({ servers: z.array(address).optional() }).optional(),
   templates: z.string().min(1).optional(),
+  tls: z
+    .strictObject({
+      mode: z.enum(['auto', 'off']).optional(),
+      dir: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 export type RawInventory = z.infer<typeof inventorySchema>;
@@ -108,6 +114,11 @@ const HINTS: Record<string, string> = {
   'time.servers': 'a list of NTP servers',
   'time.servers.*': 'an NTP server address or DNS name (e.g. pool.ntp.org)',
   templates: 'the path of a folder of .hbs templates (relative to the inventory)',
+  tls: 'a map with mode (and optionally dir)',
+  'tls.mode':
+    "one of auto (tskv's own PKI: every member and client speaks TLS with certificates) or off (plain HTTP, no authentication)",
+  'tls.dir':
+    "the folder where the controller keeps the PKI (relative to the inventory; default: the inventory's name with .pki beside it)",
 };
 
 /** What is wrong with a value a hint alone does not say, by path pattern, as "which …" completes it. */

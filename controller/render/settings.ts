@@ -1,6 +1,7 @@
+import { ETCD_PKI_FILES } from '../../agent/api/index.ts';
 import { InputError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
-import type { OwnedFlag } from '../inventory/owned-flags.ts';
+import type { OwnedFlag, TlsFlag } from '../inventory/owned-flags.ts';
 import { describeCharacter, unsafeCharacter } from '../inventory/text.ts';
 import { shellQuote } from './shell-quote.ts';
 import { clientUrl, loopbackClientUrl, peerUrl } from './urls.ts';
@@ -19,7 +20,7 @@ export interface SettingsOptions {
  * itself (one of the owned flags the inventory may not set) or the inventory's etcd.flags.
  */
 export type Setting =
-  | { flag: OwnedFlag; value: string; source: 'tskv' }
+  | { flag: OwnedFlag | TlsFlag; value: string; source: 'tskv' }
   | { flag: string; value: string; source: 'inventory' };
 
 /** Where deploy installs etcd and its settings (the systemd unit reads the env file). */
@@ -50,12 +51,36 @@ export function etcdSettings(inv: Inventory, host: HostSpec, opts: SettingsOptio
       value,
       source: 'tskv' as const,
     })),
+    ...tlsSettings(inv),
     ...Object.entries(inv.etcd.flags).map(([flag, value]) => ({
       flag,
       value: String(value),
       source: 'inventory' as const,
     })),
   ];
+}
+
+/**
+ * With TLS on, a member serves clients and peers only over TLS with certificates of tskv's CA, and
+ * asks every client and peer for one (the files are the agent's to place: agent/api/paths.ts).
+ */
+function tlsSettings(inv: Inventory): Setting[] {
+  if (inv.tls.mode === 'off') return [];
+  const tls: Partial<Record<TlsFlag, string>> = {
+    'cert-file': ETCD_PKI_FILES.serverCert,
+    'key-file': ETCD_PKI_FILES.serverKey,
+    'client-cert-auth': 'true',
+    'trusted-ca-file': ETCD_PKI_FILES.ca,
+    'peer-cert-file': ETCD_PKI_FILES.peerCert,
+    'peer-key-file': ETCD_PKI_FILES.peerKey,
+    'peer-client-cert-auth': 'true',
+    'peer-trusted-ca-file': ETCD_PKI_FILES.ca,
+  };
+  return (Object.entries(tls) as [TlsFlag, string][]).map(([flag, value]) => ({
+    flag,
+    value,
+    source: 'tskv',
+  }));
 }
 
 /** The environment variable etcd reads for a flag: ETCD_ + upper case, '-' → '_'. */
@@ -85,5 +110,8 @@ export function envQuote(value: string, name = 'a setting'): string {
  */
 export function commandArg(setting: Setting): string {
   const { flag, value } = setting;
-  return setting.source === 'tskv' ? `--${flag} ${shellQuote(value)}` : shellQuote(`--${flag}=${value}`);
+  const boolean = value === 'true' || value === 'false';
+  return setting.source === 'tskv' && !boolean
+    ? `--${flag} ${shellQuote(value)}`
+    : shellQuote(`--${flag}=${value}`);
 }

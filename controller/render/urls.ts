@@ -5,8 +5,8 @@ import type { HostSpec, Inventory } from '../inventory/model.ts';
  * Every etcd URL tskv hands out is built here, so switching to TLS (https and certificate
  * flags) happens in one place.
  */
-export function scheme(_inv: Inventory): 'http' | 'https' {
-  return 'http';
+export function scheme(inv: Inventory): 'http' | 'https' {
+  return inv.tls.mode === 'off' ? 'http' : 'https';
 }
 
 /** host:port, with IPv6 addresses in brackets. */

@@ -241,3 +241,51 @@ describe('render: an inventory with its own templates', () => {
     assert.match(renderHost(inv, 'c', 'env'), /^ETCD_NAME="c"$/m);
   });
 });
+
+describe('render: tls.mode auto', async () => {
+  const inv = parseInventory(
+    Buffer.from(`${readFileSync(SEED, 'utf8')}tls:\n  mode: auto\n`),
+    join(tmpdir(), 'tls-seed.yaml'),
+  );
+  test('every URL is https; the member serves and asks for certificates of the CA, as a server and as a peer', () => {
+    const v = values(etcdSettings(inv, inv.hosts.find((h) => h.name === 'h102')!));
+    assert.equal(v.get('listen-client-urls'), 'https://192.168.100.102:2379,https://127.0.0.1:2379');
+    assert.equal(v.get('initial-advertise-peer-urls'), 'https://192.168.100.102:2380');
+    assert.match(v.get('initial-cluster') ?? '', /^docker=https:\/\/192\.168\.100\.103:2380,h102=https:/);
+    assert.deepEqual(
+      [
+        'cert-file',
+        'key-file',
+        'client-cert-auth',
+        'trusted-ca-file',
+        'peer-cert-file',
+        'peer-key-file',
+        'peer-client-cert-auth',
+        'peer-trusted-ca-file',
+      ].map((f) => v.get(f)),
+      [
+        '/etc/etcd/pki/server.crt',
+        '/etc/etcd/pki/server.key',
+        'true',
+        '/etc/etcd/pki/ca.crt',
+        '/etc/etcd/pki/peer.crt',
+        '/etc/etcd/pki/peer.key',
+        'true',
+        '/etc/etcd/pki/ca.crt',
+      ],
+    );
+    assert.equal(inv.tls.dir, join(tmpdir(), 'tls-seed.pki'), 'the PKI beside the inventory, named after it');
+  });
+  test('the command line gives the boolean flags as --flag=true (Go refuses --flag true)', () => {
+    const out = renderHost(inv, 'h102', 'flags');
+    assert.match(out, /^ {2}--client-cert-auth=true \\$/m);
+    assert.match(out, /^ {2}--peer-client-cert-auth=true \\$/m);
+  });
+  test('off (the default for now) renders no TLS flag and http URLs', async () => {
+    const plain = await loadInventory(SEED);
+    assert.equal(plain.tls.mode, 'off');
+    const v = values(etcdSettings(plain, plain.hosts[0]!));
+    assert.equal(v.get('cert-file'), undefined);
+    assert.match(v.get('advertise-client-urls') ?? '', /^http:/);
+  });
+});
