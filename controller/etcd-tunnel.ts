@@ -4,9 +4,14 @@
  * or, for a member whose own host cannot be used, to that member's client URL as the host sees it.
  * The controller never needs a route to the hosts' etcd ports.
  */
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { Client } from 'undici';
 import type { HostConnection } from './connect/types.ts';
+import { InputError } from './errors.ts';
 import type { EtcdEndpoint } from './etcd/index.ts';
 import type { Inventory } from './inventory/model.ts';
 import { loopbackClientUrl } from './render/urls.ts';
@@ -24,21 +29,62 @@ export interface TunnelTarget {
   clientUrl: string;
 }
 
+/** tskv's client identity and the CA it trusts (tls.mode auto: the controller's PKI folder). */
+export interface ClientIdentity {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** The PKI folder's client identity; an InputError naming the folder when it is not there yet. */
+export function readClientIdentity(inv: Inventory): ClientIdentity {
+  const read = (name: string) => {
+    try {
+      return readFileSync(join(inv.tls.dir, name));
+    } catch (err) {
+      throw new InputError(`cannot read ${join(inv.tls.dir, name)}: ${(err as Error).message}`, {
+        fix: `run 'tskv deploy ${inv.file}' to create the PKI, or point tls.dir at it`,
+      });
+    }
+  };
+  return { ca: read('ca.crt'), cert: read('client.crt'), key: read('client.key') };
+}
+
+/**
+ * TLS over an SSH channel, verified as a connection to `host` would be: the member's certificate
+ * must be of tskv's CA and name `host` (127.0.0.1 for the loopback URL, else the member's address).
+ */
+function overTls(stream: Duplex, host: string, identity: ClientIdentity): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ socket: stream, host, ...identity });
+    socket.once('secureConnect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
 /**
  * An endpoint whose every HTTP connection is an SSH channel from `conn`'s host: to its own
  * loopback client port (named after the host), or to `target`'s client URL ("NAME (via HOST)").
+ * With TLS on, each channel carries TLS with tskv's client certificate.
  */
 export function openEtcdTunnel(conn: HostConnection, inv: Inventory, target?: TunnelTarget): EtcdTunnel {
   const url = new URL(target?.clientUrl ?? loopbackClientUrl(inv));
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const identity = url.protocol === 'https:' ? readClientIdentity(inv) : undefined;
   const dispatcher = new Client(url.origin, {
     connect: (_options, callback) => {
-      conn.openTcp(host, port).then(
+      conn
+        .openTcp(host, port)
         // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
-        (stream) => callback(null, stream as Socket),
-        (err: Error) => callback(err, null),
-      );
+        .then((stream) => (identity ? overTls(stream, host, identity) : (stream as Socket)))
+        .then(
+          (socket) => callback(null, socket),
+          (err: Error) => callback(err, null),
+        );
     },
     pipelining: 1,
     keepAliveTimeout: 30_000,

@@ -75,7 +75,11 @@ export function makeFileWrite(
     return {
       changed: true,
       actions,
-      diff: contentChanged ? unifiedDiff(file.content, content, path) : '',
+      // TLS material (private keys among it) is never shown, not even as a diff.
+      diff:
+        contentChanged && !path.startsWith(`${layout.configDir}/pki/`)
+          ? unifiedDiff(file.content, content, path)
+          : '',
     };
   };
 }

@@ -7,6 +7,7 @@ import { chooseState, desiredConfig, type FileAccess, keepInitialSettings, planC
 import { planFirewall } from './firewall-plan.ts';
 import { planInstall } from './install.ts';
 import { planService, restartOrder } from './service.ts';
+import { type HostFile, planTlsFiles } from './tls-files.ts';
 
 /** deploy's steps, each carrying what it writes, so running one never works it out again. */
 export type DeployStep =
@@ -17,6 +18,8 @@ export type DeployStep =
   | (Step & { kind: 'firewall'; host: string; ports: number[] })
   | (Step & { kind: 'config'; host: string; env: string })
   | (Step & { kind: 'unit'; host: string; unit: string })
+  /** The member's TLS files (host paths), read from the PKI folder when written: never in the plan. */
+  | (Step & { kind: 'tls'; host: string; paths: string[] })
   | (Step & { kind: 'start'; host: string })
   | (Step & { kind: 'restart'; host: string });
 
@@ -49,6 +52,8 @@ export interface HostInput {
   runsAs: string | undefined;
   /** The preflight clock check failed on this host: what it observed. */
   clockProblem: string | undefined;
+  /** tls.mode auto: the TLS files by host path, as the PKI has them and as the host has them. */
+  tls?: { want: ReadonlyMap<string, string>; have: ReadonlyMap<string, HostFile | undefined> };
 }
 
 export interface PlanInput {
@@ -108,7 +113,9 @@ export function planDeploy(input: PlanInput): DeployPlan {
     const want =
       memberStarted && h.facts.etcd.dataDir.hasData ? keepInitialSettings(rendered, h.envFile) : rendered;
     const config = planConfig(want, h.envFile, h.unitFile, h.envAccess);
+    const tls = h.tls && planTlsFiles(h.tls.want, h.tls.have);
     const files: DeployStep[] = [
+      ...(tls ? [{ kind: 'tls' as const, host, paths: tls.paths, title: tls.title }] : []),
       ...(config.env
         ? [{ kind: 'config' as const, host, env: want.env, title: config.env.title, diff: config.env.diff }]
         : []),
@@ -119,7 +126,10 @@ export function planDeploy(input: PlanInput): DeployPlan {
     const service = planService({
       running: h.running,
       // A new mode or owner of the env file alone: the same settings, no restart.
-      configChanged: (config.env !== undefined && !config.env.accessOnly) || config.unit !== undefined,
+      configChanged:
+        (config.env !== undefined && !config.env.accessOnly) ||
+        config.unit !== undefined ||
+        tls !== undefined,
       installChanged: install !== undefined,
       stale: h.stale,
       bootstrapping,

@@ -1,4 +1,6 @@
 /** What deploy needs beyond preflight: each host's config files and service state, and the live member list. */
+import { readFile as readLocal } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type ResponseOf, routes } from '../../agent/api/index.ts';
 import { hostFailure } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
@@ -7,6 +9,7 @@ import type { HostRuntime } from '../ops/cluster-mode.ts';
 import { ETCD_UNIT_FILE, envFileValue } from '../ops/config.ts';
 import type { HostInput } from '../ops/deploy-plan.ts';
 import { hostAt } from '../ops/membership.ts';
+import { type HostFile, memberTlsFiles } from '../ops/tls-files.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import { forEachHost } from '../run/progress.ts';
 import { type ServiceStatus, serviceCall } from './host-etcd.ts';
@@ -40,6 +43,24 @@ async function dataElsewhere(ch: HostChannel, envFile: string | undefined): Prom
   return facts.etcd.dataDir.hasData ? dir : undefined;
 }
 
+/** tls.mode auto: the member's TLS files as the controller's PKI has them, and as its host has them. */
+async function tlsFiles(ch: HostChannel, pkiDir: string): Promise<HostInput['tls']> {
+  const files = memberTlsFiles(ch.spec.name);
+  const want = new Map<string, string>();
+  const have = new Map<string, HostFile | undefined>();
+  await Promise.all(
+    files.map(async (f) => {
+      const [local, remote] = await Promise.all([
+        readLocal(join(pkiDir, f.source), 'utf8'),
+        readFile(ch, f.path),
+      ]);
+      want.set(f.path, local);
+      have.set(f.path, remote && { content: remote.content, mode: remote.mode, owner: remote.owner });
+    }),
+  );
+  return { want, have };
+}
+
 export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport): Promise<Gathered> {
   const { session } = live;
   const clockProblems = new Map(
@@ -54,10 +75,12 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
     async (name) => {
       const ch = session.hosts.get(name)!;
       const obs = preflight.observations.get(name)!;
-      const [env, unit, service] = await Promise.all([
+      const { tls } = session.inventory;
+      const [env, unit, service, tlsState] = await Promise.all([
         readFile(ch, ETCD_ENV_FILE),
         obs.facts.init.systemd ? readFile(ch, ETCD_UNIT_FILE) : Promise.resolve(undefined),
         serviceCall(ch, 'status'),
+        tls.mode === 'auto' ? tlsFiles(ch, tls.dir) : Promise.resolve(undefined),
       ]);
       const envFile = env?.content;
       return {
@@ -66,6 +89,7 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
         envFile,
         envAccess: env && { mode: env.mode, owner: env.owner },
         unitFile: unit?.content,
+        tlsState,
         service,
         dataElsewhere: await dataElsewhere(ch, envFile),
       };
@@ -78,7 +102,7 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
   for (const name of names) {
     const o = outcomes.get(name)!;
     if (!o.ok) throw hostFailure(name, 'read configuration and service state', o.error);
-    const { ch, obs, envFile, envAccess, unitFile, service, dataElsewhere } = o.value;
+    const { ch, obs, envFile, envAccess, unitFile, tlsState, service, dataElsewhere } = o.value;
     services.set(name, service);
     hosts.push({
       spec: ch.spec,
@@ -92,6 +116,7 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
       unitFile,
       runsAs: service.user,
       clockProblem: clockProblems.get(name),
+      ...(tlsState ? { tls: tlsState } : {}),
     });
     runtimes.push({
       name,

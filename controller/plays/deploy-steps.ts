@@ -5,7 +5,7 @@ import { memberAt } from '../ops/membership.ts';
 import type { Executor } from '../run/runner.ts';
 import { type ClockOptions, type ClockSyncs, checkClocksAgree, syncClock } from './clock-sync.ts';
 import type { TarballState } from './etcd-prefetch.ts';
-import { installEtcd, openPorts, serviceCall, writeEnvFile } from './host-etcd.ts';
+import { installEtcd, openPorts, serviceCall, writeEnvFile, writeTlsFiles } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import { checkOthersHealthy, waitMemberHealthy } from './member-health.ts';
 
@@ -35,6 +35,8 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
         return (await writeEnvFile(ch, step.env)).actions;
       case 'unit':
         return (await serviceCall(ch, 'install', step.unit)).actions;
+      case 'tls':
+        return writeTlsFiles(ch, live.session.inventory, step.paths);
       case 'start': {
         const started = await serviceCall(ch, 'start');
         progress(`started (pid ${started.pid ?? '?'}), waiting until healthy`);

@@ -3,9 +3,12 @@
  * its log when it fails, start a member joining a live cluster, and retire a host (stop etcd, move
  * its data dirs aside, never delete). What deploy, member and replace all do to a host.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   ETCD_ENV_MODE,
   ETCD_GROUP,
+  ETCD_PKI_MODE,
   type FactsResponse,
   type ResponseOf,
   routes,
@@ -18,6 +21,7 @@ import type { Inventory } from '../inventory/model.ts';
 import { envFileValue } from '../ops/config.ts';
 import { planInstall } from '../ops/install.ts';
 import { joiningInitialCluster } from '../ops/membership.ts';
+import { memberTlsFiles } from '../ops/tls-files.ts';
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
@@ -78,6 +82,24 @@ export async function writeEnvFile(
     { step: `write ${ETCD_ENV_FILE}` },
   );
   return { changed: r.changed, actions: r.actions };
+}
+
+/**
+ * Writes the member's TLS files that `paths` names from the controller's PKI folder (root:etcd
+ * 0640: etcd reads them, no one else). The agent reports no diff for them: keys are never shown.
+ */
+export async function writeTlsFiles(ch: HostChannel, inv: Inventory, paths: string[]): Promise<string[]> {
+  const actions: string[] = [];
+  for (const file of memberTlsFiles(ch.spec.name).filter((f) => paths.includes(f.path))) {
+    const content = await readFile(join(inv.tls.dir, file.source), 'utf8');
+    const r = await ch.agent.call(
+      routes.fileWrite,
+      { path: file.path, content, mode: ETCD_PKI_MODE, group: ETCD_GROUP },
+      { step: `write ${file.path}` },
+    );
+    actions.push(...r.actions);
+  }
+  return actions;
 }
 
 export async function openPorts(ch: HostChannel, ports: number[]): Promise<string[]> {

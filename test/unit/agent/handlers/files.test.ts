@@ -108,7 +108,10 @@ describe('files', () => {
     const key = join(layout.configDir, 'pki/member.key');
     const r = await fileWrite({ path: key, content: 'LD_PRELOAD is just text here\n', mode: 0o600 }, ctx);
     assert.equal(r.changed, true);
+    assert.equal(r.diff, '', 'TLS material is never shown, not even as a diff');
     assert.equal((await fileRead({ path: key }, ctx)).content, 'LD_PRELOAD is just text here\n');
+    const again = await fileWrite({ path: key, content: 'a private key\n', mode: 0o600 }, ctx);
+    assert.deepEqual([again.changed, again.diff], [true, '']);
   });
 
   test('the unit file, /var/lib/tskv and /run/tskv are read', async () => {

@@ -1,0 +1,57 @@
+/**
+ * The TLS material a member's host holds when tls.mode is auto: which file of the controller's PKI
+ * folder goes where on the host, and whether the host has it as it should (content, 0640 root:etcd).
+ * Pure; the play reads both sides. Contents never reach a plan: a step names the files, the runner
+ * reads them from the PKI folder when it writes them.
+ */
+import { ETCD_GROUP, ETCD_PKI_FILES, ETCD_PKI_MODE } from '../../agent/api/index.ts';
+import type { FileAccess } from './config.ts';
+
+export interface TlsFile {
+  /** Where it goes on the host. */
+  path: string;
+  /** Where it comes from, relative to the PKI folder. */
+  source: string;
+}
+
+export const TLS_FILE_OWNER = `root:${ETCD_GROUP}`;
+
+/** The CA certificate, and the member's server and peer pairs. */
+export function memberTlsFiles(member: string): TlsFile[] {
+  const own = (name: string) => `members/${member}/${name}`;
+  return [
+    { path: ETCD_PKI_FILES.ca, source: 'ca.crt' },
+    { path: ETCD_PKI_FILES.serverCert, source: own('server.crt') },
+    { path: ETCD_PKI_FILES.serverKey, source: own('server.key') },
+    { path: ETCD_PKI_FILES.peerCert, source: own('peer.crt') },
+    { path: ETCD_PKI_FILES.peerKey, source: own('peer.key') },
+  ];
+}
+
+/** A file as the host has it. */
+export interface HostFile extends FileAccess {
+  content: string;
+}
+
+/** The host's TLS files against the PKI's: what to write (file names), or undefined when all are right. */
+export function planTlsFiles(
+  want: ReadonlyMap<string, string>,
+  have: ReadonlyMap<string, HostFile | undefined>,
+): { title: string; paths: string[] } | undefined {
+  const paths = [...want.keys()].filter((path) => {
+    const file = have.get(path);
+    return (
+      file === undefined ||
+      file.content !== want.get(path) ||
+      file.mode !== ETCD_PKI_MODE ||
+      file.owner !== TLS_FILE_OWNER
+    );
+  });
+  if (paths.length === 0) return undefined;
+  const names = paths.map((p) => p.slice(p.lastIndexOf('/') + 1));
+  const fresh = paths.every((p) => have.get(p) === undefined);
+  return {
+    title: `${fresh ? 'place' : 'update'} TLS files ${names.join(', ')} (0640 ${TLS_FILE_OWNER})`,
+    paths,
+  };
+}
