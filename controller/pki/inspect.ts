@@ -51,7 +51,8 @@ const USAGE_NAMES = new Map<string, string>(Object.entries(x509.ExtendedKeyUsage
 
 export function extKeyUsageOf(cert: x509.X509Certificate): string[] {
   const usages = cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [];
-  return usages.map((oid) => USAGE_NAMES.get(String(oid)) ?? String(oid));
+  // Array.from: the list is an ASN.1 subclass of Array, which map() would return again.
+  return Array.from(usages, (oid) => USAGE_NAMES.get(String(oid)) ?? String(oid));
 }
 
 export function isCaCert(cert: x509.X509Certificate): boolean {
