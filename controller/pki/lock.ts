@@ -8,11 +8,14 @@ import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive, procStat } from '../../agent/system/proc-stat.ts';
 import { InputError, TskvError } from '../errors.ts';
 import { KEY_MODE, LOCK_FILE } from './layout.ts';
 
 interface LockOwner {
   pid: number;
+  /** With the pid, the process's identity: a reused pid is not the holder. */
+  startTime?: number;
   host: string;
   nonce: string;
 }
@@ -20,15 +23,6 @@ interface LockOwner {
 export interface PkiLockOptions {
   timeoutMs?: number;
   pollMs?: number;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function readOwner(path: string): Promise<LockOwner | undefined> {
@@ -39,7 +33,7 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
   }
 }
 
-const isStale = (owner: LockOwner) => owner.host === hostname() && !processAlive(owner.pid);
+const isStale = (owner: LockOwner) => owner.host === hostname() && !processAlive(owner.pid, owner.startTime);
 
 async function tryCreate(path: string, me: LockOwner): Promise<boolean> {
   try {
@@ -76,7 +70,13 @@ export async function withPkiLock<T>(
 ): Promise<T> {
   const { timeoutMs = 60_000, pollMs = 50 } = options;
   const path = join(dir, LOCK_FILE);
-  const me: LockOwner = { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString('hex') };
+  const startTime = procStat(process.pid)?.startTime;
+  const me: LockOwner = {
+    pid: process.pid,
+    ...(startTime === undefined ? {} : { startTime }),
+    host: hostname(),
+    nonce: randomBytes(8).toString('hex'),
+  };
   const deadline = Date.now() + timeoutMs;
   let holder: LockOwner | undefined;
   try {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmod, lstat, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { ensurePki, inspectCert, issueCa, type PkiResult } from '../../../../controller/pki/index.ts';
@@ -285,8 +286,14 @@ describe('the PKI lock', () => {
     const dir = await tempDir();
     const dead = spawn(process.execPath, ['-e', '']);
     await new Promise((resolve) => dead.on('close', resolve));
-    const { hostname } = await import('node:os');
     await writeFile(join(dir, '.lock'), JSON.stringify({ pid: dead.pid, host: hostname(), nonce: 'x' }));
+    assert.equal(await withPkiLock(dir, async () => 'ran', { timeoutMs: 2000 }), 'ran');
+  });
+
+  test('a lock whose pid now belongs to another process (a reused pid) is taken over', async () => {
+    const dir = await tempDir();
+    const lock = { pid: process.pid, startTime: 1, host: hostname(), nonce: 'x' };
+    await writeFile(join(dir, '.lock'), JSON.stringify(lock));
     assert.equal(await withPkiLock(dir, async () => 'ran', { timeoutMs: 2000 }), 'ran');
   });
 
