@@ -4,7 +4,7 @@
  */
 import { canonicalAddress, isHostname } from '../inventory/addresses.ts';
 import { extKeyUsageOf, isCaCert, isSignedBy, keyMatchesCert, parseCertPem, sansOf } from './inspect.ts';
-import { type MemberIdentity, memberSans } from './issue.ts';
+import { type MemberCertRole, type MemberIdentity, memberSans } from './issue.ts';
 import type * as x509 from './x509.ts';
 
 export type CertProblemKind = 'unreadable' | 'chain' | 'san' | 'key' | 'expired' | 'not-yet-valid' | 'usage';
@@ -57,7 +57,7 @@ function keyProblems(cert: x509.X509Certificate, keyPem: string): CertProblem[] 
   try {
     return keyMatchesCert(keyPem, cert)
       ? []
-      : [problem('key', 'the private key is not the certificate’s: it belongs to another certificate')];
+      : [problem('key', "the private key is not the certificate's: it belongs to another certificate")];
   } catch (err) {
     return [problem('key', `the private key cannot be read: ${(err as Error).message}`)];
   }
@@ -135,7 +135,7 @@ export async function validateMemberCert(
 /** Whether the certificate's SANs are exactly what tskv issues for this member and role today. */
 export function hasIssuedSans(
   cert: x509.X509Certificate,
-  role: 'server' | 'peer',
+  role: MemberCertRole,
   member: MemberIdentity,
 ): boolean {
   const want = memberSans(role, member);

@@ -143,7 +143,7 @@ describe('ensurePki: later runs', () => {
     assert.deepEqual(
       result.changes.map((c) => `${c.cert}: ${c.reason}`),
       [
-        'client.crt: the private key is not the certificate’s: it belongs to another certificate',
+        "client.crt: the private key is not the certificate's: it belongs to another certificate",
         'members/h1/peer.crt: members/h1/peer.key is missing',
         'members/h2/server.crt: the certificate holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
       ],
