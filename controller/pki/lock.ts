@@ -8,16 +8,22 @@ import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processAlive, procStat } from '../../agent/system/proc-stat.ts';
 import { InputError, TskvError } from '../errors.ts';
 import { KEY_MODE, LOCK_FILE } from './layout.ts';
 
 interface LockOwner {
   pid: number;
-  /** With the pid, the process's identity: a reused pid is not the holder. */
-  startTime?: number;
   host: string;
   nonce: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
 }
 
 export interface PkiLockOptions {
@@ -33,7 +39,7 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
   }
 }
 
-const isStale = (owner: LockOwner) => owner.host === hostname() && !processAlive(owner.pid, owner.startTime);
+const isStale = (owner: LockOwner) => owner.host === hostname() && !processAlive(owner.pid);
 
 async function tryCreate(path: string, me: LockOwner): Promise<boolean> {
   try {
@@ -70,13 +76,7 @@ export async function withPkiLock<T>(
 ): Promise<T> {
   const { timeoutMs = 60_000, pollMs = 50 } = options;
   const path = join(dir, LOCK_FILE);
-  const startTime = procStat(process.pid)?.startTime;
-  const me: LockOwner = {
-    pid: process.pid,
-    ...(startTime === undefined ? {} : { startTime }),
-    host: hostname(),
-    nonce: randomBytes(8).toString('hex'),
-  };
+  const me: LockOwner = { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString('hex') };
   const deadline = Date.now() + timeoutMs;
   let holder: LockOwner | undefined;
   try {
