@@ -1,0 +1,209 @@
+/**
+ * The controller's PKI directory, made and kept current: `ensurePki` creates what is missing,
+ * renews what is wrong or expires within 30 days, keeps everything else byte for byte, and says
+ * what it changed (nothing, on a re-run with the same members).
+ */
+import { join } from 'node:path';
+import { InputError } from '../errors.ts';
+import { createPkiFileExclusive, ensurePrivateDir, readPkiFile, writePkiFile } from './files.ts';
+import { daysLeft, isCaCert, keyMatchesCert, parseCertPem } from './inspect.ts';
+import {
+  type Authority,
+  type IssuedPair,
+  issueCa,
+  issueCaCert,
+  issueClientCert,
+  issueMemberCert,
+  type MemberCertRole,
+  type MemberIdentity,
+} from './issue.ts';
+import { keyPairFromPem } from './keys.ts';
+import { CA_FILES, CLIENT_FILES, memberDir, memberFiles, type PairFiles } from './layout.ts';
+import { withPkiLock } from './lock.ts';
+import { hasIssuedSans, leafProblems } from './validate.ts';
+import type * as x509 from './x509.ts';
+
+export const RENEW_WITHIN_DAYS = 30;
+
+export interface PkiChange extends PairFiles {
+  action: 'created' | 'renewed';
+  reason: string;
+}
+
+export interface PkiResult {
+  dir: string;
+  /** What was written; empty when everything was current. */
+  changes: PkiChange[];
+  /** What needs the operator soon (a CA near its end), without stopping anything. */
+  warnings: string[];
+}
+
+interface LeafSpec {
+  files: PairFiles;
+  usages: readonly string[];
+  issue(ca: Authority, now: Date): Promise<IssuedPair>;
+  /** Why the certificate's SANs are not the ones it would be issued with now, if they are not. */
+  sanMismatch?(cert: x509.X509Certificate): string | undefined;
+}
+
+export async function ensurePki(
+  dir: string,
+  members: readonly MemberIdentity[],
+  now: Date = new Date(),
+): Promise<PkiResult> {
+  await ensurePrivateDir(dir);
+  return withPkiLock(dir, async () => {
+    const result: PkiResult = { dir, changes: [], warnings: [] };
+    const ca = await ensureCa(dir, now, result);
+    await ensureLeaf(dir, ca, clientSpec(), now, result);
+    for (const member of members) {
+      await ensurePrivateDir(join(dir, memberDir(member.name)));
+      for (const role of ['server', 'peer'] as const) {
+        await ensureLeaf(dir, ca, memberSpec(role, member), now, result);
+      }
+    }
+    return result;
+  });
+}
+
+function clientSpec(): LeafSpec {
+  return { files: CLIENT_FILES, usages: ['clientAuth'], issue: (ca, now) => issueClientCert(ca, now) };
+}
+
+function memberSpec(role: MemberCertRole, member: MemberIdentity): LeafSpec {
+  return {
+    files: memberFiles(member.name, role),
+    usages: ['serverAuth', 'clientAuth'],
+    issue: (ca, now) => issueMemberCert(ca, role, member, now),
+    sanMismatch: (cert) =>
+      hasIssuedSans(cert, role, member)
+        ? undefined
+        : `its SANs do not match ${member.name} at ${member.address} (its address or name changed)`,
+  };
+}
+
+function caProblem(path: string, message: string, fix: string): InputError {
+  return new InputError(`${path} ${message}`, { step: 'pki', fix });
+}
+
+const RESTORE = 'restore ca.crt and ca.key from a backup; tskv never replaces a CA key';
+
+/** The CA to sign with: created on first use, else read and checked (a broken CA is an error, never replaced). */
+async function ensureCa(dir: string, now: Date, result: PkiResult): Promise<Authority> {
+  const [certPath, keyPath] = [join(dir, CA_FILES.cert), join(dir, CA_FILES.key)];
+  let keyPem = await readPkiFile(keyPath, 'key');
+  let certPem = await readPkiFile(certPath, 'cert');
+  if (keyPem === undefined) {
+    if (certPem !== undefined) {
+      throw caProblem(
+        certPath,
+        `has no key beside it (${keyPath} is missing): no certificate can be issued under it`,
+        `${RESTORE}; to start a new CA instead, move ${dir} aside (every member then needs new certificates)`,
+      );
+    }
+    ({ keyPem, certPem } = await createCa(dir, now));
+    result.changes.push({ ...CA_FILES, action: 'created', reason: 'no CA yet' });
+  } else if (certPem === undefined) {
+    // A first run stopped between the two files: the key is kept, its certificate made again.
+    certPem = await issueCaCert(readCaKey(keyPath, keyPem).keys, now);
+    await writePkiFile(certPath, certPem, 'cert');
+    result.changes.push({ ...CA_FILES, action: 'created', reason: `${CA_FILES.key} had no certificate` });
+  }
+  return checkedCa(certPath, certPem, keyPath, keyPem, now, result);
+}
+
+async function createCa(dir: string, now: Date): Promise<IssuedPair> {
+  const ca = await issueCa(now);
+  const keyPath = join(dir, CA_FILES.key);
+  if (!(await createPkiFileExclusive(keyPath, ca.keyPem, 'key'))) {
+    throw caProblem(keyPath, 'appeared while tskv was creating the CA', 'run the command again');
+  }
+  await writePkiFile(join(dir, CA_FILES.cert), ca.certPem, 'cert');
+  return ca;
+}
+
+function readCaKey(keyPath: string, keyPem: string): Pick<Authority, 'keys'> {
+  try {
+    return { keys: keyPairFromPem(keyPem) };
+  } catch (err) {
+    throw caProblem(keyPath, `cannot be used as the CA key: ${(err as Error).message}`, RESTORE);
+  }
+}
+
+function checkedCa(
+  certPath: string,
+  certPem: string,
+  keyPath: string,
+  keyPem: string,
+  now: Date,
+  result: PkiResult,
+): Authority {
+  let cert: x509.X509Certificate;
+  try {
+    cert = parseCertPem(certPem);
+  } catch (err) {
+    throw caProblem(certPath, (err as Error).message, RESTORE);
+  }
+  const { keys } = readCaKey(keyPath, keyPem);
+  if (!isCaCert(cert))
+    throw caProblem(certPath, 'is not a CA certificate (basicConstraints CA:FALSE)', RESTORE);
+  if (!keyMatchesCert(keyPem, cert)) {
+    throw caProblem(keyPath, `does not match ${certPath}: it is not the key of that CA certificate`, RESTORE);
+  }
+  const left = daysLeft(cert, now);
+  if (left < 0) {
+    throw caProblem(
+      certPath,
+      `expired on ${cert.notAfter.toISOString()}`,
+      'the CA must be rotated (tskv certs rotate --ca)',
+    );
+  }
+  if (left < RENEW_WITHIN_DAYS) {
+    result.warnings.push(`${certPath} expires in ${left} days: rotate the CA (tskv certs rotate --ca)`);
+  }
+  return { cert, keys };
+}
+
+/** Why the pair on disk must be issued again, or undefined when it is current. */
+async function renewalReason(
+  certPem: string,
+  keyPem: string,
+  ca: Authority,
+  spec: LeafSpec,
+  now: Date,
+): Promise<string | undefined> {
+  let cert: x509.X509Certificate;
+  try {
+    cert = parseCertPem(certPem);
+  } catch (err) {
+    return `the certificate ${(err as Error).message}`;
+  }
+  const [problem] = await leafProblems(cert, keyPem, ca.cert, now, spec.usages);
+  if (problem) return problem.message;
+  const sans = spec.sanMismatch?.(cert);
+  if (sans) return sans;
+  const left = daysLeft(cert, now);
+  return left < RENEW_WITHIN_DAYS ? `it expires in ${left} days` : undefined;
+}
+
+async function ensureLeaf(
+  dir: string,
+  ca: Authority,
+  spec: LeafSpec,
+  now: Date,
+  result: PkiResult,
+): Promise<void> {
+  const [certPath, keyPath] = [join(dir, spec.files.cert), join(dir, spec.files.key)];
+  const certPem = await readPkiFile(certPath, 'cert');
+  const keyPem = await readPkiFile(keyPath, 'key');
+  let reason: string | undefined;
+  if (certPem === undefined) reason = 'missing';
+  else if (keyPem === undefined) reason = `${spec.files.key} is missing`;
+  else reason = await renewalReason(certPem, keyPem, ca, spec, now);
+  if (reason === undefined) return;
+  const issued = await spec.issue(ca, now);
+  // The key first: a crash between the two leaves a pair that does not match, which the next run renews.
+  await writePkiFile(keyPath, issued.keyPem, 'key');
+  await writePkiFile(certPath, issued.certPem, 'cert');
+  result.changes.push({ ...spec.files, action: certPem === undefined ? 'created' : 'renewed', reason });
+}

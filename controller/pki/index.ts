@@ -1,0 +1,37 @@
+/** The controller's PKI (issue 12): issuing, the PKI directory, and reading certificates. */
+export { ensurePki, type PkiChange, type PkiResult, RENEW_WITHIN_DAYS } from './ensure.ts';
+export {
+  type CertInfo,
+  daysLeft,
+  fingerprintSha256,
+  inspectCert,
+  isSignedBy,
+  keyMatchesCert,
+  parseCertPem,
+} from './inspect.ts';
+export {
+  type Authority,
+  BACKDATE_MS,
+  CA_VALIDITY_DAYS,
+  CLIENT_COMMON_NAME,
+  type IssuedPair,
+  issueCa,
+  issueClientCert,
+  issueMemberCert,
+  LEAF_VALIDITY_DAYS,
+  type MemberCertRole,
+  type MemberIdentity,
+  memberSans,
+  type SubjectAltNames,
+} from './issue.ts';
+export { keyPairFromPem } from './keys.ts';
+export {
+  CA_FILES,
+  CERT_MODE,
+  CLIENT_FILES,
+  DIR_MODE,
+  KEY_MODE,
+  memberFiles,
+  type PairFiles,
+} from './layout.ts';
+export { type CertProblem, type CertProblemKind, coversAddress, validateMemberCert } from './validate.ts';
