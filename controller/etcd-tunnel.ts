@@ -14,6 +14,7 @@ import type { HostConnection } from './connect/types.ts';
 import { InputError } from './errors.ts';
 import type { EtcdEndpoint } from './etcd/index.ts';
 import type { Inventory } from './inventory/model.ts';
+import { CA_FILES, CLIENT_FILES } from './pki/layout.ts';
 import { loopbackClientUrl } from './render/urls.ts';
 
 export interface EtcdTunnel {
@@ -47,7 +48,7 @@ export function readClientIdentity(inv: Inventory): ClientIdentity {
       });
     }
   };
-  return { ca: read('ca.crt'), cert: read('client.crt'), key: read('client.key') };
+  return { ca: read(CA_FILES.cert), cert: read(CLIENT_FILES.cert), key: read(CLIENT_FILES.key) };
 }
 
 /**

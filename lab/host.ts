@@ -138,14 +138,17 @@ export class LabHost {
    * in /etc/faketimerc, the library preloaded into every SSH session through /etc/environment
    * (pam_env) and into exec() here. sshd itself never loads it (its seccomp sandbox kills the
    * session when it does, even with FAKETIME_SKIP_CMDS=sshd, which is set for sessions too).
-   * Go programs (etcd) ignore it. 0 removes it. A resident tskv agent keeps the clock it started
+   * Go programs (etcd) ignore it. Only the wall clock is off, as on a real skewed host: the
+   * monotonic clock stays true (libfaketime fakes it too by default, which made systemd's
+   * monotonic start times of etcd read as 1970). 0 removes it. A resident tskv agent keeps the clock it started
    * with, so its socket is removed: the next command starts one that sees the change (the old one
    * exits by itself).
    */
   async setSkew(seconds: number): Promise<void> {
     if (!Number.isFinite(seconds))
       throw new TskvError('E_LAB_SKEW', `invalid skew '${seconds}'`, { host: this.name });
-    const clean = "sed -i '/^LD_PRELOAD=.*libfaketime/d; /^FAKETIME_SKIP_CMDS=/d' /etc/environment";
+    const clean =
+      "sed -i '/^LD_PRELOAD=.*libfaketime/d; /^FAKETIME_SKIP_CMDS=/d; /^FAKETIME_DONT_FAKE_MONOTONIC=/d' /etc/environment";
     const dropAgents = `rm -f ${TSKV_RUN_DIR}/agent-*/agent.sock`;
     if (seconds === 0) {
       await this.execOk(`rm -f /etc/faketimerc; touch /etc/environment; ${clean}; ${dropAgents}`);
@@ -154,7 +157,7 @@ export class LabHost {
     const offset = `${seconds > 0 ? '+' : ''}${seconds}`;
     await this.execOk(
       `lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 | head -n1) && [ -n "$lib" ] && touch /etc/environment && ${clean} && ` +
-        `printf 'LD_PRELOAD=%s\\nFAKETIME_SKIP_CMDS=sshd\\n' "$lib" >>/etc/environment && printf '%s\\n' '${offset}' >/etc/faketimerc && ${dropAgents}`,
+        `printf 'LD_PRELOAD=%s\\nFAKETIME_SKIP_CMDS=sshd\\nFAKETIME_DONT_FAKE_MONOTONIC=1\\n' "$lib" >>/etc/environment && printf '%s\\n' '${offset}' >/etc/faketimerc && ${dropAgents}`,
     );
   }
 
@@ -162,7 +165,11 @@ export class LabHost {
   private skewEnv(): string[] {
     try {
       const env = readFileSync(`/proc/${this.pid}/root/etc/environment`, 'utf8');
-      return env.split('\n').filter((l) => /^LD_PRELOAD=.*libfaketime|^FAKETIME_SKIP_CMDS=/.test(l));
+      return env
+        .split('\n')
+        .filter((l) =>
+          /^LD_PRELOAD=.*libfaketime|^FAKETIME_SKIP_CMDS=|^FAKETIME_DONT_FAKE_MONOTONIC=/.test(l),
+        );
     } catch {
       return [];
     }

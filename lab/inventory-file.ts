@@ -25,6 +25,7 @@ export interface LabInventoryDoc {
   };
   ssh: LabSshDoc;
   hosts: Record<string, { address: string; ssh?: LabSshDoc; dataDir?: string }>;
+  tls?: { mode?: 'auto' | 'off'; dir?: string };
 }
 
 /** Deep overrides: objects merge, any other value replaces, null removes the key. */

@@ -94,7 +94,8 @@ const deploy: Command = {
     } finally {
       await session.close({ leaveNoAgent: values['dry-run'] ?? false });
     }
-    for (const line of result.actions['cluster'] ?? []) process.stderr.write(`${line}\n`);
+    for (const line of [...(result.actions['pki'] ?? []), ...(result.actions['cluster'] ?? [])])
+      process.stderr.write(`${line}\n`);
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else printResult(result);
     return result.ok ? EXIT_OK : EXIT_FAILED;

@@ -5,6 +5,7 @@
  * reads them from the PKI folder when it writes them.
  */
 import { ETCD_GROUP, ETCD_PKI_FILES, ETCD_PKI_MODE } from '../../agent/api/index.ts';
+import { CA_FILES, memberFiles } from '../pki/layout.ts';
 import type { FileAccess } from './config.ts';
 
 export interface TlsFile {
@@ -18,13 +19,14 @@ export const TLS_FILE_OWNER = `root:${ETCD_GROUP}`;
 
 /** The CA certificate, and the member's server and peer pairs. */
 export function memberTlsFiles(member: string): TlsFile[] {
-  const own = (name: string) => `members/${member}/${name}`;
+  const server = memberFiles(member, 'server');
+  const peer = memberFiles(member, 'peer');
   return [
-    { path: ETCD_PKI_FILES.ca, source: 'ca.crt' },
-    { path: ETCD_PKI_FILES.serverCert, source: own('server.crt') },
-    { path: ETCD_PKI_FILES.serverKey, source: own('server.key') },
-    { path: ETCD_PKI_FILES.peerCert, source: own('peer.crt') },
-    { path: ETCD_PKI_FILES.peerKey, source: own('peer.key') },
+    { path: ETCD_PKI_FILES.ca, source: CA_FILES.cert },
+    { path: ETCD_PKI_FILES.serverCert, source: server.cert },
+    { path: ETCD_PKI_FILES.serverKey, source: server.key },
+    { path: ETCD_PKI_FILES.peerCert, source: peer.cert },
+    { path: ETCD_PKI_FILES.peerKey, source: peer.key },
   ];
 }
 

@@ -46,18 +46,16 @@ async function dataElsewhere(ch: HostChannel, envFile: string | undefined): Prom
 /** tls.mode auto: the member's TLS files as the controller's PKI has them, and as its host has them. */
 async function tlsFiles(ch: HostChannel, pkiDir: string): Promise<HostInput['tls']> {
   const files = memberTlsFiles(ch.spec.name);
+  const read = await Promise.all(
+    files.map((f) => Promise.all([readLocal(join(pkiDir, f.source), 'utf8'), readFile(ch, f.path)])),
+  );
   const want = new Map<string, string>();
   const have = new Map<string, HostFile | undefined>();
-  await Promise.all(
-    files.map(async (f) => {
-      const [local, remote] = await Promise.all([
-        readLocal(join(pkiDir, f.source), 'utf8'),
-        readFile(ch, f.path),
-      ]);
-      want.set(f.path, local);
-      have.set(f.path, remote && { content: remote.content, mode: remote.mode, owner: remote.owner });
-    }),
-  );
+  files.forEach((f, i) => {
+    const [local, remote] = read[i]!;
+    want.set(f.path, local);
+    have.set(f.path, remote && { content: remote.content, mode: remote.mode, owner: remote.owner });
+  });
   return { want, have };
 }
 

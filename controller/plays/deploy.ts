@@ -9,6 +9,7 @@ import { type ErrorDocument, errorDocument, TskvError } from '../errors.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, isNoop, planDeploy } from '../ops/deploy-plan.ts';
+import { ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
@@ -77,6 +78,16 @@ async function planFromHosts(
       `preflight failed on ${[...new Set(stop.map((c) => c.host))].join(', ')}; nothing was changed:\n${stop.map((c) => `  ${c.host} ${c.check}: ${c.observed}`).join('\n')}`,
       { step: 'preflight', ...(stop[0]?.fix ? { fix: stop[0].fix } : {}) },
     );
+  }
+  if (inv.tls.mode === 'auto') {
+    // The controller's PKI first (also on a dry run: local files only), so the plan compares the
+    // hosts' TLS files with what they should be.
+    const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
+    const pki = await ensurePki(inv.tls.dir, members);
+    result.actions['pki'] = [
+      ...pki.changes.map((c) => `PKI ${inv.tls.dir}: ${c.action} ${c.cert} (${c.reason})`),
+      ...pki.warnings.map((w) => `warning: ${w}`),
+    ];
   }
   const gathered = await gatherDeploy(live, pre);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
@@ -158,7 +169,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     }
     const run = outcome.result;
     result.plan = outcome.plan;
-    result.actions = run.actions;
+    result.actions = { ...result.actions, ...run.actions };
     result.steps = run.steps;
     const finished = new Set(run.steps.map((r) => `${r.kind}@${r.host}`));
     result.started = outcome.plan.starts.filter((h) => finished.has(`start@${h}`));

@@ -1,0 +1,131 @@
+/**
+ * tls.mode auto on systemd hosts: deploy creates the controller's PKI and places each member's
+ * certificates; clients and peers speak only TLS with certificates of that CA; tskv's own checks go
+ * over TLS; clocks seconds apart do not matter (certificates are backdated); a member whose
+ * certificates change is restarted alone.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Lab, type LabHost, labUnavailableReason } from '../../lab/lab.ts';
+import { tskv } from './cli.ts';
+import { assertDeployed, deploy, etcdPids } from './deploy-helpers.ts';
+
+const NAME = 'e2e-tls';
+const CLIENT = '/root/tskv-client';
+
+describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
+  skip: labUnavailableReason() ?? false,
+}, () => {
+  let lab: Lab;
+  let inventory: string;
+  let pki: string;
+
+  before(async () => {
+    lab = await Lab.up({ name: NAME, fresh: true, init: 'systemd' });
+    inventory = lab.writeInventory({ tls: { mode: 'auto' } }, 'tls.yaml');
+    pki = join(lab.layout.dir, 'tls.pki');
+    rmSync(pki, { recursive: true, force: true }); // an earlier run's (the lab's folder outlives it)
+  });
+  after(() => Lab.down(NAME));
+
+  /** The client identity copied to `host`, for curl there (2379 is not reachable from this machine). */
+  async function withClientCert(host: LabHost): Promise<void> {
+    await host.execOk(`mkdir -p -m 700 ${CLIENT}`);
+    for (const file of ['ca.crt', 'client.crt', 'client.key'])
+      await host.execOk(`cat >${CLIENT}/${file}`, { input: readFileSync(join(pki, file), 'utf8') });
+  }
+  const curl = (host: LabHost, args: string) => host.exec(`curl -sS --max-time 5 ${args}`);
+  const withCert = `--cacert ${CLIENT}/ca.crt --cert ${CLIENT}/client.crt --key ${CLIENT}/client.key`;
+
+  test('deploy on bare hosts with clocks 4.4 s ahead and behind: the PKI made, every member healthy over TLS', async () => {
+    await lab.skew('h104', 4.4);
+    await lab.skew('docker', -4.4);
+    const run = await deploy(inventory, ['--allow-skew']);
+    assertDeployed(run);
+    assert.ok(
+      run.doc.actions['pki']?.some((a) => /created ca\.crt/.test(a)),
+      JSON.stringify(run.doc.actions['pki']),
+    );
+    assert.equal(statSync(pki).mode & 0o777, 0o700);
+    assert.equal(statSync(join(pki, 'ca.key')).mode & 0o777, 0o600);
+    for (const h of lab.hosts) {
+      assert.equal(
+        (await h.execOk('stat -c "%n %U:%G %a" /etc/etcd/pki/*')).trim(),
+        ['ca.crt', 'peer.crt', 'peer.key', 'server.crt', 'server.key']
+          .map((f) => `/etc/etcd/pki/${f} root:etcd 640`)
+          .join('\n'),
+        h.name,
+      );
+    }
+    // Not a single private key in what deploy printed.
+    assert.doesNotMatch(run.result.stdout + run.result.stderr, /PRIVATE KEY/);
+    // The lab skews only its processes' clocks, not the kernel's file times: left skewed, the
+    // agent would see etcd's env file as written after etcd started (a real skewed host has one clock).
+    for (const h of ['h104', 'docker']) await lab.skew(h, 0);
+  });
+
+  test('with the client certificate etcd answers; plain HTTP and TLS without a certificate are refused', async () => {
+    const h102 = lab.host('h102');
+    await withClientCert(h102);
+    for (const url of [
+      'https://127.0.0.1:2379/health',
+      `https://${lab.host('docker').address}:2379/health`,
+    ]) {
+      const ok = await curl(h102, `${withCert} ${url}`);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(JSON.parse(ok.stdout).health, 'true', url);
+    }
+    const plain = await curl(h102, 'http://127.0.0.1:2379/health');
+    assert.notEqual(plain.code, 0, `plain HTTP answered: ${plain.stdout}`);
+    const certless = await curl(h102, `--cacert ${CLIENT}/ca.crt https://127.0.0.1:2379/v2/keys/`);
+    assert.notEqual(certless.code, 0, `TLS without a client certificate answered: ${certless.stdout}`);
+    const members = await curl(h102, `${withCert} https://127.0.0.1:2379/v2/members`);
+    const list = JSON.parse(members.stdout) as { members: { name: string; peerURLs: string[] }[] };
+    assert.deepEqual(
+      list.members.map((m) => m.peerURLs[0]).sort(),
+      lab.hosts.map((h) => `https://${h.address}:2380`).sort(),
+    );
+  });
+
+  test("the peer port shows the member's own certificate of the CA, naming its address", async () => {
+    const docker = lab.host('docker');
+    const shown = await lab
+      .host('h102')
+      .execOk(
+        `echo | openssl s_client -connect ${docker.address}:2380 -CAfile ${CLIENT}/ca.crt 2>/dev/null | openssl x509 -noout -issuer -ext subjectAltName`,
+      );
+    assert.match(shown, /issuer=CN ?= ?tskv etcd CA /);
+    assert.match(shown, new RegExp(`IP Address:${docker.address.replaceAll('.', '\\.')}`));
+    assert.match(shown, /DNS:docker/);
+  });
+
+  test('status and a second deploy go over TLS: nothing to do', async () => {
+    const status = await tskv(['status', inventory]);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    for (const h of lab.hosts)
+      assert.match(status.stdout, new RegExp(` ${h.name} +started +healthy `), h.name);
+    // The skewed hosts' start times are today's: the host's own clock is off, its monotonic one is not.
+    assert.doesNotMatch(status.stdout, /since 1970/);
+    const again = await deploy(inventory, ['--allow-skew']);
+    assertDeployed(again);
+    assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');
+    assert.deepEqual(again.doc.actions['pki'], [], 'the PKI is kept as it is');
+  });
+
+  test("a member's certificates made again: its files updated and it alone restarted", async () => {
+    const before = await etcdPids(lab);
+    rmSync(join(pki, 'members', 'h104'), { recursive: true });
+    const run = await deploy(inventory, ['--allow-skew', '--yes']);
+    assertDeployed(run);
+    assert.deepEqual(run.doc.restarted, ['h104']);
+    assert.ok(
+      run.doc.actions['h104']?.some((a) => a.startsWith('update /etc/etcd/pki/server.crt')),
+      JSON.stringify(run.doc.actions['h104']),
+    );
+    const after = await etcdPids(lab);
+    assert.notEqual(after['h104'], before['h104']);
+    for (const h of ['h102', 'docker']) assert.equal(after[h], before[h], `${h} not restarted`);
+  });
+});

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ETCD_PKI_FILES } from '../../../../agent/api/index.ts';
+import { type HostFile, memberTlsFiles, planTlsFiles } from '../../../../controller/ops/tls-files.ts';
+
+describe('TLS files of a member', () => {
+  test("the CA certificate and the member's own server and peer pairs, from its folder of the PKI", () => {
+    assert.deepEqual(
+      memberTlsFiles('h102').map((f) => [f.path, f.source]),
+      [
+        [ETCD_PKI_FILES.ca, 'ca.crt'],
+        [ETCD_PKI_FILES.serverCert, 'members/h102/server.crt'],
+        [ETCD_PKI_FILES.serverKey, 'members/h102/server.key'],
+        [ETCD_PKI_FILES.peerCert, 'members/h102/peer.crt'],
+        [ETCD_PKI_FILES.peerKey, 'members/h102/peer.key'],
+      ],
+    );
+  });
+
+  const want = new Map(memberTlsFiles('h102').map((f) => [f.path, `pem of ${f.source}`]));
+  const right = (content: string): HostFile => ({ content, mode: 0o640, owner: 'root:etcd' });
+  const asWanted = () => new Map([...want].map(([path, content]) => [path, right(content)]));
+
+  test('a bare host gets every file; a host that has them right gets nothing', () => {
+    const bare = planTlsFiles(want, new Map());
+    assert.deepEqual(bare?.paths, [...want.keys()]);
+    assert.equal(
+      bare?.title,
+      'place TLS files ca.crt, server.crt, server.key, peer.crt, peer.key (0640 root:etcd)',
+    );
+    assert.equal(planTlsFiles(want, asWanted()), undefined);
+  });
+
+  test('only what differs is written again: content, mode or owner', () => {
+    const have = asWanted();
+    have.set(ETCD_PKI_FILES.serverCert, right('an older certificate'));
+    have.set(ETCD_PKI_FILES.peerKey, { ...right(want.get(ETCD_PKI_FILES.peerKey)!), mode: 0o644 });
+    have.set(ETCD_PKI_FILES.ca, { ...right(want.get(ETCD_PKI_FILES.ca)!), owner: 'root:root' });
+    const plan = planTlsFiles(want, have);
+    assert.deepEqual(plan?.paths, [ETCD_PKI_FILES.ca, ETCD_PKI_FILES.serverCert, ETCD_PKI_FILES.peerKey]);
+    assert.equal(plan?.title, 'update TLS files ca.crt, server.crt, peer.key (0640 root:etcd)');
+  });
+
+  test('the plan names files, never their contents (private keys)', () => {
+    const plan = planTlsFiles(want, new Map());
+    assert.doesNotMatch(JSON.stringify(plan), /pem of/);
+  });
+});
