@@ -22,6 +22,7 @@ import { envFileValue } from '../ops/config.ts';
 import { planInstall } from '../ops/install.ts';
 import { joiningInitialCluster } from '../ops/membership.ts';
 import { memberTlsFiles } from '../ops/tls-files.ts';
+import { ensurePki } from '../pki/index.ts';
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
@@ -163,9 +164,21 @@ export async function prepareHost(ch: HostChannel, inv: Inventory): Promise<Fact
 }
 
 /**
- * Starts `ch`'s member (prepared by prepareHost) joining the live cluster: writes the env file
- * with `initial-cluster-state existing` and the live member list, and starts (or, when its config
- * changed or etcd exited, restarts) the service.
+ * tls.mode auto: the member's certificates, issued where the PKI has none (or stale ones) for it,
+ * placed on its host before it starts (a new member of a TLS cluster cannot start without them).
+ */
+export async function placeMemberTls(ch: HostChannel, inv: Inventory): Promise<string[]> {
+  if (inv.tls.mode !== 'auto') return [];
+  const pki = await ensurePki(inv.tls.dir, [{ name: ch.spec.name, address: ch.spec.address }]);
+  const issued = pki.changes.map((c) => `PKI ${inv.tls.dir}: ${c.action} ${c.cert} (${c.reason})`);
+  const paths = memberTlsFiles(ch.spec.name).map((f) => f.path);
+  return [...issued, ...(await writeTlsFiles(ch, inv, paths))];
+}
+
+/**
+ * Starts `ch`'s member (prepared by prepareHost) joining the live cluster: places its TLS files
+ * (tls.mode auto), writes the env file with `initial-cluster-state existing` and the live member
+ * list, and starts (or, when its config changed or etcd exited, restarts) the service.
  */
 export async function startJoiningMember(
   ch: HostChannel,
@@ -173,6 +186,7 @@ export async function startJoiningMember(
   members: EtcdMember[],
   facts: FactsResponse,
 ): Promise<ServiceStatus> {
+  const tls = await placeMemberTls(ch, inv);
   const initialCluster = joiningInitialCluster(inv, members, ch.spec.name);
   const written = await writeEnvFile(
     ch,
@@ -180,7 +194,8 @@ export async function startJoiningMember(
   );
   const unit = facts.init.systemd ? renderHost(inv, ch.spec.name, 'systemd') : undefined;
   const started = await serviceCall(ch, 'start', unit);
-  if (!started.running || (written.changed && !started.changed)) return serviceCall(ch, 'restart', unit);
+  const changed = written.changed || tls.length > 0;
+  if (!started.running || (changed && !started.changed)) return serviceCall(ch, 'restart', unit);
   return started;
 }
 

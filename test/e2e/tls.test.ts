@@ -11,6 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { Lab, type LabHost, labUnavailableReason } from '../../lab/lab.ts';
 import { tskv } from './cli.ts';
 import { assertDeployed, deploy, etcdPids } from './deploy-helpers.ts';
+import { assertOk, names, openLive, SequentialWriter } from './replace-helpers.ts';
+import { ClusterMonitor } from './sweep.ts';
 
 const NAME = 'e2e-tls';
 const CLIENT = '/root/tskv-client';
@@ -20,15 +22,25 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
 }, () => {
   let lab: Lab;
   let inventory: string;
+  let all: string;
   let pki: string;
 
   before(async () => {
-    lab = await Lab.up({ name: NAME, fresh: true, init: 'systemd' });
-    inventory = lab.writeInventory({ tls: { mode: 'auto' } }, 'tls.yaml');
+    lab = await Lab.up({
+      name: NAME,
+      hosts: ['h102', 'docker', 'h104', 'h105'],
+      fresh: true,
+      init: 'systemd',
+    });
+    inventory = lab.writeInventory({ tls: { mode: 'auto' }, hosts: { h105: null } }, 'tls.yaml');
+    // The same PKI folder: named after tls.yaml, whichever inventory file names it.
+    all = lab.writeInventory({ tls: { mode: 'auto', dir: 'tls.pki' } }, 'tls-all.yaml');
     pki = join(lab.layout.dir, 'tls.pki');
     rmSync(pki, { recursive: true, force: true }); // an earlier run's (the lab's folder outlives it)
   });
   after(() => Lab.down(NAME));
+
+  const three = () => ['h102', 'docker', 'h104'].map((n) => lab.host(n));
 
   /** The client identity copied to `host`, for curl there (2379 is not reachable from this machine). */
   async function withClientCert(host: LabHost): Promise<void> {
@@ -50,7 +62,7 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
     );
     assert.equal(statSync(pki).mode & 0o777, 0o700);
     assert.equal(statSync(join(pki, 'ca.key')).mode & 0o777, 0o600);
-    for (const h of lab.hosts) {
+    for (const h of three()) {
       assert.equal(
         (await h.execOk('stat -c "%n %U:%G %a" /etc/etcd/pki/*')).trim(),
         ['ca.crt', 'peer.crt', 'peer.key', 'server.crt', 'server.key']
@@ -85,7 +97,9 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
     const list = JSON.parse(members.stdout) as { members: { name: string; peerURLs: string[] }[] };
     assert.deepEqual(
       list.members.map((m) => m.peerURLs[0]).sort(),
-      lab.hosts.map((h) => `https://${h.address}:2380`).sort(),
+      three()
+        .map((h) => `https://${h.address}:2380`)
+        .sort(),
     );
   });
 
@@ -104,8 +118,7 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
   test('status and a second deploy go over TLS: nothing to do', async () => {
     const status = await tskv(['status', inventory]);
     assert.equal(status.code, 0, status.stdout + status.stderr);
-    for (const h of lab.hosts)
-      assert.match(status.stdout, new RegExp(` ${h.name} +started +healthy `), h.name);
+    for (const h of three()) assert.match(status.stdout, new RegExp(` ${h.name} +started +healthy `), h.name);
     // The skewed hosts' start times are today's: the host's own clock is off, its monotonic one is not.
     assert.doesNotMatch(status.stdout, /since 1970/);
     const again = await deploy(inventory, ['--allow-skew']);
@@ -127,5 +140,31 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
     const after = await etcdPids(lab);
     assert.notEqual(after['h104'], before['h104']);
     for (const h of ['h102', 'docker']) assert.equal(after[h], before[h], `${h} not restarted`);
+  });
+
+  test('replace h104 by h105 through a learner under a writer: h105 gets its certificates first, nothing lost', async () => {
+    const live = await openLive(all);
+    const monitor = await ClusterMonitor.watch(all, 3);
+    const writer = new SequentialWriter(live.live.cluster(3000), 'tls/learner', 20);
+    let r: Awaited<ReturnType<typeof tskv>>;
+    try {
+      r = await tskv(['replace', all, 'h104=h105', '--yes']);
+    } finally {
+      await writer.stop();
+      await monitor.stop();
+    }
+    try {
+      assertOk(r, 'replace h104=h105');
+      assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h105']);
+      assert.deepEqual(await writer.lost(), []);
+      assert.ok(writer.acknowledged.length > 10, `the writer wrote (${writer.acknowledged.length})`);
+    } finally {
+      await live.close();
+    }
+    const h105 = lab.host('h105');
+    assert.match(await h105.execOk('ls /etc/etcd/pki'), /peer\.key/);
+    await withClientCert(h105);
+    const health = await curl(h105, `${withCert} https://${h105.address}:2379/health`);
+    assert.equal(JSON.parse(health.stdout).health, 'true', health.stderr);
   });
 });
