@@ -103,6 +103,20 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
     );
   });
 
+  test("tskv env's lines give etcdctl the endpoints and identity (run on a host: 2379 is not reachable from here)", async () => {
+    const env = await tskv(['env', inventory]);
+    assert.equal(env.code, 0, env.stderr);
+    assert.match(
+      env.stdout,
+      new RegExp(`^export ETCDCTL_CACERT=${join(pki, 'ca.crt').replaceAll('.', '\\.')}$`, 'm'),
+    );
+    const onHost = env.stdout.replaceAll(`${pki}/`, `${CLIENT}/`);
+    const health = await lab.host('h102').exec(`${onHost}etcdctl endpoint health`);
+    assert.equal(health.code, 0, health.stdout + health.stderr);
+    const said = health.stdout + health.stderr;
+    assert.equal(said.match(/is healthy/g)?.length, 3, said);
+  });
+
   test("the peer port shows the member's own certificate of the CA, naming its address", async () => {
     const docker = lab.host('docker');
     const shown = await lab
