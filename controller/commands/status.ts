@@ -4,7 +4,7 @@ import { loadInventory } from '../inventory/load.ts';
 import { formatDrift } from '../ops/membership.ts';
 import { LiveCluster } from '../plays/live-cluster.ts';
 import { openSession } from '../plays/session.ts';
-import { gatherStatus, type StatusReport } from '../plays/status.ts';
+import { gatherStatus, type HostCert, type StatusReport } from '../plays/status.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
 
@@ -68,6 +68,7 @@ export function formatStatus(r: StatusReport): string {
     ]);
     out.push(table([head, ...rows]));
   }
+  const tls = r.hosts.some((h) => h.certs !== null);
   const hostRows = r.hosts.map((h) => [
     h.name,
     h.address,
@@ -75,9 +76,20 @@ export function formatStatus(r: StatusReport): string {
     offset(h.clockOffsetMs, h.clockErrorMs),
     h.member ?? '(not a member)',
     h.etcd ?? '-',
+    ...(tls ? [certsText(h.certs)] : []),
     h.problem ?? '',
   ]);
-  out.push('', table([['HOST', 'ADDRESS', 'SSH', 'CLOCK OFFSET', 'MEMBER', 'ETCD', ''], ...hostRows]));
+  const head = [
+    'HOST',
+    'ADDRESS',
+    'SSH',
+    'CLOCK OFFSET',
+    'MEMBER',
+    'ETCD',
+    ...(tls ? ['CERTIFICATES'] : []),
+    '',
+  ];
+  out.push('', table([head, ...hostRows]));
   for (const h of r.hosts.filter((x) => x.log.length > 0)) {
     out.push('', `${h.name}: etcd's last ${h.log.length} log lines:`, ...h.log.map((l) => `  ${l}`));
   }
@@ -91,8 +103,19 @@ export function formatStatus(r: StatusReport): string {
   return `${out.join('\n')}\n`;
 }
 
+/** "server 364d, peer 364d, ca 3651d": days left of each certificate the host's etcd uses. */
+function certsText(certs: HostCert[] | null): string {
+  if (certs === null) return '-';
+  const left = (c: HostCert) =>
+    c.daysLeft === null ? 'missing' : c.daysLeft < 0 ? 'EXPIRED' : `${c.daysLeft}d`;
+  return certs.map((c) => `${c.role} ${left(c)}`).join(', ');
+}
+
+const certsUsable = (r: StatusReport) =>
+  r.hosts.every((h) => (h.certs ?? []).every((c) => c.daysLeft !== null && c.daysLeft >= 0));
+
 const ok = (r: StatusReport) =>
-  !r.error && r.drift.length === 0 && r.members.every((m) => m.healthy) && !r.replacing;
+  !r.error && r.drift.length === 0 && r.members.every((m) => m.healthy) && !r.replacing && certsUsable(r);
 
 const status: Command = {
   summary: 'show every member, its health and raft state, each host clock offset, and inventory drift',

@@ -1,11 +1,12 @@
 /** `tskv status`: every member's state through the inventory hosts, each host's clock offset, and membership drift. */
-import { routes } from '../../agent/api/index.ts';
+import { ETCD_PKI_FILES, routes } from '../../agent/api/index.ts';
 import { describeCause } from '../errors.ts';
 import { idToHex } from '../etcd/index.ts';
 import type { ClockOffset } from '../ops/clock-skew.ts';
 import { type DriftProblem, membershipDrift } from '../ops/membership.ts';
 import type { ReplaceJournal } from '../ops/replace-plan.ts';
 import { describeService } from '../ops/service-state.ts';
+import { daysLeft, inspectCert } from '../pki/index.ts';
 import { measureClock } from './clock-measure.ts';
 import { serviceCall } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
@@ -41,7 +42,16 @@ export interface HostRow {
   etcd: string | null;
   /** etcd's last log lines (the journal's under systemd) when it is not running or its member is not healthy. */
   log: string[];
+  /** tls.mode auto: the certificates the host's etcd serves, and the CA it trusts; null otherwise. */
+  certs: HostCert[] | null;
   problem: string | null;
+}
+
+export interface HostCert {
+  role: 'server' | 'peer' | 'ca';
+  /** Whole days until it expires (negative: expired); null when the file is missing or unreadable. */
+  daysLeft: number | null;
+  notAfter: string | null;
 }
 
 export interface StatusReport {
@@ -57,6 +67,27 @@ export interface StatusReport {
 }
 
 const CLOCK_SAMPLES = 3;
+const CERT_FILES = [
+  ['server', ETCD_PKI_FILES.serverCert],
+  ['peer', ETCD_PKI_FILES.peerCert],
+  ['ca', ETCD_PKI_FILES.ca],
+] as const;
+
+/** The expiry of each certificate the host's etcd uses, read from the host (what etcd really has). */
+async function certsOf(ch: HostChannel): Promise<HostCert[]> {
+  return Promise.all(
+    CERT_FILES.map(async ([role, path]): Promise<HostCert> => {
+      const r = await ch.agent.call(routes.fileRead, { path }, { step: `read ${path}` });
+      try {
+        if (!r.exists) throw new Error('missing');
+        const info = inspectCert(r.content);
+        return { role, daysLeft: daysLeft(info), notAfter: info.notAfter.toISOString() };
+      } catch {
+        return { role, daysLeft: null, notAfter: null };
+      }
+    }),
+  );
+}
 const LOG_LINES = 10;
 
 async function serviceOf(ch: HostChannel, healthy: boolean): Promise<{ etcd: string; log: string[] }> {
@@ -78,10 +109,11 @@ async function hostRows(
       const ch = session.hosts.get(h.name);
       let offset: ClockOffset | undefined;
       let service: { etcd: string; log: string[] } | undefined;
+      let certs: HostCert[] | null = null;
       // Both failures are told, in this order, whichever comes first.
-      const failed: { clock?: string; service?: string } = {};
+      const failed: { clock?: string; service?: string; certs?: string } = {};
       if (ch) {
-        [offset, service] = await Promise.all([
+        [offset, service, certs] = await Promise.all([
           measureClock(ch.agent, CLOCK_SAMPLES).catch((err: unknown) => {
             failed.clock = `clock: ${describeCause(err)}`;
             return undefined;
@@ -90,9 +122,17 @@ async function hostRows(
             failed.service = `etcd service: ${describeCause(err)}`;
             return undefined;
           }),
+          session.inventory.tls.mode === 'off'
+            ? null
+            : certsOf(ch).catch((err: unknown) => {
+                failed.certs = `certificates: ${describeCause(err)}`;
+                return null;
+              }),
         ]);
       }
-      const told = [problems.get(h.name), failed.clock, failed.service].filter((p) => p !== undefined);
+      const told = [problems.get(h.name), failed.clock, failed.service, failed.certs].filter(
+        (p) => p !== undefined,
+      );
       return {
         name: h.name,
         address: h.address,
@@ -102,6 +142,7 @@ async function hostRows(
         member: memberAt.get(h.name) ?? null,
         etcd: service?.etcd ?? null,
         log: service?.log ?? [],
+        certs,
         problem: told.length > 0 ? told.join('; ') : null,
       };
     }),

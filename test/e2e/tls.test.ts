@@ -133,6 +133,12 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
     const status = await tskv(['status', inventory]);
     assert.equal(status.code, 0, status.stdout + status.stderr);
     for (const h of three()) assert.match(status.stdout, new RegExp(` ${h.name} +started +healthy `), h.name);
+    for (const h of three())
+      assert.match(
+        status.stdout,
+        new RegExp(`^${h.name} .* server 36\\dd, peer 36\\dd, ca \\d{4}d`, 'm'),
+        h.name,
+      );
     // The skewed hosts' start times are today's: the host's own clock is off, its monotonic one is not.
     assert.doesNotMatch(status.stdout, /since 1970/);
     const again = await deploy(inventory, ['--allow-skew']);

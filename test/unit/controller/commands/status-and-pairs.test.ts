@@ -63,6 +63,7 @@ describe('formatStatus', () => {
         member: 'h102',
         etcd: 'running (systemd, pid 812, since 2026-12-04T10:40:01Z, 0 restarts)',
         log: [],
+        certs: null,
         problem: null,
       },
       {
@@ -74,6 +75,7 @@ describe('formatStatus', () => {
         member: 'h104',
         etcd: 'stopped (systemd: failed (failed), last exit-code, status 1; 5 restarts)',
         log: ['Dec 04 10:40:02 h104 etcd[90]: invalid value "x" for flag -snapshot-count'],
+        certs: null,
         problem: null,
       },
       {
@@ -85,6 +87,7 @@ describe('formatStatus', () => {
         member: null,
         etcd: null,
         log: [],
+        certs: null,
         problem: 'ssh: connection refused',
       },
     ],
@@ -122,5 +125,23 @@ describe('formatStatus', () => {
       text,
       /inventory host h105 is not a member\n {2}fix: tskv member add inv\.yaml h105 --start/,
     );
+    assert.doesNotMatch(text, /CERTIFICATES/, 'no TLS column without TLS');
+  });
+
+  test('with TLS: days left of each certificate a host uses; expired or missing ones said so', () => {
+    const cert = (role: 'server' | 'peer' | 'ca', daysLeft: number | null) => ({
+      role,
+      daysLeft,
+      notAfter: daysLeft === null ? null : '2027-12-04T10:00:00.000Z',
+    });
+    const hosts = [
+      { ...report.hosts[0]!, certs: [cert('server', 364), cert('peer', 364), cert('ca', 3651)] },
+      { ...report.hosts[1]!, certs: [cert('server', -2), cert('peer', null), cert('ca', 3651)] },
+      report.hosts[2]!,
+    ];
+    const text = formatStatus({ ...report, hosts });
+    assert.match(text, /^HOST +ADDRESS +SSH +CLOCK OFFSET +MEMBER +ETCD +CERTIFICATES/m);
+    assert.match(text, /^h102 .* server 364d, peer 364d, ca 3651d/m);
+    assert.match(text, /^h104 .* server EXPIRED, peer missing, ca 3651d/m);
   });
 });
