@@ -1,5 +1,5 @@
 import { ETCD_GROUP, type routes, unifiedDiff } from '../api/index.ts';
-import { AgentError } from '../errors.ts';
+import { AgentError, refused } from '../errors.ts';
 import { checkReadable, checkWritable, MAX_FILE_BYTES } from '../policy/files.ts';
 import { HOST_LAYOUT, type HostLayout } from '../policy/layout.ts';
 import { ownerName } from '../system/accounts.ts';
@@ -42,6 +42,11 @@ export function makeFileWrite(
 ): Handler<typeof routes.fileWrite> {
   return async ({ path, content, mode, group }) => {
     await checkWritable(layout, path, content);
+    const tlsMaterial = path.startsWith(`${layout.configDir}/pki/`);
+    // TLS material (private keys) is root's and etcd's alone, whatever the caller asks.
+    if (tlsMaterial && (group !== ETCD_GROUP || (mode & 0o037) !== 0)) {
+      throw refused(`${path} is TLS material: only mode 0640 or narrower, group ${ETCD_GROUP}`);
+    }
     const file = await current(path);
     const actions: string[] = [];
     let gid: number | undefined;
@@ -76,10 +81,7 @@ export function makeFileWrite(
       changed: true,
       actions,
       // TLS material (private keys among it) is never shown, not even as a diff.
-      diff:
-        contentChanged && !path.startsWith(`${layout.configDir}/pki/`)
-          ? unifiedDiff(file.content, content, path)
-          : '',
+      diff: contentChanged && !tlsMaterial ? unifiedDiff(file.content, content, path) : '',
     };
   };
 }

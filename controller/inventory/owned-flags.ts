@@ -30,6 +30,7 @@ export const TLS_FLAGS = {
   'peer-key-file': TLS_WHY,
   'peer-client-cert-auth': TLS_WHY,
   'peer-trusted-ca-file': TLS_WHY,
+  'peer-cert-allowed-cn': TLS_WHY,
   'auto-tls': "etcd's own self-signed certificates are never verified; tskv sets TLS from tls.mode",
   'peer-auto-tls': "etcd's own self-signed certificates are never verified; tskv sets TLS from tls.mode",
 } as const;

@@ -84,7 +84,7 @@ export const replaceSteps = {
   prepareHost: (host: string, inv: Inventory): ReplaceStep => ({
     kind: 'prepare-host',
     host,
-    title: `install etcd ${inv.etcd.version} on ${host} and open ports ${inv.cluster.clientPort}/tcp and ${inv.cluster.peerPort}/tcp`,
+    title: `install etcd ${inv.etcd.version} on ${host} and open ports ${inv.cluster.clientPort}/tcp and ${inv.cluster.peerPort}/tcp${inv.tls.mode === 'auto' ? ', and place its TLS certificates (issued where the PKI has none)' : ''}`,
   }),
   startMember: (host: string): ReplaceStep => ({
     kind: 'start-member',

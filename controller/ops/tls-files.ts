@@ -35,16 +35,21 @@ export interface HostFile extends FileAccess {
   content: string;
 }
 
-/** The host's TLS files against the PKI's: what to write (file names), or undefined when all are right. */
+/**
+ * The host's TLS files against the PKI's (undefined: the PKI has yet to issue it): what to write
+ * (file names), or undefined when all are right.
+ */
 export function planTlsFiles(
-  want: ReadonlyMap<string, string>,
+  want: ReadonlyMap<string, string | undefined>,
   have: ReadonlyMap<string, HostFile | undefined>,
 ): { title: string; paths: string[] } | undefined {
   const paths = [...want.keys()].filter((path) => {
     const file = have.get(path);
+    const content = want.get(path);
     return (
       file === undefined ||
-      file.content !== want.get(path) ||
+      content === undefined ||
+      file.content !== content ||
       file.mode !== ETCD_PKI_MODE ||
       file.owner !== TLS_FILE_OWNER
     );

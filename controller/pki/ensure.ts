@@ -16,6 +16,7 @@ import {
   issueMemberCert,
   type MemberCertRole,
   type MemberIdentity,
+  PEER_COMMON_NAME,
 } from './issue.ts';
 import { keyPairFromPem } from './keys.ts';
 import { CA_FILES, CLIENT_FILES, memberDir, memberFiles, type PairFiles } from './layout.ts';
@@ -77,7 +78,9 @@ function memberSpec(role: MemberCertRole, member: MemberIdentity): LeafSpec {
     issue: (ca, now) => issueMemberCert(ca, role, member, now),
     sanMismatch: (cert) =>
       hasIssuedSans(cert, role, member)
-        ? undefined
+        ? role === 'peer' && cert.subject !== `CN=${PEER_COMMON_NAME}`
+          ? `its subject is not CN=${PEER_COMMON_NAME}, the only one members accept on their peer port`
+          : undefined
         : `its SANs do not match ${member.name} at ${member.address} (its address or name changed)`,
   };
 }

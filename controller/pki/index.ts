@@ -22,6 +22,7 @@ export {
   type MemberCertRole,
   type MemberIdentity,
   memberSans,
+  PEER_COMMON_NAME,
   type SubjectAltNames,
 } from './issue.ts';
 export { keyPairFromPem } from './keys.ts';

@@ -13,6 +13,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const CA_VALIDITY_DAYS = 3650;
 export const LEAF_VALIDITY_DAYS = 365;
 export const CLIENT_COMMON_NAME = 'tskv';
+/**
+ * Every member's peer certificate has this common name, and members accept on their peer port
+ * only it (--peer-cert-allowed-cn): the client certificate, handed to users for etcdctl, and
+ * the server certificates are of the same CA but cannot speak raft.
+ */
+export const PEER_COMMON_NAME = 'tskv-etcd-peer';
 
 export type MemberCertRole = 'server' | 'peer';
 
@@ -155,7 +161,11 @@ export function issueMemberCert(
 ): Promise<IssuedPair> {
   return issueLeaf(
     ca,
-    { commonName: member.name, usages: [serverAuth, clientAuth], sans: memberSans(role, member) },
+    {
+      commonName: role === 'peer' ? PEER_COMMON_NAME : member.name,
+      usages: [serverAuth, clientAuth],
+      sans: memberSans(role, member),
+    },
     now,
   );
 }

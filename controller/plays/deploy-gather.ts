@@ -46,10 +46,14 @@ async function dataElsewhere(ch: HostChannel, envFile: string | undefined): Prom
 /** tls.mode auto: the member's TLS files as the controller's PKI has them, and as its host has them. */
 async function tlsFiles(ch: HostChannel, pkiDir: string): Promise<HostInput['tls']> {
   const files = memberTlsFiles(ch.spec.name);
-  const read = await Promise.all(
-    files.map((f) => Promise.all([readLocal(join(pkiDir, f.source), 'utf8'), readFile(ch, f.path)])),
-  );
-  const want = new Map<string, string>();
+  // A file the PKI lacks (a dry run before the first deploy) is one to place.
+  const local = (source: string) =>
+    readLocal(join(pkiDir, source), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+  const read = await Promise.all(files.map((f) => Promise.all([local(f.source), readFile(ch, f.path)])));
+  const want = new Map<string, string | undefined>();
   const have = new Map<string, HostFile | undefined>();
   files.forEach((f, i) => {
     const [local, remote] = read[i]!;

@@ -6,11 +6,14 @@
 import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { type ErrorDocument, errorDocument, TskvError } from '../errors.ts';
+import type { Inventory } from '../inventory/model.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
-import { type DeployPlan, isNoop, planDeploy } from '../ops/deploy-plan.ts';
+import { envFileValue } from '../ops/config.ts';
+import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
 import { ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
+import { scheme } from '../render/urls.ts';
 import { applyChange } from '../run/apply.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
 import { gatherDeploy } from './deploy-gather.ts';
@@ -62,6 +65,29 @@ function blocking(checks: CheckResult[]): CheckResult[] {
   return checks.filter((c) => c.status === 'fail' && !c.fixedByDeploy && c.check !== 'clock');
 }
 
+/**
+ * A running member whose env file serves another scheme than the inventory's (plain HTTP and
+ * tls.mode auto, or the reverse): moving a running cluster to or from TLS is not done yet, and
+ * would otherwise fail later as members that do not answer.
+ */
+function refuseSchemeChange(inv: Inventory, hosts: HostInput[]): void {
+  const want = scheme(inv);
+  const other = hosts.filter((h) => {
+    const url = envFileValue(h.envFile, 'ETCD_ADVERTISE_CLIENT_URLS');
+    return h.running && url !== undefined && !url.startsWith(`${want}://`);
+  });
+  if (other.length === 0) return;
+  const runs = want === 'https' ? 'plain HTTP' : 'TLS';
+  throw new TskvError(
+    'E_TLS_CHANGE',
+    `the cluster runs ${runs} (${other.map((h) => h.spec.name).join(', ')}), and the inventory says tls.mode ${inv.tls.mode}: moving a running cluster ${want === 'https' ? 'to' : 'off'} TLS is not supported yet; nothing was changed`,
+    {
+      step: 'plan',
+      fix: `keep tls.mode ${want === 'https' ? 'off (or remove tls:)' : 'auto'} in ${inv.file} for this cluster`,
+    },
+  );
+}
+
 /** Preflight, then the plan from every host's state and the live member list. */
 async function planFromHosts(
   live: LiveCluster,
@@ -79,9 +105,9 @@ async function planFromHosts(
       { step: 'preflight', ...(stop[0]?.fix ? { fix: stop[0].fix } : {}) },
     );
   }
-  if (inv.tls.mode === 'auto') {
-    // The controller's PKI first (also on a dry run: local files only), so the plan compares the
-    // hosts' TLS files with what they should be.
+  if (inv.tls.mode === 'auto' && !options.dryRun) {
+    // The controller's PKI first, so the plan compares the hosts' TLS files with what they should
+    // be (a dry run writes nothing: files the PKI lacks yet are planned as to be placed).
     const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
     const pki = await ensurePki(inv.tls.dir, members);
     result.actions['pki'] = [
@@ -90,6 +116,7 @@ async function planFromHosts(
     ];
   }
   const gathered = await gatherDeploy(live, pre);
+  refuseSchemeChange(inv, gathered.hosts);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
     allowExistingData: options.allowExistingData,
   });

@@ -16,7 +16,7 @@ import {
 import type { ReplaceStep } from '../ops/replace-plan.ts';
 import type { Executor } from '../run/runner.ts';
 import { retryWhile, waitFor } from '../wait.ts';
-import { prepareHost, retireHost, startJoiningMember } from './host-etcd.ts';
+import { placeMemberTls, prepareHost, retireHost, startJoiningMember } from './host-etcd.ts';
 import type { LiveCluster, LiveView } from './live-cluster.ts';
 import { checkOthersHealthy, waitAllHealthy, waitCaughtUp } from './member-health.ts';
 
@@ -101,7 +101,11 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
   const prepare = async (host: string): Promise<FactsResponse> => {
     const known = prepared.get(host);
     if (known) return known;
-    const facts = await prepareHost(live.channel(host), live.session.inventory);
+    const ch = live.channel(host);
+    const facts = await prepareHost(ch, live.session.inventory);
+    // Before the member is added: a certificate that cannot be issued stops the run while the
+    // cluster is unchanged.
+    await placeMemberTls(ch, live.session.inventory);
     prepared.set(host, facts);
     return facts;
   };

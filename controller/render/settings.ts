@@ -3,6 +3,7 @@ import { InputError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { OwnedFlag, TlsFlag } from '../inventory/owned-flags.ts';
 import { describeCharacter, unsafeCharacter } from '../inventory/text.ts';
+import { PEER_COMMON_NAME } from '../pki/issue.ts';
 import { shellQuote } from './shell-quote.ts';
 import { clientUrl, loopbackClientUrl, peerUrl } from './urls.ts';
 
@@ -75,6 +76,8 @@ function tlsSettings(inv: Inventory): Setting[] {
     'peer-key-file': ETCD_PKI_FILES.peerKey,
     'peer-client-cert-auth': 'true',
     'peer-trusted-ca-file': ETCD_PKI_FILES.ca,
+    // Only members' peer certificates speak raft, not the client certificate of the same CA.
+    'peer-cert-allowed-cn': PEER_COMMON_NAME,
   };
   return (Object.entries(tls) as [TlsFlag, string][]).map(([flag, value]) => ({
     flag,

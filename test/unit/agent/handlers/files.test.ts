@@ -104,14 +104,33 @@ describe('files', () => {
     assert.equal((await write({ path, content, mode: 0o640, group: 'etcd' }, ctx)).changed, false);
   });
 
-  test('other files under the config folder (TLS material, say) take any content', async () => {
+  test('TLS material under the config folder: any content, never a diff, only 0640 or narrower to group etcd', async () => {
+    const gid = process.getgid?.() ?? 0;
+    const write = makeFileWrite(layout, async () => ({
+      account: { user: 'etcd', uid: 65534, gid },
+      actions: [],
+    }));
     const key = join(layout.configDir, 'pki/member.key');
-    const r = await fileWrite({ path: key, content: 'LD_PRELOAD is just text here\n', mode: 0o600 }, ctx);
+    const r = await write(
+      { path: key, content: 'LD_PRELOAD is just text here\n', mode: 0o640, group: 'etcd' },
+      ctx,
+    );
     assert.equal(r.changed, true);
     assert.equal(r.diff, '', 'TLS material is never shown, not even as a diff');
     assert.equal((await fileRead({ path: key }, ctx)).content, 'LD_PRELOAD is just text here\n');
-    const again = await fileWrite({ path: key, content: 'a private key\n', mode: 0o600 }, ctx);
+    const again = await write({ path: key, content: 'a private key\n', mode: 0o600, group: 'etcd' }, ctx);
     assert.deepEqual([again.changed, again.diff], [true, '']);
+    for (const wrong of [
+      { mode: 0o644, group: 'etcd' as const },
+      { mode: 0o660, group: 'etcd' as const },
+      { mode: 0o600 },
+    ]) {
+      await assert.rejects(write({ path: key, content: 'x\n', ...wrong }, ctx), {
+        code: 'E_AGENT_REFUSED',
+        message: /is TLS material: only mode 0640 or narrower, group etcd/,
+      });
+    }
+    assert.equal((await fileRead({ path: key }, ctx)).content, 'a private key\n');
   });
 
   test('the unit file, /var/lib/tskv and /run/tskv are read', async () => {

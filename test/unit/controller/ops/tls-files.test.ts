@@ -41,6 +41,11 @@ describe('TLS files of a member', () => {
     assert.equal(plan?.title, 'update TLS files ca.crt, server.crt, peer.key (0640 root:etcd)');
   });
 
+  test('a file the PKI has not issued yet (a dry run before the first deploy) is planned', () => {
+    const unissued = new Map([...want].map(([path]) => [path, undefined]));
+    assert.deepEqual(planTlsFiles(unissued, asWanted())?.paths, [...want.keys()]);
+  });
+
   test('the plan names files, never their contents (private keys)', () => {
     const plan = planTlsFiles(want, new Map());
     assert.doesNotMatch(JSON.stringify(plan), /pem of/);

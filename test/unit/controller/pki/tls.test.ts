@@ -99,7 +99,7 @@ describe('mutual TLS with the PKI’s certificates', async () => {
       checkServerIdentity: (_host, cert) => tls.checkServerIdentity(H1.address, cert),
     });
     assert.equal(got.error, undefined);
-    assert.equal(got.data, 'hello h2');
+    assert.equal(got.data, 'hello tskv-etcd-peer', 'every peer certificate has the one CN members accept');
     const wrongHost = await dial(peer.port, {
       ...(await pair('members/h2/peer')),
       checkServerIdentity: (_host, cert) => tls.checkServerIdentity(H2.address, cert),
