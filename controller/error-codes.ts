@@ -81,6 +81,7 @@ export const ERROR_CODES = {
   E_ETCD_DOWNLOAD: failed('the etcd tarball cannot be downloaded'),
   E_ETCD_SHA256: failed('the etcd tarball does not have the sha256 the inventory expects'),
   E_ETCD_START: failed('etcd did not start on a host (its last log lines say why)'),
+  E_TLS_OTHER_CA: failed('the hosts trust another CA than the PKI folder the inventory names'),
   E_TLS_CHANGE: failed('the inventory asks to move a running cluster to or from TLS, which is not done yet'),
   E_VERSION_CHANGE: failed('the etcd version change over existing data is one etcd does not support'),
 

@@ -53,7 +53,7 @@ export interface HostInput {
   /** The preflight clock check failed on this host: what it observed. */
   clockProblem: string | undefined;
   /** tls.mode auto: the TLS files by host path, as the PKI has them and as the host has them. */
-  tls?: { want: ReadonlyMap<string, string | undefined>; have: ReadonlyMap<string, HostFile | undefined> };
+  tls?: { want: Map<string, string | undefined>; have: ReadonlyMap<string, HostFile | undefined> };
 }
 
 export interface PlanInput {

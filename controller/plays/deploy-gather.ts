@@ -44,23 +44,31 @@ async function dataElsewhere(ch: HostChannel, envFile: string | undefined): Prom
 }
 
 /** tls.mode auto: the member's TLS files as the controller's PKI has them, and as its host has them. */
-async function tlsFiles(ch: HostChannel, pkiDir: string): Promise<HostInput['tls']> {
+/** tls.mode auto: the member's TLS files as its host has them (what they should be: pkiWants). */
+async function hostTlsFiles(ch: HostChannel): Promise<HostInput['tls']> {
   const files = memberTlsFiles(ch.spec.name);
-  // A file the PKI lacks (a dry run before the first deploy) is one to place.
+  const read = await Promise.all(files.map((f) => readFile(ch, f.path)));
+  const have = new Map<string, HostFile | undefined>();
+  files.forEach((f, i) => {
+    const remote = read[i];
+    have.set(f.path, remote && { content: remote.content, mode: remote.mode, owner: remote.owner });
+  });
+  return { want: new Map(), have };
+}
+
+/**
+ * The member's TLS files as the controller's PKI has them, by host path; undefined for one it
+ * has not issued yet (a dry run before the first deploy: to be placed).
+ */
+export async function pkiWants(pkiDir: string, member: string): Promise<Map<string, string | undefined>> {
+  const files = memberTlsFiles(member);
   const local = (source: string) =>
     readLocal(join(pkiDir, source), 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
-  const read = await Promise.all(files.map((f) => Promise.all([local(f.source), readFile(ch, f.path)])));
-  const want = new Map<string, string | undefined>();
-  const have = new Map<string, HostFile | undefined>();
-  files.forEach((f, i) => {
-    const [local, remote] = read[i]!;
-    want.set(f.path, local);
-    have.set(f.path, remote && { content: remote.content, mode: remote.mode, owner: remote.owner });
-  });
-  return { want, have };
+  const contents = await Promise.all(files.map((f) => local(f.source)));
+  return new Map(files.map((f, i) => [f.path, contents[i]]));
 }
 
 export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport): Promise<Gathered> {
@@ -82,7 +90,7 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
         readFile(ch, ETCD_ENV_FILE),
         obs.facts.init.systemd ? readFile(ch, ETCD_UNIT_FILE) : Promise.resolve(undefined),
         serviceCall(ch, 'status'),
-        tls.mode === 'auto' ? tlsFiles(ch, tls.dir) : Promise.resolve(undefined),
+        tls.mode === 'auto' ? hostTlsFiles(ch) : Promise.resolve(undefined),
       ]);
       const envFile = env?.content;
       return {

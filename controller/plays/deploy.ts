@@ -3,6 +3,8 @@
  * host's state and the live member list → plan → (dry run stops here) → confirm restarts → clock →
  * install/firewall/config → start (bootstrap: all together) → rolling restarts → verify.
  */
+
+import { ETCD_PKI_FILES } from '../../agent/api/index.ts';
 import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { type ErrorDocument, errorDocument, TskvError } from '../errors.ts';
@@ -16,7 +18,7 @@ import { formatSummary } from '../plan/print.ts';
 import { scheme } from '../render/urls.ts';
 import { applyChange } from '../run/apply.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
-import { gatherDeploy } from './deploy-gather.ts';
+import { gatherDeploy, pkiWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { prefetchEtcd } from './etcd-prefetch.ts';
@@ -88,6 +90,54 @@ function refuseSchemeChange(inv: Inventory, hosts: HostInput[]): void {
   );
 }
 
+/**
+ * Hosts that trust another CA than the PKI folder's (tls.dir moved, or the inventory renamed and
+ * its default PKI folder with it): new certificates would split the cluster, member by member,
+ * into two that cannot talk. CA rotation is not done yet.
+ */
+function refuseOtherCa(inv: Inventory, hosts: HostInput[]): void {
+  const other = hosts.filter((h) => {
+    const want = h.tls?.want.get(ETCD_PKI_FILES.ca);
+    const have = h.tls?.have.get(ETCD_PKI_FILES.ca)?.content;
+    // No CA in the PKI folder while the hosts have one: the folder is not the one that made them.
+    return have !== undefined && have !== want;
+  });
+  if (other.length === 0) return;
+  throw new TskvError(
+    'E_TLS_OTHER_CA',
+    `${other.map((h) => h.spec.name).join(', ')} trust${other.length === 1 ? 's' : ''} another CA than ${inv.tls.dir}/ca.crt: new certificates from it would split the cluster; nothing was changed`,
+    {
+      step: 'plan',
+      fix: `point tls.dir in ${inv.file} at the PKI folder that made this cluster (a new CA for a running cluster is not supported yet)`,
+    },
+  );
+}
+
+/**
+ * tls.mode auto, once the hosts are read: refuse hosts of another CA before the PKI changes, then
+ * (not on a dry run) make or renew what the PKI lacks, and give each host what it should have.
+ */
+async function settleTls(
+  inv: Inventory,
+  hosts: HostInput[],
+  dryRun: boolean,
+  result: DeployResult,
+): Promise<void> {
+  const withWants = async () => {
+    for (const h of hosts) if (h.tls) h.tls.want = await pkiWants(inv.tls.dir, h.spec.name);
+  };
+  await withWants();
+  refuseOtherCa(inv, hosts);
+  if (dryRun) return;
+  const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
+  const pki = await ensurePki(inv.tls.dir, members);
+  result.actions['pki'] = [
+    ...pki.changes.map((c) => `PKI ${inv.tls.dir}: ${c.action} ${c.cert} (${c.reason})`),
+    ...pki.warnings.map((w) => `warning: ${w}`),
+  ];
+  if (pki.changes.length > 0) await withWants();
+}
+
 /** Preflight, then the plan from every host's state and the live member list. */
 async function planFromHosts(
   live: LiveCluster,
@@ -105,18 +155,9 @@ async function planFromHosts(
       { step: 'preflight', ...(stop[0]?.fix ? { fix: stop[0].fix } : {}) },
     );
   }
-  if (inv.tls.mode === 'auto' && !options.dryRun) {
-    // The controller's PKI first, so the plan compares the hosts' TLS files with what they should
-    // be (a dry run writes nothing: files the PKI lacks yet are planned as to be placed).
-    const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
-    const pki = await ensurePki(inv.tls.dir, members);
-    result.actions['pki'] = [
-      ...pki.changes.map((c) => `PKI ${inv.tls.dir}: ${c.action} ${c.cert} (${c.reason})`),
-      ...pki.warnings.map((w) => `warning: ${w}`),
-    ];
-  }
   const gathered = await gatherDeploy(live, pre);
   refuseSchemeChange(inv, gathered.hosts);
+  if (inv.tls.mode === 'auto') await settleTls(inv, gathered.hosts, options.dryRun, result);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
     allowExistingData: options.allowExistingData,
   });

@@ -171,6 +171,15 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
     assert.equal(refused.result.code, 1);
     assert.equal(refused.doc.error?.code, 'E_TLS_CHANGE', JSON.stringify(refused.doc.error));
     assert.match(refused.doc.error!.message, /the cluster runs TLS \(h102, docker, h104\)/);
+    // The inventory under another name (its default PKI folder with it): refused before a new CA is made.
+    const renamed = lab.writeInventory({ tls: { mode: 'auto' }, hosts: { h105: null } }, 'renamed.yaml');
+    const other = await deploy(renamed);
+    assert.equal(other.doc.error?.code, 'E_TLS_OTHER_CA', JSON.stringify(other.doc.error));
+    assert.match(
+      other.doc.error!.message,
+      /h102, docker, h104 trust another CA than .*renamed\.pki\/ca\.crt/,
+    );
+    assert.equal(existsSync(join(lab.layout.dir, 'renamed.pki')), false, 'no second CA was made');
   });
 
   test("a member's certificates made again: its files updated and it alone restarted", async () => {
