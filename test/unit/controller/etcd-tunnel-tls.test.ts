@@ -1,0 +1,131 @@
+/**
+ * The TLS tskv speaks to etcd through an SSH channel (controller/etcd-tunnel.ts), against Node's
+ * HTTPS server with the PKI's certificates standing in for etcd: the client certificate is
+ * presented, and a server certificate of another CA or for another address is refused.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { type AddressInfo, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
+import type { HostConnection } from '../../../controller/connect/types.ts';
+import { EtcdClient } from '../../../controller/etcd/index.ts';
+import { openEtcdTunnel } from '../../../controller/etcd-tunnel.ts';
+import { parseInventory } from '../../../controller/inventory/load.ts';
+import { ensurePki, issueMemberCert } from '../../../controller/pki/index.ts';
+import { newAuthority } from './pki/pki-fixture.ts';
+
+const SEED = resolve(import.meta.dirname, '../../../inventories/seed.yaml');
+
+/** A connection whose every TCP channel reaches `port` on this machine, whatever it was asked for. */
+function loopbackConnection(port: () => number): HostConnection {
+  return {
+    host: 'h102',
+    openTcp: async () => connect(port(), '127.0.0.1'),
+  } as unknown as HostConnection;
+}
+
+describe('TLS through the tunnel to etcd', () => {
+  let dir: string;
+  let servers: Server[] = [];
+  const pkiFile = (name: string) => join(dir, 'pki', name);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tskv-tunnel-tls-'));
+    await ensurePki(join(dir, 'pki'), [{ name: 'h102', address: '192.168.100.102' }]);
+  });
+  after(() => {
+    for (const s of servers) s.close();
+    servers = [];
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const inventory = () => {
+    const text = `${readFileSync(SEED, 'utf8')}tls:\n  mode: auto\n  dir: ${join(dir, 'pki')}\n`;
+    return parseInventory(Buffer.from(text), join(dir, 'inv.yaml'));
+  };
+
+  /** etcd's /health over HTTPS with `cert`/`key`, asking for a client certificate of the PKI's CA. */
+  async function etcdLike(cert: string, key: string): Promise<{ port: number; peers: string[] }> {
+    const peers: string[] = [];
+    const server = createServer(
+      { cert, key, ca: readFileSync(pkiFile('ca.crt')), requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        peers.push(String((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? ''));
+        res.setHeader('content-type', 'application/json');
+        res.end('{"health":"true"}');
+      },
+    );
+    servers.push(server);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    return { port: (server.address() as AddressInfo).port, peers };
+  }
+
+  test('the member’s server certificate (127.0.0.1 in its SANs): healthy, tskv’s client certificate presented', async () => {
+    const etcd = await etcdLike(
+      readFileSync(pkiFile('members/h102/server.crt'), 'utf8'),
+      readFileSync(pkiFile('members/h102/server.key'), 'utf8'),
+    );
+    const tunnel = openEtcdTunnel(
+      loopbackConnection(() => etcd.port),
+      inventory(),
+    );
+    try {
+      assert.equal((await new EtcdClient(tunnel.endpoint, { timeoutMs: 5000 }).health()).healthy, true);
+      assert.deepEqual(etcd.peers, ['tskv']);
+    } finally {
+      await tunnel.close();
+    }
+  });
+
+  test('a server certificate of another CA is refused', async () => {
+    const other = await newAuthority();
+    const pair = await issueMemberCert(other.authority, 'server', {
+      name: 'h102',
+      address: '192.168.100.102',
+    });
+    const etcd = await etcdLike(pair.certPem, pair.keyPem);
+    const tunnel = openEtcdTunnel(
+      loopbackConnection(() => etcd.port),
+      inventory(),
+    );
+    try {
+      await assert.rejects(
+        new EtcdClient(tunnel.endpoint, { timeoutMs: 5000 }).health(),
+        /UNABLE_TO_VERIFY_LEAF_SIGNATURE/,
+      );
+      assert.deepEqual(etcd.peers, [], 'no request reached the impostor');
+    } finally {
+      await tunnel.close();
+    }
+  });
+
+  test('a member reached through another host: its certificate must name the address in its client URL', async () => {
+    const etcd = await etcdLike(
+      readFileSync(pkiFile('members/h102/server.crt'), 'utf8'),
+      readFileSync(pkiFile('members/h102/server.key'), 'utf8'),
+    );
+    const conn = loopbackConnection(() => etcd.port);
+    const right = openEtcdTunnel(conn, inventory(), {
+      name: 'h102',
+      clientUrl: 'https://192.168.100.102:2379',
+    });
+    const wrong = openEtcdTunnel(conn, inventory(), {
+      name: 'h104',
+      clientUrl: 'https://192.168.100.104:2379',
+    });
+    try {
+      assert.equal((await new EtcdClient(right.endpoint, { timeoutMs: 5000 }).health()).healthy, true);
+      await assert.rejects(
+        new EtcdClient(wrong.endpoint, { timeoutMs: 5000 }).health(),
+        /ERR_TLS_CERT_ALTNAME_INVALID/,
+      );
+    } finally {
+      await right.close();
+      await wrong.close();
+    }
+  });
+});
