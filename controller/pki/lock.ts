@@ -4,6 +4,7 @@
  * (a crash, a kill) is taken over; one of another machine (a shared directory) is waited for.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -15,15 +16,30 @@ interface LockOwner {
   pid: number;
   host: string;
   nonce: string;
+  /** The holder's start time (clock ticks since boot, /proc/PID/stat): a reused pid is another process. */
+  startTime?: number;
 }
 
-function processAlive(pid: number): boolean {
+/** A process's start time from /proc (field 22 of its stat line), undefined when it is gone. */
+function startTimeOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number, startTime: number | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: alive, another user's
   }
+  // The same pid, started at another time: the holder is gone and its pid reused.
+  return startTime === undefined || startTimeOf(pid) === startTime;
 }
 
 export interface PkiLockOptions {
@@ -39,7 +55,7 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
   }
 }
 
-const isStale = (owner: LockOwner) => owner.host === hostname() && !processAlive(owner.pid);
+const isStale = (owner: LockOwner) => owner.host === hostname() && !processAlive(owner.pid, owner.startTime);
 
 async function tryCreate(path: string, me: LockOwner): Promise<boolean> {
   try {
@@ -76,7 +92,12 @@ export async function withPkiLock<T>(
 ): Promise<T> {
   const { timeoutMs = 60_000, pollMs = 50 } = options;
   const path = join(dir, LOCK_FILE);
-  const me: LockOwner = { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString('hex') };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    nonce: randomBytes(8).toString('hex'),
+    ...(startTimeOf(process.pid) === undefined ? {} : { startTime: startTimeOf(process.pid)! }),
+  };
   const deadline = Date.now() + timeoutMs;
   let holder: LockOwner | undefined;
   try {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, lstat, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
@@ -288,6 +289,20 @@ describe('the PKI lock', () => {
     await new Promise((resolve) => dead.on('close', resolve));
     await writeFile(join(dir, '.lock'), JSON.stringify({ pid: dead.pid, host: hostname(), nonce: 'x' }));
     assert.equal(await withPkiLock(dir, async () => 'ran', { timeoutMs: 2000 }), 'ran');
+  });
+
+  test('a lock whose pid now belongs to another process (started at another time) is taken over', async () => {
+    const dir = await tempDir();
+    // This very process, as if started at another time: the holder's pid was reused.
+    const owner = { pid: process.pid, host: hostname(), nonce: 'x', startTime: 1 };
+    await writeFile(join(dir, '.lock'), JSON.stringify(owner));
+    assert.equal(await withPkiLock(dir, async () => 'ran', { timeoutMs: 2000 }), 'ran');
+    // Its real start time: alive, waited for.
+    const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    const startTime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    await writeFile(join(dir, '.lock'), JSON.stringify({ ...owner, startTime }));
+    const err = await expectTskvError(withPkiLock(dir, async () => 'ran', { timeoutMs: 200 }));
+    assert.equal(err.code, 'E_LOCKED');
   });
 
   test('a live holder is waited for, then E_LOCKED naming it', async () => {
