@@ -27,7 +27,9 @@ describe(`etcd API against one real member (${bin.version ?? 'none'})`, { skip }
 
   before(async () => {
     local = await LocalEtcd.cluster(bin, ['solo'], ['--enable-v2']);
-    client = new EtcdClient(local.endpoint('solo'));
+    // Generous: on a loaded machine (CI runs these beside the lab tests) a membership change's
+    // fsync can take seconds; these tests are about answers, not speed.
+    client = new EtcdClient(local.endpoint('solo'), { timeoutMs: 30_000 });
   });
   after(async () => {
     await local?.cleanup();

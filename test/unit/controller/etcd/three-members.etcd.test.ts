@@ -74,7 +74,7 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
       'existing',
     );
     await local.waitHealthy('d');
-    const learner = new EtcdClient(local.endpoint('d'));
+    const learner = new EtcdClient(local.endpoint('d'), { timeoutMs: 30_000 });
     const status = await learner.status();
     assert.equal(status.isLearner, true);
     assert.equal(status.memberId, added.member.id);
@@ -83,7 +83,10 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
       learner.put('k', 'v'),
       (e: unknown) => e instanceof EtcdError && e.isLearnerRpcRefused(),
     );
-    const withLearnerFirst = new EtcdCluster(['d', ...NAMES].map((n) => local.endpoint(n)));
+    const withLearnerFirst = new EtcdCluster(
+      ['d', ...NAMES].map((n) => local.endpoint(n)),
+      { timeoutMs: 30_000 },
+    );
     await withLearnerFirst.put('via-failover', 'yes');
     assert.equal((await withLearnerFirst.memberList()).members.length, 4);
     // A learner serves serializable reads once it has caught up.
@@ -104,8 +107,12 @@ describe(`etcd API against a real 3-member cluster (${bin.version ?? 'none'})`, 
       (e) => e instanceof EtcdError && e.isLearnerNotReady(),
       { deadlineMs: 30_000, describe: 'the learner to be promoted' },
     );
-    const promoted = (await cluster.memberList()).members.find((m) => m.id === added.member.id);
-    assert.equal(promoted?.isLearner, false);
+    // A member answers the member list from its own store: the one asked may apply the promotion later.
+    await waitFor(
+      async () =>
+        (await cluster.memberList()).members.find((m) => m.id === added.member.id)?.isLearner === false,
+      { deadlineMs: 10_000, describe: 'the member list to show the learner promoted' },
+    );
     await assert.rejects(
       cluster.memberPromote(added.member.id),
       (e: unknown) => e instanceof EtcdError && e.isMemberNotLearner(),
