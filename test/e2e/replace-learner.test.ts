@@ -19,7 +19,7 @@ import {
   spawnTskv,
   tskv,
 } from './replace-helpers.ts';
-import { ClusterMonitor } from './sweep.ts';
+import { underWriter } from './sweep.ts';
 
 const NAME = 'e2e-rpl';
 
@@ -148,17 +148,14 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
       deadlineMs: 10_000,
       describe: 'h104 to lead',
     });
-    const writer = new SequentialWriter(live.live.cluster(3000), 'zero-lost/learner');
-    const monitor = await ClusterMonitor.watch(all, 3);
-    const started = Date.now();
-    let r: Awaited<ReturnType<typeof tskv>>;
-    try {
-      r = await tskv(['replace', all, 'h104=h105', '--yes']);
-    } finally {
-      await writer.stop();
-      await monitor.stop();
-    }
-    const ms = Date.now() - started;
+    const {
+      result: r,
+      ms,
+      writer,
+      monitor,
+    } = await underWriter(live.live.cluster(3000), 'zero-lost/learner', all, () =>
+      tskv(['replace', all, 'h104=h105', '--yes']),
+    );
     assertOk(r, 'replace h104=h105');
     assert.match(r.stdout, /^replace h104 with h105 through a learner:/m);
     assert.match(r.stdout, /^replaced h104 with h105 in \d+\.\d s$/m);

@@ -18,10 +18,9 @@ import {
   names,
   openLive,
   renamedInventory,
-  SequentialWriter,
   tskv,
 } from './replace-helpers.ts';
-import { ClusterMonitor } from './sweep.ts';
+import { underWriter } from './sweep.ts';
 
 /** etcdctl prints IDs as Go's `%16x`: a leading-zero ID gets a leading space, not a zero. */
 const etcdctlId = (hex: string) => hex.padStart(16, ' ');
@@ -145,17 +144,14 @@ for (const { minor, init } of kinds) {
       const refused = await tskv(['deploy', original, '--dry-run']);
       assert.notEqual(refused.code, 0);
       assert.match(refused.stdout + refused.stderr, new RegExp(`tskv replace ${original} new-h102=h102`));
-      const writer = new SequentialWriter(live.live.cluster(3000), `zero-lost/in-place-${minor}`);
-      const monitor = await ClusterMonitor.watch(original, 3);
-      const started = Date.now();
-      let r: Awaited<ReturnType<typeof tskv>>;
-      try {
-        r = await tskv(['replace', original, 'new-h102=h102', '--yes']);
-      } finally {
-        await writer.stop();
-        await monitor.stop();
-      }
-      const ms = Date.now() - started;
+      const {
+        result: r,
+        ms,
+        writer,
+        monitor,
+      } = await underWriter(live.live.cluster(3000), `zero-lost/in-place-${minor}`, original, () =>
+        tskv(['replace', original, 'new-h102=h102', '--yes']),
+      );
       assertOk(r, 'replace new-h102=h102');
       assert.match(r.stdout, /^replace new-h102 with h102 in place \(same address\):/m);
       assert.match(r.stdout, /^the inventory and the cluster agree$/m);

@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { EtcdCluster } from '../../controller/etcd/index.ts';
 import { type CliResult, spawnTskv } from './cli.ts';
-import { type Live, openLive } from './replace-helpers.ts';
+import { type Live, openLive, SequentialWriter } from './replace-helpers.ts';
 
 /**
  * Where to stop a run: `before` AT (as step AT starts), or `mid` AT (at its first progress line
@@ -113,5 +114,31 @@ export class ClusterMonitor {
   /** Each distinct member name seen down at some point. */
   everDown(): Set<string> {
     return new Set(this.samples.flatMap((s) => s.down));
+  }
+}
+
+/**
+ * Runs `work` (a tskv command, say) while a SequentialWriter writes through `cluster` and a
+ * ClusterMonitor watches `inventoryPath`; both stop however `work` ends. `ms`: how long it took.
+ */
+export async function underWriter<T>(
+  cluster: EtcdCluster,
+  prefix: string,
+  inventoryPath: string,
+  work: () => Promise<T>,
+  pauseMs = 0,
+): Promise<{ result: T; ms: number; writer: SequentialWriter; monitor: ClusterMonitor }> {
+  const writer = new SequentialWriter(cluster, prefix, pauseMs);
+  const monitor = await ClusterMonitor.watch(inventoryPath, 3).catch(async (err: unknown) => {
+    await writer.stop();
+    throw err;
+  });
+  const started = Date.now();
+  try {
+    const result = await work();
+    return { result, ms: Date.now() - started, writer, monitor };
+  } finally {
+    await writer.stop();
+    await monitor.stop();
   }
 }

@@ -9,16 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../controller/wait.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { deploy } from './deploy-helpers.ts';
-import {
-  assertOk,
-  deployedLab,
-  type Live,
-  names,
-  openLive,
-  SequentialWriter,
-  tskv,
-} from './replace-helpers.ts';
-import { ClusterMonitor } from './sweep.ts';
+import { assertOk, deployedLab, type Live, names, openLive, tskv } from './replace-helpers.ts';
+import { underWriter } from './sweep.ts';
 
 const NAME = 'e2e-sysd';
 const KEYS = 200;
@@ -140,15 +132,17 @@ describe('etcd as a systemd service', { skip: labUnavailableReason() ?? false },
     after(() => live?.close());
 
     test('h104 by h105: every acknowledged write is kept, some while a member was out', async () => {
-      const monitor = await ClusterMonitor.watch(all, 3);
-      const writer = new SequentialWriter(live.live.cluster(3000), 'systemd/learner', 20);
-      let r: Awaited<ReturnType<typeof tskv>>;
-      try {
-        r = await tskv(['replace', all, 'h104=h105', '--yes']);
-      } finally {
-        await writer.stop();
-        await monitor.stop();
-      }
+      const {
+        result: r,
+        writer,
+        monitor,
+      } = await underWriter(
+        live.live.cluster(3000),
+        'systemd/learner',
+        all,
+        () => tskv(['replace', all, 'h104=h105', '--yes']),
+        20,
+      );
       assertOk(r, 'replace h104=h105');
       assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h105']);
       assert.deepEqual(await writer.lost(), []);

@@ -11,8 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { Lab, type LabHost, labUnavailableReason } from '../../lab/lab.ts';
 import { tskv } from './cli.ts';
 import { assertDeployed, deploy, etcdPids } from './deploy-helpers.ts';
-import { assertOk, names, openLive, SequentialWriter } from './replace-helpers.ts';
-import { ClusterMonitor } from './sweep.ts';
+import { assertOk, names, openLive } from './replace-helpers.ts';
+import { underWriter } from './sweep.ts';
 
 const NAME = 'e2e-tls';
 const CLIENT = '/root/tskv-client';
@@ -199,15 +199,13 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
 
   test('replace h104 by h105 through a learner under a writer: h105 gets its certificates first, nothing lost', async () => {
     const live = await openLive(all);
-    const monitor = await ClusterMonitor.watch(all, 3);
-    const writer = new SequentialWriter(live.live.cluster(3000), 'tls/learner', 20);
-    let r: Awaited<ReturnType<typeof tskv>>;
-    try {
-      r = await tskv(['replace', all, 'h104=h105', '--yes']);
-    } finally {
-      await writer.stop();
-      await monitor.stop();
-    }
+    const { result: r, writer } = await underWriter(
+      live.live.cluster(3000),
+      'tls/learner',
+      all,
+      () => tskv(['replace', all, 'h104=h105', '--yes']),
+      20,
+    );
     try {
       assertOk(r, 'replace h104=h105');
       assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h105']);
