@@ -39,6 +39,11 @@ export interface PkiResult {
   warnings: string[];
 }
 
+/** What ensurePki wrote, a line each ("PKI DIR: created ca.crt (no CA yet)"). */
+export function describePkiChanges(pki: PkiResult): string[] {
+  return pki.changes.map((c) => `PKI ${pki.dir}: ${c.action} ${c.cert} (${c.reason})`);
+}
+
 interface LeafSpec {
   files: PairFiles;
   usages: readonly string[];

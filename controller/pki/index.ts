@@ -1,5 +1,11 @@
 /** The controller's PKI (issue 12): issuing, the PKI directory, and reading certificates. */
-export { ensurePki, type PkiChange, type PkiResult, RENEW_WITHIN_DAYS } from './ensure.ts';
+export {
+  describePkiChanges,
+  ensurePki,
+  type PkiChange,
+  type PkiResult,
+  RENEW_WITHIN_DAYS,
+} from './ensure.ts';
 export {
   type CertInfo,
   daysLeft,

@@ -13,7 +13,7 @@ import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { envFileValue } from '../ops/config.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
-import { ensurePki } from '../pki/index.ts';
+import { describePkiChanges, ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
 import { scheme } from '../render/urls.ts';
 import { applyChange } from '../run/apply.ts';
@@ -131,10 +131,7 @@ async function settleTls(
   if (dryRun) return;
   const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
   const pki = await ensurePki(inv.tls.dir, members);
-  result.actions['pki'] = [
-    ...pki.changes.map((c) => `PKI ${inv.tls.dir}: ${c.action} ${c.cert} (${c.reason})`),
-    ...pki.warnings.map((w) => `warning: ${w}`),
-  ];
+  result.actions['pki'] = [...describePkiChanges(pki), ...pki.warnings.map((w) => `warning: ${w}`)];
   if (pki.changes.length > 0) await withWants();
 }
 

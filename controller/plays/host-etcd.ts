@@ -22,7 +22,7 @@ import { envFileValue } from '../ops/config.ts';
 import { planInstall } from '../ops/install.ts';
 import { joiningInitialCluster } from '../ops/membership.ts';
 import { memberTlsFiles } from '../ops/tls-files.ts';
-import { ensurePki } from '../pki/index.ts';
+import { describePkiChanges, ensurePki } from '../pki/index.ts';
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
@@ -170,9 +170,8 @@ export async function prepareHost(ch: HostChannel, inv: Inventory): Promise<Fact
 export async function placeMemberTls(ch: HostChannel, inv: Inventory): Promise<string[]> {
   if (inv.tls.mode !== 'auto') return [];
   const pki = await ensurePki(inv.tls.dir, [{ name: ch.spec.name, address: ch.spec.address }]);
-  const issued = pki.changes.map((c) => `PKI ${inv.tls.dir}: ${c.action} ${c.cert} (${c.reason})`);
   const paths = memberTlsFiles(ch.spec.name).map((f) => f.path);
-  return [...issued, ...(await writeTlsFiles(ch, inv, paths))];
+  return [...describePkiChanges(pki), ...(await writeTlsFiles(ch, inv, paths))];
 }
 
 /**
