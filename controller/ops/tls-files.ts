@@ -13,6 +13,7 @@ export interface TlsFile {
   path: string;
   /** Where it comes from, relative to the PKI folder. */
   source: string;
+  kind: 'key' | 'cert';
 }
 
 export const TLS_FILE_OWNER = `root:${ETCD_GROUP}`;
@@ -22,11 +23,11 @@ export function memberTlsFiles(member: string): TlsFile[] {
   const server = memberFiles(member, 'server');
   const peer = memberFiles(member, 'peer');
   return [
-    { path: ETCD_PKI_FILES.ca, source: CA_FILES.cert },
-    { path: ETCD_PKI_FILES.serverCert, source: server.cert },
-    { path: ETCD_PKI_FILES.serverKey, source: server.key },
-    { path: ETCD_PKI_FILES.peerCert, source: peer.cert },
-    { path: ETCD_PKI_FILES.peerKey, source: peer.key },
+    { path: ETCD_PKI_FILES.ca, source: CA_FILES.cert, kind: 'cert' },
+    { path: ETCD_PKI_FILES.serverCert, source: server.cert, kind: 'cert' },
+    { path: ETCD_PKI_FILES.serverKey, source: server.key, kind: 'key' },
+    { path: ETCD_PKI_FILES.peerCert, source: peer.cert, kind: 'cert' },
+    { path: ETCD_PKI_FILES.peerKey, source: peer.key, kind: 'key' },
   ];
 }
 

@@ -6,6 +6,7 @@ export {
   type PkiResult,
   RENEW_WITHIN_DAYS,
 } from './ensure.ts';
+export { type PkiFileKind, readPkiFile } from './files.ts';
 export {
   type CertInfo,
   daysLeft,

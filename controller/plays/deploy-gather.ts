@@ -1,5 +1,3 @@
-/** What deploy needs beyond preflight: each host's config files and service state, and the live member list. */
-import { readFile as readLocal } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ResponseOf, routes } from '../../agent/api/index.ts';
 import { hostFailure } from '../errors.ts';
@@ -10,6 +8,7 @@ import { ETCD_UNIT_FILE, envFileValue } from '../ops/config.ts';
 import type { HostInput } from '../ops/deploy-plan.ts';
 import { hostAt } from '../ops/membership.ts';
 import { type HostFile, memberTlsFiles } from '../ops/tls-files.ts';
+import { readPkiFile } from '../pki/index.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import { forEachHost } from '../run/progress.ts';
 import { type ServiceStatus, serviceCall } from './host-etcd.ts';
@@ -62,12 +61,7 @@ async function hostTlsFiles(ch: HostChannel): Promise<HostInput['tls']> {
  */
 export async function pkiWants(pkiDir: string, member: string): Promise<Map<string, string | undefined>> {
   const files = memberTlsFiles(member);
-  const local = (source: string) =>
-    readLocal(join(pkiDir, source), 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-  const contents = await Promise.all(files.map((f) => local(f.source)));
+  const contents = await Promise.all(files.map((f) => readPkiFile(join(pkiDir, f.source), f.kind)));
   return new Map(files.map((f, i) => [f.path, contents[i]]));
 }
 

@@ -1,9 +1,3 @@
-/**
- * etcd on one host, through its agent: install it, write its config, start/stop/restart it, read
- * its log when it fails, start a member joining a live cluster, and retire a host (stop etcd, move
- * its data dirs aside, never delete). What deploy, member and replace all do to a host.
- */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ETCD_ENV_MODE,
@@ -15,14 +9,14 @@ import {
 } from '../../agent/api/index.ts';
 import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import { type EtcdArtifact, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
-import { describeCause, TskvError } from '../errors.ts';
+import { describeCause, InputError, TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { envFileValue } from '../ops/config.ts';
 import { planInstall } from '../ops/install.ts';
 import { joiningInitialCluster } from '../ops/membership.ts';
 import { memberTlsFiles } from '../ops/tls-files.ts';
-import { describePkiChanges, ensurePki } from '../pki/index.ts';
+import { describePkiChanges, ensurePki, readPkiFile } from '../pki/index.ts';
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
@@ -92,7 +86,10 @@ export async function writeEnvFile(
 export async function writeTlsFiles(ch: HostChannel, inv: Inventory, paths: string[]): Promise<string[]> {
   const actions: string[] = [];
   for (const file of memberTlsFiles(ch.spec.name).filter((f) => paths.includes(f.path))) {
-    const content = await readFile(join(inv.tls.dir, file.source), 'utf8');
+    const source = join(inv.tls.dir, file.source);
+    const content = await readPkiFile(source, file.kind);
+    if (content === undefined)
+      throw new InputError(`${source} is missing`, { fix: `run 'tskv deploy ${inv.file}'` });
     const r = await ch.agent.call(
       routes.fileWrite,
       { path: file.path, content, mode: ETCD_PKI_MODE, group: ETCD_GROUP },
