@@ -82,7 +82,10 @@ export const ERROR_CODES = {
   E_ETCD_SHA256: failed('the etcd tarball does not have the sha256 the inventory expects'),
   E_ETCD_START: failed('etcd did not start on a host (its last log lines say why)'),
   E_TLS_OTHER_CA: failed('the hosts trust another CA than the PKI folder the inventory names'),
-  E_TLS_CHANGE: failed('the inventory asks to move a running cluster to or from TLS, which is not done yet'),
+  E_TLS_CHANGE: failed(
+    'the inventory asks to move a running TLS cluster back to plain HTTP, which tskv does not do',
+  ),
+  E_NEEDS_DOWNTIME: failed('the change would lose quorum for a moment: it needs --allow-downtime'),
   E_VERSION_CHANGE: failed('the etcd version change over existing data is one etcd does not support'),
 
   // Deploy: the cluster, the hosts and the inventory disagree

@@ -15,7 +15,7 @@ import { InputError } from './errors.ts';
 import type { EtcdEndpoint } from './etcd/index.ts';
 import type { Inventory } from './inventory/model.ts';
 import { CA_FILES, CLIENT_FILES } from './pki/layout.ts';
-import { loopbackClientUrl } from './render/urls.ts';
+import { loopbackClientUrl, type Scheme, scheme } from './render/urls.ts';
 
 export interface EtcdTunnel {
   endpoint: EtcdEndpoint;
@@ -71,17 +71,27 @@ function overTls(stream: Duplex, host: string, identity: ClientIdentity): Promis
  * loopback client port (named after the host), or to `target`'s client URL ("NAME (via HOST)").
  * With TLS on, each channel carries TLS with tskv's client certificate.
  */
-export function openEtcdTunnel(conn: HostConnection, inv: Inventory, target?: TunnelTarget): EtcdTunnel {
-  const url = new URL(target?.clientUrl ?? loopbackClientUrl(inv));
+export function openEtcdTunnel(
+  conn: HostConnection,
+  inv: Inventory,
+  target?: TunnelTarget,
+  loopbackScheme: Scheme = scheme(inv),
+): EtcdTunnel {
+  const url = new URL(target?.clientUrl ?? loopbackClientUrl(inv, loopbackScheme));
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  const identity = url.protocol === 'https:' ? readClientIdentity(inv) : undefined;
+  // Read at the first connection: a tunnel may be opened before deploy makes the PKI.
+  let identity: ClientIdentity | undefined;
+  const tls = () => {
+    identity ??= readClientIdentity(inv);
+    return identity;
+  };
   const dispatcher = new Client(url.origin, {
     connect: (_options, callback) => {
       conn
         .openTcp(host, port)
         // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
-        .then((stream) => (identity ? overTls(stream, host, identity) : (stream as Socket)))
+        .then((stream) => (url.protocol === 'https:' ? overTls(stream, host, tls()) : (stream as Socket)))
         .then(
           (socket) => callback(null, socket),
           (err: Error) => callback(err, null),
@@ -100,6 +110,8 @@ export function openEtcdTunnel(conn: HostConnection, inv: Inventory, target?: Tu
 export class EtcdTunnels {
   readonly #tunnels = new Map<string, EtcdTunnel>();
   readonly #inv: Inventory;
+  /** Hosts whose member serves its loopback client URL in another scheme than the inventory's (a TLS migration). */
+  readonly #schemes = new Map<string, Scheme>();
 
   constructor(inv: Inventory) {
     this.#inv = inv;
@@ -109,10 +121,23 @@ export class EtcdTunnels {
     const key = target ? `${target.clientUrl} via ${conn.host}` : conn.host;
     let t = this.#tunnels.get(key);
     if (!t) {
-      t = openEtcdTunnel(conn, this.#inv, target);
+      t = openEtcdTunnel(conn, this.#inv, target, this.#schemes.get(conn.host));
       this.#tunnels.set(key, t);
     }
     return t.endpoint;
+  }
+
+  /**
+   * The scheme `host`'s member serves on its loopback client URL, as its env file (read by the
+   * agent, so not anyone's word on the network) says: its tunnel is opened again when it changes.
+   */
+  useScheme(host: string, loopback: Scheme): void {
+    const was = this.#schemes.get(host) ?? scheme(this.#inv);
+    this.#schemes.set(host, loopback);
+    if (was === loopback) return;
+    const t = this.#tunnels.get(host);
+    this.#tunnels.delete(host);
+    void t?.close();
   }
 
   async close(): Promise<void> {

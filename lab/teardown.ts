@@ -97,6 +97,8 @@ export async function teardown(layout: LabLayout): Promise<{ namespaces: string[
   for (const file of [layout.statePath, layout.knownHostsPath]) rmSync(file, { force: true });
   for (const file of safeList(layout.dir)) {
     if (/^inventory.*\.yaml$/.test(file)) rmSync(`${layout.dir}/${file}`, { force: true });
+    // The PKI of hosts that are gone: a new lab of the same name is a new cluster.
+    if (/\.pki$/.test(file)) rmSync(`${layout.dir}/${file}`, { recursive: true, force: true });
   }
   return { namespaces, processes: killed };
 }

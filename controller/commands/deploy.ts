@@ -1,5 +1,6 @@
 import { EXIT_FAILED, EXIT_OK, formatError, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
+import { plaintextWarning } from '../inventory/tls-default.ts';
 import { formatCheck } from '../ops/checks.ts';
 import { formatPlan } from '../plan/print.ts';
 import { type DeployResult, runDeploy } from '../plays/deploy.ts';
@@ -7,8 +8,9 @@ import { openSession } from '../plays/session.ts';
 import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
+import { printWarnings } from './warnings.ts';
 
-const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data] [--break-lock]
+const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data] [--allow-downtime] [--break-lock]
 
 Brings every host to the inventory: preflight (all hosts pass before anything changes), then a plan
 per host (install etcd, open the firewall, write the env file, start or restart etcd), then the
@@ -20,6 +22,8 @@ a key written through one member read back through every other.
   --step-clock           step a skewed host's clock to the controller's when its time service cannot fix it
   --allow-skew           start etcd even though host clocks differ by more than 1 s
   --allow-existing-data  start a fully stopped cluster from its members' data dirs
+  --allow-downtime       let a change lose quorum for a moment (moving a cluster of fewer than three
+                         members to TLS)
   --break-lock           end the hold of another run on the cluster lock (a run that is gone but whose
                          connection hung); without it, a second run fails at once naming the first
 Facts are gathered by tskv's agent on each host: --dry-run pushes and starts it where it is missing
@@ -67,6 +71,7 @@ const deploy: Command = {
         'step-clock': { type: 'boolean' },
         'allow-skew': { type: 'boolean' },
         'allow-existing-data': { type: 'boolean' },
+        'allow-downtime': { type: 'boolean' },
         'break-lock': { type: 'boolean' },
       },
       usage,
@@ -74,7 +79,7 @@ const deploy: Command = {
     const [file] = requirePositionals(positionals, ['INVENTORY'], usage);
     const json = values.json ?? false;
     const inv = await loadInventory(file!);
-    for (const w of inv.warnings) process.stderr.write(`warning: ${w}\n`);
+    printWarnings(inv, { plaintext: false });
     const session = await openSession(inv, progressMode(json));
     let result: DeployResult;
     try {
@@ -83,6 +88,7 @@ const deploy: Command = {
         allowSkew: values['allow-skew'] ?? false,
         stepClock: values['step-clock'] ?? false,
         allowExistingData: values['allow-existing-data'] ?? false,
+        allowDowntime: values['allow-downtime'] ?? false,
         yes: values.yes ?? false,
         rerun: `tskv deploy ${argv.join(' ')} --yes`,
         command: `tskv deploy ${argv.join(' ')}`,
@@ -96,6 +102,9 @@ const deploy: Command = {
     }
     for (const line of [...(result.actions['pki'] ?? []), ...(result.actions['cluster'] ?? [])])
       process.stderr.write(`${line}\n`);
+    // Once deploy knows whether it bootstrapped a (TLS) cluster or left a plain one as it was.
+    const plain = plaintextWarning(inv);
+    if (plain && result.plan) process.stderr.write(`${plain}\n`);
     if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else printResult(result);
     return result.ok ? EXIT_OK : EXIT_FAILED;

@@ -3,6 +3,7 @@ import { loadInventory } from '../inventory/load.ts';
 import { etcdctlEnv } from '../render/etcdctl-env.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
+import { printWarnings } from './warnings.ts';
 
 const usage = `usage: tskv env INVENTORY [--host NAME]
 
@@ -19,7 +20,7 @@ const env: Command = {
     const [file] = requirePositionals(positionals, ['INVENTORY'], usage);
     if (positionals.length > 1) throw new InputError(`unexpected argument '${positionals[1]}'\n${usage}`);
     const inv = await loadInventory(file!);
-    for (const warning of inv.warnings) process.stderr.write(`${warning}\n`);
+    printWarnings(inv, { plaintext: true });
     process.stdout.write(etcdctlEnv(inv, values.host));
     return 0;
   },

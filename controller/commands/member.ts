@@ -19,6 +19,7 @@ import { type ProgressMode, progressMode } from '../run/progress.ts';
 import { runPlan } from '../run/runner.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
+import { printWarnings } from './warnings.ts';
 
 const usage = `usage: tskv member list INVENTORY [--json]
        tskv member add INVENTORY NAME [--start] [--dry-run] [--yes] [--break-lock]
@@ -103,6 +104,7 @@ const member: Command = {
     if (sub !== 'list' && !target)
       throw new InputError(`missing ${sub === 'add' ? 'NAME' : 'NAME|ID'}\n${usage}`);
     const inv = await loadInventory(file!);
+    printWarnings(inv, { plaintext: true });
     const options = {
       dryRun: values['dry-run'] ?? false,
       yes: values.yes ?? false,

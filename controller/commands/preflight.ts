@@ -6,6 +6,7 @@ import { openSession } from '../plays/session.ts';
 import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
+import { printWarnings } from './warnings.ts';
 
 const usage = `usage: tskv preflight INVENTORY [--json] [--allow-existing-data] [--verbose]
 
@@ -45,7 +46,7 @@ const preflight: Command = {
     );
     const [file] = requirePositionals(positionals, ['INVENTORY'], usage);
     const inv = await loadInventory(file!);
-    for (const w of inv.warnings) process.stderr.write(`warning: ${w}\n`);
+    printWarnings(inv, { plaintext: inv.tls.declared });
     const session = await openSession(inv, progressMode(values.json ?? false));
     try {
       const report = await runPreflight(session, {

@@ -1,8 +1,10 @@
 import { InputError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
+import { TLS_AUTO_LINE } from '../inventory/tls-default.ts';
 import { RENDER_FORMATS, type RenderFormat, renderHost } from '../render/render.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
+import { printWarnings } from './warnings.ts';
 
 const usage = `usage: tskv render INVENTORY [--host NAME] [--format flags|env|systemd]
 
@@ -28,13 +30,20 @@ const render: Command = {
     if (!isFormat(format)) {
       throw new InputError(`unknown format '${format}'; use one of: ${RENDER_FORMATS.join(', ')}`);
     }
-    const inv = await loadInventory(file!);
-    for (const warning of inv.warnings) process.stderr.write(`${warning}\n`);
+    const loaded = await loadInventory(file!);
+    printWarnings(loaded, { plaintext: false });
+    // Undeclared and no PKI yet: shown as deploy bootstraps a new cluster (inventory/tls-default.ts).
+    const inv = loaded.tls.declared ? loaded : { ...loaded, tls: { ...loaded.tls, mode: 'auto' as const } };
     const names = values.host !== undefined ? [values.host] : inv.hosts.map((h) => h.name);
     const outputs = names.map((name) => renderHost(inv, name, format));
     const text =
       outputs.length === 1 ? outputs[0]! : outputs.map((out, i) => `# ${names[i]}\n${out}`).join('\n');
     process.stdout.write(text);
+    if (!loaded.tls.declared && loaded.tls.mode === 'off') {
+      process.stderr.write(
+        `note: ${loaded.file} names no tls mode: shown with TLS, as deploy bootstraps a new cluster; a cluster that already runs plain HTTP stays so until the inventory says '${TLS_AUTO_LINE}'\n`,
+      );
+    }
     return 0;
   },
 };

@@ -16,6 +16,7 @@ import { applyChange } from '../run/apply.ts';
 import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
+import { printWarnings } from './warnings.ts';
 
 const usage = `usage: tskv replace INVENTORY OLD=NEW [OLD=NEW ...] [--yes] [--dry-run] [--json] [--break-lock]
 
@@ -91,6 +92,7 @@ const replace: Command = {
     const clash = checkPairs(pairs);
     if (clash) throw new InputError(clash);
     const inv = await loadInventory(file!);
+    printWarnings(inv, { plaintext: true });
     const json = values.json ?? false;
     const out = (text: string) => {
       if (!json) process.stdout.write(text);

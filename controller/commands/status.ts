@@ -7,6 +7,7 @@ import { openSession } from '../plays/session.ts';
 import { gatherStatus, type HostCert, type StatusReport } from '../plays/status.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
+import { printWarnings } from './warnings.ts';
 
 const usage = `usage: tskv status INVENTORY [--json] [--watch]
 
@@ -128,6 +129,7 @@ const status: Command = {
     );
     const [file] = requirePositionals(positionals, ['INVENTORY'], usage);
     const inv = await loadInventory(file!);
+    printWarnings(inv, { plaintext: true });
     const session = await openSession(inv, 'silent');
     const live = new LiveCluster(session);
     const stop = new AbortController();

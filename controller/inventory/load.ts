@@ -7,6 +7,7 @@ import type { Inventory } from './model.ts';
 import { normalise } from './normalise.ts';
 import { formatProblem, InventoryError, type PathProblem, sortProblems } from './problems.ts';
 import { inventorySchema } from './schema.ts';
+import { settleUndeclaredTls } from './tls-default.ts';
 import { firstInvalidUtf8 } from './utf8.ts';
 import { parseYaml } from './yaml-doc.ts';
 
@@ -71,5 +72,5 @@ export async function loadInventory(file: string): Promise<Inventory> {
       fix: 'pass the path of an inventory YAML file (see inventories/seed.yaml)',
     });
   }
-  return parseInventory(text, file);
+  return settleUndeclaredTls(parseInventory(text, file));
 }

@@ -49,6 +49,11 @@ export interface TlsSpec {
   mode: TlsMode;
   /** Absolute path of the controller's PKI folder (default: <inventory dir>/<inventory name>.pki). */
   dir: string;
+  /**
+   * The inventory names a mode. Without one, a cluster tskv bootstraps gets auto, and one that ran
+   * before (plain HTTP, from a tskv before TLS was the default) stays off until the inventory says auto.
+   */
+  declared: boolean;
 }
 
 export interface ClusterSpec {

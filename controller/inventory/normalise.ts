@@ -73,9 +73,9 @@ export function normalise(raw: RawInventory, file: string, warnings: string[]): 
     hosts,
     time: { servers: raw.time?.servers ?? [] },
     tls: {
-      // Opt-in while TLS is built (issue 12): the default turns to auto for new clusters once an
-      // existing plaintext cluster can be migrated.
+      // Undeclared: off until a PKI folder or a new cluster says otherwise (load.ts, deploy).
       mode: raw.tls?.mode ?? 'off',
+      declared: raw.tls?.mode !== undefined,
       dir:
         raw.tls?.dir === undefined
           ? join(baseDir, `${basename(absFile, extname(absFile))}.pki`)

@@ -53,9 +53,10 @@ export function desiredConfig(
   host: string,
   state: ClusterState,
   systemd: boolean,
+  tlsStage?: 'dual',
 ): DesiredConfig {
   return {
-    env: renderHost(inv, host, 'env', { state }),
+    env: renderHost(inv, host, 'env', { state, ...(tlsStage ? { tlsStage } : {}) }),
     unit: systemd ? renderHost(inv, host, 'systemd') : undefined,
     state,
   };

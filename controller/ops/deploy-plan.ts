@@ -8,6 +8,7 @@ import { planFirewall } from './firewall-plan.ts';
 import { planInstall } from './install.ts';
 import { planService, restartOrder } from './service.ts';
 import { type HostFile, planTlsFiles } from './tls-files.ts';
+import type { TlsMigration } from './tls-migration.ts';
 
 /** deploy's steps, each carrying what it writes, so running one never works it out again. */
 export type DeployStep =
@@ -20,6 +21,8 @@ export type DeployStep =
   | (Step & { kind: 'unit'; host: string; unit: string })
   /** The member's TLS files (host paths), read from the PKI folder when written: never in the plan. */
   | (Step & { kind: 'tls'; host: string; paths: string[] })
+  /** A TLS migration's second pass: the member's registered peer URL becomes https (ops/tls-migration.ts). */
+  | (Step & { kind: 'peer-urls'; host: string; peerUrl: string })
   | (Step & { kind: 'start'; host: string })
   | (Step & { kind: 'restart'; host: string });
 
@@ -33,6 +36,10 @@ export interface DeployPlan extends Plan<DeployStep> {
   starts: string[];
   /** The leader's host when the plan was made (it restarts last), if the cluster ran. */
   leader: string | undefined;
+  /** Which pass of a move to TLS this plan is, if it is one (ops/tls-migration.ts). */
+  tlsPass?: 'dual' | 'tls';
+  /** Why this plan cannot keep quorum throughout, if it cannot: deploy wants --allow-downtime. */
+  downtime?: string;
 }
 
 export interface HostInput {
@@ -62,6 +69,8 @@ export interface PlanInput {
   decision: ClusterDecision;
   /** The current leader's host, if the cluster runs. */
   leader: string | undefined;
+  /** A running plain-HTTP cluster on its way to TLS. */
+  migration?: TlsMigration | undefined;
 }
 
 function summary(h: HostInput): string {
@@ -81,7 +90,7 @@ function summary(h: HostInput): string {
  * together, then each running member that changes, alone: its config, then its restart.
  */
 export function planDeploy(input: PlanInput): DeployPlan {
-  const { inv, decision } = input;
+  const { inv, decision, migration } = input;
   const bootstrapping = decision.mode.kind === 'new';
   const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
   const clock: DeployStep[] = [];
@@ -109,9 +118,14 @@ export function planDeploy(input: PlanInput): DeployPlan {
       host,
       chooseState(h.envFile, bootstrapping, memberStarted),
       h.facts.init.systemd,
+      migration?.dual.has(host) ? 'dual' : undefined,
     );
+    // A member moving to TLS restarts anyway: its bootstrap settings move with it.
     const want =
-      memberStarted && h.facts.etcd.dataDir.hasData ? keepInitialSettings(rendered, h.envFile) : rendered;
+      memberStarted && h.facts.etcd.dataDir.hasData && !migration?.moving.has(host)
+        ? keepInitialSettings(rendered, h.envFile)
+        : rendered;
+    const newPeerUrl = migration?.peerUpdates.get(host);
     const config = planConfig(want, h.envFile, h.unitFile, h.envAccess);
     const tls = h.tls && planTlsFiles(h.tls.want, h.tls.have);
     const files: DeployStep[] = [
@@ -122,6 +136,16 @@ export function planDeploy(input: PlanInput): DeployPlan {
       ...(config.unit && want.unit !== undefined
         ? [{ kind: 'unit' as const, host, unit: want.unit, ...config.unit }]
         : []),
+      ...(newPeerUrl
+        ? [
+            {
+              kind: 'peer-urls' as const,
+              host,
+              peerUrl: newPeerUrl,
+              title: `member update ${host}: peer URL ${newPeerUrl} (its peers reach it over TLS once it restarts)`,
+            },
+          ]
+        : []),
     ];
     const service = planService({
       running: h.running,
@@ -129,7 +153,8 @@ export function planDeploy(input: PlanInput): DeployPlan {
       configChanged:
         (config.env !== undefined && !config.env.accessOnly) ||
         config.unit !== undefined ||
-        tls !== undefined,
+        tls !== undefined ||
+        newPeerUrl !== undefined,
       installChanged: install !== undefined,
       stale: h.stale,
       bootstrapping,
@@ -168,6 +193,8 @@ export function planDeploy(input: PlanInput): DeployPlan {
     restarts,
     starts: start.map((s) => s.host!),
     leader: input.leader,
+    ...(migration ? { tlsPass: migration.pass } : {}),
+    ...(migration?.downtime ? { downtime: migration.downtime } : {}),
   };
 }
 

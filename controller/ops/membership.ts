@@ -6,17 +6,32 @@
 import type { EtcdMember } from '../etcd/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { shellQuote } from '../render/shell-quote.ts';
-import { peerUrl } from '../render/urls.ts';
+import { hostPort, peerUrl } from '../render/urls.ts';
+
+/**
+ * The member has a peer URL at the host's address and peer port, in either scheme: a member whose
+ * cluster moves to TLS keeps its http:// peer URL until deploy updates it.
+ */
+export function hasPeerAt(m: EtcdMember, host: HostSpec, inv: Inventory): boolean {
+  const hostOf = (url: string) => {
+    try {
+      return new URL(url).host; // lower case, IPv6 in its shortest form
+    } catch {
+      return undefined;
+    }
+  };
+  const at = hostOf(`http://${hostPort(host.address, inv.cluster.peerPort)}`);
+  return m.peerURLs.some((u) => hostOf(u) === at);
+}
 
 /** The inventory host at the member's peer address, whatever its name: where its etcd process runs. */
 export function hostAt(inv: Inventory, m: EtcdMember): HostSpec | undefined {
-  return inv.hosts.find((h) => m.peerURLs.includes(peerUrl(h, inv)));
+  return inv.hosts.find((h) => hasPeerAt(m, h, inv));
 }
 
 /** The member at the host's peer address, whatever its name: the one its etcd process is. */
 export function memberAt(inv: Inventory, members: EtcdMember[], host: HostSpec): EtcdMember | undefined {
-  const url = peerUrl(host, inv);
-  return members.find((m) => m.peerURLs.includes(url));
+  return members.find((m) => hasPeerAt(m, host, inv));
 }
 
 /** The inventory host that is this member: same name, or (never started) same peer address. */
@@ -28,7 +43,7 @@ export function hostOf(inv: Inventory, m: EtcdMember): HostSpec | undefined {
 export function memberOf(inv: Inventory, members: EtcdMember[], host: HostSpec): EtcdMember | undefined {
   return (
     members.find((m) => m.started && m.name === host.name) ??
-    members.find((m) => !m.started && m.peerURLs.includes(peerUrl(host, inv)))
+    members.find((m) => !m.started && hasPeerAt(m, host, inv))
   );
 }
 
@@ -111,7 +126,8 @@ export function membershipDrift(inv: Inventory, members: EtcdMember[]): DriftPro
     }
     if (host) {
       const want = peerUrl(host, inv);
-      if (!m.peerURLs.includes(want)) {
+      // Only the address counts: deploy moves a member's scheme (tls.mode).
+      if (!hasPeerAt(m, host, inv)) {
         problems.push({
           kind: 'peer-url-differs',
           member: m.name,
@@ -132,7 +148,7 @@ export function membershipDrift(inv: Inventory, members: EtcdMember[]): DriftPro
       continue;
     }
     // A started member that is not in the inventory: renamed at the same address, replaced, or extra.
-    const sameAddress = hostsNotMembers.find((h) => m.peerURLs.includes(peerUrl(h, inv)));
+    const sameAddress = hostsNotMembers.find((h) => hasPeerAt(m, h, inv));
     const target = sameAddress ?? (freeHosts.length === 1 ? freeHosts[0] : undefined);
     if (target && !paired.has(target.name)) {
       paired.add(target.name);

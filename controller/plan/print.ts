@@ -23,8 +23,21 @@ export function formatPlan(plan: DeployPlan, options: { diffs?: boolean } = {}):
   const cluster = plan.steps.filter((s) => s.host === undefined);
   if (cluster.length > 0) lines.push('  the cluster:', ...hostSteps(cluster, diffs));
   if (plan.restarts.length > 1) lines.push(`  restart order: ${plan.restarts.join(' → ')}`);
+  const pass = tlsPassLine(plan);
+  if (pass) lines.push(pass);
   lines.push(formatSummary(plan));
   return `${lines.join('\n')}\n`;
+}
+
+/** What a plan that moves the cluster to TLS is part of (ops/tls-migration.ts). */
+function tlsPassLine(plan: DeployPlan): string | undefined {
+  if (plan.tlsPass === 'dual') {
+    return "  moving to TLS, pass 1 of 2: members get certificates and serve clients over https and http; then pass 2 (planned once this one is done) moves each member's peers to TLS and ends plain HTTP";
+  }
+  if (plan.tlsPass === 'tls') {
+    return `  moving to TLS, pass 2 of 2: each member's peer URL becomes https (member update) just before its restart, which ends plain HTTP${plan.downtime ? `; ${plan.downtime}` : ''}`;
+  }
+  return undefined;
 }
 
 /** "nothing to do: 3 hosts converged" or "7 changes on 3 hosts (2 restarts)". */

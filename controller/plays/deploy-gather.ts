@@ -8,6 +8,7 @@ import { ETCD_UNIT_FILE, envFileValue } from '../ops/config.ts';
 import type { HostInput } from '../ops/deploy-plan.ts';
 import { hostAt } from '../ops/membership.ts';
 import { type HostFile, memberTlsFiles } from '../ops/tls-files.ts';
+import { loopbackSchemeOfEnv } from '../ops/tls-migration.ts';
 import { readPkiFile } from '../pki/index.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import { forEachHost } from '../run/progress.ts';
@@ -132,6 +133,11 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
   }
   if (!runtimes.some((r) => r.running))
     return { hosts, runtimes, services, members: undefined, leader: undefined };
+  // Each running member is asked in the scheme its env file serves (a move to TLS mixes them).
+  for (const h of hosts) {
+    const served = h.running ? loopbackSchemeOfEnv(h.envFile) : undefined;
+    if (served) live.tunnels.useScheme(h.spec.name, served);
+  }
   const view = await live.view().catch(() => undefined);
   const leader = view?.members.find((m) => m.id === view.leaderId);
   return {

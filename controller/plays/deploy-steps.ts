@@ -1,7 +1,9 @@
 /** How each of deploy's steps runs on its host (ops/deploy-plan.ts plans them, the runner orders them). */
 import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
+import { TskvError } from '../errors.ts';
 import type { DeployStep } from '../ops/deploy-plan.ts';
 import { memberAt } from '../ops/membership.ts';
+import { loopbackSchemeOfEnv } from '../ops/tls-migration.ts';
 import type { Executor } from '../run/runner.ts';
 import { type ClockOptions, type ClockSyncs, checkClocksAgree, syncClock } from './clock-sync.ts';
 import type { TarballState } from './etcd-prefetch.ts';
@@ -21,6 +23,13 @@ export interface DeployContext {
 export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
   const { live } = ctx;
   const syncs: ClockSyncs = new Map();
+  // The env file each host got, which its member serves by once it (re)starts: tskv then reaches
+  // it in that scheme (a move to TLS changes it).
+  const written = new Map<string, string>();
+  const servesWritten = (host: string) => {
+    const scheme = loopbackSchemeOfEnv(written.get(host));
+    if (scheme) live.tunnels.useScheme(host, scheme);
+  };
   return async (step, progress) => {
     if (step.kind === 'clock-check') return checkClocksAgree(live.session, ctx.clock, syncs);
     const ch = live.channel(step.host);
@@ -32,13 +41,32 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
       case 'firewall':
         return openPorts(ch, step.ports);
       case 'config':
+        written.set(step.host, step.env);
         return (await writeEnvFile(ch, step.env)).actions;
       case 'unit':
         return (await serviceCall(ch, 'install', step.unit)).actions;
       case 'tls':
         return writeTlsFiles(ch, live.session.inventory, step.paths);
+      case 'peer-urls': {
+        progress('checking the other members');
+        const members = (await live.memberList()).members;
+        const self = memberAt(live.session.inventory, members, ch.spec);
+        if (!self) {
+          throw new TskvError('E_MEMBERSHIP', `no member has ${step.host}'s peer address`, {
+            host: step.host,
+            fix: 'tskv status shows the member list; re-run deploy once it has the member',
+          });
+        }
+        if (self.peerURLs.length === 1 && self.peerURLs[0] === step.peerUrl)
+          return ['peer URL already updated'];
+        // Its peers cannot reach it from now until it restarts: the others must carry the cluster.
+        await checkOthersHealthy(live, self.id, `moving ${step.host}'s peer URL to TLS`);
+        await live.cluster().memberUpdate(self.id, [step.peerUrl]);
+        return [`member update ${self.idHex}: peer URL ${step.peerUrl}`];
+      }
       case 'start': {
         const started = await serviceCall(ch, 'start');
+        servesWritten(step.host);
         progress(`started (pid ${started.pid ?? '?'}), waiting until healthy`);
         await waitMemberHealthy(ch, live.tunnels.endpoint(ch.conn), started, 'start etcd');
         return started.actions;
@@ -49,6 +77,7 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
         const self = memberAt(inv, (await live.memberList()).members, ch.spec);
         await checkOthersHealthy(live, self?.id, `restarting ${step.host}`);
         const restarted = await serviceCall(ch, 'restart');
+        servesWritten(step.host);
         progress(`restarted (pid ${restarted.pid ?? '?'}), waiting until healthy`);
         await waitMemberHealthy(ch, live.tunnels.endpoint(ch.conn), restarted, 'restart etcd');
         return restarted.actions;

@@ -11,11 +11,10 @@ import { type ErrorDocument, errorDocument, TskvError } from '../errors.ts';
 import type { Inventory } from '../inventory/model.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
-import { envFileValue } from '../ops/config.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
+import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
 import { describePkiChanges, ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
-import { scheme } from '../render/urls.ts';
 import { applyChange } from '../run/apply.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
 import { gatherDeploy, pkiWants } from './deploy-gather.ts';
@@ -23,7 +22,7 @@ import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { prefetchEtcd } from './etcd-prefetch.ts';
 import { LiveCluster } from './live-cluster.ts';
-import { runPreflight } from './preflight.ts';
+import { type PreflightReport, runPreflight } from './preflight.ts';
 import type { Session } from './session.ts';
 
 export interface DeployOptions {
@@ -39,6 +38,8 @@ export interface DeployOptions {
   allowSkew: boolean;
   stepClock: boolean;
   allowExistingData: boolean;
+  /** A change that loses quorum for a moment (moving a cluster of one or two members to TLS) may run. */
+  allowDowntime: boolean;
   /** Prints the plan (before anything changes). */
   showPlan: (plan: DeployPlan) => void;
 }
@@ -68,24 +69,50 @@ function blocking(checks: CheckResult[]): CheckResult[] {
 }
 
 /**
- * A running member whose env file serves another scheme than the inventory's (plain HTTP and
- * tls.mode auto, or the reverse): moving a running cluster to or from TLS is not done yet, and
- * would otherwise fail later as members that do not answer.
+ * Members on TLS (or on their way) while the inventory says off: tskv moves clusters to TLS, never
+ * back to an unauthenticated one.
  */
-function refuseSchemeChange(inv: Inventory, hosts: HostInput[]): void {
-  const want = scheme(inv);
-  const other = hosts.filter((h) => {
-    const url = envFileValue(h.envFile, 'ETCD_ADVERTISE_CLIENT_URLS');
-    return h.running && url !== undefined && !url.startsWith(`${want}://`);
-  });
+function refuseLeavingTls(inv: Inventory, hosts: HostInput[]): void {
+  if (inv.tls.mode !== 'off') return;
+  const other = hosts.filter(
+    (h) => h.facts.etcd.dataDir.hasData && (stageOfEnv(h.envFile) ?? 'plain') !== 'plain',
+  );
   if (other.length === 0) return;
-  const runs = want === 'https' ? 'plain HTTP' : 'TLS';
   throw new TskvError(
     'E_TLS_CHANGE',
-    `the cluster runs ${runs} (${other.map((h) => h.spec.name).join(', ')}), and the inventory says tls.mode ${inv.tls.mode}: moving a running cluster ${want === 'https' ? 'to' : 'off'} TLS is not supported yet; nothing was changed`,
+    `the cluster runs TLS (${other.map((h) => h.spec.name).join(', ')}), and ${inv.tls.declared ? 'the inventory says tls.mode off' : `the inventory names no tls mode and ${inv.tls.dir} holds no PKI`}: tskv does not move a cluster back to plain HTTP; nothing was changed`,
     {
       step: 'plan',
-      fix: `keep tls.mode ${want === 'https' ? 'off (or remove tls:)' : 'auto'} in ${inv.file} for this cluster`,
+      fix: inv.tls.declared
+        ? `keep tls.mode auto in ${inv.file} for this cluster`
+        : `point tls.dir in ${inv.file} at the PKI folder that made this cluster`,
+    },
+  );
+}
+
+/**
+ * Undeclared tls.mode and no member ever ran on these hosts: the cluster deploy bootstraps is a TLS
+ * one (inventory/tls-default.ts). Decided before the hosts are read, from preflight's facts.
+ */
+function adoptTlsForNewCluster(live: LiveCluster, pre: PreflightReport): void {
+  const inv = live.session.inventory;
+  if (inv.tls.declared || inv.tls.mode !== 'off') return;
+  const ran = [...pre.observations.values()].some(
+    (o) => o.facts.etcd.dataDir.hasData || o.facts.etcd.running.length > 0,
+  );
+  if (ran) return;
+  inv.tls.mode = 'auto';
+}
+
+/** Pass 2 of a move to TLS that would lose quorum for a moment: only with --allow-downtime. */
+function refuseDowntime(plan: DeployPlan, options: DeployOptions): void {
+  if (!plan.downtime || options.allowDowntime) return;
+  throw new TskvError(
+    'E_NEEDS_DOWNTIME',
+    `not moving the cluster's peers to TLS: ${plan.downtime}; nothing was changed`,
+    {
+      step: 'plan',
+      fix: `add members first (three or more keep quorum throughout), or accept a moment without quorum: ${options.rerun} --allow-downtime`,
     },
   );
 }
@@ -152,13 +179,27 @@ async function planFromHosts(
       { step: 'preflight', ...(stop[0]?.fix ? { fix: stop[0].fix } : {}) },
     );
   }
+  adoptTlsForNewCluster(live, pre);
   const gathered = await gatherDeploy(live, pre);
-  refuseSchemeChange(inv, gathered.hosts);
+  refuseLeavingTls(inv, gathered.hosts);
   if (inv.tls.mode === 'auto') await settleTls(inv, gathered.hosts, options.dryRun, result);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
     allowExistingData: options.allowExistingData,
   });
-  return planDeploy({ inv, hosts: gathered.hosts, decision, leader: gathered.leader });
+  const migration = planTlsMigration(
+    inv,
+    gathered.hosts.map((h) => ({ spec: h.spec, envFile: h.envFile, hasData: h.facts.etcd.dataDir.hasData })),
+    gathered.members,
+  );
+  const plan = planDeploy({ inv, hosts: gathered.hosts, decision, leader: gathered.leader, migration });
+  refuseDowntime(plan, options);
+  return plan;
+}
+
+function mergeActions(a: Record<string, string[]>, b: Record<string, string[]>): Record<string, string[]> {
+  const out = { ...a };
+  for (const [host, lines] of Object.entries(b)) out[host] = [...(out[host] ?? []), ...lines];
+  return out;
 }
 
 export async function runDeploy(session: Session, options: DeployOptions): Promise<DeployResult> {
@@ -183,6 +224,8 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     tarball ??= resolveEtcdArtifact(inv.etcd);
     return tarball;
   };
+  // Plans after the first (pass 2 of a move to TLS).
+  const passes: DeployPlan[] = [];
   // A dry run sends nothing; a real one, once it holds the lock, pushes the tarball while
   // preflight runs (etcd-prefetch.ts).
   let prefetched: ReturnType<typeof prefetchEtcd> | undefined;
@@ -203,23 +246,40 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
       question: (plan) =>
         plan.restarts.length > 0
           ? {
-              what: `restart ${plan.restarts.join(', ')} (running members, one at a time)`,
+              what:
+                plan.tlsPass === 'dual'
+                  ? `restart ${plan.restarts.join(', ')} twice (running members, one at a time: moving the cluster to TLS)`
+                  : `restart ${plan.restarts.join(', ')} (running members, one at a time)`,
               rerun: options.rerun,
             }
           : undefined,
-      run: (plan, stillLocked) =>
-        isNoop(plan)
-          ? Promise.resolve<RunResult>({ steps: [], actions: {}, error: undefined })
-          : runPlan(plan, {
-              mode: session.mode,
-              beforeEachStep: stillLocked,
-              execute: deployExecutor({
-                live,
-                clock: { stepClock: options.stepClock, allowSkew: options.allowSkew },
-                artifact,
-                ...(prefetched ? { prefetched } : {}),
-              }),
-            }),
+      run: async (plan, stillLocked) => {
+        const runOne = (p: DeployPlan) =>
+          isNoop(p)
+            ? Promise.resolve<RunResult>({ steps: [], actions: {}, error: undefined })
+            : runPlan(p, {
+                mode: session.mode,
+                beforeEachStep: stillLocked,
+                execute: deployExecutor({
+                  live,
+                  clock: { stepClock: options.stepClock, allowSkew: options.allowSkew },
+                  artifact,
+                  ...(prefetched ? { prefetched } : {}),
+                }),
+              });
+        const first = await runOne(plan);
+        if (first.error || plan.tlsPass !== 'dual') return first;
+        // Pass 2 of a move to TLS is planned from what pass 1 left, under the same lock and answer.
+        const second = await planFromHosts(live, options, result);
+        passes.push(second);
+        options.showPlan(second);
+        const next = await runOne(second);
+        return {
+          steps: [...first.steps, ...next.steps],
+          actions: mergeActions(first.actions, next.actions),
+          error: next.error,
+        };
+      },
     });
     if (outcome.kind === 'dry-run') {
       result.ok = true;
@@ -237,8 +297,11 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     result.actions = { ...result.actions, ...run.actions };
     result.steps = run.steps;
     const finished = new Set(run.steps.map((r) => `${r.kind}@${r.host}`));
-    result.started = outcome.plan.starts.filter((h) => finished.has(`start@${h}`));
-    result.restarted = outcome.plan.restarts.filter((h) => finished.has(`restart@${h}`));
+    passes.unshift(outcome.plan);
+    result.started = [...new Set(passes.flatMap((p) => p.starts))].filter((h) => finished.has(`start@${h}`));
+    result.restarted = [...new Set(passes.flatMap((p) => p.restarts))].filter((h) =>
+      finished.has(`restart@${h}`),
+    );
     if (run.error) throw run.error;
     result.verify = await verifyCluster(live);
     result.ok = true;

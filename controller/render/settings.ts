@@ -5,7 +5,7 @@ import type { OwnedFlag, TlsFlag } from '../inventory/owned-flags.ts';
 import { describeCharacter, unsafeCharacter } from '../inventory/text.ts';
 import { PEER_COMMON_NAME } from '../pki/issue.ts';
 import { shellQuote } from './shell-quote.ts';
-import { clientUrl, loopbackClientUrl, peerUrl } from './urls.ts';
+import { clientUrl, loopbackClientUrl, peerUrl, type Scheme, scheme } from './urls.ts';
 
 export type ClusterState = 'new' | 'existing';
 
@@ -14,6 +14,11 @@ export interface SettingsOptions {
   state?: ClusterState;
   /** The members --initial-cluster lists (default: every inventory host, in inventory order). */
   initialCluster?: { name: string; peerUrl: string }[];
+  /**
+   * A member half way to TLS (see ops/tls-migration.ts): it has its certificates and dials TLS
+   * peers, serves clients over https and http on the same port, and its peers over http still.
+   */
+  tlsStage?: 'dual';
 }
 
 /**
@@ -33,14 +38,20 @@ export function findHost(inv: Inventory, hostName: string): HostSpec | undefined
 
 /** A member's etcd settings: tskv's own in the seed's order, then --data-dir, then the inventory's extra flags. */
 export function etcdSettings(inv: Inventory, host: HostSpec, opts: SettingsOptions = {}): Setting[] {
-  const members = opts.initialCluster ?? inv.hosts.map((h) => ({ name: h.name, peerUrl: peerUrl(h, inv) }));
+  // Half way to TLS, peers still speak plain HTTP, and clients may use either.
+  const peers = opts.tlsStage === 'dual' ? 'http' : scheme(inv);
+  const clients: Scheme[] = opts.tlsStage === 'dual' ? ['https', 'http'] : [scheme(inv)];
+  const members =
+    opts.initialCluster ?? inv.hosts.map((h) => ({ name: h.name, peerUrl: peerUrl(h, inv, peers) }));
   // Every owned flag, and only those: the type refuses a missing or an unknown one.
   const own: Record<OwnedFlag, string> = {
     name: host.name,
-    'initial-advertise-peer-urls': peerUrl(host, inv),
-    'listen-peer-urls': peerUrl(host, inv),
-    'listen-client-urls': [...new Set([clientUrl(host, inv), loopbackClientUrl(inv)])].join(','),
-    'advertise-client-urls': clientUrl(host, inv),
+    'initial-advertise-peer-urls': peerUrl(host, inv, peers),
+    'listen-peer-urls': peerUrl(host, inv, peers),
+    'listen-client-urls': [
+      ...new Set(clients.flatMap((s) => [clientUrl(host, inv, s), loopbackClientUrl(inv, s)])),
+    ].join(','),
+    'advertise-client-urls': clients.map((s) => clientUrl(host, inv, s)).join(','),
     'initial-cluster-token': inv.cluster.token,
     'initial-cluster': members.map((m) => `${m.name}=${m.peerUrl}`).join(','),
     'initial-cluster-state': opts.state ?? 'new',

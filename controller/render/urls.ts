@@ -5,7 +5,9 @@ import type { HostSpec, Inventory } from '../inventory/model.ts';
  * Every etcd URL tskv hands out is built here, so switching to TLS (https and certificate
  * flags) happens in one place.
  */
-export function scheme(inv: Inventory): 'http' | 'https' {
+export type Scheme = 'http' | 'https';
+
+export function scheme(inv: Inventory): Scheme {
   return inv.tls.mode === 'off' ? 'http' : 'https';
 }
 
@@ -14,15 +16,15 @@ export function hostPort(address: string, port: number): string {
   return isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-export function peerUrl(host: HostSpec, inv: Inventory): string {
-  return `${scheme(inv)}://${hostPort(host.address, inv.cluster.peerPort)}`;
+export function peerUrl(host: HostSpec, inv: Inventory, as: Scheme = scheme(inv)): string {
+  return `${as}://${hostPort(host.address, inv.cluster.peerPort)}`;
 }
 
-export function clientUrl(host: HostSpec, inv: Inventory): string {
-  return `${scheme(inv)}://${hostPort(host.address, inv.cluster.clientPort)}`;
+export function clientUrl(host: HostSpec, inv: Inventory, as: Scheme = scheme(inv)): string {
+  return `${as}://${hostPort(host.address, inv.cluster.clientPort)}`;
 }
 
 /** The loopback client URL every member also listens on (the seed's http://127.0.0.1:2379). */
-export function loopbackClientUrl(inv: Inventory): string {
-  return `${scheme(inv)}://${hostPort('127.0.0.1', inv.cluster.clientPort)}`;
+export function loopbackClientUrl(inv: Inventory, as: Scheme = scheme(inv)): string {
+  return `${as}://${hostPort('127.0.0.1', inv.cluster.clientPort)}`;
 }

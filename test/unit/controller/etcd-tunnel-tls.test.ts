@@ -44,7 +44,7 @@ describe('TLS through the tunnel to etcd', () => {
   });
 
   const inventory = () => {
-    const text = `${readFileSync(SEED, 'utf8')}tls:\n  mode: auto\n  dir: ${join(dir, 'pki')}\n`;
+    const text = `${readFileSync(SEED, 'utf8').replace('tls: { mode: off }\n', '')}tls:\n  mode: auto\n  dir: ${join(dir, 'pki')}\n`;
     return parseInventory(Buffer.from(text), join(dir, 'inv.yaml'));
   };
 

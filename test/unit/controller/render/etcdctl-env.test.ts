@@ -7,7 +7,12 @@ import { etcdctlEnv } from '../../../../controller/render/etcdctl-env.ts';
 
 const SEED = resolve(import.meta.dirname, '../../../../inventories/seed.yaml');
 const seed = (extra = '') =>
-  parseInventory(Buffer.from(`${readFileSync(SEED, 'utf8')}${extra}`), '/srv/inv/seed.yaml');
+  parseInventory(
+    Buffer.from(
+      `${extra ? readFileSync(SEED, 'utf8').replace('tls: { mode: off }\n', '') : readFileSync(SEED, 'utf8')}${extra}`,
+    ),
+    '/srv/inv/seed.yaml',
+  );
 
 test('plain HTTP: API v3 and every member’s client URL, in inventory order; --host: only its own', () => {
   assert.equal(

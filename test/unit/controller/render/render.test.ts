@@ -244,7 +244,7 @@ describe('render: an inventory with its own templates', () => {
 
 describe('render: tls.mode auto', async () => {
   const inv = parseInventory(
-    Buffer.from(`${readFileSync(SEED, 'utf8')}tls:\n  mode: auto\n`),
+    Buffer.from(`${readFileSync(SEED, 'utf8').replace('tls: { mode: off }\n', '')}tls:\n  mode: auto\n`),
     join(tmpdir(), 'tls-seed.yaml'),
   );
   test('every URL is https; the member serves and asks for certificates of the CA, as a server and as a peer', () => {
