@@ -45,6 +45,11 @@ export interface LabUpOptions {
   fresh?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /**
+   * What every inventory of this Lab object says beyond the lab's own (inventoryPath and
+   * writeInventory's variants), e.g. `{ tls: { mode: 'off' } }` for the seed's plain-HTTP flow.
+   */
+  inventory?: InventoryOverrides;
 }
 
 export interface LabHostStatus {
@@ -65,6 +70,8 @@ export class Lab {
   readonly layout: LabLayout;
   readonly hosts: LabHost[];
   readonly state: LabState;
+  /** LabUpOptions.inventory. */
+  #inventory: InventoryOverrides = {};
 
   private constructor(layout: LabLayout, state: LabState) {
     this.name = layout.name;
@@ -104,6 +111,7 @@ export class Lab {
           fix: `run 'tskv lab down --name ${name}' first, or use another --name`,
         });
       }
+      running.#inventory = options.inventory ?? {};
       running.writeInventoryFile(layout.inventoryPath, running.inventoryDoc());
       log(`lab '${name}' is already up`);
       return running;
@@ -135,6 +143,7 @@ export class Lab {
         upMs: 0,
       };
       const lab = new Lab(layout, state);
+      lab.#inventory = options.inventory ?? {};
       await lab.refreshKnownHosts();
       state.upMs = Date.now() - started;
       writeState(layout, state);
@@ -277,19 +286,22 @@ export class Lab {
   /** The lab inventory as data (what inventory.yaml holds). */
   inventoryDoc(): LabInventoryDoc {
     const { layout, state } = this;
-    return {
-      cluster: { token: `tskv-lab-${layout.name}` },
-      etcd: { version: state.etcd.version, source: state.etcd.path, flags: { 'enable-v2': true } },
-      ssh: {
-        user: 'root',
-        port: 22,
-        identityFile: layout.keyPath,
-        knownHosts: layout.knownHostsPath,
-        hostKeyPolicy: 'strict',
-        proxyCommand: layout.proxyCommand,
+    return mergeOverrides<LabInventoryDoc>(
+      {
+        cluster: { token: `tskv-lab-${layout.name}` },
+        etcd: { version: state.etcd.version, source: state.etcd.path, flags: { 'enable-v2': true } },
+        ssh: {
+          user: 'root',
+          port: 22,
+          identityFile: layout.keyPath,
+          knownHosts: layout.knownHostsPath,
+          hostKeyPolicy: 'strict',
+          proxyCommand: layout.proxyCommand,
+        },
+        hosts: Object.fromEntries(state.hosts.map((h) => [h.name, { address: h.address }])),
       },
-      hosts: Object.fromEntries(state.hosts.map((h) => [h.name, { address: h.address }])),
-    };
+      this.#inventory,
+    );
   }
 
   /**

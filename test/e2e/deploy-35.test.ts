@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
-import { assertDeployed, curlJson, deploy, etcdPids, type V3Member } from './deploy-helpers.ts';
+import {
+  assertDeployed,
+  CURL_CLIENT_CERT,
+  curlJson,
+  deploy,
+  etcdPids,
+  placeClientCert,
+  type V3Member,
+} from './deploy-helpers.ts';
 
 const NAME = 'e2e-deploy35';
 
@@ -12,20 +21,29 @@ describe('tskv deploy on the lab (etcd 3.5 tarball)', { skip: labUnavailableReas
   });
   after(() => Lab.down(NAME));
 
-  test('fresh 3.5 deploy is healthy with the inventory as member list, and a re-run changes nothing', async () => {
+  test("fresh 3.5 deploy with tskv's default (no tls key: TLS for a new cluster) is healthy with the inventory as member list, and a re-run changes nothing", async () => {
     const tarball = await lab.etcdTarball('3.5');
-    const inventory = lab.writeInventory({ etcd: { version: tarball.version, source: tarball.path } });
+    const inventory = lab.writeInventory(
+      { etcd: { version: tarball.version, source: tarball.path } },
+      'inventory-35.yaml',
+    );
     const run = await deploy(inventory);
     assertDeployed(run);
     assert.ok(
       run.doc.verify!.members.every((m) => m.version === tarball.version),
       JSON.stringify(run.doc.verify),
     );
+    assert.doesNotMatch(run.result.stderr, /plain HTTP/);
+    const docker = lab.host('docker');
+    await placeClientCert(docker, join(lab.layout.dir, 'inventory-35.pki'));
     const v2 = await curlJson<{ members: V3Member[] }>(
-      lab.host('docker'),
-      'http://127.0.0.1:2379/v2/members',
+      docker,
+      `${CURL_CLIENT_CERT} https://127.0.0.1:2379/v2/members`,
     );
     assert.deepEqual(v2.members.map((m) => m.name).sort(), ['docker', 'h102', 'h104']);
+    for (const m of v2.members) assert.match((m.peerURLs ?? []).join(), /^https:\/\/[^,]+:2380$/, m.name);
+    const plain = await docker.exec('curl -sS --max-time 5 http://127.0.0.1:2379/health');
+    assert.doesNotMatch(plain.stdout, /"health":"true"/, 'plain HTTP is refused');
     for (const h of lab.hosts) {
       assert.equal(
         (await h.execOk('ps -o user= -p $(pgrep -x etcd)')).trim(),

@@ -20,7 +20,8 @@ export function describeDeployFaults(init: LabInit): void {
   const NAME = init === 'systemd' ? 'e2e-dfaults-sd' : 'e2e-dfaults';
   const manager = init === 'systemd' ? 'systemd' : 'supervisor';
   const hostKind = init === 'systemd' ? 'systemd hosts' : 'hosts without an init';
-  const freshLab = () => Lab.up({ name: NAME, fresh: true, init });
+  // Faults, not TLS: plain HTTP lets the checks curl each member's /health on its host.
+  const freshLab = () => Lab.up({ name: NAME, fresh: true, init, inventory: { tls: { mode: 'off' } } });
 
   describe(`tskv deploy on the lab: failures and re-runs (${hostKind})`, {
     skip: labUnavailableReason() ?? false,

@@ -1,5 +1,7 @@
 /** Running `tskv deploy` against a lab and looking at the hosts from inside. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DeployResult } from '../../controller/plays/deploy.ts';
 import type { Lab, LabHost } from '../../lab/lab.ts';
 import { type CliResult, tskv } from './cli.ts';
@@ -37,6 +39,18 @@ export function assertDeployed(run: DeployRun): void {
 export async function curlJson<T>(host: LabHost, args: string): Promise<T> {
   const out = await host.execOk(`curl -sS --max-time 5 ${args}`);
   return JSON.parse(out) as T;
+}
+
+/** Where placeClientCert puts the controller's client identity on a host. */
+export const CLIENT_CERT_DIR = '/root/tskv-client';
+/** curl's options for the client identity placeClientCert placed. */
+export const CURL_CLIENT_CERT = `--cacert ${CLIENT_CERT_DIR}/ca.crt --cert ${CLIENT_CERT_DIR}/client.crt --key ${CLIENT_CERT_DIR}/client.key`;
+
+/** The CA and client identity of the PKI folder `pki`, copied to `host` for curl there (2379 is not reachable from this machine). */
+export async function placeClientCert(host: LabHost, pki: string): Promise<void> {
+  await host.execOk(`mkdir -p -m 700 ${CLIENT_CERT_DIR}`);
+  for (const file of ['ca.crt', 'client.crt', 'client.key'])
+    await host.execOk(`cat >${CLIENT_CERT_DIR}/${file}`, { input: readFileSync(join(pki, file), 'utf8') });
 }
 
 /** etcd's pid on each host (pgrep), for "restarted nothing" assertions. */

@@ -19,7 +19,8 @@ const NAME = 'e2e-deploy';
 describe('tskv deploy on the lab (etcd 3.4)', { skip: labUnavailableReason() ?? false }, () => {
   let lab: Lab;
   before(async () => {
-    lab = await Lab.up({ name: NAME, fresh: true });
+    // The seed's own flow: plain HTTP, as the blog post runs it (tls.test.ts and deploy-35: TLS).
+    lab = await Lab.up({ name: NAME, fresh: true, inventory: { tls: { mode: 'off' } } });
   });
   after(() => Lab.down(NAME));
 

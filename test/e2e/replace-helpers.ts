@@ -8,6 +8,7 @@ import { LiveCluster } from '../../controller/plays/live-cluster.ts';
 import { openSession } from '../../controller/plays/session.ts';
 import { waitFor } from '../../controller/wait.ts';
 import type { EtcdMinor } from '../../lab/etcd-tarball.ts';
+import type { InventoryOverrides } from '../../lab/inventory-file.ts';
 import { Lab } from '../../lab/lab.ts';
 import type { LabInit } from '../../lab/names.ts';
 import { type CliResult, tskv } from './cli.ts';
@@ -19,8 +20,9 @@ export async function deployedLab(
   hosts: string[],
   minor: EtcdMinor = '3.4',
   init: LabInit = 'none',
+  inventory: InventoryOverrides = {},
 ): Promise<{ lab: Lab; all: string; three: string }> {
-  const lab = await Lab.up({ name, hosts, fresh: true, init });
+  const lab = await Lab.up({ name, hosts, fresh: true, init, inventory });
   const tarball = await lab.etcdTarball(minor);
   const etcd = { version: tarball.version, source: tarball.path };
   const others = Object.fromEntries(hosts.slice(3).map((h) => [h, null]));

@@ -217,7 +217,8 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     await h104.kill('/usr/local/bin/etcd');
     const killed = await run.exited;
     assert.notEqual(killed.code, 0, 'the first run was killed mid-way');
-    assert.ok(learner.peerURLs.includes(`http://${h104.address}:2380`));
+    // tskv's default for the cluster deployedLab bootstraps: TLS.
+    assert.ok(learner.peerURLs.includes(`https://${h104.address}:2380`));
     const journal = await live.live.readJournal();
     assert.equal(journal?.new, 'h104');
     // One membership change at a time: the interrupted replacement holds the cluster.

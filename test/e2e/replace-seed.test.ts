@@ -43,7 +43,10 @@ for (const { minor, init } of kinds) {
 
     before(async () => {
       let three: string;
-      ({ lab, three } = await deployedLab(NAME, ['h102', 'docker', 'h104'], minor, init));
+      // The seed's own flow: plain HTTP, as the blog post runs it.
+      ({ lab, three } = await deployedLab(NAME, ['h102', 'docker', 'h104'], minor, init, {
+        tls: { mode: 'off' },
+      }));
       original = three;
       const tarball = await lab.etcdTarball(minor);
       renamed = renamedInventory(

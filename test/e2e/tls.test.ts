@@ -5,17 +5,24 @@
  * restarted alone; a joining member gets its certificates first; a dry run makes no PKI.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Lab, type LabHost, labUnavailableReason } from '../../lab/lab.ts';
 import { tskv } from './cli.ts';
-import { assertDeployed, deploy, etcdPids } from './deploy-helpers.ts';
+import {
+  assertDeployed,
+  CLIENT_CERT_DIR,
+  CURL_CLIENT_CERT,
+  deploy,
+  etcdPids,
+  placeClientCert,
+} from './deploy-helpers.ts';
 import { assertOk, names, openLive } from './replace-helpers.ts';
 import { underWriter } from './sweep.ts';
 
 const NAME = 'e2e-tls';
-const CLIENT = '/root/tskv-client';
+const CLIENT = CLIENT_CERT_DIR;
 
 describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
   skip: labUnavailableReason() ?? false,
@@ -36,20 +43,14 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
     // The same PKI folder: named after tls.yaml, whichever inventory file names it.
     all = lab.writeInventory({ tls: { mode: 'auto', dir: 'tls.pki' } }, 'tls-all.yaml');
     pki = join(lab.layout.dir, 'tls.pki');
-    rmSync(pki, { recursive: true, force: true }); // an earlier run's (the lab's folder outlives it)
   });
   after(() => Lab.down(NAME));
 
   const three = () => ['h102', 'docker', 'h104'].map((n) => lab.host(n));
 
-  /** The client identity copied to `host`, for curl there (2379 is not reachable from this machine). */
-  async function withClientCert(host: LabHost): Promise<void> {
-    await host.execOk(`mkdir -p -m 700 ${CLIENT}`);
-    for (const file of ['ca.crt', 'client.crt', 'client.key'])
-      await host.execOk(`cat >${CLIENT}/${file}`, { input: readFileSync(join(pki, file), 'utf8') });
-  }
+  const withClientCert = (host: LabHost) => placeClientCert(host, pki);
   const curl = (host: LabHost, args: string) => host.exec(`curl -sS --max-time 5 ${args}`);
-  const withCert = `--cacert ${CLIENT}/ca.crt --cert ${CLIENT}/client.crt --key ${CLIENT}/client.key`;
+  const withCert = CURL_CLIENT_CERT;
 
   // Backdated certificates (valid an hour before they are made) are issue.test.ts's: etcd is Go,
   // which the lab's clock skew (libfaketime) does not reach.
