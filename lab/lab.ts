@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { InputError, TskvError } from '../controller/errors.ts';
 import { loadInventory } from '../controller/inventory/load.ts';
 import type { Inventory } from '../controller/inventory/model.ts';
@@ -306,12 +306,19 @@ export class Lab {
 
   /**
    * Writes a variant of the lab inventory (overrides merge into inventoryDoc(); null removes a
-   * key, e.g. `{ hosts: { h104: null } }`) and returns its path (in the lab's folder).
+   * key, e.g. `{ hosts: { h104: null } }`) and returns its path (in the lab's folder). A variant
+   * that says nothing of tls shares the lab inventory's PKI folder (its default one is named after
+   * the file): a variant is the same cluster.
    */
   writeInventory(overrides: InventoryOverrides = {}, fileName?: string): string {
     const digest = createHash('sha256').update(JSON.stringify(overrides)).digest('hex').slice(0, 10);
     const path = join(this.layout.dir, fileName ?? `inventory-${digest}.yaml`);
-    this.writeInventoryFile(path, mergeOverrides(this.inventoryDoc(), overrides));
+    const base = this.inventoryDoc();
+    const shared =
+      overrides.tls === undefined && base.tls?.dir === undefined
+        ? mergeOverrides(base, { tls: { dir: `${basename(this.layout.inventoryPath, '.yaml')}.pki` } })
+        : base;
+    this.writeInventoryFile(path, mergeOverrides(shared, overrides));
     return path;
   }
 

@@ -35,7 +35,7 @@ describe('tskv deploy on the lab (etcd 3.5 tarball)', { skip: labUnavailableReas
     );
     assert.doesNotMatch(run.result.stderr, /plain HTTP/);
     const docker = lab.host('docker');
-    await placeClientCert(docker, join(lab.layout.dir, 'inventory-35.pki'));
+    await placeClientCert(docker, join(lab.layout.dir, 'inventory.pki'));
     const v2 = await curlJson<{ members: V3Member[] }>(
       docker,
       `${CURL_CLIENT_CERT} https://127.0.0.1:2379/v2/members`,

@@ -53,9 +53,9 @@ describe('moving a plain-HTTP cluster to TLS', { skip: labUnavailableReason() ??
   before(async () => {
     lab = await Lab.up({ name: NAME, hosts: ['h102', 'docker', 'h104'], fresh: true });
     off = lab.writeInventory({ tls: { mode: 'off' } }, 'inventory-off.yaml');
-    // No tls key: its default PKI folder is migrate.pki, which auto below names.
+    // No tls mode: the lab's variants share the PKI folder inventory.pki, which auto below names.
     undeclared = lab.writeInventory({}, 'migrate.yaml');
-    auto = lab.writeInventory({ tls: { mode: 'auto', dir: 'migrate.pki' } }, 'migrate-auto.yaml');
+    auto = lab.writeInventory({ tls: { mode: 'auto', dir: 'inventory.pki' } }, 'migrate-auto.yaml');
   });
   after(() => Lab.down(NAME));
 
@@ -104,7 +104,7 @@ describe('moving a plain-HTTP cluster to TLS', { skip: labUnavailableReason() ??
       assert.equal(kinds.filter((k) => k === `restart@${h}`).length, 2, `${h} restarted twice: ${kinds}`);
       assert.ok(kinds.indexOf(`peer-urls@${h}`) < kinds.lastIndexOf(`restart@${h}`), kinds.join(' '));
     }
-    const pki = join(lab.layout.dir, 'migrate.pki');
+    const pki = join(lab.layout.dir, 'inventory.pki');
     const h102 = lab.host('h102');
     await h102.execOk('mkdir -p -m 700 /root/c');
     for (const f of ['ca.crt', 'client.crt', 'client.key'])
