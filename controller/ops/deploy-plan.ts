@@ -171,7 +171,13 @@ export function planDeploy(input: PlanInput): DeployPlan {
       restart.set(host, [...files, { kind: 'restart', host, title: service.title }]);
     }
   }
-  const restarts = restartOrder([...restart.keys()], input.leader);
+  // A member whose peer URL moved to TLS but that still serves plain peers (a move to TLS stopped
+  // between the two) is cut off from its peers: it restarts first, before anything counts on it.
+  const cutOff = (h: string) => migration?.moving.has(h) === true && !migration.peerUpdates.has(h);
+  const restarts = restartOrder(
+    [...[...restart.keys()].filter(cutOff), ...[...restart.keys()].filter((h) => !cutOff(h))],
+    cutOff(input.leader ?? '') ? undefined : input.leader,
+  );
   const steps: DeployStep[] = [
     ...clock,
     ...(clock.length > 0

@@ -62,6 +62,7 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
         // Its peers cannot reach it from now until it restarts: the others must carry the cluster.
         await checkOthersHealthy(live, self.id, `moving ${step.host}'s peer URL to TLS`);
         await live.cluster().memberUpdate(self.id, [step.peerUrl]);
+        progress('peer URL moved: its peers reach it once it restarts');
         return [`member update ${self.idHex}: peer URL ${step.peerUrl}`];
       }
       case 'start': {
