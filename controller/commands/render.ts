@@ -1,5 +1,6 @@
 import { InputError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
+import { checkUserTls } from '../pki/index.ts';
 import { RENDER_FORMATS, type RenderFormat, renderHost } from '../render/render.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
@@ -30,6 +31,7 @@ const render: Command = {
     }
     const inv = await loadInventory(file!);
     for (const warning of inv.warnings) process.stderr.write(`${warning}\n`);
+    await checkUserTls(inv); // tls.mode files: what render shows is what deploy would place
     const names = values.host !== undefined ? [values.host] : inv.hosts.map((h) => h.name);
     const outputs = names.map((name) => renderHost(inv, name, format));
     const text =

@@ -1,12 +1,13 @@
 import { isIPv6 } from 'node:net';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
+import { tlsOn } from '../inventory/tls.ts';
 
 /**
  * Every etcd URL tskv hands out is built here, so switching to TLS (https and certificate
  * flags) happens in one place.
  */
 export function scheme(inv: Inventory): 'http' | 'https' {
-  return inv.tls.mode === 'off' ? 'http' : 'https';
+  return tlsOn(inv) ? 'https' : 'http';
 }
 
 /** host:port, with IPv6 addresses in brackets. */
