@@ -81,7 +81,12 @@ export const ERROR_CODES = {
   E_ETCD_DOWNLOAD: failed('the etcd tarball cannot be downloaded'),
   E_ETCD_SHA256: failed('the etcd tarball does not have the sha256 the inventory expects'),
   E_ETCD_START: failed('etcd did not start on a host (its last log lines say why)'),
-  E_TLS_OTHER_CA: failed('the hosts trust another CA than the PKI folder the inventory names'),
+  E_TLS_OTHER_CA: failed(
+    "the hosts trust another CA than the inventory names (the PKI folder's, or tls.ca with tls.mode files)",
+  ),
+  E_TLS_FILES: badInput(
+    "tls.mode files: the operator's CA, client or member certificates are missing, unreadable or unfit (chain, SANs, key, validity, usage)",
+  ),
   E_TLS_CHANGE: failed(
     'the inventory asks to move a running TLS cluster back to plain HTTP, which tskv does not do',
   ),

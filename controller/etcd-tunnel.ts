@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { Client } from 'undici';
@@ -14,7 +13,7 @@ import type { HostConnection } from './connect/types.ts';
 import { InputError } from './errors.ts';
 import type { EtcdEndpoint } from './etcd/index.ts';
 import type { Inventory } from './inventory/model.ts';
-import { CA_FILES, CLIENT_FILES } from './pki/layout.ts';
+import { clientTlsSources } from './pki/sources.ts';
 import { loopbackClientUrl, type Scheme, scheme } from './render/urls.ts';
 
 export interface EtcdTunnel {
@@ -30,25 +29,29 @@ export interface TunnelTarget {
   clientUrl: string;
 }
 
-/** tskv's client identity and the CA it trusts (tls.mode auto: the controller's PKI folder). */
+/** tskv's client identity and the CA it trusts (the PKI folder's, or tls.ca and tls.client with tls.mode files). */
 export interface ClientIdentity {
   ca: Buffer;
   cert: Buffer;
   key: Buffer;
 }
 
-/** The PKI folder's client identity; an InputError naming the folder when it is not there yet. */
+/** The client identity of the inventory; an InputError naming the file that is not there (yet). */
 export function readClientIdentity(inv: Inventory): ClientIdentity {
-  const read = (name: string) => {
+  const read = (path: string) => {
     try {
-      return readFileSync(join(inv.tls.dir, name));
+      return readFileSync(path);
     } catch (err) {
-      throw new InputError(`cannot read ${join(inv.tls.dir, name)}: ${(err as Error).message}`, {
-        fix: `run 'tskv deploy ${inv.file}' to create the PKI, or point tls.dir at it`,
+      throw new InputError(`cannot read ${path}: ${(err as Error).message}`, {
+        fix:
+          inv.tls.mode === 'files'
+            ? `put it there, or correct tls.ca and tls.client in ${inv.file}`
+            : `run 'tskv deploy ${inv.file}' to create the PKI, or point tls.dir at it`,
       });
     }
   };
-  return { ca: read(CA_FILES.cert), cert: read(CLIENT_FILES.cert), key: read(CLIENT_FILES.key) };
+  const files = clientTlsSources(inv);
+  return { ca: read(files.ca), cert: read(files.cert), key: read(files.key) };
 }
 
 /**

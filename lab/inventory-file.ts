@@ -24,8 +24,21 @@ export interface LabInventoryDoc {
     dataDir?: string;
   };
   ssh: LabSshDoc;
-  hosts: Record<string, { address: string; ssh?: LabSshDoc; dataDir?: string }>;
-  tls?: { mode?: 'auto' | 'off'; dir?: string };
+  hosts: Record<
+    string,
+    {
+      address: string;
+      ssh?: LabSshDoc;
+      dataDir?: string;
+      tls?: { cert: string; key: string; peerCert?: string; peerKey?: string };
+    }
+  >;
+  tls?: {
+    mode?: 'auto' | 'files' | 'off';
+    dir?: string;
+    ca?: string;
+    client?: { cert: string; key: string };
+  };
 }
 
 /** Deep overrides: objects merge, any other value replaces, null removes the key. */

@@ -2,6 +2,7 @@ import { EXIT_FAILED, EXIT_OK, formatError, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { plaintextWarning } from '../inventory/tls-default.ts';
 import { formatCheck } from '../ops/checks.ts';
+import { checkUserTls } from '../pki/index.ts';
 import { formatPlan } from '../plan/print.ts';
 import { type DeployResult, runDeploy } from '../plays/deploy.ts';
 import { openSession } from '../plays/session.ts';
@@ -80,6 +81,7 @@ const deploy: Command = {
     const json = values.json ?? false;
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: false });
+    await checkUserTls(inv); // tls.mode files: before any host is reached
     const session = await openSession(inv, progressMode(json));
     let result: DeployResult;
     try {

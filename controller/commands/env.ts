@@ -8,8 +8,9 @@ import { printWarnings } from './warnings.ts';
 const usage = `usage: tskv env INVENTORY [--host NAME]
 
 Prints export lines for your own etcdctl, as tskv reaches the cluster: ETCDCTL_API=3, the members'
-client URLs (or only NAME's), and with tls.mode auto the CA and the client certificate and key of
-the controller's PKI. Use it where this machine can reach port 2379 of the hosts:
+client URLs (or only NAME's), and with TLS on the CA and the client certificate and key (of the
+controller's PKI, or tls.ca and tls.client with tls.mode files). Use it where this machine can
+reach port 2379 of the hosts:
   eval "$(tskv env inventory.yaml)" && etcdctl endpoint health --cluster`;
 
 const env: Command = {

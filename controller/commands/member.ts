@@ -8,6 +8,7 @@ import {
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { memberAt } from '../ops/membership.ts';
+import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
 import { LiveCluster } from '../plays/live-cluster.ts';
 import { type MemberPlan, planMemberAdd, planMemberRemove } from '../plays/member.ts';
@@ -105,6 +106,8 @@ const member: Command = {
       throw new InputError(`missing ${sub === 'add' ? 'NAME' : 'NAME|ID'}\n${usage}`);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: true });
+    // A joining member gets the operator's certificates (tls.mode files): checked before any host is reached.
+    if (sub === 'add') await checkUserTls(inv);
     const options = {
       dryRun: values['dry-run'] ?? false,
       yes: values.yes ?? false,

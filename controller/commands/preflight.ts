@@ -1,6 +1,7 @@
 import { EXIT_FAILED, EXIT_OK } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { type CheckResult, formatCheck, worst } from '../ops/checks.ts';
+import { checkUserTls } from '../pki/index.ts';
 import { runPreflight } from '../plays/preflight.ts';
 import { openSession } from '../plays/session.ts';
 import { progressMode } from '../run/progress.ts';
@@ -47,6 +48,7 @@ const preflight: Command = {
     const [file] = requirePositionals(positionals, ['INVENTORY'], usage);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: inv.tls.declared });
+    await checkUserTls(inv); // tls.mode files: before any host is reached
     const session = await openSession(inv, progressMode(values.json ?? false));
     try {
       const report = await runPreflight(session, {

@@ -1,6 +1,7 @@
 import { InputError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { TLS_AUTO_LINE } from '../inventory/tls-default.ts';
+import { checkUserTls } from '../pki/index.ts';
 import { RENDER_FORMATS, type RenderFormat, renderHost } from '../render/render.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
@@ -32,6 +33,7 @@ const render: Command = {
     }
     const loaded = await loadInventory(file!);
     printWarnings(loaded, { plaintext: false });
+    await checkUserTls(loaded); // tls.mode files: what render shows is what deploy would place
     // Undeclared and no PKI yet: shown as deploy bootstraps a new cluster (inventory/tls-default.ts).
     const inv = loaded.tls.declared ? loaded : { ...loaded, tls: { ...loaded.tls, mode: 'auto' as const } };
     const names = values.host !== undefined ? [values.host] : inv.hosts.map((h) => h.name);

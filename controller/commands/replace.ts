@@ -3,6 +3,7 @@ import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { formatDrift, membershipDrift } from '../ops/membership.ts';
 import { checkPairs, type ReplacePair, type ReplacePlan } from '../ops/replace-plan.ts';
+import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
 import { LiveCluster } from '../plays/live-cluster.ts';
 import {
@@ -93,6 +94,7 @@ const replace: Command = {
     if (clash) throw new InputError(clash);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: true });
+    await checkUserTls(inv); // tls.mode files: before any host is reached
     const json = values.json ?? false;
     const out = (text: string) => {
       if (!json) process.stdout.write(text);

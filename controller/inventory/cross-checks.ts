@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { canonicalAddress, isDnsLabel, isMemberAddress, memberNameProblem } from './addresses.ts';
 import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT } from './normalise.ts';
 import { REFUSED_FLAGS } from './owned-flags.ts';
-import { type PathProblem, quoted } from './problems.ts';
+import { type PathProblem, type PathSegment, quoted } from './problems.ts';
 import { dataDirProblem } from './text.ts';
 
 const FLAG_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -159,6 +159,67 @@ function checkLogOutputs(value: unknown, out: InventoryFindings): void {
   }
 }
 
+const FILES_ONLY = 'is for tls.mode files (your own CA and certificates)';
+
+/** What tls.mode files needs in tls, as "needs …" completes it. */
+const FILES_NEEDS = {
+  ca: "the path of the PEM certificate of the CA that issued the members' certificates (e.g. ca: ./ca.crt)",
+  client:
+    'the certificate and key tskv presents to etcd, of the same CA with clientAuth (e.g. client: { cert: ./client.crt, key: ./client.key })',
+} as const;
+
+/**
+ * tls.mode files needs the CA, the client identity and every member's certificates; any other mode
+ * takes none of them (auto issues its own), and files mode has no PKI folder of tskv's.
+ */
+function checkTls(
+  tls: Record<string, unknown>,
+  hosts: Record<string, unknown>,
+  out: InventoryFindings,
+): void {
+  const mode = tls.mode;
+  const keyProblem = (path: PathSegment[], message: string) =>
+    out.problems.push({ path, at: 'key', message });
+  if (mode === 'files') {
+    for (const [key, what] of Object.entries(FILES_NEEDS)) {
+      if (tls[key] === undefined)
+        keyProblem(['tls', key], `missing required key '${key}' in tls: tls.mode files needs ${what}`);
+    }
+    if (tls.dir !== undefined) {
+      keyProblem(
+        ['tls', 'dir'],
+        "tls.dir is the folder of tskv's own PKI (tls.mode auto); with tls.mode files the certificates are yours: remove it",
+      );
+    }
+  }
+  const now = mode === undefined ? 'tls.mode is not set' : `tls.mode is ${String(mode)}`;
+  const notFiles = (path: PathSegment[]) =>
+    keyProblem(path, `${path.join('.')} ${FILES_ONLY}, and ${now}: remove it, or set tls.mode: files`);
+  if (mode !== 'files') {
+    for (const key of ['ca', 'client'] as const) if (tls[key] !== undefined) notFiles(['tls', key]);
+  }
+  for (const name of Object.keys(hosts)) {
+    const own = asRecord(hosts[name]);
+    if (own === undefined) continue;
+    const hostTls = asRecord(own.tls);
+    if (mode !== 'files') {
+      if (own.tls !== undefined) notFiles(['hosts', name, 'tls']);
+    } else if (own.tls === undefined) {
+      keyProblem(
+        ['hosts', name],
+        `host '${name}' has no tls: tls.mode files needs each member's certificate and key (e.g. tls: { cert: ./${name}.crt, key: ./${name}.key })`,
+      );
+    } else if (hostTls && (hostTls.peerCert === undefined) !== (hostTls.peerKey === undefined)) {
+      const [given, missing] =
+        hostTls.peerCert === undefined ? ['peerKey', 'peerCert'] : ['peerCert', 'peerKey'];
+      keyProblem(
+        ['hosts', name, 'tls', given],
+        `hosts.${name}.tls.${given} needs ${missing} beside it: give peerCert and peerKey together, or neither (the peer port then uses cert and key too)`,
+      );
+    }
+  }
+}
+
 /** Checks across fields, on the raw data (defensive about types: zod reports those). */
 export function crossChecks(data: unknown): InventoryFindings {
   const out: InventoryFindings = { problems: [], warnings: [] };
@@ -167,6 +228,8 @@ export function crossChecks(data: unknown): InventoryFindings {
   const hosts = asRecord(root.hosts);
   if (hosts) checkHosts(hosts, out);
   if (hosts) checkDataDirs(hosts, asRecord(root.etcd)?.dataDir, out);
+  const tls = asRecord(root.tls) ?? {};
+  if (hosts) checkTls(tls, hosts, out);
   const cluster = asRecord(root.cluster);
   if (cluster) checkPorts(cluster, out);
   const flags = asRecord(asRecord(root.etcd)?.flags);

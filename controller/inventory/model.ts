@@ -25,6 +25,21 @@ export interface HostSpec {
   dataDir: string;
   /** The inventory's data dir before `{name}` became the member's name: where another member's data would be. */
   dataDirTemplate: string;
+  /** tls.mode files: the member's own certificates and keys on the controller (absolute paths). */
+  tls?: MemberTlsPaths;
+}
+
+/** A certificate and its private key on the controller, as absolute paths. */
+export interface CertKeyPaths {
+  cert: string;
+  key: string;
+}
+
+export interface MemberTlsPaths {
+  /** What etcd serves clients with (--cert-file, --key-file). */
+  server: CertKeyPaths;
+  /** What etcd speaks to peers with (--peer-cert-file, --peer-key-file): the server pair unless the inventory names another. */
+  peer: CertKeyPaths;
 }
 
 export type FlagValue = string | number | boolean;
@@ -42,10 +57,13 @@ export interface EtcdSpec {
   flags: Record<string, FlagValue>;
 }
 
-export type TlsMode = 'auto' | 'off';
+export type TlsMode = 'auto' | 'files' | 'off';
 
 export interface TlsSpec {
-  /** auto: the controller's PKI in `dir`, every etcd URL https with client-certificate auth. */
+  /**
+   * auto: the controller's PKI in `dir`; files: the operator's own CA and certificates (`files`, and
+   * each host's `tls`). Either way every etcd URL is https with client-certificate auth.
+   */
   mode: TlsMode;
   /** Absolute path of the controller's PKI folder (default: <inventory dir>/<inventory name>.pki). */
   dir: string;
@@ -54,6 +72,8 @@ export interface TlsSpec {
    * before (plain HTTP, from a tskv before TLS was the default) stays off until the inventory says auto.
    */
   declared: boolean;
+  /** tls.mode files: the operator's CA certificate and the client identity tskv presents to etcd. */
+  files?: { ca: string; client: CertKeyPaths };
 }
 
 export interface ClusterSpec {

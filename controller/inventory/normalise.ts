@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { isUrlSource, officialEtcdUrl } from '../artifacts/etcd-release.ts';
-import type { HostSpec, Inventory, SshSettings } from './model.ts';
+import type { HostSpec, Inventory, MemberTlsPaths, SshSettings, TlsSpec } from './model.ts';
 import type { RawInventory, RawSsh } from './schema.ts';
 
 export const DEFAULT_CLIENT_PORT = 2379;
@@ -36,11 +36,33 @@ export function dataDirOf(template: string, name: string): string {
   return template.replaceAll('{name}', name);
 }
 
+type RawHostTls = NonNullable<RawInventory['hosts'][string]['tls']>;
+
+/** tls.mode files: a member's pairs; the peer port uses the server pair unless the inventory names another. */
+function memberTls(own: RawHostTls, baseDir: string): MemberTlsPaths {
+  const server = { cert: resolvePath(own.cert, baseDir), key: resolvePath(own.key, baseDir) };
+  const peer =
+    own.peerCert !== undefined && own.peerKey !== undefined
+      ? { cert: resolvePath(own.peerCert, baseDir), key: resolvePath(own.peerKey, baseDir) }
+      : server;
+  return { server, peer };
+}
+
+/** tls.mode files: the operator's CA and tskv's client identity (cross-checks.ts made sure both are there). */
+function userTls(raw: RawInventory['tls'], baseDir: string): TlsSpec['files'] {
+  if (raw?.mode !== 'files' || raw.ca === undefined || raw.client === undefined) return undefined;
+  return {
+    ca: resolvePath(raw.ca, baseDir),
+    client: { cert: resolvePath(raw.client.cert, baseDir), key: resolvePath(raw.client.key, baseDir) },
+  };
+}
+
 /** Validated raw inventory → the normalised model: defaults applied, paths absolute. */
 export function normalise(raw: RawInventory, file: string, warnings: string[]): Inventory {
   const absFile = resolve(file);
   const baseDir = dirname(absFile);
   const globalSsh = raw.ssh ?? {};
+  const files = userTls(raw.tls, baseDir);
   const hosts: HostSpec[] = Object.entries(raw.hosts).map(([name, host]) => {
     const dataDirTemplate = host.dataDir ?? raw.etcd.dataDir ?? DEFAULT_DATA_DIR;
     return {
@@ -49,6 +71,7 @@ export function normalise(raw: RawInventory, file: string, warnings: string[]): 
       ssh: sshSettings(globalSsh, host.ssh ?? {}, baseDir),
       dataDir: dataDirOf(dataDirTemplate, name),
       dataDirTemplate,
+      ...(raw.tls?.mode === 'files' && host.tls ? { tls: memberTls(host.tls, baseDir) } : {}),
     };
   });
   return {
@@ -80,6 +103,7 @@ export function normalise(raw: RawInventory, file: string, warnings: string[]): 
         raw.tls?.dir === undefined
           ? join(baseDir, `${basename(absFile, extname(absFile))}.pki`)
           : resolvePath(raw.tls.dir, baseDir),
+      ...(files ? { files } : {}),
     },
     templatesDir: raw.templates === undefined ? PROJECT_TEMPLATES_DIR : resolvePath(raw.templates, baseDir),
     warnings,

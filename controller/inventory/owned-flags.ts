@@ -19,7 +19,8 @@ export const OWNED_FLAGS = {
 
 export type OwnedFlag = keyof typeof OWNED_FLAGS;
 
-const TLS_WHY = 'tskv sets the TLS flags itself from tls.mode (auto: its own PKI)';
+const TLS_WHY =
+  'tskv sets the TLS flags itself from tls.mode (auto: its own PKI; files: your own CA and certificates)';
 /** The TLS flags tskv sets when tls.mode is not off (render/settings.ts), never the inventory. */
 export const TLS_FLAGS = {
   'cert-file': TLS_WHY,
@@ -57,7 +58,7 @@ export const REFUSED_FLAGS: ReadonlyMap<string, Refusal> = new Map<string, Refus
   ]),
   ...Object.entries(TLS_FLAGS).map(([flag, why]): [string, Refusal] => [
     flag,
-    { why, fix: 'remove it, and set tls.mode: auto' },
+    { why, fix: 'remove it, and set tls.mode: auto (or files, with your own certificates)' },
   ]),
   [
     'config-file',

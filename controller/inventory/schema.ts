@@ -25,10 +25,21 @@ const sshSchema = z.strictObject({
   connectTimeout: z.number().positive().max(3600).optional(),
 });
 
+const controllerPath = z.string().min(1);
+
+/** tls.mode files: a member's own certificates (the peer pair defaults to the server pair). */
+const hostTlsSchema = z.strictObject({
+  cert: controllerPath,
+  key: controllerPath,
+  peerCert: controllerPath.optional(),
+  peerKey: controllerPath.optional(),
+});
+
 const hostSchema = z.strictObject({
   address: z.string().refine(isMemberAddress),
   ssh: sshSchema.optional(),
   dataDir: dataDir.optional(),
+  tls: hostTlsSchema.optional(),
 });
 
 /** An etcd release version: 3.5.17, or a pre-release such as 3.6.0-rc.1 (the agent accepts the same). */
@@ -69,8 +80,10 @@ export const inventorySchema = z.strictObject({
   templates: z.string().min(1).optional(),
   tls: z
     .strictObject({
-      mode: z.enum(['auto', 'off']).optional(),
+      mode: z.enum(['auto', 'files', 'off']).optional(),
       dir: z.string().min(1).optional(),
+      ca: controllerPath.optional(),
+      client: z.strictObject({ cert: controllerPath, key: controllerPath }).optional(),
     })
     .optional(),
 });
@@ -79,6 +92,7 @@ export type RawInventory = z.infer<typeof inventorySchema>;
 export type RawSsh = z.infer<typeof sshSchema>;
 
 const PORT = 'a whole number from 1 to 65535';
+const PEM_PATH = 'the path of a PEM file on this machine (relative to the inventory) with';
 const DATA_DIR =
   "an absolute path of printable characters without '.' or '..' parts, '//' or a trailing '/', and not / or a system folder such as /etc or /var/lib; '{name}' stands for the member name (default /var/lib/etcd/{name}.etcd)";
 
@@ -107,16 +121,27 @@ const HINTS: Record<string, string> = {
   'ssh.proxyCommand': 'an OpenSSH-style ProxyCommand (%h host, %p port, %r user)',
   'ssh.connectTimeout': 'a number of seconds above 0 and at most 3600 (default 10)',
   hosts: 'a map from member name to { address: ... } with at least one host',
-  'hosts.*': 'a map with address (and optionally ssh, dataDir)',
+  'hosts.*': 'a map with address (and optionally ssh, dataDir, tls)',
   'hosts.*.address': 'an IPv4 or IPv6 address or a DNS name (e.g. 192.168.100.102 or etcd1.example.com)',
   'hosts.*.dataDir': DATA_DIR,
+  'hosts.*.tls':
+    "the member's own certificates for tls.mode files: a map with cert and key (and optionally peerCert, peerKey)",
+  'hosts.*.tls.cert': `${PEM_PATH} the member's server certificate (also its peer one unless peerCert is given)`,
+  'hosts.*.tls.key': `${PEM_PATH} the private key of cert (mode 0600 or 0400)`,
+  'hosts.*.tls.peerCert': `${PEM_PATH} the member's peer certificate (default: cert)`,
+  'hosts.*.tls.peerKey': `${PEM_PATH} the private key of peerCert (mode 0600 or 0400)`,
   time: 'a map with servers',
   'time.servers': 'a list of NTP servers',
   'time.servers.*': 'an NTP server address or DNS name (e.g. pool.ntp.org)',
   templates: 'the path of a folder of .hbs templates (relative to the inventory)',
-  tls: 'a map with mode (and optionally dir)',
+  tls: 'a map with mode (and dir for auto; ca and client for files)',
   'tls.mode':
-    "one of auto (tskv's own PKI: every member and client speaks TLS with certificates) or off (plain HTTP, no authentication)",
+    "one of auto (tskv's own PKI: every member and client speaks TLS with certificates), files (the same with your own CA and certificates) or off (plain HTTP, no authentication)",
+  'tls.ca': `${PEM_PATH} the certificate of the CA that issued every member's and the client's certificate`,
+  'tls.client':
+    'the certificate tskv presents to etcd, for tls.mode files: a map with cert and key (relative to the inventory)',
+  'tls.client.cert': `${PEM_PATH} a client certificate (clientAuth) of the CA in tls.ca`,
+  'tls.client.key': `${PEM_PATH} the private key of tls.client.cert (mode 0600 or 0400)`,
   'tls.dir':
     "the folder where the controller keeps the PKI (relative to the inventory; default: the inventory's name with .pki beside it)",
 };

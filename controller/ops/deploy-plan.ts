@@ -59,7 +59,7 @@ export interface HostInput {
   runsAs: string | undefined;
   /** The preflight clock check failed on this host: what it observed. */
   clockProblem: string | undefined;
-  /** tls.mode auto: the TLS files by host path, as the PKI has them and as the host has them. */
+  /** TLS on: the TLS files by host path, as the controller has them and as the host has them. */
   tls?: { want: Map<string, string | undefined>; have: ReadonlyMap<string, HostFile | undefined> };
 }
 

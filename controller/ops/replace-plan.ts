@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { type EtcdId, type EtcdMember, findMember, idToHex } from '../etcd/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { dataDirOf } from '../inventory/normalise.ts';
+import { tlsOn } from '../inventory/tls.ts';
 import type { Step } from '../plan/plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import { type ClusterView, changesInFlight, quorumOf, unhealthyOthers, voters } from './cluster-view.ts';
@@ -84,7 +85,7 @@ export const replaceSteps = {
   prepareHost: (host: string, inv: Inventory): ReplaceStep => ({
     kind: 'prepare-host',
     host,
-    title: `install etcd ${inv.etcd.version} on ${host} and open ports ${inv.cluster.clientPort}/tcp and ${inv.cluster.peerPort}/tcp${inv.tls.mode === 'auto' ? ', and place its TLS certificates (issued where the PKI has none)' : ''}`,
+    title: `install etcd ${inv.etcd.version} on ${host} and open ports ${inv.cluster.clientPort}/tcp and ${inv.cluster.peerPort}/tcp${tlsOn(inv) ? `, and place its TLS certificates${inv.tls.mode === 'auto' ? ' (issued where the PKI has none)' : ''}` : ''}`,
   }),
   startMember: (host: string): ReplaceStep => ({
     kind: 'start-member',

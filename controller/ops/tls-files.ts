@@ -1,17 +1,18 @@
 /**
- * The TLS material a member's host holds when tls.mode is auto: which file of the controller's PKI
- * folder goes where on the host, and whether the host has it as it should (content, 0640 root:etcd).
- * Pure; the play reads both sides. Contents never reach a plan: a step names the files, the runner
- * reads them from the PKI folder when it writes them.
+ * The TLS material a member's host holds with TLS on: which file of the controller (the PKI folder
+ * with tls.mode auto, the operator's own with files) goes where on the host, and whether the host
+ * has it as it should (content, 0640 root:etcd). Pure; the play reads both sides. Contents never
+ * reach a plan: a step names the files, the runner reads them on the controller when it writes them.
  */
 import { ETCD_GROUP, ETCD_PKI_FILES, ETCD_PKI_MODE } from '../../agent/api/index.ts';
-import { CA_FILES, memberFiles } from '../pki/layout.ts';
+import type { Inventory } from '../inventory/model.ts';
+import { memberTlsSources } from '../pki/sources.ts';
 import type { FileAccess } from './config.ts';
 
 export interface TlsFile {
   /** Where it goes on the host. */
   path: string;
-  /** Where it comes from, relative to the PKI folder. */
+  /** Where it comes from on the controller (an absolute path). */
   source: string;
   kind: 'key' | 'cert';
 }
@@ -19,11 +20,10 @@ export interface TlsFile {
 export const TLS_FILE_OWNER = `root:${ETCD_GROUP}`;
 
 /** The CA certificate, and the member's server and peer pairs. */
-export function memberTlsFiles(member: string): TlsFile[] {
-  const server = memberFiles(member, 'server');
-  const peer = memberFiles(member, 'peer');
+export function memberTlsFiles(inv: Inventory, member: string): TlsFile[] {
+  const { ca, server, peer } = memberTlsSources(inv, member);
   return [
-    { path: ETCD_PKI_FILES.ca, source: CA_FILES.cert, kind: 'cert' },
+    { path: ETCD_PKI_FILES.ca, source: ca, kind: 'cert' },
     { path: ETCD_PKI_FILES.serverCert, source: server.cert, kind: 'cert' },
     { path: ETCD_PKI_FILES.serverKey, source: server.key, kind: 'key' },
     { path: ETCD_PKI_FILES.peerCert, source: peer.cert, kind: 'cert' },

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readlink, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describeCause, InputError } from '../errors.ts';
 import { CERT_MODE, DIR_MODE, KEY_MODE } from './layout.ts';
@@ -59,6 +59,13 @@ export async function readPkiFile(path: string, kind: PkiFileKind): Promise<stri
   try {
     file = await readNoFollow(path);
   } catch (err) {
+    if (err instanceof SymlinkError) {
+      throw new InputError(`cannot read ${path}: ${err.message}`, {
+        step: 'pki',
+        fix: `name the file itself, not a symlink to it (${path} points to ${err.target}): a link could be changed to hand etcd another key`,
+        cause: err,
+      });
+    }
     throw cannot('read', path, err);
   }
   if (file === undefined) return undefined;
@@ -73,6 +80,15 @@ export async function readPkiFile(path: string, kind: PkiFileKind): Promise<stri
   return file.content;
 }
 
+class SymlinkError extends Error {
+  readonly target: string;
+
+  constructor(target: string, cause: unknown) {
+    super('it is a symlink', { cause });
+    this.target = target;
+  }
+}
+
 /** A regular file's text and mode, never through a symlink; undefined when nothing is there. */
 async function readNoFollow(path: string): Promise<{ content: string; mode: number } | undefined> {
   let handle: Awaited<ReturnType<typeof open>>;
@@ -81,7 +97,8 @@ async function readNoFollow(path: string): Promise<{ content: string; mode: numb
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    throw code === 'ELOOP' ? new Error('it is a symlink', { cause: err }) : err;
+    if (code === 'ELOOP') throw new SymlinkError(await readlink(path).catch(() => '?'), err);
+    throw err;
   }
   try {
     const info = await handle.stat();

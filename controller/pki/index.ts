@@ -42,4 +42,11 @@ export {
   memberFiles,
   type PairFiles,
 } from './layout.ts';
+export {
+  type ClientTlsSources,
+  clientTlsSources,
+  type MemberTlsSources,
+  memberTlsSources,
+} from './sources.ts';
+export { checkUserTls, type TlsFileProblem, userTlsProblems } from './user-files.ts';
 export { type CertProblem, type CertProblemKind, coversAddress, validateMemberCert } from './validate.ts';

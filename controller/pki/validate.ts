@@ -63,9 +63,46 @@ function keyProblems(cert: x509.X509Certificate, keyPem: string): CertProblem[] 
   }
 }
 
+/** What makes `ca` unfit to trust at `now`: not a CA, or outside its validity window. */
+export function caProblems(ca: x509.X509Certificate, now: Date): CertProblem[] {
+  return [
+    ...(isCaCert(ca) ? [] : [problem('chain', 'the CA certificate is not a CA (basicConstraints CA:FALSE)')]),
+    ...validityProblems(ca, 'the CA certificate', now),
+  ];
+}
+
 /**
- * The problems of a leaf certificate and its key under `ca`: the chain, the key, the validity
- * window at `now` (the CA's too) and the extended key usages it must allow.
+ * The problems of a certificate `ca` should have issued, and its key: the signature, the validity
+ * window at `now`, and the extended key usages it must allow (the CA itself: caProblems).
+ */
+export async function issuedCertProblems(
+  cert: x509.X509Certificate,
+  keyPem: string | undefined,
+  ca: x509.X509Certificate | undefined,
+  now: Date,
+  usages: readonly string[],
+): Promise<CertProblem[]> {
+  const problems: CertProblem[] = [];
+  if (ca && !(await isSignedBy(cert, ca))) {
+    problems.push(
+      problem(
+        'chain',
+        `the certificate was not issued by the CA (${ca.subject}); its issuer is ${cert.issuer}`,
+      ),
+    );
+  }
+  problems.push(...validityProblems(cert, 'the certificate', now));
+  const missing = missingUsages(cert, usages);
+  if (missing.length) {
+    problems.push(problem('usage', `the certificate's extended key usage lacks ${missing.join(' and ')}`));
+  }
+  if (keyPem !== undefined) problems.push(...keyProblems(cert, keyPem));
+  return problems;
+}
+
+/**
+ * The problems of a leaf certificate and its key under `ca`: the CA's own (caProblems), then the
+ * certificate's (issuedCertProblems).
  */
 export async function leafProblems(
   cert: x509.X509Certificate,
@@ -74,25 +111,7 @@ export async function leafProblems(
   now: Date,
   usages: readonly string[],
 ): Promise<CertProblem[]> {
-  const problems: CertProblem[] = [];
-  if (!isCaCert(ca))
-    problems.push(problem('chain', 'the CA certificate is not a CA (basicConstraints CA:FALSE)'));
-  if (!(await isSignedBy(cert, ca))) {
-    problems.push(
-      problem(
-        'chain',
-        `the certificate was not issued by the CA (${ca.subject}); its issuer is ${cert.issuer}`,
-      ),
-    );
-  }
-  problems.push(...validityProblems(ca, 'the CA certificate', now));
-  problems.push(...validityProblems(cert, 'the certificate', now));
-  const missing = missingUsages(cert, usages);
-  if (missing.length) {
-    problems.push(problem('usage', `the certificate's extended key usage lacks ${missing.join(' and ')}`));
-  }
-  problems.push(...keyProblems(cert, keyPem));
-  return problems;
+  return [...caProblems(ca, now), ...(await issuedCertProblems(cert, keyPem, ca, now, usages))];
 }
 
 /**
@@ -121,15 +140,24 @@ export async function validateMemberCert(
     return [problem('unreadable', `the CA certificate ${(err as Error).message}`)];
   }
   const problems = await leafProblems(cert, keyPem, ca, now, ['serverAuth', 'clientAuth']);
-  if (!coversAddress(cert, member.address)) {
-    problems.push(
-      problem(
-        'san',
-        `the certificate's SANs (${describeSans(cert)}) do not name ${member.name}'s address ${member.address}`,
-      ),
-    );
-  }
+  problems.push(...sanProblems(cert, [member.address], `${member.name}'s address`));
   return problems;
+}
+
+/** The addresses of `names` the certificate's SANs do not name, as one problem (`whose`: "h1's address"). */
+export function sanProblems(
+  cert: x509.X509Certificate,
+  names: readonly string[],
+  whose: string,
+): CertProblem[] {
+  const missing = names.filter((n) => !coversAddress(cert, n));
+  if (missing.length === 0) return [];
+  return [
+    problem(
+      'san',
+      `the certificate's SANs (${describeSans(cert)}) do not name ${whose} ${missing.join(' and ')}`,
+    ),
+  ];
 }
 
 /** Whether the certificate's SANs are exactly what tskv issues for this member and role today. */

@@ -1,7 +1,8 @@
-import { join } from 'node:path';
 import { type ResponseOf, routes } from '../../agent/api/index.ts';
 import { hostFailure } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
+import type { Inventory } from '../inventory/model.ts';
+import { tlsOn } from '../inventory/tls.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import type { HostRuntime } from '../ops/cluster-mode.ts';
 import { ETCD_UNIT_FILE, envFileValue } from '../ops/config.ts';
@@ -43,10 +44,9 @@ async function dataElsewhere(ch: HostChannel, envFile: string | undefined): Prom
   return facts.etcd.dataDir.hasData ? dir : undefined;
 }
 
-/** tls.mode auto: the member's TLS files as the controller's PKI has them, and as its host has them. */
-/** tls.mode auto: the member's TLS files as its host has them (what they should be: pkiWants). */
-async function hostTlsFiles(ch: HostChannel): Promise<HostInput['tls']> {
-  const files = memberTlsFiles(ch.spec.name);
+/** TLS on: the member's TLS files as its host has them (what they should be: tlsWants). */
+async function hostTlsFiles(ch: HostChannel, inv: Inventory): Promise<HostInput['tls']> {
+  const files = memberTlsFiles(inv, ch.spec.name);
   const read = await Promise.all(files.map((f) => readFile(ch, f.path)));
   const have = new Map<string, HostFile | undefined>();
   files.forEach((f, i) => {
@@ -57,12 +57,13 @@ async function hostTlsFiles(ch: HostChannel): Promise<HostInput['tls']> {
 }
 
 /**
- * The member's TLS files as the controller's PKI has them, by host path; undefined for one it
- * has not issued yet (a dry run before the first deploy: to be placed).
+ * The member's TLS files as the controller has them (the PKI folder, or the operator's own files),
+ * by host path; undefined for one the PKI has not issued yet (a dry run before the first deploy:
+ * to be placed).
  */
-export async function pkiWants(pkiDir: string, member: string): Promise<Map<string, string | undefined>> {
-  const files = memberTlsFiles(member);
-  const contents = await Promise.all(files.map((f) => readPkiFile(join(pkiDir, f.source), f.kind)));
+export async function tlsWants(inv: Inventory, member: string): Promise<Map<string, string | undefined>> {
+  const files = memberTlsFiles(inv, member);
+  const contents = await Promise.all(files.map((f) => readPkiFile(f.source, f.kind)));
   return new Map(files.map((f, i) => [f.path, contents[i]]));
 }
 
@@ -80,12 +81,11 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
     async (name) => {
       const ch = session.hosts.get(name)!;
       const obs = preflight.observations.get(name)!;
-      const { tls } = session.inventory;
       const [env, unit, service, tlsState] = await Promise.all([
         readFile(ch, ETCD_ENV_FILE),
         obs.facts.init.systemd ? readFile(ch, ETCD_UNIT_FILE) : Promise.resolve(undefined),
         serviceCall(ch, 'status'),
-        tls.mode === 'auto' ? hostTlsFiles(ch) : Promise.resolve(undefined),
+        tlsOn(session.inventory) ? hostTlsFiles(ch, session.inventory) : Promise.resolve(undefined),
       ]);
       const envFile = env?.content;
       return {

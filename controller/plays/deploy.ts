@@ -9,15 +9,16 @@ import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { type ErrorDocument, errorDocument, TskvError } from '../errors.ts';
 import type { Inventory } from '../inventory/model.ts';
+import { tlsOn } from '../inventory/tls.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
 import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
-import { describePkiChanges, ensurePki } from '../pki/index.ts';
+import { checkUserTls, clientTlsSources, describePkiChanges, ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
-import { gatherDeploy, pkiWants } from './deploy-gather.ts';
+import { gatherDeploy, tlsWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { prefetchEtcd } from './etcd-prefetch.ts';
@@ -118,9 +119,9 @@ function refuseDowntime(plan: DeployPlan, options: DeployOptions): void {
 }
 
 /**
- * Hosts that trust another CA than the PKI folder's (tls.dir moved, or the inventory renamed and
- * its default PKI folder with it): new certificates would split the cluster, member by member,
- * into two that cannot talk. CA rotation is not done yet.
+ * Hosts that trust another CA than the inventory's (tls.dir moved, or the inventory renamed and its
+ * default PKI folder with it; with tls.mode files, another tls.ca): new certificates would split
+ * the cluster, member by member, into two that cannot talk. CA rotation is not done yet.
  */
 function refuseOtherCa(inv: Inventory, hosts: HostInput[]): void {
   const other = hosts.filter((h) => {
@@ -132,17 +133,19 @@ function refuseOtherCa(inv: Inventory, hosts: HostInput[]): void {
   if (other.length === 0) return;
   throw new TskvError(
     'E_TLS_OTHER_CA',
-    `${other.map((h) => h.spec.name).join(', ')} trust${other.length === 1 ? 's' : ''} another CA than ${inv.tls.dir}/ca.crt: new certificates from it would split the cluster; nothing was changed`,
+    `${other.map((h) => h.spec.name).join(', ')} trust${other.length === 1 ? 's' : ''} another CA than ${clientTlsSources(inv).ca}: new certificates from it would split the cluster; nothing was changed`,
     {
       step: 'plan',
-      fix: `point tls.dir in ${inv.file} at the PKI folder that made this cluster (a new CA for a running cluster is not supported yet)`,
+      fix: `point ${inv.tls.mode === 'files' ? 'tls.ca' : 'tls.dir'} in ${inv.file} at the ${inv.tls.mode === 'files' ? 'CA' : 'PKI folder'} that made this cluster (a new CA for a running cluster is not supported yet)`,
     },
   );
 }
 
 /**
- * tls.mode auto, once the hosts are read: refuse hosts of another CA before the PKI changes, then
- * (not on a dry run) make or renew what the PKI lacks, and give each host what it should have.
+ * TLS on, once the hosts are read: refuse hosts of another CA before the PKI changes, then with
+ * tls.mode auto (not on a dry run) make or renew what the PKI lacks, and give each host what it
+ * should have; with files, the operator's files, checked (again: the command checked them before
+ * it reached any host).
  */
 async function settleTls(
   inv: Inventory,
@@ -151,11 +154,12 @@ async function settleTls(
   result: DeployResult,
 ): Promise<void> {
   const withWants = async () => {
-    for (const h of hosts) if (h.tls) h.tls.want = await pkiWants(inv.tls.dir, h.spec.name);
+    for (const h of hosts) if (h.tls) h.tls.want = await tlsWants(inv, h.spec.name);
   };
+  if (inv.tls.mode === 'files') await checkUserTls(inv);
   await withWants();
   refuseOtherCa(inv, hosts);
-  if (dryRun) return;
+  if (dryRun || inv.tls.mode === 'files') return;
   const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
   const pki = await ensurePki(inv.tls.dir, members);
   result.actions['pki'] = [...describePkiChanges(pki), ...pki.warnings.map((w) => `warning: ${w}`)];
@@ -182,7 +186,7 @@ async function planFromHosts(
   adoptTlsForNewCluster(live, pre);
   const gathered = await gatherDeploy(live, pre);
   refuseLeavingTls(inv, gathered.hosts);
-  if (inv.tls.mode === 'auto') await settleTls(inv, gathered.hosts, options.dryRun, result);
+  if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
     allowExistingData: options.allowExistingData,
   });

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   ETCD_ENV_MODE,
   ETCD_GROUP,
@@ -12,11 +11,12 @@ import { type EtcdArtifact, remoteTarballPath } from '../artifacts/etcd-tarball.
 import { describeCause, InputError, TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
+import { tlsOn } from '../inventory/tls.ts';
 import { envFileValue } from '../ops/config.ts';
 import { planInstall } from '../ops/install.ts';
 import { joiningInitialCluster } from '../ops/membership.ts';
 import { memberTlsFiles } from '../ops/tls-files.ts';
-import { describePkiChanges, ensurePki, readPkiFile } from '../pki/index.ts';
+import { checkUserTls, describePkiChanges, ensurePki, readPkiFile } from '../pki/index.ts';
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
@@ -80,16 +80,20 @@ export async function writeEnvFile(
 }
 
 /**
- * Writes the member's TLS files that `paths` names from the controller's PKI folder (root:etcd
- * 0640: etcd reads them, no one else). The agent reports no diff for them: keys are never shown.
+ * Writes the member's TLS files that `paths` names from the controller (the PKI folder, or the
+ * operator's own files) to the host (root:etcd 0640: etcd reads them, no one else). The agent
+ * reports no diff for them: keys are never shown.
  */
 export async function writeTlsFiles(ch: HostChannel, inv: Inventory, paths: string[]): Promise<string[]> {
   const actions: string[] = [];
-  for (const file of memberTlsFiles(ch.spec.name).filter((f) => paths.includes(f.path))) {
-    const source = join(inv.tls.dir, file.source);
+  for (const file of memberTlsFiles(inv, ch.spec.name).filter((f) => paths.includes(f.path))) {
+    const { source } = file;
     const content = await readPkiFile(source, file.kind);
     if (content === undefined)
-      throw new InputError(`${source} is missing`, { fix: `run 'tskv deploy ${inv.file}'` });
+      throw new InputError(`${source} is missing`, {
+        fix:
+          inv.tls.mode === 'files' ? `put it back, or correct ${inv.file}` : `run 'tskv deploy ${inv.file}'`,
+      });
     const r = await ch.agent.call(
       routes.fileWrite,
       { path: file.path, content, mode: ETCD_PKI_MODE, group: ETCD_GROUP },
@@ -161,14 +165,18 @@ export async function prepareHost(ch: HostChannel, inv: Inventory): Promise<Fact
 }
 
 /**
- * tls.mode auto: the member's certificates, issued where the PKI has none (or stale ones) for it,
- * placed on its host before it starts (a new member of a TLS cluster cannot start without them).
+ * TLS on: the member's certificates, placed on its host before it starts (a new member of a TLS
+ * cluster cannot start without them): with tls.mode auto issued where the PKI has none (or stale
+ * ones) for it, with files the operator's own, checked first.
  */
 export async function placeMemberTls(ch: HostChannel, inv: Inventory): Promise<string[]> {
-  if (inv.tls.mode !== 'auto') return [];
-  const pki = await ensurePki(inv.tls.dir, [{ name: ch.spec.name, address: ch.spec.address }]);
-  const paths = memberTlsFiles(ch.spec.name).map((f) => f.path);
-  return [...describePkiChanges(pki), ...(await writeTlsFiles(ch, inv, paths))];
+  if (!tlsOn(inv)) return [];
+  const issued =
+    inv.tls.mode === 'files'
+      ? await checkUserTls(inv).then(() => [])
+      : describePkiChanges(await ensurePki(inv.tls.dir, [{ name: ch.spec.name, address: ch.spec.address }]));
+  const paths = memberTlsFiles(inv, ch.spec.name).map((f) => f.path);
+  return [...issued, ...(await writeTlsFiles(ch, inv, paths))];
 }
 
 /**

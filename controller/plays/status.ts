@@ -2,6 +2,7 @@
 import { ETCD_PKI_FILES, routes } from '../../agent/api/index.ts';
 import { describeCause } from '../errors.ts';
 import { idToHex } from '../etcd/index.ts';
+import { tlsOn } from '../inventory/tls.ts';
 import type { ClockOffset } from '../ops/clock-skew.ts';
 import { type DriftProblem, membershipDrift } from '../ops/membership.ts';
 import type { ReplaceJournal } from '../ops/replace-plan.ts';
@@ -42,7 +43,7 @@ export interface HostRow {
   etcd: string | null;
   /** etcd's last log lines (the journal's under systemd) when it is not running or its member is not healthy. */
   log: string[];
-  /** tls.mode auto: the certificates the host's etcd serves, and the CA it trusts; null otherwise. */
+  /** TLS on: the certificates the host's etcd serves, and the CA it trusts; null otherwise. */
   certs: HostCert[] | null;
   problem: string | null;
 }
@@ -122,7 +123,7 @@ async function hostRows(
             failed.service = `etcd service: ${describeCause(err)}`;
             return undefined;
           }),
-          session.inventory.tls.mode === 'off'
+          !tlsOn(session.inventory)
             ? null
             : certsOf(ch).catch((err: unknown) => {
                 failed.certs = `certificates: ${describeCause(err)}`;

@@ -1,11 +1,12 @@
 /**
  * The environment a user's own etcdctl needs to reach the cluster as tskv does: API v3, the
- * members' client URLs, and with TLS on the CA and the client identity of the controller's PKI.
+ * members' client URLs, and with TLS on the CA and the client identity (the controller's PKI, or
+ * the operator's own files with tls.mode files).
  */
-import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Inventory } from '../inventory/model.ts';
-import { CA_FILES, CLIENT_FILES } from '../pki/layout.ts';
+import { tlsOn } from '../inventory/tls.ts';
+import { clientTlsSources } from '../pki/sources.ts';
 import { findHost } from './settings.ts';
 import { shellQuote } from './shell-quote.ts';
 import { clientUrl } from './urls.ts';
@@ -22,12 +23,9 @@ export function etcdctlEnv(inv: Inventory, host?: string): string {
     ['ETCDCTL_API', '3'],
     ['ETCDCTL_ENDPOINTS', hosts.map((h) => clientUrl(h!, inv)).join(',')],
   ];
-  if (inv.tls.mode === 'auto') {
-    vars.push(
-      ['ETCDCTL_CACERT', join(inv.tls.dir, CA_FILES.cert)],
-      ['ETCDCTL_CERT', join(inv.tls.dir, CLIENT_FILES.cert)],
-      ['ETCDCTL_KEY', join(inv.tls.dir, CLIENT_FILES.key)],
-    );
+  if (tlsOn(inv)) {
+    const files = clientTlsSources(inv);
+    vars.push(['ETCDCTL_CACERT', files.ca], ['ETCDCTL_CERT', files.cert], ['ETCDCTL_KEY', files.key]);
   }
   return vars.map(([name, value]) => `export ${name}=${shellQuote(value)}\n`).join('');
 }

@@ -3,6 +3,7 @@ import { InputError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { OwnedFlag, TlsFlag } from '../inventory/owned-flags.ts';
 import { describeCharacter, unsafeCharacter } from '../inventory/text.ts';
+import { tlsOn } from '../inventory/tls.ts';
 import { PEER_COMMON_NAME } from '../pki/issue.ts';
 import { shellQuote } from './shell-quote.ts';
 import { clientUrl, loopbackClientUrl, peerUrl, type Scheme, scheme } from './urls.ts';
@@ -73,11 +74,12 @@ export function etcdSettings(inv: Inventory, host: HostSpec, opts: SettingsOptio
 }
 
 /**
- * With TLS on, a member serves clients and peers only over TLS with certificates of tskv's CA, and
- * asks every client and peer for one (the files are the agent's to place: agent/api/paths.ts).
+ * With TLS on, a member serves clients and peers only over TLS with certificates of the cluster's
+ * CA, and asks every client and peer for one (the files are the agent's to place:
+ * agent/api/paths.ts).
  */
 function tlsSettings(inv: Inventory): Setting[] {
-  if (inv.tls.mode === 'off') return [];
+  if (!tlsOn(inv)) return [];
   const tls: Partial<Record<TlsFlag, string>> = {
     'cert-file': ETCD_PKI_FILES.serverCert,
     'key-file': ETCD_PKI_FILES.serverKey,
@@ -87,9 +89,11 @@ function tlsSettings(inv: Inventory): Setting[] {
     'peer-key-file': ETCD_PKI_FILES.peerKey,
     'peer-client-cert-auth': 'true',
     'peer-trusted-ca-file': ETCD_PKI_FILES.ca,
-    // Only members' peer certificates speak raft, not the client certificate of the same CA.
-    'peer-cert-allowed-cn': PEER_COMMON_NAME,
   };
+  // Only members' peer certificates speak raft, not the client certificate of the same CA. tskv
+  // names its own peer certificates so; the operator's (tls.mode files) are theirs to name, and
+  // every certificate of their CA is taken on the peer port.
+  if (inv.tls.mode === 'auto') tls['peer-cert-allowed-cn'] = PEER_COMMON_NAME;
   return (Object.entries(tls) as [TlsFlag, string][]).map(([flag, value]) => ({
     flag,
     value,

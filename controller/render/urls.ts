@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
+import { tlsOn } from '../inventory/tls.ts';
 
 /**
  * Every etcd URL tskv hands out is built here, so switching to TLS (https and certificate
@@ -8,7 +9,7 @@ import type { HostSpec, Inventory } from '../inventory/model.ts';
 export type Scheme = 'http' | 'https';
 
 export function scheme(inv: Inventory): Scheme {
-  return inv.tls.mode === 'off' ? 'http' : 'https';
+  return tlsOn(inv) ? 'https' : 'http';
 }
 
 /** host:port, with IPv6 addresses in brackets. */

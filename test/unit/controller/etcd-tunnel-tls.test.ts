@@ -103,6 +103,33 @@ describe('TLS through the tunnel to etcd', () => {
     }
   });
 
+  test('tls.mode files: the identity of tls.client, checked against tls.ca', async () => {
+    const etcd = await etcdLike(
+      readFileSync(pkiFile('members/h102/server.crt'), 'utf8'),
+      readFileSync(pkiFile('members/h102/server.key'), 'utf8'),
+    );
+    // h102's peer certificate (clientAuth, CN tskv-etcd-peer) as the client: not the PKI folder's tskv.
+    const hosts = readFileSync(SEED, 'utf8')
+      .replace('tls: { mode: off }\n', '')
+      .replace(/(\w+): \{ address: ([\d.]+) \}/g, '$1: { address: $2, tls: { cert: $1.crt, key: $1.key } }');
+    const files = parseInventory(
+      Buffer.from(
+        `${hosts}tls:\n  mode: files\n  ca: ${pkiFile('ca.crt')}\n  client: { cert: ${pkiFile('members/h102/peer.crt')}, key: ${pkiFile('members/h102/peer.key')} }\n`,
+      ),
+      join(dir, 'files.yaml'),
+    );
+    const tunnel = openEtcdTunnel(
+      loopbackConnection(() => etcd.port),
+      files,
+    );
+    try {
+      assert.equal((await new EtcdClient(tunnel.endpoint, { timeoutMs: 5000 }).health()).healthy, true);
+      assert.deepEqual(etcd.peers, ['tskv-etcd-peer']);
+    } finally {
+      await tunnel.close();
+    }
+  });
+
   test('a member reached through another host: its certificate must name the address in its client URL', async () => {
     const etcd = await etcdLike(
       readFileSync(pkiFile('members/h102/server.crt'), 'utf8'),

@@ -139,6 +139,39 @@ hosts:
     assert.equal(b!.ssh.proxyCommand, 'ssh -W %h:%p bastion');
   });
 
+  test("tls.mode files: the CA, the client pair and each member's pairs, relative to the inventory; peers use the server pair unless told", () => {
+    const inv = parseInventory(
+      `${MINIMAL.replace('a: { address: 10.0.0.1 }', 'a: { address: 10.0.0.1, tls: { cert: a.crt, key: a.key } }')}  b:
+    address: 10.0.0.2
+    tls: { cert: /etc/b.crt, key: b.key, peerCert: b-peer.crt, peerKey: ~/b-peer.key }
+  c: { address: 10.0.0.3, tls: { cert: c.crt, key: c.key } }
+tls:
+  mode: files
+  ca: ./pki/ca.crt
+  client: { cert: pki/client.crt, key: pki/client.key }
+`,
+      '/srv/inv/files.yaml',
+    );
+    assert.equal(inv.tls.mode, 'files');
+    assert.deepEqual(inv.tls.files, {
+      ca: '/srv/inv/pki/ca.crt',
+      client: { cert: '/srv/inv/pki/client.crt', key: '/srv/inv/pki/client.key' },
+    });
+    const [a, b] = inv.hosts;
+    assert.deepEqual(a!.tls, {
+      server: { cert: '/srv/inv/a.crt', key: '/srv/inv/a.key' },
+      peer: { cert: '/srv/inv/a.crt', key: '/srv/inv/a.key' },
+    });
+    assert.deepEqual(b!.tls, {
+      server: { cert: '/etc/b.crt', key: '/srv/inv/b.key' },
+      peer: { cert: '/srv/inv/b-peer.crt', key: join(homedir(), 'b-peer.key') },
+    });
+    // Other modes carry none of it.
+    const auto = parseInventory(`${MINIMAL}tls: { mode: auto }\n`, '/srv/inv/auto.yaml');
+    assert.equal(auto.tls.files, undefined);
+    assert.equal(auto.hosts[0]!.tls, undefined);
+  });
+
   test('without etcd.source, the official amd64 tarball of etcd.version', () => {
     const inv = parseInventory(
       'cluster: { token: t }\netcd: { version: 3.6.4 }\nhosts: { a: { address: 10.0.0.1 } }\n',

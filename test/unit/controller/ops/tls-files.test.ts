@@ -1,23 +1,56 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ETCD_PKI_FILES } from '../../../../agent/api/index.ts';
+import { parseInventory } from '../../../../controller/inventory/load.ts';
 import { type HostFile, memberTlsFiles, planTlsFiles } from '../../../../controller/ops/tls-files.ts';
 
+const inventory = (tls: string, h102 = '') =>
+  parseInventory(
+    `cluster: { token: t }\netcd: { version: 3.5.17, source: ./etcd.tar.gz }\nhosts:\n  h102: { address: 10.0.0.2${h102} }\ntls: ${tls}\n`,
+    '/srv/inv/c.yaml',
+  );
+
 describe('TLS files of a member', () => {
-  test("the CA certificate and the member's own server and peer pairs, from its folder of the PKI", () => {
+  test("tls.mode auto: the CA certificate and the member's own server and peer pairs, from its folder of the PKI", () => {
     assert.deepEqual(
-      memberTlsFiles('h102').map((f) => [f.path, f.source]),
+      memberTlsFiles(inventory('{ mode: auto }'), 'h102').map((f) => [f.path, f.source, f.kind]),
       [
-        [ETCD_PKI_FILES.ca, 'ca.crt'],
-        [ETCD_PKI_FILES.serverCert, 'members/h102/server.crt'],
-        [ETCD_PKI_FILES.serverKey, 'members/h102/server.key'],
-        [ETCD_PKI_FILES.peerCert, 'members/h102/peer.crt'],
-        [ETCD_PKI_FILES.peerKey, 'members/h102/peer.key'],
+        [ETCD_PKI_FILES.ca, '/srv/inv/c.pki/ca.crt', 'cert'],
+        [ETCD_PKI_FILES.serverCert, '/srv/inv/c.pki/members/h102/server.crt', 'cert'],
+        [ETCD_PKI_FILES.serverKey, '/srv/inv/c.pki/members/h102/server.key', 'key'],
+        [ETCD_PKI_FILES.peerCert, '/srv/inv/c.pki/members/h102/peer.crt', 'cert'],
+        [ETCD_PKI_FILES.peerKey, '/srv/inv/c.pki/members/h102/peer.key', 'key'],
       ],
     );
   });
 
-  const want = new Map(memberTlsFiles('h102').map((f) => [f.path, `pem of ${f.source}`]));
+  test("tls.mode files: the same host paths, from the operator's files (the peer pair is the server pair unless named)", () => {
+    const files = '{ mode: files, ca: my/ca.pem, client: { cert: c.pem, key: c.key } }';
+    assert.deepEqual(
+      memberTlsFiles(inventory(files, ', tls: { cert: h.pem, key: h.key }'), 'h102').map((f) => [
+        f.path,
+        f.source,
+      ]),
+      [
+        [ETCD_PKI_FILES.ca, '/srv/inv/my/ca.pem'],
+        [ETCD_PKI_FILES.serverCert, '/srv/inv/h.pem'],
+        [ETCD_PKI_FILES.serverKey, '/srv/inv/h.key'],
+        [ETCD_PKI_FILES.peerCert, '/srv/inv/h.pem'],
+        [ETCD_PKI_FILES.peerKey, '/srv/inv/h.key'],
+      ],
+    );
+    const own = ', tls: { cert: h.pem, key: h.key, peerCert: /p/h.pem, peerKey: /p/h.key }';
+    assert.deepEqual(
+      memberTlsFiles(inventory(files, own), 'h102')
+        .slice(3)
+        .map((f) => f.source),
+      ['/p/h.pem', '/p/h.key'],
+    );
+  });
+
+  const want = new Map(
+    memberTlsFiles(inventory('{ mode: auto }'), 'h102').map((f) => [f.path, `pem of ${f.source}`]),
+  );
   const right = (content: string): HostFile => ({ content, mode: 0o640, owner: 'root:etcd' });
   const asWanted = () => new Map([...want].map(([path, content]) => [path, right(content)]));
 

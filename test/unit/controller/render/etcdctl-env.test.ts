@@ -37,3 +37,18 @@ test('TLS: https endpoints, the CA and the client identity of the PKI folder, qu
     ].join('\n'),
   );
 });
+
+test("TLS with the operator's own files: tls.ca and tls.client", () => {
+  const text = readFileSync(SEED, 'utf8')
+    .replace('tls: { mode: off }\n', '')
+    .replace(/(\w+): \{ address: ([\d.]+) \}/g, '$1: { address: $2, tls: { cert: $1.crt, key: $1.key } }');
+  const inv = parseInventory(
+    Buffer.from(`${text}tls: { mode: files, ca: my/ca.pem, client: { cert: /etc/me.crt, key: me.key } }\n`),
+    '/srv/inv/seed.yaml',
+  );
+  assert.match(
+    etcdctlEnv(inv),
+    /^export ETCDCTL_CACERT=\/srv\/inv\/my\/ca\.pem\nexport ETCDCTL_CERT=\/etc\/me\.crt\nexport ETCDCTL_KEY=\/srv\/inv\/me\.key\n$/m,
+  );
+  assert.match(etcdctlEnv(inv), /ETCDCTL_ENDPOINTS=https:/);
+});

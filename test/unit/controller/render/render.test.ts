@@ -275,6 +275,21 @@ describe('render: tls.mode auto', async () => {
       ],
     );
     assert.equal(inv.tls.dir, join(tmpdir(), 'tls-seed.pki'), 'the PKI beside the inventory, named after it');
+    assert.equal(v.get('peer-cert-allowed-cn'), 'tskv-etcd-peer', "only tskv's peer certificates speak raft");
+  });
+  test("files (the operator's certificates): the same flags and host paths, https, and no CN pinned on the peer port", () => {
+    const text = readFileSync(SEED, 'utf8')
+      .replace('tls: { mode: off }\n', '')
+      .replace(/(\w+): \{ address: ([\d.]+) \}/g, '$1: { address: $2, tls: { cert: $1.crt, key: $1.key } }');
+    const files = parseInventory(
+      Buffer.from(`${text}tls:\n  mode: files\n  ca: ca.crt\n  client: { cert: c.crt, key: c.key }\n`),
+      join(tmpdir(), 'files-seed.yaml'),
+    );
+    const [auto, own] = [inv, files].map((i) =>
+      values(etcdSettings(i, i.hosts.find((h) => h.name === 'h102')!)),
+    );
+    auto!.delete('peer-cert-allowed-cn');
+    assert.deepEqual(own, auto);
   });
   test('the command line gives the boolean flags as --flag=true (Go refuses --flag true)', () => {
     const out = renderHost(inv, 'h102', 'flags');
