@@ -1,6 +1,7 @@
 /**
- * The environment a user's own etcdctl needs to reach the cluster as tskv does: API v3, the
- * members' client URLs, and with TLS on the CA and the client identity of the controller's PKI.
+ * The environment an etcdctl needs to reach the cluster as tskv does: API v3, the members' client
+ * URLs, and with TLS on the CA and the client identity of the controller's PKI. `tskv env` prints
+ * it for the operator's own etcdctl; `tskv etcdctl` gives it to the etcdctl it runs on a member.
  */
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
@@ -10,24 +11,32 @@ import { findHost } from './settings.ts';
 import { shellQuote } from './shell-quote.ts';
 import { clientUrl } from './urls.ts';
 
-/** `export NAME=value` lines for sh; `host`: only that member's endpoint. */
-export function etcdctlEnv(inv: Inventory, host?: string): string {
+/** etcdctl's variables for the TLS identity, each with the file it names (as the PKI folder calls it). */
+export const ETCDCTL_IDENTITY_FILES = [
+  { name: 'ETCDCTL_CACERT', file: CA_FILES.cert, kind: 'cert' },
+  { name: 'ETCDCTL_CERT', file: CLIENT_FILES.cert, kind: 'cert' },
+  { name: 'ETCDCTL_KEY', file: CLIENT_FILES.key, kind: 'key' },
+] as const;
+
+/** ETCDCTL_API and ETCDCTL_ENDPOINTS: every member's client URL in inventory order, or only `host`'s. */
+export function etcdctlEndpointVars(inv: Inventory, host?: string): [string, string][] {
   const hosts = host === undefined ? inv.hosts : [findHost(inv, host)];
   if (hosts.some((h) => h === undefined)) {
     throw new InputError(
       `no host '${host}' in ${inv.file}; its hosts are: ${inv.hosts.map((h) => h.name).join(', ')}`,
     );
   }
-  const vars: [string, string][] = [
+  return [
     ['ETCDCTL_API', '3'],
     ['ETCDCTL_ENDPOINTS', hosts.map((h) => clientUrl(h!, inv)).join(',')],
   ];
+}
+
+/** `export NAME=value` lines for sh; `host`: only that member's endpoint. */
+export function etcdctlEnv(inv: Inventory, host?: string): string {
+  const vars = etcdctlEndpointVars(inv, host);
   if (inv.tls.mode === 'auto') {
-    vars.push(
-      ['ETCDCTL_CACERT', join(inv.tls.dir, CA_FILES.cert)],
-      ['ETCDCTL_CERT', join(inv.tls.dir, CLIENT_FILES.cert)],
-      ['ETCDCTL_KEY', join(inv.tls.dir, CLIENT_FILES.key)],
-    );
+    for (const v of ETCDCTL_IDENTITY_FILES) vars.push([v.name, join(inv.tls.dir, v.file)]);
   }
   return vars.map(([name, value]) => `export ${name}=${shellQuote(value)}\n`).join('');
 }
