@@ -5,7 +5,17 @@ import { enableCompileCache } from 'node:module';
 import type { Command } from './commands/types.ts';
 import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
 
-const COMMANDS = ['deploy', 'preflight', 'render', 'env', 'status', 'member', 'replace', 'lab'] as const;
+const COMMANDS = [
+  'deploy',
+  'preflight',
+  'render',
+  'env',
+  'etcdctl',
+  'status',
+  'member',
+  'replace',
+  'lab',
+] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 function isCommand(name: string | undefined): name is CommandName {
@@ -51,7 +61,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tskv: unknown command '${name}'\n${await help()}\n`);
     return EXIT_BAD_INPUT;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // After `--` the words are another program's (tskv etcdctl INV -- get --help).
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     process.stdout.write(`${cmd.usage}\n`);
     return 0;
   }

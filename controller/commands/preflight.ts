@@ -1,5 +1,6 @@
 import { EXIT_FAILED, EXIT_OK } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
+import { CONTROLLER_HOST } from '../ops/cert-checks.ts';
 import { type CheckResult, formatCheck, worst } from '../ops/checks.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { runPreflight } from '../plays/preflight.ts';
@@ -13,9 +14,11 @@ const usage = `usage: tskv preflight INVENTORY [--json] [--allow-existing-data] 
 
 Checks every host before anything changes: SSH and host keys, root or passwordless sudo, OS, arch
 and init system, free disk at the data dir, free client/peer ports, the host firewall, real
-reachability between every pair of hosts, clock skew, and existing etcd data. The facts come from
-tskv's agent on each host: preflight pushes and starts it where it is missing (it stays resident for
-the next command and exits after 10 idle minutes), and changes nothing else.
+reachability between every pair of hosts, clock skew, existing etcd data, and with tls.mode auto
+each certificate's expiry (the PKI folder's and the hosts': under 30 days left warns, expired
+fails; tskv deploy renews all but the CA). The facts come from tskv's agent on each host:
+preflight pushes and starts it where it is missing (it stays resident for the next command and
+exits after 10 idle minutes), and changes nothing else.
 Exit code: 0 all checks pass (warnings allowed), 1 a check failed, 2 bad input.`;
 
 /** What the operator reads: one line per failed or warning check, then a summary. */
@@ -24,7 +27,7 @@ export function printChecks(checks: CheckResult[], verbose: boolean): void {
   for (const c of shown) process.stdout.write(`${formatCheck(c)}\n`);
   const fails = checks.filter((c) => c.status === 'fail').length;
   const warns = checks.filter((c) => c.status === 'warn').length;
-  const hosts = new Set(checks.map((c) => c.host)).size;
+  const hosts = new Set(checks.map((c) => c.host).filter((h) => h !== CONTROLLER_HOST)).size;
   process.stdout.write(
     fails === 0
       ? `preflight passed: ${checks.length} checks on ${hosts} hosts${warns ? `, ${warns} warnings` : ''}\n`

@@ -4,9 +4,16 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { TskvError } from '../errors.ts';
 import { ChannelLimiter } from './channel-limiter.ts';
-import { killTaggedScript, newRunId, tagCommand } from './remote-kill.ts';
+import { killTaggedScript, newRunId, type StopSignal, tagCommand } from './remote-kill.ts';
 import { asRoot } from './shell.ts';
-import type { ExecOptions, ExecResult, HostConnection, RemoteProcess, UploadOptions } from './types.ts';
+import type {
+  ExecOptions,
+  ExecResult,
+  HostConnection,
+  RemoteProcess,
+  SpawnOptions,
+  UploadOptions,
+} from './types.ts';
 import { uploadFile } from './upload.ts';
 
 /**
@@ -175,12 +182,17 @@ export class SshHostConnection implements HostConnection {
     return asRoot(runId ? tagCommand(command, runId) : command, asRootUser && this.#viaSudo);
   }
 
-  /** Kills a tagged command on the host (best effort), then closes its channel. */
-  #stop(ch: ClientChannel, runId: string, root: boolean | undefined): void {
-    ch.signal('KILL');
-    this.run(killTaggedScript(runId), { root, step: 'stop a command', timeoutMs: undefined })
+  /**
+   * Signals a tagged command on the host (best effort). KILL then closes its channel; after INT or
+   * TERM the channel stays open for the command's exit status (its traps may still be cleaning up).
+   */
+  #stop(ch: ClientChannel, runId: string, root: boolean | undefined, signal: StopSignal = 'KILL'): void {
+    ch.signal(signal);
+    this.run(killTaggedScript(runId, signal), { root, step: 'stop a command', timeoutMs: undefined })
       .catch(() => undefined)
-      .finally(() => ch.close());
+      .finally(() => {
+        if (signal === 'KILL') ch.close();
+      });
   }
 
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
@@ -266,11 +278,26 @@ export class SshHostConnection implements HostConnection {
     });
   }
 
-  spawn(command: string, options: Omit<ExecOptions, 'stdin' | 'timeoutMs'> = {}): Promise<RemoteProcess> {
+  /**
+   * A second session whose stdin stays open while the tagged command `runId` runs: a line on it
+   * (the command ended) lets it go; its end without one (the connection dropped, this process
+   * died: sshd then closes it) TERMs the command.
+   */
+  async #watchdog(step: string, runId: string, root: boolean | undefined): Promise<ClientChannel> {
+    const script = `if ! read -r _; then ${killTaggedScript(runId, 'TERM')}; fi`;
+    const remote = this.#remoteCommand(script, root);
+    const dog = await this.#channel(step, (cb) => this.#client.exec(remote, cb), true);
+    dog.resume();
+    dog.stderr.resume();
+    return dog;
+  }
+
+  spawn(command: string, options: SpawnOptions = {}): Promise<RemoteProcess> {
     const step = stepOf(command, options.step);
     return this.#guard(step, async () => {
       const runId = newRunId();
       const remote = this.#remoteCommand(command, options.root, runId);
+      const dog = options.stopOnDisconnect ? await this.#watchdog(step, runId, options.root) : undefined;
       // ssh2 emits 'close' (which frees the channel slot) only once stdout was read to its end: a
       // caller that never read stdout is not interested in it, so it is drained once the process exits.
       let exitedWith: (code: number | null) => void = () => {};
@@ -291,14 +318,18 @@ export class SshHostConnection implements HostConnection {
             exitedWith(typeof exitCode === 'number' ? exitCode : null);
           });
           c.once('close', () => exitedWith(null));
+          c.once('close', () => dog?.end('ended\n'));
         },
-      );
+      ).catch((err: unknown) => {
+        dog?.end('ended\n');
+        throw err;
+      });
       return {
         stdout: ch,
         stderr: ch.stderr,
         stdin: ch,
         exited,
-        kill: () => this.#stop(ch, runId, options.root),
+        kill: (signal) => this.#stop(ch, runId, options.root, signal),
       };
     });
   }

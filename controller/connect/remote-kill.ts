@@ -21,11 +21,14 @@ export function tagCommand(command: string, runId: string): string {
   return `exec env ${VAR}=${runId} /bin/sh -c ${shellQuote(command)}`;
 }
 
-/** A POSIX sh script that SIGKILLs every process whose environment holds the marker. */
-export function killTaggedScript(runId: string): string {
+/** The signals a tagged command can be stopped with: INT (a Ctrl-C) and TERM let its traps clean up, KILL cannot be caught. */
+export type StopSignal = 'INT' | 'TERM' | 'KILL';
+
+/** A POSIX sh script that sends `signal` to every process whose environment holds the marker. */
+export function killTaggedScript(runId: string, signal: StopSignal = 'KILL'): string {
   return (
     `for p in /proc/[0-9]*; do ` +
-    `if tr '\\000' '\\n' < "$p/environ" | grep -qx '${VAR}=${runId}'; then kill -KILL "\${p#/proc/}"; fi; ` +
+    `if tr '\\000' '\\n' < "$p/environ" | grep -qx '${VAR}=${runId}'; then kill -${signal} "\${p#/proc/}"; fi; ` +
     `done 2>/dev/null; true`
   );
 }

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { StopSignal } from './remote-kill.ts';
 
 export interface ExecOptions {
   /** Bytes written to the command's stdin, then stdin is closed. */
@@ -17,6 +18,14 @@ export interface ExecResult {
   stderr: string;
 }
 
+export interface SpawnOptions extends Omit<ExecOptions, 'stdin' | 'timeoutMs'> {
+  /**
+   * The process must not outlive this connection: should the connection drop (or this process die)
+   * before it exits, it gets TERM. sshd keeps a session's processes running when its client goes.
+   */
+  stopOnDisconnect?: boolean;
+}
+
 /** A long-running remote process whose stdio is a stream (e.g. the agent-server). */
 export interface RemoteProcess {
   stdout: NodeJS.ReadableStream;
@@ -24,7 +33,8 @@ export interface RemoteProcess {
   stdin: NodeJS.WritableStream;
   /** Resolves with the exit code (or null if the channel closed without one). */
   exited: Promise<number | null>;
-  kill(): void;
+  /** Signals the process and its children (KILL by default, which also closes the channel). */
+  kill(signal?: StopSignal): void;
 }
 
 export interface UploadOptions {
@@ -40,7 +50,7 @@ export interface HostConnection {
   /** True when commands needing root run through `sudo -n`. */
   readonly viaSudo: boolean;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
-  spawn(command: string, options?: Omit<ExecOptions, 'stdin' | 'timeoutMs'>): Promise<RemoteProcess>;
+  spawn(command: string, options?: SpawnOptions): Promise<RemoteProcess>;
   /** Upload to a temporary name, verify sha256 on the host, rename into place. */
   upload(data: Buffer | NodeJS.ReadableStream, remotePath: string, options?: UploadOptions): Promise<void>;
   /** A stream to a Unix socket on the host (OpenSSH streamlocal forwarding). */

@@ -18,6 +18,7 @@ import {
 } from '../ops/preflight-checks.ts';
 import { forEachHost } from '../run/progress.ts';
 import { measureClock } from './clock-measure.ts';
+import { certificateChecks } from './preflight-certs.ts';
 import { startReachability } from './reachability.ts';
 import type { HostChannel, Session } from './session.ts';
 
@@ -64,6 +65,13 @@ export async function runPreflight(
   const checks: CheckResult[] = [...session.unreachable];
   const hosts = [...session.hosts.values()];
   const reach = hosts.length > 1 ? startReachability(hosts, ports) : undefined;
+  const certs =
+    inv.tls.mode === 'auto'
+      ? certificateChecks(
+          session,
+          inv.hosts.map((h) => h.name),
+        )
+      : Promise.resolve([]);
   const outcomes = await forEachHost(
     'preflight',
     [...session.hosts.keys()],
@@ -98,7 +106,10 @@ export async function runPreflight(
     );
   } else await reach?.finished;
   checks.push(...clockChecks(new Map([...seen].map(([h, o]) => [h, o.clock]))));
+  checks.push(...(await certs));
+  // The controller's own checks (the PKI folder's certificates) after every host's.
   const order = new Map(inv.hosts.map((h, i) => [h.name, i]));
-  checks.sort((a, b) => (order.get(a.host) ?? 0) - (order.get(b.host) ?? 0));
+  const rank = (host: string) => order.get(host) ?? order.size;
+  checks.sort((a, b) => rank(a.host) - rank(b.host));
   return { checks, observations: seen };
 }

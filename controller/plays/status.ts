@@ -1,5 +1,5 @@
 /** `tskv status`: every member's state through the inventory hosts, each host's clock offset, and membership drift. */
-import { ETCD_PKI_FILES, routes } from '../../agent/api/index.ts';
+import { routes } from '../../agent/api/index.ts';
 import { describeCause } from '../errors.ts';
 import { idToHex } from '../etcd/index.ts';
 import { tlsOn } from '../inventory/tls.ts';
@@ -9,6 +9,7 @@ import type { ReplaceJournal } from '../ops/replace-plan.ts';
 import { describeService } from '../ops/service-state.ts';
 import { daysLeft, inspectCert } from '../pki/index.ts';
 import { measureClock } from './clock-measure.ts';
+import { type HostCertRole, readHostCerts } from './host-certs.ts';
 import { serviceCall } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import type { HostChannel } from './session.ts';
@@ -49,7 +50,7 @@ export interface HostRow {
 }
 
 export interface HostCert {
-  role: 'server' | 'peer' | 'ca';
+  role: HostCertRole;
   /** Whole days until it expires (negative: expired); null when the file is missing or unreadable. */
   daysLeft: number | null;
   notAfter: string | null;
@@ -68,26 +69,18 @@ export interface StatusReport {
 }
 
 const CLOCK_SAMPLES = 3;
-const CERT_FILES = [
-  ['server', ETCD_PKI_FILES.serverCert],
-  ['peer', ETCD_PKI_FILES.peerCert],
-  ['ca', ETCD_PKI_FILES.ca],
-] as const;
 
 /** The expiry of each certificate the host's etcd uses, read from the host (what etcd really has). */
 async function certsOf(ch: HostChannel): Promise<HostCert[]> {
-  return Promise.all(
-    CERT_FILES.map(async ([role, path]): Promise<HostCert> => {
-      const r = await ch.agent.call(routes.fileRead, { path }, { step: `read ${path}` });
-      try {
-        if (!r.exists) throw new Error('missing');
-        const info = inspectCert(r.content);
-        return { role, daysLeft: daysLeft(info), notAfter: info.notAfter.toISOString() };
-      } catch {
-        return { role, daysLeft: null, notAfter: null };
-      }
-    }),
-  );
+  return (await readHostCerts(ch)).map(({ role, pem }): HostCert => {
+    try {
+      if (pem === undefined) throw new Error('missing');
+      const info = inspectCert(pem);
+      return { role, daysLeft: daysLeft(info), notAfter: info.notAfter.toISOString() };
+    } catch {
+      return { role, daysLeft: null, notAfter: null };
+    }
+  });
 }
 const LOG_LINES = 10;
 

@@ -16,26 +16,29 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** Run tskv from its sources with the runner's test seams set (see test/e2e/tskv-seams.ts). */
   seams?: string[];
+  /** tskv's stdin (default: none, as from /dev/null). */
+  input?: string;
 }
 
 /** `tskv` as a child the test can kill mid-way; `exited` settles when it has closed its output. */
 export function spawnTskv(
   args: string[],
-  options: Pick<CliOptions, 'env' | 'seams'> = {},
+  options: Pick<CliOptions, 'env' | 'seams' | 'input'> = {},
 ): { kill(signal?: NodeJS.Signals): void; exited: Promise<CliResult>; stdout(): string; stderr(): string } {
   const [cmd, argv] = options.seams
     ? [process.execPath, [SEAMED, ...options.seams, '--', ...args]]
     : [BIN, args];
   const child = spawn(cmd, argv, {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout!.on('data', (d: Buffer) => {
     stdout += d;
   });
-  child.stderr.on('data', (d: Buffer) => {
+  child.stderr!.on('data', (d: Buffer) => {
     stderr += d;
   });
   const exited = new Promise<CliResult>((resolve, reject) => {

@@ -132,6 +132,18 @@ describe('ensurePki: later runs', () => {
     assert.ok(renewed.notAfter.getTime() > at(700).getTime());
   });
 
+  test('an expired client certificate (no deploy for a year) is renewed alone when no member is asked for', async () => {
+    const dir = await tempDir();
+    const issued = new Date();
+    await ensurePki(dir, [], issued);
+    const later = new Date(issued.getTime() + 400 * DAY_MS);
+    const result = await ensurePki(dir, [], later);
+    assert.deepEqual(changed(result), ['renewed client.crt']);
+    assert.match(result.changes[0]!.reason, /expired/);
+    const renewed = inspectCert((await snapshot(dir)).get('client.crt')!);
+    assert.ok(renewed.notAfter.getTime() > later.getTime() + 300 * DAY_MS);
+  });
+
   test('a missing key, a damaged certificate or a mismatched pair is issued again', async () => {
     const dir = await tempDir();
     await ensurePki(dir, MEMBERS);
