@@ -110,7 +110,7 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
     assertOk(dry, 'member add --dry-run');
     assert.match(
       dry.stdout,
-      /^ {2}3\. add h105 \(http:\/\/[\d.]+:2380\) to the cluster as a voting member$/m,
+      /^ {2}3\. add h105 \(https:\/\/[\d.]+:2380\) to the cluster as a voting member$/m,
     );
     assert.match(dry.stdout, /^dry run: nothing was changed$/m);
     assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h104']);

@@ -17,9 +17,11 @@ describe('deploy resumes after the controller is killed at any step', {
 }, () => {
   after(() => Lab.down(NAME));
 
-  test('a fresh bootstrap, killed before the hosts are prepared, before the members start, and while they start', async () => {
+  test('a fresh bootstrap, killed before the hosts are prepared, between certificates and config, before the members start, and while they start', async () => {
     const points: KillPoint[] = [
       { before: '0' },
+      // h104's certificates placed (tskv's default: TLS), its env file not yet written.
+      { before: 'config@h104' },
       { before: 'start@h102' },
       { mid: 'start@docker', line: 'waiting until healthy' },
     ];
@@ -29,7 +31,7 @@ describe('deploy resumes after the controller is killed at any step', {
       assert.deepEqual(
         dry.doc.plan!.steps.map((s) => `${s.kind}@${s.host}`),
         ['h102', 'docker', 'h104']
-          .flatMap((h) => [`install@${h}`, `firewall@${h}`, `config@${h}`])
+          .flatMap((h) => [`install@${h}`, `firewall@${h}`, `tls@${h}`, `config@${h}`])
           .concat(['start@h102', 'start@docker', 'start@h104']),
       );
       await killedAt(['deploy', lab.inventoryPath, '--json'], point);
