@@ -4,7 +4,7 @@
  * or, for a member whose own host cannot be used, to that member's client URL as the host sees it.
  * The controller never needs a route to the hosts' etcd ports.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -14,7 +14,9 @@ import type { HostConnection } from './connect/types.ts';
 import { InputError } from './errors.ts';
 import type { EtcdEndpoint } from './etcd/index.ts';
 import type { Inventory } from './inventory/model.ts';
+import { readPkiFile } from './pki/files.ts';
 import { CA_FILES, CLIENT_FILES } from './pki/layout.ts';
+import { currentTrust } from './pki/material.ts';
 import { loopbackClientUrl } from './render/urls.ts';
 
 export interface EtcdTunnel {
@@ -30,25 +32,38 @@ export interface TunnelTarget {
   clientUrl: string;
 }
 
-/** tskv's client identity and the CA it trusts (tls.mode auto: the controller's PKI folder). */
+/** tskv's client identity and the CA certificates it trusts (tls.mode auto: the controller's PKI folder). */
 export interface ClientIdentity {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
+  ca: string;
+  cert: string;
+  key: string;
 }
 
-/** The PKI folder's client identity; an InputError naming the folder when it is not there yet. */
-export function readClientIdentity(inv: Inventory): ClientIdentity {
-  const read = (name: string) => {
-    try {
-      return readFileSync(join(inv.tls.dir, name));
-    } catch (err) {
-      throw new InputError(`cannot read ${join(inv.tls.dir, name)}: ${(err as Error).message}`, {
-        fix: `run 'tskv deploy ${inv.file}' to create the PKI, or point tls.dir at it`,
-      });
-    }
-  };
-  return { ca: read(CA_FILES.cert), cert: read(CLIENT_FILES.cert), key: read(CLIENT_FILES.key) };
+/**
+ * The PKI folder's client identity and trust as they are now (during a CA rotation it trusts both
+ * CAs, and the identity changes CA in the middle); an InputError naming the folder when it is not
+ * there yet.
+ */
+export async function readClientIdentity(inv: Inventory): Promise<ClientIdentity> {
+  const dir = inv.tls.dir;
+  const [{ trust }, cert, key] = await Promise.all([
+    currentTrust(dir),
+    readPkiFile(join(dir, CLIENT_FILES.cert), 'cert'),
+    readPkiFile(join(dir, CLIENT_FILES.key), 'key'),
+  ]);
+  if (trust === undefined || cert === undefined || key === undefined) throw noPki(inv);
+  return { ca: trust, cert, key };
+}
+
+/** The client identity's files the PKI folder lacks. */
+const missingIdentity = (inv: Inventory) =>
+  [CA_FILES.cert, CLIENT_FILES.cert, CLIENT_FILES.key].filter((f) => !existsSync(join(inv.tls.dir, f)));
+
+function noPki(inv: Inventory): InputError {
+  const missing = missingIdentity(inv).join(', ') || 'client identity';
+  return new InputError(`the PKI folder ${inv.tls.dir} has no ${missing}`, {
+    fix: `run 'tskv deploy ${inv.file}' to create the PKI, or point tls.dir at it`,
+  });
 }
 
 /**
@@ -75,13 +90,18 @@ export function openEtcdTunnel(conn: HostConnection, inv: Inventory, target?: Tu
   const url = new URL(target?.clientUrl ?? loopbackClientUrl(inv));
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  const identity = url.protocol === 'https:' ? readClientIdentity(inv) : undefined;
+  const tls = url.protocol === 'https:';
+  // A PKI folder that is not there is said at once, not as connections that fail.
+  if (tls && missingIdentity(inv).length > 0) throw noPki(inv);
   const dispatcher = new Client(url.origin, {
     connect: (_options, callback) => {
-      conn
-        .openTcp(host, port)
-        // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
-        .then((stream) => (identity ? overTls(stream, host, identity) : (stream as Socket)))
+      // Read for every connection: a rotation changes the trust and the identity while tskv runs.
+      (tls ? readClientIdentity(inv) : Promise.resolve(undefined))
+        .then(async (identity) => {
+          const stream = await conn.openTcp(host, port);
+          // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
+          return identity ? overTls(stream, host, identity) : (stream as Socket);
+        })
         .then(
           (socket) => callback(null, socket),
           (err: Error) => callback(err, null),

@@ -129,7 +129,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
       configChanged:
         (config.env !== undefined && !config.env.accessOnly) ||
         config.unit !== undefined ||
-        tls !== undefined,
+        tls?.restart === true,
       installChanged: install !== undefined,
       stale: h.stale,
       bootstrapping,

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { type ResponseOf, routes } from '../../agent/api/index.ts';
+import { type FileEncoding, type ResponseOf, routes } from '../../agent/api/index.ts';
 import { hostFailure } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { CheckResult } from '../ops/checks.ts';
@@ -7,8 +6,8 @@ import type { HostRuntime } from '../ops/cluster-mode.ts';
 import { ETCD_UNIT_FILE, envFileValue } from '../ops/config.ts';
 import type { HostInput } from '../ops/deploy-plan.ts';
 import { hostAt } from '../ops/membership.ts';
-import { type HostFile, memberTlsFiles } from '../ops/tls-files.ts';
-import { readPkiFile } from '../pki/index.ts';
+import { type HostFile, MEMBER_TLS_FILES, tlsFileContents } from '../ops/tls-files.ts';
+import { memberMaterial } from '../pki/index.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import { forEachHost } from '../run/progress.ts';
 import { type ServiceStatus, serviceCall } from './host-etcd.ts';
@@ -26,11 +25,17 @@ export interface Gathered {
   leader: string | undefined;
 }
 
-async function readFile(
+/** A file of the host's through its agent; undefined when it does not exist. */
+export async function readHostFile(
   ch: HostChannel,
   path: string,
+  encoding?: FileEncoding,
 ): Promise<ResponseOf<typeof routes.fileRead> | undefined> {
-  const r = await ch.agent.call(routes.fileRead, { path }, { step: `read ${path}` });
+  const r = await ch.agent.call(
+    routes.fileRead,
+    { path, ...(encoding ? { encoding } : {}) },
+    { step: `read ${path}` },
+  );
   return r.exists ? r : undefined;
 }
 
@@ -42,11 +47,10 @@ async function dataElsewhere(ch: HostChannel, envFile: string | undefined): Prom
   return facts.etcd.dataDir.hasData ? dir : undefined;
 }
 
-/** tls.mode auto: the member's TLS files as the controller's PKI has them, and as its host has them. */
 /** tls.mode auto: the member's TLS files as its host has them (what they should be: pkiWants). */
-async function hostTlsFiles(ch: HostChannel): Promise<HostInput['tls']> {
-  const files = memberTlsFiles(ch.spec.name);
-  const read = await Promise.all(files.map((f) => readFile(ch, f.path)));
+export async function hostTlsFiles(ch: HostChannel): Promise<NonNullable<HostInput['tls']>> {
+  const files = MEMBER_TLS_FILES;
+  const read = await Promise.all(files.map((f) => readHostFile(ch, f.path, f.encoding)));
   const have = new Map<string, HostFile | undefined>();
   files.forEach((f, i) => {
     const remote = read[i];
@@ -56,13 +60,11 @@ async function hostTlsFiles(ch: HostChannel): Promise<HostInput['tls']> {
 }
 
 /**
- * The member's TLS files as the controller's PKI has them, by host path; undefined for one it
- * has not issued yet (a dry run before the first deploy: to be placed).
+ * The member's TLS files as the controller's PKI hands them out now, by host path; undefined for
+ * one it has not issued yet (a dry run before the first deploy: to be placed).
  */
 export async function pkiWants(pkiDir: string, member: string): Promise<Map<string, string | undefined>> {
-  const files = memberTlsFiles(member);
-  const contents = await Promise.all(files.map((f) => readPkiFile(join(pkiDir, f.source), f.kind)));
-  return new Map(files.map((f, i) => [f.path, contents[i]]));
+  return tlsFileContents(await memberMaterial(pkiDir, member));
 }
 
 export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport): Promise<Gathered> {
@@ -81,8 +83,8 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
       const obs = preflight.observations.get(name)!;
       const { tls } = session.inventory;
       const [env, unit, service, tlsState] = await Promise.all([
-        readFile(ch, ETCD_ENV_FILE),
-        obs.facts.init.systemd ? readFile(ch, ETCD_UNIT_FILE) : Promise.resolve(undefined),
+        readHostFile(ch, ETCD_ENV_FILE),
+        obs.facts.init.systemd ? readHostFile(ch, ETCD_UNIT_FILE) : Promise.resolve(undefined),
         serviceCall(ch, 'status'),
         tls.mode === 'auto' ? hostTlsFiles(ch) : Promise.resolve(undefined),
       ]);

@@ -13,7 +13,7 @@ import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { envFileValue } from '../ops/config.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
-import { describePkiChanges, ensurePki } from '../pki/index.ts';
+import { acceptedTrust, describePkiChanges, ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
 import { scheme } from '../render/urls.ts';
 import { applyChange } from '../run/apply.ts';
@@ -93,14 +93,18 @@ function refuseSchemeChange(inv: Inventory, hosts: HostInput[]): void {
 /**
  * Hosts that trust another CA than the PKI folder's (tls.dir moved, or the inventory renamed and
  * its default PKI folder with it): new certificates would split the cluster, member by member,
- * into two that cannot talk. CA rotation is not done yet.
+ * into two that cannot talk. `accepted`: what the folder's hosts may trust (acceptedTrust: during
+ * a CA rotation, the retiring CA, the new one, or both).
  */
-function refuseOtherCa(inv: Inventory, hosts: HostInput[]): void {
+export function refuseOtherCa(
+  inv: Inventory,
+  hosts: Pick<HostInput, 'spec' | 'tls'>[],
+  accepted: readonly string[],
+): void {
   const other = hosts.filter((h) => {
-    const want = h.tls?.want.get(ETCD_PKI_FILES.ca);
     const have = h.tls?.have.get(ETCD_PKI_FILES.ca)?.content;
     // No CA in the PKI folder while the hosts have one: the folder is not the one that made them.
-    return have !== undefined && have !== want;
+    return have !== undefined && !accepted.includes(have);
   });
   if (other.length === 0) return;
   throw new TskvError(
@@ -108,7 +112,7 @@ function refuseOtherCa(inv: Inventory, hosts: HostInput[]): void {
     `${other.map((h) => h.spec.name).join(', ')} trust${other.length === 1 ? 's' : ''} another CA than ${inv.tls.dir}/ca.crt: new certificates from it would split the cluster; nothing was changed`,
     {
       step: 'plan',
-      fix: `point tls.dir in ${inv.file} at the PKI folder that made this cluster (a new CA for a running cluster is not supported yet)`,
+      fix: `point tls.dir in ${inv.file} at the PKI folder that made this cluster (a new CA for a running cluster: tskv certs rotate --ca)`,
     },
   );
 }
@@ -127,7 +131,7 @@ async function settleTls(
     for (const h of hosts) if (h.tls) h.tls.want = await pkiWants(inv.tls.dir, h.spec.name);
   };
   await withWants();
-  refuseOtherCa(inv, hosts);
+  refuseOtherCa(inv, hosts, await acceptedTrust(inv.tls.dir));
   if (dryRun) return;
   const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
   const pki = await ensurePki(inv.tls.dir, members);

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   ETCD_ENV_MODE,
   ETCD_GROUP,
@@ -15,8 +14,8 @@ import type { Inventory } from '../inventory/model.ts';
 import { envFileValue } from '../ops/config.ts';
 import { planInstall } from '../ops/install.ts';
 import { joiningInitialCluster } from '../ops/membership.ts';
-import { memberTlsFiles } from '../ops/tls-files.ts';
-import { describePkiChanges, ensurePki, readPkiFile } from '../pki/index.ts';
+import { MEMBER_TLS_FILES } from '../ops/tls-files.ts';
+import { describePkiChanges, ensurePki, memberMaterial } from '../pki/index.ts';
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
@@ -80,19 +79,29 @@ export async function writeEnvFile(
 }
 
 /**
- * Writes the member's TLS files that `paths` names from the controller's PKI folder (root:etcd
- * 0640: etcd reads them, no one else). The agent reports no diff for them: keys are never shown.
+ * Writes the member's TLS files that `paths` names as the controller's PKI folder hands them out
+ * now (root:etcd 0640: etcd reads them, no one else). The agent reports no diff for them: keys
+ * are never shown.
  */
 export async function writeTlsFiles(ch: HostChannel, inv: Inventory, paths: string[]): Promise<string[]> {
   const actions: string[] = [];
-  for (const file of memberTlsFiles(ch.spec.name).filter((f) => paths.includes(f.path))) {
-    const source = join(inv.tls.dir, file.source);
-    const content = await readPkiFile(source, file.kind);
-    if (content === undefined)
-      throw new InputError(`${source} is missing`, { fix: `run 'tskv deploy ${inv.file}'` });
+  const material = await memberMaterial(inv.tls.dir, ch.spec.name);
+  for (const file of MEMBER_TLS_FILES.filter((f) => paths.includes(f.path))) {
+    const content = file.content(material);
+    if (content === undefined) {
+      throw new InputError(`the PKI folder ${inv.tls.dir} has no ${file.path} for ${ch.spec.name} yet`, {
+        fix: `run 'tskv deploy ${inv.file}'`,
+      });
+    }
     const r = await ch.agent.call(
       routes.fileWrite,
-      { path: file.path, content, mode: ETCD_PKI_MODE, group: ETCD_GROUP },
+      {
+        path: file.path,
+        content,
+        ...(file.encoding === 'utf8' ? {} : { encoding: file.encoding }),
+        mode: ETCD_PKI_MODE,
+        group: ETCD_GROUP,
+      },
       { step: `write ${file.path}` },
     );
     actions.push(...r.actions);
@@ -167,7 +176,7 @@ export async function prepareHost(ch: HostChannel, inv: Inventory): Promise<Fact
 export async function placeMemberTls(ch: HostChannel, inv: Inventory): Promise<string[]> {
   if (inv.tls.mode !== 'auto') return [];
   const pki = await ensurePki(inv.tls.dir, [{ name: ch.spec.name, address: ch.spec.address }]);
-  const paths = memberTlsFiles(ch.spec.name).map((f) => f.path);
+  const paths = MEMBER_TLS_FILES.map((f) => f.path);
   return [...describePkiChanges(pki), ...(await writeTlsFiles(ch, inv, paths))];
 }
 

@@ -78,6 +78,9 @@ function tlsSettings(inv: Inventory): Setting[] {
     'peer-trusted-ca-file': ETCD_PKI_FILES.ca,
     // Only members' peer certificates speak raft, not the client certificate of the same CA.
     'peer-cert-allowed-cn': PEER_COMMON_NAME,
+    // Certificates replaced by tskv certs rotate are refused, though their CA is trusted.
+    'client-crl-file': ETCD_PKI_FILES.crl,
+    'peer-crl-file': ETCD_PKI_FILES.crl,
   };
   return (Object.entries(tls) as [TlsFlag, string][]).map(([flag, value]) => ({
     flag,

@@ -1,23 +1,51 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ETCD_PKI_FILES } from '../../../../agent/api/index.ts';
-import { type HostFile, memberTlsFiles, planTlsFiles } from '../../../../controller/ops/tls-files.ts';
+import {
+  type HostFile,
+  MEMBER_TLS_FILES,
+  planTlsFiles,
+  tlsFileContents,
+} from '../../../../controller/ops/tls-files.ts';
+import { issueCrl, type MemberMaterial, parseCrlPem } from '../../../../controller/pki/index.ts';
+import { newAuthority } from '../pki/pki-fixture.ts';
 
-describe('TLS files of a member', () => {
-  test("the CA certificate and the member's own server and peer pairs, from its folder of the PKI", () => {
+describe('TLS files of a member', async () => {
+  const { authority } = await newAuthority();
+  const crl = await issueCrl(authority, ['4a0b']);
+  const material: MemberMaterial = {
+    trust: 'the trusted CAs',
+    crl,
+    server: { cert: 'server cert', key: 'server key' },
+    peer: { cert: 'peer cert', key: 'peer key' },
+  };
+
+  test("the trusted CAs, the member's own server and peer pairs, and the revocation list as DER", () => {
+    const contents = tlsFileContents(material);
+    assert.deepEqual([...contents].slice(0, 5), [
+      [ETCD_PKI_FILES.ca, 'the trusted CAs'],
+      [ETCD_PKI_FILES.serverCert, 'server cert'],
+      [ETCD_PKI_FILES.serverKey, 'server key'],
+      [ETCD_PKI_FILES.peerCert, 'peer cert'],
+      [ETCD_PKI_FILES.peerKey, 'peer key'],
+    ]);
+    const der = Buffer.from(contents.get(ETCD_PKI_FILES.crl)!, 'base64');
+    assert.deepEqual(der, Buffer.from(parseCrlPem(crl).rawData));
+    assert.equal(der[0], 0x30, 'DER, not PEM');
     assert.deepEqual(
-      memberTlsFiles('h102').map((f) => [f.path, f.source]),
-      [
-        [ETCD_PKI_FILES.ca, 'ca.crt'],
-        [ETCD_PKI_FILES.serverCert, 'members/h102/server.crt'],
-        [ETCD_PKI_FILES.serverKey, 'members/h102/server.key'],
-        [ETCD_PKI_FILES.peerCert, 'members/h102/peer.crt'],
-        [ETCD_PKI_FILES.peerKey, 'members/h102/peer.key'],
-      ],
+      MEMBER_TLS_FILES.filter((f) => f.encoding === 'base64').map((f) => f.path),
+      [ETCD_PKI_FILES.crl],
     );
+    const unissued = tlsFileContents({
+      ...material,
+      crl: undefined,
+      peer: { cert: undefined, key: undefined },
+    });
+    assert.equal(unissued.get(ETCD_PKI_FILES.crl), undefined);
+    assert.equal(unissued.get(ETCD_PKI_FILES.peerKey), undefined);
   });
 
-  const want = new Map(memberTlsFiles('h102').map((f) => [f.path, `pem of ${f.source}`]));
+  const want = new Map(MEMBER_TLS_FILES.map((f) => [f.path, `content of ${f.path}`]));
   const right = (content: string): HostFile => ({ content, mode: 0o640, owner: 'root:etcd' });
   const asWanted = () => new Map([...want].map(([path, content]) => [path, right(content)]));
 
@@ -26,7 +54,7 @@ describe('TLS files of a member', () => {
     assert.deepEqual(bare?.paths, [...want.keys()]);
     assert.equal(
       bare?.title,
-      'place TLS files ca.crt, server.crt, server.key, peer.crt, peer.key (0640 root:etcd)',
+      'place TLS files ca.crt, server.crt, server.key, peer.crt, peer.key, crl.der (0640 root:etcd)',
     );
     assert.equal(planTlsFiles(want, asWanted()), undefined);
   });
@@ -39,6 +67,15 @@ describe('TLS files of a member', () => {
     const plan = planTlsFiles(want, have);
     assert.deepEqual(plan?.paths, [ETCD_PKI_FILES.ca, ETCD_PKI_FILES.serverCert, ETCD_PKI_FILES.peerKey]);
     assert.equal(plan?.title, 'update TLS files ca.crt, server.crt, peer.key (0640 root:etcd)');
+    assert.equal(plan?.restart, true);
+  });
+
+  test('a new revocation list alone needs no restart: etcd reads it at every connection', () => {
+    const have = asWanted();
+    have.set(ETCD_PKI_FILES.crl, right('an older list'));
+    const plan = planTlsFiles(want, have);
+    assert.deepEqual(plan?.paths, [ETCD_PKI_FILES.crl]);
+    assert.equal(plan?.restart, false);
   });
 
   test('a file the PKI has not issued yet (a dry run before the first deploy) is planned', () => {
@@ -48,6 +85,6 @@ describe('TLS files of a member', () => {
 
   test('the plan names files, never their contents (private keys)', () => {
     const plan = planTlsFiles(want, new Map());
-    assert.doesNotMatch(JSON.stringify(plan), /pem of/);
+    assert.doesNotMatch(JSON.stringify(plan), /content of/);
   });
 });
