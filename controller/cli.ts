@@ -5,7 +5,17 @@ import { enableCompileCache } from 'node:module';
 import type { Command } from './commands/types.ts';
 import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
 
-const COMMANDS = ['deploy', 'preflight', 'render', 'env', 'status', 'member', 'replace', 'lab'] as const;
+const COMMANDS = [
+  'deploy',
+  'preflight',
+  'render',
+  'env',
+  'status',
+  'member',
+  'replace',
+  'certs',
+  'lab',
+] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 function isCommand(name: string | undefined): name is CommandName {
