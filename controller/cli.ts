@@ -14,6 +14,7 @@ const COMMANDS = [
   'status',
   'member',
   'replace',
+  'certs',
   'lab',
 ] as const;
 type CommandName = (typeof COMMANDS)[number];

@@ -107,6 +107,18 @@ export function formatError(err: unknown): string {
   return describeCause(err);
 }
 
+/** A result document's error, as formatError prints the error it was made of. */
+export function formatErrorDocument(doc: ErrorDocument): string {
+  const { code, message, host, step, fix } = doc;
+  return formatError(
+    new TskvError(code, message, {
+      ...(host ? { host } : {}),
+      ...(step ? { step } : {}),
+      ...(fix ? { fix } : {}),
+    }),
+  );
+}
+
 export function exitCodeOf(err: unknown): number {
   return err instanceof TskvError ? err.exitCode : EXIT_FAILED;
 }

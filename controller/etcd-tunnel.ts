@@ -4,8 +4,9 @@
  * or, for a member whose own host cannot be used, to that member's client URL as the host sees it.
  * The controller never needs a route to the hosts' etcd ports.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { Client } from 'undici';
@@ -13,6 +14,9 @@ import type { HostConnection } from './connect/types.ts';
 import { InputError } from './errors.ts';
 import type { EtcdEndpoint } from './etcd/index.ts';
 import type { Inventory } from './inventory/model.ts';
+import { readPkiFile } from './pki/files.ts';
+import { CA_FILES, CLIENT_FILES } from './pki/layout.ts';
+import { currentTrust } from './pki/material.ts';
 import { clientTlsSources } from './pki/sources.ts';
 import { loopbackClientUrl, type Scheme, scheme } from './render/urls.ts';
 
@@ -29,29 +33,53 @@ export interface TunnelTarget {
   clientUrl: string;
 }
 
-/** tskv's client identity and the CA it trusts (the PKI folder's, or tls.ca and tls.client with tls.mode files). */
+/**
+ * tskv's client identity and the CA certificates it trusts: the PKI folder's (during a CA rotation
+ * both CAs), or tls.ca and tls.client with tls.mode files.
+ */
 export interface ClientIdentity {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
+  ca: string;
+  cert: string;
+  key: string;
 }
 
-/** The client identity of the inventory; an InputError naming the file that is not there (yet). */
-export function readClientIdentity(inv: Inventory): ClientIdentity {
-  const read = (path: string) => {
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new InputError(`cannot read ${path}: ${(err as Error).message}`, {
-        fix:
-          inv.tls.mode === 'files'
-            ? `put it there, or correct tls.ca and tls.client in ${inv.file}`
-            : `run 'tskv deploy ${inv.file}' to create the PKI, or point tls.dir at it`,
+/**
+ * The client identity and trust as they are now (during a CA rotation the PKI folder trusts both
+ * CAs, and the identity changes CA in the middle); an InputError naming what is not there (yet).
+ */
+export async function readClientIdentity(inv: Inventory): Promise<ClientIdentity> {
+  if (inv.tls.mode === 'files') {
+    const files = clientTlsSources(inv);
+    const [ca, cert, key] = await Promise.all([
+      readPkiFile(files.ca, 'cert'),
+      readPkiFile(files.cert, 'cert'),
+      readPkiFile(files.key, 'key'),
+    ]);
+    if (ca === undefined || cert === undefined || key === undefined) {
+      const missing = [files.ca, files.cert, files.key].filter((f) => !existsSync(f));
+      throw new InputError(`cannot read ${missing.join(', ') || 'the client identity'}`, {
+        fix: `put it there, or correct tls.ca and tls.client in ${inv.file}`,
       });
     }
-  };
-  const files = clientTlsSources(inv);
-  return { ca: read(files.ca), cert: read(files.cert), key: read(files.key) };
+    return { ca, cert, key };
+  }
+  const dir = inv.tls.dir;
+  const [{ trust }, cert, key] = await Promise.all([
+    currentTrust(dir),
+    readPkiFile(join(dir, CLIENT_FILES.cert), 'cert'),
+    readPkiFile(join(dir, CLIENT_FILES.key), 'key'),
+  ]);
+  if (trust === undefined || cert === undefined || key === undefined) throw noPki(inv);
+  return { ca: trust, cert, key };
+}
+
+function noPki(inv: Inventory): InputError {
+  const missing = [CA_FILES.cert, CLIENT_FILES.cert, CLIENT_FILES.key].filter(
+    (f) => !existsSync(join(inv.tls.dir, f)),
+  );
+  return new InputError(`the PKI folder ${inv.tls.dir} has no ${missing.join(', ') || 'client identity'}`, {
+    fix: `run 'tskv deploy ${inv.file}' to create the PKI, or point tls.dir at it`,
+  });
 }
 
 /**
@@ -83,18 +111,17 @@ export function openEtcdTunnel(
   const url = new URL(target?.clientUrl ?? loopbackClientUrl(inv, loopbackScheme));
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  // Read at the first connection: a tunnel may be opened before deploy makes the PKI.
-  let identity: ClientIdentity | undefined;
-  const tls = () => {
-    identity ??= readClientIdentity(inv);
-    return identity;
-  };
+  const tls = url.protocol === 'https:';
   const dispatcher = new Client(url.origin, {
     connect: (_options, callback) => {
-      conn
-        .openTcp(host, port)
-        // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
-        .then((stream) => (url.protocol === 'https:' ? overTls(stream, host, tls()) : (stream as Socket)))
+      // Read for every connection: a rotation changes the trust and the identity while tskv runs,
+      // and a tunnel may be opened before deploy makes the PKI.
+      (tls ? readClientIdentity(inv) : Promise.resolve(undefined))
+        .then(async (identity) => {
+          const stream = await conn.openTcp(host, port);
+          // undici's HTTP/1 client needs only a Duplex (write, cork/uncork, destroy) from its socket.
+          return identity ? overTls(stream, host, identity) : (stream as Socket);
+        })
         .then(
           (socket) => callback(null, socket),
           (err: Error) => callback(err, null),

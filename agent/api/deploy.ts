@@ -11,11 +11,21 @@ export const applyResultSchema = z.object({
 });
 export type ApplyResult = z.infer<typeof applyResultSchema>;
 
+/**
+ * How a file's bytes travel as `content`: utf8 text, or base64 for a binary file (a DER
+ * certificate revocation list). Base64 is canonical (what Node's encoder writes), so that two
+ * contents are equal exactly when the bytes are.
+ */
+export const fileEncoding = z.enum(['utf8', 'base64']);
+export type FileEncoding = z.infer<typeof fileEncoding>;
+
 // files: atomic write (temp file in the same dir, fsync, rename), read
 export const fileWriteRequestSchema = z
   .object({
     path: hostPath,
     content: z.string(),
+    /** Absent: utf8. */
+    encoding: fileEncoding.optional(),
     mode: fileMode.default(0o644),
     /**
      * The file's group (its owner is root): `etcd` for a file etcd may read (the env file), the
@@ -28,7 +38,9 @@ export const fileWriteResponseSchema = applyResultSchema.extend({
   /** Unified diff of old → new content ("" when unchanged). */
   diff: z.string(),
 });
-export const fileReadRequestSchema = z.object({ path: hostPath }).strict();
+export const fileReadRequestSchema = z
+  .object({ path: hostPath, /** Absent: utf8. */ encoding: fileEncoding.optional() })
+  .strict();
 export const fileReadResponseSchema = z.object({
   exists: z.boolean(),
   content: z.string(),

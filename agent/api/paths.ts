@@ -22,8 +22,10 @@ export const ETCD_ENV_MODE = 0o640;
 export const ETCD_DATA_MODE = 0o700;
 
 /**
- * A member's TLS material (tls.mode auto): the CA certificate, its server and peer certificates
- * and keys, each root:ETCD_GROUP ETCD_PKI_MODE (the keys never readable by anyone but etcd and root).
+ * A member's TLS material (tls.mode auto): the CA certificates it trusts, its server and peer
+ * certificates and keys, and the list of revoked certificates (DER: etcd 3.6 reads no PEM there),
+ * each root:ETCD_GROUP ETCD_PKI_MODE (the keys never readable by anyone but etcd and root). The
+ * file routes write nothing else in ETCD_PKI_DIR.
  */
 export const ETCD_PKI_DIR = `${ETCD_CONFIG_DIR}/pki`;
 export const ETCD_PKI_FILES = {
@@ -32,6 +34,7 @@ export const ETCD_PKI_FILES = {
   serverKey: `${ETCD_PKI_DIR}/server.key`,
   peerCert: `${ETCD_PKI_DIR}/peer.crt`,
   peerKey: `${ETCD_PKI_DIR}/peer.key`,
+  crl: `${ETCD_PKI_DIR}/crl.der`,
 } as const;
 export const ETCD_PKI_MODE = 0o640;
 

@@ -1,4 +1,5 @@
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { ETCD_PKI_DIR, ETCD_PKI_FILES } from '../api/index.ts';
 import { refused } from '../errors.ts';
 import { type HostLayout, isWithin } from './layout.ts';
 import { checkSecurePath } from './secure-path.ts';
@@ -28,9 +29,22 @@ export async function checkReadable(layout: HostLayout, path: string): Promise<v
   await checkSecurePath(top, path, 'the file routes read');
 }
 
+/** The TLS folder of etcd's configuration folder (ETCD_PKI_DIR on a host). */
+function pkiDir(layout: HostLayout): string {
+  return `${layout.configDir}/${basename(ETCD_PKI_DIR)}`;
+}
+
+/** Whether `path` is in the TLS folder (private keys among its files). */
+export function isTlsMaterial(layout: HostLayout, path: string): boolean {
+  return isWithin(path, pkiDir(layout)) && path !== pkiDir(layout);
+}
+
+const TLS_FILE_NAMES = Object.values(ETCD_PKI_FILES).map((p) => basename(p));
+
 /**
- * What /v1/files/write may write: files under etcd's configuration folder, reached as for reads;
- * the env file holds only etcd's settings (envFileProblem).
+ * What /v1/files/write may write: files under etcd's configuration folder, reached as for reads,
+ * in its TLS folder only the files tskv places there (ETCD_PKI_FILES); the env file holds only
+ * etcd's settings (envFileProblem).
  */
 export async function checkWritable(layout: HostLayout, path: string, content: string): Promise<void> {
   const top = allowedTop(path, [], [layout.configDir]);
@@ -38,6 +52,12 @@ export async function checkWritable(layout: HostLayout, path: string, content: s
     throw refused(`the file routes write only files under ${layout.configDir}, not ${path}`);
   }
   await checkSecurePath(top, path, 'the file routes write');
+  const tlsFile = dirname(path) === pkiDir(layout) && TLS_FILE_NAMES.includes(basename(path));
+  if (isTlsMaterial(layout, path) && !tlsFile) {
+    throw refused(
+      `the file routes write in ${pkiDir(layout)} only ${TLS_FILE_NAMES.join(', ')}, not ${path}`,
+    );
+  }
   const problem = path === layout.envFile ? envFileProblem(content) : undefined;
   if (problem) throw refused(`${path} holds only etcd's ETCD_* settings: ${problem}`);
 }

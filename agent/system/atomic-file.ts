@@ -36,9 +36,14 @@ export async function readCurrentFile(path: string): Promise<CurrentFile> {
 
 /**
  * As readCurrentFile, but never through a symlink at `path` (O_NOFOLLOW: an error, not followed)
- * and at most `maxBytes`: the file is judged by the handle it is read from.
+ * and at most `maxBytes`: the file is judged by the handle it is read from. `encoding` base64
+ * gives a binary file's bytes.
  */
-export async function readFileNoFollow(path: string, maxBytes: number): Promise<CurrentFile> {
+export async function readFileNoFollow(
+  path: string,
+  maxBytes: number,
+  encoding: 'utf8' | 'base64' = 'utf8',
+): Promise<CurrentFile> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -54,7 +59,7 @@ export async function readFileNoFollow(path: string, maxBytes: number): Promise<
     if (info.size > maxBytes) throw new Error(`${path} is over ${maxBytes} bytes`);
     return {
       exists: true,
-      content: await handle.readFile('utf8'),
+      content: await handle.readFile(encoding),
       mode: info.mode & 0o7777,
       uid: info.uid,
       gid: info.gid,

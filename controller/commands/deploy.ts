@@ -1,4 +1,4 @@
-import { EXIT_FAILED, EXIT_OK, formatError, TskvError } from '../errors.ts';
+import { EXIT_FAILED, EXIT_OK, formatErrorDocument } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { plaintextWarning } from '../inventory/tls-default.ts';
 import { formatCheck } from '../ops/checks.ts';
@@ -35,13 +35,7 @@ function printResult(r: DeployResult): void {
   const out = process.stdout;
   for (const c of r.preflight.filter((x) => x.status === 'warn')) out.write(`${formatCheck(c)}\n`);
   if (r.error) {
-    const { code, message, host, step, fix } = r.error;
-    const err = new TskvError(code, message, {
-      ...(host ? { host } : {}),
-      ...(step ? { step } : {}),
-      ...(fix ? { fix } : {}),
-    });
-    out.write(`deploy failed: ${formatError(err)}\n`);
+    out.write(`deploy failed: ${formatErrorDocument(r.error)}\n`);
     return;
   }
   if (r.dryRun) {

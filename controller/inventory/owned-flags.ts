@@ -32,6 +32,8 @@ export const TLS_FLAGS = {
   'peer-client-cert-auth': TLS_WHY,
   'peer-trusted-ca-file': TLS_WHY,
   'peer-cert-allowed-cn': TLS_WHY,
+  'client-crl-file': TLS_WHY,
+  'peer-crl-file': TLS_WHY,
   'auto-tls': "etcd's own self-signed certificates are never verified; tskv sets TLS from tls.mode",
   'peer-auto-tls': "etcd's own self-signed certificates are never verified; tskv sets TLS from tls.mode",
 } as const;

@@ -153,7 +153,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
       configChanged:
         (config.env !== undefined && !config.env.accessOnly) ||
         config.unit !== undefined ||
-        tls !== undefined ||
+        tls?.restart === true ||
         newPeerUrl !== undefined,
       installChanged: install !== undefined,
       stale: h.stale,

@@ -1,10 +1,13 @@
 /**
  * The controller's PKI directory, made and kept current: `ensurePki` creates what is missing,
  * renews what is wrong or expires within 30 days, keeps everything else byte for byte, and says
- * what it changed (nothing, on a re-run with the same members).
+ * what it changed (nothing, on a re-run with the same members). During a CA rotation
+ * (rotation.ts) certificates are issued by the CA the members present certificates of in that
+ * phase: the retiring one until every member trusts both.
  */
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
+import { isCrlOf, issueCrl } from './crl.ts';
 import { createPkiFileExclusive, ensurePrivateDir, readPkiFile, writePkiFile } from './files.ts';
 import { daysLeft, isCaCert, keyMatchesCert, parseCertPem } from './inspect.ts';
 import {
@@ -19,15 +22,28 @@ import {
   PEER_COMMON_NAME,
 } from './issue.ts';
 import { keyPairFromPem } from './keys.ts';
-import { CA_FILES, CLIENT_FILES, memberDir, memberFiles, type PairFiles } from './layout.ts';
+import {
+  CA_FILES,
+  CLIENT_FILES,
+  CRL_FILE,
+  memberDir,
+  memberFiles,
+  type PairFiles,
+  RETIRING_CA_FILES,
+  RETIRING_CRL_FILE,
+  ROTATION_FILE,
+} from './layout.ts';
 import { withPkiLock } from './lock.ts';
+import { finishCommand, type Rotation, readRotation } from './rotation.ts';
 import { hasIssuedSans, leafProblems } from './validate.ts';
 import type * as x509 from './x509.ts';
 
 export const RENEW_WITHIN_DAYS = 30;
 
-export interface PkiChange extends PairFiles {
-  action: 'created' | 'renewed';
+export interface PkiChange {
+  /** The file that changed, relative to the PKI directory (a pair's certificate stands for the pair). */
+  file: string;
+  action: 'created' | 'renewed' | 'updated' | 'removed';
   reason: string;
 }
 
@@ -41,7 +57,7 @@ export interface PkiResult {
 
 /** What ensurePki wrote, a line each ("PKI DIR: created ca.crt (no CA yet)"). */
 export function describePkiChanges(pki: PkiResult): string[] {
-  return pki.changes.map((c) => `PKI ${pki.dir}: ${c.action} ${c.cert} (${c.reason})`);
+  return pki.changes.map((c) => `PKI ${pki.dir}: ${c.action} ${c.file} (${c.reason})`);
 }
 
 interface LeafSpec {
@@ -52,6 +68,11 @@ interface LeafSpec {
   sanMismatch?(cert: x509.X509Certificate): string | undefined;
 }
 
+export interface SettleOptions {
+  /** Why a current certificate must be issued again all the same (a rotation asks), or undefined. */
+  replace?(cert: x509.X509Certificate, files: PairFiles): string | undefined;
+}
+
 export async function ensurePki(
   dir: string,
   members: readonly MemberIdentity[],
@@ -59,18 +80,92 @@ export async function ensurePki(
 ): Promise<PkiResult> {
   await ensurePrivateDir(dir);
   return withPkiLock(dir, async () => {
-    const result: PkiResult = { dir, changes: [], warnings: [] };
-    const ca = await ensureCa(dir, now, result);
-    await ensureLeaf(dir, ca, clientSpec(), now, result);
-    for (const member of members) {
-      await ensurePrivateDir(join(dir, memberDir(member.name)));
-      for (const role of ['server', 'peer'] as const) {
-        await ensureLeaf(dir, ca, memberSpec(role, member), now, result);
-      }
+    const result = await settlePki(dir, members, now);
+    const rotation = await readRotation(dir);
+    if (rotation) {
+      result.warnings.push(
+        `a ${rotation.kind === 'ca' ? 'CA' : 'certificate'} rotation is in progress (${join(dir, ROTATION_FILE)}): ${finishCommand(rotation, 'INVENTORY')} finishes it`,
+      );
     }
     return result;
   });
 }
+
+/** ensurePki's work, for a caller that holds the PKI lock (withPkiLock) already. */
+export async function settlePki(
+  dir: string,
+  members: readonly MemberIdentity[],
+  now: Date,
+  options: SettleOptions = {},
+): Promise<PkiResult> {
+  const result: PkiResult = { dir, changes: [], warnings: [] };
+  const rotation = await readRotation(dir);
+  const issuer = await issuingCa(dir, rotation, now, result);
+  await ensureLeaf(dir, issuer, clientSpec(), now, result, options);
+  for (const member of members) {
+    await ensurePrivateDir(join(dir, memberDir(member.name)));
+    for (const role of ['server', 'peer'] as const) {
+      await ensureLeaf(dir, issuer, memberSpec(role, member), now, result, options);
+    }
+  }
+  return result;
+}
+
+/**
+ * The CA that issues certificates now, its revocation list made where missing: the retiring CA
+ * while members may still trust only it (a CA rotation's first pass), else the CA (made on
+ * first use).
+ */
+async function issuingCa(
+  dir: string,
+  rotation: Rotation | undefined,
+  now: Date,
+  result: PkiResult,
+): Promise<Authority> {
+  if (rotation?.kind === 'ca' && rotation.phase === 'trust') {
+    const retiring = await readCa(dir, RETIRING_CA_FILES, now, result);
+    await ensureCrl(dir, RETIRING_CRL_FILE, retiring, now, result);
+    return retiring;
+  }
+  const ca = await ensureCa(dir, now, result);
+  // A CA certificate made again for its key (a first run cut short) has a new name: the list of
+  // the old one goes with it, as every certificate it issued is issued again.
+  const remade = result.changes.some((c) => c.file === CA_FILES.cert);
+  await ensureCrl(dir, CRL_FILE, ca, now, result, remade);
+  return ca;
+}
+
+/** The CA's revocation list: an empty one made where there is none; one of another CA refused. */
+export async function ensureCrl(
+  dir: string,
+  file: string,
+  ca: Authority,
+  now: Date,
+  result: PkiResult,
+  replaceOther = false,
+): Promise<void> {
+  const path = join(dir, file);
+  const pem = await readPkiFile(path, 'crl');
+  let ours = false;
+  try {
+    ours = pem !== undefined && (await isCrlOf(pem, ca.cert));
+  } catch (err) {
+    throw caProblem(path, (err as Error).message, crlFix(path));
+  }
+  if (ours) return;
+  if (pem !== undefined && !replaceOther) {
+    throw caProblem(path, `is not signed by the CA beside it (${ca.cert.subject})`, crlFix(path));
+  }
+  await writePkiFile(path, await issueCrl(ca, [], undefined, now), 'crl');
+  result.changes.push({
+    file,
+    action: pem === undefined ? 'created' : 'renewed',
+    reason: pem === undefined ? 'no revocation list yet' : 'the CA certificate was made again',
+  });
+}
+
+const crlFix = (path: string) =>
+  `restore ${path} from a backup; or move it aside and tskv starts an empty one (the certificates it revoked are then accepted again until they expire)`;
 
 function clientSpec(): LeafSpec {
   return { files: CLIENT_FILES, usages: ['clientAuth'], issue: (ca, now) => issueClientCert(ca, now) };
@@ -90,11 +185,30 @@ function memberSpec(role: MemberCertRole, member: MemberIdentity): LeafSpec {
   };
 }
 
-function caProblem(path: string, message: string, fix: string): InputError {
+export function caProblem(path: string, message: string, fix: string): InputError {
   return new InputError(`${path} ${message}`, { step: 'pki', fix });
 }
 
 const RESTORE = 'restore ca.crt and ca.key from a backup; tskv never replaces a CA key';
+
+/** A CA that must be there (the retiring one during a CA rotation), read and checked. */
+export async function readCa(
+  dir: string,
+  files: PairFiles,
+  now: Date,
+  result: PkiResult,
+): Promise<Authority> {
+  const [certPath, keyPath] = [join(dir, files.cert), join(dir, files.key)];
+  const [certPem, keyPem] = [await readPkiFile(certPath, 'cert'), await readPkiFile(keyPath, 'key')];
+  if (certPem === undefined || keyPem === undefined) {
+    throw caProblem(
+      certPem === undefined ? certPath : keyPath,
+      'is missing, and a CA rotation in progress needs it',
+      `restore it from a backup of ${dir}`,
+    );
+  }
+  return checkedCa(certPath, certPem, keyPath, keyPem, now, result);
+}
 
 /** The CA to sign with: created on first use, else read and checked (a broken CA is an error, never replaced). */
 async function ensureCa(dir: string, now: Date, result: PkiResult): Promise<Authority> {
@@ -110,12 +224,16 @@ async function ensureCa(dir: string, now: Date, result: PkiResult): Promise<Auth
       );
     }
     ({ keyPem, certPem } = await createCa(dir, now));
-    result.changes.push({ ...CA_FILES, action: 'created', reason: 'no CA yet' });
+    result.changes.push({ file: CA_FILES.cert, action: 'created', reason: 'no CA yet' });
   } else if (certPem === undefined) {
     // A first run stopped between the two files: the key is kept, its certificate made again.
     certPem = await issueCaCert(readCaKey(keyPath, keyPem).keys, now);
     await writePkiFile(certPath, certPem, 'cert');
-    result.changes.push({ ...CA_FILES, action: 'created', reason: `${CA_FILES.key} had no certificate` });
+    result.changes.push({
+      file: CA_FILES.cert,
+      action: 'created',
+      reason: `${CA_FILES.key} had no certificate`,
+    });
   }
   return checkedCa(certPath, certPem, keyPath, keyPem, now, result);
 }
@@ -194,12 +312,23 @@ async function renewalReason(
   return left < RENEW_WITHIN_DAYS ? `it expires in ${left} days` : undefined;
 }
 
+/** What `options.replace` says of the certificate, when it can be read. */
+function replaceReason(certPem: string, spec: LeafSpec, options: SettleOptions): string | undefined {
+  if (!options.replace) return undefined;
+  try {
+    return options.replace(parseCertPem(certPem), spec.files);
+  } catch {
+    return undefined; // unreadable: renewalReason says so
+  }
+}
+
 async function ensureLeaf(
   dir: string,
   ca: Authority,
   spec: LeafSpec,
   now: Date,
   result: PkiResult,
+  options: SettleOptions,
 ): Promise<void> {
   const [certPath, keyPath] = [join(dir, spec.files.cert), join(dir, spec.files.key)];
   const certPem = await readPkiFile(certPath, 'cert');
@@ -207,11 +336,16 @@ async function ensureLeaf(
   let reason: string | undefined;
   if (certPem === undefined) reason = 'missing';
   else if (keyPem === undefined) reason = `${spec.files.key} is missing`;
-  else reason = await renewalReason(certPem, keyPem, ca, spec, now);
+  else
+    reason = replaceReason(certPem, spec, options) ?? (await renewalReason(certPem, keyPem, ca, spec, now));
   if (reason === undefined) return;
   const issued = await spec.issue(ca, now);
   // The key first: a crash between the two leaves a pair that does not match, which the next run renews.
   await writePkiFile(keyPath, issued.keyPem, 'key');
   await writePkiFile(certPath, issued.certPem, 'cert');
-  result.changes.push({ ...spec.files, action: certPem === undefined ? 'created' : 'renewed', reason });
+  result.changes.push({
+    file: spec.files.cert,
+    action: certPem === undefined ? 'created' : 'renewed',
+    reason,
+  });
 }

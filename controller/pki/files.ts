@@ -10,9 +10,15 @@ import { basename, dirname, join } from 'node:path';
 import { describeCause, InputError } from '../errors.ts';
 import { CERT_MODE, DIR_MODE, KEY_MODE } from './layout.ts';
 
-export type PkiFileKind = 'key' | 'cert';
+/** A private key; a certificate; a revocation list; the record of a rotation in progress. */
+export type PkiFileKind = 'key' | 'cert' | 'crl' | 'state';
 
-const MODES: Record<PkiFileKind, number> = { key: KEY_MODE, cert: CERT_MODE };
+const MODES: Record<PkiFileKind, number> = {
+  key: KEY_MODE,
+  cert: CERT_MODE,
+  crl: CERT_MODE,
+  state: CERT_MODE,
+};
 
 const MAX_PEM_BYTES = 64 * 1024;
 
@@ -71,7 +77,9 @@ export async function readPkiFile(path: string, kind: PkiFileKind): Promise<stri
   if (file === undefined) return undefined;
   const isKey = kind === 'key';
   if (file.mode & (isKey ? 0o077 : 0o022)) {
-    const what = isKey ? 'a private key readable' : 'a certificate writable';
+    const what = isKey
+      ? 'a private key readable'
+      : `a ${kind === 'cert' ? 'certificate' : 'file of the PKI'} writable`;
     throw new InputError(`${path} is ${what} by group or others (mode ${octal(file.mode)})`, {
       step: 'pki',
       fix: `chmod ${octal(MODES[kind]).slice(1)} ${path}${isKey ? ' (and consider the key exposed)' : ''}`,
@@ -159,5 +167,14 @@ export async function createPkiFileExclusive(
     throw cannot('write', path, err);
   } finally {
     if (temp) await unlink(temp).catch(() => {});
+  }
+}
+
+/** Remove `path` (nothing there is fine). */
+export async function removePkiFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw cannot('remove', path, err);
   }
 }

@@ -100,7 +100,7 @@ export async function issueCa(now: Date = new Date()): Promise<IssuedPair> {
   return { certPem: await issueCaCert(keys, now), keyPem: privateKeyToPem(keys.privateKey) };
 }
 
-async function authorityKeyIdentifier(ca: Authority): Promise<x509.AuthorityKeyIdentifierExtension> {
+export async function authorityKeyIdentifier(ca: Authority): Promise<x509.AuthorityKeyIdentifierExtension> {
   const ski = ca.cert.getExtension(x509.SubjectKeyIdentifierExtension);
   return ski
     ? new x509.AuthorityKeyIdentifierExtension(ski.keyId)

@@ -23,6 +23,16 @@ export interface PairFiles {
 export const CA_FILES: PairFiles = { role: 'ca', cert: 'ca.crt', key: 'ca.key' };
 export const CLIENT_FILES: PairFiles = { role: 'client', cert: 'client.crt', key: 'client.key' };
 export const LOCK_FILE = '.lock';
+/** The list of certificates the CA revoked (PEM, "X509 CRL"): the serials of replaced ones. */
+export const CRL_FILE = 'ca.crl';
+/**
+ * During a CA rotation (`tskv certs rotate --ca`), the CA being replaced and its list, kept until
+ * no member trusts it any more: ca.crt/ca.key are the new CA from the start of the rotation.
+ */
+export const RETIRING_CA_FILES: PairFiles = { role: 'ca', cert: 'retiring-ca.crt', key: 'retiring-ca.key' };
+export const RETIRING_CRL_FILE = 'retiring-ca.crl';
+/** A rotation in progress (rotation.ts): what a re-run must finish. */
+export const ROTATION_FILE = 'rotation.json';
 
 export function memberDir(name: string): string {
   // The inventory refuses such names already; this keeps a member's files inside its folder regardless.

@@ -6,7 +6,9 @@
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import type { CertKeyPaths, Inventory } from '../inventory/model.ts';
+import { readPkiFile } from './files.ts';
 import { CA_FILES, CLIENT_FILES, memberFiles } from './layout.ts';
+import { type MemberMaterial, memberMaterial } from './material.ts';
 
 export interface MemberTlsSources {
   ca: string;
@@ -52,5 +54,27 @@ export function memberTlsSources(inv: Inventory, member: string): MemberTlsSourc
     ca: join(inv.tls.dir, CA_FILES.cert),
     server: at(memberFiles(member, 'server')),
     peer: at(memberFiles(member, 'peer')),
+  };
+}
+
+/**
+ * What a member's host gets, as the PKI folder hands it out (pki/material.ts: following a rotation
+ * in progress), or read from the operator's own files (no revocation list).
+ */
+export async function memberTlsMaterial(inv: Inventory, member: string): Promise<MemberMaterial> {
+  if (inv.tls.mode !== 'files') return memberMaterial(inv.tls.dir, member);
+  const s = memberTlsSources(inv, member);
+  const [trust, serverCert, serverKey, peerCert, peerKey] = await Promise.all([
+    readPkiFile(s.ca, 'cert'),
+    readPkiFile(s.server.cert, 'cert'),
+    readPkiFile(s.server.key, 'key'),
+    readPkiFile(s.peer.cert, 'cert'),
+    readPkiFile(s.peer.key, 'key'),
+  ]);
+  return {
+    trust,
+    crl: undefined,
+    server: { cert: serverCert, key: serverKey },
+    peer: { cert: peerCert, key: peerKey },
   };
 }

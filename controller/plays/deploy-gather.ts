@@ -1,4 +1,4 @@
-import { type ResponseOf, routes } from '../../agent/api/index.ts';
+import { type FileEncoding, type ResponseOf, routes } from '../../agent/api/index.ts';
 import { hostFailure } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
@@ -8,9 +8,9 @@ import type { HostRuntime } from '../ops/cluster-mode.ts';
 import { ETCD_UNIT_FILE, envFileValue } from '../ops/config.ts';
 import type { HostInput } from '../ops/deploy-plan.ts';
 import { hostAt } from '../ops/membership.ts';
-import { type HostFile, memberTlsFiles } from '../ops/tls-files.ts';
+import { type HostFile, memberTlsFiles, tlsFileContents } from '../ops/tls-files.ts';
 import { loopbackSchemeOfEnv } from '../ops/tls-migration.ts';
-import { readPkiFile } from '../pki/index.ts';
+import { memberTlsMaterial } from '../pki/index.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import { forEachHost } from '../run/progress.ts';
 import { type ServiceStatus, serviceCall } from './host-etcd.ts';
@@ -28,11 +28,17 @@ export interface Gathered {
   leader: string | undefined;
 }
 
-async function readFile(
+/** A file of the host's through its agent; undefined when it does not exist. */
+export async function readHostFile(
   ch: HostChannel,
   path: string,
+  encoding?: FileEncoding,
 ): Promise<ResponseOf<typeof routes.fileRead> | undefined> {
-  const r = await ch.agent.call(routes.fileRead, { path }, { step: `read ${path}` });
+  const r = await ch.agent.call(
+    routes.fileRead,
+    { path, ...(encoding ? { encoding } : {}) },
+    { step: `read ${path}` },
+  );
   return r.exists ? r : undefined;
 }
 
@@ -45,9 +51,9 @@ async function dataElsewhere(ch: HostChannel, envFile: string | undefined): Prom
 }
 
 /** TLS on: the member's TLS files as its host has them (what they should be: tlsWants). */
-async function hostTlsFiles(ch: HostChannel, inv: Inventory): Promise<HostInput['tls']> {
-  const files = memberTlsFiles(inv, ch.spec.name);
-  const read = await Promise.all(files.map((f) => readFile(ch, f.path)));
+export async function hostTlsFiles(ch: HostChannel, inv: Inventory): Promise<NonNullable<HostInput['tls']>> {
+  const files = memberTlsFiles(inv);
+  const read = await Promise.all(files.map((f) => readHostFile(ch, f.path, f.encoding)));
   const have = new Map<string, HostFile | undefined>();
   files.forEach((f, i) => {
     const remote = read[i];
@@ -57,14 +63,12 @@ async function hostTlsFiles(ch: HostChannel, inv: Inventory): Promise<HostInput[
 }
 
 /**
- * The member's TLS files as the controller has them (the PKI folder, or the operator's own files),
- * by host path; undefined for one the PKI has not issued yet (a dry run before the first deploy:
- * to be placed).
+ * The member's TLS files as the controller hands them out now (the PKI folder, following a
+ * rotation in progress, or the operator's own files), by host path; undefined for one the PKI has
+ * not issued yet (a dry run before the first deploy: to be placed).
  */
 export async function tlsWants(inv: Inventory, member: string): Promise<Map<string, string | undefined>> {
-  const files = memberTlsFiles(inv, member);
-  const contents = await Promise.all(files.map((f) => readPkiFile(f.source, f.kind)));
-  return new Map(files.map((f, i) => [f.path, contents[i]]));
+  return tlsFileContents(inv, await memberTlsMaterial(inv, member));
 }
 
 export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport): Promise<Gathered> {
@@ -82,8 +86,8 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
       const ch = session.hosts.get(name)!;
       const obs = preflight.observations.get(name)!;
       const [env, unit, service, tlsState] = await Promise.all([
-        readFile(ch, ETCD_ENV_FILE),
-        obs.facts.init.systemd ? readFile(ch, ETCD_UNIT_FILE) : Promise.resolve(undefined),
+        readHostFile(ch, ETCD_ENV_FILE),
+        obs.facts.init.systemd ? readHostFile(ch, ETCD_UNIT_FILE) : Promise.resolve(undefined),
         serviceCall(ch, 'status'),
         tlsOn(session.inventory) ? hostTlsFiles(ch, session.inventory) : Promise.resolve(undefined),
       ]);

@@ -4,12 +4,14 @@ import { TskvError } from '../errors.ts';
 import type { DeployStep } from '../ops/deploy-plan.ts';
 import { memberAt } from '../ops/membership.ts';
 import { loopbackSchemeOfEnv } from '../ops/tls-migration.ts';
+import type { Progress } from '../run/progress.ts';
 import type { Executor } from '../run/runner.ts';
 import { type ClockOptions, type ClockSyncs, checkClocksAgree, syncClock } from './clock-sync.ts';
 import type { TarballState } from './etcd-prefetch.ts';
 import { installEtcd, openPorts, serviceCall, writeEnvFile, writeTlsFiles } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import { checkOthersHealthy, waitMemberHealthy } from './member-health.ts';
+import type { HostChannel } from './session.ts';
 
 export interface DeployContext {
   live: LiveCluster;
@@ -72,17 +74,29 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
         await waitMemberHealthy(ch, live.tunnels.endpoint(ch.conn), started, 'start etcd');
         return started.actions;
       }
-      case 'restart': {
-        progress('checking the other members');
-        const inv = live.session.inventory;
-        const self = memberAt(inv, (await live.memberList()).members, ch.spec);
-        await checkOthersHealthy(live, self?.id, `restarting ${step.host}`);
-        const restarted = await serviceCall(ch, 'restart');
-        servesWritten(step.host);
-        progress(`restarted (pid ${restarted.pid ?? '?'}), waiting until healthy`);
-        await waitMemberHealthy(ch, live.tunnels.endpoint(ch.conn), restarted, 'restart etcd');
-        return restarted.actions;
-      }
+      case 'restart':
+        return restartMember(live, ch, progress, () => servesWritten(step.host));
     }
   };
+}
+
+/**
+ * A rolling restart's one member: only while every other member is healthy, and back healthy
+ * before the step ends (deploy, certs rotate).
+ */
+export async function restartMember(
+  live: LiveCluster,
+  ch: HostChannel,
+  progress: Progress,
+  /** Once it restarted, before it is asked whether it is healthy (deploy: the scheme it serves now). */
+  restartedHook?: () => void,
+): Promise<string[]> {
+  progress('checking the other members');
+  const self = memberAt(live.session.inventory, (await live.memberList()).members, ch.spec);
+  await checkOthersHealthy(live, self?.id, `restarting ${ch.spec.name}`);
+  const restarted = await serviceCall(ch, 'restart');
+  restartedHook?.();
+  progress(`restarted (pid ${restarted.pid ?? '?'}), waiting until healthy`);
+  await waitMemberHealthy(ch, live.tunnels.endpoint(ch.conn), restarted, 'restart etcd');
+  return restarted.actions;
 }

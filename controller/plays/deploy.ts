@@ -14,7 +14,13 @@ import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
 import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
-import { checkUserTls, clientTlsSources, describePkiChanges, ensurePki } from '../pki/index.ts';
+import {
+  acceptedTrust,
+  checkUserTls,
+  clientTlsSources,
+  describePkiChanges,
+  ensurePki,
+} from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
@@ -121,14 +127,18 @@ function refuseDowntime(plan: DeployPlan, options: DeployOptions): void {
 /**
  * Hosts that trust another CA than the inventory's (tls.dir moved, or the inventory renamed and its
  * default PKI folder with it; with tls.mode files, another tls.ca): new certificates would split
- * the cluster, member by member, into two that cannot talk. CA rotation is not done yet.
+ * the cluster, member by member, into two that cannot talk. `accepted`: what the hosts may trust
+ * (acceptedTrust: during a CA rotation, the retiring CA, the new one, or both).
  */
-function refuseOtherCa(inv: Inventory, hosts: HostInput[]): void {
+export function refuseOtherCa(
+  inv: Inventory,
+  hosts: Pick<HostInput, 'spec' | 'tls'>[],
+  accepted: readonly string[],
+): void {
   const other = hosts.filter((h) => {
-    const want = h.tls?.want.get(ETCD_PKI_FILES.ca);
     const have = h.tls?.have.get(ETCD_PKI_FILES.ca)?.content;
     // No CA in the PKI folder while the hosts have one: the folder is not the one that made them.
-    return have !== undefined && have !== want;
+    return have !== undefined && !accepted.includes(have);
   });
   if (other.length === 0) return;
   throw new TskvError(
@@ -136,7 +146,10 @@ function refuseOtherCa(inv: Inventory, hosts: HostInput[]): void {
     `${other.map((h) => h.spec.name).join(', ')} trust${other.length === 1 ? 's' : ''} another CA than ${clientTlsSources(inv).ca}: new certificates from it would split the cluster; nothing was changed`,
     {
       step: 'plan',
-      fix: `point ${inv.tls.mode === 'files' ? 'tls.ca' : 'tls.dir'} in ${inv.file} at the ${inv.tls.mode === 'files' ? 'CA' : 'PKI folder'} that made this cluster (a new CA for a running cluster is not supported yet)`,
+      fix:
+        inv.tls.mode === 'files'
+          ? `point tls.ca in ${inv.file} at the CA that made this cluster`
+          : `point tls.dir in ${inv.file} at the PKI folder that made this cluster (a new CA for a running cluster: tskv certs rotate --ca)`,
     },
   );
 }
@@ -158,7 +171,12 @@ async function settleTls(
   };
   if (inv.tls.mode === 'files') await checkUserTls(inv);
   await withWants();
-  refuseOtherCa(inv, hosts);
+  // The operator's CA (tls.mode files), or what the PKI folder's hosts may trust.
+  const accepted =
+    inv.tls.mode === 'files'
+      ? hosts.flatMap((h) => h.tls?.want.get(ETCD_PKI_FILES.ca) ?? [])
+      : await acceptedTrust(inv.tls.dir);
+  refuseOtherCa(inv, hosts, accepted);
   if (dryRun || inv.tls.mode === 'files') return;
   const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
   const pki = await ensurePki(inv.tls.dir, members);

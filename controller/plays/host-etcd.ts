@@ -16,7 +16,7 @@ import { envFileValue } from '../ops/config.ts';
 import { planInstall } from '../ops/install.ts';
 import { joiningInitialCluster } from '../ops/membership.ts';
 import { memberTlsFiles } from '../ops/tls-files.ts';
-import { checkUserTls, describePkiChanges, ensurePki, readPkiFile } from '../pki/index.ts';
+import { checkUserTls, describePkiChanges, ensurePki, memberTlsMaterial } from '../pki/index.ts';
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
@@ -80,23 +80,37 @@ export async function writeEnvFile(
 }
 
 /**
- * Writes the member's TLS files that `paths` names from the controller (the PKI folder, or the
- * operator's own files) to the host (root:etcd 0640: etcd reads them, no one else). The agent
- * reports no diff for them: keys are never shown.
+ * Writes the member's TLS files that `paths` names as the controller hands them out now (the PKI
+ * folder, or the operator's own files) to the host (root:etcd 0640: etcd reads them, no one else).
+ * The agent reports no diff for them: keys are never shown.
  */
 export async function writeTlsFiles(ch: HostChannel, inv: Inventory, paths: string[]): Promise<string[]> {
   const actions: string[] = [];
-  for (const file of memberTlsFiles(inv, ch.spec.name).filter((f) => paths.includes(f.path))) {
-    const { source } = file;
-    const content = await readPkiFile(source, file.kind);
-    if (content === undefined)
-      throw new InputError(`${source} is missing`, {
-        fix:
-          inv.tls.mode === 'files' ? `put it back, or correct ${inv.file}` : `run 'tskv deploy ${inv.file}'`,
-      });
+  const material = await memberTlsMaterial(inv, ch.spec.name);
+  for (const file of memberTlsFiles(inv).filter((f) => paths.includes(f.path))) {
+    const content = file.content(material);
+    if (content === undefined) {
+      throw new InputError(
+        inv.tls.mode === 'files'
+          ? `${ch.spec.name}'s ${file.path} cannot be read from the files ${inv.file} names`
+          : `the PKI folder ${inv.tls.dir} has no ${file.path} for ${ch.spec.name} yet`,
+        {
+          fix:
+            inv.tls.mode === 'files'
+              ? `put it back, or correct ${inv.file}`
+              : `run 'tskv deploy ${inv.file}'`,
+        },
+      );
+    }
     const r = await ch.agent.call(
       routes.fileWrite,
-      { path: file.path, content, mode: ETCD_PKI_MODE, group: ETCD_GROUP },
+      {
+        path: file.path,
+        content,
+        ...(file.encoding === 'utf8' ? {} : { encoding: file.encoding }),
+        mode: ETCD_PKI_MODE,
+        group: ETCD_GROUP,
+      },
       { step: `write ${file.path}` },
     );
     actions.push(...r.actions);
@@ -175,7 +189,7 @@ export async function placeMemberTls(ch: HostChannel, inv: Inventory): Promise<s
     inv.tls.mode === 'files'
       ? await checkUserTls(inv).then(() => [])
       : describePkiChanges(await ensurePki(inv.tls.dir, [{ name: ch.spec.name, address: ch.spec.address }]));
-  const paths = memberTlsFiles(inv, ch.spec.name).map((f) => f.path);
+  const paths = memberTlsFiles(inv).map((f) => f.path);
   return [...issued, ...(await writeTlsFiles(ch, inv, paths))];
 }
 

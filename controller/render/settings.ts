@@ -93,7 +93,12 @@ function tlsSettings(inv: Inventory): Setting[] {
   // Only members' peer certificates speak raft, not the client certificate of the same CA. tskv
   // names its own peer certificates so; the operator's (tls.mode files) are theirs to name, and
   // every certificate of their CA is taken on the peer port.
-  if (inv.tls.mode === 'auto') tls['peer-cert-allowed-cn'] = PEER_COMMON_NAME;
+  if (inv.tls.mode === 'auto') {
+    tls['peer-cert-allowed-cn'] = PEER_COMMON_NAME;
+    // Certificates replaced by tskv certs rotate are refused, though their CA is trusted.
+    tls['client-crl-file'] = ETCD_PKI_FILES.crl;
+    tls['peer-crl-file'] = ETCD_PKI_FILES.crl;
+  }
   return (Object.entries(tls) as [TlsFlag, string][]).map(([flag, value]) => ({
     flag,
     value,

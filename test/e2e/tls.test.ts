@@ -73,7 +73,7 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
     for (const h of three()) {
       assert.equal(
         (await h.execOk('stat -c "%n %U:%G %a" /etc/etcd/pki/*')).trim(),
-        ['ca.crt', 'peer.crt', 'peer.key', 'server.crt', 'server.key']
+        ['ca.crt', 'crl.der', 'peer.crt', 'peer.key', 'server.crt', 'server.key']
           .map((f) => `/etc/etcd/pki/${f} root:etcd 640`)
           .join('\n'),
         h.name,

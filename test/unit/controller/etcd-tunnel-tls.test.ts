@@ -15,7 +15,15 @@ import type { HostConnection } from '../../../controller/connect/types.ts';
 import { EtcdClient } from '../../../controller/etcd/index.ts';
 import { openEtcdTunnel } from '../../../controller/etcd-tunnel.ts';
 import { parseInventory } from '../../../controller/inventory/load.ts';
-import { ensurePki, issueMemberCert } from '../../../controller/pki/index.ts';
+import {
+  advanceCaRotation,
+  currentTrust,
+  ensurePki,
+  issueMemberCert,
+  parseCertPem,
+  startCaRotation,
+} from '../../../controller/pki/index.ts';
+import { waitFor } from '../../../controller/wait.ts';
 import { newAuthority } from './pki/pki-fixture.ts';
 
 const SEED = resolve(import.meta.dirname, '../../../inventories/seed.yaml');
@@ -153,6 +161,78 @@ describe('TLS through the tunnel to etcd', () => {
     } finally {
       await right.close();
       await wrong.close();
+    }
+  });
+});
+
+describe('the tunnel during a CA rotation', () => {
+  let dir: string;
+  const servers: Server[] = [];
+  const member = { name: 'h102', address: '192.168.100.102' };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tskv-tunnel-rotation-'));
+    await ensurePki(join(dir, 'pki'), [member]);
+  });
+  after(() => {
+    for (const s of servers) s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const pki = (name: string) => readFileSync(join(dir, 'pki', name), 'utf8');
+
+  /** A member serving its certificate of the moment, trusting what members trust; the issuers of the clients it saw. */
+  async function member102(): Promise<{ port: number; server: Server; clientIssuers: string[] }> {
+    const clientIssuers: string[] = [];
+    const server = createServer(
+      {
+        cert: pki('members/h102/server.crt'),
+        key: pki('members/h102/server.key'),
+        ca: (await currentTrust(join(dir, 'pki'))).trust,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        clientIssuers.push(String((req.socket as TLSSocket).getPeerCertificate().issuer?.CN ?? ''));
+        res.setHeader('content-type', 'application/json');
+        res.end('{"health":"true"}');
+      },
+    );
+    servers.push(server);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    return { port: (server.address() as AddressInfo).port, server, clientIssuers };
+  }
+
+  test('members of either CA are trusted, and each new connection carries the client identity of the moment', async () => {
+    const text = `${readFileSync(SEED, 'utf8').replace('tls: { mode: off }\n', '')}tls:\n  mode: auto\n  dir: ${join(dir, 'pki')}\n`;
+    const inv = parseInventory(Buffer.from(text), join(dir, 'inv.yaml'));
+    const oldCa = parseCertPem(pki('ca.crt')).subject.replace(/^CN=/, '');
+    await startCaRotation(join(dir, 'pki'), [member]);
+    const newCa = parseCertPem(pki('ca.crt')).subject.replace(/^CN=/, '');
+    let target = await member102(); // still the retiring CA's server certificate
+    const tunnel = openEtcdTunnel(
+      loopbackConnection(() => target.port),
+      inv,
+    );
+    const client = new EtcdClient(tunnel.endpoint, { timeoutMs: 5000 });
+    try {
+      assert.equal((await client.health()).healthy, true);
+      assert.deepEqual(target.clientIssuers, [oldCa]);
+      await advanceCaRotation(join(dir, 'pki'), 'reissue', [member]);
+      const before = target;
+      target = await member102(); // the new CA's server certificate now, as after its restart
+      before.server.closeAllConnections();
+      // The first request may still go out on the closed connection, as to a member that restarts.
+      await waitFor(async () => (await client.health().catch(() => undefined))?.healthy === true, {
+        deadlineMs: 5000,
+        intervalMs: 20,
+        describe: 'a health answer over a new connection',
+      });
+      assert.deepEqual(
+        target.clientIssuers,
+        [newCa],
+        'the new client certificate, read for the new connection',
+      );
+    } finally {
+      await tunnel.close();
     }
   });
 });

@@ -110,7 +110,7 @@ describe('files', () => {
       account: { user: 'etcd', uid: 65534, gid },
       actions: [],
     }));
-    const key = join(layout.configDir, 'pki/member.key');
+    const key = join(layout.configDir, 'pki/server.key');
     const r = await write(
       { path: key, content: 'LD_PRELOAD is just text here\n', mode: 0o640, group: 'etcd' },
       ctx,
@@ -131,6 +131,42 @@ describe('files', () => {
       });
     }
     assert.equal((await fileRead({ path: key }, ctx)).content, 'a private key\n');
+  });
+
+  test('the TLS folder holds only the files tskv places there', async () => {
+    const write = makeFileWrite(layout, async () => ({
+      account: { user: 'etcd', uid: 65534, gid: process.getgid?.() ?? 0 },
+      actions: [],
+    }));
+    for (const name of ['pki/member.key', 'pki/sub/server.key']) {
+      await assert.rejects(
+        write({ path: join(layout.configDir, name), content: 'x\n', mode: 0o640, group: 'etcd' }, ctx),
+        {
+          code: 'E_AGENT_REFUSED',
+          message: /only ca\.crt, server\.crt, server\.key, peer\.crt, peer\.key, crl\.der, not /,
+        },
+      );
+    }
+  });
+
+  test('a binary file travels as base64: written as its bytes, read back the same, only canonical base64', async () => {
+    const write = makeFileWrite(layout, async () => ({
+      account: { user: 'etcd', uid: 65534, gid: process.getgid?.() ?? 0 },
+      actions: [],
+    }));
+    const crl = join(layout.configDir, 'pki/crl.der');
+    const bytes = Buffer.from([0x30, 0x82, 0x00, 0xff, 0xfe, 0x0a]);
+    const content = bytes.toString('base64');
+    const request = { path: crl, content, encoding: 'base64' as const, mode: 0o640, group: 'etcd' as const };
+    const r = await write(request, ctx);
+    assert.deepEqual([r.changed, r.diff], [true, '']);
+    assert.deepEqual(readFileSync(crl), bytes);
+    assert.equal((await fileRead({ path: crl, encoding: 'base64' }, ctx)).content, content);
+    assert.equal((await write(request, ctx)).changed, false, 'the same bytes: no change');
+    await assert.rejects(write({ ...request, content: `${content}\n` }, ctx), {
+      code: 'E_AGENT_BAD_REQUEST',
+      message: /not canonical base64/,
+    });
   });
 
   test('the unit file, /var/lib/tskv and /run/tskv are read', async () => {

@@ -23,7 +23,7 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
   return files;
 }
 
-const changed = (r: PkiResult) => r.changes.map((c) => `${c.action} ${c.cert}`);
+const changed = (r: PkiResult) => r.changes.map((c) => `${c.action} ${c.file}`);
 
 function changedBetween(before: Map<string, string>, after: Map<string, string>): string[] {
   return [...after.keys()].filter((k) => before.get(k) !== after.get(k)).sort();
@@ -38,6 +38,7 @@ describe('ensurePki: the first run', async () => {
   test('creates the CA, the client identity and each member’s server and peer pairs', () => {
     assert.deepEqual(changed(result), [
       'created ca.crt',
+      'created ca.crl',
       'created client.crt',
       'created members/h1/server.crt',
       'created members/h1/peer.crt',
@@ -52,7 +53,7 @@ describe('ensurePki: the first run', async () => {
     assert.equal(await modeOf(join(dir, 'members')), 0o700);
     for (const m of ['h1', 'h2']) assert.equal(await modeOf(join(dir, 'members', m)), 0o700);
     const files = await snapshot(dir);
-    assert.equal(files.size, 12);
+    assert.equal(files.size, 13);
     for (const name of files.keys()) {
       assert.equal(await modeOf(join(dir, name)), name.endsWith('.key') ? 0o600 : 0o644, name);
     }
@@ -154,7 +155,7 @@ describe('ensurePki: later runs', () => {
     });
     const result = await ensurePki(dir, MEMBERS);
     assert.deepEqual(
-      result.changes.map((c) => `${c.cert}: ${c.reason}`),
+      result.changes.map((c) => `${c.file}: ${c.reason}`),
       [
         "client.crt: the private key is not the certificate's: it belongs to another certificate",
         'members/h1/peer.crt: members/h1/peer.key is missing',
@@ -182,9 +183,14 @@ describe('ensurePki: later runs', () => {
     const key = await readFile(join(dir, 'ca.key'), 'utf8');
     await rm(join(dir, 'ca.crt'));
     const result = await ensurePki(dir, MEMBERS);
-    assert.equal(result.changes[0]!.cert, 'ca.crt');
+    assert.equal(result.changes[0]!.file, 'ca.crt');
     assert.equal(await readFile(join(dir, 'ca.key'), 'utf8'), key);
-    assert.equal(result.changes.length, 6, 'every leaf names the old CA certificate and is issued again');
+    assert.deepEqual(
+      changed(result).slice(1, 2),
+      ['renewed ca.crl'],
+      "the list of the CA's old certificate goes with it",
+    );
+    assert.equal(result.changes.length, 7, 'every leaf names the old CA certificate and is issued again');
   });
 });
 
@@ -192,9 +198,9 @@ describe('ensurePki: two at once', () => {
   test('in one process: one CA, and the second creates nothing', async () => {
     const dir = await tempDir();
     const results = await Promise.all([ensurePki(dir, MEMBERS), ensurePki(dir, MEMBERS)]);
-    const cas = results.filter((r) => r.changes.some((c) => c.role === 'ca'));
+    const cas = results.filter((r) => r.changes.some((c) => c.file === 'ca.crt'));
     assert.equal(cas.length, 1);
-    assert.deepEqual(results.map((r) => r.changes.length).sort(), [0, 6]);
+    assert.deepEqual(results.map((r) => r.changes.length).sort(), [0, 7]);
   });
 
   test('in two processes: one CA', async () => {
@@ -202,7 +208,7 @@ describe('ensurePki: two at once', () => {
     const script = `
       import { ensurePki } from ${JSON.stringify(new URL('../../../../controller/pki/index.ts', import.meta.url).href)};
       const r = await ensurePki(process.argv[1], ${JSON.stringify(MEMBERS)});
-      console.log(JSON.stringify(r.changes.map((c) => c.cert)));
+      console.log(JSON.stringify(r.changes.map((c) => c.file)));
     `;
     const run = () =>
       new Promise<string[]>((resolve, reject) => {
@@ -215,7 +221,7 @@ describe('ensurePki: two at once', () => {
       });
     const [a, b] = await Promise.all([run(), run()]);
     assert.equal([...a, ...b].filter((c) => c === 'ca.crt').length, 1, `${a} / ${b}`);
-    assert.deepEqual([a.length, b.length].sort(), [0, 6]);
+    assert.deepEqual([a.length, b.length].sort(), [0, 7]);
   });
 });
 

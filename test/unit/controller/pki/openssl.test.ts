@@ -4,10 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { ensurePki } from '../../../../controller/pki/index.ts';
+import {
+  crlDerBase64,
+  ensurePki,
+  revokeReplaced,
+  startCertRotation,
+} from '../../../../controller/pki/index.ts';
 import { H1, H2, tempDir } from './pki-fixture.ts';
 
 const run = promisify(execFile);
@@ -57,5 +63,31 @@ describe('openssl verifies the PKI’s certificates', { skip }, async () => {
       '-text',
     ]);
     assert.match(stdout, /prime256v1|P-256/);
+  });
+
+  test("the CA's revocation list: the certificates a rotation replaced are revoked, the new ones are not", async () => {
+    const crlCheck = (cert: string) =>
+      run('openssl', [
+        'verify',
+        '-crl_check',
+        '-CAfile',
+        join(dir, 'ca.crt'),
+        '-CRLfile',
+        join(dir, 'ca.crl'),
+        cert,
+      ]);
+    const old = join(dir, 'client-before-rotation.crt');
+    await writeFile(old, await readFile(join(dir, 'client.crt')));
+    await crlCheck(old);
+    await startCertRotation(dir, [H1, H2]);
+    await revokeReplaced(dir);
+    await assert.rejects(crlCheck(old), /certificate revoked/);
+    const { stdout } = await crlCheck(join(dir, 'client.crt'));
+    assert.match(stdout, /: OK$/m);
+    const der = join(dir, 'crl.der');
+    await writeFile(der, Buffer.from(crlDerBase64(await readFile(join(dir, 'ca.crl'), 'utf8')), 'base64'));
+    const listed = await run('openssl', ['crl', '-inform', 'DER', '-in', der, '-noout', '-text']);
+    assert.match(listed.stdout, /X509v3 CRL Number: *\n *2\n/);
+    assert.match(listed.stdout, /X509v3 Authority Key Identifier/);
   });
 });
