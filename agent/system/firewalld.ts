@@ -62,7 +62,8 @@ async function dbusZone(name: string, permanent = false): Promise<FirewalldZone 
     target: typeof d.target === 'string' && d.target !== '' ? d.target : 'default',
     services: strings(d.services),
     ports: dbusPortRules(d.ports) ?? [],
-    richRules: strings(d.rich_rules),
+    // getZoneSettings2 names the rich rules `rules_str`.
+    richRules: strings(d.rules_str),
   };
 }
 
