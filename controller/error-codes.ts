@@ -83,6 +83,9 @@ export const ERROR_CODES = {
   E_ETCD_START: failed('etcd did not start on a host (its last log lines say why)'),
   E_TLS_OTHER_CA: failed('the hosts trust another CA than the PKI folder the inventory names'),
   E_TLS_CHANGE: failed('the inventory asks to move a running cluster to or from TLS, which is not done yet'),
+  E_MEMBER_ADDRESS: failed(
+    "a member's DNS name does not resolve on the controller, so the firewalls cannot let it in by address",
+  ),
   E_VERSION_CHANGE: failed('the etcd version change over existing data is one etcd does not support'),
 
   // Deploy: the cluster, the hosts and the inventory disagree

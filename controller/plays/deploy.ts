@@ -158,7 +158,13 @@ async function planFromHosts(
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
     allowExistingData: options.allowExistingData,
   });
-  return planDeploy({ inv, hosts: gathered.hosts, decision, leader: gathered.leader });
+  return planDeploy({
+    inv,
+    hosts: gathered.hosts,
+    decision,
+    leader: gathered.leader,
+    exposure: pre.exposure,
+  });
 }
 
 export async function runDeploy(session: Session, options: DeployOptions): Promise<DeployResult> {

@@ -7,6 +7,7 @@ import {
 } from '../../agent/api/index.ts';
 import { type CheckResult, failedCheck } from '../ops/checks.ts';
 import type { ClockOffset } from '../ops/clock-skew.ts';
+import { type Exposure, exposureQuestion } from '../ops/firewall-plan.ts';
 import {
   accountChecks,
   clockChecks,
@@ -18,6 +19,7 @@ import {
 } from '../ops/preflight-checks.ts';
 import { forEachHost } from '../run/progress.ts';
 import { measureClock } from './clock-measure.ts';
+import { clusterExposure } from './firewall.ts';
 import { startReachability } from './reachability.ts';
 import type { HostChannel, Session } from './session.ts';
 
@@ -36,6 +38,8 @@ export interface PreflightOptions {
 export interface PreflightReport {
   checks: CheckResult[];
   observations: Map<string, HostObservation>;
+  /** Who the firewalls should let in: what each host's firewall was judged against. */
+  exposure: Exposure;
 }
 
 const CLOCK_SAMPLES = 5;
@@ -44,12 +48,13 @@ const CLOCK_SAMPLES = 5;
 async function observe(
   ch: HostChannel,
   ports: number[],
+  exposure: Exposure,
   usageBeforeListening: Promise<PortsResponse | undefined>,
 ): Promise<HostObservation> {
   const [portUse, facts, firewall, clock] = await Promise.all([
     usageBeforeListening.then((usage) => usage ?? ch.agent.call(routes.ports, { ports }, { step: 'ports' })),
     ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' }),
-    ch.agent.call(routes.firewallState, { ports: ports.map((port) => ({ port })) }, { step: 'firewall' }),
+    ch.agent.call(routes.firewallState, { ports: exposureQuestion(exposure) }, { step: 'firewall' }),
     measureClock(ch.agent, CLOCK_SAMPLES),
   ]);
   return { facts, ports: portUse, firewall, clock };
@@ -61,13 +66,20 @@ export async function runPreflight(
 ): Promise<PreflightReport> {
   const inv = session.inventory;
   const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
+  const exposure = await clusterExposure(inv);
   const checks: CheckResult[] = [...session.unreachable];
   const hosts = [...session.hosts.values()];
   const reach = hosts.length > 1 ? startReachability(hosts, ports) : undefined;
   const outcomes = await forEachHost(
     'preflight',
     [...session.hosts.keys()],
-    (name) => observe(session.hosts.get(name)!, ports, reach?.portUsage(name) ?? Promise.resolve(undefined)),
+    (name) =>
+      observe(
+        session.hosts.get(name)!,
+        ports,
+        exposure,
+        reach?.portUsage(name) ?? Promise.resolve(undefined),
+      ),
     session.mode,
   );
   const seen = new Map<string, HostObservation>();
@@ -100,5 +112,5 @@ export async function runPreflight(
   checks.push(...clockChecks(new Map([...seen].map(([h, o]) => [h, o.clock]))));
   const order = new Map(inv.hosts.map((h, i) => [h.name, i]));
   checks.sort((a, b) => (order.get(a.host) ?? 0) - (order.get(b.host) ?? 0));
-  return { checks, observations: seen };
+  return { checks, observations: seen, exposure };
 }
