@@ -50,10 +50,9 @@ export function planFirewalld(
   const plan: OpenPlan = { actions: [], steps: [] };
   const where = (layer: Layer) => `firewalld zone ${view.zone} (${layer})`;
   const layers: Layer[] = ['runtime', 'permanent'];
-  const then: OpenPlan[] = [
-    { actions: [], steps: [] },
-    { actions: [], steps: [] },
-  ];
+  // After every source's rule is in (both layers): the openings to all, then the sources that left.
+  const closing: OpenPlan = { actions: [], steps: [] };
+  const dropping: OpenPlan = { actions: [], steps: [] };
   for (const layer of layers) {
     const have = view[layer];
     const missing = request.ports.filter((p) => !have.ports.some((r) => ruleCovers(r, p, 'tcp')));
@@ -74,16 +73,16 @@ export function planFirewalld(
         );
       }
       if (changes.closeToAll) {
-        then[0]!.actions.push(`close ${port}/tcp to other sources in ${where(layer)}`);
-        then[0]!.steps.push(...make.removePorts(layer, [port]));
+        closing.actions.push(`close ${port}/tcp to other sources in ${where(layer)}`);
+        closing.steps.push(...make.removePorts(layer, [port]));
       }
       if (changes.remove.length > 0) {
         const gone = new Set(changes.remove);
         const texts = sourceRichRules(have.richRules, port).filter((r) => gone.has(r.source));
-        then[1]!.actions.push(
+        dropping.actions.push(
           `remove the ${count(changes.remove.length, 'rule')} letting ${changes.remove.join(', ')} in on ${port}/tcp in ${where(layer)}`,
         );
-        then[1]!.steps.push(
+        dropping.steps.push(
           ...make.removeRules(
             layer,
             texts.map((r) => r.text),
@@ -92,7 +91,7 @@ export function planFirewalld(
       }
     }
   }
-  for (const p of then) {
+  for (const p of [closing, dropping]) {
     plan.actions.push(...p.actions);
     plan.steps.push(...p.steps);
   }
