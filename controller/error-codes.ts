@@ -91,6 +91,9 @@ export const ERROR_CODES = {
     'the inventory asks to move a running TLS cluster back to plain HTTP, which tskv does not do',
   ),
   E_NEEDS_DOWNTIME: failed('the change would lose quorum for a moment: it needs --allow-downtime'),
+  E_MEMBER_ADDRESS: failed(
+    "a member's DNS name does not resolve on the controller, so the firewalls cannot let it in by address",
+  ),
   E_VERSION_CHANGE: failed('the etcd version change over existing data is one etcd does not support'),
 
   // Deploy: the cluster, the hosts and the inventory disagree

@@ -15,7 +15,7 @@ export interface LabSshDoc {
 }
 
 export interface LabInventoryDoc {
-  cluster: { token: string; clientPort?: number; peerPort?: number };
+  cluster: { token: string; clientPort?: number; peerPort?: number; clientSources?: string[] };
   etcd: {
     version: string;
     source: string;
@@ -70,7 +70,7 @@ function scalar(v: unknown): string {
   return String(v);
 }
 
-/** Block-style YAML for nested maps of scalars (strings quoted whenever YAML could misread them). */
+/** Block-style YAML for nested maps of scalars and lists of them (strings quoted whenever YAML could misread them). */
 export function toYaml(doc: Record<string, unknown>, indent = ''): string {
   let out = '';
   for (const [key, value] of Object.entries(doc)) {
@@ -81,6 +81,8 @@ export function toYaml(doc: Record<string, unknown>, indent = ''): string {
         Object.keys(value).length === 0
           ? `${indent}${k}: {}\n`
           : `${indent}${k}:\n${toYaml(value, `${indent}  `)}`;
+    } else if (Array.isArray(value)) {
+      out += `${indent}${k}: [${value.map(scalar).join(', ')}]\n`;
     } else {
       out += `${indent}${k}: ${scalar(value)}\n`;
     }

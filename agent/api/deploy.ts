@@ -50,10 +50,7 @@ export const fileReadResponseSchema = z.object({
   owner: z.string().nullable(),
 });
 
-// firewall: open ports in the active backend, now and across reboots
-export const firewallOpenRequestSchema = z
-  .object({ ports: z.array(z.number().int().min(1).max(65535)).min(1) })
-  .strict();
+// firewall: let ports in in the active backend, now and across reboots (request: firewall-state.ts)
 export const firewallOpenResponseSchema = applyResultSchema;
 
 /**

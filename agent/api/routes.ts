@@ -15,11 +15,14 @@ import {
   fileReadResponseSchema,
   fileWriteRequestSchema,
   fileWriteResponseSchema,
-  firewallOpenRequestSchema,
   firewallOpenResponseSchema,
 } from './deploy.ts';
 import { factsRequestSchema, factsResponseSchema } from './facts.ts';
-import { firewallStateRequestSchema, firewallStateResponseSchema } from './firewall-state.ts';
+import {
+  firewallOpenRequestSchema,
+  firewallStateRequestSchema,
+  firewallStateResponseSchema,
+} from './firewall-state.ts';
 import { lockHoldRequestSchema, lockHoldResponseSchema } from './lock.ts';
 import { portsRequestSchema, portsResponseSchema } from './ports.ts';
 import {

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { canonicalCidr, cidrFamily } from '../api/index.ts';
 import { type DbusValue, dbusCall } from './dbus.ts';
 import { type PortRule, parsePortRule, ruleCovers } from './port-rules.ts';
 import { runCommand } from './run.ts';
+import type { PortRules } from './source-rules.ts';
 
 export interface FirewalldZone {
   name: string;
@@ -60,7 +62,8 @@ async function dbusZone(name: string, permanent = false): Promise<FirewalldZone 
     target: typeof d.target === 'string' && d.target !== '' ? d.target : 'default',
     services: strings(d.services),
     ports: dbusPortRules(d.ports) ?? [],
-    richRules: strings(d.rich_rules),
+    // getZoneSettings2 names the rich rules `rules_str`.
+    richRules: strings(d.rules_str),
   };
 }
 
@@ -177,4 +180,47 @@ export function judgeFirewalldPort(
     return { open: true, detail: `rich rule in zone ${zone.name}: ${rich}` };
   if (rich) return { open: null, detail: `only for some sources in zone ${zone.name}: ${rich}` };
   return { open: false, detail: `firewalld zone ${zone.name}` };
+}
+
+/**
+ * tskv's rich rule: TCP to `port` from one network, accepted. Rich rules, not a zone of tskv's
+ * own with the members as its sources: a source bound to a zone moves all its traffic there (SSH
+ * from a member would meet that zone's rules, not the default zone's), and firewalld refuses a
+ * source that another zone holds already. Rich rules only add to the zone the hosts already use.
+ */
+export function sourceRichRule(port: number, source: string): string {
+  return `rule family="${cidrFamily(source)}" source address="${source}" port port="${port}" protocol="tcp" accept`;
+}
+
+const SOURCE_RICH_RULE =
+  /^rule family="(ipv4|ipv6)" source address="([^"]+)" port port="(\d+)" protocol="tcp" accept$/;
+
+/** The rich rules of tskv's kind for `port`, with their sources in one spelling and their text as firewalld keeps it. */
+export function sourceRichRules(richRules: string[], port: number): { source: string; text: string }[] {
+  return richRules.flatMap((text) => {
+    const m = SOURCE_RICH_RULE.exec(text.trim());
+    const source = m && Number(m[3]) === port ? canonicalCidr(m[2]!) : undefined;
+    return source !== undefined && cidrFamily(source) === m![1] ? [{ source, text: text.trim() }] : [];
+  });
+}
+
+const isPortEntry = (r: PortRule, port: number) => r.from === port && r.to === port && r.protocol === 'tcp';
+
+/** The zone's rules of tskv's kind for a TCP port, and what else opens it to every source. */
+export function firewalldPortRules(zone: JudgedZone, port: number): PortRules {
+  const own = new Set(sourceRichRules(zone.richRules, port).map((r) => r.text));
+  const rest = judgeFirewalldPort(
+    {
+      ...zone,
+      ports: zone.ports.filter((r) => !isPortEntry(r, port)),
+      richRules: zone.richRules.filter((r) => !own.has(r.trim())),
+    },
+    port,
+    'tcp',
+  );
+  return {
+    openToAll: zone.ports.some((r) => isPortEntry(r, port)),
+    sources: sourceRichRules(zone.richRules, port).map((r) => r.source),
+    wider: rest.open === true ? rest.detail : undefined,
+  };
 }

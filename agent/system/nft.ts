@@ -1,13 +1,25 @@
+import { canonicalCidr, formatCidr, parseCidr } from '../api/index.ts';
 import { runCommand } from './run.ts';
+import type { PortRules } from './source-rules.ts';
 
 type Json = Record<string, unknown>;
 
+export interface NftRule {
+  expr: Json[];
+  handle?: number;
+  comment?: string;
+}
+
 export interface NftInputChain {
   name: string;
+  /** "FAMILY TABLE", e.g. "inet filter". */
   table: string;
   policy: string;
-  rules: Json[][];
+  rules: NftRule[];
 }
+
+/** The comment on every rule tskv inserts: how its own rules are told from the others. */
+export const NFT_TSKV_COMMENT = 'tskv etcd';
 
 /** Base chains hooked on input, with their rules' expressions, from `nft -j list ruleset`. */
 export function parseNftRuleset(json: string): NftInputChain[] {
@@ -25,7 +37,13 @@ export function parseNftRuleset(json: string): NftInputChain[] {
       });
     }
     const r = item['rule'] as Json | undefined;
-    if (r) chains.get(`${r['family']} ${r['table']} ${r['chain']}`)?.rules.push((r['expr'] as Json[]) ?? []);
+    if (r) {
+      chains.get(`${r['family']} ${r['table']} ${r['chain']}`)?.rules.push({
+        expr: (r['expr'] as Json[]) ?? [],
+        ...(typeof r['handle'] === 'number' ? { handle: r['handle'] } : {}),
+        ...(typeof r['comment'] === 'string' ? { comment: r['comment'] } : {}),
+      });
+    }
   }
   return [...chains.values()];
 }
@@ -52,7 +70,7 @@ function judgeChain(
   protocol: string,
 ): { open: boolean | null; detail: string } {
   const where = `nftables ${chain.table} chain ${chain.name}`;
-  for (const expr of chain.rules) {
+  for (const { expr } of chain.rules) {
     const verdict = VERDICTS.find((v) => expr.some((e) => v in e));
     if (!verdict) continue;
     let applies = true;
@@ -90,6 +108,77 @@ export function judgeNftPort(
     verdicts.find((v) => v.open === null) ??
     verdicts[0] ?? { open: true, detail: 'nftables' }
   );
+}
+
+/** A rule of tskv's (its comment): the ports it lets in and from where (undefined: everywhere). */
+export interface NftOwnRule {
+  handle: number | undefined;
+  ports: number[];
+  /** "ip" or "ip6" with its networks in one spelling; undefined when the rule has no source match. */
+  from?: { family: 'ip' | 'ip6'; sources: string[] };
+}
+
+function addresses(right: unknown): string[] | undefined {
+  const one = (v: unknown): string | undefined => {
+    if (typeof v === 'string') return canonicalCidr(v);
+    const p = (v as Json | null)?.['prefix'] as Json | undefined;
+    if (!p) return undefined;
+    const c = parseCidr(`${String(p['addr'])}/${String(p['len'])}`);
+    return typeof c === 'string' ? undefined : formatCidr(c);
+  };
+  const list = (right as Json | null)?.['set'];
+  const all = Array.isArray(list) ? list.map(one) : [one(right)];
+  return all.every((a) => a !== undefined) ? (all as string[]) : undefined;
+}
+
+function ports(right: unknown): number[] | undefined {
+  const list = (right as Json | null)?.['set'];
+  const all = Array.isArray(list) ? list : [right];
+  return all.every((p) => typeof p === 'number') ? (all as number[]) : undefined;
+}
+
+/** tskv's rules in a chain (by their comment), as far as they are of its kind (anything else: undefined, to be replaced). */
+export function nftOwnRules(chain: NftInputChain): (NftOwnRule | undefined)[] {
+  return chain.rules
+    .filter((r) => r.comment === NFT_TSKV_COMMENT)
+    .map((r) => {
+      const own: NftOwnRule = { handle: r.handle, ports: [] };
+      for (const e of r.expr) {
+        if ('accept' in e) continue;
+        const m = e['match'] as Json | undefined;
+        const payload = (m?.['left'] as Json | undefined)?.['payload'] as Json | undefined;
+        if (m?.['op'] !== '==' || !payload) return undefined;
+        if (payload['protocol'] === 'tcp' && payload['field'] === 'dport') {
+          const p = ports(m['right']);
+          if (!p) return undefined;
+          own.ports = p;
+        } else if (
+          (payload['protocol'] === 'ip' || payload['protocol'] === 'ip6') &&
+          payload['field'] === 'saddr'
+        ) {
+          const sources = addresses(m['right']);
+          if (!sources) return undefined;
+          own.from = { family: payload['protocol'], sources };
+        } else return undefined;
+      }
+      return r.expr.some((e) => 'accept' in e) && own.ports.length > 0 ? own : undefined;
+    });
+}
+
+/** The chain without tskv's rules: what it does to the port by the others' rules alone. */
+export function withoutOwnRules(chain: NftInputChain): NftInputChain {
+  return { ...chain, rules: chain.rules.filter((r) => r.comment !== NFT_TSKV_COMMENT) };
+}
+
+/** A chain's rules of tskv's kind for a TCP port, and whether the chain lets it in anyway. */
+export function nftPortRules(chain: NftInputChain, port: number): PortRules {
+  const own = nftOwnRules(chain).filter((r): r is NftOwnRule => r?.ports.includes(port) === true);
+  const rest = judgeNftPort([withoutOwnRules(chain)], port, 'tcp');
+  return {
+    openToAll: own.some((r) => r.from === undefined),
+    sources: own.flatMap((r) => r.from?.sources ?? []),
+    wider: rest.open === true ? rest.detail : undefined,
+  };
 }
 
 export async function readNftInputChains(): Promise<NftInputChain[] | null> {

@@ -1,5 +1,7 @@
+import { canonicalCidr } from '../api/index.ts';
 import { parsePortRule, ruleCovers } from './port-rules.ts';
 import { runCommand } from './run.ts';
+import type { PortRules } from './source-rules.ts';
 
 export interface UfwRule {
   to: string;
@@ -51,4 +53,33 @@ export function judgeUfwPort(
   }
   if (status.defaultIncoming === 'allow') return { open: true, detail: 'ufw default incoming policy allow' };
   return { open: false, detail: `ufw default incoming policy ${status.defaultIncoming || 'deny'}` };
+}
+
+/** A rule of tskv's kind for `port`: ALLOW IN to exactly P/tcp, from one network or from anywhere. */
+function ownRule(rule: UfwRule, port: number): { source: string | 'anywhere' } | undefined {
+  if (!/^ALLOW(\s+IN)?$/.test(rule.action)) return undefined;
+  if (rule.to.replace(/\s*\(v6\)$/, '') !== `${port}/tcp`) return undefined;
+  if (/^Anywhere(\s*\(v6\))?$/.test(rule.from)) return { source: 'anywhere' };
+  const source = canonicalCidr(rule.from);
+  return source === undefined ? undefined : { source };
+}
+
+/** ufw's rules of tskv's kind from one network for `port`: the network in one spelling, and as ufw shows it. */
+export function ufwSourceRules(status: UfwStatus, port: number): { source: string; from: string }[] {
+  return status.rules.flatMap((r) => {
+    const own = ownRule(r, port);
+    return own && own.source !== 'anywhere' ? [{ source: own.source, from: r.from }] : [];
+  });
+}
+
+/** ufw's rules of tskv's kind for a TCP port, and what else lets every source in. */
+export function ufwPortRules(status: UfwStatus, port: number): PortRules {
+  const own = status.rules.map((r) => ownRule(r, port));
+  const rest = judgeUfwPort({ ...status, rules: status.rules.filter((_, i) => !own[i]) }, port, 'tcp');
+  const sources = ufwSourceRules(status, port).map((r) => r.source);
+  return {
+    openToAll: own.some((o) => o?.source === 'anywhere'),
+    sources,
+    wider: rest.open === true ? rest.detail : undefined,
+  };
 }

@@ -142,6 +142,17 @@ function checkDataDirs(hosts: Record<string, unknown>, globalDir: unknown, out: 
   }
 }
 
+/** clientSources narrows the client port only with TLS on: with it off, the whole zone stays let in. */
+function checkClientSources(cluster: Record<string, unknown>, tls: unknown, out: InventoryFindings): void {
+  if (cluster.clientSources === undefined || asRecord(tls)?.mode !== 'off') return;
+  out.warnings.push({
+    path: ['cluster', 'clientSources'],
+    at: 'key',
+    message:
+      'cluster.clientSources has no effect with tls.mode off: without client certificates the client port stays open to the whole firewall zone, as before; set tls.mode auto to restrict it',
+  });
+}
+
 /** etcd's --log-outputs names: these are streams, anything else is a file. */
 const LOG_STREAMS = new Set(['default', 'stderr', 'stdout', 'journal']);
 
@@ -232,6 +243,7 @@ export function crossChecks(data: unknown): InventoryFindings {
   if (hosts) checkTls(tls, hosts, out);
   const cluster = asRecord(root.cluster);
   if (cluster) checkPorts(cluster, out);
+  if (cluster) checkClientSources(cluster, root.tls, out);
   const flags = asRecord(asRecord(root.etcd)?.flags);
   if (flags) checkFlags(flags, out);
   if (flags) checkLogOutputs(flags['log-outputs'], out);

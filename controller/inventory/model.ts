@@ -80,6 +80,11 @@ export interface ClusterSpec {
   token: string;
   clientPort: number;
   peerPort: number;
+  /**
+   * With TLS on, the networks let in on the client port besides the members, in their one
+   * spelling (agent/api/cidr.ts); absent: anywhere (client certificates guard it).
+   */
+  clientSources?: string[];
 }
 
 export interface Inventory {

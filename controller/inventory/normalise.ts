@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { canonicalCidr } from '../../agent/api/cidr.ts';
 import { isUrlSource, officialEtcdUrl } from '../artifacts/etcd-release.ts';
 import type { HostSpec, Inventory, MemberTlsPaths, SshSettings, TlsSpec } from './model.ts';
 import type { RawInventory, RawSsh } from './schema.ts';
@@ -80,6 +81,9 @@ export function normalise(raw: RawInventory, file: string, warnings: string[]): 
       token: raw.cluster.token,
       clientPort: raw.cluster.clientPort ?? DEFAULT_CLIENT_PORT,
       peerPort: raw.cluster.peerPort ?? DEFAULT_PEER_PORT,
+      ...(raw.cluster.clientSources === undefined
+        ? {}
+        : { clientSources: [...new Set(raw.cluster.clientSources.map((s) => canonicalCidr(s)!))] }),
     },
     etcd: {
       version: raw.etcd.version,

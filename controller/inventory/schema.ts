@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cidrProblem } from '../../agent/api/cidr.ts';
 import { ETCD_VERSION_PATTERN } from '../../agent/api/fields.ts';
 import { isAddress, isMemberAddress, memberAddressProblem } from './addresses.ts';
 import type { PathSegment } from './problems.ts';
@@ -10,6 +11,9 @@ const port = z.number().int().min(1).max(65535);
 /** Checked as written here ('{name}' as ordinary text); cross-checks.ts checks each member's expansion. */
 const dataDir = z.string().refine((p) => dataDirProblem(p) === undefined);
 const address = z.string().refine(isAddress);
+/** Where clients may connect from, with TLS on: more would be a firewall no one can read. */
+export const MAX_CLIENT_SOURCES = 256;
+const source = z.string().refine((s) => cidrProblem(s) === undefined);
 
 const sshSchema = z.strictObject({
   // What OpenSSH accepts as a user name; it also reaches a shell through ProxyCommand's %r.
@@ -59,6 +63,7 @@ export const inventorySchema = z.strictObject({
       .refine((t) => tokenProblem(t) === undefined),
     clientPort: port.optional(),
     peerPort: port.optional(),
+    clientSources: z.array(source).min(1).max(MAX_CLIENT_SOURCES).optional(),
   }),
   etcd: z.strictObject({
     version: z.string().regex(ETCD_VERSION),
@@ -99,10 +104,13 @@ const DATA_DIR =
 /** What a right value looks like, by path pattern ('*' is any host, flag or list index). */
 const HINTS: Record<string, string> = {
   '': 'a YAML map with the keys cluster, etcd, ssh and hosts',
-  cluster: 'a map with token (and optionally clientPort, peerPort)',
+  cluster: 'a map with token (and optionally clientPort, peerPort, clientSources)',
   'cluster.token': `one word shared by all members, passed as --initial-cluster-token: printable characters without quotes or whitespace, at most ${TOKEN_MAX_BYTES} bytes (e.g. etcd-cluster-1)`,
   'cluster.clientPort': `${PORT} (default 2379)`,
   'cluster.peerPort': `${PORT} (default 2380)`,
+  'cluster.clientSources': `a list of 1 to ${MAX_CLIENT_SOURCES} networks that may connect to the client port when TLS is on (default: anywhere), e.g. [10.0.0.0/8, "fd00::/64"]`,
+  'cluster.clientSources.*':
+    'an IPv4 or IPv6 network in CIDR notation (e.g. 10.0.0.0/8 or fd00::/64) or one address (e.g. 192.168.100.7)',
   etcd: 'a map with version (and optionally source, sha256, flags, dataDir)',
   'etcd.version':
     'an etcd release version like 3.5.17 (three numbers; quote it if YAML reads it as a number)',
@@ -153,6 +161,7 @@ const WHY: Record<string, (value: string) => string | undefined> = {
   'etcd.dataDir': dataDirProblem,
   'hosts.*.dataDir': dataDirProblem,
   'hosts.*.address': memberAddressProblem,
+  'cluster.clientSources.*': cidrProblem,
 };
 
 /** The pattern a concrete path matches in HINTS: hosts.h1.ssh.port → ssh.port. */
@@ -164,6 +173,7 @@ function pattern(path: readonly PathSegment[]): string {
   }
   if (parts[0] === 'etcd' && parts[1] === 'flags' && parts.length >= 3) parts[2] = '*';
   if (parts[0] === 'time' && parts[1] === 'servers' && parts.length >= 3) parts[2] = '*';
+  if (parts[0] === 'cluster' && parts[1] === 'clientSources' && parts.length >= 3) parts[2] = '*';
   return parts.join('.');
 }
 

@@ -1,10 +1,10 @@
 /** Facts + inventory → deploy's plan: every step with what it writes. Pure: the play gathers, this decides, plan/ prints. */
-import type { FactsResponse, FirewallStateResponse } from '../../agent/api/index.ts';
+import type { FactsResponse, FirewallOpenRequest, FirewallStateResponse } from '../../agent/api/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { Plan, Step } from '../plan/plan.ts';
 import { type ClusterDecision, type ClusterMode, hasRun } from './cluster-mode.ts';
 import { chooseState, desiredConfig, type FileAccess, keepInitialSettings, planConfig } from './config.ts';
-import { planFirewall } from './firewall-plan.ts';
+import { type Exposure, planFirewall } from './firewall-plan.ts';
 import { planInstall } from './install.ts';
 import { planService, restartOrder } from './service.ts';
 import { type HostFile, planTlsFiles } from './tls-files.ts';
@@ -16,7 +16,7 @@ export type DeployStep =
   /** The cluster: after the syncs, every clock within etcd's 1 s of the others. */
   | (Step & { kind: 'clock-check' })
   | (Step & { kind: 'install'; host: string; version: string })
-  | (Step & { kind: 'firewall'; host: string; ports: number[] })
+  | (Step & { kind: 'firewall'; host: string; request: FirewallOpenRequest })
   | (Step & { kind: 'config'; host: string; env: string })
   | (Step & { kind: 'unit'; host: string; unit: string })
   /** The member's TLS files (host paths), read from the PKI folder when written: never in the plan. */
@@ -71,6 +71,8 @@ export interface PlanInput {
   leader: string | undefined;
   /** A running plain-HTTP cluster on its way to TLS. */
   migration?: TlsMigration | undefined;
+  /** Who the firewalls let in on the client and peer ports (firewall-plan.ts). */
+  exposure: Exposure;
 }
 
 function summary(h: HostInput): string {
@@ -92,7 +94,6 @@ function summary(h: HostInput): string {
 export function planDeploy(input: PlanInput): DeployPlan {
   const { inv, decision, migration } = input;
   const bootstrapping = decision.mode.kind === 'new';
-  const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
   const clock: DeployStep[] = [];
   const prepare: DeployStep[] = [];
   const start: DeployStep[] = [];
@@ -109,8 +110,8 @@ export function planDeploy(input: PlanInput): DeployPlan {
     }
     const install = planInstall(h.facts, inv.etcd);
     if (install) prepare.push({ kind: 'install', host, version: inv.etcd.version, title: install });
-    const firewall = planFirewall(h.firewall, ports);
-    if (firewall) prepare.push({ kind: 'firewall', host, ports: firewall.ports, title: firewall.title });
+    const firewall = planFirewall(h.firewall, input.exposure);
+    if (firewall) prepare.push({ kind: 'firewall', host, request: firewall.request, title: firewall.title });
     const member = decision.memberByHost.get(host);
     const memberStarted = member ? hasRun(member) : h.facts.etcd.dataDir.hasData;
     const rendered = desiredConfig(

@@ -1,25 +1,92 @@
-/** Which of the cluster's ports the host firewall still blocks. Pure. */
-import type { FirewallStateResponse } from '../../agent/api/index.ts';
+/**
+ * Who the host firewalls let in on the cluster's ports, and what the hosts still lack. Pure.
+ * TLS off: both ports to every source the firewall zone admits (plain HTTP cannot tell who
+ * connects, so a narrower rule would only pretend). TLS on: the peer port only from the members;
+ * the client port from `cluster.clientSources` and the members (who reach each other's client
+ * port: etcdctl's `--cluster` checks, tskv's probes), or from everywhere without clientSources
+ * (client certificates guard it).
+ */
+import type {
+  FirewallOpenRequest,
+  FirewallPortState,
+  FirewallStateResponse,
+  RestrictedPort,
+} from '../../agent/api/index.ts';
+import type { Inventory } from '../inventory/model.ts';
+import { tlsOn } from '../inventory/tls.ts';
+
+export interface Exposure {
+  /** Ports let in from every source. */
+  open: number[];
+  /** Ports let in only from their networks (one spelling each, agent/api/cidr.ts). */
+  restricted: RestrictedPort[];
+}
+
+/** The exposure the inventory wants, `members` being the members' addresses as networks (/32, /128). */
+export function wantedExposure(inv: Inventory, members: string[]): Exposure {
+  const { clientPort, peerPort, clientSources } = inv.cluster;
+  if (!tlsOn(inv)) return { open: [clientPort, peerPort], restricted: [] };
+  const peers = [...new Set(members)];
+  return {
+    open: clientSources ? [] : [clientPort],
+    restricted: [
+      ...(clientSources ? [{ port: clientPort, sources: [...new Set([...clientSources, ...peers])] }] : []),
+      { port: peerPort, sources: peers },
+    ],
+  };
+}
+
+/** The ports as the agent's firewall state is asked about them (restricted ones with their sources). */
+export function exposureQuestion(e: Exposure): { port: number; sources?: string[] }[] {
+  return [...e.open.map((port) => ({ port })), ...e.restricted];
+}
+
+const portState = (fw: FirewallStateResponse, port: number): FirewallPortState | undefined =>
+  fw.ports.find((p) => p.port === port && p.protocol === 'tcp');
+
+/** A restricted port where the host differs from letting in exactly its sources. */
+function restrictionDiffers(state: FirewallPortState | undefined): boolean {
+  const s = state?.sources;
+  return s === undefined || s.missing.length > 0 || s.openToAll || s.stale.length > 0;
+}
 
 export function portsToOpen(fw: FirewallStateResponse, ports: number[]): number[] {
   if (fw.backend === 'none') return [];
   return ports.filter((port) => {
-    const state = fw.ports.find((p) => p.port === port && p.protocol === 'tcp');
+    const state = portState(fw, port);
     // Open now but not in the permanent configuration: closed again after a reload or reboot.
     return state?.open !== true || state.permanent === false;
   });
 }
 
-/** The ports to open and the step's title, or undefined when they are open. */
+const listed = (sources: string[]) =>
+  sources.length <= 4 ? sources.join(', ') : `${sources.length} networks`;
+
+function restrictionTitle(r: RestrictedPort, state: FirewallPortState | undefined): string {
+  const s = state?.sources;
+  const also = [
+    ...(s?.openToAll ? ['closed to everyone else'] : []),
+    ...(s && s.stale.length > 0 ? [`no longer from ${listed(s.stale)}`] : []),
+  ];
+  return `let ${r.port}/tcp in only from ${listed(r.sources)}${also.length ? ` (${also.join('; ')})` : ''}`;
+}
+
+/** The request that brings the host to the exposure and the step's title, or undefined when it is there. */
 export function planFirewall(
   fw: FirewallStateResponse,
-  ports: number[],
-): { ports: number[]; title: string } | undefined {
-  const closed = portsToOpen(fw, ports);
-  if (closed.length === 0) return undefined;
+  exposure: Exposure,
+): { request: FirewallOpenRequest; title: string } | undefined {
+  if (fw.backend === 'none') return undefined;
+  const open = portsToOpen(fw, exposure.open);
+  const restricted = exposure.restricted.filter((r) => restrictionDiffers(portState(fw, r.port)));
+  if (open.length === 0 && restricted.length === 0) return undefined;
   const where = fw.backend === 'firewalld' ? `firewalld zone ${fw.zone ?? 'default'}` : fw.backend;
+  const what = [
+    ...(open.length > 0 ? [`open ${open.map((p) => `${p}/tcp`).join(' ')}`] : []),
+    ...restricted.map((r) => restrictionTitle(r, portState(fw, r.port))),
+  ];
   return {
-    ports: closed,
-    title: `open ${closed.map((p) => `${p}/tcp`).join(' ')} (${where}, now and across reboots)`,
+    request: { ports: open, restricted },
+    title: `${what.join('; ')} (${where}, now and across reboots)`,
   };
 }

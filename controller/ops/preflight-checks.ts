@@ -1,6 +1,7 @@
 /** Preflight verdicts from what the agents observed. Pure: no I/O, so every rule has a unit test. */
 import type {
   FactsResponse,
+  FirewallPortState,
   FirewallStateResponse,
   PortsResponse,
   ProbeConnectResponse,
@@ -106,10 +107,57 @@ export function portChecks(host: string, ports: PortsResponse, facts: FactsRespo
   });
 }
 
+/**
+ * A port TLS narrows to some sources (ops/firewall-plan.ts): a source not let in fails (deploy
+ * adds its rule); the port still open to everyone, or rules for sources that are no longer
+ * members, are warnings deploy fixes; an opening tskv leaves alone (a service, a range) is a
+ * warning for the operator: while it stays, the narrowing does nothing.
+ */
+function restrictedPortCheck(host: string, p: FirewallPortState, where: string): CheckResult {
+  const port = `${p.port}/${p.protocol}`;
+  const s = p.sources!;
+  const check = { host, check: 'firewall' };
+  if (p.open !== true) {
+    return {
+      ...check,
+      status: 'fail',
+      observed: `${port} does not let in ${s.missing.join(', ')} (${where})`,
+      fix: 'tskv deploy adds their rules',
+      fixedByDeploy: true,
+    };
+  }
+  if (s.wider) {
+    return {
+      ...check,
+      status: 'warn',
+      observed: `${port} is open to every source through what tskv leaves alone: ${s.wider}`,
+      fix: `remove that opening: tskv lets ${port} in only from its sources`,
+    };
+  }
+  const extra = [
+    ...(s.openToAll ? ['open to the whole zone'] : []),
+    ...(s.stale.length > 0 ? [`also let in from ${s.stale.join(', ')}, not members or client sources`] : []),
+    ...(!s.openToAll && (s.missing.length > 0 || p.permanent === false)
+      ? [`a reload or reboot would shut out ${s.missing.length ? s.missing.join(', ') : 'some of them'}`]
+      : []),
+  ];
+  if (extra.length > 0) {
+    return {
+      ...check,
+      status: 'warn',
+      observed: `${port} ${extra.join('; ')} (${where})`,
+      fix: `tskv deploy narrows ${port} to its sources`,
+      fixedByDeploy: true,
+    };
+  }
+  return { ...check, status: 'ok', observed: `${port} ${p.detail}` };
+}
+
 export function firewallChecks(host: string, fw: FirewallStateResponse): CheckResult[] {
   const where = fw.backend === 'firewalld' ? `firewalld zone ${fw.zone ?? '?'}` : fw.backend;
   if (fw.backend === 'none') return [{ host, check: 'firewall', status: 'ok', observed: 'no host firewall' }];
   return fw.ports.map((p): CheckResult => {
+    if (p.sources) return restrictedPortCheck(host, p, where);
     const port = `${p.port}/${p.protocol}`;
     if (p.open === true && p.permanent === false) {
       return {

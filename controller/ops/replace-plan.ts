@@ -45,6 +45,8 @@ export type ReplaceStep = Step &
     | { kind: 'clear-host'; host: string; dataDirs: string[]; why: string }
     /** Install etcd and open the client and peer ports (before the cluster changes). */
     | { kind: 'prepare-host'; host: string }
+    /** TLS on: every member's firewall lets the host in (before it is added). */
+    | { kind: 'let-in'; host: string }
     /** Write its config (state existing, initial cluster from the live list), start it. */
     | { kind: 'start-member'; host: string }
     | { kind: 'wait-caught-up'; host: string }
@@ -86,6 +88,11 @@ export const replaceSteps = {
     kind: 'prepare-host',
     host,
     title: `install etcd ${inv.etcd.version} on ${host} and open ports ${inv.cluster.clientPort}/tcp and ${inv.cluster.peerPort}/tcp${tlsOn(inv) ? `, and place its TLS certificates${inv.tls.mode === 'auto' ? ' (issued where the PKI has none)' : ''}` : ''}`,
+  }),
+  letIn: (host: HostSpec, inv: Inventory): ReplaceStep => ({
+    kind: 'let-in',
+    host: host.name,
+    title: `let ${host.name} (${host.address}) in through every member's firewall on ${inv.cluster.peerPort}/tcp${inv.cluster.clientSources ? ` and ${inv.cluster.clientPort}/tcp` : ''}`,
   }),
   startMember: (host: string): ReplaceStep => ({
     kind: 'start-member',
@@ -194,6 +201,8 @@ function learnerSteps(
         : undefined,
     ],
     [2, s.prepareHost(newHost.name, inv)],
+    // Where TLS narrows the firewalls to the members: NEW is let in before it joins.
+    [2, inv.tls.mode === 'auto' ? s.letIn(newHost, inv) : undefined],
     [3, at.addNew ? s.addMember(newHost.name, [newUrl], true) : undefined],
     [4, s.startMember(newHost.name)],
     [5, s.waitCaughtUp(newHost.name)],

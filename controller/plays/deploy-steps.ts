@@ -8,7 +8,8 @@ import type { Progress } from '../run/progress.ts';
 import type { Executor } from '../run/runner.ts';
 import { type ClockOptions, type ClockSyncs, checkClocksAgree, syncClock } from './clock-sync.ts';
 import type { TarballState } from './etcd-prefetch.ts';
-import { installEtcd, openPorts, serviceCall, writeEnvFile, writeTlsFiles } from './host-etcd.ts';
+import { openFirewall } from './firewall.ts';
+import { installEtcd, serviceCall, writeEnvFile, writeTlsFiles } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import { checkOthersHealthy, waitMemberHealthy } from './member-health.ts';
 import type { HostChannel } from './session.ts';
@@ -41,7 +42,7 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
       case 'install':
         return installEtcd(ch, ctx.artifact, step.version, progress, ctx.prefetched?.get(step.host));
       case 'firewall':
-        return openPorts(ch, step.ports);
+        return openFirewall(ch, step.request);
       case 'config':
         written.set(step.host, step.env);
         return (await writeEnvFile(ch, step.env)).actions;

@@ -29,7 +29,7 @@ import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { prefetchEtcd } from './etcd-prefetch.ts';
 import { LiveCluster } from './live-cluster.ts';
-import { type PreflightReport, runPreflight } from './preflight.ts';
+import { judgeFirewallsAgain, type PreflightReport, runPreflight } from './preflight.ts';
 import type { Session } from './session.ts';
 
 export interface DeployOptions {
@@ -101,7 +101,7 @@ function refuseLeavingTls(inv: Inventory, hosts: HostInput[]): void {
  * Undeclared tls.mode and no member ever ran on these hosts: the cluster deploy bootstraps is a TLS
  * one (inventory/tls-default.ts). Decided before the hosts are read, from preflight's facts.
  */
-function adoptTlsForNewCluster(live: LiveCluster, pre: PreflightReport): void {
+async function adoptTlsForNewCluster(live: LiveCluster, pre: PreflightReport): Promise<void> {
   const inv = live.session.inventory;
   if (inv.tls.declared || inv.tls.mode !== 'off') return;
   const ran = [...pre.observations.values()].some(
@@ -109,6 +109,8 @@ function adoptTlsForNewCluster(live: LiveCluster, pre: PreflightReport): void {
   );
   if (ran) return;
   inv.tls.mode = 'auto';
+  // The firewalls were judged for plain HTTP (every port zone-wide): judge them again for TLS.
+  await judgeFirewallsAgain(live.session, pre);
 }
 
 /** Pass 2 of a move to TLS that would lose quorum for a moment: only with --allow-downtime. */
@@ -201,7 +203,7 @@ async function planFromHosts(
       { step: 'preflight', ...(stop[0]?.fix ? { fix: stop[0].fix } : {}) },
     );
   }
-  adoptTlsForNewCluster(live, pre);
+  await adoptTlsForNewCluster(live, pre);
   const gathered = await gatherDeploy(live, pre);
   refuseLeavingTls(inv, gathered.hosts);
   if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
@@ -213,7 +215,14 @@ async function planFromHosts(
     gathered.hosts.map((h) => ({ spec: h.spec, envFile: h.envFile, hasData: h.facts.etcd.dataDir.hasData })),
     gathered.members,
   );
-  const plan = planDeploy({ inv, hosts: gathered.hosts, decision, leader: gathered.leader, migration });
+  const plan = planDeploy({
+    inv,
+    hosts: gathered.hosts,
+    decision,
+    leader: gathered.leader,
+    migration,
+    exposure: pre.exposure,
+  });
   refuseDowntime(plan, options);
   return plan;
 }

@@ -13,6 +13,7 @@ import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { tlsOn } from '../inventory/tls.ts';
 import { envFileValue } from '../ops/config.ts';
+import type { Exposure } from '../ops/firewall-plan.ts';
 import { planInstall } from '../ops/install.ts';
 import { joiningInitialCluster } from '../ops/membership.ts';
 import { memberTlsFiles } from '../ops/tls-files.ts';
@@ -21,6 +22,7 @@ import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
 import { pushTarball, type TarballState } from './etcd-prefetch.ts';
+import { openFirewall, openRequest } from './firewall.ts';
 import type { HostChannel } from './session.ts';
 
 export type ServiceStatus = ResponseOf<typeof routes.etcdService>;
@@ -118,10 +120,6 @@ export async function writeTlsFiles(ch: HostChannel, inv: Inventory, paths: stri
   return actions;
 }
 
-export async function openPorts(ch: HostChannel, ports: number[]): Promise<string[]> {
-  return (await ch.agent.call(routes.firewallOpen, { ports }, { step: 'open firewall' })).actions;
-}
-
 /** The log line that most likely says why etcd stopped (capnslog "C |"/"E |", zap fatal/error, Go panics). */
 export function likelyCause(lines: string[]): string | undefined {
   const patterns = [/ C \| /, /"level":"(fatal|panic)"/, /^panic:/, / E \| /, /"level":"error"/, /error/i];
@@ -165,15 +163,19 @@ export async function startFailure(
   );
 }
 
-/** Installs the inventory's etcd and opens the client and peer ports (peers must reach both). */
-export async function prepareHost(ch: HostChannel, inv: Inventory): Promise<FactsResponse> {
+/** Installs the inventory's etcd and lets the client and peer ports in as `exposure` says (peers must reach both). */
+export async function prepareHost(
+  ch: HostChannel,
+  inv: Inventory,
+  exposure: Exposure,
+): Promise<FactsResponse> {
   const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
   // The tarball travels over SSH while the agent opens the firewall.
   await Promise.all([
     planInstall(facts, inv.etcd)
       ? installEtcd(ch, () => resolveEtcdArtifact(inv.etcd), inv.etcd.version)
       : Promise.resolve([]),
-    openPorts(ch, [inv.cluster.clientPort, inv.cluster.peerPort]),
+    openFirewall(ch, openRequest(exposure)),
   ]);
   return facts;
 }

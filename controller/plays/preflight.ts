@@ -7,6 +7,7 @@ import {
 } from '../../agent/api/index.ts';
 import { type CheckResult, failedCheck } from '../ops/checks.ts';
 import type { ClockOffset } from '../ops/clock-skew.ts';
+import { type Exposure, exposureQuestion } from '../ops/firewall-plan.ts';
 import {
   accountChecks,
   clockChecks,
@@ -18,6 +19,7 @@ import {
 } from '../ops/preflight-checks.ts';
 import { forEachHost } from '../run/progress.ts';
 import { measureClock } from './clock-measure.ts';
+import { clusterExposure } from './firewall.ts';
 import { certificateChecks } from './preflight-certs.ts';
 import { startReachability } from './reachability.ts';
 import type { HostChannel, Session } from './session.ts';
@@ -37,6 +39,8 @@ export interface PreflightOptions {
 export interface PreflightReport {
   checks: CheckResult[];
   observations: Map<string, HostObservation>;
+  /** Who the firewalls should let in: what each host's firewall was judged against. */
+  exposure: Exposure;
 }
 
 const CLOCK_SAMPLES = 5;
@@ -45,15 +49,31 @@ const CLOCK_SAMPLES = 5;
 async function observe(
   ch: HostChannel,
   ports: number[],
+  exposure: Exposure,
   usageBeforeListening: Promise<PortsResponse | undefined>,
 ): Promise<HostObservation> {
   const [portUse, facts, firewall, clock] = await Promise.all([
     usageBeforeListening.then((usage) => usage ?? ch.agent.call(routes.ports, { ports }, { step: 'ports' })),
     ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' }),
-    ch.agent.call(routes.firewallState, { ports: ports.map((port) => ({ port })) }, { step: 'firewall' }),
+    ch.agent.call(routes.firewallState, { ports: exposureQuestion(exposure) }, { step: 'firewall' }),
     measureClock(ch.agent, CLOCK_SAMPLES),
   ]);
   return { facts, ports: portUse, firewall, clock };
+}
+
+/**
+ * The report's exposure and each host's firewall state again, for an inventory whose tls.mode
+ * deploy has settled since (a new cluster gets TLS: inventory/tls-default.ts).
+ */
+export async function judgeFirewallsAgain(session: Session, report: PreflightReport): Promise<void> {
+  report.exposure = await clusterExposure(session.inventory);
+  const question = { ports: exposureQuestion(report.exposure) };
+  await Promise.all(
+    [...report.observations].map(async ([name, o]) => {
+      const ch = session.hosts.get(name);
+      if (ch) o.firewall = await ch.agent.call(routes.firewallState, question, { step: 'firewall' });
+    }),
+  );
 }
 
 export async function runPreflight(
@@ -62,6 +82,7 @@ export async function runPreflight(
 ): Promise<PreflightReport> {
   const inv = session.inventory;
   const ports = [inv.cluster.clientPort, inv.cluster.peerPort];
+  const exposure = await clusterExposure(inv);
   const checks: CheckResult[] = [...session.unreachable];
   const hosts = [...session.hosts.values()];
   const reach = hosts.length > 1 ? startReachability(hosts, ports) : undefined;
@@ -75,7 +96,13 @@ export async function runPreflight(
   const outcomes = await forEachHost(
     'preflight',
     [...session.hosts.keys()],
-    (name) => observe(session.hosts.get(name)!, ports, reach?.portUsage(name) ?? Promise.resolve(undefined)),
+    (name) =>
+      observe(
+        session.hosts.get(name)!,
+        ports,
+        exposure,
+        reach?.portUsage(name) ?? Promise.resolve(undefined),
+      ),
     session.mode,
   );
   const seen = new Map<string, HostObservation>();
@@ -111,5 +138,5 @@ export async function runPreflight(
   const order = new Map(inv.hosts.map((h, i) => [h.name, i]));
   const rank = (host: string) => order.get(host) ?? order.size;
   checks.sort((a, b) => rank(a.host) - rank(b.host));
-  return { checks, observations: seen };
+  return { checks, observations: seen, exposure };
 }

@@ -16,6 +16,7 @@ import {
 import type { ReplaceStep } from '../ops/replace-plan.ts';
 import type { Executor } from '../run/runner.ts';
 import { retryWhile, waitFor } from '../wait.ts';
+import { clusterExposure, letMemberIn } from './firewall.ts';
 import { placeMemberTls, prepareHost, retireHost, startJoiningMember } from './host-etcd.ts';
 import type { LiveCluster, LiveView } from './live-cluster.ts';
 import { checkOthersHealthy, waitAllHealthy, waitCaughtUp } from './member-health.ts';
@@ -102,7 +103,9 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
     const known = prepared.get(host);
     if (known) return known;
     const ch = live.channel(host);
-    const facts = await prepareHost(ch, live.session.inventory);
+    const inv = live.session.inventory;
+    // The live members count as members too: the one leaving still talks to the others.
+    const facts = await prepareHost(ch, inv, await clusterExposure(inv, (await live.memberList()).members));
     // Before the member is added: a certificate that cannot be issued stops the run while the
     // cluster is unchanged.
     await placeMemberTls(ch, live.session.inventory);
@@ -159,6 +162,8 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
       case 'prepare-host':
         await prepare(step.host);
         return;
+      case 'let-in':
+        return letMemberIn(live, step.host);
       case 'start-member': {
         const facts = await prepare(step.host);
         const list = await live.memberList();

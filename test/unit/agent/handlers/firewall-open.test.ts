@@ -1,34 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { makeFirewallOpen } from '../../../../agent/handlers/firewall-open.ts';
-import type { DbusCall, DbusValue } from '../../../../agent/system/dbus.ts';
-import { planNftOpen, planUfwOpen } from '../../../../agent/system/firewall-open.ts';
+import type { DbusValue } from '../../../../agent/system/dbus.ts';
 import { parseNftRuleset } from '../../../../agent/system/nft.ts';
+import { planNftOpen } from '../../../../agent/system/nft-open.ts';
 import { parseUfwStatus } from '../../../../agent/system/ufw.ts';
+import { planUfwOpen } from '../../../../agent/system/ufw-open.ts';
+import { fakeBus, noBus } from './fake-bus.ts';
 import { fakeRun } from './fake-run.ts';
 
 const ctx = { buildId: 'test' };
-
-/** A host without a system bus: firewalld is asked through firewall-cmd. */
-const noBus = async (): Promise<never> => {
-  throw new Error('connect ENOENT /var/run/dbus/system_bus_socket');
-};
-
-/** A system bus answering from a table keyed by "path method args..."; records every call. */
-function fakeBus(answers: Record<string, DbusValue[] | Error>) {
-  const calls: string[] = [];
-  const bus = async (call: DbusCall): Promise<DbusValue[]> => {
-    const key = [call.path, call.method, ...(call.args ?? []).map((a) => a.slice(a.indexOf(':') + 1))].join(
-      ' ',
-    );
-    calls.push(key);
-    const found = Object.entries(answers).find(([k]) => key.startsWith(k))?.[1];
-    if (found === undefined) throw new Error(`unexpected D-Bus call ${key}`);
-    if (found instanceof Error) throw found;
-    return found;
-  };
-  return { bus, calls };
-}
 
 describe('firewallOpen with firewalld', () => {
   const host = (runtime: string, permanent: string) =>
@@ -44,7 +25,7 @@ describe('firewallOpen with firewalld', () => {
 
   test('closed: runtime and permanent, in the default zone', async () => {
     const fake = host('', '');
-    const r = await open(fake)({ ports: [2380, 2379, 2379] }, ctx);
+    const r = await open(fake)({ ports: [2380, 2379, 2379], restricted: [] }, ctx);
     assert.deepEqual(r, {
       changed: true,
       actions: [
@@ -63,13 +44,13 @@ describe('firewallOpen with firewalld', () => {
 
   test('runtime open (a range), permanent missing one', async () => {
     const fake = host('2379-2380/tcp 22/tcp', '2379/tcp');
-    const r = await open(fake)({ ports: [2379, 2380] }, ctx);
+    const r = await open(fake)({ ports: [2379, 2380], restricted: [] }, ctx);
     assert.deepEqual(r.actions, ['open 2380/tcp in firewalld zone public (permanent)']);
   });
 
   test('already open: no change', async () => {
     const fake = host('2379/tcp 2380/tcp', '2380/tcp 2379/tcp');
-    assert.deepEqual(await open(fake)({ ports: [2379, 2380] }, ctx), {
+    assert.deepEqual(await open(fake)({ ports: [2379, 2380], restricted: [] }, ctx), {
       changed: false,
       actions: [],
     });
@@ -77,7 +58,7 @@ describe('firewallOpen with firewalld', () => {
 
   test('firewall-cmd failing: a command error', async () => {
     const fake = fakeRun({ 'firewall-cmd': { code: 252, stderr: 'FirewallD is not running' } });
-    await assert.rejects(open(fake)({ ports: [2379] }, ctx), {
+    await assert.rejects(open(fake)({ ports: [2379], restricted: [] }, ctx), {
       code: 'E_AGENT_COMMAND_FAILED',
       message: /FirewallD is not running/,
     });
@@ -103,7 +84,7 @@ describe('firewallOpen with firewalld over D-Bus', () => {
   test('adds the missing runtime and permanent ports without starting firewall-cmd', async () => {
     const fake = host(['2379'], []);
     const run = fakeRun({});
-    const r = await open(fake, run)({ ports: [2379, 2380] }, ctx);
+    const r = await open(fake, run)({ ports: [2379, 2380], restricted: [] }, ctx);
     assert.deepEqual(r.actions, [
       'open 2380/tcp in firewalld zone public (runtime)',
       'open 2379/tcp 2380/tcp in firewalld zone public (permanent)',
@@ -121,7 +102,7 @@ describe('firewallOpen with firewalld over D-Bus', () => {
 
   test('already open: no change, nothing added', async () => {
     const fake = host(['2379', '2380'], ['2380', '2379']);
-    assert.deepEqual(await open(fake)({ ports: [2379, 2380] }, ctx), {
+    assert.deepEqual(await open(fake)({ ports: [2379, 2380], restricted: [] }, ctx), {
       changed: false,
       actions: [],
     });
@@ -130,7 +111,7 @@ describe('firewallOpen with firewalld over D-Bus', () => {
 
   test("a refused call fails with the method and firewalld's words", async () => {
     const fake = host([], [], new Error('org.fedoraproject.FirewallD1.Exception: INVALID_ZONE: public'));
-    await assert.rejects(open(fake)({ ports: [2379] }, ctx), {
+    await assert.rejects(open(fake)({ ports: [2379], restricted: [] }, ctx), {
       code: 'E_AGENT_COMMAND_FAILED',
       message:
         /D-Bus org\.fedoraproject\.FirewallD1\.zone\.addPort on \/org\/fedoraproject\/FirewallD1 \(string:public string:2379 string:tcp int32:0\) failed: .*INVALID_ZONE: public/,
@@ -141,7 +122,7 @@ describe('firewallOpen with firewalld over D-Bus', () => {
 test('firewallOpen without a firewall: no change, said so', async () => {
   const fake = fakeRun({});
   const open = makeFirewallOpen({ detect: async () => ({ backend: 'none' }), run: fake.run });
-  assert.deepEqual(await open({ ports: [2379] }, ctx), {
+  assert.deepEqual(await open({ ports: [2379], restricted: [] }, ctx), {
     changed: false,
     actions: ['no host firewall'],
   });
@@ -157,7 +138,7 @@ To                         Action      From
 22/tcp                     ALLOW IN    Anywhere
 2379/tcp                   ALLOW IN    Anywhere
 `);
-  const plan = planUfwOpen(status, [2379, 2380]);
+  const plan = planUfwOpen(status, { ports: [2379, 2380], restricted: [] });
   assert.deepEqual(plan.actions, ['ufw allow 2380/tcp']);
   assert.deepEqual(plan.steps, [{ kind: 'command', file: 'ufw', args: ['allow', '2380/tcp'] }]);
 });
@@ -178,7 +159,7 @@ describe('nftables', () => {
   const conf = { path: '/etc/nftables.conf', text: 'flush ruleset\ntable inet filter {\n}\n', mode: 0o755 };
 
   test('policy drop: accept first in that chain, persisted through an include', () => {
-    const plan = planNftOpen(ruleset('drop'), [2379, 2380], conf);
+    const plan = planNftOpen(ruleset('drop'), { ports: [2379, 2380], restricted: [] }, conf);
     assert.deepEqual(plan.actions, [
       'accept 2379/tcp 2380/tcp first in nftables chain inet filter input',
       'persist in /etc/tskv/nftables-etcd.nft, included from /etc/nftables.conf',
@@ -218,11 +199,18 @@ describe('nftables', () => {
   });
 
   test('policy accept: nothing to do', () => {
-    assert.deepEqual(planNftOpen(ruleset('accept'), [2379], conf), { actions: [], steps: [] });
+    assert.deepEqual(planNftOpen(ruleset('accept'), { ports: [2379], restricted: [] }, conf), {
+      actions: [],
+      steps: [],
+    });
   });
 
   test('a table the boot configuration does not define: runtime only', () => {
-    const plan = planNftOpen(ruleset('drop'), [2379], { ...conf, text: 'flush ruleset\n' });
+    const plan = planNftOpen(
+      ruleset('drop'),
+      { ports: [2379], restricted: [] },
+      { ...conf, text: 'flush ruleset\n' },
+    );
     assert.deepEqual(plan.actions, [
       'accept 2379/tcp first in nftables chain inet filter input',
       '(runtime only: /etc/nftables.conf does not define inet filter)',

@@ -241,6 +241,33 @@ hosts:
     ]);
   });
 
+  test('clientSources: IPv4 and IPv6 networks and addresses, in one spelling each; absent: anywhere', () => {
+    const inv = parseInventory(
+      MINIMAL.replace(
+        'cluster: { token: t }',
+        'cluster: { token: t, clientSources: [10.0.0.0/8, 192.0.2.7, "FD00:0::/64", 10.0.0.0/8] }\ntls: { mode: auto }',
+      ),
+      'sources.yaml',
+    );
+    assert.deepEqual(inv.cluster.clientSources, ['10.0.0.0/8', '192.0.2.7/32', 'fd00::/64']);
+    assert.deepEqual(inv.warnings, []);
+    assert.equal(parseInventory(MINIMAL, 'min.yaml').cluster.clientSources, undefined);
+  });
+
+  test('clientSources with tls.mode off is a warning: the client port stays open to the zone', () => {
+    const inv = parseInventory(
+      MINIMAL.replace(
+        'cluster: { token: t }',
+        'cluster: { token: t, clientSources: [10.0.0.0/8] }\ntls: { mode: off }',
+      ),
+      'off.yaml',
+    );
+    assert.match(
+      inv.warnings.join('\n'),
+      /^off\.yaml:1:22: warning: cluster\.clientSources has no effect with tls\.mode off/,
+    );
+  });
+
   test('a member name that is not a DNS label is a warning', () => {
     const inv = parseInventory(MINIMAL.replace('  a:', '  Node_A:'), 'w.yaml');
     assert.deepEqual(inv.warnings, [

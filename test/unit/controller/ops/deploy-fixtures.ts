@@ -6,6 +6,7 @@ import { loadInventory } from '../../../../controller/inventory/load.ts';
 import type { Inventory } from '../../../../controller/inventory/model.ts';
 import { staticMemberId } from '../../../../controller/ops/cluster-mode.ts';
 import type { HostInput } from '../../../../controller/ops/deploy-plan.ts';
+import { type Exposure, wantedExposure } from '../../../../controller/ops/firewall-plan.ts';
 import { clientUrl, peerUrl } from '../../../../controller/render/urls.ts';
 
 export const SEED = resolve(import.meta.dirname, '../../../../inventories/seed.yaml');
@@ -63,6 +64,14 @@ export function firewall(open: boolean): FirewallStateResponse {
       detail: open ? `port ${port}/tcp in zone public` : 'no rule in zone public',
     })),
   };
+}
+
+/** What the firewalls should let in, the members being the inventory's hosts (IP addresses there). */
+export function exposureOf(inv: Inventory): Exposure {
+  return wantedExposure(
+    inv,
+    inv.hosts.map((h) => `${h.address}/32`),
+  );
 }
 
 /** A bare host: nothing installed, firewall closed, no config. */

@@ -13,7 +13,7 @@ import {
 } from '../../../../controller/ops/deploy-plan.ts';
 import { checkVersionChange } from '../../../../controller/ops/install.ts';
 import { formatPlan } from '../../../../controller/plan/print.ts';
-import { bareHost, convergedHost, facts, member, seedInventory } from './deploy-fixtures.ts';
+import { bareHost, convergedHost, exposureOf, facts, member, seedInventory } from './deploy-fixtures.ts';
 
 const names = ['docker', 'h102', 'h104'];
 
@@ -27,12 +27,23 @@ function everyMemberRunning(inv: Inventory, hosts: HostInput[]) {
   );
 }
 
+/** The plan with every member running, `leader` leading. */
+function runningPlan(inv: Inventory, hosts: HostInput[], leader: string) {
+  return planDeploy({
+    inv,
+    hosts,
+    decision: everyMemberRunning(inv, hosts),
+    leader,
+    exposure: exposureOf(inv),
+  });
+}
+
 describe('planDeploy', () => {
   test('bare hosts: install, open ports, write config, start all together with state new', async () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => bareHost(inv, n));
     const decision = decideClusterMode(inv, [], undefined, { allowExistingData: false });
-    const plan = planDeploy({ inv, hosts, decision, leader: undefined });
+    const plan = planDeploy({ inv, hosts, decision, leader: undefined, exposure: exposureOf(inv) });
     assert.equal(plan.mode.kind, 'new');
     assert.deepEqual(plan.starts, names);
     assert.deepEqual(plan.restarts, []);
@@ -68,7 +79,7 @@ describe('planDeploy', () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => convergedHost(inv, n));
     const decision = everyMemberRunning(inv, hosts);
-    const plan = planDeploy({ inv, hosts, decision, leader: 'h102' });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'h102', exposure: exposureOf(inv) });
     assert.ok(isNoop(plan));
     assert.equal(formatPlan(plan), 'nothing to do: 3 hosts converged\n');
   });
@@ -80,7 +91,7 @@ describe('planDeploy', () => {
     const before = await seedInventory();
     const hosts = names.map((n) => convergedHost(before, n));
     const decision = everyMemberRunning(inv, hosts);
-    const plan = planDeploy({ inv, hosts, decision, leader: 'docker' });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'docker', exposure: exposureOf(inv) });
     assert.deepEqual(plan.restarts, ['h102', 'h104', 'docker']);
     const docker = stepsOf(plan, 'docker');
     assert.deepEqual(
@@ -103,7 +114,7 @@ describe('planDeploy', () => {
     const before = await seedInventory();
     const hosts = names.map((n) => convergedHost(before, n));
     const decision = everyMemberRunning(inv, hosts);
-    const plan = planDeploy({ inv, hosts, decision, leader: 'h104' });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'h104', exposure: exposureOf(inv) });
     assert.deepEqual(plan.restarts, ['h104']);
     assert.equal(changeCount(plan), 2);
   });
@@ -112,7 +123,7 @@ describe('planDeploy', () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => convergedHost(inv, n));
     hosts[0] = { ...hosts[0]!, stale: '/etc/etcd/etcd.env changed after etcd started' };
-    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
+    const plan = runningPlan(inv, hosts, 'h102');
     assert.deepEqual(plan.restarts, ['docker']);
     assert.deepEqual(
       stepsOf(plan, 'docker').map((s) => s.title),
@@ -131,7 +142,7 @@ describe('planDeploy', () => {
       envAccess: { mode: 0o644, owner: 'root:root' },
       runsAs: 'root',
     }));
-    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
+    const plan = runningPlan(inv, hosts, 'h102');
     assert.deepEqual(plan.restarts, ['docker', 'h104', 'h102']);
     assert.deepEqual(
       plan.steps.map((s) => `${s.kind} ${s.host}${s.together ? ' (together)' : ''}`),
@@ -151,16 +162,14 @@ describe('planDeploy', () => {
 
     // Once run: converged, nothing to do.
     const after = names.map((n) => convergedHost(inv, n));
-    assert.ok(
-      isNoop(planDeploy({ inv, hosts: after, decision: everyMemberRunning(inv, after), leader: 'h102' })),
-    );
+    assert.ok(isNoop(runningPlan(inv, after, 'h102')));
   });
 
   test('a member running as etcd with its env file still 0644: the file only, no restart', async () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => convergedHost(inv, n));
     hosts[1] = { ...hosts[1]!, envAccess: { mode: 0o644, owner: 'root:root' } };
-    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
+    const plan = runningPlan(inv, hosts, 'h102');
     assert.deepEqual(
       plan.steps.map((s) => `${s.kind} ${s.host}`),
       ['config h102'],
@@ -178,7 +187,7 @@ describe('planDeploy', () => {
       runsAs: undefined,
       facts: facts({ installed: inv.etcd.version, hasData: true, dataOwner: 'root:root' }),
     };
-    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
+    const plan = runningPlan(inv, hosts, 'h102');
     assert.deepEqual(
       stepsOf(plan, 'h104').map((s) => s.title),
       ['start etcd; hand /var/lib/etcd to etcd:etcd 0700 (was root:root 0700)'],
@@ -189,7 +198,7 @@ describe('planDeploy', () => {
     const inv = await seedInventory();
     const hosts = names.map((n) => convergedHost(inv, n));
     hosts[2] = { ...hosts[2]!, running: false, pid: null };
-    const plan = planDeploy({ inv, hosts, decision: everyMemberRunning(inv, hosts), leader: 'h102' });
+    const plan = runningPlan(inv, hosts, 'h102');
     assert.deepEqual(plan.starts, ['h104']);
     assert.deepEqual(
       stepsOf(plan, 'h104').map((s) => s.kind),
@@ -206,7 +215,7 @@ describe('planDeploy', () => {
       [member(inv, 'docker'), member(inv, 'h102'), member(inv, 'h104', 'late')],
       { allowExistingData: false },
     );
-    const plan = planDeploy({ inv, hosts, decision, leader: 'h102' });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'h102', exposure: exposureOf(inv) });
     assert.equal(plan.mode.kind, 'existing');
     assert.deepEqual(plan.starts, ['h104']);
     const config = stepsOf(plan, 'h104').find((s) => s.kind === 'config') as Extract<
@@ -231,7 +240,7 @@ describe('planDeploy', () => {
       names.map((n) => member(inv, n)),
       { allowExistingData: false },
     );
-    const plan = planDeploy({ inv, hosts: [h], decision, leader: undefined });
+    const plan = planDeploy({ inv, hosts: [h], decision, leader: undefined, exposure: exposureOf(inv) });
     const steps = stepsOf(plan, 'h102');
     const unit = steps.find((s) => s.kind === 'unit') as Extract<DeployStep, { kind: 'unit' }>;
     assert.match(unit.unit, /EnvironmentFile=\/etc\/etcd\/etcd.env/);
@@ -254,7 +263,7 @@ describe('planDeploy', () => {
         allowExistingData: false,
       },
     );
-    const plan = planDeploy({ inv, hosts: [h], decision, leader: undefined });
+    const plan = planDeploy({ inv, hosts: [h], decision, leader: undefined, exposure: exposureOf(inv) });
     assert.deepEqual(
       stepsOf(plan, 'h102').map((s) => s.title),
       ['sync the clock (offset +4.400s)'],

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FactsResponse, FirewallStateResponse, PortsResponse } from '../../../../agent/api/index.ts';
+import type {
+  FactsResponse,
+  FirewallPortState,
+  FirewallStateResponse,
+  PortsResponse,
+} from '../../../../agent/api/index.ts';
 import { formatCheck } from '../../../../controller/ops/checks.ts';
 import {
   accountChecks,
@@ -80,6 +85,53 @@ describe('preflight verdicts', () => {
     assert.equal(c!.status, 'warn');
     assert.equal(c!.fixedByDeploy, true);
     assert.match(c!.observed, /2380\/tcp open now but not in the permanent configuration/);
+  });
+
+  test('TLS narrows the peer port: a member without its rule fails, the port open to all warns, exactly the members passes', () => {
+    const members = ['10.0.0.1/32', '10.0.0.2/32'];
+    const restricted = (
+      over: Partial<FirewallPortState>,
+      sources: Partial<NonNullable<FirewallPortState['sources']>>,
+    ) =>
+      firewallChecks('h', {
+        ...fwClosed,
+        ports: [
+          {
+            port: 2380,
+            protocol: 'tcp',
+            open: true,
+            permanent: true,
+            detail: 'let in from 2 sources (firewalld zone public)',
+            ...over,
+            sources: { missing: [], openToAll: false, stale: [], ...sources },
+          },
+        ],
+      })[0]!;
+    const exact = restricted({}, {});
+    assert.deepEqual(
+      [exact.status, exact.observed],
+      ['ok', '2380/tcp let in from 2 sources (firewalld zone public)'],
+    );
+    const lacking = restricted({ open: false }, { missing: [members[1]!] });
+    assert.equal(lacking.status, 'fail');
+    assert.equal(lacking.fixedByDeploy, true);
+    assert.match(lacking.observed, /2380\/tcp does not let in 10\.0\.0\.2\/32 \(firewalld zone public\)/);
+    const zoneWide = restricted({}, { missing: members, openToAll: true, stale: ['10.0.0.9/32'] });
+    assert.equal(zoneWide.status, 'warn');
+    assert.equal(zoneWide.fixedByDeploy, true);
+    assert.equal(
+      zoneWide.observed,
+      '2380/tcp open to the whole zone; also let in from 10.0.0.9/32, not members or client sources (firewalld zone public)',
+    );
+    const notSaved = restricted({ permanent: false }, { missing: [members[0]!] });
+    assert.match(notSaved.observed, /a reload or reboot would shut out 10\.0\.0\.1\/32/);
+    const service = restricted({}, { wider: 'service etcd-server in zone public' });
+    assert.equal(service.status, 'warn');
+    assert.equal(service.fixedByDeploy, undefined, 'deploy leaves a service of the operator alone');
+    assert.match(
+      service.observed,
+      /open to every source through what tskv leaves alone: service etcd-server/,
+    );
   });
 
   test('a port held by another process fails; held by etcd passes', () => {

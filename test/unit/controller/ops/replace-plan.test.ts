@@ -22,6 +22,7 @@ function stepLabel(s: ReplaceStep): string {
       return `add ${s.host}${s.learner ? ' learner' : ''}`;
     case 'clear-host':
     case 'prepare-host':
+    case 'let-in':
     case 'start-member':
     case 'wait-caught-up':
     case 'promote':
@@ -107,6 +108,17 @@ describe('planReplace: a fresh replacement', () => {
       'wait-healthy h105',
       'clear-record',
     ]);
+  });
+
+  test('with TLS on, every member lets NEW in through its firewall before NEW is added', () => {
+    const tls = { ...fourHosts, tls: { ...fourHosts.tls, mode: 'auto' as const } };
+    const plan = planReplace(tls, view(seedMembers()), { old: 'h104', new: 'h105' });
+    assert.deepEqual(ops(plan).slice(2, 5), ['prepare-host h105', 'let-in h105', 'add h105 learner']);
+    const step = plan.kind === 'steps' ? plan.steps.find((s) => s.kind === 'let-in') : undefined;
+    assert.match(
+      step?.title ?? '',
+      /^let h105 \(192\.168\.100\.105\) in through every member's firewall on 2380\/tcp$/,
+    );
   });
 
   test('OLD may be down: a dead member is replaced onto a new host', () => {

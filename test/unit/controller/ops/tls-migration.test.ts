@@ -10,7 +10,7 @@ import {
   stageOfEnv,
 } from '../../../../controller/ops/tls-migration.ts';
 import { renderHost } from '../../../../controller/render/render.ts';
-import { convergedHost, member, seedInventory } from './deploy-fixtures.ts';
+import { convergedHost, exposureOf, member, seedInventory } from './deploy-fixtures.ts';
 
 const names = ['docker', 'h102', 'h104'];
 const tlsSeed = () =>
@@ -111,7 +111,7 @@ describe('moving a plain cluster to TLS', () => {
       plainMembers,
       { allowExistingData: false },
     );
-    const plan = planDeploy({ inv, hosts, decision, leader: 'docker', migration });
+    const plan = planDeploy({ inv, hosts, decision, leader: 'docker', migration, exposure: exposureOf(inv) });
     assert.equal(plan.tlsPass, 'tls');
     assert.deepEqual(plan.restarts, ['h102', 'h104', 'docker']);
     for (const n of names) {
