@@ -21,7 +21,11 @@ describe('etcd as a systemd service', { skip: labUnavailableReason() ?? false },
   let three: string;
 
   before(async () => {
-    ({ lab, all, three } = await deployedLab(NAME, ['h102', 'docker', 'h104', 'h105'], '3.4', 'systemd'));
+    // Plain HTTP: the checks run etcdctl on the hosts as the seed does (TLS on systemd hosts:
+    // tls.test.ts, tls-rotate.test.ts).
+    ({ lab, all, three } = await deployedLab(NAME, ['h102', 'docker', 'h104', 'h105'], '3.4', 'systemd', {
+      tls: { mode: 'off' },
+    }));
   });
   after(() => Lab.down(NAME));
 
