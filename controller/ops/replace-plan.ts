@@ -202,7 +202,7 @@ function learnerSteps(
     ],
     [2, s.prepareHost(newHost.name, inv)],
     // Where TLS narrows the firewalls to the members: NEW is let in before it joins.
-    [2, inv.tls.mode === 'auto' ? s.letIn(newHost, inv) : undefined],
+    [2, tlsOn(inv) ? s.letIn(newHost, inv) : undefined],
     [3, at.addNew ? s.addMember(newHost.name, [newUrl], true) : undefined],
     [4, s.startMember(newHost.name)],
     [5, s.waitCaughtUp(newHost.name)],

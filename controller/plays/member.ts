@@ -7,6 +7,7 @@
 import { routes } from '../../agent/api/index.ts';
 import { TskvError } from '../errors.ts';
 import type { HostSpec } from '../inventory/model.ts';
+import { tlsOn } from '../inventory/tls.ts';
 import { checkAdd, checkRemove, type Verdict } from '../ops/member-plan.ts';
 import { memberAt } from '../ops/membership.ts';
 import { oldDataDirs, type ReplaceStep, replaceSteps } from '../ops/replace-plan.ts';
@@ -78,7 +79,7 @@ export async function planMemberAdd(
   // Added already (an interrupted run): its etcd may have joined raft before publishing its
   // name, so what is on its host stays; it is (re)started.
   if (options.start) steps.push(s.prepareHost(name, inv));
-  if (target.kind === 'add' && inv.tls.mode === 'auto') steps.push(s.letIn(target.host, inv));
+  if (target.kind === 'add' && tlsOn(inv)) steps.push(s.letIn(target.host, inv));
   if (target.kind === 'add') steps.push(s.addMember(name, [peerUrl(target.host, inv)], false));
   if (options.start) steps.push(s.startMember(name), s.waitHealthy(name));
   return { steps, warnings: [], ...(question ? { question } : {}) };
