@@ -26,6 +26,8 @@ const LEARNER_STEPS = [
   'record',
   'clear-host@NEW',
   'prepare-host@NEW',
+  // TLS (tskv's default) narrows the firewalls: NEW is let in before it is added.
+  'let-in@NEW',
   'add-member@NEW',
   'start-member@NEW',
   'wait-caught-up@NEW',
