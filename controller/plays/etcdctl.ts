@@ -3,11 +3,10 @@ import { finished } from 'node:stream/promises';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
 import { describeCause, InputError, TskvError } from '../errors.ts';
 import { EtcdClient } from '../etcd/index.ts';
-import { EtcdTunnels } from '../etcd-tunnel.ts';
+import { EtcdTunnels, readClientIdentity } from '../etcd-tunnel.ts';
 import { AllFailed, firstSuccess } from '../first-success.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { tlsOn } from '../inventory/tls.ts';
-import { clientTlsSources, readPkiFile } from '../pki/index.ts';
 import { ETCDCTL_IDENTITY_FILES, etcdctlEndpointVars } from '../render/etcdctl-env.ts';
 import { etcdctlScript, identityPreamble } from '../render/etcdctl-remote.ts';
 import { findHost } from '../render/settings.ts';
@@ -29,22 +28,13 @@ export interface EtcdctlOptions {
   stop?: AbortSignal;
 }
 
-/** The CA, client certificate and key (the PKI folder's, or tls.client's), as ETCDCTL_IDENTITY_FILES orders them. */
-export async function readIdentity(inv: Inventory): Promise<string[]> {
-  const sources = clientTlsSources(inv);
-  return Promise.all(
-    ETCDCTL_IDENTITY_FILES.map(async (f) => {
-      const path = sources[f.source];
-      const text = await readPkiFile(path, f.kind);
-      if (text === undefined) {
-        throw new InputError(`${path} is missing: tskv etcdctl needs the PKI's client identity`, {
-          step: 'pki',
-          fix: `run 'tskv deploy ${inv.file}' to create the PKI, or point tls.dir at it`,
-        });
-      }
-      return text;
-    }),
-  );
+/**
+ * tskv's client identity and trust, as its own connections read them (during a CA rotation both
+ * CAs), in ETCDCTL_IDENTITY_FILES's order.
+ */
+async function readIdentity(inv: Inventory): Promise<string[]> {
+  const identity = await readClientIdentity(inv);
+  return ETCDCTL_IDENTITY_FILES.map((f) => identity[f.source]);
 }
 
 interface Candidate {

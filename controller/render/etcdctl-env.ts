@@ -18,9 +18,9 @@ import { clientUrl } from './urls.ts';
  * tskv etcdctl on a host), and which of the inventory's client sources it is.
  */
 export const ETCDCTL_IDENTITY_FILES = [
-  { name: 'ETCDCTL_CACERT', file: CA_FILES.cert, kind: 'cert', source: 'ca' },
-  { name: 'ETCDCTL_CERT', file: CLIENT_FILES.cert, kind: 'cert', source: 'cert' },
-  { name: 'ETCDCTL_KEY', file: CLIENT_FILES.key, kind: 'key', source: 'key' },
+  { name: 'ETCDCTL_CACERT', file: CA_FILES.cert, source: 'ca' },
+  { name: 'ETCDCTL_CERT', file: CLIENT_FILES.cert, source: 'cert' },
+  { name: 'ETCDCTL_KEY', file: CLIENT_FILES.key, source: 'key' },
 ] as const;
 
 /** ETCDCTL_API and ETCDCTL_ENDPOINTS: every member's client URL in inventory order, or only `host`'s. */
