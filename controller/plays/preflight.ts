@@ -45,6 +45,11 @@ export interface PreflightReport {
 
 const CLOCK_SAMPLES = 5;
 
+/** The host's firewall, judged against who should be let in. */
+function firewallStateFor(ch: HostChannel, exposure: Exposure) {
+  return ch.agent.call(routes.firewallState, { ports: exposureQuestion(exposure) }, { step: 'firewall' });
+}
+
 /** Everything at once; the ports come from the reachability listeners' own reading when there is one. */
 async function observe(
   ch: HostChannel,
@@ -55,7 +60,7 @@ async function observe(
   const [portUse, facts, firewall, clock] = await Promise.all([
     usageBeforeListening.then((usage) => usage ?? ch.agent.call(routes.ports, { ports }, { step: 'ports' })),
     ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' }),
-    ch.agent.call(routes.firewallState, { ports: exposureQuestion(exposure) }, { step: 'firewall' }),
+    firewallStateFor(ch, exposure),
     measureClock(ch.agent, CLOCK_SAMPLES),
   ]);
   return { facts, ports: portUse, firewall, clock };
@@ -66,12 +71,12 @@ async function observe(
  * deploy has settled since (a new cluster gets TLS: inventory/tls-default.ts).
  */
 export async function judgeFirewallsAgain(session: Session, report: PreflightReport): Promise<void> {
-  report.exposure = await clusterExposure(session.inventory);
-  const question = { ports: exposureQuestion(report.exposure) };
+  const exposure = await clusterExposure(session.inventory);
+  report.exposure = exposure;
   await Promise.all(
     [...report.observations].map(async ([name, o]) => {
       const ch = session.hosts.get(name);
-      if (ch) o.firewall = await ch.agent.call(routes.firewallState, question, { step: 'firewall' });
+      if (ch) o.firewall = await firewallStateFor(ch, exposure);
     }),
   );
 }
