@@ -14,13 +14,7 @@ import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
 import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
-import {
-  acceptedTrust,
-  checkUserTls,
-  clientTlsSources,
-  describePkiChanges,
-  ensurePki,
-} from '../pki/index.ts';
+import { acceptedTrust, clientTlsSources, describePkiChanges, ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
@@ -171,7 +165,7 @@ async function settleTls(
   const withWants = async () => {
     for (const h of hosts) if (h.tls) h.tls.want = await tlsWants(inv, h.spec.name);
   };
-  if (inv.tls.mode === 'files') await checkUserTls(inv);
+  // tls.mode files: the operator's files were checked before any host was reached (commands/deploy.ts).
   await withWants();
   // The operator's CA (tls.mode files), or what the PKI folder's hosts may trust.
   const accepted =

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
-import { describeCause, InputError, TskvError } from '../errors.ts';
+import { describeCause, TskvError } from '../errors.ts';
 import { EtcdClient } from '../etcd/index.ts';
 import { EtcdTunnels, readClientIdentity } from '../etcd-tunnel.ts';
 import { AllFailed, firstSuccess } from '../first-success.ts';
