@@ -2,15 +2,20 @@
  * The seed's second half, exactly: remove h102 by its ID, bring it back as new-h102 at the same
  * address with ETCD_INITIAL_CLUSTER_STATE="existing", check member list and the key written
  * earlier; then `tskv replace` does the same in one command (new-h102 back to h102), with zero
- * lost writes. On etcd 3.4 on init-less hosts (tskv's supervisor), and 3.5 on systemd hosts.
+ * lost writes. On etcd 3.4 on init-less hosts (tskv's supervisor) in plain HTTP, as the blog runs
+ * it; and 3.5 on systemd hosts with TLS (tskv's default): there the new member gets its
+ * certificates before it starts, and every check of the seed goes over https with the client
+ * certificate.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../controller/wait.ts';
 import type { EtcdMinor } from '../../lab/etcd-tarball.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import type { LabInit } from '../../lab/names.ts';
-import { curlJson } from './deploy-helpers.ts';
+import { CLIENT_CERT_DIR, CURL_CLIENT_CERT, curlJson, placeClientCert } from './deploy-helpers.ts';
 import {
   assertOk,
   deployedLab,
@@ -26,28 +31,37 @@ import { underWriter } from './sweep.ts';
 const etcdctlId = (hex: string) => hex.padStart(16, ' ');
 const ANY_ETCDCTL_ID = '(?=[ 0-9a-f]{16}$) *[0-9a-f]+';
 
-const kinds: { minor: EtcdMinor; init: LabInit }[] = [
-  { minor: '3.4', init: 'none' },
-  { minor: '3.5', init: 'systemd' },
+const kinds: { minor: EtcdMinor; init: LabInit; tls: boolean }[] = [
+  { minor: '3.4', init: 'none', tls: false },
+  { minor: '3.5', init: 'systemd', tls: true },
 ];
-for (const { minor, init } of kinds) {
+for (const { minor, init, tls } of kinds) {
   const NAME = `e2e-seed${minor.replace('.', '')}`;
   const hostKind = init === 'systemd' ? 'systemd hosts' : 'hosts without an init';
-  describe(`the seed's member replacement (etcd ${minor}, ${hostKind})`, {
+  const scheme = tls ? 'https' : 'http';
+  /** curl's and etcdctl's options on a lab host for this cluster's client port. */
+  const curlOpts = tls ? `--fail ${CURL_CLIENT_CERT}` : '--fail';
+  const etcdctl = tls
+    ? `ETCDCTL_API=3 ETCDCTL_ENDPOINTS=https://127.0.0.1:2379 ETCDCTL_CACERT=${CLIENT_CERT_DIR}/ca.crt ETCDCTL_CERT=${CLIENT_CERT_DIR}/client.crt ETCDCTL_KEY=${CLIENT_CERT_DIR}/client.key etcdctl`
+    : 'ETCDCTL_API=3 etcdctl';
+  describe(`the seed's member replacement (etcd ${minor}, ${hostKind}, ${tls ? 'TLS' : 'plain HTTP'})`, {
     skip: labUnavailableReason() ?? false,
   }, () => {
     let lab: Lab;
     let original: string;
     let renamed: string;
     let live: Live;
+    let pki: string;
 
     before(async () => {
       let three: string;
-      // The seed's own flow: plain HTTP, as the blog post runs it.
+      // The seed's own flow in plain HTTP, as the blog post runs it; or tskv's default, TLS.
       ({ lab, three } = await deployedLab(NAME, ['h102', 'docker', 'h104'], minor, init, {
-        tls: { mode: 'off' },
+        tls: { mode: tls ? 'auto' : 'off' },
       }));
       original = three;
+      pki = join(lab.layout.dir, 'inventory.pki');
+      if (tls) for (const h of ['h102', 'h104']) await placeClientCert(lab.host(h), pki);
       const tarball = await lab.etcdTarball(minor);
       renamed = renamedInventory(
         lab,
@@ -66,7 +80,9 @@ for (const { minor, init } of kinds) {
       const h102 = lab.host('h102');
       const h104 = lab.host('h104');
       // The seed's 简单测试 key, through the v2 API (enable-v2) and v3.
-      await h104.execOk('curl -sS -XPUT http://127.0.0.1:2379/v2/keys/message -d value="Hello world"');
+      await h104.execOk(
+        `curl -sS ${curlOpts} -XPUT ${scheme}://127.0.0.1:2379/v2/keys/message -d value="Hello world"`,
+      );
       await live.live.cluster().put('message', 'Hello v3');
       const id = (await live.members()).find((m) => m.name === 'h102')!.idHex;
 
@@ -92,9 +108,9 @@ for (const { minor, init } of kinds) {
       const added = await tskv(['member', 'add', renamed, 'new-h102', '--start', '--yes']);
       assertOk(added, 'member add --start');
       assert.match(await h102.execOk('ls -d /var/lib/etcd/new-h102.etcd.removed-*'), /removed-/);
-      const peer = `http://${h102.address}:2380`;
+      const peer = `${scheme}://${h102.address}:2380`;
       const cluster = ['docker', 'h104']
-        .map((n) => `${n}=http://${lab.host(n).address}:2380`)
+        .map((n) => `${n}=${scheme}://${lab.host(n).address}:2380`)
         .concat(`new-h102=${peer}`);
       assert.match(added.stdout, /^ETCD_NAME="new-h102"$/m);
       const initial = /^ETCD_INITIAL_CLUSTER="(.*)"$/m.exec(added.stdout)?.[1]?.split(',').sort();
@@ -115,14 +131,10 @@ for (const { minor, init } of kinds) {
       assert.deepEqual(names(members), Object.keys(addresses).sort());
       const expected = members.map((m) => {
         const address = addresses[m.name];
-        return `${BigInt(m.id).toString(16)}, started, ${m.name}, http://${address}:2380, http://${address}:2379, false\n`;
+        return `${BigInt(m.id).toString(16)}, started, ${m.name}, ${scheme}://${address}:2380, ${scheme}://${address}:2379, false\n`;
       });
       assert.equal(list.stdout, expected.join(''));
-      assert.equal(
-        list.stdout,
-        await h102.execOk('ETCDCTL_API=3 etcdctl member list'),
-        'as etcdctl prints it',
-      );
+      assert.equal(list.stdout, await h102.execOk(`${etcdctl} member list`), 'as etcdctl prints it');
       const fresh = members.find((m) => m.name === 'new-h102');
       assert.ok(fresh?.started && !fresh.isLearner, list.stdout);
       assert.deepEqual(fresh.peerURLs, [peer]);
@@ -132,12 +144,23 @@ for (const { minor, init } of kinds) {
       );
 
       // The seed's last check, on new-h102 itself: curl http://127.0.0.1:2379/v2/keys/message
-      const v2 = await curlJson<{ node: { value: string } }>(h102, 'http://127.0.0.1:2379/v2/keys/message');
-      assert.equal(v2.node.value, 'Hello world');
-      assert.equal(
-        (await h102.execOk('ETCDCTL_API=3 etcdctl get message --print-value-only')).trim(),
-        'Hello v3',
+      const v2 = await curlJson<{ node: { value: string } }>(
+        h102,
+        `${curlOpts} ${scheme}://127.0.0.1:2379/v2/keys/message`,
       );
+      assert.equal(v2.node.value, 'Hello world');
+      assert.equal((await h102.execOk(`${etcdctl} get message --print-value-only`)).trim(), 'Hello v3');
+      if (tls) {
+        // new-h102 got certificates of its own, issued for its name and address, before it started.
+        const placed = /place its TLS certificates[^\n]*\n(?:.*\n)*?.*start etcd/.exec(added.stdout);
+        assert.ok(placed, added.stdout);
+        assert.ok(existsSync(join(pki, 'members', 'new-h102', 'server.crt')), 'new-h102 issued');
+        const san = await h102.execOk('openssl x509 -in /etc/etcd/pki/peer.crt -noout -ext subjectAltName');
+        assert.match(san, new RegExp(`IP Address:${h102.address.replaceAll('.', '\\.')}\\b`));
+        assert.match(san, /DNS:new-h102\b/);
+        // and plain HTTP is still refused by the new member.
+        assert.notEqual((await h102.exec('curl -sS --max-time 5 http://127.0.0.1:2379/health')).code, 0);
+      }
       const status = await tskv(['status', renamed]);
       assert.equal(status.code, 0, status.stdout + status.stderr);
     });

@@ -2,7 +2,9 @@
  * tls.mode auto on systemd hosts: deploy creates the controller's PKI and places each member's
  * certificates; clients and peers speak only TLS with certificates of that CA; tskv's own checks go
  * over TLS; only peer certificates speak on the peer port; a member whose certificates change is
- * restarted alone; a joining member gets its certificates first; a dry run makes no PKI.
+ * restarted alone; a joining member gets its certificates first; a dry run makes no PKI. The first
+ * deploy runs with h102's clock 4.4 s ahead and h104's 4.4 s behind (the seed's skew): the
+ * certificates made then are valid there at once.
  */
 import assert from 'node:assert/strict';
 import { existsSync, rmSync, statSync } from 'node:fs';
@@ -52,17 +54,25 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
   const curl = (host: LabHost, args: string) => host.exec(`curl -sS --max-time 5 ${args}`);
   const withCert = CURL_CLIENT_CERT;
 
-  // Backdated certificates (valid an hour before they are made) are issue.test.ts's: etcd is Go,
-  // which the lab's clock skew (libfaketime) does not reach.
+  /** Each skewed host's clock (seconds since the epoch, as its own programs see it) before the first deploy. */
+  const skewedStart: Record<string, number> = {};
+  const SKEWS = { h102: 4.4, h104: -4.4 } as const;
+  const hostClock = async (h: LabHost) => Number(await h.execOk('date +%s.%N'));
+
   test('deploy on bare hosts: the PKI made, every member healthy over TLS', async () => {
-    const dry = await deploy(inventory, ['--dry-run']);
+    // The lab cannot set clocks (no CAP_SYS_TIME): deploy is told to go on with the skew.
+    for (const [name, seconds] of Object.entries(SKEWS)) {
+      await lab.skew(name, seconds);
+      skewedStart[name] = await hostClock(lab.host(name));
+    }
+    const dry = await deploy(inventory, ['--dry-run', '--allow-skew']);
     assert.equal(dry.result.code, 0, dry.result.stderr);
     assert.match(
       dry.result.stdout,
       /place TLS files ca\.crt, server\.crt, server\.key, peer\.crt, peer\.key/,
     );
     assert.equal(existsSync(pki), false, 'a dry run makes no PKI');
-    const run = await deploy(inventory);
+    const run = await deploy(inventory, ['--allow-skew']);
     assertDeployed(run);
     assert.ok(
       run.doc.actions['pki']?.some((a) => /created ca\.crt/.test(a)),
@@ -81,6 +91,36 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
     }
     // Not a single private key in what deploy printed.
     assert.doesNotMatch(run.result.stdout + run.result.stderr, /PRIVATE KEY/);
+  });
+
+  test('on hosts 4.4 s ahead and 4.4 s behind, the certificates just made are valid at once', async () => {
+    try {
+      for (const name of Object.keys(SKEWS)) {
+        const h = lab.host(name);
+        // etcd is Go, which libfaketime does not reach; openssl and curl on the host see its clock.
+        const seen = await hostClock(h);
+        assert.ok(
+          Math.abs(seen - Date.now() / 1000 - SKEWS[name as keyof typeof SKEWS]) < 2,
+          `${name}'s clock: ${seen}`,
+        );
+        for (const file of ['server.crt', 'peer.crt']) {
+          const path = `/etc/etcd/pki/${file}`;
+          const verify = await h.exec(`openssl verify -CAfile /etc/etcd/pki/ca.crt ${path}`);
+          assert.equal(verify.code, 0, `${name} ${file}: ${verify.stdout}${verify.stderr}`);
+          // Made after this host's clock read skewedStart, yet valid before it: backdated.
+          const notBefore = Date.parse(
+            (await h.execOk(`openssl x509 -in ${path} -noout -startdate`)).trim().replace('notBefore=', ''),
+          );
+          assert.ok(notBefore / 1000 < skewedStart[name]! - 60, `${name} ${file} notBefore ${notBefore}`);
+        }
+        await withClientCert(h);
+        const health = await curl(h, `${withCert} https://127.0.0.1:2379/health`);
+        assert.equal(health.code, 0, `${name}: ${health.stderr}`);
+        assert.equal(JSON.parse(health.stdout).health, 'true');
+      }
+    } finally {
+      for (const name of Object.keys(SKEWS)) await lab.skew(name, 0);
+    }
   });
 
   test('with the client certificate etcd answers; plain HTTP and TLS without a certificate are refused', async () => {
