@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
+import { tskv } from './cli.ts';
 import {
   assertDeployed,
+  CLIENT_CERT_DIR,
   CURL_CLIENT_CERT,
   curlJson,
   deploy,
   etcdPids,
+  peerCertShown,
   placeClientCert,
   type V3Member,
 } from './deploy-helpers.ts';
@@ -44,6 +47,18 @@ describe('tskv deploy on the lab (etcd 3.5 tarball)', { skip: labUnavailableReas
     for (const m of v2.members) assert.match((m.peerURLs ?? []).join(), /^https:\/\/[^,]+:2380$/, m.name);
     const plain = await docker.exec('curl -sS --max-time 5 http://127.0.0.1:2379/health');
     assert.doesNotMatch(plain.stdout, /"health":"true"/, 'plain HTTP is refused');
+    const certless = await docker.exec(
+      `curl -sS --max-time 5 --cacert ${CLIENT_CERT_DIR}/ca.crt https://127.0.0.1:2379/health`,
+    );
+    assert.notEqual(certless.code, 0, `TLS without a client certificate answered: ${certless.stdout}`);
+    const h102 = lab.host('h102');
+    const shown = await peerCertShown(docker, h102);
+    assert.match(shown, /issuer=CN ?= ?tskv etcd CA /);
+    assert.match(shown, new RegExp(`IP Address:${h102.address.replaceAll('.', '\\.')}\\b`));
+    const health = await tskv(['etcdctl', inventory, '--', 'endpoint', 'health', '--cluster']);
+    assert.equal(health.code, 0, health.stdout + health.stderr);
+    for (const h of lab.hosts)
+      assert.match(health.stdout + health.stderr, new RegExp(`^https://${h.address}:2379 is healthy`, 'm'));
     for (const h of lab.hosts) {
       assert.equal(
         (await h.execOk('ps -o user= -p $(pgrep -x etcd)')).trim(),

@@ -53,6 +53,13 @@ export async function placeClientCert(host: LabHost, pki: string): Promise<void>
     await host.execOk(`cat >${CLIENT_CERT_DIR}/${file}`, { input: readFileSync(join(pki, file), 'utf8') });
 }
 
+/** The issuer and SANs of the certificate `to` shows on its peer port, as `from` sees it with openssl s_client. */
+export function peerCertShown(from: LabHost, to: LabHost): Promise<string> {
+  return from.execOk(
+    `echo | openssl s_client -connect ${to.address}:2380 -CAfile ${CLIENT_CERT_DIR}/ca.crt 2>/dev/null | openssl x509 -noout -issuer -ext subjectAltName`,
+  );
+}
+
 /** etcd's pid on each host (pgrep), for "restarted nothing" assertions. */
 export async function etcdPids(lab: Lab): Promise<Record<string, string>> {
   const entries = await Promise.all(

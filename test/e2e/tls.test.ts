@@ -18,6 +18,7 @@ import {
   CURL_CLIENT_CERT,
   deploy,
   etcdPids,
+  peerCertShown,
   placeClientCert,
 } from './deploy-helpers.ts';
 import { assertOk, names, openLive } from './replace-helpers.ts';
@@ -167,11 +168,7 @@ describe("TLS with tskv's own PKI (tls.mode auto, systemd hosts)", {
 
   test("the peer port shows the member's own certificate of the CA, naming its address", async () => {
     const docker = lab.host('docker');
-    const shown = await lab
-      .host('h102')
-      .execOk(
-        `echo | openssl s_client -connect ${docker.address}:2380 -CAfile ${CLIENT}/ca.crt 2>/dev/null | openssl x509 -noout -issuer -ext subjectAltName`,
-      );
+    const shown = await peerCertShown(lab.host('h102'), docker);
     assert.match(shown, /issuer=CN ?= ?tskv etcd CA /);
     assert.match(shown, new RegExp(`IP Address:${docker.address.replaceAll('.', '\\.')}`));
     assert.match(shown, /DNS:docker/);
