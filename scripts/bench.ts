@@ -82,6 +82,9 @@ async function main(): Promise<number> {
   ctx.notes.push(
     'timed: the whole CLI process (bin/tskv deploy INV --yes; ansible-playbook -i INV scripts/bench/ansible/deploy-etcd.yml) on bare lab hosts; bringing the lab up is not timed; tskv and Ansible alternate who goes first',
   );
+  ctx.notes.push(
+    "both sides run TLS: tskv with tls.mode auto, its PKI folder empty before each fresh run; the playbook makes its CA, client certificate and each member's server and peer certificates (ECDSA P-256) and an empty revocation list on the controller with community.crypto (openssl_privatekey, openssl_csr_pipe, x509_certificate selfsigned/ownca, x509_crl), copies them to the hosts, lets the peer port in only from the members, and checks /health with curl over https with a certificate",
+  );
   const ansibleVersion = parts.has('ansible') ? await ensureAnsible(log) : undefined;
   if (ansibleVersion) {
     ctx.notes.push(

@@ -1,7 +1,8 @@
 /**
  * An Ansible inventory (JSON, read by Ansible's yaml inventory plugin) for the benchmark's
  * playbook, made from a tskv inventory: the same hosts, SSH settings (proxy command, key,
- * known_hosts) and etcd settings, so both tools deploy the same cluster the same way.
+ * known_hosts) and etcd settings, so both tools deploy the same cluster the same way. The
+ * playbook runs TLS as tls.mode auto does, with its own PKI folder on the controller.
  */
 import type { Inventory } from '../../controller/inventory/model.ts';
 
@@ -31,12 +32,17 @@ export interface AnsibleInventoryDoc {
   };
 }
 
-/** The inventory as data; every host must share one SSH user, port and key (as in the lab). */
-export function ansibleInventory(inv: Inventory): AnsibleInventoryDoc {
+/**
+ * The inventory as data; every host must share one SSH user, port and key (as in the lab).
+ * `pkiDir`: where the playbook keeps its CA and certificates on the controller.
+ */
+export function ansibleInventory(inv: Inventory, pkiDir: string): AnsibleInventoryDoc {
   const first = inv.hosts[0];
   if (!first) throw new Error('the inventory has no hosts');
   if (/^https?:/.test(inv.etcd.source))
     throw new Error('the Ansible baseline copies a local etcd tarball, not a URL');
+  if (inv.tls.mode !== 'auto' || inv.cluster.clientSources)
+    throw new Error('the Ansible baseline does what tls.mode auto does, without cluster.clientSources');
   const hosts = Object.fromEntries(
     inv.hosts.map((h) => [h.name, { ansible_host: h.address, etcd_data_dir: h.dataDir }]),
   );
@@ -51,12 +57,13 @@ export function ansibleInventory(inv: Inventory): AnsibleInventoryDoc {
     etcd_client_port: inv.cluster.clientPort,
     etcd_peer_port: inv.cluster.peerPort,
     etcd_flags: inv.etcd.flags,
+    etcd_pki_local: pkiDir,
   };
   if (first.ssh.identityFile) vars['ansible_ssh_private_key_file'] = first.ssh.identityFile;
   return { all: { children: { etcd: { hosts, vars } } } };
 }
 
 /** The inventory file's text (JSON is YAML; Ansible reads `.json` with its yaml plugin). */
-export function ansibleInventoryText(inv: Inventory): string {
-  return `${JSON.stringify(ansibleInventory(inv), null, 2)}\n`;
+export function ansibleInventoryText(inv: Inventory, pkiDir: string): string {
+  return `${JSON.stringify(ansibleInventory(inv, pkiDir), null, 2)}\n`;
 }

@@ -17,6 +17,8 @@ export class AnsibleRunner {
   readonly workDir: string;
   /** ssh ControlMaster sockets (short path: a Unix socket path must stay under 108 bytes). */
   readonly #controlDir: string;
+  /** The playbook's PKI folders (a CA key each), removed with the lab at close. */
+  readonly #pkiDirs = new Set<string>();
 
   constructor(workDir: string) {
     this.workDir = workDir;
@@ -24,10 +26,16 @@ export class AnsibleRunner {
     this.#controlDir = mkdtempSync(join(tmpdir(), 'tskv-bench-cp-'));
   }
 
-  /** Writes the Ansible inventory for a tskv inventory file; returns its path. */
+  /**
+   * Writes the Ansible inventory for a tskv inventory file; returns its path. Its PKI folder
+   * (`<name>.pki` beside it) starts empty: the fresh run makes the CA and every certificate.
+   */
   async writeInventory(tskvInventory: string, name: string): Promise<string> {
     const path = join(this.workDir, `${name}.json`);
-    writeFileSync(path, ansibleInventoryText(await loadInventory(tskvInventory)));
+    const pkiDir = join(this.workDir, `${name}.pki`);
+    rmSync(pkiDir, { recursive: true, force: true });
+    this.#pkiDirs.add(pkiDir);
+    writeFileSync(path, ansibleInventoryText(await loadInventory(tskvInventory), pkiDir));
     return path;
   }
 
@@ -55,5 +63,6 @@ export class AnsibleRunner {
   async close(): Promise<void> {
     await this.closeConnections().catch(() => undefined);
     rmSync(this.#controlDir, { recursive: true, force: true });
+    for (const dir of this.#pkiDirs) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,9 +1,12 @@
 /**
  * Issue 4's speed figures, one run each: tskv and the Ansible playbook deploying the same
- * 3-member cluster onto bare lab hosts, then re-running on the converged cluster.
+ * 3-member cluster onto bare lab hosts, then re-running on the converged cluster. Both sides run
+ * TLS (issue 12): tskv with `tls.mode auto`, the playbook with its own CA (community.crypto).
  */
+import { existsSync } from 'node:fs';
 import { Lab } from '../../lab/lab.ts';
 import type { LabInit } from '../../lab/names.ts';
+import { run as runCommand } from '../../lab/run.ts';
 import type { AnsibleRunner } from './ansible-run.ts';
 import { type PhaseTime, phaseTimes } from './phases.ts';
 import { Series, type SeriesContext } from './series.ts';
@@ -41,10 +44,22 @@ export class DeployBench {
     this.ansibleNoop = new Series('ansible-playbook (no-op)', ctx);
   }
 
-  /** Bare hosts (not timed); returns the lab's inventory path. */
+  /**
+   * Bare hosts (not timed); returns the lab's inventory path. TLS is said explicitly (it is also
+   * the default for a new cluster). A fresh lab has no PKI folder (its teardown removes it), so
+   * the fresh run makes the CA and every certificate; refused if one is left.
+   */
   async #bareLab(): Promise<string> {
-    const lab = await Lab.up({ name: this.#lab, hosts: DEPLOY_HOSTS, fresh: true, init: this.#init });
+    const lab = await Lab.up({
+      name: this.#lab,
+      hosts: DEPLOY_HOSTS,
+      fresh: true,
+      init: this.#init,
+      inventory: { tls: { mode: 'auto' } },
+    });
     this.etcdVersion = lab.state.etcd.version;
+    const { tls } = await lab.inventory();
+    if (existsSync(tls.dir)) throw new Error(`the bare lab still has a PKI folder: ${tls.dir}`);
     return lab.inventoryPath;
   }
 
@@ -73,8 +88,24 @@ export class DeployBench {
     const [fresh, again] = runs.map((r) => phaseTimes(r.lines, DEPLOY_HOSTS));
     if (fresh) this.tskvPhases.fresh.push(fresh);
     if (again) this.tskvPhases.noop.push(again);
+    const made = runs[0] ? `${runs[0].stdout}${runs[0].stderr}` : '';
+    if (runs[0] && !/created ca\.crt/.test(made))
+      this.#ctx.notes.push(`run ${run}: tskv's fresh run did not make a CA (its PKI folder was not empty?)`);
     if (noop && !/nothing to do/.test(noop.stdout))
       this.#ctx.notes.push(`run ${run}: tskv's re-run did not say "nothing to do"`);
+    if (noop) await this.#checkTls(run, inventory);
+  }
+
+  /** Not timed: every member answers /health over https with the client certificate of tskv's PKI. */
+  async #checkTls(run: number, inventory: string): Promise<void> {
+    const r = await runCommand(TSKV, ['etcdctl', inventory, '--', 'endpoint', 'health', '--cluster']);
+    const said = `${r.stdout}${r.stderr}`;
+    const healthy = said.match(/^https:\/\/\S+ is healthy/gm) ?? [];
+    if (r.code !== 0 || healthy.length !== DEPLOY_HOSTS.length) {
+      this.#ctx.notes.push(
+        `run ${run}: tskv's cluster is not healthy over TLS afterwards: ${said.trim().replaceAll('\n', ' | ')}`,
+      );
+    }
   }
 
   async ansible(run: number, runner: AnsibleRunner): Promise<void> {

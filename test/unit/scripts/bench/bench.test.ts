@@ -104,11 +104,12 @@ describe('Ansible inventory', () => {
   test('the same hosts, SSH settings and etcd settings as the tskv inventory', async () => {
     const inv = await loadInventory(SEED);
     inv.etcd.source = '/srv/etcd-v3.4.23-linux-amd64.tar.gz';
+    inv.tls.mode = 'auto';
     inv.hosts = inv.hosts.map((h) => ({
       ...h,
       ssh: { ...h.ssh, proxyCommand: 'nsenter --net=/x socat STDIO TCP:%h:%p' },
     }));
-    const doc = ansibleInventory(inv);
+    const doc = ansibleInventory(inv, '/srv/bench.pki');
     const group = doc.all.children.etcd;
     assert.deepEqual(
       Object.entries(group.hosts).map(([name, h]) => [name, h.ansible_host]),
@@ -118,6 +119,7 @@ describe('Ansible inventory', () => {
     assert.equal(group.vars['etcd_token'], inv.cluster.token);
     assert.equal(group.vars['etcd_tarball'], '/srv/etcd-v3.4.23-linux-amd64.tar.gz');
     assert.deepEqual(group.vars['etcd_flags'], inv.etcd.flags);
+    assert.equal(group.vars['etcd_pki_local'], '/srv/bench.pki');
     const args = sshCommonArgs(inv);
     assert.match(args, /-o ProxyCommand="nsenter --net=\/x socat STDIO TCP:%h:%p"/);
     assert.match(args, new RegExp(`-o UserKnownHostsFile="${inv.hosts[0]!.ssh.knownHosts}"`));
@@ -125,7 +127,16 @@ describe('Ansible inventory', () => {
   test('refuses a URL source: the playbook copies a local tarball', async () => {
     const inv = await loadInventory(SEED);
     inv.etcd.source = 'https://example.invalid/etcd.tar.gz';
-    assert.throws(() => ansibleInventory(inv), /local etcd tarball/);
+    inv.tls.mode = 'auto';
+    assert.throws(() => ansibleInventory(inv, '/srv/bench.pki'), /local etcd tarball/);
+  });
+  test('refuses what the playbook does not do: TLS off, client sources', async () => {
+    const inv = await loadInventory(SEED);
+    inv.etcd.source = '/srv/etcd-v3.4.23-linux-amd64.tar.gz';
+    assert.throws(() => ansibleInventory(inv, '/srv/bench.pki'), /tls.mode auto/);
+    inv.tls.mode = 'auto';
+    inv.cluster.clientSources = ['10.0.0.0/8'];
+    assert.throws(() => ansibleInventory(inv, '/srv/bench.pki'), /clientSources/);
   });
 });
 
