@@ -65,6 +65,8 @@ export const TSKV_LIB_DIR = '/var/lib/tskv';
 export const AGENT_INSTALL_DIR = `${TSKV_LIB_DIR}/agent`;
 /** What the controller uploads for the agent to use (the etcd release tarballs). */
 export const UPLOAD_CACHE_DIR = `${TSKV_LIB_DIR}/cache`;
+/** Snapshot files on a host (0700): taken there, or uploaded by the controller for a restore. */
+export const TSKV_SNAPSHOT_DIR = `${TSKV_LIB_DIR}/snapshots`;
 
 /** The nftables rules that open etcd's ports across reboots, included from the boot configuration. */
 export const NFT_TSKV_RULES = '/etc/tskv/nftables-etcd.nft';
