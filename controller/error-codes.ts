@@ -132,6 +132,16 @@ export const ERROR_CODES = {
   E_UNHEALTHY: failed('members are unhealthy and a change now could lose quorum'),
   E_NO_HEALTHY_MEMBER: failed('no member (or not the one asked for) is healthy to run etcdctl on'),
 
+  // Restore from a snapshot
+  E_SNAPSHOT_MISSING: badInput('the snapshot file given is not there (or not a regular file)'),
+  E_SNAPSHOT_CORRUPT: failed(
+    'the snapshot file is truncated, corrupt or not an etcd snapshot: nothing was changed',
+  ),
+  E_SNAPSHOT_OTHER_CLUSTER: failed(
+    "the snapshot's members are not the inventory's: restoring it needs --yes",
+  ),
+  E_NO_SPACE: failed('a host has no room for the snapshot or the restored data: nothing was changed'),
+
   // The test lab (`tskv lab`)
   E_LAB_ROOT: failed('the lab needs root on a Debian machine'),
   E_LAB_DEPS: failed("installing the lab's Debian packages failed"),
