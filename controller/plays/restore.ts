@@ -2,8 +2,8 @@
  * `tskv restore` as one workflow, under the cluster lock: every host reachable and configured by
  * tskv → room for the snapshot and the restored data on each → the file streamed to every host
  * (verified by sha256 there) and read by etcd's own `snapshot status` → plan (ops/restore-plan.ts;
- * a dry run stops here and takes its uploads away) → confirm → stop, move aside, restore, start
- * together → verify.
+ * a dry run stops here) → confirm → stop, move aside, restore, start together → verify; the
+ * uploaded copies are removed again.
  */
 import { createReadStream } from 'node:fs';
 import { ETCD_ENV_FILE, routes, TSKV_SNAPSHOT_DIR } from '../../agent/api/index.ts';
@@ -210,7 +210,7 @@ class Gatherer {
     });
   }
 
-  /** A dry run leaves nothing behind: the uploaded copies go. */
+  /** After a dry run or a restore: the uploaded copies go. */
   async removeUploads(): Promise<void> {
     await Promise.all(
       this.uploadedTo().map((name) =>
@@ -279,7 +279,9 @@ export async function runRestore(session: Session, options: RestoreOptions): Pro
       question: (plan) => question(plan, options.rerun),
       execute: restoreExecutor(live),
       declined: 'not restoring',
+      // The copies served their purpose (the file stays on the controller): hosts keep no extra bytes.
       afterDryRun: () => gather.removeUploads(),
+      afterRun: () => gather.removeUploads(),
     });
     return { ...result, verified: result.ok ? (result.actions['cluster'] ?? []) : [] };
   } finally {

@@ -223,6 +223,7 @@ for (const { init, minor } of VARIANTS)
       assert.deepEqual(members.map((m) => m.name).sort(), [...HOSTS].sort());
       const after = members.map((m) => m.id).sort();
       assert.notDeepEqual(after, before, 'a new initial-cluster-token gives new member IDs');
+      for (const h of HOSTS) assert.equal(await uploaded(h), '', `${h}: the uploaded copy was removed`);
       const again = await deploy(inventory);
       assertDeployed(again);
       assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');
