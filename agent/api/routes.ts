@@ -34,6 +34,12 @@ import {
   probeListenResultsResponseSchema,
 } from './probe.ts';
 import {
+  snapshotListRequestSchema,
+  snapshotListResponseSchema,
+  snapshotTakeRequestSchema,
+  snapshotTakeResponseSchema,
+} from './snapshot.ts';
+import {
   diskSpaceRequestSchema,
   diskSpaceResponseSchema,
   snapshotRestoreRequestSchema,
@@ -122,6 +128,8 @@ export const routes = {
     snapshotRestoreRequestSchema,
     snapshotRestoreResponseSchema,
   ),
+  snapshotTake: route('POST', '/v1/snapshot/take', snapshotTakeRequestSchema, snapshotTakeResponseSchema),
+  snapshotList: route('POST', '/v1/snapshot/list', snapshotListRequestSchema, snapshotListResponseSchema),
 } as const;
 
 export type Routes = typeof routes;

@@ -4,17 +4,12 @@ import { AgentError, refused } from '../errors.ts';
 import type { HostLayout } from './layout.ts';
 import { checkSecurePath, lstatOrNull } from './secure-path.ts';
 
-/** Where snapshot files live on a host under `layout` (TSKV_SNAPSHOT_DIR on a real host). */
-export function snapshotDir(layout: HostLayout): string {
-  return `${layout.libDir}/snapshots`;
-}
-
 /**
  * Refuses a snapshot file that is not a regular *.db file directly in the snapshot folder (reached
  * as checkSecurePath says); 404 when it is not there.
  */
 export async function checkSnapshotFile(layout: HostLayout, file: string, what: string): Promise<void> {
-  const dir = snapshotDir(layout);
+  const dir = layout.snapshotDir;
   const name = basename(file);
   if (file !== `${dir}/${name}` || !SNAPSHOT_FILE_PATTERN.test(name)) {
     throw refused(`${what} only a *.db file directly in ${dir}, not ${file}`);

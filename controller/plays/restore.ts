@@ -6,7 +6,13 @@
  * uploaded copies are removed again.
  */
 import { createReadStream } from 'node:fs';
-import { ETCD_ENV_FILE, routes, TSKV_SNAPSHOT_DIR } from '../../agent/api/index.ts';
+import {
+  ETCD_ENV_FILE,
+  routes,
+  SNAPSHOT_DIR_MODE,
+  SNAPSHOT_FILE_MODE,
+  TSKV_SNAPSHOT_DIR,
+} from '../../agent/api/index.ts';
 import { hostFailure, TskvError } from '../errors.ts';
 import { envFileValue } from '../ops/config.ts';
 import {
@@ -105,7 +111,9 @@ async function readHost(ch: HostChannel, inventoryFile: string): Promise<HostFou
 
 /** Streams the file to the host (never whole in memory), into the snapshot folder (0700). */
 async function upload(ch: HostChannel, file: CheckedFile, remote: string): Promise<void> {
-  const mkdir = await ch.conn.exec(`mkdir -p -m 0700 ${TSKV_SNAPSHOT_DIR}`, { step: 'snapshot folder' });
+  const mkdir = await ch.conn.exec(`mkdir -p -m 0${SNAPSHOT_DIR_MODE.toString(8)} ${TSKV_SNAPSHOT_DIR}`, {
+    step: 'snapshot folder',
+  });
   if (mkdir.code !== 0) {
     throw new TskvError('E_UPLOAD', `cannot make ${TSKV_SNAPSHOT_DIR}: ${mkdir.stderr.trim()}`, {
       host: ch.spec.name,
@@ -113,7 +121,7 @@ async function upload(ch: HostChannel, file: CheckedFile, remote: string): Promi
     });
   }
   await ch.conn.upload(createReadStream(file.path, { highWaterMark: 1024 * 1024 }), remote, {
-    mode: 0o600,
+    mode: SNAPSHOT_FILE_MODE,
     // The bytes checked on the controller, and no others, arrive (the host hashes them as they come).
     sha256: file.sha256,
     step: 'upload the snapshot',

@@ -23,7 +23,6 @@ import { after, before, describe, test } from 'node:test';
 import { AgentError } from '../../../../agent/errors.ts';
 import { makeSnapshotRestore, makeSnapshotStatus } from '../../../../agent/handlers/snapshot-restore.ts';
 import { layoutUnder } from '../../../../agent/policy/layout.ts';
-import { snapshotDir } from '../../../../agent/policy/snapshot-file.ts';
 import { EtcdClient } from '../../../../controller/etcd/client.ts';
 import { checkSnapshotStream } from '../../../../controller/ops/snapshot-file.ts';
 import { type EtcdBinaries, findEtcd, LocalEtcd } from '../../controller/etcd/local-etcd.ts';
@@ -47,10 +46,10 @@ describe(`snapshot check, status and restore (etcd ${bin.version ?? 'none'})`, {
     root = mkdtempSync(join(tmpdir(), 'tskv-restore-test-'));
     mkdirSync(layout().binDir, { recursive: true });
     symlinkSync(bin.etcdctl!, join(layout().binDir, 'etcdctl'));
-    mkdirSync(snapshotDir(layout()), { recursive: true, mode: 0o700 });
+    mkdirSync(layout().snapshotDir, { recursive: true, mode: 0o700 });
     saved = join(root, 'saved.db');
     local.etcdctl(['snapshot', 'save', saved], [local.member('solo').clientUrl]);
-    file = join(snapshotDir(layout()), 'restore-test.db');
+    file = join(layout().snapshotDir, 'restore-test.db');
     copyFileSync(saved, file);
   });
   after(async () => {
@@ -98,7 +97,7 @@ describe(`snapshot check, status and restore (etcd ${bin.version ?? 'none'})`, {
 
   test('a truncated file: etcd refuses it, and the data dir stays empty', async () => {
     const bytes = readFileSync(saved);
-    const truncated = join(snapshotDir(layout()), 'truncated.db');
+    const truncated = join(layout().snapshotDir, 'truncated.db');
     writeFileSync(truncated, bytes.subarray(0, bytes.length - 100));
     const dataDir = join(root, 'data', 'truncated');
     await assert.rejects(
@@ -120,8 +119,8 @@ describe(`snapshot check, status and restore (etcd ${bin.version ?? 'none'})`, {
   test('files outside the snapshot folder, or not *.db, are refused', async () => {
     for (const bad of [
       saved,
-      join(snapshotDir(layout()), 'x.txt'),
-      join(snapshotDir(layout()), 'sub', 'x.db'),
+      join(layout().snapshotDir, 'x.txt'),
+      join(layout().snapshotDir, 'sub', 'x.db'),
     ]) {
       await assert.rejects(
         makeSnapshotStatus(layout())({ file: bad }, ctx),
