@@ -37,16 +37,20 @@ export const diskSpaceResponseSchema = z.object({
   ),
 });
 
-/** A member name as tskv's inventory allows it (one word). */
-const memberName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
-  message: 'must be a member name: letters, digits, . _ - (at most 63)',
-});
+/** A member name as the inventory allows it: one word, no '=' or ',' (--initial-cluster's separators), no '/'. */
+const memberName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^\s\p{Cc}=,/]+$/u, { message: "must be one word without '=', ',' or '/'" });
 const peerUrl = z.string().regex(/^https?:\/\/[A-Za-z0-9.:[\]-]+$/, {
   message: 'must be a peer URL like https://10.0.0.1:2380',
 });
-const token = z.string().regex(/^[!#-&(-~]{1,128}$/, {
-  message: 'must be one word of printable characters without quotes or spaces (at most 128)',
-});
+/** As cluster.token in the inventory: one word of printable characters, no quotes, at most 128 bytes. */
+const token = z
+  .string()
+  .regex(/^[^\s\p{Cc}'"`]+$/u, { message: 'must be one word of printable characters without quotes' })
+  .refine((t) => new TextEncoder().encode(t).length <= 128, { message: 'must be at most 128 bytes' });
 
 export const snapshotRestoreRequestSchema = z
   .object({
