@@ -14,17 +14,20 @@ import { parseCommandArgs, requirePositionals } from './args.ts';
 import { printPlayResult, runPlayCommand } from './play-command.ts';
 import type { Command } from './types.ts';
 
-const usage = `usage: tskv restore INVENTORY FILE [--dry-run] [--yes] [--break-lock]
+const usage = `usage: tskv restore INVENTORY FILE [--dry-run] [--yes] [--no-snapshot] [--break-lock]
 
 Rebuilds the whole cluster from FILE, a snapshot saved through etcd's API (tskv snapshot save,
 etcdctl snapshot save). The file is checked first (its trailing sha256, then etcd's snapshot
-status on every host it is streamed to); then every member stops, every data dir is moved aside
-(kept as <dataDir>.removed-<time>, never deleted), each member is restored with the inventory's
-name and peer URL and a new initial-cluster-token, all start together, and the cluster is verified.
+status on every host it is streamed to). Then, when a member answers, the current data is
+snapshotted on a healthy member (kept in its host's /var/lib/tskv/snapshots); every member stops,
+every data dir is moved aside (kept as <dataDir>.removed-<time>, never deleted), each member is
+restored with the inventory's name and peer URL and a new initial-cluster-token, all start
+together, and the cluster is verified.
 Writes made after the snapshot are rolled back: the plan says how many revisions.
   --dry-run     print the plan and stop (nothing changes; the uploaded copies are removed)
   --yes         go ahead without asking (needed without a TTY), and restore a snapshot whose
                 members are not the inventory's (another cluster's)
+  --no-snapshot do not snapshot the current data first (a warning; the data dirs are still kept aside)
   --break-lock  end the hold of another run on the cluster lock
 Exit code: 0 restored, 1 failed or refused (nothing changed when refused), 2 bad input.`;
 
@@ -58,6 +61,7 @@ function showPlan(plan: RestorePlan): void {
     `restore from ${s.file} (${s.size} bytes, sha256 ${s.sha256.slice(0, 16)}…, revision ${s.revision}, ${s.totalKey} keys in its database):\n`,
   );
   process.stdout.write(`  ${plan.rollback}\n`);
+  for (const w of plan.warnings) process.stdout.write(`  warning: ${w}\n`);
   process.stdout.write(formatSteps(plan.steps.map((x) => ({ ...x, title: stepLine(x) }))));
 }
 
@@ -92,6 +96,7 @@ const restore: Command = {
       {
         'dry-run': { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
+        'no-snapshot': { type: 'boolean' },
         'break-lock': { type: 'boolean' },
       },
       usage,
@@ -106,6 +111,12 @@ const restore: Command = {
     const rerun = `tskv restore ${inv.file} ${path} --yes`;
     const file = await checkFile(path);
     checkOwner(inv, file.members, yes, dryRun, rerun);
+    const snapshotFirst = !(values['no-snapshot'] ?? false);
+    if (!snapshotFirst) {
+      process.stderr.write(
+        'warning: --no-snapshot: the current data is not snapshotted first (its data dirs are still moved aside, not deleted)\n',
+      );
+    }
     return runPlayCommand(
       inv,
       dryRun,
@@ -113,6 +124,7 @@ const restore: Command = {
         runRestore(session, {
           file,
           token: restoreToken(inv.cluster.token, new Date()),
+          snapshotFirst,
           dryRun,
           yes,
           rerun,

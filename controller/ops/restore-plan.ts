@@ -4,6 +4,7 @@
  * and peer URLs and a new initial-cluster-token (the restored cluster cannot talk to a stray old
  * member), start them all together, verify. And the room a restore needs on each host.
  */
+import { snapshotStamp } from '../../agent/api/index.ts';
 import { TskvError } from '../errors.ts';
 import type { Plan } from '../plan/plan.ts';
 
@@ -35,10 +36,15 @@ export interface RestoreInput {
   snapshot: SnapshotFacts;
   /** The live cluster's revision, when a member answered. */
   currentRevision: number | undefined;
+  /** Some member answered healthy (a snapshot of the current data can be taken). */
+  healthy: boolean;
   token: string;
+  /** Take a snapshot of the current data first when a member answers (--no-snapshot: false). */
+  snapshotFirst: boolean;
 }
 
 export type RestoreStep =
+  | { kind: 'snapshot-current'; title: string }
   | { kind: 'stop'; host: string; title: string; together: string }
   | { kind: 'move-aside'; host: string; dataDir: string; title: string; together: string }
   | {
@@ -60,17 +66,20 @@ export type RestoreStep =
 export interface RestorePlan extends Plan<RestoreStep> {
   /** What the restore rolls back, in words. */
   rollback: string;
+  warnings: string[];
   token: string;
   snapshot: SnapshotFacts;
 }
 
-/** A new initial-cluster-token: the inventory's, then when (UTC), at most 128 bytes. */
+/** A new initial-cluster-token: the inventory's, then when (UTC), at most 128 bytes (whole characters). */
 export function restoreToken(base: string, now: Date): string {
-  const stamp = `-restored-${now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}`;
-  return `${base.slice(0, TOKEN_MAX - stamp.length)}${stamp}`;
+  const stamp = `-restored-${snapshotStamp(now)}`;
+  let kept = '';
+  for (const ch of base) {
+    if (Buffer.byteLength(kept + ch) + stamp.length > TOKEN_MAX) break;
+    kept += ch;
+  }
+  return `${kept}${stamp}`;
 }
 
 export function rollbackText(current: number | undefined, snapshot: number): string {
@@ -86,6 +95,19 @@ export function rollbackText(current: number | undefined, snapshot: number): str
 export function planRestore(input: RestoreInput): RestorePlan {
   const { snapshot, token } = input;
   const steps: RestoreStep[] = [];
+  const warnings: string[] = [];
+  if (input.snapshotFirst && input.currentRevision !== undefined && !input.healthy) {
+    // A restore stopped half way, or quorum lost: no snapshot can be taken, the data dirs still are kept.
+    warnings.push(
+      'no member is healthy, so the current data is not snapshotted first (its data dirs are moved aside, not deleted)',
+    );
+  }
+  if (input.snapshotFirst && input.currentRevision !== undefined && input.healthy) {
+    steps.push({
+      kind: 'snapshot-current',
+      title: `snapshot the current data (revision ${input.currentRevision}) on a healthy member, kept in its host's snapshot folder`,
+    });
+  }
   const running = input.hosts.filter((h) => h.running);
   for (const h of running) {
     steps.push({ kind: 'stop', host: h.name, title: 'stop etcd', together: 'stop every member' });
@@ -128,7 +150,13 @@ export function planRestore(input: RestoreInput): RestorePlan {
     title: `verify: every member healthy, the members the inventory's, revision ${snapshot.revision} readable`,
     revision: snapshot.revision,
   });
-  return { steps, rollback: rollbackText(input.currentRevision, snapshot.revision), token, snapshot };
+  return {
+    steps,
+    rollback: rollbackText(input.currentRevision, snapshot.revision),
+    warnings,
+    token,
+    snapshot,
+  };
 }
 
 export interface HostSpace {

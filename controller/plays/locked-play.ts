@@ -31,8 +31,6 @@ export interface PlayOptions<S extends Step, P extends Plan<S>> {
   execute: Executor<S>;
   /** What not going ahead is called: "not rotating". */
   declined: string;
-  /** After a dry run (what it must take back). */
-  afterDryRun?(): Promise<void>;
   /** After the plan ran without error (a verification); throws to fail the play. */
   afterRun?(): Promise<void>;
 }
@@ -64,7 +62,6 @@ export async function runLockedPlay<S extends Step, P extends Plan<S>>(
         runPlan(plan, { mode: session.mode, beforeEachStep: stillLocked, execute: o.execute }),
     });
     if (outcome.kind === 'dry-run') {
-      await o.afterDryRun?.();
       result.ok = true;
       return result;
     }

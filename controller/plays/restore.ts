@@ -2,18 +2,19 @@
  * `tskv restore` as one workflow, under the cluster lock: every host reachable and configured by
  * tskv → room for the snapshot and the restored data on each → the file streamed to every host
  * (verified by sha256 there) and read by etcd's own `snapshot status` → plan (ops/restore-plan.ts;
- * a dry run stops here) → confirm → stop, move aside, restore, start together → verify; the
- * uploaded copies are removed again.
+ * a dry run stops here) → confirm → snapshot the current data, stop, move aside, restore, start
+ * together → verify; the uploaded copies are removed however it ended.
  */
 import { createReadStream } from 'node:fs';
 import {
+  DEFAULT_SNAPSHOT_KEEP,
   ETCD_ENV_FILE,
   routes,
   SNAPSHOT_DIR_MODE,
   SNAPSHOT_FILE_MODE,
   TSKV_SNAPSHOT_DIR,
 } from '../../agent/api/index.ts';
-import { hostFailure, TskvError } from '../errors.ts';
+import { describeCause, hostFailure, TskvError } from '../errors.ts';
 import { envFileValue } from '../ops/config.ts';
 import {
   agreeingStatus,
@@ -34,6 +35,7 @@ import { LiveCluster } from './live-cluster.ts';
 import { type PlayResult, runLockedPlay } from './locked-play.ts';
 import { verifyRestored } from './restore-verify.ts';
 import type { HostChannel, Session } from './session.ts';
+import { takeSnapshot } from './snapshot-take.ts';
 
 /** The snapshot file as the controller checked it (ops/snapshot-file.ts). */
 export interface CheckedFile {
@@ -46,6 +48,8 @@ export interface RestoreOptions {
   file: CheckedFile;
   /** The new initial-cluster-token (ops/restore-plan.ts restoreToken). */
   token: string;
+  /** Snapshot the current data first when a member answers (false: --no-snapshot). */
+  snapshotFirst: boolean;
   dryRun: boolean;
   yes: boolean;
   /** The command line that answers yes for scripts. */
@@ -209,16 +213,19 @@ class Gatherer {
       revision: status.revision,
       totalKey: status.totalKey,
     };
+    const current = await currentState(this.live);
     return planRestore({
       hosts,
       members: inv.hosts.map((h) => ({ name: h.name, peerUrl: peerUrl(h, inv) })),
       snapshot,
-      currentRevision: await currentRevision(this.live),
+      currentRevision: current.revision,
+      healthy: current.healthy,
       token: this.options.token,
+      snapshotFirst: this.options.snapshotFirst,
     });
   }
 
-  /** After a dry run or a restore: the uploaded copies go. */
+  /** The uploaded copies go (however the run ended). */
   async removeUploads(): Promise<void> {
     await Promise.all(
       this.uploadedTo().map((name) =>
@@ -231,16 +238,42 @@ class Gatherer {
   }
 }
 
-/** The highest revision a member reports, when any answers. */
-async function currentRevision(live: LiveCluster): Promise<number | undefined> {
-  const statuses = await live.cluster(3000).statusAll();
+/** The highest revision a member reports (when any answers), and whether any member is healthy. */
+async function currentState(live: LiveCluster): Promise<{ revision: number | undefined; healthy: boolean }> {
+  const cluster = live.cluster(3000);
+  const [statuses, health] = await Promise.all([cluster.statusAll(), cluster.healthAll()]);
   const revisions = statuses.flatMap((s) => (s.ok ? [s.value.revision] : []));
-  return revisions.length > 0 ? Math.max(...revisions) : undefined;
+  return {
+    revision: revisions.length > 0 ? Math.max(...revisions) : undefined,
+    healthy: health.some((h) => h.ok && h.value.healthy),
+  };
+}
+
+/** The current data, on the first healthy member in inventory order (its host keeps the newest few). */
+async function snapshotCurrent(live: LiveCluster): Promise<string[]> {
+  const inv = live.session.inventory;
+  const channels = inv.hosts.flatMap((h) => {
+    const ch = live.session.hosts.get(h.name);
+    return ch ? [ch] : [];
+  });
+  try {
+    const s = await takeSnapshot(channels, { keep: DEFAULT_SNAPSHOT_KEEP });
+    return [
+      `snapshot of the current data (revision ${s.revision}, ${s.size} bytes) kept on ${s.host} at ${s.path}`,
+    ];
+  } catch (err) {
+    const e = err instanceof TskvError ? err : undefined;
+    throw new TskvError(e?.code ?? 'E_SNAPSHOT', `${describeCause(err)}\nnothing was changed`, {
+      step: 'snapshot the current data',
+      fix: `${e?.fix ? `${e.fix}; or ` : ''}skip it with --no-snapshot (every data dir is still moved aside, never deleted)`,
+    });
+  }
 }
 
 export function restoreExecutor(live: LiveCluster): Executor<RestoreStep> {
   return async (step, progress) => {
     if (step.kind === 'verify') return verifyRestored(live, step.revision, progress);
+    if (step.kind === 'snapshot-current') return snapshotCurrent(live);
     const ch = live.channel(step.host);
     switch (step.kind) {
       case 'stop':
@@ -287,12 +320,12 @@ export async function runRestore(session: Session, options: RestoreOptions): Pro
       question: (plan) => question(plan, options.rerun),
       execute: restoreExecutor(live),
       declined: 'not restoring',
-      // The copies served their purpose (the file stays on the controller): hosts keep no extra bytes.
-      afterDryRun: () => gather.removeUploads(),
-      afterRun: () => gather.removeUploads(),
     });
     return { ...result, verified: result.ok ? (result.actions['cluster'] ?? []) : [] };
   } finally {
+    // However it ended, the copies served their purpose (the file stays on the controller; a re-run
+    // uploads it again): hosts keep no extra bytes.
+    await gather.removeUploads();
     await live.close();
   }
 }

@@ -189,6 +189,7 @@ for (const { init, minor } of VARIANTS)
       const r = await restore('dry run', [snapshot, '--dry-run']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /the cluster is at revision \d+, the snapshot at \d+/);
+      assert.match(r.stdout, /snapshot the current data \(revision \d+\) on a healthy member/);
       assert.match(r.stdout, /h102: move .* aside/);
       assert.match(
         r.stdout,
@@ -234,6 +235,13 @@ for (const { init, minor } of VARIANTS)
       const r = await restore('on a running cluster', [snapshot, '--yes']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /revisions of writes since the snapshot are rolled back/);
+      // The current data was snapshotted first, on the first healthy member (h102), and kept there.
+      const taken =
+        /cluster: snapshot of the current data \(revision \d+, \d+ bytes\) kept on h102 at (\S+\.db)/.exec(
+          r.stderr,
+        );
+      assert.ok(taken, r.stderr);
+      await lab.host('h102').execOk(`test -s ${taken[1]}`);
       await live!.waitAllHealthy();
       assert.equal(await client().get('after-restore'), undefined);
       assert.equal((await client().countKeys()).count, KEYS);
@@ -241,5 +249,22 @@ for (const { init, minor } of VARIANTS)
         const aside = await lab.host(h).execOk(`ls -d ${dataDirs.get(h)}.removed-*/member`);
         assert.equal(aside.trim().split('\n').length, 1, `${h}: one data dir moved aside`);
       }
+    });
+
+    test('a restore killed as the members start is finished by running it again', async () => {
+      await client().put('before-the-kill', 'x');
+      const killed = await tskv(['restore', inventory, snapshot, '--yes'], {
+        seams: ['--before', 'start@docker', '--do', 'kill'],
+        timeoutMs: 400_000,
+      });
+      assert.match(killed.stderr, /seam: \d+ start@docker/, killed.stdout + killed.stderr);
+      const r = await restore('re-run after a kill', [snapshot, '--yes']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /restored: revision \d+ \(the snapshot's \d+\), 1000 keys, 3 members healthy/);
+      await live!.waitAllHealthy();
+      assert.equal(await client().get('before-the-kill'), undefined);
+      assert.equal((await client().countKeys()).count, KEYS);
+      for (const h of HOSTS)
+        assert.doesNotMatch(await uploaded(h), /^restore-/m, `${h}: no uploaded copy left`);
     });
   });

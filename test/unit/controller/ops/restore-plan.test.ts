@@ -36,6 +36,8 @@ function input(hosts: Partial<RestoreInput['hosts'][number]>[], currentRevision?
     snapshot,
     currentRevision,
     token: 'c1-restored-20261204T201500Z',
+    snapshotFirst: true,
+    healthy: currentRevision !== undefined,
   };
 }
 
@@ -45,6 +47,7 @@ describe('planRestore', () => {
     assert.deepEqual(
       plan.steps.map((s) => `${s.kind}${'host' in s ? ` ${s.host}` : ''}`),
       [
+        'snapshot-current',
         'stop h102',
         'stop docker',
         'stop h104',
@@ -91,7 +94,19 @@ describe('planRestore', () => {
       ['move-aside h104'],
     );
     assert.match(plan.rollback, /no member answered, so the current revision is unknown/);
+    assert.ok(!plan.steps.some((s) => s.kind === 'snapshot-current'), 'nothing answers: nothing to snapshot');
   });
+});
+
+test('--no-snapshot: no snapshot of the current data first', () => {
+  const plan = planRestore({ ...input([], 1003), snapshotFirst: false });
+  assert.equal(plan.steps[0]!.kind, 'stop');
+});
+
+test('members answer but none is healthy (a restore stopped half way): no snapshot first, said as a warning', () => {
+  const plan = planRestore({ ...input([], 7), healthy: false });
+  assert.equal(plan.steps[0]!.kind, 'stop');
+  assert.match(plan.warnings[0]!, /no member is healthy, so the current data is not snapshotted first/);
 });
 
 describe('restoreToken', () => {
@@ -100,6 +115,10 @@ describe('restoreToken', () => {
     assert.equal(restoreToken('etcd-cluster-1', at), 'etcd-cluster-1-restored-20261204T201500Z');
     assert.equal(restoreToken('x'.repeat(128), at).length, 128);
     assert.ok(restoreToken('x'.repeat(128), at).endsWith('-restored-20261204T201500Z'));
+    // Cut by bytes, between characters: 'é' is two.
+    const cut = restoreToken('é'.repeat(100), at);
+    assert.ok(Buffer.byteLength(cut) <= 128 && Buffer.byteLength(cut) >= 127, cut);
+    assert.match(cut, /^é+-restored-/);
   });
 });
 
