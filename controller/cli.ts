@@ -15,6 +15,7 @@ const COMMANDS = [
   'member',
   'replace',
   'certs',
+  'restore',
   'lab',
 ] as const;
 type CommandName = (typeof COMMANDS)[number];

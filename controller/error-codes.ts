@@ -34,6 +34,7 @@ const AGENT_CODES = {
   E_AGENT_ACCOUNT: failed(
     "the host's etcd account cannot run etcd (uid 0, not a system account) or could not be created",
   ),
+  E_AGENT_NO_ROOM: failed('a host has too little free space for what tskv would write there (a snapshot)'),
 } satisfies Record<AgentErrorCode, ErrorCodeInfo>;
 
 export const ERROR_CODES = {
@@ -130,7 +131,19 @@ export const ERROR_CODES = {
   E_MEMBER_GONE: failed('the member is no longer in the member list'),
   E_NOT_STARTED: failed('the learner has not started, so it is not promoted'),
   E_UNHEALTHY: failed('members are unhealthy and a change now could lose quorum'),
+  E_SNAPSHOT: failed("no snapshot could be taken, checked or copied (each host's reason is given)"),
+  E_SNAPSHOT_NO_ROOM: failed('a host or the controller has too little free space for a snapshot'),
   E_NO_HEALTHY_MEMBER: failed('no member (or not the one asked for) is healthy to run etcdctl on'),
+
+  // Restore from a snapshot
+  E_SNAPSHOT_MISSING: badInput('the snapshot file given is not there (or not a regular file)'),
+  E_SNAPSHOT_CORRUPT: failed(
+    'the snapshot file is truncated, corrupt or not an etcd snapshot: nothing was changed',
+  ),
+  E_SNAPSHOT_OTHER_CLUSTER: failed(
+    "the snapshot's members are not the inventory's: restoring it needs --yes",
+  ),
+  E_NO_SPACE: failed('a host has no room for the snapshot or the restored data: nothing was changed'),
 
   // The test lab (`tskv lab`)
   E_LAB_ROOT: failed('the lab needs root on a Debian machine'),

@@ -34,6 +34,20 @@ import {
   probeListenResultsResponseSchema,
 } from './probe.ts';
 import {
+  snapshotListRequestSchema,
+  snapshotListResponseSchema,
+  snapshotTakeRequestSchema,
+  snapshotTakeResponseSchema,
+} from './snapshot.ts';
+import {
+  diskSpaceRequestSchema,
+  diskSpaceResponseSchema,
+  snapshotRestoreRequestSchema,
+  snapshotRestoreResponseSchema,
+  snapshotStatusRequestSchema,
+  snapshotStatusResponseSchema,
+} from './snapshot-restore.ts';
+import {
   exitWhenIdleRequestSchema,
   exitWhenIdleResponseSchema,
   versionRequestSchema,
@@ -101,6 +115,21 @@ export const routes = {
     dataDirMoveAsideResponseSchema,
   ),
   clockSync: route('POST', '/v1/clock/sync', clockSyncRequestSchema, clockSyncResponseSchema),
+  diskSpace: route('POST', '/v1/disk/space', diskSpaceRequestSchema, diskSpaceResponseSchema),
+  snapshotStatus: route(
+    'POST',
+    '/v1/snapshot/status',
+    snapshotStatusRequestSchema,
+    snapshotStatusResponseSchema,
+  ),
+  snapshotRestore: route(
+    'POST',
+    '/v1/snapshot/restore',
+    snapshotRestoreRequestSchema,
+    snapshotRestoreResponseSchema,
+  ),
+  snapshotTake: route('POST', '/v1/snapshot/take', snapshotTakeRequestSchema, snapshotTakeResponseSchema),
+  snapshotList: route('POST', '/v1/snapshot/list', snapshotListRequestSchema, snapshotListResponseSchema),
 } as const;
 
 export type Routes = typeof routes;

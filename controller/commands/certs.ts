@@ -1,11 +1,10 @@
-import { EXIT_FAILED, EXIT_OK, formatErrorDocument, InputError } from '../errors.ts';
+import { InputError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { RotatePlan } from '../ops/rotate-plan.ts';
 import { formatSteps, stepLine } from '../plan/plan.ts';
 import { type RotateResult, runRotate } from '../plays/certs-rotate.ts';
-import { openSession } from '../plays/session.ts';
-import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
+import { printPlayResult, runPlayCommand } from './play-command.ts';
 import type { Command } from './types.ts';
 
 const usage = `usage: tskv certs rotate INVENTORY [--ca] [--dry-run] [--yes] [--break-lock]
@@ -33,17 +32,7 @@ function showPlan(plan: RotatePlan): void {
 
 function printResult(r: RotateResult): void {
   const out = process.stdout;
-  for (const [where, lines] of Object.entries(r.actions)) {
-    for (const line of lines) process.stderr.write(`  ${where}: ${line}\n`);
-  }
-  if (r.error) {
-    out.write(`certs rotate failed: ${formatErrorDocument(r.error)}\n`);
-    return;
-  }
-  if (r.dryRun) {
-    out.write('dry run: nothing was changed\n');
-    return;
-  }
+  if (!printPlayResult(r, 'certs rotate')) return;
   const restarted = [...new Set(r.steps.filter((s) => s.kind === 'restart').map((s) => s.host))];
   out.write(
     `rotated: ${restarted.length ? `restarted ${restarted.join(', ')} one at a time` : 'no member needed a restart'}\n`,
@@ -76,23 +65,21 @@ const certs: Command = {
     for (const w of inv.warnings) process.stderr.write(`warning: ${w}\n`);
     const dryRun = values['dry-run'] ?? false;
     const ca = values.ca ?? false;
-    const session = await openSession(inv, progressMode(false));
-    let result: RotateResult;
-    try {
-      result = await runRotate(session, {
-        kind: ca ? 'ca' : 'certs',
-        dryRun,
-        yes: values.yes ?? false,
-        rerun: `tskv certs rotate ${inv.file}${ca ? ' --ca' : ''} --yes`,
-        command: `tskv certs ${argv.join(' ')}`,
-        breakLock: values['break-lock'] ?? false,
-        showPlan,
-      });
-    } finally {
-      await session.close({ leaveNoAgent: dryRun });
-    }
-    printResult(result);
-    return result.ok ? EXIT_OK : EXIT_FAILED;
+    return runPlayCommand(
+      inv,
+      dryRun,
+      (session) =>
+        runRotate(session, {
+          kind: ca ? 'ca' : 'certs',
+          dryRun,
+          yes: values.yes ?? false,
+          rerun: `tskv certs rotate ${inv.file}${ca ? ' --ca' : ''} --yes`,
+          command: `tskv certs ${argv.join(' ')}`,
+          breakLock: values['break-lock'] ?? false,
+          showPlan,
+        }),
+      printResult,
+    );
   },
 };
 

@@ -229,6 +229,13 @@ export class EtcdClient {
     return r.succeeded === true;
   }
 
+  /** How many keys the whole keyspace holds, and the revision it was counted at. */
+  async countKeys(options?: CallOptions): Promise<{ count: number; revision: number }> {
+    const all = { key: b64('\0'), range_end: b64('\0'), count_only: true };
+    const r = await this.v3('count keys', 'kv/range', all, rangeResponseSchema, options);
+    return { count: Number(r.count ?? '0'), revision: Number(r.header?.revision ?? '0') };
+  }
+
   /** Deletes a key; returns how many were deleted (0 or 1). */
   async deleteKey(key: string, options?: CallOptions): Promise<number> {
     const r = await this.v3(

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ETCD_PKI_FILES } from '../../agent/api/index.ts';
-import { type ErrorDocument, errorDocument, hostFailure, TskvError } from '../errors.ts';
+import { hostFailure, TskvError } from '../errors.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { envFileValue } from '../ops/config.ts';
 import { planRotation, type RotatePlan, type RotateStep, type RotationKind } from '../ops/rotate-plan.ts';
@@ -30,15 +30,15 @@ import {
   startCertRotation,
 } from '../pki/index.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
-import { applyChange } from '../run/apply.ts';
 import { forEachHost } from '../run/progress.ts';
-import { type Executor, runPlan, type StepRecord } from '../run/runner.ts';
+import type { Executor } from '../run/runner.ts';
 import { refuseOtherCa } from './deploy.ts';
 import { hostTlsFiles, readHostFile, tlsWants } from './deploy-gather.ts';
 import { restartMember } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { serviceCall, writeTlsFiles } from './host-etcd.ts';
 import { LiveCluster } from './live-cluster.ts';
+import { type PlayResult, runLockedPlay } from './locked-play.ts';
 import type { Session } from './session.ts';
 
 export interface RotateOptions {
@@ -53,15 +53,9 @@ export interface RotateOptions {
   showPlan(plan: RotatePlan): void;
 }
 
-export interface RotateResult {
-  ok: boolean;
-  dryRun: boolean;
-  plan: RotatePlan | undefined;
-  /** What each host's steps did (the PKI's under 'cluster'). */
-  actions: Record<string, string[]>;
-  steps: StepRecord[];
+/** actions: the PKI's under 'cluster'. */
+export interface RotateResult extends PlayResult<RotatePlan> {
   verify: VerifyReport | undefined;
-  error: ErrorDocument | undefined;
 }
 
 function refused(message: string, fix: string, host?: string): TskvError {
@@ -210,50 +204,22 @@ function question(plan: RotatePlan, rerun: string) {
 }
 
 export async function runRotate(session: Session, options: RotateOptions): Promise<RotateResult> {
-  const result: RotateResult = {
-    ok: false,
-    dryRun: options.dryRun,
-    plan: undefined,
-    actions: {},
-    steps: [],
-    verify: undefined,
-    error: undefined,
-  };
   const live = new LiveCluster(session);
+  let verify: VerifyReport | undefined;
   try {
-    const outcome = await applyChange({
-      lock: () => session.lock(options.command, options.breakLock),
+    const result = await runLockedPlay(session, {
+      ...options,
       plan: () => planFromHosts(live, options.kind),
-      show: (plan) => {
-        result.plan = plan;
-        options.showPlan(plan);
-      },
-      dryRun: options.dryRun,
-      yes: options.yes,
+      show: options.showPlan,
       question: (plan) => question(plan, options.rerun),
-      run: (plan, stillLocked) =>
-        runPlan(plan, { mode: session.mode, beforeEachStep: stillLocked, execute: rotateExecutor(live) }),
+      execute: rotateExecutor(live),
+      declined: 'not rotating',
+      afterRun: async () => {
+        verify = await verifyCluster(live);
+      },
     });
-    if (outcome.kind === 'dry-run') {
-      result.ok = true;
-      return result;
-    }
-    if (outcome.kind === 'declined') {
-      throw new TskvError('E_NOT_CONFIRMED', 'not rotating: not confirmed; nothing was changed', {
-        step: 'confirm',
-        fix: 'answer yes, or pass --yes',
-      });
-    }
-    result.plan = outcome.plan;
-    result.actions = outcome.result.actions;
-    result.steps = outcome.result.steps;
-    if (outcome.result.error) throw outcome.result.error;
-    result.verify = await verifyCluster(live);
-    result.ok = true;
-  } catch (err) {
-    result.error = errorDocument(err);
+    return { ...result, verify };
   } finally {
     await live.close();
   }
-  return result;
 }

@@ -36,10 +36,11 @@ test('the table: each code once, well formed, exit 1 or 2, with a meaning of its
   for (const code of AGENT_ERROR_CODES)
     assert.ok(code in ERROR_CODES, `agent code ${code} is not in the table`);
   // Bad input: the arguments and inventory (E_INPUT), the identity file and the operator's TLS
-  // files the inventory names; everything else is an operation or check that failed.
+  // files the inventory names, a snapshot file given that is not there; everything else is an
+  // operation or check that failed.
   assert.deepEqual(
     codes.filter((c) => ERROR_CODES[c].exit === 2),
-    ['E_INPUT', 'E_SSH_KEY_FILE', 'E_TLS_FILES'],
+    ['E_INPUT', 'E_SSH_KEY_FILE', 'E_TLS_FILES', 'E_SNAPSHOT_MISSING'],
   );
 });
 

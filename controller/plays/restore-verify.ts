@@ -1,0 +1,57 @@
+/**
+ * A restored cluster's proof: every member healthy and the member list the inventory's, the
+ * snapshot's revision readable (etcd keeps a snapshot's revision across a restore), the keys
+ * counted, and deploy's own verification (one leader, a key written and read back everywhere).
+ */
+import { describeCause, TskvError } from '../errors.ts';
+import type { Progress } from '../run/progress.ts';
+import { waitFor } from '../wait.ts';
+import { memberListDiff, verifyCluster } from './deploy-verify.ts';
+import type { LiveCluster } from './live-cluster.ts';
+
+const RESTORED_DEADLINE_MS = 120_000;
+
+export async function verifyRestored(
+  live: LiveCluster,
+  revision: number,
+  progress: Progress,
+): Promise<string[]> {
+  const inv = live.session.inventory;
+  let last = 'no member answered yet';
+  await waitFor(
+    async () => {
+      try {
+        const view = await live.view();
+        const sick = view.probes.filter((p) => !p.health.healthy).map((p) => p.host ?? p.member.name);
+        const diff = memberListDiff(inv, view.members);
+        last = [...(sick.length ? [`not healthy: ${sick.join(', ')}`] : []), ...diff].join('; ');
+      } catch (err) {
+        last = describeCause(err);
+      }
+      progress(last || 'every member healthy');
+      return last === '';
+    },
+    {
+      deadlineMs: RESTORED_DEADLINE_MS,
+      intervalMs: 500,
+      describe: 'every restored member to be healthy with the inventory member list',
+    },
+  ).catch((err: unknown) => {
+    throw new TskvError('E_VERIFY', `the restored cluster did not come up: ${last || describeCause(err)}`, {
+      step: 'verify',
+      fix: 'see tskv status and the member logs; the old data dirs are kept as <dataDir>.removed-<time>',
+    });
+  });
+  const counted = await live.cluster().withFailover('count keys', (c) => c.countKeys(), { idempotent: true });
+  if (counted.revision < revision) {
+    throw new TskvError(
+      'E_VERIFY',
+      `the restored cluster is at revision ${counted.revision}, below the snapshot's ${revision}`,
+      { step: 'verify' },
+    );
+  }
+  const report = await verifyCluster(live);
+  return [
+    `restored: revision ${counted.revision} (the snapshot's ${revision}), ${counted.count} keys, ${report.members.length} members healthy, leader ${report.leader}`,
+  ];
+}
