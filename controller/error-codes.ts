@@ -130,6 +130,7 @@ export const ERROR_CODES = {
   E_MEMBER_GONE: failed('the member is no longer in the member list'),
   E_NOT_STARTED: failed('the learner has not started, so it is not promoted'),
   E_UNHEALTHY: failed('members are unhealthy and a change now could lose quorum'),
+  E_RECOVER: failed('recovery from a lost quorum could not use the surviving member'),
   E_NO_HEALTHY_MEMBER: failed('no member (or not the one asked for) is healthy to run etcdctl on'),
 
   // The test lab (`tskv lab`)
