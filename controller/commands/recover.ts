@@ -1,16 +1,13 @@
 import { EXIT_OK, errorDocument, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
-import { formatDrift, membershipDrift } from '../ops/membership.ts';
+import { membershipDrift } from '../ops/membership.ts';
 import type { RecoverPlan } from '../ops/recover-plan.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
-import { LiveCluster } from '../plays/live-cluster.ts';
 import { planRecovery, recoverJournal, runRecovery } from '../plays/recover.ts';
-import { openSession } from '../plays/session.ts';
 import { applyChange } from '../run/apply.ts';
-import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
-import { CHANGE_FLAGS, jsonDocument, printActions } from './change-output.ts';
+import { CHANGE_FLAGS, driftText, printActions, withLiveCluster } from './change-output.ts';
 import type { Command } from './types.ts';
 import { printWarnings } from './warnings.ts';
 
@@ -46,17 +43,9 @@ const recover: Command = {
     printWarnings(inv, { plaintext: true });
     await checkUserTls(inv);
     const json = values.json ?? false;
-    const out = (text: string) => {
-      if (!json) process.stdout.write(text);
-    };
-    const mode = progressMode(json);
-    const session = await openSession(inv, mode);
-    const live = new LiveCluster(session);
-    const journal = recoverJournal(live);
-    const rerun = `tskv recover ${file} --yes`;
-    const doc = jsonDocument(json);
-    try {
-      for (const u of session.unreachable) process.stderr.write(`warning: ${u.host}: ${u.observed}\n`);
+    return withLiveCluster(inv, values, async ({ session, live, doc, mode, out }) => {
+      const journal = recoverJournal(live);
+      const rerun = `tskv recover ${file} --yes`;
       const outcome = await applyChange({
         lock: () => session.lock(`tskv recover ${argv.join(' ')}`, values['break-lock'] ?? false),
         plan: () => planRecovery(live, journal),
@@ -103,17 +92,10 @@ const recover: Command = {
         `recovered around ${outcome.plan.plan.kind === 'steps' ? outcome.plan.plan.survivor : '?'} in ${(ms / 1000).toFixed(1)} s\n`,
       );
       const drift = membershipDrift(inv, (await live.memberList()).members);
-      if (drift.length === 0) out('the inventory and the cluster agree\n');
-      else out(`the inventory and the cluster still differ:\n${formatDrift(drift)}\n`);
+      out(driftText(drift));
       doc.write({ ok: true, plan: outcome.plan.plan, steps: run.steps, actions: run.actions, drift });
       return EXIT_OK;
-    } catch (err) {
-      if (!doc.documented) doc.write({ ok: false, error: errorDocument(err) });
-      throw err;
-    } finally {
-      await live.close();
-      await session.close({ leaveNoAgent: values['dry-run'] ?? false });
-    }
+    });
   },
 };
 

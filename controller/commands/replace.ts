@@ -1,22 +1,20 @@
 import { EXIT_OK, errorDocument, InputError, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
-import { formatDrift, membershipDrift } from '../ops/membership.ts';
+import { membershipDrift } from '../ops/membership.ts';
 import { checkPairs, type ReplacePair, type ReplacePlan } from '../ops/replace-plan.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
-import { LiveCluster } from '../plays/live-cluster.ts';
+import type { LiveCluster } from '../plays/live-cluster.ts';
 import {
   type PairResult,
   planReplacements,
   type ReplacementPlan,
   runReplacements,
 } from '../plays/replace.ts';
-import { openSession } from '../plays/session.ts';
 import { applyChange } from '../run/apply.ts';
-import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
-import { CHANGE_FLAGS, jsonDocument, printActions } from './change-output.ts';
+import { CHANGE_FLAGS, driftText, printActions, withLiveCluster } from './change-output.ts';
 import type { Command } from './types.ts';
 import { printWarnings } from './warnings.ts';
 
@@ -88,15 +86,7 @@ const replace: Command = {
     printWarnings(inv, { plaintext: true });
     await checkUserTls(inv); // tls.mode files: before any host is reached
     const json = values.json ?? false;
-    const out = (text: string) => {
-      if (!json) process.stdout.write(text);
-    };
-    const mode = progressMode(json);
-    const session = await openSession(inv, mode);
-    const live = new LiveCluster(session);
-    const doc = jsonDocument(json);
-    try {
-      for (const u of session.unreachable) process.stderr.write(`warning: ${u.host}: ${u.observed}\n`);
+    return withLiveCluster(inv, values, async ({ session, live, doc, mode, out }) => {
       const outcome = await applyChange({
         lock: () => session.lock(`tskv replace ${argv.join(' ')}`, values['break-lock'] ?? false),
         plan: () => planReplacements(live, pairs),
@@ -132,17 +122,10 @@ const replace: Command = {
         throw run.error;
       }
       const drift = driftAfter(inv, await live.memberList(), results);
-      if (drift.length === 0) out('the inventory and the cluster agree\n');
-      else out(`the inventory and the cluster still differ:\n${formatDrift(drift)}\n`);
+      out(driftText(drift));
       doc.write({ ok: true, results, drift });
       return EXIT_OK;
-    } catch (err) {
-      if (!doc.documented) doc.write({ ok: false, error: errorDocument(err) });
-      throw err;
-    } finally {
-      await live.close();
-      await session.close({ leaveNoAgent: values['dry-run'] ?? false });
-    }
+    });
   },
 };
 
