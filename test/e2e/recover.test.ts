@@ -6,16 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { EtcdClient } from '../../controller/etcd/index.ts';
 import { waitFor } from '../../controller/wait.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { tskv } from './cli.ts';
 import { assertOk, deployedLab, names, openLive } from './replace-helpers.ts';
+import { killedAt } from './sweep.ts';
 
 const NAME = 'e2e-recover';
 const HOSTS = ['h102', 'docker', 'h104'];
 const LOST = ['docker', 'h104'];
 const KEYS = 300;
 const dataDir = (host: string) => `/var/lib/etcd/${host}.etcd`;
+const valueFor = (key: string) => `v:${key}`;
 
 describe('recover from a lost quorum (TLS, systemd, etcd 3.5)', {
   skip: labUnavailableReason() ?? false,
@@ -29,13 +32,14 @@ describe('recover from a lost quorum (TLS, systemd, etcd 3.5)', {
   });
   after(() => Lab.down(NAME));
 
-  test('keys written; etcd killed on two hosts and their data destroyed: status says the quorum is lost', async () => {
+  /** Writes KEYS keys under `prefix` (each acknowledged one remembered), then kills etcd on LOST and destroys their data. */
+  async function disaster(prefix: string): Promise<void> {
     const live = await openLive(inventory);
     try {
       const cluster = live.live.cluster();
       for (let i = 0; i < KEYS; i++) {
-        const key = `/recover/${String(i).padStart(4, '0')}`;
-        await cluster.put(key, `v${i}`);
+        const key = `${prefix}/${String(i).padStart(4, '0')}`;
+        await cluster.put(key, valueFor(key));
         acknowledged.push(key);
       }
       // The survivor is up to date: every member has applied everything before the disaster.
@@ -57,6 +61,44 @@ describe('recover from a lost quorum (TLS, systemd, etcd 3.5)', {
         `rm -rf ${dataDir(name)}/member/wal ${dataDir(name)}/member/snap && echo destroyed > ${dataDir(name)}/member/DESTROYED`,
       );
     }
+  }
+
+  /** Every member a healthy voter, one on each host, and every acknowledged key there. */
+  async function assertRecovered(): Promise<void> {
+    const live = await openLive(inventory);
+    try {
+      await live.waitAllHealthy();
+      const members = await live.members();
+      assert.deepEqual(names(members), [...HOSTS].sort());
+      assert.ok(
+        members.every((m) => m.started && !m.isLearner),
+        JSON.stringify(members),
+      );
+      const cluster = live.live.cluster();
+      const missing: string[] = [];
+      for (const key of acknowledged) {
+        if ((await cluster.get(key))?.value !== valueFor(key)) missing.push(key);
+      }
+      if (missing.length > 0) {
+        // What each member says of the first missing key on its own (serializable), and its state.
+        const seen = await Promise.all(
+          HOSTS.map(async (h) => {
+            const client = new EtcdClient(live.live.endpoint(h)!, { timeoutMs: 5000 });
+            const st = await client.status().catch((e: unknown) => String(e));
+            const kv = await client.get(missing[0]!, { serializable: true }).catch((e: unknown) => String(e));
+            return `${h}: ${JSON.stringify(kv)} ${JSON.stringify(st)}`;
+          }),
+        );
+        assert.fail(`${missing.length} acknowledged keys missing (${missing[0]}...):\n${seen.join('\n')}`);
+      }
+    } finally {
+      await live.close();
+    }
+    assert.doesNotMatch(await lab.host('h102').execOk('cat /etc/etcd/etcd.env'), /FORCE_NEW_CLUSTER/);
+  }
+
+  test('keys written; etcd killed on two hosts and their data destroyed: status says the quorum is lost', async () => {
+    await disaster('/recover');
     let said = '';
     await waitFor(
       async () => {
@@ -99,24 +141,7 @@ describe('recover from a lost quorum (TLS, systemd, etcd 3.5)', {
     process.stderr.write(`recover --yes took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     assert.match(r.stdout, /recovered around h102 in [\d.]+ s/);
     assert.match(r.stdout, /the inventory and the cluster agree/);
-    const live = await openLive(inventory);
-    try {
-      await live.waitAllHealthy();
-      const members = await live.members();
-      assert.deepEqual(names(members), [...HOSTS].sort());
-      assert.ok(
-        members.every((m) => m.started && !m.isLearner),
-        JSON.stringify(members),
-      );
-      const cluster = live.live.cluster();
-      const missing: string[] = [];
-      for (const key of acknowledged) {
-        if ((await cluster.get(key))?.value !== `v${acknowledged.indexOf(key)}`) missing.push(key);
-      }
-      assert.deepEqual(missing, [], 'every key acknowledged before the disaster is there');
-    } finally {
-      await live.close();
-    }
+    await assertRecovered();
     for (const name of LOST) {
       // The destroyed data dir moved aside with what was left in it; a fresh one in its place.
       const aside = await lab.host(name).execOk(`cat ${dataDir(name)}.removed-*/member/DESTROYED`);
@@ -125,9 +150,7 @@ describe('recover from a lost quorum (TLS, systemd, etcd 3.5)', {
         .host(name)
         .execOk(`test -d ${dataDir(name)}/member/wal && test ! -e ${dataDir(name)}/member/DESTROYED`);
     }
-    const h102 = lab.host('h102');
-    await h102.execOk(`test -d ${dataDir('h102')}/member`);
-    assert.doesNotMatch(await h102.execOk('cat /etc/etcd/etcd.env'), /FORCE_NEW_CLUSTER/);
+    await lab.host('h102').execOk(`test -d ${dataDir('h102')}/member`);
   });
 
   test('afterwards deploy changes nothing, status is clean, and recover refuses while quorum holds', async () => {
@@ -151,5 +174,41 @@ describe('recover from a lost quorum (TLS, systemd, etcd 3.5)', {
     } finally {
       await h104.execOk('systemctl start etcd.service');
     }
+  });
+
+  test('a run killed with --force-new-cluster still in the config, and one killed half way through a learner, are finished by re-running', async () => {
+    await disaster('/again');
+    await waitFor(async () => (await tskv(['status', inventory])).stdout.includes('QUORUM LOST'), {
+      deadlineMs: 60_000,
+      intervalMs: 1000,
+      describe: 'status to say the quorum is lost again',
+    });
+    const args = ['recover', inventory, '--yes'];
+    await killedAt(args, { before: 'drop-force-flag@h102' });
+    assert.match(await lab.host('h102').execOk('cat /etc/etcd/etcd.env'), /^ETCD_FORCE_NEW_CLUSTER="true"$/m);
+    const dry = await tskv(['recover', inventory, '--dry-run']);
+    assertOk(dry, 'recover --dry-run after the first kill');
+    assert.match(
+      dry.stdout,
+      /a recovery around h102 is under way; resuming it:\n +1\. write h102's config back without --force-new-cluster/,
+    );
+    await killedAt(args, { before: 'promote@docker' });
+    const status = await tskv(['status', inventory]);
+    assert.match(status.stdout, /a recovery around h102 is in progress .*re-run tskv recover to finish/);
+    const finished = await tskv(args, { timeoutMs: 400_000 });
+    assertOk(finished, 'recover --yes after the second kill');
+    assert.match(finished.stdout, /resuming it:\n +1\. install etcd [\d.]+ on docker/);
+    await assertRecovered();
+    for (const name of LOST) {
+      const aside = await lab.host(name).execOk(`cat ${dataDir(name)}.removed-*/member/DESTROYED`);
+      assert.deepEqual(
+        aside.trim().split('\n'),
+        ['destroyed', 'destroyed'],
+        `${name}: both destroyed data dirs kept`,
+      );
+    }
+    const deployed = await tskv(['deploy', inventory]);
+    assertOk(deployed, 'deploy after the resumed recovery');
+    assert.match(deployed.stdout + deployed.stderr, /nothing to do: 3 hosts converged/);
   });
 });
