@@ -34,6 +34,7 @@ const AGENT_CODES = {
   E_AGENT_ACCOUNT: failed(
     "the host's etcd account cannot run etcd (uid 0, not a system account) or could not be created",
   ),
+  E_AGENT_NO_ROOM: failed('a host has too little free space for what tskv would write there (a snapshot)'),
 } satisfies Record<AgentErrorCode, ErrorCodeInfo>;
 
 export const ERROR_CODES = {
@@ -131,6 +132,8 @@ export const ERROR_CODES = {
   E_NOT_STARTED: failed('the learner has not started, so it is not promoted'),
   E_UNHEALTHY: failed('members are unhealthy and a change now could lose quorum'),
   E_RECOVER: failed('recovery from a lost quorum could not use the surviving member'),
+  E_SNAPSHOT: failed("no snapshot could be taken, checked or copied (each host's reason is given)"),
+  E_SNAPSHOT_NO_ROOM: failed('a host or the controller has too little free space for a snapshot'),
   E_NO_HEALTHY_MEMBER: failed('no member (or not the one asked for) is healthy to run etcdctl on'),
 
   // The test lab (`tskv lab`)

@@ -14,6 +14,8 @@ export const AGENT_ERROR_CODES = [
   'E_AGENT_LOCKED',
   /** The host's `etcd` account cannot run etcd (uid 0, not a system account) or cannot be made. */
   'E_AGENT_ACCOUNT',
+  /** Not enough free space for what the request would write (a snapshot): 507, nothing written. */
+  'E_AGENT_NO_ROOM',
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

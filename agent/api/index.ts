@@ -15,6 +15,7 @@ export * from './paths.ts';
 export * from './ports.ts';
 export * from './probe.ts';
 export * from './routes.ts';
+export * from './snapshot.ts';
 export * from './unified-diff.ts';
 export * from './version.ts';
 export * from './version-route.ts';

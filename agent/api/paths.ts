@@ -65,6 +65,13 @@ export const TSKV_LIB_DIR = '/var/lib/tskv';
 export const AGENT_INSTALL_DIR = `${TSKV_LIB_DIR}/agent`;
 /** What the controller uploads for the agent to use (the etcd release tarballs). */
 export const UPLOAD_CACHE_DIR = `${TSKV_LIB_DIR}/cache`;
+/**
+ * Snapshots of the member's data taken on the host (root 0700, files 0600), each beside its
+ * `<name>.sha256` (sha256sum's format): see agent/api/snapshot.ts for their names.
+ */
+export const TSKV_SNAPSHOT_DIR = `${TSKV_LIB_DIR}/snapshots`;
+export const SNAPSHOT_DIR_MODE = 0o700;
+export const SNAPSHOT_FILE_MODE = 0o600;
 
 /** The nftables rules that open etcd's ports across reboots, included from the boot configuration. */
 export const NFT_TSKV_RULES = '/etc/tskv/nftables-etcd.nft';

@@ -34,6 +34,12 @@ import {
   probeListenResultsResponseSchema,
 } from './probe.ts';
 import {
+  snapshotListRequestSchema,
+  snapshotListResponseSchema,
+  snapshotTakeRequestSchema,
+  snapshotTakeResponseSchema,
+} from './snapshot.ts';
+import {
   exitWhenIdleRequestSchema,
   exitWhenIdleResponseSchema,
   versionRequestSchema,
@@ -101,6 +107,8 @@ export const routes = {
     dataDirMoveAsideResponseSchema,
   ),
   clockSync: route('POST', '/v1/clock/sync', clockSyncRequestSchema, clockSyncResponseSchema),
+  snapshotTake: route('POST', '/v1/snapshot/take', snapshotTakeRequestSchema, snapshotTakeResponseSchema),
+  snapshotList: route('POST', '/v1/snapshot/list', snapshotListRequestSchema, snapshotListResponseSchema),
 } as const;
 
 export type Routes = typeof routes;

@@ -4,20 +4,14 @@
  * no etcd runs with them (the service handlers stop an etcd of another user first): a root etcd
  * writing new files while its folder changes hands would leave root's files behind.
  */
-import { chmod, readFile, stat } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import {
-  ETCD_DATA_MODE,
-  ETCD_GROUP,
-  ETCD_USER,
-  parseEnvFile,
-  pathProblem,
-  SYSTEM_DIRS,
-} from '../api/index.ts';
+import { ETCD_DATA_MODE, ETCD_GROUP, ETCD_USER, pathProblem, SYSTEM_DIRS } from '../api/index.ts';
 import { AgentError, refused } from '../errors.ts';
 import { checkEtcdDir, type EtcdDirKind, LOST_FOUND } from '../policy/data-dir.ts';
 import type { HostLayout } from '../policy/layout.ts';
 import { ownerName } from '../system/accounts.ts';
+import { readEtcdEnv } from '../system/etcd-local.ts';
 import { applyOwnership, makeOwnedDir, scanOwnership, searchable } from '../system/ownership.ts';
 import { runCommand } from '../system/run.ts';
 import { accountError, type EnsureEtcdAccount, type EtcdAccount } from './etcd-account.ts';
@@ -43,17 +37,7 @@ const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 
 /** The data dir and WAL dir the env file names (what etcd will run with). */
 async function etcdDirs(envFile: string): Promise<{ path: string; kind: EtcdDirKind }[]> {
-  let text: Buffer;
-  try {
-    text = await readFile(envFile);
-  } catch {
-    throw new AgentError(
-      'E_AGENT_NOT_FOUND',
-      `cannot start etcd: the environment file ${envFile} is missing`,
-      404,
-    );
-  }
-  const env = parseEnvFile(text);
+  const env = await readEtcdEnv(envFile, 'cannot start etcd');
   const data = env['ETCD_DATA_DIR'];
   if (data === undefined) {
     throw refused(

@@ -10,6 +10,7 @@ import { firewallOpen } from './firewall-open.ts';
 import { firewallState } from './firewall-state.ts';
 import { ports } from './ports.ts';
 import { probeConnectMany, probeListenFree, probeListenResults } from './probe.ts';
+import { snapshotList, snapshotTake } from './snapshot.ts';
 import type { HandlerTable } from './types.ts';
 import { exitWhenIdle, version } from './version.ts';
 
@@ -31,4 +32,6 @@ export const handlers: HandlerTable = {
   etcdLogs,
   dataDirMoveAside,
   clockSync,
+  snapshotTake,
+  snapshotList,
 };

@@ -7,6 +7,7 @@ import {
   ETCD_UNIT_FILE,
   TSKV_LIB_DIR,
   TSKV_RUN_DIR,
+  TSKV_SNAPSHOT_DIR,
   UPLOAD_CACHE_DIR,
 } from '../api/index.ts';
 
@@ -28,6 +29,8 @@ export interface HostLayout {
   /** The only place etcd install takes a tarball from. */
   uploadCacheDir: string;
   runDir: string;
+  /** Where snapshots of the member's data go. */
+  snapshotDir: string;
 }
 
 export const HOST_LAYOUT: HostLayout = {
@@ -40,6 +43,7 @@ export const HOST_LAYOUT: HostLayout = {
   libDir: TSKV_LIB_DIR,
   uploadCacheDir: UPLOAD_CACHE_DIR,
   runDir: TSKV_RUN_DIR,
+  snapshotDir: TSKV_SNAPSHOT_DIR,
 };
 
 /** The host's layout moved under `root` (an absolute, normalised folder): for tests. */

@@ -1,0 +1,244 @@
+/**
+ * Snapshots of the local member taken on its host: etcdctl streams one from the member (over its
+ * loopback client URL, with the member's own certificate under TLS) into a `.part` file in the
+ * snapshot folder; the file is checked (etcd's trailing sha256, then `snapshot status`), named for
+ * its revision, and renamed into place beside its `.sha256`.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, chmod, lstat, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  parseSnapshotName,
+  SNAPSHOT_DIR_MODE,
+  SNAPSHOT_FILE_MODE,
+  type SnapshotInfo,
+  type SnapshotList,
+  sha256SidecarName,
+  snapshotFileName,
+  snapshotRoomNeeded,
+  snapshotsToPrune,
+} from '../api/index.ts';
+import { AgentError } from '../errors.ts';
+import type { HostLayout } from '../policy/layout.ts';
+import { diskSpace } from './disk.ts';
+import { type LocalMember, localMember } from './etcd-local.ts';
+import { runCommand } from './run.ts';
+import { digestSnapshot } from './snapshot-file.ts';
+
+/** Streaming a large database takes a while; this only stops a hung etcdctl. */
+const SAVE_TIMEOUT_MS = 15 * 60_000;
+const STATUS_TIMEOUT_MS = 5 * 60_000;
+const HEALTH_TIMEOUT_MS = 15_000;
+
+function failed(what: string, r: { stderr: string; stdout: string; timedOut: boolean }): AgentError {
+  const why = r.timedOut ? 'timed out' : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ');
+  return new AgentError('E_AGENT_COMMAND_FAILED', `${what}: ${why}`);
+}
+
+async function executable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The snapshot folder, made root 0700 where missing; refused when it is anything but a folder. */
+async function ensureDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: SNAPSHOT_DIR_MODE });
+  const info = await lstat(dir);
+  if (!info.isDirectory())
+    throw new AgentError('E_AGENT_REFUSED', `${dir} is not a folder (a symlink?)`, 403);
+  if ((info.mode & 0o777) !== SNAPSHOT_DIR_MODE) await chmod(dir, SNAPSHOT_DIR_MODE);
+}
+
+/** The member's database size (<data dir>/member/snap/db), or null without one. */
+async function dbBytes(member: LocalMember): Promise<number | null> {
+  const s = await stat(join(member.dataDir, 'member', 'snap', 'db')).catch(() => null);
+  return s?.isFile() ? s.size : null;
+}
+
+/** Refuses before anything is written when the snapshot folder's file system lacks room for one. */
+async function checkRoom(dir: string, db: number): Promise<void> {
+  const { freeBytes, measuredAt } = await diskSpace(dir);
+  const needed = snapshotRoomNeeded(db);
+  if (freeBytes < needed) {
+    throw new AgentError(
+      'E_AGENT_NO_ROOM',
+      `no room for a snapshot in ${dir}: ${mib(freeBytes)} free on ${measuredAt}, a snapshot of the ${mib(db)} database needs ${mib(needed)}`,
+      507,
+    );
+  }
+}
+
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+interface Status {
+  hash: number;
+  revision: number;
+  keys: number;
+}
+
+/** `snapshot status -w json` of `file`: etcdutl where the release has it (3.5+), else etcdctl (3.4). */
+async function snapshotStatus(binDir: string, file: string): Promise<Status & { checkedWith: string }> {
+  const etcdutl = join(binDir, 'etcdutl');
+  const tool = (await executable(etcdutl)) ? etcdutl : join(binDir, 'etcdctl');
+  const r = await runCommand(tool, ['snapshot', 'status', file, '-w', 'json'], STATUS_TIMEOUT_MS);
+  if (r.code !== 0) throw failed(`${tool} snapshot status ${file}`, r);
+  const line = r.stdout.split('\n').find((l) => l.trim().startsWith('{'));
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(line ?? '') as Record<string, unknown>;
+  } catch {
+    throw new AgentError(
+      'E_AGENT_COMMAND_FAILED',
+      `${tool} snapshot status printed no JSON: ${r.stdout.slice(0, 200)}`,
+    );
+  }
+  const num = (k: string) => {
+    const v = parsed[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+      throw new AgentError('E_AGENT_COMMAND_FAILED', `${tool} snapshot status gave no ${k}: ${line}`);
+    }
+    return v;
+  };
+  return { hash: num('hash'), revision: num('revision'), keys: num('totalKey'), checkedWith: tool };
+}
+
+async function etcdctl(layout: HostLayout, member: LocalMember, args: string[], timeoutMs: number) {
+  return runCommand(
+    join(layout.binDir, 'etcdctl'),
+    [`--endpoints=${member.endpoint}`, ...member.tlsArgs, ...args],
+    timeoutMs,
+  );
+}
+
+/** Writes `text` to `path` (mode 0600) through a temporary file and a rename. */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', SNAPSHOT_FILE_MODE);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+export interface TakeOptions {
+  keep?: number;
+  requireHealthy: boolean;
+  now?: () => Date;
+}
+
+/** Takes a snapshot of the local member into layout.snapshotDir, then keeps the newest `keep`. */
+export async function takeSnapshot(
+  layout: HostLayout,
+  options: TakeOptions,
+): Promise<{ snapshot: SnapshotInfo; removed: string[]; checkedWith: string }> {
+  const member = await localMember(layout.envFile);
+  const db = await dbBytes(member);
+  if (db === null) {
+    throw new AgentError(
+      'E_AGENT_NOT_FOUND',
+      `no member data in ${member.dataDir}: nothing to snapshot`,
+      404,
+    );
+  }
+  const dir = layout.snapshotDir;
+  await ensureDir(dir);
+  await checkRoom(dir, db);
+  // etcdctl's snapshot save waits for ever on a member that does not answer: ask it first.
+  const probe = options.requireHealthy ? ['endpoint', 'health'] : ['endpoint', 'status'];
+  const h = await etcdctl(layout, member, probe, HEALTH_TIMEOUT_MS);
+  if (h.code !== 0) {
+    throw failed(
+      `the member at ${member.endpoint} ${options.requireHealthy ? 'is not healthy' : 'does not answer'}`,
+      h,
+    );
+  }
+  const part = join(dir, `.take-${randomBytes(6).toString('hex')}.db.part`);
+  try {
+    const saved = await etcdctl(layout, member, ['snapshot', 'save', part], SAVE_TIMEOUT_MS);
+    if (saved.code !== 0) throw failed(`etcdctl snapshot save from ${member.endpoint}`, saved);
+    await chmod(part, SNAPSHOT_FILE_MODE);
+    let digest: Awaited<ReturnType<typeof digestSnapshot>>;
+    try {
+      digest = await digestSnapshot(part);
+    } catch (err) {
+      throw new AgentError('E_AGENT_COMMAND_FAILED', (err as Error).message);
+    }
+    const status = await snapshotStatus(layout.binDir, part);
+    const takenAt = (options.now ?? (() => new Date()))();
+    const name = snapshotFileName(member.token, takenAt, status.revision);
+    const path = join(dir, name);
+    await writeAtomic(join(dir, sha256SidecarName(name)), `${digest.sha256}  ${name}\n`);
+    await rename(part, path);
+    const removed = options.keep === undefined ? [] : await pruneSnapshots(dir, options.keep);
+    return {
+      snapshot: {
+        path,
+        size: digest.size,
+        sha256: digest.sha256,
+        revision: status.revision,
+        keys: status.keys,
+        hash: status.hash,
+        takenAt: takenAt.toISOString(),
+      },
+      removed,
+      checkedWith: status.checkedWith,
+    };
+  } finally {
+    await unlink(part).catch(() => undefined);
+    await unlink(`${part}.part`).catch(() => undefined); // etcdctl's own temporary name
+  }
+}
+
+/** Removes all but the newest `keep` snapshots in `dir` (with their .sha256); the paths removed. */
+export async function pruneSnapshots(dir: string, keep: number): Promise<string[]> {
+  const names = await readdir(dir);
+  const removed: string[] = [];
+  for (const name of snapshotsToPrune(names, keep)) {
+    await unlink(join(dir, name));
+    await unlink(join(dir, sha256SidecarName(name))).catch(() => undefined);
+    removed.push(join(dir, name));
+  }
+  return removed;
+}
+
+/** The sha256 a `.sha256` file beside a snapshot records, or null. */
+async function recordedSha256(file: string): Promise<string | null> {
+  const text = await readFile(sha256SidecarName(file), 'utf8').catch(() => '');
+  return /^([0-9a-f]{64})\s/.exec(text)?.[1] ?? null;
+}
+
+/** The snapshots in layout.snapshotDir (newest first), and the room a new one needs. */
+export async function listSnapshots(layout: HostLayout): Promise<SnapshotList> {
+  const dir = layout.snapshotDir;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const snapshots: SnapshotList['snapshots'] = [];
+  for (const name of names.filter((n) => n.endsWith('.db') && !n.startsWith('.'))) {
+    const path = join(dir, name);
+    const info = await lstat(path).catch(() => null);
+    if (!info?.isFile()) continue;
+    const parsed = parseSnapshotName(name);
+    snapshots.push({
+      path,
+      size: info.size,
+      revision: parsed?.revision ?? null,
+      takenAt: (parsed?.takenAt ?? info.mtime).toISOString(),
+      sha256: await recordedSha256(path),
+    });
+  }
+  snapshots.sort((a, b) => (a.takenAt < b.takenAt ? 1 : a.takenAt > b.takenAt ? -1 : 0));
+  const member = await localMember(layout.envFile).catch(() => null);
+  const db = member ? await dbBytes(member) : null;
+  return {
+    dir,
+    snapshots,
+    freeBytes: (await diskSpace(dir)).freeBytes,
+    dbBytes: db,
+    neededBytes: db === null ? null : snapshotRoomNeeded(db),
+  };
+}
