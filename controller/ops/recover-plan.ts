@@ -7,6 +7,7 @@
  * etcd says a recovery is under way, and the live state says how far it got. Pure.
  */
 import { z } from 'zod';
+import { TSKV_SNAPSHOT_DIR } from '../../agent/api/index.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { tlsOn } from '../inventory/tls.ts';
@@ -42,7 +43,7 @@ export const recoverSteps = {
   snapshot: (host: string): RecoverStep => ({
     kind: 'snapshot',
     host,
-    title: `take a snapshot of ${host}'s data, kept on ${host}`,
+    title: `take a snapshot of ${host}'s data, kept on ${host} under ${TSKV_SNAPSHOT_DIR}`,
   }),
   stopEtcd: (host: string): RecoverStep => ({
     kind: 'stop-etcd',

@@ -121,6 +121,10 @@ describe('recover from a lost quorum (TLS, systemd, etcd 3.5)', {
       r.stdout,
       /docker, h104 did not answer: any entry beyond raft index \d+ that only they had is lost/,
     );
+    assert.match(
+      r.stdout,
+      /1\. take a snapshot of h102's data, kept on h102 under \/var\/lib\/tskv\/snapshots/,
+    );
     assert.match(r.stdout, /restart etcd on h102 alone with --force-new-cluster/);
     assert.match(r.stdout, /add docker \(https:\/\/[\d.]+:2380\) to the cluster as a learner/);
     for (const name of LOST) {
@@ -140,6 +144,13 @@ describe('recover from a lost quorum (TLS, systemd, etcd 3.5)', {
     assertOk(r, 'recover --yes');
     process.stderr.write(`recover --yes took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     assert.match(r.stdout, /recovered around h102 in [\d.]+ s/);
+    // The survivor's data saved on its host first, with every key written.
+    const snap = /h102: snapshot (\/var\/lib\/tskv\/snapshots\/\S+\.db) \(revision \d+, (\d+) keys/.exec(
+      r.stderr,
+    );
+    assert.ok(snap, r.stderr);
+    assert.ok(Number(snap[2]) >= KEYS, `${snap[2]} keys in the snapshot`);
+    await lab.host('h102').execOk(`test -s ${snap[1]}`);
     assert.match(r.stdout, /the inventory and the cluster agree/);
     await assertRecovered();
     for (const name of LOST) {
