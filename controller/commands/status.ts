@@ -14,7 +14,8 @@ const usage = `usage: tskv status INVENTORY [--json] [--watch]
 Every member (name, ID as etcdctl prints it, URLs, started/unstarted/learner, health, leader,
 version, DB size, raft term/index), each host's clock offset and etcd service (systemd unit or
 tskv's supervisor: running since when, restarts, how it last ended), the last log lines of a
-member that is down or unhealthy, and where the inventory and the cluster disagree. --watch refreshes every 2 s until Ctrl-C.
+member that is down or unhealthy, where the inventory and the cluster disagree, and (in words,
+naming tskv recover) when the cluster has lost its quorum. --watch refreshes every 2 s until Ctrl-C.
 Exit code: 0 every member healthy and the inventory agrees, 1 otherwise.`;
 
 const WATCH_INTERVAL_MS = 2000;
