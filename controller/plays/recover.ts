@@ -8,7 +8,6 @@ import { TskvError } from '../errors.ts';
 import type { ClusterView } from '../ops/cluster-view.ts';
 import { hasForceNewCluster, withForceNewCluster, withoutForceNewCluster } from '../ops/force-new-cluster.ts';
 import {
-  hasQuorum,
   planRecover,
   type RecoverInput,
   type RecoverPlan,
@@ -16,6 +15,7 @@ import {
   recoverJournalSchema,
 } from '../ops/recover-plan.ts';
 import type { ReplaceStep } from '../ops/replace-plan.ts';
+import { hasQuorum } from '../ops/survivor.ts';
 import type { Plan } from '../plan/plan.ts';
 import { Journal, RECOVER_JOURNAL_KEY } from '../run/journal.ts';
 import type { Progress, ProgressMode } from '../run/progress.ts';
