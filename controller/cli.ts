@@ -14,6 +14,7 @@ const COMMANDS = [
   'status',
   'member',
   'replace',
+  'recover',
   'certs',
   'restore',
   'lab',

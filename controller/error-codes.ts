@@ -131,6 +131,7 @@ export const ERROR_CODES = {
   E_MEMBER_GONE: failed('the member is no longer in the member list'),
   E_NOT_STARTED: failed('the learner has not started, so it is not promoted'),
   E_UNHEALTHY: failed('members are unhealthy and a change now could lose quorum'),
+  E_RECOVER: failed('recovery from a lost quorum could not use the surviving member'),
   E_SNAPSHOT: failed("no snapshot could be taken, checked or copied (each host's reason is given)"),
   E_SNAPSHOT_NO_ROOM: failed('a host or the controller has too little free space for a snapshot'),
   E_NO_HEALTHY_MEMBER: failed('no member (or not the one asked for) is healthy to run etcdctl on'),

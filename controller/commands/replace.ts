@@ -1,21 +1,20 @@
 import { EXIT_OK, errorDocument, InputError, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
-import { formatDrift, membershipDrift } from '../ops/membership.ts';
+import { membershipDrift } from '../ops/membership.ts';
 import { checkPairs, type ReplacePair, type ReplacePlan } from '../ops/replace-plan.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
-import { LiveCluster } from '../plays/live-cluster.ts';
+import type { LiveCluster } from '../plays/live-cluster.ts';
 import {
   type PairResult,
   planReplacements,
   type ReplacementPlan,
   runReplacements,
 } from '../plays/replace.ts';
-import { openSession } from '../plays/session.ts';
 import { applyChange } from '../run/apply.ts';
-import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
+import { CHANGE_FLAGS, driftText, printActions, withLiveCluster } from './change-output.ts';
 import type { Command } from './types.ts';
 import { printWarnings } from './warnings.ts';
 
@@ -78,16 +77,7 @@ const replace: Command = {
   summary: 'replace members one at a time (learner add, promote, remove; or in place at the same address)',
   usage,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      {
-        yes: { type: 'boolean', short: 'y' },
-        'dry-run': { type: 'boolean' },
-        json: { type: 'boolean' },
-        'break-lock': { type: 'boolean' },
-      },
-      usage,
-    );
+    const { values, positionals } = parseCommandArgs(argv, CHANGE_FLAGS, usage);
     const [file, ...rest] = requirePositionals(positionals, ['INVENTORY', 'OLD=NEW'], usage);
     const pairs = parsePairs(rest);
     const clash = checkPairs(pairs);
@@ -96,20 +86,7 @@ const replace: Command = {
     printWarnings(inv, { plaintext: true });
     await checkUserTls(inv); // tls.mode files: before any host is reached
     const json = values.json ?? false;
-    const out = (text: string) => {
-      if (!json) process.stdout.write(text);
-    };
-    const mode = progressMode(json);
-    const session = await openSession(inv, mode);
-    const live = new LiveCluster(session);
-    // --json: one document, also when the run fails (then with the error as errorDocument says it).
-    let documented = false;
-    const document = (doc: object) => {
-      if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-      documented = true;
-    };
-    try {
-      for (const u of session.unreachable) process.stderr.write(`warning: ${u.host}: ${u.observed}\n`);
+    return withLiveCluster(inv, values, async ({ session, live, doc, mode, out }) => {
       const outcome = await applyChange({
         lock: () => session.lock(`tskv replace ${argv.join(' ')}`, values['break-lock'] ?? false),
         plan: () => planReplacements(live, pairs),
@@ -117,7 +94,7 @@ const replace: Command = {
           for (const [i, p] of plan.pairs.entries()) out(formatPairPlan(p, pairs[i]!));
           const refused = refusal(plan);
           if (refused) {
-            document({ ok: false, refused: true, plans: plan.pairs, error: errorDocument(refused) });
+            doc.write({ ok: false, refused: true, plans: plan.pairs, error: errorDocument(refused) });
             throw refused;
           }
         },
@@ -134,30 +111,21 @@ const replace: Command = {
         return EXIT_OK;
       }
       if (outcome.kind === 'dry-run' || outcome.plan.steps.length === 0) {
-        document({ ok: true, dryRun: outcome.kind === 'dry-run', plans: outcome.plan.pairs });
+        doc.write({ ok: true, dryRun: outcome.kind === 'dry-run', plans: outcome.plan.pairs });
         return EXIT_OK;
       }
       const { results, run } = outcome.result;
-      if (!json)
-        for (const [where, lines] of Object.entries(run.actions))
-          for (const l of lines) process.stderr.write(`  ${where}: ${l}\n`);
+      printActions(run, json);
       for (const r of results) out(`replaced ${r.old} with ${r.new} in ${(r.ms / 1000).toFixed(1)} s\n`);
       if (run.error) {
-        document({ ok: false, results, error: errorDocument(run.error) });
+        doc.write({ ok: false, results, error: errorDocument(run.error) });
         throw run.error;
       }
       const drift = driftAfter(inv, await live.memberList(), results);
-      if (drift.length === 0) out('the inventory and the cluster agree\n');
-      else out(`the inventory and the cluster still differ:\n${formatDrift(drift)}\n`);
-      document({ ok: true, results, drift });
+      out(driftText(drift));
+      doc.write({ ok: true, results, drift });
       return EXIT_OK;
-    } catch (err) {
-      if (!documented) document({ ok: false, error: errorDocument(err) });
-      throw err;
-    } finally {
-      await live.close();
-      await session.close({ leaveNoAgent: values['dry-run'] ?? false });
-    }
+    });
   },
 };
 

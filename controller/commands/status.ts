@@ -14,7 +14,8 @@ const usage = `usage: tskv status INVENTORY [--json] [--watch]
 Every member (name, ID as etcdctl prints it, URLs, started/unstarted/learner, health, leader,
 version, DB size, raft term/index), each host's clock offset and etcd service (systemd unit or
 tskv's supervisor: running since when, restarts, how it last ended), the last log lines of a
-member that is down or unhealthy, and where the inventory and the cluster disagree. --watch refreshes every 2 s until Ctrl-C.
+member that is down or unhealthy, where the inventory and the cluster disagree, and (in words,
+naming tskv recover) when the cluster has lost its quorum. --watch refreshes every 2 s until Ctrl-C.
 Exit code: 0 every member healthy and the inventory agrees, 1 otherwise.`;
 
 const WATCH_INTERVAL_MS = 2000;
@@ -40,6 +41,7 @@ export function formatStatus(r: StatusReport): string {
   const out: string[] = [];
   if (r.error) out.push(`no member answered: ${r.error}`);
   else out.push(`cluster ${r.clusterId}, leader ${r.leader ?? '(none)'}, ${r.members.length} members`);
+  if (r.quorumLost) out.push(r.quorumLost);
   if (r.members.length > 0) {
     const head = [
       'ID',
@@ -100,6 +102,12 @@ export function formatStatus(r: StatusReport): string {
       `a replacement is in progress: ${r.replacing.old}=${r.replacing.new} (started ${r.replacing.startedAt}); re-run it to finish`,
     );
   }
+  if (r.recovering) {
+    out.push(
+      '',
+      `a recovery around ${r.recovering.survivor} is in progress (started ${r.recovering.startedAt}); re-run tskv recover to finish`,
+    );
+  }
   if (r.drift.length > 0) out.push('', 'the inventory and the cluster disagree:', formatDrift(r.drift));
   return `${out.join('\n')}\n`;
 }
@@ -116,7 +124,12 @@ const certsUsable = (r: StatusReport) =>
   r.hosts.every((h) => (h.certs ?? []).every((c) => c.daysLeft !== null && c.daysLeft >= 0));
 
 const ok = (r: StatusReport) =>
-  !r.error && r.drift.length === 0 && r.members.every((m) => m.healthy) && !r.replacing && certsUsable(r);
+  !r.error &&
+  r.drift.length === 0 &&
+  r.members.every((m) => m.healthy) &&
+  !r.replacing &&
+  !r.recovering &&
+  certsUsable(r);
 
 const status: Command = {
   summary: 'show every member, its health and raft state, each host clock offset, and inventory drift',

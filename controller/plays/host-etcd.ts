@@ -219,10 +219,16 @@ export async function startJoiningMember(
   return started;
 }
 
+/** The host's env file as it is, if it exists. */
+export async function readEnvFile(ch: HostChannel): Promise<string | undefined> {
+  const r = await ch.agent.call(routes.fileRead, { path: ETCD_ENV_FILE }, { step: `read ${ETCD_ENV_FILE}` });
+  return r.exists ? r.content : undefined;
+}
+
 /** The data dir the host's env file names (what its etcd last ran with), if any. */
 async function envFileDataDir(ch: HostChannel): Promise<string | undefined> {
-  const r = await ch.agent.call(routes.fileRead, { path: ETCD_ENV_FILE }, { step: `read ${ETCD_ENV_FILE}` });
-  return r.exists ? envFileValue(r.content, 'ETCD_DATA_DIR') : undefined;
+  const env = await readEnvFile(ch);
+  return env === undefined ? undefined : envFileValue(env, 'ETCD_DATA_DIR');
 }
 
 /**

@@ -5,13 +5,16 @@ import { idToHex } from '../etcd/index.ts';
 import { tlsOn } from '../inventory/tls.ts';
 import type { ClockOffset } from '../ops/clock-skew.ts';
 import { type DriftProblem, membershipDrift } from '../ops/membership.ts';
+import { type RecoverJournal, recoverJournalSchema } from '../ops/recover-plan.ts';
 import type { ReplaceJournal } from '../ops/replace-plan.ts';
 import { describeService } from '../ops/service-state.ts';
+import { describeQuorumLoss } from '../ops/survivor.ts';
 import { daysLeft, inspectCert } from '../pki/index.ts';
 import { measureClock } from './clock-measure.ts';
 import { type HostCertRole, readHostCerts } from './host-certs.ts';
 import { serviceCall } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
+import { recoverJournal } from './recover.ts';
 import type { HostChannel } from './session.ts';
 
 export interface MemberRow {
@@ -64,6 +67,10 @@ export interface StatusReport {
   drift: DriftProblem[];
   /** A replacement that has not finished. */
   replacing: ReplaceJournal | null;
+  /** The quorum is lost: that in words, naming tskv recover; else null. */
+  quorumLost: string | null;
+  /** A recovery from a lost quorum that has not finished. */
+  recovering: RecoverJournal | null;
   /** Why no member list could be read (etcd down everywhere), else null. */
   error: string | null;
 }
@@ -156,6 +163,8 @@ export async function gatherStatus(live: LiveCluster): Promise<StatusReport> {
       hosts: await hostRows(live, new Map(), new Set()),
       drift: [],
       replacing: null,
+      quorumLost: null,
+      recovering: null,
       error: describeCause(err),
     };
   }
@@ -189,6 +198,11 @@ export async function gatherStatus(live: LiveCluster): Promise<StatusReport> {
     ),
     drift: membershipDrift(inv, view.members),
     replacing: (await live.readJournal().catch(() => undefined)) ?? null,
+    quorumLost: describeQuorumLoss(view, inv.file) ?? null,
+    recovering:
+      (await recoverJournal(live)
+        .read(recoverJournalSchema)
+        .catch(() => undefined)) ?? null,
     error: null,
   };
 }

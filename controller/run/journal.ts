@@ -11,6 +11,8 @@ import type { Step } from '../plan/plan.ts';
 
 /** Where a replacement records itself (outside any application prefix). */
 export const JOURNAL_KEY = '__tskv/replace-in-progress';
+/** Where a recovery from a lost quorum records itself. */
+export const RECOVER_JOURNAL_KEY = '__tskv/recover-in-progress';
 
 export type JournalStep = Step & ({ kind: 'record'; record: unknown } | { kind: 'clear-record' });
 
@@ -22,25 +24,30 @@ export class Journal {
   /** The record's text as this run last read or wrote it (undefined: absent). */
   #text: string | undefined;
   readonly #cluster: () => EtcdCluster;
+  readonly #key: string;
 
-  constructor(cluster: () => EtcdCluster) {
+  constructor(cluster: () => EtcdCluster, key = JOURNAL_KEY) {
     this.#cluster = cluster;
+    this.#key = key;
   }
 
   /** The record, validated; a record that does not parse is reported, never acted on. */
   async read<S extends z.ZodType>(schema: S): Promise<z.infer<S> | undefined> {
-    const kv = await this.#cluster().get(JOURNAL_KEY);
+    const kv = await this.#cluster().get(this.#key);
     this.#text = kv?.value;
     if (!kv) return undefined;
     let parsed: unknown;
     try {
       parsed = JSON.parse(kv.value);
     } catch (err) {
-      throw unreadable(describeCause(err));
+      throw unreadable(this.#key, describeCause(err));
     }
     const checked = schema.safeParse(parsed);
     if (!checked.success)
-      throw unreadable(checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      throw unreadable(
+        this.#key,
+        checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
     return checked.data;
   }
 
@@ -61,7 +68,7 @@ export class Journal {
 
   async #swap(text: string | undefined, step: string): Promise<void> {
     if (text === undefined && this.#text === undefined) return;
-    if (await this.#cluster().swapIf(JOURNAL_KEY, this.#text, text)) return;
+    if (await this.#cluster().swapIf(this.#key, this.#text, text)) return;
     throw new TskvError(
       'E_CONCURRENT_CHANGE',
       "another tskv run changed the cluster's replacement record meanwhile; this run stops here",
@@ -73,13 +80,9 @@ export class Journal {
   }
 }
 
-function unreadable(why: string): TskvError {
-  return new TskvError(
-    'E_JOURNAL_INVALID',
-    `the record at ${JOURNAL_KEY} in etcd is not one tskv wrote: ${why}`,
-    {
-      step: 'read the replacement record',
-      fix: `look at it (etcdctl get ${JOURNAL_KEY}); once nothing is running, delete it (etcdctl del ${JOURNAL_KEY}) and re-run`,
-    },
-  );
+function unreadable(key: string, why: string): TskvError {
+  return new TskvError('E_JOURNAL_INVALID', `the record at ${key} in etcd is not one tskv wrote: ${why}`, {
+    step: 'read the run record',
+    fix: `look at it (etcdctl get ${key}); once nothing is running, delete it (etcdctl del ${key}) and re-run`,
+  });
 }

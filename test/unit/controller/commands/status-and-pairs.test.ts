@@ -100,6 +100,8 @@ describe('formatStatus', () => {
       },
     ],
     replacing: null,
+    quorumLost: null,
+    recovering: null,
     error: null,
   };
   test("members, hosts with clock offsets and etcd service, a down member's log, and drift with its fix", () => {
