@@ -15,6 +15,7 @@ const COMMANDS = [
   'member',
   'replace',
   'certs',
+  'snapshot',
   'lab',
 ] as const;
 type CommandName = (typeof COMMANDS)[number];
