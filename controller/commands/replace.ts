@@ -3,6 +3,7 @@ import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { formatDrift, membershipDrift } from '../ops/membership.ts';
 import { checkPairs, type ReplacePair, type ReplacePlan } from '../ops/replace-plan.ts';
+import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
 import { LiveCluster } from '../plays/live-cluster.ts';
@@ -19,13 +20,14 @@ import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
 import { printWarnings } from './warnings.ts';
 
-const usage = `usage: tskv replace INVENTORY OLD=NEW [OLD=NEW ...] [--yes] [--dry-run] [--json] [--break-lock]
+const usage = `usage: tskv replace INVENTORY OLD=NEW [OLD=NEW ...] [--yes] [--dry-run] [--json] [--no-snapshot] [--break-lock]
 
 Replaces members one pair at a time, each healthy before the next. OLD is a member (name or hex
 ID, it may be gone from the inventory); NEW is an inventory host that is not a member.
 NEW elsewhere: added as a learner, started with --initial-cluster-state existing, promoted once
 caught up, then OLD leaves. NEW at OLD's address (the seed's h102 -> new-h102): OLD leaves first,
 its data dir is moved aside, then NEW is added and started. Re-running resumes an interrupted run.
+First a snapshot of the cluster's data is kept on a healthy member's host (--no-snapshot skips it).
 Shows the plan and asks on a TTY; --yes answers for scripts; --dry-run only shows the plan.
 Holds the cluster lock while it runs (--break-lock ends a hung run's hold).`;
 
@@ -85,6 +87,7 @@ const replace: Command = {
         'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
         'break-lock': { type: 'boolean' },
+        'no-snapshot': { type: 'boolean' },
       },
       usage,
     );
@@ -94,6 +97,7 @@ const replace: Command = {
     if (clash) throw new InputError(clash);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: true });
+    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
     await checkUserTls(inv); // tls.mode files: before any host is reached
     const json = values.json ?? false;
     const out = (text: string) => {
@@ -112,7 +116,8 @@ const replace: Command = {
       for (const u of session.unreachable) process.stderr.write(`warning: ${u.host}: ${u.observed}\n`);
       const outcome = await applyChange({
         lock: () => session.lock(`tskv replace ${argv.join(' ')}`, values['break-lock'] ?? false),
-        plan: () => planReplacements(live, pairs),
+        plan: () =>
+          planReplacements(live, pairs, values['no-snapshot'] ? undefined : { keep: inv.snapshots.keep }),
         show: (plan) => {
           for (const [i, p] of plan.pairs.entries()) out(formatPairPlan(p, pairs[i]!));
           const refused = refusal(plan);

@@ -4,6 +4,7 @@
  * here) → confirm → PKI steps and rolling restarts, each member healthy before the next → verify.
  * Changes only what the plan says, under the cluster lock, as deploy does (run/apply.ts).
  */
+
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ETCD_PKI_FILES } from '../../agent/api/index.ts';
@@ -40,6 +41,7 @@ import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { serviceCall, writeTlsFiles } from './host-etcd.ts';
 import { LiveCluster } from './live-cluster.ts';
 import type { Session } from './session.ts';
+import { runSnapshotStep } from './snapshot-step-run.ts';
 
 export interface RotateOptions {
   kind: RotationKind;
@@ -50,6 +52,8 @@ export interface RotateOptions {
   /** The command line, as the cluster lock names its holder. */
   command: string;
   breakLock: boolean;
+  /** No snapshot before the restarts (--no-snapshot). */
+  noSnapshot?: boolean;
   showPlan(plan: RotatePlan): void;
 }
 
@@ -114,7 +118,11 @@ async function pending(
 }
 
 /** Every member's files and service, the leader, and the rotation recorded: the plan. */
-async function planFromHosts(live: LiveCluster, kind: RotationKind): Promise<RotatePlan> {
+async function planFromHosts(
+  live: LiveCluster,
+  kind: RotationKind,
+  noSnapshot: boolean,
+): Promise<RotatePlan> {
   const { session } = live;
   const inv = session.inventory;
   const rotation = await refuseUnready(inv, kind);
@@ -162,6 +170,7 @@ async function planFromHosts(live: LiveCluster, kind: RotationKind): Promise<Rot
     hosts: hosts.map((h) => ({ name: h.name, want: h.tls.want, have: h.tls.have, pending: h.pending })),
     leader,
     ...(rotation?.kind === 'certs' ? { revokeCount: rotation.revoke.length } : {}),
+    snapshot: noSnapshot ? undefined : { keep: inv.snapshots.keep },
   });
 }
 
@@ -196,6 +205,8 @@ export function rotateExecutor(live: LiveCluster): Executor<RotateStep> {
         return writeTlsFiles(live.channel(step.host), inv, step.paths);
       case 'restart':
         return restartMember(live, live.channel(step.host), progress);
+      case 'snapshot':
+        return runSnapshotStep(live.session, step);
     }
   };
 }
@@ -223,7 +234,7 @@ export async function runRotate(session: Session, options: RotateOptions): Promi
   try {
     const outcome = await applyChange({
       lock: () => session.lock(options.command, options.breakLock),
-      plan: () => planFromHosts(live, options.kind),
+      plan: () => planFromHosts(live, options.kind, options.noSnapshot ?? false),
       show: (plan) => {
         result.plan = plan;
         options.showPlan(plan);

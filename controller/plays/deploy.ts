@@ -41,6 +41,8 @@ export interface DeployOptions {
   allowExistingData: boolean;
   /** A change that loses quorum for a moment (moving a cluster of one or two members to TLS) may run. */
   allowDowntime: boolean;
+  /** No snapshot before restarts (--no-snapshot). */
+  noSnapshot?: boolean;
   /** Prints the plan (before anything changes). */
   showPlan: (plan: DeployPlan) => void;
 }
@@ -216,6 +218,7 @@ async function planFromHosts(
     leader: gathered.leader,
     migration,
     exposure: pre.exposure,
+    snapshot: options.noSnapshot ? undefined : { keep: inv.snapshots.keep },
   });
   refuseDowntime(plan, options);
   return plan;

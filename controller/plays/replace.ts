@@ -15,6 +15,7 @@ import {
   type ReplaceStep,
 } from '../ops/replace-plan.ts';
 import { afterReplace } from '../ops/replace-simulate.ts';
+import { snapshotHost, snapshotStep } from '../ops/snapshot-step.ts';
 import type { Plan } from '../plan/plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import type { ProgressMode } from '../run/progress.ts';
@@ -63,8 +64,23 @@ export function planAll(
   return plans;
 }
 
-export async function planReplacements(live: LiveCluster, pairs: ReplacePair[]): Promise<ReplacementPlan> {
-  const plans = planAll(live.session.inventory, await live.view(), pairs, await live.readJournal());
+/**
+ * Every pair's plan; the first pair that starts afresh begins with a snapshot on a healthy member
+ * other than the one it replaces (`snapshot` absent: --no-snapshot).
+ */
+export async function planReplacements(
+  live: LiveCluster,
+  pairs: ReplacePair[],
+  snapshot?: { keep: number },
+): Promise<ReplacementPlan> {
+  const view = await live.view();
+  const plans = planAll(live.session.inventory, view, pairs, await live.readJournal());
+  const fresh = plans.findIndex((p) => p.kind === 'steps' && !p.resumed);
+  const first = plans[fresh];
+  if (snapshot && first?.kind === 'steps') {
+    const host = snapshotHost(live.session.inventory, view, [first.oldId]);
+    if (host) plans[fresh] = { ...first, steps: [snapshotStep(host, snapshot.keep), ...first.steps] };
+  }
   const steps: ReplaceStep[] = [];
   const pairOf: number[] = [];
   plans.forEach((p, i) => {

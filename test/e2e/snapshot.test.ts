@@ -1,0 +1,214 @@
+/**
+ * Snapshots: `tskv snapshot save` streams a checked snapshot to the controller and keeps it on the
+ * host; list and fetch; no room on the controller or on the hosts is refused before anything is
+ * written; a replace and a deploy that restarts members each leave a snapshot on a host, and with
+ * snapshots.keep 5 exactly the newest 5 stay after 7 changes.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TSKV_SNAPSHOT_DIR } from '../../agent/api/index.ts';
+import { Lab, labUnavailableReason } from '../../lab/lab.ts';
+import { tskv } from './cli.ts';
+import { assertDeployed, deploy } from './deploy-helpers.ts';
+import { assertOk } from './replace-helpers.ts';
+
+const NAME = 'e2e-snap';
+const HOSTS = ['h102', 'docker', 'h104', 'h105'];
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+describe('snapshots: save, list, fetch, room, automatic before changes, keep', {
+  skip: labUnavailableReason() ?? false,
+}, () => {
+  let lab: Lab;
+  let etcd: { version: string; source: string };
+  let three: string;
+  const timings: string[] = [];
+  const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings.push(`${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
+  };
+
+  /** The inventory of `hosts` (of the lab's four) with keep 5 and `flags`. */
+  const inventory = (file: string, hosts: string[], flags: Record<string, number> = {}) =>
+    lab.writeInventory(
+      {
+        etcd: { ...etcd, flags },
+        snapshots: { keep: 5 },
+        hosts: Object.fromEntries(HOSTS.filter((h) => !hosts.includes(h)).map((h) => [h, null])),
+      },
+      file,
+    );
+  const onHost = async (host: string) =>
+    (await lab.host(host).execOk(`ls -1 ${TSKV_SNAPSHOT_DIR} 2>/dev/null || true`))
+      .split('\n')
+      .filter((n) => n.endsWith('.db'))
+      .sort();
+
+  before(async () => {
+    lab = await timed('lab up', () => Lab.up({ name: NAME, hosts: HOSTS, fresh: true }));
+    const tarball = await lab.etcdTarball('3.4');
+    etcd = { version: tarball.version, source: tarball.path };
+    three = inventory('three.yaml', ['h102', 'docker', 'h104']);
+    assertDeployed(await timed('first deploy', () => deploy(three)));
+    for (let i = 0; i < 3; i++) {
+      assertOk(await tskv(['etcdctl', three, '--', 'put', `/snap/${i}`, `v${i}`]), 'put');
+    }
+  });
+  after(async () => {
+    process.stderr.write(`e2e-snap timings:\n  ${timings.join('\n  ')}\n`);
+    await Lab.down(NAME);
+  });
+
+  test('save: streamed here and verified, kept on the host (0600 in 0700), printed; list and fetch', async () => {
+    const r = await timed('snapshot save --json', () => tskv(['snapshot', 'save', three, '--json']));
+    assertOk(r, 'snapshot save');
+    const s = JSON.parse(r.stdout) as {
+      file: string;
+      host: string;
+      path: string;
+      size: number;
+      revision: number;
+      keys: number;
+      sha256: string;
+    };
+    assert.equal(s.host, 'h102');
+    assert.match(s.file, /\/snapshots\/[^/]+-\d{8}T\d{6}Z-rev\d+\.db$/);
+    assert.ok(s.keys >= 3 && s.revision >= 4, `keys ${s.keys}, revision ${s.revision}`);
+    assert.equal(statSync(s.file).size, s.size);
+    assert.equal(await sha256File(s.file), s.sha256);
+    assert.deepEqual(
+      readdirSync(join(s.file, '..')).filter((n) => n.endsWith('.part')),
+      [],
+      'no .part left',
+    );
+    const h = lab.host('h102');
+    assert.equal((await h.execOk(`stat -c %a ${TSKV_SNAPSHOT_DIR}`)).trim(), '700');
+    assert.equal((await h.execOk(`stat -c %a ${s.path}`)).trim(), '600');
+    assert.equal((await h.execOk(`sha256sum ${s.path}`)).split(' ')[0], s.sha256);
+
+    const text = await tskv(['snapshot', 'save', three]);
+    assertOk(text, 'snapshot save');
+    assert.match(
+      text.stdout,
+      /^saved \S+\.db: \d+ bytes \([\d.]+ MiB\), revision \d+, \d+ keys, sha256 [0-9a-f]{64} \(taken on h102, kept there as \S+\)\n$/,
+    );
+
+    const list = await tskv(['snapshot', 'list', three]);
+    assertOk(list, 'snapshot list');
+    assert.match(list.stdout, /^WHERE\s+PATH\s+TIME\s+REVISION\s+SIZE/);
+    assert.ok(
+      list.stdout.includes(`h102        ${s.path}`) || new RegExp(`h102\\s+${s.path}`).test(list.stdout),
+      list.stdout,
+    );
+    assert.match(list.stdout, new RegExp(`controller\\s+${s.file}`));
+
+    const out = join(lab.layout.dir, 'fetched.db');
+    const f = await tskv(['snapshot', 'fetch', three, `h102:${s.path}`, '--out', out]);
+    assertOk(f, 'snapshot fetch');
+    assert.equal(await sha256File(out), s.sha256);
+    const again = await tskv(['snapshot', 'fetch', three, `h102:${s.path}`, '--out', out]);
+    assert.equal(again.code, 1, 'an existing file is never overwritten');
+    assert.match(again.stderr, /already exists/);
+    const bad = await tskv(['snapshot', 'fetch', three, 'h102:/etc/shadow']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not a snapshot in \/var\/lib\/tskv\/snapshots/);
+  });
+
+  test('no room on the controller or on every host: refused before anything is written', async () => {
+    const before = await onHost('h102');
+    const small = join(lab.layout.dir, 'small');
+    mkdirSync(small, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
+    try {
+      const r = await tskv(['snapshot', 'save', three, '--out', join(small, 'x.db')]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /no room for the snapshot in .*small on this machine/);
+      assert.deepEqual(readdirSync(small), []);
+    } finally {
+      execFileSync('umount', [small]);
+    }
+    assert.deepEqual(await onHost('h102'), before, 'no snapshot taken on a host either');
+
+    const members = ['h102', 'docker', 'h104'].map((n) => lab.host(n));
+    for (const m of members)
+      await m.execOk(`mkdir -p ${TSKV_SNAPSHOT_DIR} && mount -t tmpfs -o size=1m tmpfs ${TSKV_SNAPSHOT_DIR}`);
+    try {
+      const r = await tskv(['snapshot', 'save', three]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /E_SNAPSHOT_NO_ROOM|no room/);
+      assert.match(r.stderr, /h102: .*no room for a snapshot in \/var\/lib\/tskv\/snapshots/);
+      for (const m of members)
+        assert.equal((await m.execOk(`ls -A ${TSKV_SNAPSHOT_DIR}`)).trim(), '', m.name);
+    } finally {
+      for (const m of members) await m.exec(`umount ${TSKV_SNAPSHOT_DIR}`);
+    }
+    assert.deepEqual(await onHost('h102'), before);
+  });
+
+  test('a replace and deploys that restart members each leave a snapshot; keep 5: exactly the newest 5 stay', async () => {
+    // h104 leaves for h105: the snapshot is taken on the first healthy member staying (h102).
+    const swapped = inventory('swapped.yaml', ['h102', 'docker', 'h105']);
+    const before = await onHost('h102');
+    const rep = await timed('replace h104=h105', () =>
+      tskv(['replace', swapped, 'h104=h105', '--yes'], { timeoutMs: 300_000 }),
+    );
+    assertOk(rep, 'replace');
+    assert.match(
+      rep.stdout,
+      /take a snapshot of the cluster's data into \/var\/lib\/tskv\/snapshots\/ \(the newest 5 are kept there\)/,
+    );
+    const afterReplace = await onHost('h102');
+    const taken = afterReplace.filter((n) => !before.includes(n));
+    assert.equal(taken.length, 1, `replace left one snapshot: ${afterReplace.join(' ')}`);
+    const newest: string[] = [...taken];
+
+    // Six deploys, each restarting the members for a new flag: each takes one snapshot first.
+    for (let i = 1; i <= 6; i++) {
+      const inv = inventory(`flags-${i}.yaml`, ['h102', 'docker', 'h105'], { 'snapshot-count': 10_000 + i });
+      const before = await onHost('h102');
+      const run = await timed(`deploy ${i} (rolling restart)`, () => deploy(inv, ['--yes']));
+      assertDeployed(run);
+      assert.equal(run.doc.restarted.length, 3);
+      const snap = run.doc.plan!.steps.findIndex((s) => s.kind === 'snapshot');
+      const firstRestart = run.doc.plan!.steps.findIndex((s) => s.kind === 'restart' || s.kind === 'config');
+      assert.ok(
+        snap >= 0 && snap < firstRestart,
+        'the snapshot comes before the first change to a running member',
+      );
+      assert.equal(run.doc.plan!.steps[snap]!.host, 'h102');
+      const now = await onHost('h102');
+      const added = now.filter((n) => !before.includes(n));
+      assert.equal(added.length, 1, `deploy ${i} left one snapshot: ${now.join(' ')}`);
+      newest.push(added[0]!);
+      assert.ok(now.length <= 5, `at most keep: ${now.length}`);
+    }
+    const left = await onHost('h102');
+    assert.equal(left.length, 5, left.join(' '));
+    assert.deepEqual(left, newest.slice(-5).sort(), 'the newest five stay');
+    const sums = (await lab.host('h102').execOk(`ls -1 ${TSKV_SNAPSHOT_DIR}`))
+      .split('\n')
+      .filter((n) => n.endsWith('.sha256'));
+    assert.equal(sums.length, 5, 'each kept snapshot has its .sha256, the removed ones none');
+
+    // Nothing to change: no restart, so no snapshot.
+    const idle = await deploy(
+      inventory('flags-6.yaml', ['h102', 'docker', 'h105'], { 'snapshot-count': 10_006 }),
+    );
+    assertDeployed(idle);
+    assert.deepEqual(await onHost('h102'), left);
+    assert.equal(existsSync(three), true);
+  });
+});
