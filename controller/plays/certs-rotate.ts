@@ -41,7 +41,7 @@ import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { serviceCall, writeTlsFiles } from './host-etcd.ts';
 import { LiveCluster } from './live-cluster.ts';
 import type { Session } from './session.ts';
-import { runSnapshotStep } from './snapshot-step-run.ts';
+import { refuseNoSnapshotRoom, runSnapshotStep } from './snapshot-step-run.ts';
 
 export interface RotateOptions {
   kind: RotationKind;
@@ -161,7 +161,7 @@ async function planFromHosts(
   refuseOtherCa(inv, hosts, await acceptedTrust(inv.tls.dir));
   const view = await live.view();
   const leader = view.probes.find((p) => p.member.id === view.leaderId)?.host;
-  return planRotation({
+  const plan = planRotation({
     kind,
     recorded: rotation && {
       kind: rotation.kind,
@@ -172,6 +172,8 @@ async function planFromHosts(
     ...(rotation?.kind === 'certs' ? { revokeCount: rotation.revoke.length } : {}),
     snapshot: noSnapshot ? undefined : { keep: inv.snapshots.keep },
   });
+  await refuseNoSnapshotRoom(session, plan.steps);
+  return plan;
 }
 
 /** Runs the PKI's side of a step (pki/rotate.ts); every one is safe to run again. */

@@ -25,6 +25,7 @@ import { prefetchEtcd } from './etcd-prefetch.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { judgeFirewallsAgain, type PreflightReport, runPreflight } from './preflight.ts';
 import type { Session } from './session.ts';
+import { refuseNoSnapshotRoom } from './snapshot-step-run.ts';
 
 export interface DeployOptions {
   dryRun: boolean;
@@ -221,6 +222,7 @@ async function planFromHosts(
     snapshot: options.noSnapshot ? undefined : { keep: inv.snapshots.keep },
   });
   refuseDowntime(plan, options);
+  await refuseNoSnapshotRoom(live.session, plan.steps);
   return plan;
 }
 

@@ -17,6 +17,7 @@ import type { Plan } from '../plan/plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import type { Question } from '../run/apply.ts';
 import type { LiveCluster } from './live-cluster.ts';
+import { refuseNoSnapshotRoom } from './snapshot-step-run.ts';
 
 export interface MemberPlan extends Plan<ReplaceStep> {
   /** Said instead of a plan when there is nothing to do. */
@@ -113,13 +114,15 @@ export async function planMemberRemove(
   const label = member.name || member.idHex;
   const s = replaceSteps;
   const snapAt = snapshot && snapshotHost(inv, view, [member.id]);
+  const steps: ReplaceStep[] = [
+    ...(snapAt ? [snapshotStep(snapAt, snapshot.keep)] : []),
+    s.moveLeaderAway(member.id, label),
+    s.removeMember(member.id, label),
+    ...(at ? [s.clearHost(at.name, oldDataDirs(member.name || at.name, at), `${label} was removed`)] : []),
+  ];
+  await refuseNoSnapshotRoom(live.session, steps);
   return {
-    steps: [
-      ...(snapAt ? [snapshotStep(snapAt, snapshot.keep)] : []),
-      s.moveLeaderAway(member.id, label),
-      s.removeMember(member.id, label),
-      ...(at ? [s.clearHost(at.name, oldDataDirs(member.name || at.name, at), `${label} was removed`)] : []),
-    ],
+    steps,
     warnings: at ? [] : [`no inventory host has ${label}'s address: stop etcd there by hand`],
     question: { what: `remove ${label} from the cluster`, rerun: `${rerun} --yes` },
   };

@@ -4,6 +4,7 @@
  * its promotion is rolled back (removed, its host cleared) rather than left behind; any other
  * failure leaves the journal, so re-running the same command resumes.
  */
+
 import { describeCause, TskvError } from '../errors.ts';
 import type { Inventory } from '../inventory/model.ts';
 import type { ClusterView } from '../ops/cluster-view.ts';
@@ -22,6 +23,7 @@ import type { ProgressMode } from '../run/progress.ts';
 import { type RunResult, runPlan, type StepFailure, type StepRecord } from '../run/runner.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import { membershipExecutor } from './replace-steps.ts';
+import { refuseNoSnapshotRoom } from './snapshot-step-run.ts';
 
 export type StepsPlan = Extract<ReplacePlan, { kind: 'steps' }>;
 
@@ -88,6 +90,7 @@ export async function planReplacements(
     steps.push(...p.steps);
     pairOf.push(...p.steps.map(() => i));
   });
+  await refuseNoSnapshotRoom(live.session, steps);
   return { pairs: plans, steps, pairOf };
 }
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TSKV_SNAPSHOT_DIR } from '../../agent/api/index.ts';
@@ -116,6 +116,7 @@ describe('snapshots: save, list, fetch, room, automatic before changes, keep', {
     assert.match(list.stdout, new RegExp(`controller\\s+${s.file}`));
 
     const out = join(lab.layout.dir, 'fetched.db');
+    rmSync(out, { force: true }); // an earlier run's
     const f = await tskv(['snapshot', 'fetch', three, `h102:${s.path}`, '--out', out]);
     assertOk(f, 'snapshot fetch');
     assert.equal(await sha256File(out), s.sha256);
@@ -142,6 +143,27 @@ describe('snapshots: save, list, fetch, room, automatic before changes, keep', {
     }
     assert.deepEqual(await onHost('h102'), before, 'no snapshot taken on a host either');
 
+    // A change that restarts members is refused while it plans: its first host has no room.
+    const h102 = lab.host('h102');
+    const env = await h102.execOk('cat /etc/etcd/etcd.env');
+    await h102.execOk(
+      `mkdir -p ${TSKV_SNAPSHOT_DIR} && mount -t tmpfs -o size=1m tmpfs ${TSKV_SNAPSHOT_DIR}`,
+    );
+    try {
+      const flagged = inventory('room.yaml', ['h102', 'docker', 'h104'], { 'snapshot-count': 5_000 });
+      const refused = await deploy(flagged, ['--yes']);
+      assert.equal(refused.result.code, 1, refused.result.stderr);
+      assert.equal(refused.doc.error?.code, 'E_SNAPSHOT_NO_ROOM', JSON.stringify(refused.doc.error));
+      assert.match(
+        refused.doc.error?.message ?? '',
+        /no room for the snapshot this change takes first.*nothing was changed/,
+      );
+      assert.deepEqual(refused.doc.restarted, []);
+      assert.equal(await h102.execOk('cat /etc/etcd/etcd.env'), env, 'nothing was changed');
+    } finally {
+      await h102.exec(`umount ${TSKV_SNAPSHOT_DIR}`);
+    }
+
     const members = ['h102', 'docker', 'h104'].map((n) => lab.host(n));
     for (const m of members)
       await m.execOk(`mkdir -p ${TSKV_SNAPSHOT_DIR} && mount -t tmpfs -o size=1m tmpfs ${TSKV_SNAPSHOT_DIR}`);
@@ -158,7 +180,7 @@ describe('snapshots: save, list, fetch, room, automatic before changes, keep', {
     assert.deepEqual(await onHost('h102'), before);
   });
 
-  test('a replace and deploys that restart members each leave a snapshot; keep 5: exactly the newest 5 stay', async () => {
+  test('a replace, certs rotate and deploys that restart members each leave a snapshot (not with --no-snapshot); keep 5: after 7, exactly the newest 5 stay', async () => {
     // h104 leaves for h105: the snapshot is taken on the first healthy member staying (h102).
     const swapped = inventory('swapped.yaml', ['h102', 'docker', 'h105']);
     const before = await onHost('h102');
@@ -175,8 +197,39 @@ describe('snapshots: save, list, fetch, room, automatic before changes, keep', {
     assert.equal(taken.length, 1, `replace left one snapshot: ${afterReplace.join(' ')}`);
     const newest: string[] = [...taken];
 
-    // Six deploys, each restarting the members for a new flag: each takes one snapshot first.
-    for (let i = 1; i <= 6; i++) {
+    // certs rotate restarts every member: its plan starts with the snapshot.
+    const beforeRotate = await onHost('h102');
+    const rot = await timed('certs rotate', () =>
+      tskv(['certs', 'rotate', swapped, '--yes'], { timeoutMs: 300_000 }),
+    );
+    assertOk(rot, 'certs rotate');
+    assert.match(
+      rot.stdout,
+      /1\. h102: take a snapshot of the cluster's data into \/var\/lib\/tskv\/snapshots\//,
+    );
+    const rotated = (await onHost('h102')).filter((n) => !beforeRotate.includes(n));
+    assert.equal(rotated.length, 1, 'certs rotate left one snapshot');
+    newest.push(rotated[0]!);
+
+    // --no-snapshot: the restarts go ahead without one, with a warning.
+    const bare = await deploy(
+      inventory('no-snapshot.yaml', ['h102', 'docker', 'h105'], { 'snapshot-count': 9_999 }),
+      ['--yes', '--no-snapshot'],
+    );
+    assertDeployed(bare);
+    assert.equal(bare.doc.restarted.length, 3);
+    assert.match(bare.result.stderr, /warning: --no-snapshot: no snapshot is taken/);
+    assert.equal(
+      bare.doc.plan!.steps.some((s) => s.kind === 'snapshot'),
+      false,
+    );
+    assert.deepEqual(
+      (await onHost('h102')).filter((n) => !beforeRotate.includes(n)),
+      rotated,
+    );
+
+    // Five deploys, each restarting the members for a new flag: each takes one snapshot first.
+    for (let i = 1; i <= 5; i++) {
       const inv = inventory(`flags-${i}.yaml`, ['h102', 'docker', 'h105'], { 'snapshot-count': 10_000 + i });
       const before = await onHost('h102');
       const run = await timed(`deploy ${i} (rolling restart)`, () => deploy(inv, ['--yes']));
@@ -205,7 +258,7 @@ describe('snapshots: save, list, fetch, room, automatic before changes, keep', {
 
     // Nothing to change: no restart, so no snapshot.
     const idle = await deploy(
-      inventory('flags-6.yaml', ['h102', 'docker', 'h105'], { 'snapshot-count': 10_006 }),
+      inventory('flags-5.yaml', ['h102', 'docker', 'h105'], { 'snapshot-count': 10_005 }),
     );
     assertDeployed(idle);
     assert.deepEqual(await onHost('h102'), left);
