@@ -180,7 +180,7 @@ describe('snapshots: save, list, fetch, room, automatic before changes, keep', {
     assert.deepEqual(await onHost('h102'), before);
   });
 
-  test('a replace, certs rotate and deploys that restart members each leave a snapshot (not with --no-snapshot); keep 5: after 7, exactly the newest 5 stay', async () => {
+  test('a replace, certs rotate, deploys that restart members and a member remove each leave a snapshot (not with --no-snapshot); keep 5: after 7, exactly the newest 5 stay', async () => {
     // h104 leaves for h105: the snapshot is taken on the first healthy member staying (h102).
     const swapped = inventory('swapped.yaml', ['h102', 'docker', 'h105']);
     const before = await onHost('h102');
@@ -263,5 +263,16 @@ describe('snapshots: save, list, fetch, room, automatic before changes, keep', {
     assertDeployed(idle);
     assert.deepEqual(await onHost('h102'), left);
     assert.equal(existsSync(three), true);
+
+    // member remove: the snapshot first, on a member that stays; still the newest 5.
+    const rm = await timed('member remove docker', () =>
+      tskv(['member', 'remove', swapped, 'docker', '--yes']),
+    );
+    assertOk(rm, 'member remove');
+    assert.match(rm.stdout, /1\. take a snapshot of the cluster's data into \/var\/lib\/tskv\/snapshots\//);
+    assert.match(rm.stderr, /h102: snapshot h102:\/var\/lib\/tskv\/snapshots\/\S+ \(revision \d+, \d+ keys/);
+    const afterRemove = await onHost('h102');
+    assert.equal(afterRemove.length, 5, afterRemove.join(' '));
+    assert.equal(afterRemove.filter((n) => !left.includes(n)).length, 1, 'member remove left one snapshot');
   });
 });
