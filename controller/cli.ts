@@ -17,6 +17,7 @@ const COMMANDS = [
   'recover',
   'certs',
   'restore',
+  'snapshot',
   'lab',
 ] as const;
 type CommandName = (typeof COMMANDS)[number];

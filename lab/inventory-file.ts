@@ -24,6 +24,7 @@ export interface LabInventoryDoc {
     dataDir?: string;
   };
   ssh: LabSshDoc;
+  snapshots?: { keep?: number };
   hosts: Record<
     string,
     {

@@ -1,13 +1,14 @@
 import { InputError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { RotatePlan } from '../ops/rotate-plan.ts';
+import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { formatSteps, stepLine } from '../plan/plan.ts';
 import { type RotateResult, runRotate } from '../plays/certs-rotate.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import { printPlayResult, runPlayCommand } from './play-command.ts';
 import type { Command } from './types.ts';
 
-const usage = `usage: tskv certs rotate INVENTORY [--ca] [--dry-run] [--yes] [--break-lock]
+const usage = `usage: tskv certs rotate INVENTORY [--ca] [--dry-run] [--yes] [--no-snapshot] [--break-lock]
 
 With tls.mode auto: issues every member's server and peer certificates and tskv's client
 certificate again now, rolls them out by a rolling restart (one member at a time, each healthy
@@ -16,6 +17,8 @@ before the next), then revokes the replaced ones: members refuse them from then 
                 the old and a new CA, then gets certificates of the new one, then trusts only it
   --dry-run     print the plan and stop (nothing changes, in the PKI folder or on any host)
   --yes         restart members without asking (needed without a TTY)
+  --no-snapshot restart members without first keeping a snapshot of the cluster's data on the
+                first host
   --break-lock  end the hold of another run on the cluster lock
 A run stopped anywhere (Ctrl-C, a lost connection) is finished by running the same command again:
 the PKI folder records where the rotation stands. Each completed run rotates again.
@@ -55,6 +58,7 @@ const certs: Command = {
         'dry-run': { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
         'break-lock': { type: 'boolean' },
+        'no-snapshot': { type: 'boolean' },
       },
       usage,
     );
@@ -63,6 +67,7 @@ const certs: Command = {
     if (positionals.length > 2) throw new InputError(`unexpected argument '${positionals[2]}'\n${usage}`);
     const inv = await loadInventory(file!);
     for (const w of inv.warnings) process.stderr.write(`warning: ${w}\n`);
+    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
     const dryRun = values['dry-run'] ?? false;
     const ca = values.ca ?? false;
     return runPlayCommand(
@@ -76,6 +81,7 @@ const certs: Command = {
           rerun: `tskv certs rotate ${inv.file}${ca ? ' --ca' : ''} --yes`,
           command: `tskv certs ${argv.join(' ')}`,
           breakLock: values['break-lock'] ?? false,
+          noSnapshot: values['no-snapshot'] ?? false,
           showPlan,
         }),
       printResult,

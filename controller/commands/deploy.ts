@@ -2,6 +2,7 @@ import { EXIT_FAILED, EXIT_OK, formatErrorDocument } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { plaintextWarning } from '../inventory/tls-default.ts';
 import { formatCheck } from '../ops/checks.ts';
+import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatPlan } from '../plan/print.ts';
 import { type DeployResult, runDeploy } from '../plays/deploy.ts';
@@ -11,7 +12,7 @@ import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
 import { printWarnings } from './warnings.ts';
 
-const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data] [--allow-downtime] [--break-lock]
+const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data] [--allow-downtime] [--no-snapshot] [--break-lock]
 
 Brings every host to the inventory: preflight (all hosts pass before anything changes), then a plan
 per host (install etcd, open the firewall, write the env file, start or restart etcd), then the
@@ -25,6 +26,8 @@ a key written through one member read back through every other.
   --allow-existing-data  start a fully stopped cluster from its members' data dirs
   --allow-downtime       let a change lose quorum for a moment (moving a cluster of fewer than three
                          members to TLS)
+  --no-snapshot          restart members without first taking a snapshot of the cluster's data (by
+                         default one is kept on a member's host: tskv snapshot list)
   --break-lock           end the hold of another run on the cluster lock (a run that is gone but whose
                          connection hung); without it, a second run fails at once naming the first
 Facts are gathered by tskv's agent on each host: --dry-run pushes and starts it where it is missing
@@ -67,6 +70,7 @@ const deploy: Command = {
         'allow-skew': { type: 'boolean' },
         'allow-existing-data': { type: 'boolean' },
         'allow-downtime': { type: 'boolean' },
+        'no-snapshot': { type: 'boolean' },
         'break-lock': { type: 'boolean' },
       },
       usage,
@@ -75,6 +79,7 @@ const deploy: Command = {
     const json = values.json ?? false;
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: false });
+    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
     await checkUserTls(inv); // tls.mode files: before any host is reached
     const session = await openSession(inv, progressMode(json));
     let result: DeployResult;
@@ -85,6 +90,7 @@ const deploy: Command = {
         stepClock: values['step-clock'] ?? false,
         allowExistingData: values['allow-existing-data'] ?? false,
         allowDowntime: values['allow-downtime'] ?? false,
+        noSnapshot: values['no-snapshot'] ?? false,
         yes: values.yes ?? false,
         rerun: `tskv deploy ${argv.join(' ')} --yes`,
         command: `tskv deploy ${argv.join(' ')}`,

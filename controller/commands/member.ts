@@ -8,6 +8,7 @@ import {
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { memberAt } from '../ops/membership.ts';
+import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
 import { LiveCluster } from '../plays/live-cluster.ts';
@@ -24,13 +25,14 @@ import { printWarnings } from './warnings.ts';
 
 const usage = `usage: tskv member list INVENTORY [--json]
        tskv member add INVENTORY NAME [--start] [--dry-run] [--yes] [--break-lock]
-       tskv member remove INVENTORY NAME|ID [--dry-run] [--yes] [--break-lock]
+       tskv member remove INVENTORY NAME|ID [--dry-run] [--yes] [--no-snapshot] [--break-lock]
 
 list prints the members as etcdctl member list does. add registers inventory host NAME and prints
 the ETCD_NAME / ETCD_INITIAL_CLUSTER / ETCD_INITIAL_CLUSTER_STATE="existing" block as etcdctl
 does; --start also installs etcd on the host, starts it, and waits until it is healthy. remove
 checks that quorum is kept, removes the member through a voting member, stops etcd on its host
-and moves its data dir aside (never deleting it). Both show their plan first; --dry-run stops
+and moves its data dir aside (never deleting it), after a snapshot of the cluster's data kept on a
+staying member's host (--no-snapshot skips it). Both show their plan first; --dry-run stops
 there; --yes answers the question asked before anything is stopped, moved or removed. add and
 remove hold the cluster lock while they run (--break-lock ends a hung run's hold).`;
 
@@ -91,6 +93,7 @@ const member: Command = {
     const { values, positionals } = parseCommandArgs(
       argv,
       {
+        'no-snapshot': { type: 'boolean' },
         json: { type: 'boolean' },
         start: { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
@@ -106,6 +109,7 @@ const member: Command = {
       throw new InputError(`missing ${sub === 'add' ? 'NAME' : 'NAME|ID'}\n${usage}`);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: true });
+    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
     // A joining member gets the operator's certificates (tls.mode files): checked before any host is reached.
     if (sub === 'add') await checkUserTls(inv);
     const options = {
@@ -126,7 +130,17 @@ const member: Command = {
       if (sub === 'remove') {
         const before = await live.memberList();
         const gone = before.members.find((m) => m.name === target || m.idHex === target);
-        const done = await change(live, () => planMemberRemove(live, target!, rerun), options);
+        const done = await change(
+          live,
+          () =>
+            planMemberRemove(
+              live,
+              target!,
+              rerun,
+              values['no-snapshot'] ? undefined : { keep: inv.snapshots.keep },
+            ),
+          options,
+        );
         if (done === 'ran' && gone) say(formatMemberRemoved(gone.id, before.clusterId));
         return EXIT_OK;
       }

@@ -3,6 +3,7 @@ import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { membershipDrift } from '../ops/membership.ts';
 import { checkPairs, type ReplacePair, type ReplacePlan } from '../ops/replace-plan.ts';
+import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
 import type { LiveCluster } from '../plays/live-cluster.ts';
@@ -18,13 +19,14 @@ import { CHANGE_FLAGS, driftText, printActions, withLiveCluster } from './change
 import type { Command } from './types.ts';
 import { printWarnings } from './warnings.ts';
 
-const usage = `usage: tskv replace INVENTORY OLD=NEW [OLD=NEW ...] [--yes] [--dry-run] [--json] [--break-lock]
+const usage = `usage: tskv replace INVENTORY OLD=NEW [OLD=NEW ...] [--yes] [--dry-run] [--json] [--no-snapshot] [--break-lock]
 
 Replaces members one pair at a time, each healthy before the next. OLD is a member (name or hex
 ID, it may be gone from the inventory); NEW is an inventory host that is not a member.
 NEW elsewhere: added as a learner, started with --initial-cluster-state existing, promoted once
 caught up, then OLD leaves. NEW at OLD's address (the seed's h102 -> new-h102): OLD leaves first,
 its data dir is moved aside, then NEW is added and started. Re-running resumes an interrupted run.
+First a snapshot of the cluster's data is kept on a healthy member's host (--no-snapshot skips it).
 Shows the plan and asks on a TTY; --yes answers for scripts; --dry-run only shows the plan.
 Holds the cluster lock while it runs (--break-lock ends a hung run's hold).`;
 
@@ -77,19 +79,25 @@ const replace: Command = {
   summary: 'replace members one at a time (learner add, promote, remove; or in place at the same address)',
   usage,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, CHANGE_FLAGS, usage);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { ...CHANGE_FLAGS, 'no-snapshot': { type: 'boolean' } },
+      usage,
+    );
     const [file, ...rest] = requirePositionals(positionals, ['INVENTORY', 'OLD=NEW'], usage);
     const pairs = parsePairs(rest);
     const clash = checkPairs(pairs);
     if (clash) throw new InputError(clash);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: true });
+    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
     await checkUserTls(inv); // tls.mode files: before any host is reached
     const json = values.json ?? false;
     return withLiveCluster(inv, values, async ({ session, live, doc, mode, out }) => {
       const outcome = await applyChange({
         lock: () => session.lock(`tskv replace ${argv.join(' ')}`, values['break-lock'] ?? false),
-        plan: () => planReplacements(live, pairs),
+        plan: () =>
+          planReplacements(live, pairs, values['no-snapshot'] ? undefined : { keep: inv.snapshots.keep }),
         show: (plan) => {
           for (const [i, p] of plan.pairs.entries()) out(formatPairPlan(p, pairs[i]!));
           const refused = refusal(plan);

@@ -95,6 +95,8 @@ export interface Inventory {
   hosts: HostSpec[];
   time: { servers: string[] };
   tls: TlsSpec;
+  /** The automatic snapshots before changes: the newest `keep` stay on a host. */
+  snapshots: { keep: number };
   /** Absolute path of the template folder (the project's templates/ unless the inventory names its own). */
   templatesDir: string;
   /** Non-fatal findings (e.g. an even member count), printed by commands. */

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { canonicalCidr } from '../../agent/api/cidr.ts';
+import { DEFAULT_SNAPSHOT_KEEP } from '../../agent/api/index.ts';
 import { isUrlSource, officialEtcdUrl } from '../artifacts/etcd-release.ts';
 import type { HostSpec, Inventory, MemberTlsPaths, SshSettings, TlsSpec } from './model.ts';
 import type { RawInventory, RawSsh } from './schema.ts';
@@ -109,6 +110,7 @@ export function normalise(raw: RawInventory, file: string, warnings: string[]): 
           : resolvePath(raw.tls.dir, baseDir),
       ...(files ? { files } : {}),
     },
+    snapshots: { keep: raw.snapshots?.keep ?? DEFAULT_SNAPSHOT_KEEP },
     templatesDir: raw.templates === undefined ? PROJECT_TEMPLATES_DIR : resolvePath(raw.templates, baseDir),
     warnings,
   };

@@ -83,6 +83,7 @@ export const inventorySchema = z.strictObject({
   hosts: z.record(z.string(), hostSchema),
   time: z.strictObject({ servers: z.array(address).optional() }).optional(),
   templates: z.string().min(1).optional(),
+  snapshots: z.strictObject({ keep: z.number().int().min(1).max(1000).optional() }).optional(),
   tls: z
     .strictObject({
       mode: z.enum(['auto', 'files', 'off']).optional(),
@@ -120,6 +121,8 @@ const HINTS: Record<string, string> = {
   'etcd.flags': 'a map of extra etcd flags without leading dashes (e.g. enable-v2: true)',
   'etcd.flags.*': 'a one-line string without control characters, a number or a boolean',
   'etcd.dataDir': DATA_DIR,
+  snapshots: 'a map with keep (how many automatic snapshots each host keeps)',
+  'snapshots.keep': 'a whole number from 1 to 1000 (default 5): the newest snapshots kept on a host',
   ssh: 'a map of SSH settings (user, port, identityFile, knownHosts, hostKeyPolicy, proxyCommand, connectTimeout)',
   'ssh.user': 'a non-empty user name (default root)',
   'ssh.port': `${PORT} (default 22)`,

@@ -7,6 +7,7 @@ import { chooseState, desiredConfig, type FileAccess, keepInitialSettings, planC
 import { type Exposure, planFirewall } from './firewall-plan.ts';
 import { planInstall } from './install.ts';
 import { planService, restartOrder } from './service.ts';
+import { type SnapshotStep, snapshotStep } from './snapshot-step.ts';
 import { type HostFile, planTlsFiles } from './tls-files.ts';
 import type { TlsMigration } from './tls-migration.ts';
 
@@ -24,7 +25,9 @@ export type DeployStep =
   /** A TLS migration's second pass: the member's registered peer URL becomes https (ops/tls-migration.ts). */
   | (Step & { kind: 'peer-urls'; host: string; peerUrl: string })
   | (Step & { kind: 'start'; host: string })
-  | (Step & { kind: 'restart'; host: string });
+  | (Step & { kind: 'restart'; host: string })
+  /** Before the first restart: a snapshot on a running member's host (ops/snapshot-step.ts). */
+  | SnapshotStep;
 
 export interface DeployPlan extends Plan<DeployStep> {
   mode: ClusterMode;
@@ -73,6 +76,8 @@ export interface PlanInput {
   migration?: TlsMigration | undefined;
   /** Who the firewalls let in on the client and peer ports (firewall-plan.ts). */
   exposure: Exposure;
+  /** Take a snapshot before the first restart, keeping the newest `keep` on its host (absent: --no-snapshot). */
+  snapshot?: { keep: number } | undefined;
 }
 
 function summary(h: HostInput): string {
@@ -191,6 +196,9 @@ export function planDeploy(input: PlanInput): DeployPlan {
         ? { together: 'start all members together (--initial-cluster-state new)', allAtOnce: true }
         : { together: 'start stopped members' }),
     })),
+    ...(restarts.length > 0 && input.snapshot
+      ? [snapshotStep(input.hosts.find((h) => h.running)?.spec.name ?? restarts[0]!, input.snapshot.keep)]
+      : []),
     ...restarts.flatMap((h) => restart.get(h)!),
   ];
   return {

@@ -56,6 +56,8 @@ export type ReplaceStep = Step &
     | { kind: 'remove-member'; id: EtcdId; name: string }
     | { kind: 'wait-healthy'; host: string }
     | { kind: 'clear-record' }
+    /** Before the change: a snapshot kept on a healthy member's host (ops/snapshot-step.ts). */
+    | { kind: 'snapshot'; host: string; keep: number }
   );
 
 /** Each step as the operator reads it in the plan, one sentence naming hosts and paths. */

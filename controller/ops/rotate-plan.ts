@@ -10,10 +10,12 @@
  * member trusts only the new one. A rotation recorded in the PKI resumes: the passes before its
  * phase are done, and in its own pass a member whose files are right already is left alone.
  */
+
 import { ETCD_PKI_FILES } from '../../agent/api/index.ts';
 import type { CaPhase } from '../pki/rotation.ts';
 import type { Plan, Step } from '../plan/plan.ts';
 import { restartOrder } from './service.ts';
+import { type SnapshotStep, snapshotStep } from './snapshot-step.ts';
 import { type HostFile, planTlsFiles, TLS_FILE_OWNER } from './tls-files.ts';
 
 /** What a PKI step does (pki/rotate.ts): start (or resume) the rotation, move it on, end it. */
@@ -23,7 +25,9 @@ export type RotateStep =
   /** The member's TLS files (host paths), read from the PKI folder when written. */
   | (Step & { kind: 'tls'; host: string; paths: string[] })
   | (Step & { kind: 'restart'; host: string })
-  | (Step & { kind: 'pki'; action: PkiAction });
+  | (Step & { kind: 'pki'; action: PkiAction })
+  /** First, when members restart: a snapshot kept on the first host (ops/snapshot-step.ts). */
+  | SnapshotStep;
 
 export type RotationKind = 'certs' | 'ca';
 
@@ -53,6 +57,8 @@ export interface RotatePlanInput {
   leader: string | undefined;
   /** Serials a certificate rotation will revoke (for the plan's words only). */
   revokeCount?: number;
+  /** A snapshot before anything changes, keeping the newest `keep` (absent: --no-snapshot). */
+  snapshot?: { keep: number } | undefined;
 }
 
 const { ca, serverCert, serverKey, peerCert, peerKey, crl } = ETCD_PKI_FILES;
@@ -195,5 +201,9 @@ export function planRotation(input: RotatePlanInput): RotatePlan {
         ? 'PKI: remove the retiring CA (retiring-ca.crt, .key, .crl) and the rotation record'
         : 'PKI: end the rotation record',
   });
+  // The first host in inventory order: snapshots gather there and `keep` counts them.
+  const snapAt = input.hosts[0]?.name;
+  if (input.snapshot && restarts.length > 0 && snapAt)
+    steps.unshift(snapshotStep(snapAt, input.snapshot.keep));
   return { kind, resumes, steps, restarts };
 }

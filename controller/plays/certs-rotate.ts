@@ -4,6 +4,7 @@
  * here) → confirm → PKI steps and rolling restarts, each member healthy before the next → verify.
  * Changes only what the plan says, under the cluster lock, as deploy does (run/apply.ts).
  */
+
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ETCD_PKI_FILES } from '../../agent/api/index.ts';
@@ -40,6 +41,7 @@ import { serviceCall, writeTlsFiles } from './host-etcd.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { type PlayResult, runLockedPlay } from './locked-play.ts';
 import type { Session } from './session.ts';
+import { refuseNoSnapshotRoom, runSnapshotStep } from './snapshot-step-run.ts';
 
 export interface RotateOptions {
   kind: RotationKind;
@@ -50,6 +52,8 @@ export interface RotateOptions {
   /** The command line, as the cluster lock names its holder. */
   command: string;
   breakLock: boolean;
+  /** No snapshot before the restarts (--no-snapshot). */
+  noSnapshot?: boolean;
   showPlan(plan: RotatePlan): void;
 }
 
@@ -108,7 +112,11 @@ async function pending(
 }
 
 /** Every member's files and service, the leader, and the rotation recorded: the plan. */
-async function planFromHosts(live: LiveCluster, kind: RotationKind): Promise<RotatePlan> {
+async function planFromHosts(
+  live: LiveCluster,
+  kind: RotationKind,
+  noSnapshot: boolean,
+): Promise<RotatePlan> {
   const { session } = live;
   const inv = session.inventory;
   const rotation = await refuseUnready(inv, kind);
@@ -147,7 +155,7 @@ async function planFromHosts(live: LiveCluster, kind: RotationKind): Promise<Rot
   refuseOtherCa(inv, hosts, await acceptedTrust(inv.tls.dir));
   const view = await live.view();
   const leader = view.probes.find((p) => p.member.id === view.leaderId)?.host;
-  return planRotation({
+  const plan = planRotation({
     kind,
     recorded: rotation && {
       kind: rotation.kind,
@@ -156,7 +164,10 @@ async function planFromHosts(live: LiveCluster, kind: RotationKind): Promise<Rot
     hosts: hosts.map((h) => ({ name: h.name, want: h.tls.want, have: h.tls.have, pending: h.pending })),
     leader,
     ...(rotation?.kind === 'certs' ? { revokeCount: rotation.revoke.length } : {}),
+    snapshot: noSnapshot ? undefined : { keep: inv.snapshots.keep },
   });
+  await refuseNoSnapshotRoom(session, plan.steps);
+  return plan;
 }
 
 /** Runs the PKI's side of a step (pki/rotate.ts); every one is safe to run again. */
@@ -190,6 +201,8 @@ export function rotateExecutor(live: LiveCluster): Executor<RotateStep> {
         return writeTlsFiles(live.channel(step.host), inv, step.paths);
       case 'restart':
         return restartMember(live, live.channel(step.host), progress);
+      case 'snapshot':
+        return runSnapshotStep(live.session, step);
     }
   };
 }
@@ -209,7 +222,7 @@ export async function runRotate(session: Session, options: RotateOptions): Promi
   try {
     const result = await runLockedPlay(session, {
       ...options,
-      plan: () => planFromHosts(live, options.kind),
+      plan: () => planFromHosts(live, options.kind, options.noSnapshot ?? false),
       show: options.showPlan,
       question: (plan) => question(plan, options.rerun),
       execute: rotateExecutor(live),

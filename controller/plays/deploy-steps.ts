@@ -13,6 +13,7 @@ import { installEtcd, serviceCall, writeEnvFile, writeTlsFiles } from './host-et
 import type { LiveCluster } from './live-cluster.ts';
 import { checkOthersHealthy, waitMemberHealthy } from './member-health.ts';
 import type { HostChannel } from './session.ts';
+import { runSnapshotStep } from './snapshot-step-run.ts';
 
 export interface DeployContext {
   live: LiveCluster;
@@ -77,6 +78,8 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
       }
       case 'restart':
         return restartMember(live, ch, progress, () => servesWritten(step.host));
+      case 'snapshot':
+        return runSnapshotStep(live.session, step);
     }
   };
 }

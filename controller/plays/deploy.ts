@@ -25,6 +25,7 @@ import { prefetchEtcd } from './etcd-prefetch.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { judgeFirewallsAgain, type PreflightReport, runPreflight } from './preflight.ts';
 import type { Session } from './session.ts';
+import { refuseNoSnapshotRoom } from './snapshot-step-run.ts';
 
 export interface DeployOptions {
   dryRun: boolean;
@@ -41,6 +42,8 @@ export interface DeployOptions {
   allowExistingData: boolean;
   /** A change that loses quorum for a moment (moving a cluster of one or two members to TLS) may run. */
   allowDowntime: boolean;
+  /** No snapshot before restarts (--no-snapshot). */
+  noSnapshot?: boolean;
   /** Prints the plan (before anything changes). */
   showPlan: (plan: DeployPlan) => void;
 }
@@ -216,8 +219,10 @@ async function planFromHosts(
     leader: gathered.leader,
     migration,
     exposure: pre.exposure,
+    snapshot: options.noSnapshot ? undefined : { keep: inv.snapshots.keep },
   });
   refuseDowntime(plan, options);
+  await refuseNoSnapshotRoom(live.session, plan.steps);
   return plan;
 }
 

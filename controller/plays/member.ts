@@ -4,6 +4,7 @@
  * plans what is left: an added member that never started is started, a removed member's host that
  * still holds its data is cleared.
  */
+
 import { routes } from '../../agent/api/index.ts';
 import { TskvError } from '../errors.ts';
 import type { HostSpec } from '../inventory/model.ts';
@@ -11,10 +12,12 @@ import { tlsOn } from '../inventory/tls.ts';
 import { checkAdd, checkRemove, type Verdict } from '../ops/member-plan.ts';
 import { memberAt } from '../ops/membership.ts';
 import { oldDataDirs, type ReplaceStep, replaceSteps } from '../ops/replace-plan.ts';
+import { snapshotHost, snapshotStep } from '../ops/snapshot-step.ts';
 import type { Plan } from '../plan/plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import type { Question } from '../run/apply.ts';
 import type { LiveCluster } from './live-cluster.ts';
+import { refuseNoSnapshotRoom } from './snapshot-step-run.ts';
 
 export interface MemberPlan extends Plan<ReplaceStep> {
   /** Said instead of a plan when there is nothing to do. */
@@ -89,6 +92,8 @@ export async function planMemberRemove(
   live: LiveCluster,
   nameOrId: string,
   rerun: string,
+  /** A snapshot first, on a healthy member staying (absent: --no-snapshot). */
+  snapshot?: { keep: number },
 ): Promise<MemberPlan> {
   await refuseDuringReplacement(live, 'member remove');
   const inv = live.session.inventory;
@@ -108,12 +113,16 @@ export async function planMemberRemove(
   const { member, host: at } = accept(checkRemove(inv, view, nameOrId), `member remove ${nameOrId}`);
   const label = member.name || member.idHex;
   const s = replaceSteps;
+  const snapAt = snapshot && snapshotHost(inv, view, [member.id]);
+  const steps: ReplaceStep[] = [
+    ...(snapAt ? [snapshotStep(snapAt, snapshot.keep)] : []),
+    s.moveLeaderAway(member.id, label),
+    s.removeMember(member.id, label),
+    ...(at ? [s.clearHost(at.name, oldDataDirs(member.name || at.name, at), `${label} was removed`)] : []),
+  ];
+  await refuseNoSnapshotRoom(live.session, steps);
   return {
-    steps: [
-      s.moveLeaderAway(member.id, label),
-      s.removeMember(member.id, label),
-      ...(at ? [s.clearHost(at.name, oldDataDirs(member.name || at.name, at), `${label} was removed`)] : []),
-    ],
+    steps,
     warnings: at ? [] : [`no inventory host has ${label}'s address: stop etcd there by hand`],
     question: { what: `remove ${label} from the cluster`, rerun: `${rerun} --yes` },
   };

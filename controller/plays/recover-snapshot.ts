@@ -6,7 +6,10 @@ import type { LiveCluster } from './live-cluster.ts';
 import { takeSnapshotOn } from './snapshot-take.ts';
 
 export async function snapshotSurvivor(live: LiveCluster, host: string): Promise<string[]> {
-  const s = await takeSnapshotOn(live.channel(host), { requireHealthy: false });
+  const s = await takeSnapshotOn(live.channel(host), {
+    requireHealthy: false,
+    keep: live.session.inventory.snapshots.keep,
+  });
   return [
     `snapshot ${s.path} (revision ${s.revision}, ${s.keys} keys, ${s.size} bytes, sha256 ${s.sha256})`,
     ...s.removed.map((r) => `removed the older snapshot ${r}`),

@@ -3,6 +3,7 @@
  * member add/remove's; ops/replace-plan.ts orders them). Every step looks at the live cluster
  * first, so running it again after an interruption does no harm.
  */
+
 import type { FactsResponse } from '../../agent/api/index.ts';
 import { TskvError } from '../errors.ts';
 import {
@@ -20,6 +21,7 @@ import { clusterExposure, letMemberIn } from './firewall.ts';
 import { placeMemberTls, prepareHost, retireHost, startJoiningMember } from './host-etcd.ts';
 import type { LiveCluster, LiveView } from './live-cluster.ts';
 import { checkOthersHealthy, waitAllHealthy, waitCaughtUp } from './member-health.ts';
+import { runSnapshotStep } from './snapshot-step-run.ts';
 
 /** How long etcd may refuse a membership change as temporary ("unhealthy cluster" just after a start). */
 const CHANGE_DEADLINE_MS = 20_000;
@@ -120,6 +122,8 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
         throw new Error(`${step.kind} is the runner's`);
       case 'check-others-healthy':
         return checkOthersHealthy(live, step.exceptId, 'changing the membership');
+      case 'snapshot':
+        return runSnapshotStep(live.session, step);
       case 'add-member': {
         const view = await live.view();
         if (live.memberOnHost(view.members, step.host)) return; // an earlier attempt got through

@@ -4,6 +4,7 @@
  * its promotion is rolled back (removed, its host cleared) rather than left behind; any other
  * failure leaves the journal, so re-running the same command resumes.
  */
+
 import { describeCause, TskvError } from '../errors.ts';
 import type { Inventory } from '../inventory/model.ts';
 import type { ClusterView } from '../ops/cluster-view.ts';
@@ -15,12 +16,14 @@ import {
   type ReplaceStep,
 } from '../ops/replace-plan.ts';
 import { afterReplace } from '../ops/replace-simulate.ts';
+import { snapshotHost, snapshotStep } from '../ops/snapshot-step.ts';
 import type { Plan } from '../plan/plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import type { ProgressMode } from '../run/progress.ts';
 import { type RunResult, runPlan, type StepFailure, type StepRecord } from '../run/runner.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import { membershipExecutor } from './replace-steps.ts';
+import { refuseNoSnapshotRoom } from './snapshot-step-run.ts';
 
 export type StepsPlan = Extract<ReplacePlan, { kind: 'steps' }>;
 
@@ -63,8 +66,23 @@ export function planAll(
   return plans;
 }
 
-export async function planReplacements(live: LiveCluster, pairs: ReplacePair[]): Promise<ReplacementPlan> {
-  const plans = planAll(live.session.inventory, await live.view(), pairs, await live.readJournal());
+/**
+ * Every pair's plan; the first pair that starts afresh begins with a snapshot on a healthy member
+ * other than the one it replaces (`snapshot` absent: --no-snapshot).
+ */
+export async function planReplacements(
+  live: LiveCluster,
+  pairs: ReplacePair[],
+  snapshot?: { keep: number },
+): Promise<ReplacementPlan> {
+  const view = await live.view();
+  const plans = planAll(live.session.inventory, view, pairs, await live.readJournal());
+  const fresh = plans.findIndex((p) => p.kind === 'steps' && !p.resumed);
+  const first = plans[fresh];
+  if (snapshot && first?.kind === 'steps') {
+    const host = snapshotHost(live.session.inventory, view, [first.oldId]);
+    if (host) plans[fresh] = { ...first, steps: [snapshotStep(host, snapshot.keep), ...first.steps] };
+  }
   const steps: ReplaceStep[] = [];
   const pairOf: number[] = [];
   plans.forEach((p, i) => {
@@ -72,6 +90,7 @@ export async function planReplacements(live: LiveCluster, pairs: ReplacePair[]):
     steps.push(...p.steps);
     pairOf.push(...p.steps.map(() => i));
   });
+  await refuseNoSnapshotRoom(live.session, steps);
   return { pairs: plans, steps, pairOf };
 }
 

@@ -7,7 +7,6 @@
  */
 import { createReadStream } from 'node:fs';
 import {
-  DEFAULT_SNAPSHOT_KEEP,
   ETCD_ENV_FILE,
   routes,
   SNAPSHOT_DIR_MODE,
@@ -257,7 +256,7 @@ async function snapshotCurrent(live: LiveCluster): Promise<string[]> {
     return ch ? [ch] : [];
   });
   try {
-    const s = await takeSnapshot(channels, { keep: DEFAULT_SNAPSHOT_KEEP });
+    const s = await takeSnapshot(channels, { keep: inv.snapshots.keep });
     return [
       `snapshot of the current data (revision ${s.revision}, ${s.size} bytes) kept on ${s.host} at ${s.path}`,
     ];

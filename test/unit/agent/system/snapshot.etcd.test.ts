@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -58,6 +59,9 @@ describe('snapshots of a local member', { skip }, () => {
   test('take: a checked file named for its revision, 0600 in a 0700 folder, beside its sha256', async () => {
     const r = await takeSnapshot(layout, { requireHealthy: true, now });
     const s = r.snapshot;
+    // etcdutl where the release has it (3.5+), else etcdctl.
+    const utl = existsSync(join(layout.binDir, 'etcdutl'));
+    assert.match(r.checkedWith, utl ? /\/etcdutl$/ : /\/etcdctl$/);
     assert.match(s.path, /\/tok_1-20261204T100100Z-rev\d+\.db$/);
     assert.ok(s.revision >= 21, `revision ${s.revision}`);
     assert.ok(s.keys >= 20, `keys ${s.keys}`);
