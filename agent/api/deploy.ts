@@ -119,7 +119,13 @@ export const etcdLogsResponseSchema = z.object({
 });
 
 // data dirs are moved aside, never deleted
-export const dataDirMoveAsideRequestSchema = z.object({ path: hostPath }).strict();
+export const dataDirMoveAsideRequestSchema = z
+  .object({
+    path: hostPath,
+    /** Only whether it could be moved (what is there, not a mount point...): nothing moves. */
+    checkOnly: z.boolean().optional(),
+  })
+  .strict();
 export const dataDirMoveAsideResponseSchema = applyResultSchema.extend({
   /** <path>.removed-<UTC timestamp>, or null when there was nothing to move. */
   movedTo: z.string().nullable(),

@@ -12,10 +12,11 @@ import type { Handler } from './types.ts';
 export function makeDataDirMoveAside(
   checks: DataDirChecks = { mountPoints },
 ): Handler<typeof routes.dataDirMoveAside> {
-  return async ({ path }) => {
+  return async ({ path, checkOnly }) => {
     const found = await checkDataDir(path, checks);
     if (found.kind === 'missing') return { changed: false, actions: [`nothing at ${path}`], movedTo: null };
     if (found.kind === 'empty') return { changed: false, actions: [`nothing in ${path}`], movedTo: null };
+    if (checkOnly) return { changed: false, actions: [`${path} can be moved aside`], movedTo: null };
     const users = await etcdProcessesUsing(path);
     if (users.length > 0) {
       throw new AgentError(

@@ -11,7 +11,7 @@ import { firewallState } from './firewall-state.ts';
 import { ports } from './ports.ts';
 import { probeConnectMany, probeListenFree, probeListenResults } from './probe.ts';
 import { snapshotList, snapshotTake } from './snapshot.ts';
-import { diskSpaceHandler, snapshotRestore, snapshotStatus } from './snapshot-restore.ts';
+import { snapshotRestore, snapshotStatus, tskvDiskSpace } from './snapshot-restore.ts';
 import type { HandlerTable } from './types.ts';
 import { exitWhenIdle, version } from './version.ts';
 
@@ -33,7 +33,7 @@ export const handlers: HandlerTable = {
   etcdLogs,
   dataDirMoveAside,
   clockSync,
-  diskSpace: diskSpaceHandler,
+  diskSpace: tskvDiskSpace,
   snapshotStatus,
   snapshotRestore,
   snapshotTake,

@@ -5,11 +5,12 @@
 import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import type { routes } from '../api/index.ts';
 import { AgentError, refused } from '../errors.ts';
-import { checkEtcdDir } from '../policy/data-dir.ts';
+import { checkEtcdDir, ownedDirProblem } from '../policy/data-dir.ts';
 import { HOST_LAYOUT, type HostLayout } from '../policy/layout.ts';
 import { checkSnapshotFile } from '../policy/snapshot-file.ts';
 import { diskSpace } from '../system/disk.ts';
 import { etcdProcessesUsing } from '../system/etcd-data-dir.ts';
+import { readEtcdEnv } from '../system/etcd-local.ts';
 import {
   snapshotRestore as restore,
   type SnapshotTool,
@@ -49,7 +50,21 @@ export function makeSnapshotStatus(layout: HostLayout = HOST_LAYOUT): Handler<ty
   };
 }
 
-export const diskSpaceHandler: Handler<typeof routes.diskSpace> = async ({ paths }) => ({
+/** Free space where tskv writes: its snapshot folder and this member's configured data dir only. */
+export function makeDiskSpace(layout: HostLayout = HOST_LAYOUT): Handler<typeof routes.diskSpace> {
+  return async ({ paths }) => {
+    const env = await readEtcdEnv(layout.envFile, 'disk space is read for the member tskv configured here');
+    const allowed = new Set([layout.snapshotDir, env['ETCD_DATA_DIR']]);
+    const other = paths.find((p) => !allowed.has(p));
+    if (other !== undefined)
+      throw refused(
+        `disk space is read only for ${[...allowed].filter(Boolean).join(' and ')}, not ${other}`,
+      );
+    return diskSpaceOf(paths);
+  };
+}
+
+const diskSpaceOf = async (paths: string[]) => ({
   spaces: await Promise.all(
     paths.map(async (path) => {
       const space = await diskSpace(path);
@@ -73,6 +88,16 @@ export function makeSnapshotRestore(
 ): Handler<typeof routes.snapshotRestore> {
   return async (req) => {
     await checkSnapshotFile(layout, req.file, 'snapshot restore takes');
+    // Only into the data dir this host's etcd is configured with, and never into a folder of the
+    // system's or tskv's own: checked before anything inside it is removed.
+    const env = await readEtcdEnv(layout.envFile, 'restore needs the member tskv configured here');
+    if (env['ETCD_DATA_DIR'] !== req.dataDir) {
+      throw refused(
+        `restore writes only into this member's configured data dir (${env['ETCD_DATA_DIR'] ?? 'none'}), not ${req.dataDir}`,
+      );
+    }
+    const owned = ownedDirProblem(req.dataDir, layout);
+    if (owned) throw refused(owned);
     const tool = await toolOn(layout);
     const scratch = `${req.dataDir}/${RESTORING}`;
     // A restore cut short leaves only this folder of tskv's own behind.
@@ -110,3 +135,4 @@ export function makeSnapshotRestore(
 
 export const snapshotStatus = makeSnapshotStatus();
 export const snapshotRestore = makeSnapshotRestore();
+export const tskvDiskSpace = makeDiskSpace();

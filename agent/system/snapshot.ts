@@ -6,7 +6,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, lstat, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   parseSnapshotName,
@@ -173,9 +185,17 @@ export async function takeSnapshot(
     const takenAt = (options.now ?? (() => new Date()))();
     const name = snapshotFileName(member.token, takenAt, status.revision);
     const path = join(dir, name);
+    // A link, not a rename: a take of the same second and revision never replaces another's file.
+    await link(part, path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+      throw new AgentError(
+        'E_AGENT_BAD_REQUEST',
+        `${path} exists already (another snapshot of revision ${status.revision} taken the same second): take it again`,
+        409,
+      );
+    });
     await writeAtomic(join(dir, sha256SidecarName(name)), `${digest.sha256}  ${name}\n`);
-    await rename(part, path);
-    const removed = options.keep === undefined ? [] : await pruneSnapshots(dir, options.keep);
+    const removed = options.keep === undefined ? [] : await pruneSnapshots(dir, options.keep, name);
     return {
       snapshot: {
         path,
@@ -195,13 +215,20 @@ export async function takeSnapshot(
   }
 }
 
-/** Removes all but the newest `keep` snapshots in `dir` (with their .sha256); the paths removed. */
-export async function pruneSnapshots(dir: string, keep: number): Promise<string[]> {
-  const names = await readdir(dir);
+/**
+ * Removes all but the newest `keep` snapshots in `dir` (with their .sha256); the paths removed.
+ * `taken`, the one just made, always stays: its name's time comes from this host's clock, which
+ * may have been stepped back since older ones were named.
+ */
+export async function pruneSnapshots(dir: string, keep: number, taken?: string): Promise<string[]> {
+  const names = (await readdir(dir)).filter((n) => n !== taken);
   const removed: string[] = [];
-  for (const name of snapshotsToPrune(names, keep)) {
-    await unlink(join(dir, name));
-    await unlink(join(dir, sha256SidecarName(name))).catch(() => undefined);
+  const gone = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err; // another run removed it first
+  };
+  for (const name of snapshotsToPrune(names, taken === undefined ? keep : keep - 1)) {
+    await unlink(join(dir, name)).catch(gone);
+    await unlink(join(dir, sha256SidecarName(name))).catch(gone);
     removed.push(join(dir, name));
   }
   return removed;

@@ -2,6 +2,7 @@ import { EXIT_OK, errorDocument, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { membershipDrift } from '../ops/membership.ts';
 import type { RecoverPlan } from '../ops/recover-plan.ts';
+import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
 import { planRecovery, recoverJournal, runRecovery } from '../plays/recover.ts';
@@ -11,7 +12,7 @@ import { CHANGE_FLAGS, driftText, printActions, withLiveCluster } from './change
 import type { Command } from './types.ts';
 import { printWarnings } from './warnings.ts';
 
-const usage = `usage: tskv recover INVENTORY [--yes] [--dry-run] [--json] [--break-lock]
+const usage = `usage: tskv recover INVENTORY [--yes] [--dry-run] [--json] [--break-lock] [--no-snapshot]
 
 For a cluster that lost its quorum for good (a majority of members dead, their data gone), when
 deploy and replace rightly refuse. Asks every inventory host for its member's raft index, picks
@@ -20,7 +21,8 @@ snapshots it, restarts it alone with --force-new-cluster, then brings every othe
 back as a new member, one at a time: etcd stopped and its data dir moved aside (never deleted),
 added as a learner, started, promoted once caught up. Refuses while the cluster has quorum (then
 tskv replace is the tool). Re-running resumes an interrupted run. Shows the plan and asks on a
-TTY; --yes answers for scripts; --dry-run only shows the plan.`;
+TTY; --yes answers for scripts; --dry-run only shows the plan; --no-snapshot skips the
+survivor's snapshot (when its disk is full), with a warning.`;
 
 function formatPlan(plan: RecoverPlan): string {
   if (plan.kind === 'refuse') return `recover refused: ${plan.reason}\n`;
@@ -37,10 +39,15 @@ const recover: Command = {
   summary: 'rebuild a cluster that lost its quorum around its most up-to-date surviving member',
   usage,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, CHANGE_FLAGS, usage);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { ...CHANGE_FLAGS, 'no-snapshot': { type: 'boolean' } },
+      usage,
+    );
     const [file] = requirePositionals(positionals, ['INVENTORY'], usage);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: true });
+    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
     await checkUserTls(inv);
     const json = values.json ?? false;
     return withLiveCluster(inv, values, async ({ session, live, doc, mode, out }) => {
@@ -48,7 +55,7 @@ const recover: Command = {
       const rerun = `tskv recover ${file} --yes`;
       const outcome = await applyChange({
         lock: () => session.lock(`tskv recover ${argv.join(' ')}`, values['break-lock'] ?? false),
-        plan: () => planRecovery(live, journal),
+        plan: () => planRecovery(live, journal, values['no-snapshot'] ?? false),
         show: ({ plan }) => {
           out(formatPlan(plan));
           if (plan.kind !== 'refuse') return;

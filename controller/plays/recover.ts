@@ -79,8 +79,15 @@ export async function gatherRecover(live: LiveCluster, journal: Journal): Promis
   };
 }
 
-export async function planRecovery(live: LiveCluster, journal: Journal): Promise<RecoveryPlan> {
-  const plan = planRecover(await gatherRecover(live, journal));
+/** The recovery's plan; `noSnapshot` drops the survivor's snapshot (a full disk may be the disaster itself). */
+export async function planRecovery(
+  live: LiveCluster,
+  journal: Journal,
+  noSnapshot = false,
+): Promise<RecoveryPlan> {
+  let plan = planRecover(await gatherRecover(live, journal));
+  if (noSnapshot && plan.kind === 'steps')
+    plan = { ...plan, steps: plan.steps.filter((s) => s.kind !== 'snapshot') };
   return { plan, steps: plan.kind === 'steps' ? plan.steps : [] };
 }
 

@@ -5,6 +5,7 @@
  * a dry run stops here) → confirm → snapshot the current data, stop, move aside, restore, start
  * together → verify; the uploaded copies are removed however it ended.
  */
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import {
   ETCD_ENV_FILE,
@@ -72,9 +73,12 @@ function refused(message: string, fix: string, host?: string): TskvError {
   });
 }
 
-/** Where the file goes on every host: named by its content, so a second upload of it is the same file. */
+/**
+ * Where the file goes on every host: named by its content and by this run, so that another run of
+ * the same file (a dry run beside a real one) never removes the copy this one restores from.
+ */
 export function remoteSnapshotPath(sha256: string): string {
-  return `${TSKV_SNAPSHOT_DIR}/restore-${sha256.slice(0, 16)}.db`;
+  return `${TSKV_SNAPSHOT_DIR}/restore-${sha256.slice(0, 16)}-${randomBytes(4).toString('hex')}.db`;
 }
 
 interface HostFound extends RestoreHost {
@@ -85,11 +89,10 @@ interface HostFound extends RestoreHost {
 async function readHost(ch: HostChannel, inventoryFile: string): Promise<HostFound> {
   const name = ch.spec.name;
   const dataDir = ch.spec.dataDir;
-  const [service, facts, env, disk] = await Promise.all([
+  const [service, facts, env] = await Promise.all([
     serviceCall(ch, 'status'),
     ch.agent.call(routes.facts, { dataDir }, { step: 'facts' }),
     readHostFile(ch, ETCD_ENV_FILE),
-    ch.agent.call(routes.diskSpace, { paths: [TSKV_SNAPSHOT_DIR, dataDir] }, { step: 'disk space' }),
   ]);
   const deployFirst = `run tskv deploy ${inventoryFile} first (it installs and configures etcd), then restore`;
   if (!env)
@@ -102,6 +105,22 @@ async function readHost(ch: HostChannel, inventoryFile: string): Promise<HostFou
       name,
     );
   }
+  // Every data dir is moved aside once all members have stopped: one that cannot be (a mount point,
+  // not etcd's) is found now, before anything stops.
+  await ch.agent
+    .call(routes.dataDirMoveAside, { path: dataDir, checkOnly: true }, { step: 'data dir check' })
+    .catch((err: unknown) => {
+      throw refused(
+        `${name}'s data dir cannot be moved aside: ${describeCause(err)}`,
+        'restore moves every data dir aside before it writes the restored one: give etcd a data dir that is a folder of its own (not a mount point), e.g. a folder inside that disk, with tskv deploy, then restore',
+        name,
+      );
+    });
+  const disk = await ch.agent.call(
+    routes.diskSpace,
+    { paths: [TSKV_SNAPSHOT_DIR, dataDir] },
+    { step: 'disk space' },
+  );
   const [snap, data] = disk.spaces;
   return {
     name,
@@ -224,13 +243,18 @@ class Gatherer {
     });
   }
 
-  /** The uploaded copies go (however the run ended). */
-  async removeUploads(): Promise<void> {
+  /**
+   * The uploaded copies go (however the run ended). A run that held the cluster lock also removes
+   * those of runs killed before they could (a dry run, which takes no lock, only its own: another
+   * run may be restoring from its copy).
+   */
+  async removeUploads(locked: boolean): Promise<void> {
+    const copies = locked ? `${TSKV_SNAPSHOT_DIR}/restore-*.db` : this.remote;
     await Promise.all(
       this.uploadedTo().map((name) =>
         this.live
           .channel(name)
-          .conn.exec(`rm -f ${this.remote}`, { step: 'remove the uploaded snapshot' })
+          .conn.exec(`rm -f ${copies}`, { step: 'remove the uploaded snapshot' })
           .catch(() => undefined),
       ),
     );
@@ -324,7 +348,7 @@ export async function runRestore(session: Session, options: RestoreOptions): Pro
   } finally {
     // However it ended, the copies served their purpose (the file stays on the controller; a re-run
     // uploads it again): hosts keep no extra bytes.
-    await gather.removeUploads();
+    await gather.removeUploads(!options.dryRun);
     await live.close();
   }
 }

@@ -514,6 +514,23 @@ describe('the agent server moves aside only etcd data dirs', () => {
 
   test('a mount point', async () => {
     assertRefused(await move(join(dir, 'mounted')), 403, /: .*\/mounted is a mount point$/);
+    // Asked beforehand (restore, before it stops every member): the same refusal, nothing moved.
+    const asked = await server.post(routes.dataDirMoveAside.path, {
+      path: join(dir, 'mounted'),
+      checkOnly: true,
+    });
+    assertRefused(asked, 403, /: .*\/mounted is a mount point$/);
+  });
+
+  test('checkOnly: an etcd data dir that could move stays where it is', async () => {
+    mkdirSync(join(dir, 'movable/member'), { recursive: true });
+    const r = await server.post(routes.dataDirMoveAside.path, {
+      path: join(dir, 'movable'),
+      checkOnly: true,
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((r.body as { changed: boolean }).changed, false);
+    assert.ok(existsSync(join(dir, 'movable/member')));
   });
 
   test('a symlink to a system folder', async () => {

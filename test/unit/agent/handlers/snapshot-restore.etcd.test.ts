@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AgentError } from '../../../../agent/errors.ts';
 import { makeSnapshotRestore, makeSnapshotStatus } from '../../../../agent/handlers/snapshot-restore.ts';
@@ -75,8 +75,15 @@ describe(`snapshot check, status and restore (etcd ${bin.version ?? 'none'})`, {
     assert.ok(s.totalKey >= 20);
   });
 
+  /** The member this host's env file configures: the only data dir a restore may write into. */
+  const configure = (dataDir: string) => {
+    mkdirSync(dirname(layout().envFile), { recursive: true });
+    writeFileSync(layout().envFile, `ETCD_NAME="solo"\nETCD_DATA_DIR="${dataDir}"\n`);
+  };
+
   test('restore into a missing data dir; refused again once it holds member data', async () => {
     const dataDir = join(root, 'data', 'solo');
+    configure(dataDir);
     const request = {
       file,
       dataDir,
@@ -100,6 +107,7 @@ describe(`snapshot check, status and restore (etcd ${bin.version ?? 'none'})`, {
     const truncated = join(layout().snapshotDir, 'truncated.db');
     writeFileSync(truncated, bytes.subarray(0, bytes.length - 100));
     const dataDir = join(root, 'data', 'truncated');
+    configure(dataDir);
     await assert.rejects(
       makeSnapshotRestore(layout())(
         {
@@ -114,6 +122,27 @@ describe(`snapshot check, status and restore (etcd ${bin.version ?? 'none'})`, {
       (e: unknown) => e instanceof AgentError && e.code === 'E_AGENT_COMMAND_FAILED',
     );
     assert.deepEqual(readdirSync(dataDir), []);
+  });
+
+  test('only into the configured data dir: another one is refused before anything in it is removed', async () => {
+    configure(join(root, 'data', 'configured'));
+    const other = join(root, 'data', 'other');
+    mkdirSync(join(other, '.tskv-restoring'), { recursive: true });
+    await assert.rejects(
+      makeSnapshotRestore(layout())(
+        {
+          file,
+          dataDir: other,
+          name: 'solo',
+          initialCluster: [{ name: 'solo', peerUrl: 'http://127.0.0.1:2380' }],
+          initialClusterToken: 'tok',
+        },
+        ctx,
+      ),
+      (e: unknown) =>
+        e instanceof AgentError && /only into this member's configured data dir/.test(e.message),
+    );
+    assert.deepEqual(readdirSync(other), ['.tskv-restoring'], 'nothing removed');
   });
 
   test('files outside the snapshot folder, or not *.db, are refused', async () => {
