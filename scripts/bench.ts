@@ -4,7 +4,7 @@
  * each timed run's output to .cache/bench/logs/. Never part of `npm test`: timings are printed,
  * not asserted.
  *
- *   npm run bench -- [--runs N] [--skip deploy,systemd,ansible,replace] [--lab NAME]
+ *   npm run bench -- [--runs N] [--skip deploy,systemd,ansible,replace,snapshot] [--lab NAME]
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,9 +19,10 @@ import { medianPhases } from './bench/phases.ts';
 import { replaceAvailable, replaceOnce } from './bench/replace-bench.ts';
 import { benchDocument, formatReport } from './bench/report.ts';
 import type { SeriesContext } from './bench/series.ts';
+import { formatSnapshotSamples, type SnapshotSample, snapshots } from './bench/snapshot-bench.ts';
 import { type ReplaceSample, summarize } from './bench/stats.ts';
 
-const PARTS = ['deploy', 'systemd', 'ansible', 'replace'] as const;
+const PARTS = ['deploy', 'systemd', 'ansible', 'replace', 'snapshot'] as const;
 type Part = (typeof PARTS)[number];
 const CACHE = join(import.meta.dirname, '..', '.cache', 'bench');
 
@@ -101,6 +102,7 @@ async function main(): Promise<number> {
   const ansible = new AnsibleRunner(join(CACHE, 'ansible'));
   cleanups.push(() => ansible.close());
   let replaced: { samples: ReplaceSample[]; failures: number } = { samples: [], failures: 0 };
+  let snapshotted: SnapshotSample[] = [];
   try {
     for (let run = 1; run <= runs; run++) {
       const order = run % 2 === 1 ? (['deploy', 'ansible'] as const) : (['ansible', 'deploy'] as const);
@@ -113,6 +115,10 @@ async function main(): Promise<number> {
     if (parts.has('replace')) {
       await Lab.down(lab); // the replacement lab has four hosts
       replaced = await replacements(lab, runs, ctx);
+    }
+    if (parts.has('snapshot')) {
+      await Lab.down(lab);
+      snapshotted = await snapshots(lab, runs, ctx);
     }
   } finally {
     await ansible.close();
@@ -147,7 +153,11 @@ async function main(): Promise<number> {
     notes: ctx.notes,
   });
   process.stdout.write(formatReport(doc));
-  writeFileSync(join(CACHE, 'last.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  if (snapshotted.length > 0) process.stdout.write(formatSnapshotSamples(snapshotted));
+  writeFileSync(
+    join(CACHE, 'last.json'),
+    `${JSON.stringify({ ...doc, snapshotSamples: snapshotted }, null, 2)}\n`,
+  );
   log(`results: ${join(CACHE, 'last.json')}; each run's output: ${ctx.logDir}/`);
   return 0;
 }
