@@ -17,7 +17,7 @@ import { EtcdTunnels } from '../etcd-tunnel.ts';
 import type { ClusterView, MemberHealth } from '../ops/cluster-view.ts';
 import { hostAt, memberAt } from '../ops/membership.ts';
 import { type ReplaceJournal, replaceJournalSchema } from '../ops/replace-plan.ts';
-import { Journal } from '../run/journal.ts';
+import { Journal, RECOVER_JOURNAL_KEY } from '../run/journal.ts';
 import type { HostChannel, Session } from './session.ts';
 
 const PROBE_TIMEOUT_MS = 3000;
@@ -174,6 +174,24 @@ export class LiveCluster {
   /** The replacement under way, if one is (its record validated). */
   readJournal(): Promise<ReplaceJournal | undefined> {
     return this.journal.read(replaceJournalSchema);
+  }
+
+  /**
+   * Refuses `what` while a recovery from a lost quorum is under way (its record in the cluster):
+   * the hosts it has not brought back yet still hold the old cluster's data, and only recover
+   * knows what to do with them.
+   */
+  async refuseDuringRecovery(what: string): Promise<void> {
+    const record = await this.cluster().get(RECOVER_JOURNAL_KEY);
+    if (!record) return;
+    throw new TskvError(
+      'E_REFUSED',
+      `${what} refused, nothing was changed: a recovery from a lost quorum is under way`,
+      {
+        step: 'plan',
+        fix: `finish it first: tskv recover ${this.session.inventory.file} --yes (tskv status shows it)`,
+      },
+    );
   }
 
   async close(): Promise<void> {

@@ -37,6 +37,7 @@ function accept<T>(v: Verdict<T>, what: string): T {
 
 /** One membership change at a time: a replacement in progress owns the cluster until it ends. */
 async function refuseDuringReplacement(live: LiveCluster, what: string): Promise<void> {
+  await live.refuseDuringRecovery(what);
   if (await live.readJournal()) {
     throw new TskvError('E_REFUSED', `${what} refused, nothing was changed: a replacement is in progress`, {
       step: 'plan',

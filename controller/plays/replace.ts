@@ -75,6 +75,7 @@ export async function planReplacements(
   pairs: ReplacePair[],
   snapshot?: { keep: number },
 ): Promise<ReplacementPlan> {
+  await live.refuseDuringRecovery('replace');
   const view = await live.view();
   const plans = planAll(live.session.inventory, view, pairs, await live.readJournal());
   const fresh = plans.findIndex((p) => p.kind === 'steps' && !p.resumed);

@@ -4,6 +4,7 @@
  * counted, and deploy's own verification (one leader, a key written and read back everywhere).
  */
 import { describeCause, TskvError } from '../errors.ts';
+import { JOURNAL_KEY, RECOVER_JOURNAL_KEY } from '../run/journal.ts';
 import type { Progress } from '../run/progress.ts';
 import { waitFor } from '../wait.ts';
 import { memberListDiff, verifyCluster } from './deploy-verify.ts';
@@ -51,7 +52,15 @@ export async function verifyRestored(
     );
   }
   const report = await verifyCluster(live);
+  // Records of a replace or recover that was under way when the snapshot was taken: they name
+  // members the restored cluster (new IDs) never had, so no run could finish them.
+  const cleared: string[] = [];
+  for (const key of [JOURNAL_KEY, RECOVER_JOURNAL_KEY]) {
+    const n = await live.cluster().deleteKey(key);
+    if (n > 0) cleared.push(`removed ${key} (restored from the snapshot; its run cannot resume here)`);
+  }
   return [
+    ...cleared,
     `restored: revision ${counted.revision} (the snapshot's ${revision}), ${counted.count} keys, ${report.members.length} members healthy, leader ${report.leader}`,
   ];
 }

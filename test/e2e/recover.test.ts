@@ -231,6 +231,16 @@ function scenario(minor: EtcdMinor, init: LabInit, full: boolean): void {
       await killedAt(args, { before: 'promote@docker' });
       const status = await tskv(['status', inventory]);
       assert.match(status.stdout, /a recovery around h102 is in progress .*re-run tskv recover to finish/);
+      // Membership changes of other commands wait for it: the hosts not back yet hold old data.
+      for (const other of [
+        ['member', 'remove', inventory, 'docker', '--dry-run'],
+        ['member', 'add', inventory, 'h104', '--start', '--dry-run'],
+        ['replace', inventory, 'h104=docker', '--dry-run'],
+      ]) {
+        const refused = await tskv(other);
+        assert.equal(refused.code, 1, `${other.join(' ')}: ${refused.stdout}${refused.stderr}`);
+        assert.match(refused.stderr, /a recovery from a lost quorum is under way/);
+      }
       const finished = await tskv(args, { timeoutMs: 400_000 });
       assertOk(finished, 'recover --yes after the second kill');
       assert.match(finished.stdout, /resuming it:\n +1\. install etcd [\d.]+ on docker/);
