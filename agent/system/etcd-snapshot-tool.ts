@@ -19,8 +19,9 @@ export interface SnapshotStatus {
   totalSize: number;
 }
 
-const STATUS_TIMEOUT_MS = 120_000;
-const RESTORE_TIMEOUT_MS = 600_000;
+/** Reading and hashing a large database takes a while; these only stop a hung program. */
+export const STATUS_TIMEOUT_MS = 5 * 60_000;
+export const RESTORE_TIMEOUT_MS = 10 * 60_000;
 
 export async function snapshotTool(binDir: string): Promise<SnapshotTool | undefined> {
   for (const name of ['etcdutl', 'etcdctl'] as const) {
@@ -44,8 +45,17 @@ function run(tool: SnapshotTool, args: string[], timeoutMs: number) {
 export async function snapshotStatus(tool: SnapshotTool, file: string): Promise<SnapshotStatus> {
   const r = await run(tool, ['snapshot', 'status', file, '-w', 'json'], STATUS_TIMEOUT_MS);
   if (r.code !== 0) throw new Error(`${tool.name} snapshot status failed: ${lastLine(r.stderr || r.stdout)}`);
-  const doc = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Partial<SnapshotStatus>;
-  const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
+  const line = r.stdout
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .at(-1);
+  let doc: Partial<SnapshotStatus> = {};
+  try {
+    doc = JSON.parse(line ?? '{}') as Partial<SnapshotStatus>;
+  } catch {
+    // said below, with what it printed
+  }
+  const num = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : Number.NaN);
   const status = {
     hash: num(doc.hash),
     revision: num(doc.revision),

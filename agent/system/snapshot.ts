@@ -5,20 +5,7 @@
  * its revision, and renamed into place beside its `.sha256`.
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import {
-  access,
-  chmod,
-  link,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  stat,
-  unlink,
-} from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   parseSnapshotName,
@@ -35,24 +22,18 @@ import { AgentError } from '../errors.ts';
 import type { HostLayout } from '../policy/layout.ts';
 import { diskSpace } from './disk.ts';
 import { type LocalMember, localMember } from './etcd-local.ts';
+import { snapshotStatus, snapshotTool } from './etcd-snapshot-tool.ts';
 import { runCommand } from './run.ts';
 import { digestSnapshot } from './snapshot-file.ts';
 
 /** Streaming a large database takes a while; this only stops a hung etcdctl. */
 const SAVE_TIMEOUT_MS = 15 * 60_000;
-const STATUS_TIMEOUT_MS = 5 * 60_000;
+const _STATUS_TIMEOUT_MS = 5 * 60_000;
 const HEALTH_TIMEOUT_MS = 15_000;
 
 function failed(what: string, r: { stderr: string; stdout: string; timedOut: boolean }): AgentError {
   const why = r.timedOut ? 'timed out' : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ');
   return new AgentError('E_AGENT_COMMAND_FAILED', `${what}: ${why}`);
-}
-
-async function executable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** The snapshot folder, made root 0700 where missing; refused when it is anything but a folder. */
@@ -85,36 +66,22 @@ async function checkRoom(dir: string, db: number): Promise<void> {
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
-interface Status {
-  hash: number;
-  revision: number;
-  keys: number;
-}
-
-/** `snapshot status -w json` of `file`: etcdutl where the release has it (3.5+), else etcdctl (3.4). */
-async function snapshotStatus(binDir: string, file: string): Promise<Status & { checkedWith: string }> {
-  const etcdutl = join(binDir, 'etcdutl');
-  const tool = (await executable(etcdutl)) ? etcdutl : join(binDir, 'etcdctl');
-  const r = await runCommand(tool, ['snapshot', 'status', file, '-w', 'json'], STATUS_TIMEOUT_MS);
-  if (r.code !== 0) throw failed(`${tool} snapshot status ${file}`, r);
-  const line = r.stdout.split('\n').find((l) => l.trim().startsWith('{'));
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(line ?? '') as Record<string, unknown>;
-  } catch {
+/** `snapshot status` of `file` with the release's own tool (etcdutl 3.5+, else etcdctl 3.4). */
+async function statusOf(binDir: string, file: string) {
+  const tool = await snapshotTool(binDir);
+  if (!tool) {
     throw new AgentError(
-      'E_AGENT_COMMAND_FAILED',
-      `${tool} snapshot status printed no JSON: ${r.stdout.slice(0, 200)}`,
+      'E_AGENT_NOT_FOUND',
+      `neither etcdutl nor etcdctl is in ${binDir}: install etcd first (tskv deploy)`,
+      404,
     );
   }
-  const num = (k: string) => {
-    const v = parsed[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
-      throw new AgentError('E_AGENT_COMMAND_FAILED', `${tool} snapshot status gave no ${k}: ${line}`);
-    }
-    return v;
-  };
-  return { hash: num('hash'), revision: num('revision'), keys: num('totalKey'), checkedWith: tool };
+  try {
+    const s = await snapshotStatus(tool, file);
+    return { hash: s.hash, revision: s.revision, keys: s.totalKey, checkedWith: tool.path };
+  } catch (err) {
+    throw new AgentError('E_AGENT_COMMAND_FAILED', `${(err as Error).message} (${file})`);
+  }
 }
 
 async function etcdctl(layout: HostLayout, member: LocalMember, args: string[], timeoutMs: number) {
@@ -181,7 +148,7 @@ export async function takeSnapshot(
     } catch (err) {
       throw new AgentError('E_AGENT_COMMAND_FAILED', (err as Error).message);
     }
-    const status = await snapshotStatus(layout.binDir, part);
+    const status = await statusOf(layout.binDir, part);
     const takenAt = (options.now ?? (() => new Date()))();
     const name = snapshotFileName(member.token, takenAt, status.revision);
     const path = join(dir, name);

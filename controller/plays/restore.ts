@@ -218,7 +218,7 @@ class Gatherer {
       const status = await ch.agent.call(
         routes.snapshotStatus,
         { file: this.remote },
-        { step: 'snapshot status', timeoutMs: 120_000 },
+        { step: 'snapshot status', timeoutMs: 6 * 60_000 }, // beyond the agent's own 5 minutes
       );
       return { host: ch.spec.name, status };
     });
@@ -312,7 +312,7 @@ export function restoreExecutor(live: LiveCluster): Executor<RestoreStep> {
       case 'restore': {
         const r = await ch.agent.call(routes.snapshotRestore, step.request, {
           step: 'restore from the snapshot',
-          timeoutMs: 600_000,
+          timeoutMs: 11 * 60_000, // beyond the agent's own 10 minutes
         });
         return r.actions;
       }
