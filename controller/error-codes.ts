@@ -119,7 +119,7 @@ export const ERROR_CODES = {
   E_STEP_FAILED: failed('a step of a plan failed'),
   E_HOST_FAILED: failed('a step on one host failed'),
   E_TIMEOUT: failed('a condition was still not met when the wait ran out'),
-  E_CONCURRENT_CHANGE: failed("another tskv run changed the cluster's replacement record meanwhile"),
+  E_CONCURRENT_CHANGE: failed("another tskv run changed the cluster's replace or recover record meanwhile"),
   E_JOURNAL_INVALID: failed('the replacement record in etcd is not one tskv wrote'),
 
   // Live cluster and membership changes

@@ -71,10 +71,10 @@ export class Journal {
     if (await this.#cluster().swapIf(this.#key, this.#text, text)) return;
     throw new TskvError(
       'E_CONCURRENT_CHANGE',
-      "another tskv run changed the cluster's replacement record meanwhile; this run stops here",
+      `another tskv run changed the cluster's record ${this.#key} meanwhile; this run stops here`,
       {
         step,
-        fix: 'tskv status shows the replacement in progress; re-run the same command once the other run has ended',
+        fix: 'tskv status shows the change in progress; re-run the same command once the other run has ended',
       },
     );
   }
