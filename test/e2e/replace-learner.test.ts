@@ -96,13 +96,18 @@ describe('tskv replace through a learner (etcd 3.4)', { skip: labUnavailableReas
   test('without a TTY and without --yes it refuses; --dry-run shows the plan and changes nothing', async () => {
     const dry = await tskv(['replace', all, 'h104=h105', '--dry-run']);
     assertOk(dry, 'replace --dry-run');
-    assert.match(dry.stdout, /^ {2}2\. stop etcd on h105 and move \/var\/lib\/etcd\/h105\.etcd aside/m);
-    // TLS (tskv's default) narrows the firewalls: h105 is let in (step 4) before it is added.
+    // First the automatic snapshot, on a member that stays.
     assert.match(
       dry.stdout,
-      /^ {2}4\. let h105 \([\d.]+\) in through every member's firewall on 2380\/tcp$/m,
+      /^ {2}1\. .*take a snapshot of the cluster's data into \/var\/lib\/tskv\/snapshots\//m,
     );
-    assert.match(dry.stdout, /^ {2}10\. remove h104 \([0-9a-f]+\) from the cluster$/m);
+    assert.match(dry.stdout, /^ {2}3\. stop etcd on h105 and move \/var\/lib\/etcd\/h105\.etcd aside/m);
+    // TLS (tskv's default) narrows the firewalls: h105 is let in (step 5) before it is added.
+    assert.match(
+      dry.stdout,
+      /^ {2}5\. let h105 \([\d.]+\) in through every member's firewall on 2380\/tcp$/m,
+    );
+    assert.match(dry.stdout, /^ {2}11\. remove h104 \([0-9a-f]+\) from the cluster$/m);
     const asked = await tskv(['replace', all, 'h104=h105']);
     assert.equal(asked.code, 1);
     assert.match(asked.stderr, /this would remove h104 from the cluster; refusing without a TTY to ask on/);

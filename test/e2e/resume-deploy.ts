@@ -54,9 +54,10 @@ describe('deploy resumes after the controller is killed at any step', {
     });
     after(() => live?.close());
 
-    // config and restart of each member in turn: every boundary, and once while a member restarts.
-    const points: KillPoint[] = [0, 1, 2, 3, 4, 5].map((i) => ({ before: String(i) }));
-    points.push({ mid: '1', line: 'waiting until healthy' });
+    // The automatic snapshot, then config and restart of each member in turn: every boundary, and
+    // once while a member restarts.
+    const points: KillPoint[] = [0, 1, 2, 3, 4, 5, 6].map((i) => ({ before: String(i) }));
+    points.push({ mid: '2', line: 'waiting until healthy' });
     for (const [i, point] of points.entries()) {
       test(`killed ${pointLabel(point)}: the re-run restarts the rest, one at a time, nothing lost`, async () => {
         const changed = lab.writeInventory(

@@ -21,6 +21,7 @@ import { ClusterMonitor, type KillPoint, killedAt, pointLabel } from './sweep.ts
 const NAME = 'e2e-rmember';
 
 const IN_PLACE_STEPS = [
+  'snapshot',
   'record',
   'prepare-host',
   'check-others-healthy',
@@ -85,7 +86,7 @@ describe('membership changes resume after the controller is killed at any step',
 
   test('in place (the seed: same address, a new name), killed before each step and while the new member starts', async () => {
     const points: KillPoint[] = IN_PLACE_STEPS.map((_, i) => ({ before: String(i) }));
-    points.push({ mid: '8', line: 'members healthy' }, { mid: '7', line: 'started' });
+    points.push({ mid: '9', line: 'members healthy' }, { mid: '8', line: 'started' });
     let whileOut = 0;
     for (const [i, point] of points.entries()) {
       const [inventory, old, nu] = i % 2 === 0 ? [renamed, 'h104', 'new-h104'] : [three, 'new-h104', 'h104'];

@@ -23,6 +23,8 @@ const NAME = 'e2e-rlearner';
 
 /** The replacement's steps when OLD's host is in the inventory (ops/replace-plan.ts learnerSteps). */
 const LEARNER_STEPS = [
+  // The automatic snapshot, on a healthy member that stays (SNAP: neither OLD nor NEW).
+  'snapshot@SNAP',
   'record',
   'clear-host@NEW',
   'prepare-host@NEW',
@@ -101,7 +103,9 @@ describe('replace resumes after the controller is killed at any step', {
         const dry = await tskv(['replace', all, `${old}=${nu}`, '--dry-run', '--json']);
         const plan = JSON.parse(dry.stdout) as { plans: { steps: { kind: string; host?: string }[] }[] };
         assert.deepEqual(
-          plan.plans[0]!.steps.map((s) => `${s.kind}${s.host ? `@${s.host === old ? 'OLD' : 'NEW'}` : ''}`),
+          plan.plans[0]!.steps.map(
+            (s) => `${s.kind}${s.host ? `@${s.host === old ? 'OLD' : s.host === nu ? 'NEW' : 'SNAP'}` : ''}`,
+          ),
           LEARNER_STEPS,
         );
       }
