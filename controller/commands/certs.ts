@@ -1,12 +1,12 @@
 import { InputError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { RotatePlan } from '../ops/rotate-plan.ts';
-import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { formatSteps, stepLine } from '../plan/plan.ts';
 import { type RotateResult, runRotate } from '../plays/certs-rotate.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import { printPlayResult, runPlayCommand } from './play-command.ts';
 import type { Command } from './types.ts';
+import { skipsSnapshot } from './warnings.ts';
 
 const usage = `usage: tskv certs rotate INVENTORY [--ca] [--dry-run] [--yes] [--no-snapshot] [--break-lock]
 
@@ -67,7 +67,7 @@ const certs: Command = {
     if (positionals.length > 2) throw new InputError(`unexpected argument '${positionals[2]}'\n${usage}`);
     const inv = await loadInventory(file!);
     for (const w of inv.warnings) process.stderr.write(`warning: ${w}\n`);
-    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
+    const noSnapshot = skipsSnapshot(values);
     const dryRun = values['dry-run'] ?? false;
     const ca = values.ca ?? false;
     return runPlayCommand(
@@ -81,7 +81,7 @@ const certs: Command = {
           rerun: `tskv certs rotate ${inv.file}${ca ? ' --ca' : ''} --yes`,
           command: `tskv certs ${argv.join(' ')}`,
           breakLock: values['break-lock'] ?? false,
-          noSnapshot: values['no-snapshot'] ?? false,
+          noSnapshot,
           showPlan,
         }),
       printResult,

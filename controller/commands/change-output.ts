@@ -15,6 +15,9 @@ export const CHANGE_FLAGS = {
   'break-lock': { type: 'boolean' },
 } as const;
 
+/** --no-snapshot, for the commands whose plan takes the automatic snapshot. */
+export const NO_SNAPSHOT_FLAG = { 'no-snapshot': { type: 'boolean' } } as const;
+
 /**
  * --json: one document on stdout, also when the run fails (then with the error as errorDocument
  * says it); `documented` tells whether it was written.

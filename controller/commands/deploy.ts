@@ -2,7 +2,6 @@ import { EXIT_FAILED, EXIT_OK, formatErrorDocument } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { plaintextWarning } from '../inventory/tls-default.ts';
 import { formatCheck } from '../ops/checks.ts';
-import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatPlan } from '../plan/print.ts';
 import { type DeployResult, runDeploy } from '../plays/deploy.ts';
@@ -10,7 +9,7 @@ import { openSession } from '../plays/session.ts';
 import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
-import { printWarnings } from './warnings.ts';
+import { printWarnings, skipsSnapshot } from './warnings.ts';
 
 const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data] [--allow-downtime] [--no-snapshot] [--break-lock]
 
@@ -79,7 +78,7 @@ const deploy: Command = {
     const json = values.json ?? false;
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: false });
-    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
+    const noSnapshot = skipsSnapshot(values);
     await checkUserTls(inv); // tls.mode files: before any host is reached
     const session = await openSession(inv, progressMode(json));
     let result: DeployResult;
@@ -90,7 +89,7 @@ const deploy: Command = {
         stepClock: values['step-clock'] ?? false,
         allowExistingData: values['allow-existing-data'] ?? false,
         allowDowntime: values['allow-downtime'] ?? false,
-        noSnapshot: values['no-snapshot'] ?? false,
+        noSnapshot,
         yes: values.yes ?? false,
         rerun: `tskv deploy ${argv.join(' ')} --yes`,
         command: `tskv deploy ${argv.join(' ')}`,

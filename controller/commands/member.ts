@@ -8,7 +8,6 @@ import {
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { memberAt } from '../ops/membership.ts';
-import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
 import { LiveCluster } from '../plays/live-cluster.ts';
@@ -21,7 +20,7 @@ import { type ProgressMode, progressMode } from '../run/progress.ts';
 import { runPlan } from '../run/runner.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
 import type { Command } from './types.ts';
-import { printWarnings } from './warnings.ts';
+import { printWarnings, skipsSnapshot } from './warnings.ts';
 
 const usage = `usage: tskv member list INVENTORY [--json]
        tskv member add INVENTORY NAME [--start] [--dry-run] [--yes] [--break-lock]
@@ -109,7 +108,7 @@ const member: Command = {
       throw new InputError(`missing ${sub === 'add' ? 'NAME' : 'NAME|ID'}\n${usage}`);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: true });
-    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
+    const noSnapshot = skipsSnapshot(values);
     // A joining member gets the operator's certificates (tls.mode files): checked before any host is reached.
     if (sub === 'add') await checkUserTls(inv);
     const options = {
@@ -132,13 +131,7 @@ const member: Command = {
         const gone = before.members.find((m) => m.name === target || m.idHex === target);
         const done = await change(
           live,
-          () =>
-            planMemberRemove(
-              live,
-              target!,
-              rerun,
-              values['no-snapshot'] ? undefined : { keep: inv.snapshots.keep },
-            ),
+          () => planMemberRemove(live, target!, rerun, noSnapshot ? undefined : { keep: inv.snapshots.keep }),
           options,
         );
         if (done === 'ran' && gone) say(formatMemberRemoved(gone.id, before.clusterId));

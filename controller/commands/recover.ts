@@ -2,15 +2,14 @@ import { EXIT_OK, errorDocument, TskvError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { membershipDrift } from '../ops/membership.ts';
 import type { RecoverPlan } from '../ops/recover-plan.ts';
-import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
 import { planRecovery, recoverJournal, runRecovery } from '../plays/recover.ts';
 import { applyChange } from '../run/apply.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
-import { CHANGE_FLAGS, driftText, printActions, withLiveCluster } from './change-output.ts';
+import { CHANGE_FLAGS, driftText, NO_SNAPSHOT_FLAG, printActions, withLiveCluster } from './change-output.ts';
 import type { Command } from './types.ts';
-import { printWarnings } from './warnings.ts';
+import { printWarnings, skipsSnapshot } from './warnings.ts';
 
 const usage = `usage: tskv recover INVENTORY [--yes] [--dry-run] [--json] [--break-lock] [--no-snapshot]
 
@@ -39,15 +38,11 @@ const recover: Command = {
   summary: 'rebuild a cluster that lost its quorum around its most up-to-date surviving member',
   usage,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      { ...CHANGE_FLAGS, 'no-snapshot': { type: 'boolean' } },
-      usage,
-    );
+    const { values, positionals } = parseCommandArgs(argv, { ...CHANGE_FLAGS, ...NO_SNAPSHOT_FLAG }, usage);
     const [file] = requirePositionals(positionals, ['INVENTORY'], usage);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: true });
-    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
+    const noSnapshot = skipsSnapshot(values);
     await checkUserTls(inv);
     const json = values.json ?? false;
     return withLiveCluster(inv, values, async ({ session, live, doc, mode, out }) => {
@@ -55,7 +50,7 @@ const recover: Command = {
       const rerun = `tskv recover ${file} --yes`;
       const outcome = await applyChange({
         lock: () => session.lock(`tskv recover ${argv.join(' ')}`, values['break-lock'] ?? false),
-        plan: () => planRecovery(live, journal, values['no-snapshot'] ?? false),
+        plan: () => planRecovery(live, journal, noSnapshot),
         show: ({ plan }) => {
           out(formatPlan(plan));
           if (plan.kind !== 'refuse') return;

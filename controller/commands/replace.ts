@@ -3,7 +3,6 @@ import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { membershipDrift } from '../ops/membership.ts';
 import { checkPairs, type ReplacePair, type ReplacePlan } from '../ops/replace-plan.ts';
-import { NO_SNAPSHOT_WARNING } from '../ops/snapshot-step.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatSteps } from '../plan/plan.ts';
 import type { LiveCluster } from '../plays/live-cluster.ts';
@@ -15,9 +14,9 @@ import {
 } from '../plays/replace.ts';
 import { applyChange } from '../run/apply.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
-import { CHANGE_FLAGS, driftText, printActions, withLiveCluster } from './change-output.ts';
+import { CHANGE_FLAGS, driftText, NO_SNAPSHOT_FLAG, printActions, withLiveCluster } from './change-output.ts';
 import type { Command } from './types.ts';
-import { printWarnings } from './warnings.ts';
+import { printWarnings, skipsSnapshot } from './warnings.ts';
 
 const usage = `usage: tskv replace INVENTORY OLD=NEW [OLD=NEW ...] [--yes] [--dry-run] [--json] [--no-snapshot] [--break-lock]
 
@@ -79,25 +78,20 @@ const replace: Command = {
   summary: 'replace members one at a time (learner add, promote, remove; or in place at the same address)',
   usage,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      { ...CHANGE_FLAGS, 'no-snapshot': { type: 'boolean' } },
-      usage,
-    );
+    const { values, positionals } = parseCommandArgs(argv, { ...CHANGE_FLAGS, ...NO_SNAPSHOT_FLAG }, usage);
     const [file, ...rest] = requirePositionals(positionals, ['INVENTORY', 'OLD=NEW'], usage);
     const pairs = parsePairs(rest);
     const clash = checkPairs(pairs);
     if (clash) throw new InputError(clash);
     const inv = await loadInventory(file!);
     printWarnings(inv, { plaintext: true });
-    if (values['no-snapshot']) process.stderr.write(`warning: ${NO_SNAPSHOT_WARNING}\n`);
+    const noSnapshot = skipsSnapshot(values);
     await checkUserTls(inv); // tls.mode files: before any host is reached
     const json = values.json ?? false;
     return withLiveCluster(inv, values, async ({ session, live, doc, mode, out }) => {
       const outcome = await applyChange({
         lock: () => session.lock(`tskv replace ${argv.join(' ')}`, values['break-lock'] ?? false),
-        plan: () =>
-          planReplacements(live, pairs, values['no-snapshot'] ? undefined : { keep: inv.snapshots.keep }),
+        plan: () => planReplacements(live, pairs, noSnapshot ? undefined : { keep: inv.snapshots.keep }),
         show: (plan) => {
           for (const [i, p] of plan.pairs.entries()) out(formatPairPlan(p, pairs[i]!));
           const refused = refusal(plan);
