@@ -120,6 +120,8 @@ async function planFromHosts(
   const { session } = live;
   const inv = session.inventory;
   const rotation = await refuseUnready(inv, kind);
+  // The hosts a recovery has not brought back yet are recover's: a rotation waits for it.
+  await live.refuseDuringRecovery('certs rotate');
   const names = inv.hosts.map((h) => h.name);
   const outcomes = await forEachHost(
     'read TLS files and service state',

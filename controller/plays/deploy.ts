@@ -202,6 +202,8 @@ async function planFromHosts(
   }
   await adoptTlsForNewCluster(live, pre);
   const gathered = await gatherDeploy(live, pre);
+  // The hosts a recovery has not brought back yet are recover's to bring back, not deploy's.
+  if (gathered.members) await live.refuseDuringRecovery('deploy');
   refuseLeavingTls(inv, gathered.hosts);
   if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
