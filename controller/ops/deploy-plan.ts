@@ -2,6 +2,7 @@
 import type { FactsResponse, FirewallOpenRequest, FirewallStateResponse } from '../../agent/api/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { Plan, Step } from '../plan/plan.ts';
+import { ETCD_BINARY } from '../render/settings.ts';
 import { type ClusterDecision, type ClusterMode, hasRun } from './cluster-mode.ts';
 import { chooseState, desiredConfig, type FileAccess, keepInitialSettings, planConfig } from './config.ts';
 import { type Exposure, planFirewall } from './firewall-plan.ts';
@@ -10,13 +11,15 @@ import { planService, restartOrder } from './service.ts';
 import { type SnapshotStep, snapshotStep } from './snapshot-step.ts';
 import { type HostFile, planTlsFiles } from './tls-files.ts';
 import type { TlsMigration } from './tls-migration.ts';
+import { type Upgrade, upgradeLine } from './upgrade-plan.ts';
 
 /** deploy's steps, each carrying what it writes, so running one never works it out again. */
 export type DeployStep =
   | (Step & { kind: 'clock'; host: string })
   /** The cluster: after the syncs, every clock within etcd's 1 s of the others. */
   | (Step & { kind: 'clock-check' })
-  | (Step & { kind: 'install'; host: string; version: string })
+  /** `stage`: unpacked beside the running version, linked at the member's restart (its `switch`). */
+  | (Step & { kind: 'install'; host: string; version: string; stage?: true })
   | (Step & { kind: 'firewall'; host: string; request: FirewallOpenRequest })
   | (Step & { kind: 'config'; host: string; env: string })
   | (Step & { kind: 'unit'; host: string; unit: string })
@@ -25,7 +28,8 @@ export type DeployStep =
   /** A TLS migration's second pass: the member's registered peer URL becomes https (ops/tls-migration.ts). */
   | (Step & { kind: 'peer-urls'; host: string; peerUrl: string })
   | (Step & { kind: 'start'; host: string })
-  | (Step & { kind: 'restart'; host: string })
+  /** `switch`: a rolling upgrade's member: link `to`, restart, caught up; else back to `from`. */
+  | (Step & { kind: 'restart'; host: string; switch?: Upgrade })
   /** Before the first restart: a snapshot on a running member's host (ops/snapshot-step.ts). */
   | SnapshotStep;
 
@@ -43,6 +47,8 @@ export interface DeployPlan extends Plan<DeployStep> {
   tlsPass?: 'dual' | 'tls';
   /** Why this plan cannot keep quorum throughout, if it cannot: deploy wants --allow-downtime. */
   downtime?: string;
+  /** A rolling version change of the running members ("upgrade etcd A → B: ...": upgradeLine). */
+  upgrade?: string;
 }
 
 export interface HostInput {
@@ -113,8 +119,20 @@ export function planDeploy(input: PlanInput): DeployPlan {
         together: 'sync clocks',
       });
     }
-    const install = planInstall(h.facts, inv.etcd);
-    if (install) prepare.push({ kind: 'install', host, version: inv.etcd.version, title: install });
+    // A running member keeps running its version until its own turn in the roll.
+    const installed = h.facts.etcd.installed;
+    const staged = h.running && !bootstrapping && installed?.path === ETCD_BINARY;
+    const install = planInstall(h.facts, inv.etcd, staged);
+    const upgrade = install && staged ? { from: installed!.version, to: inv.etcd.version } : undefined;
+    if (install) {
+      prepare.push({
+        kind: 'install',
+        host,
+        version: inv.etcd.version,
+        title: install,
+        ...(upgrade ? { stage: true as const } : {}),
+      });
+    }
     const firewall = planFirewall(h.firewall, input.exposure);
     if (firewall) prepare.push({ kind: 'firewall', host, request: firewall.request, title: firewall.title });
     const member = decision.memberByHost.get(host);
@@ -174,7 +192,13 @@ export function planDeploy(input: PlanInput): DeployPlan {
       start.push({ kind: 'start', host, title: service.title, together: 'start etcd' });
     } else {
       // A running member gets its new files just before its own restart, not while the others run.
-      restart.set(host, [...files, { kind: 'restart', host, title: service.title }]);
+      const title = upgrade
+        ? `switch to etcd ${upgrade.to} and restart; healthy and caught up with the leader before the next (back to ${upgrade.from} if not)`
+        : service.title;
+      restart.set(host, [
+        ...files,
+        { kind: 'restart', host, title, ...(upgrade ? { switch: upgrade } : {}) },
+      ]);
     }
   }
   // A member whose peer URL moved to TLS but that still serves plain peers (a move to TLS stopped
@@ -210,7 +234,17 @@ export function planDeploy(input: PlanInput): DeployPlan {
     leader: input.leader,
     ...(migration ? { tlsPass: migration.pass } : {}),
     ...(migration?.downtime ? { downtime: migration.downtime } : {}),
+    ...upgradeOf(steps),
   };
+}
+
+/** The plan's upgrade line, when its restarts switch versions. */
+function upgradeOf(steps: DeployStep[]): { upgrade?: string } {
+  const switched = steps.flatMap((s) => (s.kind === 'restart' && s.switch ? [s.switch] : []));
+  const first = switched[0];
+  if (!first) return {};
+  const from = [...new Set(switched.map((u) => u.from))].join(', ');
+  return { upgrade: upgradeLine({ from, to: first.to }) };
 }
 
 /** The steps on one host, in plan order. */
