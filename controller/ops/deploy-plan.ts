@@ -64,6 +64,8 @@ export interface HostInput {
   /** The env file's mode and owner, when it exists. */
   envAccess: FileAccess | undefined;
   unitFile: string | undefined;
+  /** The version the running member reports (its /v3/maintenance/status), when it answered. */
+  memberVersion?: string | undefined;
   /** The user the running etcd runs as (root where an older tskv started it). */
   runsAs: string | undefined;
   /** The preflight clock check failed on this host: what it observed. */
@@ -120,10 +122,19 @@ export function planDeploy(input: PlanInput): DeployPlan {
       });
     }
     // A running member keeps running its version until its own turn in the roll.
+    // A running member's version changes at its own restart: the new one is staged, then switched to.
+    // What it runs, not what it links (a run of an older tskv relinked every host first).
     const installed = h.facts.etcd.installed;
-    const staged = h.running && !bootstrapping && installed?.path === ETCD_BINARY;
-    const install = planInstall(h.facts, inv.etcd, staged);
-    const upgrade = install && staged ? { from: installed!.version, to: inv.etcd.version } : undefined;
+    const runs = h.memberVersion ?? installed?.version;
+    const upgrade =
+      h.running &&
+      !bootstrapping &&
+      installed?.path === ETCD_BINARY &&
+      runs !== undefined &&
+      runs !== inv.etcd.version
+        ? { from: runs, to: inv.etcd.version }
+        : undefined;
+    const install = planInstall(h.facts, inv.etcd, upgrade !== undefined);
     if (install) {
       prepare.push({
         kind: 'install',
@@ -179,7 +190,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
         config.unit !== undefined ||
         tls?.restart === true ||
         newPeerUrl !== undefined,
-      installChanged: install !== undefined,
+      installChanged: install !== undefined || upgrade !== undefined,
       stale: h.stale,
       bootstrapping,
       runsAs: h.runsAs,

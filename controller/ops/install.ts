@@ -42,7 +42,7 @@ export function planInstall(facts: FactsResponse, etcd: EtcdSpec, staged = false
   if (have && have.path === ETCD_BINARY && have.version === etcd.version) return undefined;
   if (have && facts.etcd.dataDir.hasData) checkVersionChange(facts.hostname, have.version, etcd.version);
   if (staged && have)
-    return `stage etcd ${etcd.version} beside ${have.version} (switched at this member's restart)`;
+    return `stage etcd ${etcd.version} beside ${have.version} (linked at this member's restart)`;
   const was = have
     ? have.path === ETCD_BINARY
       ? ` (replacing ${have.version})`

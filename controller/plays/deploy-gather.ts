@@ -146,6 +146,9 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
   }
   const view = await live.view().catch(() => undefined);
   const leader = view?.members.find((m) => m.id === view.leaderId);
+  for (const h of hosts) {
+    h.memberVersion = view?.probes.find((p) => p.host === h.spec.name && h.running)?.status?.version;
+  }
   return {
     hosts,
     runtimes,

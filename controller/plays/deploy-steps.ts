@@ -40,7 +40,14 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
       case 'clock':
         return syncClock(ch, live.session, ctx.clock, syncs);
       case 'install':
-        return installEtcd(ch, ctx.artifact, step.version, progress, ctx.prefetched?.get(step.host));
+        return installEtcd(
+          ch,
+          ctx.artifact,
+          step.version,
+          progress,
+          ctx.prefetched?.get(step.host),
+          step.stage === true,
+        );
       case 'firewall':
         return openFirewall(ch, step.request);
       case 'config':

@@ -154,7 +154,7 @@ test('memberVersions: what the member runs, else what its host has installed', (
 
 describe('planDeploy: a rolling upgrade', () => {
   const names = ['docker', 'h102', 'h104'];
-  async function plan(onTarget: string[], stopped: string[] = []) {
+  async function plan(onTarget: string[], stopped: string[] = [], runsOld: string[] = []) {
     const inv = await seedInventory((i) => {
       i.etcd.version = '3.5.30';
     });
@@ -167,6 +167,7 @@ describe('planDeploy: a rolling upgrade', () => {
         facts: facts({ installed: version, hasData: true }),
         running: !stopped.includes(n),
         pid: stopped.includes(n) ? null : 100,
+        ...(runsOld.includes(n) ? { memberVersion: '3.4.23' } : {}),
       };
     });
     const decision = decideClusterMode(
@@ -201,7 +202,7 @@ describe('planDeploy: a rolling upgrade', () => {
     );
     for (const s of p.steps.filter((x) => x.kind === 'install')) {
       assert.equal((s as Extract<DeployStep, { kind: 'install' }>).stage, true);
-      assert.equal(s.title, "stage etcd 3.5.30 beside 3.4.23 (switched at this member's restart)");
+      assert.equal(s.title, "stage etcd 3.5.30 beside 3.4.23 (linked at this member's restart)");
     }
     const restart = stepsOf(p, 'docker').at(-1) as Extract<DeployStep, { kind: 'restart' }>;
     assert.deepEqual(restart.switch, { from: '3.4.23', to: '3.5.30' });
@@ -225,6 +226,19 @@ describe('planDeploy: a rolling upgrade', () => {
     const p = await plan(['h102']);
     assert.deepEqual(stepsOf(p, 'h102'), []);
     assert.deepEqual(p.restarts, ['h104', 'docker']);
+  });
+
+  test('a member linked to the new version but still running the old one (an older run relinked first) switches at its restart', async () => {
+    const p = await plan(['h102'], [], ['h102']);
+    const h102 = stepsOf(p, 'h102');
+    assert.deepEqual(
+      h102.map((s) => s.kind),
+      ['restart'],
+    );
+    assert.deepEqual((h102[0] as Extract<DeployStep, { kind: 'restart' }>).switch, {
+      from: '3.4.23',
+      to: '3.5.30',
+    });
   });
 
   test('every member moved: nothing to do, no upgrade line', async () => {
