@@ -215,8 +215,8 @@ async function planFromHosts(
   await adoptTlsForNewCluster(live, pre);
   const gathered = await gatherDeploy(live, pre);
   refuseLeavingTls(inv, gathered.hosts);
-  if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
   refuseUnsafeUpgrade(inv, gathered);
+  if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
     allowExistingData: options.allowExistingData,
   });

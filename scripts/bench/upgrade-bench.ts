@@ -112,10 +112,10 @@ export function formatUpgradeSamples(samples: UpgradeSample[]): string {
   const lines = [
     '',
     `rolling upgrade of 3 members, etcd ${first.from} → ${first.to}, under client load (median of ${samples.length})`,
-    `  tskv deploy --yes   ${seconds(median(samples.map((s) => s.ms)))}`,
+    `  ${'tskv deploy --yes'.padEnd(30)}${seconds(median(samples.map((s) => s.ms)))}`,
     ...positions.map((i) => {
-      const leader = first.members[i]!.leader;
-      return `  member ${i + 1}${leader ? ' (leader, last)' : ''}${leader ? '' : '              '}  ${seconds(median(samples.map((s) => s.members[i]?.ms ?? Number.NaN)))}`;
+      const name = `member ${i + 1}${first.members[i]!.leader ? ' (the leader, last)' : ''}`;
+      return `  ${name.padEnd(30)}${seconds(median(samples.map((s) => s.members[i]?.ms ?? Number.NaN)))}`;
     }),
     `  client requests failed: ${Math.max(...samples.map((s) => s.failedRequests))} at most of ${Math.min(...samples.map((s) => s.requests))}; acknowledged writes lost: ${Math.max(...samples.map((s) => s.lostWrites))}; longest stall ${seconds(Math.max(...samples.map((s) => s.longestStallMs)))}`,
   ];
