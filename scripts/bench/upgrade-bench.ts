@@ -5,6 +5,8 @@
  * the lab). Per member: its restart step's time (switch, restart, healthy and caught up; the
  * leader's includes handing leadership over). Bringing the lab up and the 3.4 deploy are not timed.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connectAll } from '../../controller/connect/index.ts';
 import { describeCause } from '../../controller/errors.ts';
 import { EtcdCluster } from '../../controller/etcd/index.ts';
@@ -15,7 +17,7 @@ import { Lab } from '../../lab/lab.ts';
 import { ClientLoad, type LoadCounts } from './client-load.ts';
 import type { SeriesContext } from './series.ts';
 import { summarize } from './stats.ts';
-import { outputTail, TSKV, timedRun } from './timed-run.ts';
+import { outputTail, TSKV, timedRun, timeline } from './timed-run.ts';
 
 export interface UpgradeSample extends LoadCounts {
   from: string;
@@ -45,8 +47,9 @@ async function clientLoad(inventoryPath: string, prefix: string) {
 export async function upgradeOnce(
   labName: string,
   run: number,
-  log: (s: string) => void,
+  ctx: Pick<SeriesContext, 'log' | 'logDir'>,
 ): Promise<UpgradeSample> {
+  const { log } = ctx;
   const lab = await Lab.up({ name: labName, fresh: true });
   const [v34, v35] = [await lab.etcdTarball('3.4'), await lab.etcdTarball('3.5')];
   const inv34 = lab.writeInventory({ etcd: { version: v34.version, source: v34.path } }, 'bench-v34.yaml');
@@ -63,6 +66,11 @@ export async function upgradeOnce(
     if (upgraded.code !== 0)
       throw new Error(`tskv deploy (upgrade) failed (exit ${upgraded.code}):\n${outputTail(upgraded)}`);
     const doc = JSON.parse(upgraded.stdout) as DeployResult;
+    // Where the time went: each step as the run reports it, and the whole run's output lines.
+    writeFileSync(
+      join(ctx.logDir, `upgrade-run${run}.log`),
+      `${doc.steps.map((s) => `${String(s.ms).padStart(7)} ms  ${s.kind} ${s.host ?? ''}: ${s.title}`).join('\n')}\ntotal ${Math.round(upgraded.ms)} ms\n${timeline({ ...upgraded, lines: upgraded.lines.filter((l) => !l.text.startsWith('{')) })}\n`,
+    );
     const lost = await load.lost();
     return {
       from: v34.version,
@@ -86,7 +94,7 @@ export async function upgrades(lab: string, runs: number, ctx: SeriesContext): P
   for (let run = 1; run <= runs; run++) {
     ctx.log(`run ${run}/${runs}: tskv deploy rolling 3 members from etcd 3.4 to 3.5`);
     try {
-      const s = await upgradeOnce(lab, run, ctx.log);
+      const s = await upgradeOnce(lab, run, ctx);
       ctx.log(
         `  upgrade: ${(s.ms / 1000).toFixed(2)} s (${s.members.map((m) => `${m.host}${m.leader ? ' (leader)' : ''} ${(m.ms / 1000).toFixed(2)} s`).join(', ')}), ${s.failedRequests}/${s.requests} requests failed, ${s.lostWrites} lost`,
       );
