@@ -121,7 +121,6 @@ export function planDeploy(input: PlanInput): DeployPlan {
         together: 'sync clocks',
       });
     }
-    // A running member keeps running its version until its own turn in the roll.
     // A running member's version changes at its own restart: the new one is staged, then switched to.
     // What it runs, not what it links (a run of an older tskv relinked every host first).
     const installed = h.facts.etcd.installed;
