@@ -96,6 +96,11 @@ export const ERROR_CODES = {
     "a member's DNS name does not resolve on the controller, so the firewalls cannot let it in by address",
   ),
   E_VERSION_CHANGE: failed('the etcd version change over existing data is one etcd does not support'),
+  E_MIXED_VERSIONS: failed('the members run more than one etcd version other than the inventory says'),
+  E_UPGRADE_FAILED: failed(
+    'a member did not come up on the new etcd version: it was rolled back, the roll stopped',
+  ),
+  E_CLUSTER_VERSION: failed("the cluster version did not reach the members' new minor version in time"),
 
   // Deploy: the cluster, the hosts and the inventory disagree
   E_PREFLIGHT: failed('a preflight check failed: nothing was changed'),

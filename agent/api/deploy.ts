@@ -62,9 +62,21 @@ export const etcdInstallRequestSchema = z
     /** A file directly in UPLOAD_CACHE_DIR (etcd-v3.4.23-linux-amd64.tar.gz, say): no other is taken. */
     tarball: hostPath,
     version: etcdVersion,
+    /**
+     * false: unpack only, the links stay where they point (a rolling upgrade stages the new version
+     * beside the one running, and each member's restart switches to it: etcdLink). Default true.
+     */
+    link: z.boolean().optional(),
   })
   .strict();
 export const etcdInstallResponseSchema = applyResultSchema.extend({ binary: z.string() });
+
+/**
+ * etcd link: point ETCD_BIN_DIR/{etcd,etcdctl,etcdutl} at ETCD_INSTALL_ROOT/v<version>, which must
+ * be installed already (a rolling upgrade's switch to the staged version, or back to the old one).
+ */
+export const etcdLinkRequestSchema = z.object({ version: etcdVersion }).strict();
+export const etcdLinkResponseSchema = applyResultSchema.extend({ binary: z.string() });
 
 /**
  * etcd as a service. With systemd (PID 1): the unit ETCD_UNIT (EnvironmentFile=ETCD_ENV_FILE).

@@ -7,6 +7,8 @@ import {
   dataDirMoveAsideResponseSchema,
   etcdInstallRequestSchema,
   etcdInstallResponseSchema,
+  etcdLinkRequestSchema,
+  etcdLinkResponseSchema,
   etcdLogsRequestSchema,
   etcdLogsResponseSchema,
   etcdServiceRequestSchema,
@@ -106,6 +108,7 @@ export const routes = {
   fileRead: route('POST', '/v1/files/read', fileReadRequestSchema, fileReadResponseSchema),
   fileWrite: route('POST', '/v1/files/write', fileWriteRequestSchema, fileWriteResponseSchema),
   etcdInstall: route('POST', '/v1/etcd/install', etcdInstallRequestSchema, etcdInstallResponseSchema),
+  etcdLink: route('POST', '/v1/etcd/link', etcdLinkRequestSchema, etcdLinkResponseSchema),
   etcdService: route('POST', '/v1/etcd/service', etcdServiceRequestSchema, etcdServiceResponseSchema),
   etcdLogs: route('POST', '/v1/etcd/logs', etcdLogsRequestSchema, etcdLogsResponseSchema),
   dataDirMoveAside: route(

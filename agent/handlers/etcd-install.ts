@@ -36,13 +36,30 @@ async function applyLink(change: LinkChange): Promise<void> {
   else await removeLink(change.link);
 }
 
+/** Points the links at versionDir's programs; the actions taken. */
+async function linkVersion(
+  versionDir: string,
+  root: string,
+  binDir: string,
+  version: string,
+): Promise<string[]> {
+  const actions: string[] = [];
+  for (const change of await linkChanges(versionDir, root, binDir)) {
+    actions.push(
+      change.target ? `link ${change.link} -> ${change.target}` : `remove ${change.link} (not in ${version})`,
+    );
+    await applyLink(change);
+  }
+  return actions;
+}
+
 /**
  * Install etcd `version` from a tarball in the upload cache into `<installRoot>/v<version>`
- * (atomically) and point `<binDir>/{etcd,etcdctl,etcdutl}` at it. Nothing changes when that
- * version is there and linked. `layout` is for tests.
+ * (atomically) and, unless `link` is false, point `<binDir>/{etcd,etcdctl,etcdutl}` at it. Nothing
+ * changes when that version is there (and linked). `layout` is for tests.
  */
 export function makeEtcdInstall(layout: HostLayout = HOST_LAYOUT): Handler<typeof routes.etcdInstall> {
-  return async ({ tarball, version }) => {
+  return async ({ tarball, version, link }) => {
     await checkTarball(layout, tarball);
     const root = layout.installRoot;
     const versionDir = etcdVersionDir(version, root);
@@ -52,23 +69,40 @@ export function makeEtcdInstall(layout: HostLayout = HOST_LAYOUT): Handler<typeo
       if (!(await pathExists(tarball))) {
         throw new AgentError('E_AGENT_NOT_FOUND', `etcd tarball ${tarball} is not on this host`, 404);
       }
-      actions.push(`install etcd ${version} from ${tarball} into ${versionDir}`);
+      actions.push(
+        `install etcd ${version} from ${tarball} into ${versionDir}${link === false ? ' (not linked yet)' : ''}`,
+      );
       try {
         await unpackRelease(tarball, root, version);
       } catch (err) {
         throw new AgentError('E_AGENT_COMMAND_FAILED', err instanceof Error ? err.message : String(err));
       }
     }
-    for (const change of await linkChanges(versionDir, root, layout.binDir)) {
-      actions.push(
-        change.target
-          ? `link ${change.link} -> ${change.target}`
-          : `remove ${change.link} (not in ${version})`,
+    if (link !== false) actions.push(...(await linkVersion(versionDir, root, layout.binDir, version)));
+    return { changed: actions.length > 0, actions, binary: etcdBinary(layout) };
+  };
+}
+
+/**
+ * Point `<binDir>/{etcd,etcdctl,etcdutl}` at the installed `<installRoot>/v<version>` (a rolling
+ * upgrade's switch, or its rollback). Refused when that version is not installed intact.
+ */
+export function makeEtcdLink(layout: HostLayout = HOST_LAYOUT): Handler<typeof routes.etcdLink> {
+  return async ({ version }) => {
+    const root = layout.installRoot;
+    const versionDir = etcdVersionDir(version, root);
+    const found = await versionIn(versionDir);
+    if (found.version !== version) {
+      throw new AgentError(
+        'E_AGENT_NOT_FOUND',
+        `etcd ${version} is not installed in ${versionDir}${found.problem ? ` (${found.problem})` : ''}`,
+        404,
       );
-      await applyLink(change);
     }
+    const actions = await linkVersion(versionDir, root, layout.binDir, version);
     return { changed: actions.length > 0, actions, binary: etcdBinary(layout) };
   };
 }
 
 export const etcdInstall = makeEtcdInstall();
+export const etcdLink = makeEtcdLink();

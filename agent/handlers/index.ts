@@ -1,7 +1,7 @@
 import { clock } from './clock-read.ts';
 import { clockSync } from './clock-sync.ts';
 import { dataDirMoveAside } from './datadir.ts';
-import { etcdInstall } from './etcd-install.ts';
+import { etcdInstall, etcdLink } from './etcd-install.ts';
 import { etcdLogs } from './etcd-logs.ts';
 import { etcdService } from './etcd-service.ts';
 import { facts } from './facts.ts';
@@ -29,6 +29,7 @@ export const handlers: HandlerTable = {
   fileRead,
   fileWrite,
   etcdInstall,
+  etcdLink,
   etcdService,
   etcdLogs,
   dataDirMoveAside,

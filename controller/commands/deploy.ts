@@ -49,7 +49,7 @@ function printResult(r: DeployResult): void {
   const v = r.verify;
   if (v) {
     out.write(
-      `verified: ${v.members.length} members healthy, leader ${v.leader}, member list equals the inventory, ` +
+      `verified: ${v.members.length} members healthy, leader ${v.leader}, cluster version ${v.clusterVersion}, member list equals the inventory, ` +
         `${v.key.name} written via ${v.key.writtenVia} read back via ${v.key.readVia.join(', ')}\n`,
     );
   }

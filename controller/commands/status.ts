@@ -40,7 +40,10 @@ const offset = (ms: number | null, err: number | null) =>
 export function formatStatus(r: StatusReport): string {
   const out: string[] = [];
   if (r.error) out.push(`no member answered: ${r.error}`);
-  else out.push(`cluster ${r.clusterId}, leader ${r.leader ?? '(none)'}, ${r.members.length} members`);
+  else
+    out.push(
+      `cluster ${r.clusterId}, leader ${r.leader ?? '(none)'}, ${r.members.length} members, cluster version ${r.clusterVersion ?? '-'}`,
+    );
   if (r.quorumLost) out.push(r.quorumLost);
   if (r.members.length > 0) {
     const head = [

@@ -2,6 +2,7 @@
 import type { FactsResponse, FirewallOpenRequest, FirewallStateResponse } from '../../agent/api/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { Plan, Step } from '../plan/plan.ts';
+import { ETCD_BINARY } from '../render/settings.ts';
 import { type ClusterDecision, type ClusterMode, hasRun } from './cluster-mode.ts';
 import { chooseState, desiredConfig, type FileAccess, keepInitialSettings, planConfig } from './config.ts';
 import { type Exposure, planFirewall } from './firewall-plan.ts';
@@ -10,13 +11,15 @@ import { planService, restartOrder } from './service.ts';
 import { type SnapshotStep, snapshotStep } from './snapshot-step.ts';
 import { type HostFile, planTlsFiles } from './tls-files.ts';
 import type { TlsMigration } from './tls-migration.ts';
+import { type Upgrade, upgradeLine } from './upgrade-plan.ts';
 
 /** deploy's steps, each carrying what it writes, so running one never works it out again. */
 export type DeployStep =
   | (Step & { kind: 'clock'; host: string })
   /** The cluster: after the syncs, every clock within etcd's 1 s of the others. */
   | (Step & { kind: 'clock-check' })
-  | (Step & { kind: 'install'; host: string; version: string })
+  /** `stage`: unpacked beside the running version, linked at the member's restart (its `switch`). */
+  | (Step & { kind: 'install'; host: string; version: string; stage?: true })
   | (Step & { kind: 'firewall'; host: string; request: FirewallOpenRequest })
   | (Step & { kind: 'config'; host: string; env: string })
   | (Step & { kind: 'unit'; host: string; unit: string })
@@ -25,7 +28,8 @@ export type DeployStep =
   /** A TLS migration's second pass: the member's registered peer URL becomes https (ops/tls-migration.ts). */
   | (Step & { kind: 'peer-urls'; host: string; peerUrl: string })
   | (Step & { kind: 'start'; host: string })
-  | (Step & { kind: 'restart'; host: string })
+  /** `switch`: a rolling upgrade's member: link `to`, restart, caught up; else back to `from`. */
+  | (Step & { kind: 'restart'; host: string; switch?: Upgrade })
   /** Before the first restart: a snapshot on a running member's host (ops/snapshot-step.ts). */
   | SnapshotStep;
 
@@ -43,6 +47,8 @@ export interface DeployPlan extends Plan<DeployStep> {
   tlsPass?: 'dual' | 'tls';
   /** Why this plan cannot keep quorum throughout, if it cannot: deploy wants --allow-downtime. */
   downtime?: string;
+  /** A rolling version change of the running members ("upgrade etcd A → B: ...": upgradeLine). */
+  upgrade?: string;
 }
 
 export interface HostInput {
@@ -58,6 +64,8 @@ export interface HostInput {
   /** The env file's mode and owner, when it exists. */
   envAccess: FileAccess | undefined;
   unitFile: string | undefined;
+  /** The version the running member reports (its /v3/maintenance/status), when it answered. */
+  memberVersion?: string | undefined;
   /** The user the running etcd runs as (root where an older tskv started it). */
   runsAs: string | undefined;
   /** The preflight clock check failed on this host: what it observed. */
@@ -113,8 +121,28 @@ export function planDeploy(input: PlanInput): DeployPlan {
         together: 'sync clocks',
       });
     }
-    const install = planInstall(h.facts, inv.etcd);
-    if (install) prepare.push({ kind: 'install', host, version: inv.etcd.version, title: install });
+    // A running member's version changes at its own restart: the new one is staged, then switched to.
+    // What it runs, not what it links (a run of an older tskv relinked every host first).
+    const installed = h.facts.etcd.installed;
+    const runs = h.memberVersion ?? installed?.version;
+    const upgrade =
+      h.running &&
+      !bootstrapping &&
+      installed?.path === ETCD_BINARY &&
+      runs !== undefined &&
+      runs !== inv.etcd.version
+        ? { from: runs, to: inv.etcd.version }
+        : undefined;
+    const install = planInstall(h.facts, inv.etcd, upgrade !== undefined);
+    if (install) {
+      prepare.push({
+        kind: 'install',
+        host,
+        version: inv.etcd.version,
+        title: install,
+        ...(upgrade ? { stage: true as const } : {}),
+      });
+    }
     const firewall = planFirewall(h.firewall, input.exposure);
     if (firewall) prepare.push({ kind: 'firewall', host, request: firewall.request, title: firewall.title });
     const member = decision.memberByHost.get(host);
@@ -161,7 +189,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
         config.unit !== undefined ||
         tls?.restart === true ||
         newPeerUrl !== undefined,
-      installChanged: install !== undefined,
+      installChanged: install !== undefined || upgrade !== undefined,
       stale: h.stale,
       bootstrapping,
       runsAs: h.runsAs,
@@ -174,7 +202,13 @@ export function planDeploy(input: PlanInput): DeployPlan {
       start.push({ kind: 'start', host, title: service.title, together: 'start etcd' });
     } else {
       // A running member gets its new files just before its own restart, not while the others run.
-      restart.set(host, [...files, { kind: 'restart', host, title: service.title }]);
+      const title = upgrade
+        ? `switch to etcd ${upgrade.to} and restart; healthy and caught up with the leader before the next (back to ${upgrade.from} if not)`
+        : service.title;
+      restart.set(host, [
+        ...files,
+        { kind: 'restart', host, title, ...(upgrade ? { switch: upgrade } : {}) },
+      ]);
     }
   }
   // A member whose peer URL moved to TLS but that still serves plain peers (a move to TLS stopped
@@ -210,7 +244,17 @@ export function planDeploy(input: PlanInput): DeployPlan {
     leader: input.leader,
     ...(migration ? { tlsPass: migration.pass } : {}),
     ...(migration?.downtime ? { downtime: migration.downtime } : {}),
+    ...upgradeOf(steps),
   };
+}
+
+/** The plan's upgrade line, when its restarts switch versions. */
+function upgradeOf(steps: DeployStep[]): { upgrade?: string } {
+  const switched = steps.flatMap((s) => (s.kind === 'restart' && s.switch ? [s.switch] : []));
+  const first = switched[0];
+  if (!first) return {};
+  const from = [...new Set(switched.map((u) => u.from))].join(', ');
+  return { upgrade: upgradeLine({ from, to: first.to }) };
 }
 
 /** The steps on one host, in plan order. */

@@ -33,11 +33,16 @@ export function checkVersionChange(host: string, from: string, to: string): void
   );
 }
 
-/** The install step's title, or undefined when the inventory's etcd is in place. */
-export function planInstall(facts: FactsResponse, etcd: EtcdSpec): string | undefined {
+/**
+ * The install step's title, or undefined when the inventory's etcd is in place. `staged`: a running
+ * member's new version is unpacked beside the one it runs, and linked only at its own restart.
+ */
+export function planInstall(facts: FactsResponse, etcd: EtcdSpec, staged = false): string | undefined {
   const have = facts.etcd.installed;
   if (have && have.path === ETCD_BINARY && have.version === etcd.version) return undefined;
   if (have && facts.etcd.dataDir.hasData) checkVersionChange(facts.hostname, have.version, etcd.version);
+  if (staged && have)
+    return `stage etcd ${etcd.version} beside ${have.version} (linked at this member's restart)`;
   const was = have
     ? have.path === ETCD_BINARY
       ? ` (replacing ${have.version})`

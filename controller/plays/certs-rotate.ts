@@ -35,11 +35,11 @@ import { forEachHost } from '../run/progress.ts';
 import type { Executor } from '../run/runner.ts';
 import { refuseOtherCa } from './deploy.ts';
 import { hostTlsFiles, readHostFile, tlsWants } from './deploy-gather.ts';
-import { restartMember } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { serviceCall, writeTlsFiles } from './host-etcd.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { type PlayResult, runLockedPlay } from './locked-play.ts';
+import { restartMember } from './rolling-restart.ts';
 import type { Session } from './session.ts';
 import { refuseNoSnapshotRoom, runSnapshotStep } from './snapshot-step-run.ts';
 

@@ -14,7 +14,7 @@ import { memberTlsMaterial } from '../pki/index.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import { forEachHost } from '../run/progress.ts';
 import { type ServiceStatus, serviceCall } from './host-etcd.ts';
-import type { LiveCluster } from './live-cluster.ts';
+import type { LiveCluster, LiveView } from './live-cluster.ts';
 import type { PreflightReport } from './preflight.ts';
 import type { HostChannel } from './session.ts';
 
@@ -26,6 +26,8 @@ export interface Gathered {
   members: EtcdMember[] | undefined;
   /** The leader's host name, when known. */
   leader: string | undefined;
+  /** The live members' probes (health, status), when some member runs. */
+  probes?: LiveView['probes'];
 }
 
 /** A file of the host's through its agent; undefined when it does not exist. */
@@ -144,11 +146,15 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
   }
   const view = await live.view().catch(() => undefined);
   const leader = view?.members.find((m) => m.id === view.leaderId);
+  for (const h of hosts) {
+    h.memberVersion = view?.probes.find((p) => p.host === h.spec.name && h.running)?.status?.version;
+  }
   return {
     hosts,
     runtimes,
     services,
     members: view?.members,
     leader: leader ? hostAt(session.inventory, leader)?.name : undefined,
+    ...(view ? { probes: view.probes } : {}),
   };
 }

@@ -4,7 +4,6 @@ import { TskvError } from '../errors.ts';
 import type { DeployStep } from '../ops/deploy-plan.ts';
 import { memberAt } from '../ops/membership.ts';
 import { loopbackSchemeOfEnv } from '../ops/tls-migration.ts';
-import type { Progress } from '../run/progress.ts';
 import type { Executor } from '../run/runner.ts';
 import { type ClockOptions, type ClockSyncs, checkClocksAgree, syncClock } from './clock-sync.ts';
 import type { TarballState } from './etcd-prefetch.ts';
@@ -12,7 +11,7 @@ import { openFirewall } from './firewall.ts';
 import { installEtcd, serviceCall, writeEnvFile, writeTlsFiles } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import { checkOthersHealthy, waitMemberHealthy } from './member-health.ts';
-import type { HostChannel } from './session.ts';
+import { restartMember, upgradeMember } from './rolling-restart.ts';
 import { runSnapshotStep } from './snapshot-step-run.ts';
 
 export interface DeployContext {
@@ -41,7 +40,14 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
       case 'clock':
         return syncClock(ch, live.session, ctx.clock, syncs);
       case 'install':
-        return installEtcd(ch, ctx.artifact, step.version, progress, ctx.prefetched?.get(step.host));
+        return installEtcd(
+          ch,
+          ctx.artifact,
+          step.version,
+          progress,
+          ctx.prefetched?.get(step.host),
+          step.stage === true,
+        );
       case 'firewall':
         return openFirewall(ch, step.request);
       case 'config':
@@ -77,30 +83,11 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
         return started.actions;
       }
       case 'restart':
-        return restartMember(live, ch, progress, () => servesWritten(step.host));
+        return step.switch
+          ? upgradeMember(live, ch, step.switch, progress, () => servesWritten(step.host))
+          : restartMember(live, ch, progress, () => servesWritten(step.host));
       case 'snapshot':
         return runSnapshotStep(live.session, step);
     }
   };
-}
-
-/**
- * A rolling restart's one member: only while every other member is healthy, and back healthy
- * before the step ends (deploy, certs rotate).
- */
-export async function restartMember(
-  live: LiveCluster,
-  ch: HostChannel,
-  progress: Progress,
-  /** Once it restarted, before it is asked whether it is healthy (deploy: the scheme it serves now). */
-  restartedHook?: () => void,
-): Promise<string[]> {
-  progress('checking the other members');
-  const self = memberAt(live.session.inventory, (await live.memberList()).members, ch.spec);
-  await checkOthersHealthy(live, self?.id, `restarting ${ch.spec.name}`);
-  const restarted = await serviceCall(ch, 'restart');
-  restartedHook?.();
-  progress(`restarted (pid ${restarted.pid ?? '?'}), waiting until healthy`);
-  await waitMemberHealthy(ch, live.tunnels.endpoint(ch.conn), restarted, 'restart etcd');
-  return restarted.actions;
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { TskvError } from '../errors.ts';
 import { EtcdCluster, type EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
+import { minorOfVersion } from '../ops/upgrade-plan.ts';
 import { clientUrl, peerUrl } from '../render/urls.ts';
 import { waitFor } from '../wait.ts';
 import type { LiveCluster } from './live-cluster.ts';
@@ -22,11 +23,43 @@ export interface VerifiedMember {
 export interface VerifyReport {
   members: VerifiedMember[];
   leader: string;
+  /** /version's etcdcluster once it reached the inventory's minor version ("3.5.0"). */
+  clusterVersion: string;
   /** The key written through `writtenVia` and read back through every other member. */
   key: { name: string; writtenVia: string; readVia: string[] };
 }
 
 const DEADLINE_MS = 10_000;
+/** etcd's leader raises the cluster version a few seconds after the last member upgrades. */
+const CLUSTER_VERSION_DEADLINE_MS = 30_000;
+
+/**
+ * The cluster version once it is the inventory's minor version: after a rolling upgrade etcd moves
+ * it on its own a few seconds after the last member runs the new version (and a new cluster
+ * decides it just after it starts).
+ */
+async function waitClusterVersion(live: LiveCluster, version: string): Promise<string> {
+  const want = minorOfVersion(version);
+  let seen: string | undefined;
+  await waitFor(
+    async () => {
+      seen = await live.clusterVersion();
+      return seen !== undefined && minorOfVersion(seen) === want;
+    },
+    {
+      deadlineMs: CLUSTER_VERSION_DEADLINE_MS,
+      intervalMs: 250,
+      describe: `the cluster version to become ${want}`,
+    },
+  ).catch(() => {
+    throw new TskvError(
+      'E_CLUSTER_VERSION',
+      `every member runs etcd ${version}, but the cluster version is ${seen ?? 'unknown (no member answered /version)'}, not ${want}, after ${CLUSTER_VERSION_DEADLINE_MS / 1000}s`,
+      { step: 'verify', fix: 'see tskv status and the member logs; re-run deploy to check again' },
+    );
+  });
+  return seen!;
+}
 
 function fail(message: string, fix?: string): never {
   throw new TskvError('E_VERIFY', message, { step: 'verify', ...(fix ? { fix } : {}) });
@@ -129,6 +162,7 @@ export async function verifyCluster(live: LiveCluster): Promise<VerifyReport> {
       };
     }),
     leader: leaders[0]!.endpoint,
+    clusterVersion: await waitClusterVersion(live, inv.etcd.version),
     key: { name: key, writtenVia: first!.name, readVia: rest.map((c) => c.name) },
   };
 }

@@ -14,11 +14,12 @@ import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
 import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
+import { judgeUpgrade, memberVersions } from '../ops/upgrade-plan.ts';
 import { acceptedTrust, clientTlsSources, describePkiChanges, ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
-import { gatherDeploy, tlsWants } from './deploy-gather.ts';
+import { type Gathered, gatherDeploy, tlsWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { prefetchEtcd } from './etcd-prefetch.ts';
@@ -183,6 +184,17 @@ async function settleTls(
   if (pki.changes.length > 0) await withWants();
 }
 
+/** A version change of the live members etcd does not support, or over a cluster not fully healthy. */
+function refuseUnsafeUpgrade(inv: Inventory, gathered: Gathered): void {
+  if (!gathered.probes) return;
+  const installed = new Map(
+    gathered.hosts.flatMap((h) =>
+      h.facts.etcd.installed ? [[h.spec.name, h.facts.etcd.installed.version]] : [],
+    ),
+  );
+  judgeUpgrade(inv.etcd.version, memberVersions(gathered.probes, installed));
+}
+
 /** Preflight, then the plan from every host's state and the live member list. */
 async function planFromHosts(
   live: LiveCluster,
@@ -205,6 +217,7 @@ async function planFromHosts(
   // The hosts a recovery has not brought back yet are recover's to bring back, not deploy's.
   if (gathered.members) await live.refuseDuringRecovery('deploy');
   refuseLeavingTls(inv, gathered.hosts);
+  refuseUnsafeUpgrade(inv, gathered);
   if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
     allowExistingData: options.allowExistingData,

@@ -43,7 +43,8 @@ export function serviceCall(
 
 /**
  * Pushes the etcd tarball (unless the host's cache already holds these bytes, or a push started
- * during preflight got it there) and installs etcd from it. Returns the actions taken.
+ * during preflight got it there) and installs etcd from it. Returns the actions taken. `stage`:
+ * unpacked only, the links left on the version the member runs (a rolling upgrade).
  */
 export async function installEtcd(
   ch: HostChannel,
@@ -51,6 +52,7 @@ export async function installEtcd(
   version: string,
   progress: Progress = () => {},
   prefetched?: Promise<TarballState | undefined>,
+  stage = false,
 ): Promise<string[]> {
   const early = await prefetched;
   let tarball = typeof early === 'object' ? early : undefined;
@@ -59,10 +61,10 @@ export async function installEtcd(
     progress(`pushing ${a.fileName}`);
     tarball = await pushTarball(ch, a);
   }
-  progress(`installing etcd ${version}`);
+  progress(`${stage ? 'staging' : 'installing'} etcd ${version}`);
   const r = await ch.agent.call(
     routes.etcdInstall,
-    { tarball: remoteTarballPath(tarball.form), version },
+    { tarball: remoteTarballPath(tarball.form), version, ...(stage ? { link: false } : {}) },
     { step: 'install etcd', timeoutMs: 120_000 },
   );
   return [...(tarball.pushed ? [`uploaded ${tarball.form.fileName}`] : []), ...r.actions];

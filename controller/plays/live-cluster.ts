@@ -171,6 +171,15 @@ export class LiveCluster {
     };
   }
 
+  /**
+   * The cluster version (/version's etcdcluster, "3.5.0"; "not_decided" before the members agree on
+   * one) as the first connected member that answers says; undefined when none answers.
+   */
+  async clusterVersion(): Promise<string | undefined> {
+    const answers = await this.cluster(PROBE_TIMEOUT_MS).each((c) => c.version());
+    return answers.flatMap((a) => (a.ok ? [a.value.cluster] : []))[0];
+  }
+
   /** The replacement under way, if one is (its record validated). */
   readJournal(): Promise<ReplaceJournal | undefined> {
     return this.journal.read(replaceJournalSchema);

@@ -146,6 +146,41 @@ export async function waitCaughtUp(
   );
 }
 
+/**
+ * How far behind the leader's raft index a restarted member may be and count as caught up: a
+ * cluster taking writes moves on while the member is asked, so equality may never be seen.
+ */
+export const CAUGHT_UP_GAP = 50;
+
+/**
+ * A rolling restart's member, healthy again, has applied the log up to within CAUGHT_UP_GAP of the
+ * leader's raft index (both from /v3/maintenance/status): only then may the next member go down.
+ */
+export async function waitCaughtUpWithLeader(
+  live: LiveCluster,
+  ch: HostChannel,
+  started: ServiceStatus,
+  step: string,
+  progress: Progress = () => {},
+): Promise<void> {
+  const host = ch.spec.name;
+  await waitWatched(
+    ch,
+    started,
+    async () => {
+      const { view, m } = await viewWithMember(live, host);
+      const leader = view.probes.find((p) => p.member.id === view.leaderId);
+      const mine = view.probes.find((p) => p.member.id === m.id);
+      if (!mine?.status || !leader?.status) return false;
+      progress(
+        `${host} has applied raft index ${mine.status.raftAppliedIndex}, the leader is at ${leader.status.raftIndex}`,
+      );
+      return mine.status.raftAppliedIndex + CAUGHT_UP_GAP >= leader.status.raftIndex;
+    },
+    { step, describe: `${host} to catch up with the leader`, intervalMs: VIEW_POLL_MS, stopOnFailure: true },
+  );
+}
+
 /** The member on `host` is a started voter under its name, and every member is healthy. */
 export async function waitAllHealthy(
   live: LiveCluster,

@@ -212,7 +212,12 @@ async function promote(live: LiveCluster, host: string): Promise<void> {
   }
 }
 
-async function moveLeaderAway(live: LiveCluster, id: EtcdId, name: string): Promise<string[] | undefined> {
+/** Hands leadership to the healthy voter furthest along, when member `id` leads (replace; rolling restarts). */
+export async function moveLeaderAway(
+  live: LiveCluster,
+  id: EtcdId,
+  name: string,
+): Promise<string[] | undefined> {
   const view = await live.view();
   if (view.leaderId !== id) return;
   const target = view.probes

@@ -62,6 +62,8 @@ export interface HostCert {
 export interface StatusReport {
   clusterId: string | null;
   leader: string | null;
+  /** /version's etcdcluster ("3.5.0"), once the members agree on one. */
+  clusterVersion: string | null;
   members: MemberRow[];
   hosts: HostRow[];
   drift: DriftProblem[];
@@ -159,6 +161,7 @@ export async function gatherStatus(live: LiveCluster): Promise<StatusReport> {
     return {
       clusterId: null,
       leader: null,
+      clusterVersion: null,
       members: [],
       hosts: await hostRows(live, new Map(), new Set()),
       drift: [],
@@ -190,6 +193,7 @@ export async function gatherStatus(live: LiveCluster): Promise<StatusReport> {
   return {
     clusterId: idToHex(view.clusterId),
     leader: leader ? leader.name || leader.idHex : null,
+    clusterVersion: (await live.clusterVersion().catch(() => undefined)) ?? null,
     members,
     hosts: await hostRows(
       live,

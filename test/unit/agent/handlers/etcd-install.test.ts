@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeEtcdInstall } from '../../../../agent/handlers/etcd-install.ts';
+import { makeEtcdInstall, makeEtcdLink } from '../../../../agent/handlers/etcd-install.ts';
 import { layoutUnder } from '../../../../agent/policy/layout.ts';
 import { FAKE_ETCD, writeFakeEtcd } from './fake-etcd.ts';
 
@@ -89,5 +89,38 @@ describe('etcdInstall', () => {
 
   test('a missing tarball: not found', async () => {
     await assert.rejects(install(join(cacheDir, 'nope.tar.gz'), '3.4.99'), { code: 'E_AGENT_NOT_FOUND' });
+  });
+
+  test('link false stages beside the linked version; etcdLink switches to it and back', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'tskv-stage-'));
+    try {
+      const layout = layoutUnder(fresh);
+      const a = makeTarball(fresh, layout.uploadCacheDir, '3.4.23', ['etcd', 'etcdctl']);
+      const b = makeTarball(fresh, layout.uploadCacheDir, '3.5.30', ['etcd', 'etcdctl', 'etcdutl']);
+      const etcdInstall = makeEtcdInstall(layout);
+      const etcdLink = makeEtcdLink(layout);
+      const linked = () => readlinkSync(join(layout.binDir, 'etcd'));
+      await etcdInstall({ tarball: a, version: '3.4.23' }, ctx);
+      const staged = await etcdInstall({ tarball: b, version: '3.5.30', link: false }, ctx);
+      assert.equal(staged.actions.length, 1);
+      assert.match(staged.actions[0] ?? '', /v3\.5\.30 \(not linked yet\)$/);
+      assert.equal(linked(), join(layout.installRoot, 'v3.4.23/etcd'), 'the running version stays linked');
+      const again = await etcdInstall({ tarball: b, version: '3.5.30', link: false }, ctx);
+      assert.equal(again.changed, false);
+      const up = await etcdLink({ version: '3.5.30' }, ctx);
+      assert.equal(up.changed, true);
+      assert.equal(linked(), join(layout.installRoot, 'v3.5.30/etcd'));
+      assert.equal((await etcdLink({ version: '3.5.30' }, ctx)).changed, false);
+      await etcdLink({ version: '3.4.23' }, ctx);
+      assert.equal(linked(), join(layout.installRoot, 'v3.4.23/etcd'));
+      assert.deepEqual(readdirSync(layout.binDir).sort(), ['etcd', 'etcdctl']);
+      await assert.rejects(etcdLink({ version: '3.6.0' }, ctx), {
+        code: 'E_AGENT_NOT_FOUND',
+        message: /etcd 3\.6\.0 is not installed/,
+      });
+      assert.equal(linked(), join(layout.installRoot, 'v3.4.23/etcd'), 'a refused link changes nothing');
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 });

@@ -36,6 +36,7 @@ describe('formatStatus', () => {
   const report: StatusReport = {
     clusterId: 'abc',
     leader: 'h102',
+    clusterVersion: '3.5.0',
     members: [
       {
         id: '84099faad6d56427',
@@ -106,7 +107,7 @@ describe('formatStatus', () => {
   };
   test("members, hosts with clock offsets and etcd service, a down member's log, and drift with its fix", () => {
     const text = formatStatus(report);
-    assert.match(text, /^cluster abc, leader h102, 1 members$/m);
+    assert.match(text, /^cluster abc, leader h102, 1 members, cluster version 3\.5\.0$/m);
     assert.match(
       text,
       /^84099faad6d56427 +h102 +started +healthy +yes +3\.4\.23 +20 kB +2 +17 +http:\/\/192\.168\.100\.102:2380/m,

@@ -248,8 +248,8 @@ describe('planDeploy', () => {
       steps.map((s) => s.kind),
       ['install', 'unit', 'restart'],
     );
-    assert.match(steps[0]!.title, /replacing 3\.4\.23/);
-    assert.match(steps.at(-1)!.title, /new etcd version, configuration changed/);
+    assert.match(steps[0]!.title, /^stage etcd 3\.5\.30 beside 3\.4\.23/);
+    assert.match(steps.at(-1)!.title, /^switch to etcd 3\.5\.30 and restart/);
   });
 
   test('a clock problem is planned first', async () => {
