@@ -14,7 +14,7 @@ import { memberTlsMaterial } from '../pki/index.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import { forEachHost } from '../run/progress.ts';
 import { type ServiceStatus, serviceCall } from './host-etcd.ts';
-import type { LiveCluster } from './live-cluster.ts';
+import type { LiveCluster, LiveView } from './live-cluster.ts';
 import type { PreflightReport } from './preflight.ts';
 import type { HostChannel } from './session.ts';
 
@@ -26,6 +26,8 @@ export interface Gathered {
   members: EtcdMember[] | undefined;
   /** The leader's host name, when known. */
   leader: string | undefined;
+  /** The members' health and the leader, when some member runs (membership changes are planned from it). */
+  view?: LiveView | undefined;
 }
 
 /** A file of the host's through its agent; undefined when it does not exist. */
@@ -150,5 +152,6 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
     services,
     members: view?.members,
     leader: leader ? hostAt(session.inventory, leader)?.name : undefined,
+    view,
   };
 }

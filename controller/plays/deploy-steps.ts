@@ -3,6 +3,7 @@ import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { TskvError } from '../errors.ts';
 import type { DeployStep } from '../ops/deploy-plan.ts';
 import { memberAt } from '../ops/membership.ts';
+import { isScaleStep } from '../ops/scale-plan.ts';
 import { loopbackSchemeOfEnv } from '../ops/tls-migration.ts';
 import type { Progress } from '../run/progress.ts';
 import type { Executor } from '../run/runner.ts';
@@ -12,6 +13,7 @@ import { openFirewall } from './firewall.ts';
 import { installEtcd, serviceCall, writeEnvFile, writeTlsFiles } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import { checkOthersHealthy, waitMemberHealthy } from './member-health.ts';
+import { scaleExecutor } from './scale-steps.ts';
 import type { HostChannel } from './session.ts';
 import { runSnapshotStep } from './snapshot-step-run.ts';
 
@@ -22,6 +24,8 @@ export interface DeployContext {
   artifact: () => Promise<EtcdArtifact>;
   /** Per host, the tarball push started during preflight (see etcd-prefetch.ts). */
   prefetched?: Map<string, Promise<TarballState | undefined>>;
+  /** Leaving members' hosts that could not be reached to retire them (scale-steps.ts). */
+  notCleaned?: string[];
 }
 
 export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
@@ -34,8 +38,10 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
     const scheme = loopbackSchemeOfEnv(written.get(host));
     if (scheme) live.tunnels.useScheme(host, scheme);
   };
+  const scale = scaleExecutor(live, ctx.notCleaned ?? []);
   return async (step, progress) => {
     if (step.kind === 'clock-check') return checkClocksAgree(live.session, ctx.clock, syncs);
+    if (isScaleStep(step)) return scale(step, progress);
     const ch = live.channel(step.host);
     switch (step.kind) {
       case 'clock':

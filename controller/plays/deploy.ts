@@ -13,6 +13,7 @@ import { tlsOn } from '../inventory/tls.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
+import { noScale } from '../ops/scale-plan.ts';
 import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
 import { acceptedTrust, clientTlsSources, describePkiChanges, ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
@@ -22,6 +23,7 @@ import { gatherDeploy, tlsWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { prefetchEtcd } from './etcd-prefetch.ts';
+import { clusterExposure } from './firewall.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { judgeFirewallsAgain, type PreflightReport, runPreflight } from './preflight.ts';
 import type { Session } from './session.ts';
@@ -63,6 +65,8 @@ export interface DeployResult {
   steps: StepRecord[];
   started: string[];
   restarted: string[];
+  /** Members removed from the cluster whose hosts could not be reached to retire them. */
+  notCleaned: string[];
   verify: VerifyReport | undefined;
   error: ErrorDocument | undefined;
 }
@@ -183,6 +187,17 @@ async function settleTls(
   if (pki.changes.length > 0) await withWants();
 }
 
+/** A replacement under way owns the membership until it ends: deploy adds and removes none meanwhile. */
+async function refuseDuringReplacement(live: LiveCluster): Promise<void> {
+  const j = await live.readJournal();
+  if (!j) return;
+  throw new TskvError(
+    'E_REFUSED',
+    `not changing the membership: the replacement ${j.oldName}=${j.new} is under way; nothing was changed`,
+    { step: 'plan', fix: 'finish it first (re-run that tskv replace command; tskv status shows it)' },
+  );
+}
+
 /** Preflight, then the plan from every host's state and the live member list. */
 async function planFromHosts(
   live: LiveCluster,
@@ -212,10 +227,14 @@ async function planFromHosts(
     gathered.hosts.map((h) => ({ spec: h.spec, envFile: h.envFile, hasData: h.facts.etcd.dataDir.hasData })),
     gathered.members,
   );
+  const leaving = decision.scale?.leaves ?? [];
+  if (!noScale(decision.scale)) await refuseDuringReplacement(live);
   const plan = planDeploy({
     inv,
     hosts: gathered.hosts,
     decision,
+    view: gathered.view,
+    exposureWhileLeaving: leaving.length > 0 && tlsOn(inv) ? await clusterExposure(inv, leaving) : undefined,
     leader: gathered.leader,
     migration,
     exposure: pre.exposure,
@@ -225,6 +244,10 @@ async function planFromHosts(
   await refuseNoSnapshotRoom(live.session, plan.steps);
   return plan;
 }
+
+/** What removing members asks: they leave service with their data. */
+const removeQuestion = (removes: string[]) =>
+  `remove ${removes.join(', ')} from the cluster (one at a time; their data dirs are moved aside, not deleted)`;
 
 function mergeActions(a: Record<string, string[]>, b: Record<string, string[]>): Record<string, string[]> {
   const out = { ...a };
@@ -245,6 +268,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     steps: [],
     started: [],
     restarted: [],
+    notCleaned: [],
     verify: undefined,
     error: undefined,
   };
@@ -273,16 +297,19 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
       },
       dryRun: options.dryRun,
       yes: options.yes,
-      question: (plan) =>
-        plan.restarts.length > 0
-          ? {
-              what:
+      question: (plan) => {
+        const what = [
+          ...(plan.restarts.length > 0
+            ? [
                 plan.tlsPass === 'dual'
                   ? `restart ${plan.restarts.join(', ')} twice (running members, one at a time: moving the cluster to TLS)`
                   : `restart ${plan.restarts.join(', ')} (running members, one at a time)`,
-              rerun: options.rerun,
-            }
-          : undefined,
+              ]
+            : []),
+          ...(plan.removes?.length ? [removeQuestion(plan.removes)] : []),
+        ];
+        return what.length > 0 ? { what: what.join(', and '), rerun: options.rerun } : undefined;
+      },
       run: async (plan, stillLocked) => {
         const runOne = (p: DeployPlan) =>
           isNoop(p)
@@ -294,6 +321,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
                   live,
                   clock: { stepClock: options.stepClock, allowSkew: options.allowSkew },
                   artifact,
+                  notCleaned: result.notCleaned,
                   ...(prefetched ? { prefetched } : {}),
                 }),
               });
@@ -316,11 +344,15 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
       return result;
     }
     if (outcome.kind === 'declined') {
-      throw new TskvError(
-        'E_NOT_CONFIRMED',
-        `not restarting ${outcome.plan.restarts.join(', ')}: not confirmed; nothing was changed`,
-        { step: 'confirm', fix: 'answer yes, or pass --yes' },
-      );
+      const p = outcome.plan;
+      const not = [
+        ...(p.restarts.length ? [`restarting ${p.restarts.join(', ')}`] : []),
+        ...(p.removes?.length ? [`removing ${p.removes.join(', ')}`] : []),
+      ];
+      throw new TskvError('E_NOT_CONFIRMED', `not ${not.join(' nor ')}: not confirmed; nothing was changed`, {
+        step: 'confirm',
+        fix: 'answer yes, or pass --yes',
+      });
     }
     const run = outcome.result;
     result.plan = outcome.plan;
