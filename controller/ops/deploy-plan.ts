@@ -1,5 +1,6 @@
 /** Facts + inventory → deploy's plan: every step with what it writes. Pure: the play gathers, this decides, plan/ prints. */
 import type { FactsResponse, FirewallOpenRequest, FirewallStateResponse } from '../../agent/api/index.ts';
+import { TskvError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { Plan, Step } from '../plan/plan.ts';
 import { type ClusterDecision, type ClusterMode, hasRun } from './cluster-mode.ts';
@@ -107,7 +108,15 @@ export interface PlanInput {
 /** The membership change the inventory asks for, when the cluster runs and the inventory explains one. */
 function scalePlan(input: PlanInput): ScalePlan | undefined {
   const { decision, view } = input;
-  if (noScale(decision.scale) || view === undefined) return undefined;
+  if (noScale(decision.scale)) return undefined;
+  if (view === undefined) {
+    // Without the members' health no removal can be judged, and a joining host must not start alone.
+    throw new TskvError(
+      'E_NO_CLUSTER',
+      'the inventory adds or removes members, but the members did not answer a status check; nothing was changed',
+      { step: 'plan', fix: 'tskv status shows which members are down; re-run deploy once they answer' },
+    );
+  }
   const running = new Set(input.hosts.filter((h) => h.running).map((h) => h.spec.name));
   return planScale({ inv: input.inv, drift: decision.scale!, view, running });
 }

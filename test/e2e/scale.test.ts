@@ -11,6 +11,7 @@ import { loadInventory } from '../../controller/inventory/load.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { assertDeployed, deploy, etcdPids } from './deploy-helpers.ts';
 import { deployedLab, type Live, names, openLive, SequentialWriter, tskv } from './replace-helpers.ts';
+import { killedAt } from './sweep.ts';
 
 const NAME = 'e2e-sc';
 const HOSTS = ['h102', 'docker', 'h104', 'h105', 'h106'];
@@ -57,16 +58,31 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
     assert.deepEqual(names(await live.members()), ['docker', 'h102', 'h104']);
   });
 
-  test('3 → 5: two hosts added join one at a time under writes; the others keep running', async () => {
+  test('3 → 5: two hosts added join one at a time under writes (killed twice mid-way, resumed); the others keep running', async () => {
     const pids = await etcdPids(lab);
     const writer = new SequentialWriter(live.live.cluster(), 'sc-up', 20);
     await writer.acknowledgesMore(20);
+    // Killed with h105 started but not promoted: the re-run promotes it, then adds h106 ...
+    await killedAt(['deploy', all, '--yes'], { before: 'member-promote@h105' });
+    let learners = (await live.members()).filter((m) => m.isLearner);
+    assert.deepEqual(names(learners), ['h105']);
+    // ... and is killed with h106 added but not started: the last run starts and promotes it.
+    await killedAt(['deploy', all, '--yes'], { before: 'member-start@h106' });
+    learners = (await live.members()).filter((m) => m.isLearner);
+    assert.deepEqual(
+      learners.map((m) => m.started),
+      [false],
+    );
     const run = await deploy(all, ['--yes']);
     await writer.acknowledgesMore(20);
     await writer.stop();
     assertDeployed(run);
-    assert.deepEqual(run.doc.plan?.adds, ['h105', 'h106']);
-    assert.match(run.doc.plan?.order ?? '', /^order: add h105, h106/);
+    assert.deepEqual(run.doc.plan?.adds, ['h106']);
+    assert.deepEqual(
+      run.doc.steps.filter((s) => s.host === 'h106' && s.kind.startsWith('member-')).map((s) => s.kind),
+      ['member-start', 'member-caught-up', 'member-promote'],
+    );
+    assert.match(run.doc.plan?.order ?? '', /^order: add h106/);
     const members = await live.members();
     assert.deepEqual(names(members), ['docker', 'h102', 'h104', 'h105', 'h106']);
     assert.ok(
@@ -140,5 +156,17 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
       await live.service(down, 'start');
       await live.waitAllHealthy();
     }
+  });
+
+  test('a removed host that cannot be reached: the member is still removed, the result says its host was not cleaned', async () => {
+    const members = names(await live.members());
+    const gone = members[0]!;
+    await lab.host(gone).exec('pkill -x sshd || true');
+    const two = without([...HOSTS.filter((h) => !members.includes(h)), gone], 'two.yaml');
+    const run = await deploy(two, ['--yes']);
+    assertDeployed(run);
+    assert.deepEqual(run.doc.notCleaned, [gone]);
+    assert.match(run.doc.plan?.warnings?.[0] ?? '', /^2 members tolerate no more failures than 1/);
+    assert.deepEqual(names(await live.members()), members.slice(1));
   });
 });

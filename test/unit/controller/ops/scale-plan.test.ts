@@ -236,4 +236,23 @@ describe('planDeploy with a membership change', () => {
     );
     assert.match(text, /order: snapshot → add h105 .* → restart docker → remove h104/);
   });
+
+  test('members that did not answer a status check: a membership change is refused, never planned blind', async () => {
+    const inv = await dep.seedInventory((i) => {
+      i.hosts = i.hosts.filter((h) => h.name !== 'h104');
+    });
+    const seed = await dep.seedInventory();
+    const all = ['docker', 'h102', 'h104'].map((n) => dep.member(seed, n));
+    const hosts = ['docker', 'h102'].map((n) => dep.convergedHost(inv, n));
+    const decision = decideClusterMode(
+      inv,
+      hosts.map((h) => ({ name: h.spec.name, running: true, hasData: true, strayPids: [] })),
+      all,
+      { allowExistingData: false },
+    );
+    assert.throws(
+      () => planDeploy({ inv, hosts, decision, leader: undefined, exposure: dep.exposureOf(inv) }),
+      (err: unknown) => err instanceof TskvError && err.code === 'E_NO_CLUSTER',
+    );
+  });
 });
