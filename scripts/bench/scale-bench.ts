@@ -18,8 +18,8 @@ const ADDED = SCALE_HOSTS.slice(3);
 
 export interface ScaleSample {
   ms: number;
-  /** Per added member, the time of its own membership steps. */
-  perMember: { host: string; ms: number }[];
+  /** Per added member, the time of its own membership steps, and of each. */
+  perMember: { host: string; ms: number; steps: { kind: string; ms: number }[] }[];
   lostWrites: number;
   requests: number;
   failedRequests: number;
@@ -43,12 +43,12 @@ async function scaleOnce(labName: string, run: number, log: (s: string) => void)
     if (scaled.code !== 0)
       throw new Error(`deploy 3 → 5 failed (exit ${scaled.code}):\n${outputTail(scaled)}`);
     const doc = JSON.parse(scaled.stdout) as DeployResult;
-    const perMember = ADDED.map((host) => ({
-      host,
-      ms: doc.steps
+    const perMember = ADDED.map((host) => {
+      const steps = doc.steps
         .filter((s) => s.host === host && s.kind.startsWith('member-'))
-        .reduce((sum, s) => sum + s.ms, 0),
-    }));
+        .map((s) => ({ kind: s.kind, ms: s.ms }));
+      return { host, ms: steps.reduce((sum, s) => sum + s.ms, 0), steps };
+    });
     return { ms: scaled.ms, perMember, lostWrites: (await load.lost()).length, ...counts };
   } finally {
     await load.stop();
@@ -64,7 +64,7 @@ export async function scales(lab: string, runs: number, ctx: SeriesContext): Pro
     try {
       const s = await scaleOnce(lab, run, ctx.log);
       ctx.log(
-        `  3 → 5: ${(s.ms / 1000).toFixed(2)} s (${s.perMember.map((m) => `${m.host} ${(m.ms / 1000).toFixed(2)} s`).join(', ')}), ${s.lostWrites} writes lost`,
+        `  3 → 5: ${(s.ms / 1000).toFixed(2)} s (${s.perMember.map((m) => `${m.host} ${(m.ms / 1000).toFixed(2)} s: ${m.steps.map((x) => `${x.kind} ${(x.ms / 1000).toFixed(2)}`).join(', ')}`).join('; ')}), ${s.lostWrites} writes lost`,
       );
       samples.push(s);
     } catch (err) {
