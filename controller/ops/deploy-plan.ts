@@ -10,6 +10,8 @@ import { type Exposure, planFirewall, planFirewallWhileLeaving } from './firewal
 import { planInstall } from './install.ts';
 import {
   type LeavingHost,
+  type LeavingRecord,
+  leftovers,
   noScale,
   orderNote,
   planScale,
@@ -103,12 +105,16 @@ export interface PlanInput {
   view?: ClusterView | undefined;
   /** Members leave (TLS on): the exposure that still lets them in until they are removed. */
   exposureWhileLeaving?: Exposure | undefined;
+  /** Members deploy recorded as leaving (ops/scale-plan.ts LEAVING_KEY). */
+  leavingRecord?: LeavingRecord | undefined;
 }
 
 /** The membership change the inventory asks for, when the cluster runs and the inventory explains one. */
 function scalePlan(input: PlanInput): ScalePlan | undefined {
   const { decision, view } = input;
-  if (noScale(decision.scale)) return undefined;
+  const recorded = input.leavingRecord ?? [];
+  const left = view ? leftovers(input.inv, recorded, view.members) : [];
+  if (noScale(decision.scale) && left.length === 0) return undefined;
   if (view === undefined) {
     // Without the members' health no removal can be judged, and a joining host must not start alone.
     throw new TskvError(
@@ -118,7 +124,13 @@ function scalePlan(input: PlanInput): ScalePlan | undefined {
     );
   }
   const running = new Set(input.hosts.filter((h) => h.running).map((h) => h.spec.name));
-  return planScale({ inv: input.inv, drift: decision.scale!, view, running });
+  return planScale({
+    inv: input.inv,
+    drift: decision.scale ?? { joins: [], leaves: [] },
+    view,
+    running,
+    recorded,
+  });
 }
 
 function summary(h: HostInput): string {
@@ -246,7 +258,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
   );
   // Before the first restart or remove, on a running member that stays.
   const snapshotAt =
-    restarts.length > 0 || (scale?.removes.length ?? 0) > 0
+    restarts.length > 0 || (scale?.removing.length ?? 0) > 0
       ? (input.hosts.find((h) => h.running && !joining.has(h.spec.name))?.spec.name ?? restarts[0])
       : undefined;
   const steps: DeployStep[] = [
@@ -273,7 +285,9 @@ export function planDeploy(input: PlanInput): DeployPlan {
       ...input.hosts.map((h) => ({ host: h.spec.name, summary: summary(h) })),
       ...(scale?.leaving ?? []).map((l) => ({
         host: l.name,
-        summary: `member at ${l.address}, not in the inventory: leaving the cluster`,
+        summary: l.removed
+          ? `removed from the cluster at ${l.address}; its host is not retired yet`
+          : `member at ${l.address}, not in the inventory: leaving the cluster`,
       })),
     ],
     steps,

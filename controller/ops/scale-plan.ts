@@ -5,6 +5,7 @@
  * up, promote it; per leaving member, one at a time (the leader last), move leadership away, remove
  * it, retire its host. Refuses a removal that would leave no healthy majority. Pure.
  */
+import { z } from 'zod';
 import { TskvError } from '../errors.ts';
 import { type EtcdId, type EtcdMember, idToHex } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
@@ -33,7 +34,18 @@ export const noScale = (d: ScaleDrift | undefined): boolean =>
 export interface LeavingHost {
   name: string;
   address: string;
+  /** Removed from the cluster by an earlier run; only its host is left to retire. */
+  removed?: boolean;
 }
+
+/** Where deploy records the members it removes until their hosts are retired (a re-run finishes them). */
+export const LEAVING_KEY = '__tskv/scale-leaving';
+
+export const leavingRecordSchema = z.array(
+  z.object({ name: z.string(), address: z.string(), dataDirs: z.array(z.string()) }),
+);
+/** Removed (or being removed) members whose hosts are not retired yet. */
+export type LeavingRecord = z.infer<typeof leavingRecordSchema>;
 
 /** deploy's membership steps; `host` is the joining host, or the leaving member's name. */
 export type ScaleStep = Step & { host: string } & (
@@ -42,7 +54,8 @@ export type ScaleStep = Step & { host: string } & (
     | { kind: 'member-caught-up' }
     | { kind: 'member-promote' }
     | { kind: 'member-lead-away'; id: EtcdId }
-    | { kind: 'member-remove'; id: EtcdId }
+    /** Recorded (LEAVING_KEY) with its host's address and data dirs first, so a re-run retires its host. */
+    | { kind: 'member-remove'; id: EtcdId; address: string; dataDirs: string[] }
     /** Stop etcd on the leaving member's host and move its data dirs aside (ssh to `address`). */
     | { kind: 'member-retire'; address: string; dataDirs: string[] }
   );
@@ -112,6 +125,20 @@ export interface ScaleInput {
   view: ClusterView;
   /** Inventory hosts whose etcd service runs. */
   running: ReadonlySet<string>;
+  /** Recorded leaving members (LEAVING_KEY); those no longer members get their hosts retired. */
+  recorded?: LeavingRecord;
+}
+
+/**
+ * Recorded leaving members that are no longer members (a run killed between a removal and its
+ * host's retirement), and whose address no inventory host has again.
+ */
+export function leftovers(inv: Inventory, recorded: LeavingRecord, members: EtcdMember[]): LeavingRecord {
+  return recorded.filter(
+    (r) =>
+      !members.some((m) => m.name === r.name && peerAddress(m) === r.address) &&
+      !inv.hosts.some((h) => h.address === r.address),
+  );
 }
 
 export interface ScalePlan {
@@ -177,6 +204,16 @@ function joinSteps(inv: Inventory, j: Join, running: boolean): ScaleStep[] {
   ];
 }
 
+function retireStep(host: string, address: string, dataDirs: string[]): ScaleStep {
+  return {
+    kind: 'member-retire',
+    host,
+    address,
+    dataDirs,
+    title: `stop etcd on ${host} (${address}, over SSH) and move ${dataDirs.join(', ')} aside (never deleted)`,
+  };
+}
+
 function leaveSteps(inv: Inventory, m: EtcdMember, leads: boolean): ScaleStep[] {
   const host = m.name;
   const address = peerAddress(m) ?? '';
@@ -190,14 +227,15 @@ function leaveSteps(inv: Inventory, m: EtcdMember, leads: boolean): ScaleStep[] 
         ? `move leadership from ${host} (it leads) to another healthy voter`
         : `move leadership away from ${host} if it leads by then`,
     },
-    { kind: 'member-remove', host, id: m.id, title: `remove ${host} (${idToHex(m.id)}) from the cluster` },
     {
-      kind: 'member-retire',
+      kind: 'member-remove',
       host,
+      id: m.id,
       address,
       dataDirs,
-      title: `stop etcd on ${host} (${address}, over SSH) and move ${dataDirs.join(', ')} aside (never deleted)`,
+      title: `remove ${host} (${idToHex(m.id)}) from the cluster`,
     },
+    retireStep(host, address, dataDirs),
   ];
 }
 
@@ -237,12 +275,19 @@ export function planScale(input: ScaleInput): ScalePlan {
   );
   refuseLosingMajority(view, drift, order);
   const changes = drift.joins.length + drift.leaves.length > 0;
+  const left = leftovers(inv, input.recorded ?? [], view.members);
   return {
     adds: drift.joins.flatMap((j) => joinSteps(inv, j, input.running.has(j.host))),
-    removes: order.flatMap((m) => leaveSteps(inv, m, m.id === view.leaderId)),
+    removes: [
+      ...left.map((r) => retireStep(r.name, r.address, r.dataDirs)),
+      ...order.flatMap((m) => leaveSteps(inv, m, m.id === view.leaderId)),
+    ],
     adding: drift.joins.map((j) => j.host),
     removing: order.map((m) => m.name),
-    leaving: order.map((m) => ({ name: m.name, address: peerAddress(m) ?? '' })),
+    leaving: [
+      ...left.map((r) => ({ name: r.name, address: r.address, removed: true })),
+      ...order.map((m) => ({ name: m.name, address: peerAddress(m) ?? '' })),
+    ],
     warnings: changes ? sizeWarnings(inv.hosts.length) : [],
   };
 }

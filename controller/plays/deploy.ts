@@ -13,11 +13,12 @@ import { tlsOn } from '../inventory/tls.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
-import { noScale } from '../ops/scale-plan.ts';
+import { LEAVING_KEY, leavingRecordSchema, noScale } from '../ops/scale-plan.ts';
 import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
 import { acceptedTrust, clientTlsSources, describePkiChanges, ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
+import { Journal } from '../run/journal.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
 import { gatherDeploy, tlsWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
@@ -229,11 +230,16 @@ async function planFromHosts(
   );
   const leaving = decision.scale?.leaves ?? [];
   if (!noScale(decision.scale)) await refuseDuringReplacement(live);
+  // Members an earlier run removed whose hosts it did not retire (killed in between).
+  const leavingRecord = gathered.members
+    ? await new Journal(() => live.cluster(), LEAVING_KEY).read(leavingRecordSchema)
+    : undefined;
   const plan = planDeploy({
     inv,
     hosts: gathered.hosts,
     decision,
     view: gathered.view,
+    leavingRecord,
     exposureWhileLeaving: leaving.length > 0 && tlsOn(inv) ? await clusterExposure(inv, leaving) : undefined,
     leader: gathered.leader,
     migration,

@@ -3,12 +3,21 @@
  * learner, started, waited for and promoted with the membership steps replace and member add run
  * (replace-steps.ts), and a leaving member is removed the same way; its host, which the inventory
  * no longer names, is reached over SSH at its peer address and retired (etcd stopped, data dir
- * moved aside), or reported as not cleaned when it cannot be reached.
+ * moved aside), or reported as not cleaned when it cannot be reached. Each leaving member is
+ * recorded in etcd (LEAVING_KEY) from just before its removal until its host is retired, so a
+ * re-run after a kill in between still retires the host.
  */
 import { describeCause, TskvError } from '../errors.ts';
 import type { HostSpec } from '../inventory/model.ts';
 import type { ReplaceStep } from '../ops/replace-plan.ts';
-import { peerAddress, type ScaleStep } from '../ops/scale-plan.ts';
+import {
+  LEAVING_KEY,
+  type LeavingRecord,
+  leavingRecordSchema,
+  peerAddress,
+  type ScaleStep,
+} from '../ops/scale-plan.ts';
+import { Journal } from '../run/journal.ts';
 import type { Progress } from '../run/progress.ts';
 import { retireHost } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
@@ -40,12 +49,28 @@ export function scaleExecutor(live: LiveCluster, notCleaned: string[]): ScaleExe
       case 'member-lead-away':
         return run({ kind: 'move-leader-away', id: step.id, name: host, title }, progress);
       case 'member-remove':
+        // Recorded first: a run killed between the removal and the retirement leaves the host to the re-run.
+        await updateRecord(live, (r) => [
+          ...r.filter((x) => x.name !== host),
+          { name: host, address: step.address, dataDirs: step.dataDirs },
+        ]);
         await run({ kind: 'remove-member', id: step.id, name: host, title }, progress);
         return [`removed ${host} from the cluster`];
-      case 'member-retire':
-        return retire(live, step, notCleaned, progress);
+      case 'member-retire': {
+        const said = await retire(live, step, notCleaned, progress);
+        await updateRecord(live, (r) => r.filter((x) => x.name !== host));
+        return said;
+      }
     }
   };
+}
+
+/** Rewrites the record of leaving members (LEAVING_KEY); cleared when it becomes empty. */
+async function updateRecord(live: LiveCluster, change: (r: LeavingRecord) => LeavingRecord): Promise<void> {
+  const journal = new Journal(() => live.cluster(), LEAVING_KEY);
+  const next = change((await journal.read(leavingRecordSchema)) ?? []);
+  if (next.length > 0) await journal.write(next);
+  else await journal.clear();
 }
 
 async function retire(

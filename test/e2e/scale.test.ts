@@ -94,7 +94,7 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
     for (const h of ORIGINAL) assert.equal(now[h], pids[h], `${h} was not restarted`);
   });
 
-  test("two original hosts removed, the leader's among them: --yes needed, then removed, hosts retired, a re-run changes nothing", async () => {
+  test("two original hosts removed, the leader's among them: --yes needed, the leader last, hosts retired (killed before one retirement, resumed), a re-run changes nothing", async () => {
     const view = await live.live.view();
     const leader = view.members.find((m) => m.id === view.leaderId)?.name;
     assert.ok(leader && ORIGINAL.includes(leader), `the leader (${leader}) is one of the original hosts`);
@@ -109,11 +109,18 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
 
     const writer = new SequentialWriter(live.live.cluster(), 'sc-down', 20);
     await writer.acknowledgesMore(20);
+    // Killed after the first removal, before its host was retired: the re-run retires it.
+    await killedAt(['deploy', smaller, '--yes'], { before: `member-retire@${removed[1]}` });
+    assert.equal(names(await live.members()).length, 4);
     const run = await deploy(smaller, ['--yes']);
     await writer.acknowledgesMore(20);
     await writer.stop();
     assertDeployed(run);
-    assert.deepEqual(run.doc.plan?.removes, [removed[1], removed[0]], 'the leader last');
+    assert.deepEqual(run.doc.plan?.removes, [removed[0]], 'the leader, left for the re-run');
+    assert.deepEqual(
+      run.doc.steps.filter((s) => s.kind === 'member-retire').map((s) => s.host),
+      [removed[1], removed[0]],
+    );
     assert.ok(
       run.doc.steps.some((s) => s.kind === 'snapshot'),
       'a snapshot first',

@@ -107,6 +107,29 @@ describe('planScale', () => {
     assert.deepEqual(p.leaving, [{ name: 'h102', address: '192.168.100.102' }]);
   });
 
+  test('a member an earlier run removed but whose host it did not retire (killed in between): the re-run retires the host', () => {
+    const inv = inventory(['h102', 'docker']);
+    const members = [member('h102'), member('docker')];
+    const recorded = [
+      { name: 'h104', address: '192.168.100.104', dataDirs: ['/var/lib/etcd/h104'] },
+      { name: 'h106', address: '192.168.100.106', dataDirs: ['/var/lib/etcd/h106'] },
+    ];
+    const { scale } = explainDrift(inv, members, notLate);
+    const p = planScale({ inv, drift: scale, view: view(members), running: new Set(), recorded });
+    assert.deepEqual(lines(p.removes), ['h104 member-retire', 'h106 member-retire']);
+    assert.deepEqual(p.removing, []);
+    // Still a member (the removal itself did not happen): removed and retired as any leaving member.
+    const still = [...members, member('h104')];
+    const again = planScale({
+      inv,
+      drift: explainDrift(inv, still, notLate).scale,
+      view: view(still),
+      running: new Set(),
+      recorded,
+    });
+    assert.deepEqual(lines(again.removes), ['h106 member-retire', ...leave('h104')]);
+  });
+
   const refusals: { name: string; hosts: string[]; sick: string[]; refused: RegExp | undefined }[] = [
     {
       name: 'one member down and another removed of 3: no healthy majority left, refused',
