@@ -4,7 +4,7 @@
  * each timed run's output to .cache/bench/logs/. Never part of `npm test`: timings are printed,
  * not asserted.
  *
- *   npm run bench -- [--runs N] [--skip deploy,systemd,ansible,replace,snapshot,upgrade] [--lab NAME]
+ *   npm run bench -- [--runs N] [--skip deploy,systemd,ansible,replace,snapshot,upgrade,scale] [--lab NAME]
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,12 +18,13 @@ import { DeployBench } from './bench/deploy-bench.ts';
 import { medianPhases } from './bench/phases.ts';
 import { replaceAvailable, replaceOnce } from './bench/replace-bench.ts';
 import { benchDocument, formatReport } from './bench/report.ts';
+import { formatScaleSamples, type ScaleSample, scales } from './bench/scale-bench.ts';
 import type { SeriesContext } from './bench/series.ts';
 import { formatSnapshotSamples, type SnapshotSample, snapshots } from './bench/snapshot-bench.ts';
 import { type ReplaceSample, summarize } from './bench/stats.ts';
 import { formatUpgradeSamples, type UpgradeSample, upgrades } from './bench/upgrade-bench.ts';
 
-const PARTS = ['deploy', 'systemd', 'ansible', 'replace', 'snapshot', 'upgrade'] as const;
+const PARTS = ['deploy', 'systemd', 'ansible', 'replace', 'snapshot', 'upgrade', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 const CACHE = join(import.meta.dirname, '..', '.cache', 'bench');
 
@@ -105,6 +106,7 @@ async function main(): Promise<number> {
   let replaced: { samples: ReplaceSample[]; failures: number } = { samples: [], failures: 0 };
   let snapshotted: SnapshotSample[] = [];
   let upgraded: UpgradeSample[] = [];
+  let scaled: ScaleSample[] = [];
   try {
     for (let run = 1; run <= runs; run++) {
       const order = run % 2 === 1 ? (['deploy', 'ansible'] as const) : (['ansible', 'deploy'] as const);
@@ -125,6 +127,10 @@ async function main(): Promise<number> {
     if (parts.has('upgrade')) {
       await Lab.down(lab);
       upgraded = await upgrades(lab, runs, ctx);
+    }
+    if (parts.has('scale')) {
+      await Lab.down(lab); // the scaling lab has five hosts
+      scaled = await scales(lab, runs, ctx);
     }
   } finally {
     await ansible.close();
@@ -161,9 +167,10 @@ async function main(): Promise<number> {
   process.stdout.write(formatReport(doc));
   if (snapshotted.length > 0) process.stdout.write(formatSnapshotSamples(snapshotted));
   if (upgraded.length > 0) process.stdout.write(formatUpgradeSamples(upgraded));
+  if (scaled.length > 0) process.stdout.write(formatScaleSamples(scaled));
   writeFileSync(
     join(CACHE, 'last.json'),
-    `${JSON.stringify({ ...doc, snapshotSamples: snapshotted, upgradeSamples: upgraded }, null, 2)}\n`,
+    `${JSON.stringify({ ...doc, snapshotSamples: snapshotted, upgradeSamples: upgraded, scaleSamples: scaled }, null, 2)}\n`,
   );
   log(`results: ${join(CACHE, 'last.json')}; each run's output: ${ctx.logDir}/`);
   return 0;

@@ -14,11 +14,13 @@ import { printWarnings, skipsSnapshot } from './warnings.ts';
 const usage = `usage: tskv deploy INVENTORY [--dry-run] [--yes] [--json] [--step-clock] [--allow-skew] [--allow-existing-data] [--allow-downtime] [--no-snapshot] [--break-lock]
 
 Brings every host to the inventory: preflight (all hosts pass before anything changes), then a plan
-per host (install etcd, open the firewall, write the env file, start or restart etcd), then the
+per host (install etcd, open the firewall, write the env file, start or restart etcd; hosts added to
+the inventory join the cluster one at a time, members whose hosts left it are removed), then the
 changes, then proof: every member healthy, one leader, the member list equal to the inventory,
 a key written through one member read back through every other.
   --dry-run              print the plan and stop (nothing changes on any host)
-  --yes                  restart running members without asking (needed without a TTY)
+  --yes                  restart running members and remove members whose hosts left the inventory
+                         without asking (needed without a TTY)
   --json                 one result document on stdout
   --step-clock           step a skewed host's clock to the controller's when its time service cannot fix it
   --allow-skew           start etcd even though host clocks differ by more than 1 s
@@ -46,6 +48,9 @@ function printResult(r: DeployResult): void {
   }
   if (r.started.length) out.write(`started: ${r.started.join(', ')}\n`);
   if (r.restarted.length) out.write(`restarted one at a time: ${r.restarted.join(', ')}\n`);
+  if (r.plan?.adds?.length) out.write(`added: ${r.plan.adds.join(', ')}\n`);
+  if (r.plan?.removes?.length) out.write(`removed: ${r.plan.removes.join(', ')}\n`);
+  for (const h of r.notCleaned) out.write(`warning: ${h} was removed but its host was not cleaned\n`);
   const v = r.verify;
   if (v) {
     out.write(

@@ -1,13 +1,15 @@
 /**
  * New cluster or existing one? Decided from the live member list and the hosts' data dirs, never
- * from a flag. Membership disagreements are refused here (changing membership is `tskv replace` /
- * `tskv member`). Pure.
+ * from a flag. Membership disagreements the inventory explains (hosts added, members whose hosts
+ * left it) become deploy's adds and removes (ops/scale-plan.ts); the others are refused here
+ * (`tskv replace` / `tskv member` resolve them). Pure.
  */
 import { createHash } from 'node:crypto';
 import { type ErrorCode, TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
-import { type DriftProblem, formatDrift, memberOf, membershipDrift } from './membership.ts';
+import { type DriftProblem, formatDrift, memberOf } from './membership.ts';
+import { explainDrift, type ScaleDrift } from './scale-plan.ts';
 
 export type ClusterMode =
   /** No member anywhere: bootstrap with --initial-cluster-state new, all members started together. */
@@ -34,6 +36,8 @@ export interface ClusterDecision {
   mode: ClusterMode;
   /** Each inventory host's live member (by peer URL), when the cluster is up. */
   memberByHost: Map<string, EtcdMember>;
+  /** Running cluster: the membership changes the inventory explains (hosts joining, members leaving). */
+  scale?: ScaleDrift;
 }
 
 function refuse(code: ErrorCode, message: string, fix: string): never {
@@ -87,15 +91,18 @@ function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[])
     if (m) memberByHost.set(h.name, m);
   }
   // A bootstrap member that never started is deploy's to start (the re-run after a failed start).
+  const late = (m: EtcdMember) => m.id === staticMemberId(m.peerURLs, inv.cluster.token);
   const lateBootstrapMember = (p: DriftProblem) => {
     const m = p.kind === 'unstarted' && p.host !== undefined ? memberByHost.get(p.host) : undefined;
-    return m !== undefined && m.id === staticMemberId(m.peerURLs, inv.cluster.token);
+    return m !== undefined && late(m);
   };
-  const drift = membershipDrift(inv, members).filter((p) => !lateBootstrapMember(p));
+  // Hosts added to the inventory join, members whose host left it leave (ops/scale-plan.ts).
+  const { scale, problems } = explainDrift(inv, members, late);
+  const drift = problems.filter((p) => !lateBootstrapMember(p));
   if (drift.length > 0) {
     throw new TskvError(
       'E_MEMBERSHIP',
-      `the cluster and the inventory disagree; deploy does not change membership:\n${formatDrift(drift)}`,
+      `the cluster and the inventory disagree in a way deploy does not resolve by adding or removing members:\n${formatDrift(drift)}`,
       {
         step: 'membership',
         fix: 'run the commands above (tskv replace / tskv member), or correct the inventory',
@@ -122,7 +129,7 @@ function decideLive(inv: Inventory, hosts: HostRuntime[], members: EtcdMember[])
       `bring it back as a new member: tskv member remove ${inv.file} ${wiped[0]!.name} --yes, then tskv member add ${inv.file} ${wiped[0]!.name} --start`,
     );
   }
-  return { mode: { kind: 'existing', source: 'live' }, memberByHost };
+  return { mode: { kind: 'existing', source: 'live' }, memberByHost, scale };
 }
 
 export function decideClusterMode(

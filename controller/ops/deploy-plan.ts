@@ -1,12 +1,24 @@
 /** Facts + inventory → deploy's plan: every step with what it writes. Pure: the play gathers, this decides, plan/ prints. */
 import type { FactsResponse, FirewallOpenRequest, FirewallStateResponse } from '../../agent/api/index.ts';
+import { TskvError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import type { Plan, Step } from '../plan/plan.ts';
 import { ETCD_BINARY } from '../render/settings.ts';
 import { type ClusterDecision, type ClusterMode, hasRun } from './cluster-mode.ts';
+import type { ClusterView } from './cluster-view.ts';
 import { chooseState, desiredConfig, type FileAccess, keepInitialSettings, planConfig } from './config.ts';
-import { type Exposure, planFirewall } from './firewall-plan.ts';
+import { type Exposure, planFirewall, planFirewallWhileLeaving } from './firewall-plan.ts';
 import { planInstall } from './install.ts';
+import {
+  type LeavingHost,
+  type LeavingRecord,
+  leftovers,
+  noScale,
+  orderNote,
+  planScale,
+  type ScalePlan,
+  type ScaleStep,
+} from './scale-plan.ts';
 import { planService, restartOrder } from './service.ts';
 import { type SnapshotStep, snapshotStep } from './snapshot-step.ts';
 import { type HostFile, planTlsFiles } from './tls-files.ts';
@@ -30,8 +42,10 @@ export type DeployStep =
   | (Step & { kind: 'start'; host: string })
   /** `switch`: a rolling upgrade's member: link `to`, restart, caught up; else back to `from`. */
   | (Step & { kind: 'restart'; host: string; switch?: Upgrade })
-  /** Before the first restart: a snapshot on a running member's host (ops/snapshot-step.ts). */
-  | SnapshotStep;
+  /** Before the first restart or remove: a snapshot on a running member's host (ops/snapshot-step.ts). */
+  | SnapshotStep
+  /** Hosts joining and members leaving the cluster (ops/scale-plan.ts). */
+  | ScaleStep;
 
 export interface DeployPlan extends Plan<DeployStep> {
   mode: ClusterMode;
@@ -49,6 +63,15 @@ export interface DeployPlan extends Plan<DeployStep> {
   downtime?: string;
   /** A rolling version change of the running members ("upgrade etcd A → B: ...": upgradeLine). */
   upgrade?: string;
+  /** Hosts the plan adds to the cluster and members it removes, in order (ops/scale-plan.ts). */
+  adds?: string[];
+  removes?: string[];
+  /** The removed members' hosts, retired after their removal. */
+  leaving?: LeavingHost[];
+  /** The order of a membership change and why. */
+  order?: string;
+  /** What the resulting cluster's size is warned about (even, more than 7). */
+  warnings?: string[];
 }
 
 export interface HostInput {
@@ -86,6 +109,36 @@ export interface PlanInput {
   exposure: Exposure;
   /** Take a snapshot before the first restart, keeping the newest `keep` on its host (absent: --no-snapshot). */
   snapshot?: { keep: number } | undefined;
+  /** The live cluster's members, health and leader (membership changes are planned from it). */
+  view?: ClusterView | undefined;
+  /** Members leave (TLS on): the exposure that still lets them in until they are removed. */
+  exposureWhileLeaving?: Exposure | undefined;
+  /** Members deploy recorded as leaving (ops/scale-plan.ts LEAVING_KEY). */
+  leavingRecord?: LeavingRecord | undefined;
+}
+
+/** The membership change the inventory asks for, when the cluster runs and the inventory explains one. */
+function scalePlan(input: PlanInput): ScalePlan | undefined {
+  const { decision, view } = input;
+  const recorded = input.leavingRecord ?? [];
+  const left = view ? leftovers(input.inv, recorded, view.members) : [];
+  if (noScale(decision.scale) && left.length === 0) return undefined;
+  if (view === undefined) {
+    // Without the members' health no removal can be judged, and a joining host must not start alone.
+    throw new TskvError(
+      'E_NO_CLUSTER',
+      'the inventory adds or removes members, but the members did not answer a status check; nothing was changed',
+      { step: 'plan', fix: 'tskv status shows which members are down; re-run deploy once they answer' },
+    );
+  }
+  const running = new Set(input.hosts.filter((h) => h.running).map((h) => h.spec.name));
+  return planScale({
+    inv: input.inv,
+    drift: decision.scale ?? { joins: [], leaves: [] },
+    view,
+    running,
+    recorded,
+  });
 }
 
 function summary(h: HostInput): string {
@@ -111,6 +164,9 @@ export function planDeploy(input: PlanInput): DeployPlan {
   const prepare: DeployStep[] = [];
   const start: DeployStep[] = [];
   const restart = new Map<string, DeployStep[]>();
+  const narrow: DeployStep[] = [];
+  const scale = scalePlan(input);
+  const joining = new Set(scale?.adding);
   for (const h of input.hosts) {
     const host = h.spec.name;
     if (h.clockProblem) {
@@ -143,8 +199,19 @@ export function planDeploy(input: PlanInput): DeployPlan {
         ...(upgrade ? { stage: true as const } : {}),
       });
     }
-    const firewall = planFirewall(h.firewall, input.exposure);
+    const leaving = scale?.removing.length && input.exposureWhileLeaving;
+    const fw = leaving
+      ? planFirewallWhileLeaving(h.firewall, input.exposure, leaving)
+      : { prepare: planFirewall(h.firewall, input.exposure), narrow: undefined };
+    const firewall = fw.prepare;
     if (firewall) prepare.push({ kind: 'firewall', host, request: firewall.request, title: firewall.title });
+    if (fw.narrow)
+      narrow.push({
+        kind: 'firewall',
+        host,
+        ...fw.narrow,
+        together: 'narrow the firewalls to the remaining members',
+      });
     const member = decision.memberByHost.get(host);
     const memberStarted = member ? hasRun(member) : h.facts.etcd.dataDir.hasData;
     const rendered = desiredConfig(
@@ -162,6 +229,11 @@ export function planDeploy(input: PlanInput): DeployPlan {
     const newPeerUrl = migration?.peerUpdates.get(host);
     const config = planConfig(want, h.envFile, h.unitFile, h.envAccess);
     const tls = h.tls && planTlsFiles(h.tls.want, h.tls.have);
+    if (joining.has(host)) {
+      // A joining host gets its config and starts in its add step (initial-cluster-state existing).
+      if (tls) prepare.push({ kind: 'tls', host, paths: tls.paths, title: tls.title });
+      continue;
+    }
     const files: DeployStep[] = [
       ...(tls ? [{ kind: 'tls' as const, host, paths: tls.paths, title: tls.title }] : []),
       ...(config.env
@@ -218,6 +290,11 @@ export function planDeploy(input: PlanInput): DeployPlan {
     [...[...restart.keys()].filter(cutOff), ...[...restart.keys()].filter((h) => !cutOff(h))],
     cutOff(input.leader ?? '') ? undefined : input.leader,
   );
+  // Before the first restart or remove, on a running member that stays.
+  const snapshotAt =
+    restarts.length > 0 || (scale?.removing.length ?? 0) > 0
+      ? (input.hosts.find((h) => h.running && !joining.has(h.spec.name))?.spec.name ?? restarts[0])
+      : undefined;
   const steps: DeployStep[] = [
     ...clock,
     ...(clock.length > 0
@@ -230,14 +307,23 @@ export function planDeploy(input: PlanInput): DeployPlan {
         ? { together: 'start all members together (--initial-cluster-state new)', allAtOnce: true }
         : { together: 'start stopped members' }),
     })),
-    ...(restarts.length > 0 && input.snapshot
-      ? [snapshotStep(input.hosts.find((h) => h.running)?.spec.name ?? restarts[0]!, input.snapshot.keep)]
-      : []),
+    ...(snapshotAt !== undefined && input.snapshot ? [snapshotStep(snapshotAt, input.snapshot.keep)] : []),
+    ...(scale?.adds ?? []),
     ...restarts.flatMap((h) => restart.get(h)!),
+    ...(scale?.removes ?? []),
+    ...(scale?.removes.length ? narrow : []),
   ];
   return {
     mode: decision.mode,
-    hosts: input.hosts.map((h) => ({ host: h.spec.name, summary: summary(h) })),
+    hosts: [
+      ...input.hosts.map((h) => ({ host: h.spec.name, summary: summary(h) })),
+      ...(scale?.leaving ?? []).map((l) => ({
+        host: l.name,
+        summary: l.removed
+          ? `removed from the cluster at ${l.address}; its host is not retired yet`
+          : `member at ${l.address}, not in the inventory: leaving the cluster`,
+      })),
+    ],
     steps,
     restarts,
     starts: start.map((s) => s.host!),
@@ -245,6 +331,18 @@ export function planDeploy(input: PlanInput): DeployPlan {
     ...(migration ? { tlsPass: migration.pass } : {}),
     ...(migration?.downtime ? { downtime: migration.downtime } : {}),
     ...upgradeOf(steps),
+    ...(scale ? scaleFields(scale, snapshotAt !== undefined && input.snapshot !== undefined, restarts) : {}),
+  };
+}
+
+function scaleFields(scale: ScalePlan, snapshot: boolean, restarts: string[]): Partial<DeployPlan> {
+  const order = orderNote({ snapshot, adding: scale.adding, restarts, removing: scale.removing });
+  return {
+    adds: scale.adding,
+    removes: scale.removing,
+    leaving: scale.leaving,
+    warnings: scale.warnings,
+    ...(order ? { order } : {}),
   };
 }
 

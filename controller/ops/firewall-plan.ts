@@ -90,3 +90,48 @@ export function planFirewall(
     title: `${what.join('; ')} (${where}, now and across reboots)`,
   };
 }
+
+/**
+ * While members leave the cluster (deploy removing hosts from it): before the removes, the host
+ * gets what it lacks of `final` but keeps letting the leaving members in (`during` = `final` plus
+ * their addresses), for they talk to the others until they are removed; after the removes the
+ * host is narrowed to `final`, so a re-run changes nothing.
+ */
+export function planFirewallWhileLeaving(
+  fw: FirewallStateResponse,
+  final: Exposure,
+  during: Exposure,
+): {
+  prepare: { request: FirewallOpenRequest; title: string } | undefined;
+  narrow: { request: FirewallOpenRequest; title: string } | undefined;
+} {
+  const leaving = (port: number) => {
+    const want = final.restricted.find((r) => r.port === port)?.sources ?? [];
+    return (during.restricted.find((r) => r.port === port)?.sources ?? []).filter((s) => !want.includes(s));
+  };
+  // The leaving members' rules are not stale yet: only what else differs makes a step now.
+  const keeping: FirewallStateResponse = {
+    ...fw,
+    ports: fw.ports.map((p) =>
+      p.sources
+        ? {
+            ...p,
+            sources: { ...p.sources, stale: p.sources.stale.filter((s) => !leaving(p.port).includes(s)) },
+          }
+        : p,
+    ),
+  };
+  const now = planFirewall(keeping, final);
+  const prepare = now && {
+    request: { ports: now.request.ports, restricted: during.restricted },
+    title: `${now.title}; the leaving members stay let in until they are removed`,
+  };
+  const narrowed = planFirewall(fw, final);
+  const narrow =
+    narrowed ??
+    (prepare && {
+      request: { ports: [], restricted: final.restricted },
+      title: 'let the peer port in only from the remaining members',
+    });
+  return { prepare, narrow };
+}

@@ -24,6 +24,8 @@ export function formatPlan(plan: DeployPlan, options: { diffs?: boolean } = {}):
   if (cluster.length > 0) lines.push('  the cluster:', ...hostSteps(cluster, diffs));
   if (plan.restarts.length > 1) lines.push(`  restart order: ${plan.restarts.join(' → ')}`);
   if (plan.upgrade) lines.push(`  ${plan.upgrade}`);
+  if (plan.order) lines.push(`  ${plan.order}`);
+  for (const w of plan.warnings ?? []) lines.push(`  warning: ${w}`);
   const pass = tlsPassLine(plan);
   if (pass) lines.push(pass);
   lines.push(formatSummary(plan));

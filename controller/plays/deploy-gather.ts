@@ -26,8 +26,8 @@ export interface Gathered {
   members: EtcdMember[] | undefined;
   /** The leader's host name, when known. */
   leader: string | undefined;
-  /** The live members' probes (health, status), when some member runs. */
-  probes?: LiveView['probes'];
+  /** The members' health and the leader, when some member runs (membership changes are planned from it). */
+  view?: LiveView | undefined;
 }
 
 /** A file of the host's through its agent; undefined when it does not exist. */
@@ -155,6 +155,6 @@ export async function gatherDeploy(live: LiveCluster, preflight: PreflightReport
     services,
     members: view?.members,
     leader: leader ? hostAt(session.inventory, leader)?.name : undefined,
-    ...(view ? { probes: view.probes } : {}),
+    view,
   };
 }

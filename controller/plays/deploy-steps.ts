@@ -3,6 +3,7 @@ import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { TskvError } from '../errors.ts';
 import type { DeployStep } from '../ops/deploy-plan.ts';
 import { memberAt } from '../ops/membership.ts';
+import { isScaleStep } from '../ops/scale-plan.ts';
 import { loopbackSchemeOfEnv } from '../ops/tls-migration.ts';
 import type { Executor } from '../run/runner.ts';
 import { type ClockOptions, type ClockSyncs, checkClocksAgree, syncClock } from './clock-sync.ts';
@@ -12,6 +13,7 @@ import { installEtcd, serviceCall, writeEnvFile, writeTlsFiles } from './host-et
 import type { LiveCluster } from './live-cluster.ts';
 import { checkOthersHealthy, waitMemberHealthy } from './member-health.ts';
 import { restartMember, upgradeMember } from './rolling-restart.ts';
+import { scaleExecutor } from './scale-steps.ts';
 import { runSnapshotStep } from './snapshot-step-run.ts';
 
 export interface DeployContext {
@@ -21,6 +23,8 @@ export interface DeployContext {
   artifact: () => Promise<EtcdArtifact>;
   /** Per host, the tarball push started during preflight (see etcd-prefetch.ts). */
   prefetched?: Map<string, Promise<TarballState | undefined>>;
+  /** Leaving members' hosts that could not be reached to retire them (scale-steps.ts). */
+  notCleaned?: string[];
 }
 
 export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
@@ -33,8 +37,10 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
     const scheme = loopbackSchemeOfEnv(written.get(host));
     if (scheme) live.tunnels.useScheme(host, scheme);
   };
+  const scale = scaleExecutor(live, ctx.notCleaned ?? []);
   return async (step, progress) => {
     if (step.kind === 'clock-check') return checkClocksAgree(live.session, ctx.clock, syncs);
+    if (isScaleStep(step)) return scale(step, progress);
     const ch = live.channel(step.host);
     switch (step.kind) {
       case 'clock':

@@ -13,16 +13,19 @@ import { tlsOn } from '../inventory/tls.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
+import { LEAVING_KEY, leavingRecordSchema, noScale } from '../ops/scale-plan.ts';
 import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
 import { judgeUpgrade, memberVersions } from '../ops/upgrade-plan.ts';
 import { acceptedTrust, clientTlsSources, describePkiChanges, ensurePki } from '../pki/index.ts';
 import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
+import { Journal } from '../run/journal.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
 import { type Gathered, gatherDeploy, tlsWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
 import { prefetchEtcd } from './etcd-prefetch.ts';
+import { clusterExposure } from './firewall.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { judgeFirewallsAgain, type PreflightReport, runPreflight } from './preflight.ts';
 import type { Session } from './session.ts';
@@ -64,6 +67,8 @@ export interface DeployResult {
   steps: StepRecord[];
   started: string[];
   restarted: string[];
+  /** Members removed from the cluster whose hosts could not be reached to retire them. */
+  notCleaned: string[];
   verify: VerifyReport | undefined;
   error: ErrorDocument | undefined;
 }
@@ -186,13 +191,25 @@ async function settleTls(
 
 /** A version change of the live members etcd does not support, or over a cluster not fully healthy. */
 function refuseUnsafeUpgrade(inv: Inventory, gathered: Gathered): void {
-  if (!gathered.probes) return;
+  const probes = gathered.view?.probes;
+  if (!probes) return;
   const installed = new Map(
     gathered.hosts.flatMap((h) =>
       h.facts.etcd.installed ? [[h.spec.name, h.facts.etcd.installed.version]] : [],
     ),
   );
-  judgeUpgrade(inv.etcd.version, memberVersions(gathered.probes, installed));
+  judgeUpgrade(inv.etcd.version, memberVersions(probes, installed));
+}
+
+/** A replacement under way owns the membership until it ends: deploy adds and removes none meanwhile. */
+async function refuseDuringReplacement(live: LiveCluster): Promise<void> {
+  const j = await live.readJournal();
+  if (!j) return;
+  throw new TskvError(
+    'E_REFUSED',
+    `not changing the membership: the replacement ${j.oldName}=${j.new} is under way; nothing was changed`,
+    { step: 'plan', fix: 'finish it first (re-run that tskv replace command; tskv status shows it)' },
+  );
 }
 
 /** Preflight, then the plan from every host's state and the live member list. */
@@ -227,10 +244,19 @@ async function planFromHosts(
     gathered.hosts.map((h) => ({ spec: h.spec, envFile: h.envFile, hasData: h.facts.etcd.dataDir.hasData })),
     gathered.members,
   );
+  const leaving = decision.scale?.leaves ?? [];
+  if (!noScale(decision.scale)) await refuseDuringReplacement(live);
+  // Members an earlier run removed whose hosts it did not retire (killed in between).
+  const leavingRecord = gathered.members
+    ? await new Journal(() => live.cluster(), LEAVING_KEY).read(leavingRecordSchema)
+    : undefined;
   const plan = planDeploy({
     inv,
     hosts: gathered.hosts,
     decision,
+    view: gathered.view,
+    leavingRecord,
+    exposureWhileLeaving: leaving.length > 0 && tlsOn(inv) ? await clusterExposure(inv, leaving) : undefined,
     leader: gathered.leader,
     migration,
     exposure: pre.exposure,
@@ -240,6 +266,10 @@ async function planFromHosts(
   await refuseNoSnapshotRoom(live.session, plan.steps);
   return plan;
 }
+
+/** What removing members asks: they leave service with their data. */
+const removeQuestion = (removes: string[]) =>
+  `remove ${removes.join(', ')} from the cluster (one at a time; their data dirs are moved aside, not deleted)`;
 
 function mergeActions(a: Record<string, string[]>, b: Record<string, string[]>): Record<string, string[]> {
   const out = { ...a };
@@ -260,6 +290,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     steps: [],
     started: [],
     restarted: [],
+    notCleaned: [],
     verify: undefined,
     error: undefined,
   };
@@ -288,16 +319,19 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
       },
       dryRun: options.dryRun,
       yes: options.yes,
-      question: (plan) =>
-        plan.restarts.length > 0
-          ? {
-              what:
+      question: (plan) => {
+        const what = [
+          ...(plan.restarts.length > 0
+            ? [
                 plan.tlsPass === 'dual'
                   ? `restart ${plan.restarts.join(', ')} twice (running members, one at a time: moving the cluster to TLS)`
                   : `restart ${plan.restarts.join(', ')} (running members, one at a time)`,
-              rerun: options.rerun,
-            }
-          : undefined,
+              ]
+            : []),
+          ...(plan.removes?.length ? [removeQuestion(plan.removes)] : []),
+        ];
+        return what.length > 0 ? { what: what.join(', and '), rerun: options.rerun } : undefined;
+      },
       run: async (plan, stillLocked) => {
         const runOne = (p: DeployPlan) =>
           isNoop(p)
@@ -309,6 +343,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
                   live,
                   clock: { stepClock: options.stepClock, allowSkew: options.allowSkew },
                   artifact,
+                  notCleaned: result.notCleaned,
                   ...(prefetched ? { prefetched } : {}),
                 }),
               });
@@ -331,11 +366,15 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
       return result;
     }
     if (outcome.kind === 'declined') {
-      throw new TskvError(
-        'E_NOT_CONFIRMED',
-        `not restarting ${outcome.plan.restarts.join(', ')}: not confirmed; nothing was changed`,
-        { step: 'confirm', fix: 'answer yes, or pass --yes' },
-      );
+      const p = outcome.plan;
+      const not = [
+        ...(p.restarts.length ? [`restarting ${p.restarts.join(', ')}`] : []),
+        ...(p.removes?.length ? [`removing ${p.removes.join(', ')}`] : []),
+      ];
+      throw new TskvError('E_NOT_CONFIRMED', `not ${not.join(' nor ')}: not confirmed; nothing was changed`, {
+        step: 'confirm',
+        fix: 'answer yes, or pass --yes',
+      });
     }
     const run = outcome.result;
     result.plan = outcome.plan;

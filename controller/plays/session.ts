@@ -93,3 +93,32 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     },
   };
 }
+
+/**
+ * A channel to a host outside the session's inventory hosts (a member that left the inventory),
+ * with the same SSH settings; closed by the caller once done.
+ */
+export async function openChannel(spec: HostSpec): Promise<{ ch: HostChannel; close(): Promise<void> }> {
+  const pool = new ConnectionPool();
+  try {
+    const conn = await pool.get(spec);
+    const handle = await ensureAgent(conn, { sshUser: spec.ssh.user });
+    const ch: HostChannel = {
+      spec,
+      conn,
+      agent: handle.client,
+      agentUploaded: handle.uploaded,
+      agentStarted: handle.started,
+    };
+    return {
+      ch,
+      async close() {
+        await handle.close().catch(() => undefined);
+        pool.closeAll();
+      },
+    };
+  } catch (err) {
+    pool.closeAll();
+    throw err;
+  }
+}

@@ -23,7 +23,7 @@ export async function replaceAvailable(): Promise<boolean> {
 }
 
 /** The client load through SSH tunnels to every inventory host; `close` ends tunnels and connections. */
-async function clientLoad(inventoryPath: string, prefix: string) {
+export async function clientLoad(inventoryPath: string, prefix: string) {
   const inv = await loadInventory(inventoryPath);
   const { pool, connections } = await connectAll(inv.hosts);
   const tunnels = new EtcdTunnels(inv);

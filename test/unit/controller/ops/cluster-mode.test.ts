@@ -54,22 +54,16 @@ describe('decideClusterMode', () => {
     assert.equal(d.memberByHost.get('h104')?.id, members[2]!.id);
   });
 
-  test('a live member not in the inventory and an inventory host that is not a member: refuse, name both, print the fix', async () => {
+  test('a live member whose address no inventory host has, and an inventory host that is not a member: one leaves, the other joins', async () => {
     const inv = await seedInventory();
     const stranger = { ...member(inv, 'h104'), name: 'old-h104', peerURLs: ['http://192.168.100.99:2380'] };
-    const err = refusal(() =>
-      decideClusterMode(
-        inv,
-        names.map((n) => rt(n)),
-        [member(inv, 'docker'), member(inv, 'h102'), stranger],
-        {
-          allowExistingData: false,
-        },
-      ),
+    const d = decideClusterMode(
+      inv,
+      names.map((n) => rt(n, { running: n !== 'h104', hasData: n !== 'h104' })),
+      [member(inv, 'docker'), member(inv, 'h102'), stranger],
+      { allowExistingData: false },
     );
-    assert.equal(err.code, 'E_MEMBERSHIP');
-    assert.match(err.message, /member old-h104 is not in the inventory, and h104 is not a member/);
-    assert.match(err.message, /fix: tskv replace \S*seed\.yaml old-h104=h104/);
+    assert.deepEqual(d.scale, { joins: [{ host: 'h104' }], leaves: [stranger] });
   });
 
   test('a renamed member at the same address (the seed h102 → new-h102) is a disagreement', async () => {
@@ -88,22 +82,15 @@ describe('decideClusterMode', () => {
     assert.match(err.message, /member new-h102 runs at h102's address/);
   });
 
-  test('an inventory host missing from the cluster: suggest member add', async () => {
+  test('an inventory host missing from the cluster: it joins', async () => {
     const inv = await seedInventory();
-    const err = refusal(() =>
-      decideClusterMode(
-        inv,
-        names.map((n) => rt(n)),
-        [member(inv, 'docker'), member(inv, 'h102')],
-        {
-          allowExistingData: false,
-        },
-      ),
+    const d = decideClusterMode(
+      inv,
+      names.map((n) => rt(n, { running: n !== 'h104', hasData: n !== 'h104' })),
+      [member(inv, 'docker'), member(inv, 'h102')],
+      { allowExistingData: false },
     );
-    assert.match(
-      err.message,
-      /inventory host h104 is not a member\n {2}fix: tskv member add \S+ h104 --start/,
-    );
+    assert.deepEqual(d.scale, { joins: [{ host: 'h104' }], leaves: [] });
   });
 
   test('an unstarted member: deploy starts it if the static bootstrap made it, else refuses', async () => {
@@ -118,13 +105,26 @@ describe('decideClusterMode', () => {
       allowExistingData: false,
     });
     assert.equal(ok.memberByHost.get('h104'), late);
+    // Added by an earlier deploy (not the bootstrap's ID): it joins, resumed from its start.
     const added = { ...late, id: '12345' };
+    const resumed = decideClusterMode(inv, up, [member(inv, 'docker'), member(inv, 'h102'), added], {
+      allowExistingData: false,
+    });
+    assert.deepEqual(resumed.scale?.joins, [{ host: 'h104', member: added }]);
+    // Added at an address no inventory host has: not the inventory's, refused.
+    const elsewhere = { ...added, peerURLs: ['http://192.168.100.99:2380'] };
     const err = refusal(() =>
-      decideClusterMode(inv, up, [member(inv, 'docker'), member(inv, 'h102'), added], {
-        allowExistingData: false,
-      }),
+      decideClusterMode(
+        inv,
+        up,
+        [member(inv, 'docker'), member(inv, 'h102'), member(inv, 'h104'), elsewhere],
+        {
+          allowExistingData: false,
+        },
+      ),
     );
-    assert.match(err.message, /was added but never started/);
+    assert.equal(err.code, 'E_MEMBERSHIP');
+    assert.match(err.message, /was added but never started and is not in the inventory/);
   });
 
   test('a bootstrap member that never started (named, no client URLs, no data) is started, not refused as wiped', async () => {
@@ -210,7 +210,7 @@ describe('decideClusterMode', () => {
     assert.match(err.message, /h104: etcd runs, but there is no member data at the inventory's dataDir/);
   });
 
-  test('a started member whose data is gone, and a learner: refused', async () => {
+  test('a started member whose data is gone: refused; a learner: promoted when it is an inventory host, else refused', async () => {
     const inv = await seedInventory();
     const members = names.map((n) => member(inv, n));
     const hosts = [
@@ -222,12 +222,22 @@ describe('decideClusterMode', () => {
       refusal(() => decideClusterMode(inv, hosts, members, { allowExistingData: false })).code,
       'E_MEMBER_NO_DATA',
     );
+    // A learner under an inventory host's name runs there: an add that did not finish, promoted.
     const learner = { ...members[2]!, isLearner: true };
+    const running = hosts.map((h) => ({ ...h, running: true, hasData: true }));
+    const d = decideClusterMode(inv, running, [members[0]!, members[1]!, learner], {
+      allowExistingData: false,
+    });
+    assert.deepEqual(d.scale?.joins, [{ host: 'h104', member: learner }]);
+    // A learner the inventory does not name: not tskv's, refused.
+    const stranger = { ...learner, name: 'other', peerURLs: ['http://192.168.100.99:2380'] };
+    const err = refusal(() =>
+      decideClusterMode(inv, running, [...members, stranger], { allowExistingData: false }),
+    );
+    assert.equal(err.code, 'E_MEMBERSHIP');
     assert.match(
-      refusal(() =>
-        decideClusterMode(inv, hosts, [members[0]!, members[1]!, learner], { allowExistingData: false }),
-      ).message,
-      /member h104 is a learner/,
+      err.message,
+      /member other \(\S+\) at http:\/\/192\.168\.100\.99:2380 is not in the inventory/,
     );
   });
 });
