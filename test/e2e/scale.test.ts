@@ -23,6 +23,8 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
   let three: string;
   let live: Live;
   let etcd: { version: string; source: string };
+  /** The host whose sshd a test killed: no later test uses it. */
+  let unreachable: string | undefined;
 
   before(async () => {
     ({ lab, all, three } = await deployedLab(NAME, HOSTS));
@@ -169,11 +171,58 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
     const members = names(await live.members());
     const gone = members[0]!;
     await lab.host(gone).exec('pkill -x sshd || true');
+    unreachable = gone;
     const two = without([...HOSTS.filter((h) => !members.includes(h)), gone], 'two.yaml');
     const run = await deploy(two, ['--yes']);
     assertDeployed(run);
     assert.deepEqual(run.doc.notCleaned, [gone]);
     assert.match(run.doc.plan?.warnings?.[0] ?? '', /^2 members tolerate no more failures than 1/);
     assert.deepEqual(names(await live.members()), members.slice(1));
+  });
+
+  test('one edit with a swap, two new hosts and a version bump: adds first, then the upgrade, then the removal; no write lost, a re-run changes nothing', async () => {
+    const v35 = await lab.etcdTarball('3.5');
+    const members = names(await live.members());
+    assert.equal(members.length, 2, members.join());
+    const [leaving, staying] = [members[0]!, members[1]!];
+    const joining = HOSTS.filter((h) => !members.includes(h) && h !== unreachable);
+    assert.equal(joining.length, 2, joining.join());
+    const inv = lab.writeInventory(
+      {
+        etcd: { version: v35.version, source: v35.path },
+        hosts: Object.fromEntries([leaving, unreachable!].map((h) => [h, null])),
+      },
+      'combined.yaml',
+    );
+    const writer = new SequentialWriter(live.live.cluster(), 'sc-mix', 20);
+    await writer.acknowledgesMore(20);
+    const run = await deploy(inv, ['--yes']);
+    await writer.acknowledgesMore(20);
+    await writer.stop();
+    assertDeployed(run);
+    const plan = run.doc.plan!;
+    assert.deepEqual(
+      plan.steps
+        .filter((s) => ['snapshot', 'member-add', 'restart', 'member-remove'].includes(s.kind))
+        .map((s) => (s.kind === 'snapshot' ? s.kind : `${s.kind}@${s.host}`)),
+      [
+        'snapshot',
+        ...joining.map((h) => `member-add@${h}`),
+        `restart@${staying}`,
+        `member-remove@${leaving}`,
+      ],
+    );
+    assert.match(plan.order ?? '', /^order: snapshot → add .+ → .+ → remove /);
+    assert.match(plan.upgrade ?? '', /^upgrade etcd 3\.4\.\d+ → 3\.5\.\d+/);
+    assert.deepEqual(names(await live.members()), [staying, ...joining].sort());
+    assert.ok(
+      run.doc.verify!.members.every((m) => m.version === v35.version),
+      JSON.stringify(run.doc.verify),
+    );
+    assert.match(run.doc.verify!.clusterVersion, /^3\.5\./);
+    assert.deepEqual(await writer.lost(), [], `${writer.acknowledged.length} writes acknowledged`);
+    const again = await deploy(inv);
+    assertDeployed(again);
+    assert.match(again.doc.summary, /^nothing to do/);
   });
 });

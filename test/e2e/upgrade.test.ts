@@ -211,4 +211,17 @@ describe('rolling upgrades through tskv deploy', { skip: labUnavailableReason() 
     const status = await tskv(['status', inv35]);
     assert.match(status.stdout, /cluster version 3\.5\.0/);
   });
+
+  test('back to 3.4 once the cluster runs 3.5 is refused before anything changes', async () => {
+    const pids = await etcdPids(lab);
+    const links = await linked(lab);
+    const run = await upgradeRun(inv34);
+    assert.equal(run.code, 1, JSON.stringify(run.doc.error));
+    assert.equal(run.doc.error?.code, 'E_VERSION_CHANGE', run.doc.error?.message);
+    assert.match(run.doc.error!.message, /minor-version downgrade/);
+    assert.match(run.doc.error!.fix ?? '', /keep etcd\.version at 3\.5\.x/);
+    assert.deepEqual(run.doc.steps, []);
+    assert.deepEqual(await etcdPids(lab), pids, 'nothing restarted');
+    assert.deepEqual(await linked(lab), links, 'nothing relinked');
+  });
 });
