@@ -34,9 +34,14 @@ export function healthDetail(view: ClusterView, m: EtcdMember): string {
 }
 
 /** Members (other than `except`) that are not healthy, as "name (why)". */
-export function unhealthyOthers(view: ClusterView, except: EtcdId | undefined): string[] {
+export function unhealthyOthers(
+  view: ClusterView,
+  except: EtcdId | undefined,
+  /** Members whose health does not matter here (leaving the cluster). */
+  ignore: ReadonlySet<EtcdId> = new Set(),
+): string[] {
   return view.members
-    .filter((m) => m.id !== except && !isHealthy(view, m))
+    .filter((m) => m.id !== except && !ignore.has(m.id) && !isHealthy(view, m))
     .map((m) => `${m.name || m.idHex} (${healthDetail(view, m)})`);
 }
 

@@ -10,6 +10,7 @@ import { chooseState, desiredConfig, type FileAccess, keepInitialSettings, planC
 import { type Exposure, planFirewall, planFirewallWhileLeaving } from './firewall-plan.ts';
 import { planInstall } from './install.ts';
 import {
+  type Join,
   type LeavingHost,
   type LeavingRecord,
   leftovers,
@@ -132,6 +133,7 @@ function scalePlan(input: PlanInput): ScalePlan | undefined {
     );
   }
   const running = new Set(input.hosts.filter((h) => h.running).map((h) => h.spec.name));
+  refuseTakingOver(input.hosts, decision.scale?.joins ?? []);
   return planScale({
     inv: input.inv,
     drift: decision.scale ?? { joins: [], leaves: [] },
@@ -139,6 +141,30 @@ function scalePlan(input: PlanInput): ScalePlan | undefined {
     running,
     recorded,
   });
+}
+
+/**
+ * A host joining afresh (no member at its address yet) that runs etcd or holds etcd data already:
+ * the same machine under a new name or address, or another cluster's. Joining would stop that etcd,
+ * or start the old data under its old identity: refused, the way member add asks first.
+ */
+function refuseTakingOver(hosts: HostInput[], joins: Join[]): void {
+  const taken = joins.flatMap((j) => {
+    const h = j.member ? undefined : hosts.find((x) => x.spec.name === j.host);
+    if (!h || (!h.running && !h.facts.etcd.dataDir.hasData)) return [];
+    return [`${j.host} (${h.running ? 'etcd runs there' : `etcd data in ${h.facts.etcd.dataDir.path}`})`];
+  });
+  if (taken.length === 0) return;
+  const first = joins.find((j) => taken[0]!.startsWith(`${j.host} `))!.host;
+  throw new TskvError(
+    'E_EXISTING_DATA',
+    `joining the cluster, but already running or holding etcd of their own: ${taken.join(', ')}; deploy does not take over a host's etcd; nothing was changed`,
+    {
+      host: first,
+      step: 'plan',
+      fix: `if the inventory renamed or re-addressed a member, put its name and address back; else stop etcd there and move its data dir aside, or run tskv member add INVENTORY ${first} --start, which asks before it clears the host`,
+    },
+  );
 }
 
 function summary(h: HostInput): string {

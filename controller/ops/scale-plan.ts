@@ -267,6 +267,26 @@ function refuseLosingMajority(view: ClusterView, drift: ScaleDrift, order: EtcdM
   }
 }
 
+/**
+ * Just before a removal, on the cluster as it is then (the adds and restarts before it have run):
+ * the voters left keep a healthy majority, or the removal waits, naming who is not healthy.
+ */
+export function checkRemovalNow(view: ClusterView, id: EtcdId, name: string): void {
+  const left = voters(view.members).filter((v) => v.id !== id);
+  const healthy = left.filter((v) => isHealthy(view, v)).length;
+  if (healthy >= quorumOf(left.length)) return;
+  const sick = left.filter((v) => !isHealthy(view, v)).map((v) => v.name || v.idHex);
+  throw new TskvError(
+    'E_UNHEALTHY',
+    `not removing ${name} now: ${healthy} of the ${left.length} voting members left would be healthy, short of a majority of ${quorumOf(left.length)} (not healthy: ${sick.join(', ')})`,
+    {
+      host: name,
+      step: 'remove member',
+      fix: 'bring them back first (tskv status shows them), then re-run deploy: it resumes',
+    },
+  );
+}
+
 export function planScale(input: ScaleInput): ScalePlan {
   const { inv, drift, view } = input;
   // The leader leaves last: leadership moves once, and the others leave under a stable leader.

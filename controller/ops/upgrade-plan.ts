@@ -60,7 +60,12 @@ export function minorOfVersion(version: string): string {
  * inventory does not explain, a skipped minor or a minor downgrade, and any change while a member
  * is not healthy or is a learner.
  */
-export function judgeUpgrade(target: string, members: MemberVersion[]): Upgrade | undefined {
+export function judgeUpgrade(
+  target: string,
+  members: MemberVersion[],
+  /** Members (by host) the same inventory edit adds or removes: their health is for those steps to judge. */
+  changing: ReadonlySet<string> = new Set(),
+): Upgrade | undefined {
   const others = [...new Set(members.flatMap((m) => (m.version && m.version !== target ? [m.version] : [])))];
   if (others.length === 0) return undefined;
   if (others.length > 1) {
@@ -82,7 +87,7 @@ export function judgeUpgrade(target: string, members: MemberVersion[]): Upgrade 
   }
   const from = others[0]!;
   checkVersionChange(members.find((m) => m.version === from)!.host, from, target);
-  const unfit = members.filter((m) => !m.healthy || m.learner);
+  const unfit = members.filter((m) => !changing.has(m.host) && (!m.healthy || m.learner));
   if (unfit.length > 0) {
     throw new TskvError(
       'E_UNHEALTHY',

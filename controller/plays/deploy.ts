@@ -13,7 +13,7 @@ import { tlsOn } from '../inventory/tls.ts';
 import type { CheckResult } from '../ops/checks.ts';
 import { decideClusterMode } from '../ops/cluster-mode.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
-import { LEAVING_KEY, leavingRecordSchema, noScale } from '../ops/scale-plan.ts';
+import { LEAVING_KEY, leavingRecordSchema, noScale, type ScaleDrift } from '../ops/scale-plan.ts';
 import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
 import { judgeUpgrade, memberVersions } from '../ops/upgrade-plan.ts';
 import { acceptedTrust, clientTlsSources, describePkiChanges, ensurePki } from '../pki/index.ts';
@@ -190,15 +190,20 @@ async function settleTls(
 }
 
 /** A version change of the live members etcd does not support, or over a cluster not fully healthy. */
-function refuseUnsafeUpgrade(inv: Inventory, gathered: Gathered): void {
+function refuseUnsafeUpgrade(inv: Inventory, gathered: Gathered, scale: ScaleDrift | undefined): void {
   const probes = gathered.view?.probes;
   if (!probes) return;
+  // Members this edit adds (a learner an earlier run left) or removes: the roll does not wait on them.
+  const changing = new Set([
+    ...(scale?.joins ?? []).map((j) => j.host),
+    ...(scale?.leaves ?? []).map((m) => m.name || m.idHex),
+  ]);
   const installed = new Map(
     gathered.hosts.flatMap((h) =>
       h.facts.etcd.installed ? [[h.spec.name, h.facts.etcd.installed.version]] : [],
     ),
   );
-  judgeUpgrade(inv.etcd.version, memberVersions(probes, installed));
+  judgeUpgrade(inv.etcd.version, memberVersions(probes, installed), changing);
 }
 
 /** A replacement under way owns the membership until it ends: deploy adds and removes none meanwhile. */
@@ -234,11 +239,13 @@ async function planFromHosts(
   // The hosts a recovery has not brought back yet are recover's to bring back, not deploy's.
   if (gathered.members) await live.refuseDuringRecovery('deploy');
   refuseLeavingTls(inv, gathered.hosts);
-  refuseUnsafeUpgrade(inv, gathered);
-  if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
     allowExistingData: options.allowExistingData,
   });
+  refuseUnsafeUpgrade(inv, gathered, decision.scale);
+  if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
+  // A member this plan removes does not hold up the waits of the adds before it (a dead host swapped out).
+  for (const m of decision.scale?.leaves ?? []) live.leaving.add(m.id);
   const migration = planTlsMigration(
     inv,
     gathered.hosts.map((h) => ({ spec: h.spec, envFile: h.envFile, hasData: h.facts.etcd.dataDir.hasData })),

@@ -40,6 +40,11 @@ export class LiveCluster {
   readonly tunnels: EtcdTunnels;
   /** The record a replacement keeps in etcd while it runs. */
   readonly journal: Journal;
+  /**
+   * Members the running plan removes later: waiting for every member to be healthy does not wait
+   * for them (a dead host swapped out). Checks before a restart or a removal still count them.
+   */
+  readonly leaving = new Set<EtcdId>();
 
   constructor(session: Session) {
     this.session = session;

@@ -116,17 +116,23 @@ async function viewWithMember(live: LiveCluster, host: string): Promise<{ view: 
   return { view, m };
 }
 
-/** A learner on `host` has started and applied the leader's raft index as it was when first seen. */
+/**
+ * The member on `host` (a learner, or a member just restarted) has started and applied the leader's
+ * raft index as it was when first seen: a fixed target, so a cluster taking writes cannot keep it
+ * out of reach. Not caught up in time fails the wait but leaves the member running: it is healthy,
+ * only slow. `started`: the member's service status when it (re)started (default: asked now).
+ */
 export async function waitCaughtUp(
   live: LiveCluster,
   ch: HostChannel,
   progress: Progress = () => {},
+  how: { started?: ServiceStatus; step?: string } = {},
 ): Promise<void> {
   const host = ch.spec.name;
   let target: number | undefined;
   await waitWatched(
     ch,
-    await serviceCall(ch, 'status'),
+    how.started ?? (await serviceCall(ch, 'status')),
     async () => {
       const { view, m } = await viewWithMember(live, host);
       const leader = view.probes.find((p) => p.member.id === view.leaderId);
@@ -138,46 +144,11 @@ export async function waitCaughtUp(
       return mine.status.raftAppliedIndex >= target;
     },
     {
-      step: 'wait for the learner',
+      step: how.step ?? 'wait for the learner',
       describe: `${host} to start and catch up with the leader`,
       intervalMs: VIEW_POLL_MS,
       stopOnFailure: false,
     },
-  );
-}
-
-/**
- * How far behind the leader's raft index a restarted member may be and count as caught up: a
- * cluster taking writes moves on while the member is asked, so equality may never be seen.
- */
-export const CAUGHT_UP_GAP = 50;
-
-/**
- * A rolling restart's member, healthy again, has applied the log up to within CAUGHT_UP_GAP of the
- * leader's raft index (both from /v3/maintenance/status): only then may the next member go down.
- */
-export async function waitCaughtUpWithLeader(
-  live: LiveCluster,
-  ch: HostChannel,
-  started: ServiceStatus,
-  step: string,
-  progress: Progress = () => {},
-): Promise<void> {
-  const host = ch.spec.name;
-  await waitWatched(
-    ch,
-    started,
-    async () => {
-      const { view, m } = await viewWithMember(live, host);
-      const leader = view.probes.find((p) => p.member.id === view.leaderId);
-      const mine = view.probes.find((p) => p.member.id === m.id);
-      if (!mine?.status || !leader?.status) return false;
-      progress(
-        `${host} has applied raft index ${mine.status.raftAppliedIndex}, the leader is at ${leader.status.raftIndex}`,
-      );
-      return mine.status.raftAppliedIndex + CAUGHT_UP_GAP >= leader.status.raftIndex;
-    },
-    { step, describe: `${host} to catch up with the leader`, intervalMs: VIEW_POLL_MS, stopOnFailure: true },
   );
 }
 
@@ -193,7 +164,7 @@ export async function waitAllHealthy(
     await serviceCall(ch, 'status'),
     async () => {
       const { view, m } = await viewWithMember(live, host);
-      const sick = unhealthyOthers(view, undefined);
+      const sick = unhealthyOthers(view, undefined, live.leaving);
       progress(
         `${view.members.length - sick.length} of ${view.members.length} members healthy${sick.length > 0 ? `; waiting for ${sick.join(', ')}` : ''}`,
       );

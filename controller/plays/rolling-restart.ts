@@ -4,12 +4,13 @@
  */
 import { routes } from '../../agent/api/index.ts';
 import { describeCause, TskvError } from '../errors.ts';
+import { EtcdClient } from '../etcd/index.ts';
 import { memberAt } from '../ops/membership.ts';
-import type { Upgrade } from '../ops/upgrade-plan.ts';
+import { minorOfVersion, type Upgrade } from '../ops/upgrade-plan.ts';
 import type { Progress } from '../run/progress.ts';
 import { serviceCall } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
-import { checkOthersHealthy, waitCaughtUpWithLeader, waitMemberHealthy } from './member-health.ts';
+import { checkOthersHealthy, waitCaughtUp, waitMemberHealthy } from './member-health.ts';
 import { moveLeaderAway } from './replace-steps.ts';
 import type { HostChannel } from './session.ts';
 
@@ -37,7 +38,7 @@ export async function restartMember(
   restartedHook?.();
   progress(`restarted (pid ${restarted.pid ?? '?'}), waiting until healthy`);
   await waitMemberHealthy(ch, live.tunnels.endpoint(ch.conn), restarted, 'restart etcd');
-  await waitCaughtUpWithLeader(live, ch, restarted, 'restart etcd', progress);
+  await waitCaughtUp(live, ch, progress, { started: restarted, step: 'restart etcd' });
   return [...moved, ...before, ...restarted.actions];
 }
 
@@ -68,6 +69,19 @@ export async function upgradeMember(
     });
   } catch (err) {
     if (!switched) throw err;
+    const stay = await whyNotRollBack(live, ch, u);
+    if (stay) {
+      throw new TskvError(
+        'E_UPGRADE_FAILED',
+        `${ch.spec.name} runs etcd ${u.to} but its step failed; not switched back (${stay}); the roll stopped there:\n  ${err instanceof Error ? err.message : String(err)}`,
+        {
+          host: ch.spec.name,
+          step: `switch to etcd ${u.to} and restart`,
+          fix: 'fix the cause, then re-run deploy: it resumes with the members not on the new version yet',
+          cause: err,
+        },
+      );
+    }
     progress(`etcd ${u.to} did not come up: back to ${u.from}`);
     const back = await rollBack(live, ch, u.from, restartedHook).then(
       () => `it runs etcd ${u.from} again and is healthy`,
@@ -86,6 +100,25 @@ export async function upgradeMember(
   }
 }
 
+/**
+ * Why a member whose step failed after its switch stays on the new version, if it should: it is
+ * healthy there (the step failed later: it caught up too slowly, or tskv lost the cluster), or the
+ * cluster version has reached the new minor already (the old release refuses that cluster's data).
+ */
+async function whyNotRollBack(live: LiveCluster, ch: HostChannel, u: Upgrade): Promise<string | undefined> {
+  const healthy = await new EtcdClient(live.tunnels.endpoint(ch.conn), { timeoutMs: 2000 })
+    .health()
+    .then((h) => h.healthy)
+    .catch(() => false);
+  if (healthy) return `it is healthy on ${u.to}`;
+  const cluster = await live.clusterVersion().catch(() => undefined);
+  const newMinor = minorOfVersion(u.to);
+  if (minorOfVersion(u.from) !== newMinor && cluster !== undefined && minorOfVersion(cluster) === newMinor) {
+    return `the cluster version is ${cluster} already, which etcd ${u.from} refuses to run`;
+  }
+  return undefined;
+}
+
 async function rollBack(
   live: LiveCluster,
   ch: HostChannel,
@@ -96,5 +129,5 @@ async function rollBack(
   const restarted = await serviceCall(ch, 'restart');
   restartedHook?.();
   await waitMemberHealthy(ch, live.tunnels.endpoint(ch.conn), restarted, 'roll back');
-  await waitCaughtUpWithLeader(live, ch, restarted, 'roll back');
+  await waitCaughtUp(live, ch, undefined, { started: restarted, step: 'roll back' });
 }

@@ -11,6 +11,7 @@ import { describeCause, TskvError } from '../errors.ts';
 import type { HostSpec } from '../inventory/model.ts';
 import type { ReplaceStep } from '../ops/replace-plan.ts';
 import {
+  checkRemovalNow,
   LEAVING_KEY,
   type LeavingRecord,
   leavingRecordSchema,
@@ -49,6 +50,9 @@ export function scaleExecutor(live: LiveCluster, notCleaned: string[]): ScaleExe
       case 'member-lead-away':
         return run({ kind: 'move-leader-away', id: step.id, name: host, title }, progress);
       case 'member-remove':
+        // The adds and restarts before it may have changed who is healthy since the plan.
+        progress('checking the other members');
+        checkRemovalNow(await live.view(), step.id, host);
         // Recorded first: a run killed between the removal and the retirement leaves the host to the re-run.
         await updateRecord(live, (r) => [
           ...r.filter((x) => x.name !== host),
