@@ -11,6 +11,7 @@ export interface LabSshDoc {
   knownHosts?: string;
   hostKeyPolicy?: HostKeyPolicy;
   proxyCommand?: string;
+  proxyJump?: string;
   connectTimeout?: number;
 }
 

@@ -2,7 +2,7 @@
 import ssh2 from 'ssh2';
 import { TskvError } from '../errors.ts';
 import { BoundedReadError, MIB, readBoundedFile } from '../inventory/bounded-read.ts';
-import type { HostSpec } from '../inventory/model.ts';
+import type { SshTarget } from '../inventory/model.ts';
 
 const STEP = 'authenticate';
 
@@ -13,7 +13,10 @@ export interface AuthConfig {
   offered: string[];
 }
 
-export async function resolveAuth(spec: HostSpec, env: NodeJS.ProcessEnv = process.env): Promise<AuthConfig> {
+export async function resolveAuth(
+  spec: SshTarget,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AuthConfig> {
   const agent = env['SSH_AUTH_SOCK'] || undefined;
   const offered: string[] = [];
   let privateKey: Buffer | undefined;

@@ -1,137 +1,36 @@
-/** Opening one verified, authenticated SSH connection to a host (the only place ssh2's Client is created). */
-import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
-import { TskvError } from '../errors.ts';
+/** Opening one verified, authenticated SSH connection to a host, directly or through its jump hosts. */
 import type { HostSpec } from '../inventory/model.ts';
-import { resolveAuth } from './auth.ts';
 import { SshHostConnection } from './connection.ts';
-import { preferredHostKeyAlgorithms } from './host-key.ts';
-import { type HostKeyRecorded, readKnownHosts, verifyHostKey } from './host-key-check.ts';
-import { knownKeyTypes } from './known-hosts.ts';
-import { type ProxyChannel, spawnProxyCommand } from './proxy-command.ts';
+import type { HostKeyRecorded } from './host-key-check.ts';
+import { JumpHosts } from './jump.ts';
+import { openSession, type SessionOptions } from './session.ts';
 import { checkRoot } from './sudo-check.ts';
 
-export interface ConnectOptions {
-  /** Called after an unknown host key was appended to known_hosts (policy accept-new). */
-  onHostKeyRecorded?(info: HostKeyRecorded): void;
+export interface ConnectOptions extends SessionOptions {
   /** Fail the connect when the user is neither root nor has passwordless sudo. Default true. */
   requireRoot?: boolean;
-  /** Environment to read SSH_AUTH_SOCK from (tests). Default process.env. */
-  env?: NodeJS.ProcessEnv;
-  /** SSH keepalive period; a connection is declared lost after 3 unanswered ones. Default 5000. */
-  keepaliveIntervalMs?: number;
+  /**
+   * The jump host sessions to share (ConnectionPool passes its own). Without it a host behind jump
+   * hosts gets sessions of its own, closed with its connection.
+   */
+  jumps?: JumpHosts;
 }
 
 export type { HostKeyRecorded };
 
-const STEP = 'connect';
-const KEEPALIVE_INTERVAL_MS = 5000;
-const KEEPALIVE_COUNT_MAX = 3;
-
-function describeFailure(
-  spec: HostSpec,
-  err: Error & { level?: string; code?: string },
-  offered: string[],
-  proxy: ProxyChannel | undefined,
-): TskvError {
-  const { address, ssh } = spec;
-  const endpoint = `${address}:${ssh.port}`;
-  const proxyNote = proxy
-    ? ` (via proxy command \`${proxy.command}\`${proxy.exit() ? `, ${proxy.exit()}` : ''}${proxy.stderr() ? `: ${proxy.stderr()}` : ''})`
-    : '';
-  const opts = { host: spec.name, step: STEP, cause: err };
-  if (err.level === 'client-authentication') {
-    return new TskvError(
-      'E_SSH_AUTH',
-      `${endpoint} refused user ${ssh.user} (offered: ${offered.join(', ')})`,
-      {
-        ...opts,
-        step: 'authenticate',
-        fix: `add the public key to ~${ssh.user}/.ssh/authorized_keys on the host, or fix ssh.user / ssh.identityFile`,
-      },
-    );
-  }
-  if (err.level === 'client-timeout') {
-    return new TskvError(
-      'E_SSH_TIMEOUT',
-      `no SSH session with ${endpoint} within ${ssh.connectTimeoutMs} ms${proxyNote}`,
-      {
-        ...opts,
-        fix: 'check that the host is up, sshd runs and the port is reachable (ssh.connectTimeoutMs)',
-      },
-    );
-  }
-  const code = err.code ? ` (${err.code})` : '';
-  return new TskvError(
-    'E_SSH_UNREACHABLE',
-    `cannot connect to ${endpoint}${code}: ${err.message}${proxyNote}`,
-    {
-      ...opts,
-      fix: 'check that the host is up and sshd listens on that port',
-    },
-  );
-}
-
 export async function connect(spec: HostSpec, options: ConnectOptions = {}): Promise<SshHostConnection> {
   const { address, ssh } = spec;
-  const auth = await resolveAuth(spec, options.env);
-  const known = knownKeyTypes(await readKnownHosts(ssh.knownHosts), address, ssh.port);
-  const proxy = ssh.proxyCommand
-    ? spawnProxyCommand(ssh.proxyCommand, address, ssh.port, ssh.user)
-    : undefined;
-  const client = new ssh2.Client();
-  let hostKeyError: TskvError | undefined;
-
-  const config: ConnectConfig = {
-    host: address,
-    port: ssh.port,
-    username: ssh.user,
-    readyTimeout: ssh.connectTimeoutMs,
-    keepaliveInterval: options.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS,
-    keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-    algorithms: { serverHostKey: preferredHostKeyAlgorithms(known) as ServerHostKeyAlgorithm[] },
-    hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-      verifyHostKey(spec, key, options.onHostKeyRecorded).then(
-        () => verify(true),
-        (err: unknown) => {
-          hostKeyError =
-            err instanceof TskvError
-              ? err
-              : new TskvError('E_HOST_KEY', 'host key check failed', { host: spec.name, cause: err });
-          verify(false);
-        },
-      );
-    },
-  };
-  if (auth.privateKey) config.privateKey = auth.privateKey;
-  if (auth.agent) config.agent = auth.agent;
-  if (proxy) config.sock = proxy.stream;
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => {
-      cleanup();
-      client.on('error', () => undefined); // ssh2 may report the same failure again while closing
-      client.destroy();
-      proxy?.kill();
-      reject(hostKeyError ?? describeFailure(spec, err, auth.offered, proxy));
-    };
-    const onClose = (): void => onError(new Error('the connection closed before the SSH session was ready'));
-    const onReady = (): void => {
-      cleanup();
-      resolve();
-    };
-    const cleanup = (): void => {
-      client.off('error', onError).off('close', onClose).off('ready', onReady);
-    };
-    client.on('error', onError).on('close', onClose).on('ready', onReady);
-    try {
-      client.connect(config);
-      // Small requests (an HTTP call over a channel is two SSH packets) must not wait for delayed
-      // ACKs: with Nagle on, each agent or etcd call cost ~40 ms. (A proxy command sets its own.)
-      client.setNoDelay(true);
-    } catch (err) {
-      onError(err as Error);
-    }
-  });
+  const ownJumps = ssh.proxyJump !== undefined && !options.jumps ? new JumpHosts(options) : undefined;
+  const jumps = options.jumps ?? ownJumps;
+  let session: Awaited<ReturnType<typeof openSession>>;
+  try {
+    const sock = ssh.proxyJump !== undefined && jumps ? await jumps.streamTo(spec) : undefined;
+    session = await openSession(spec, `${address}:${ssh.port}`, options, sock);
+  } catch (err) {
+    ownJumps?.closeAll();
+    throw err;
+  }
+  const { client, proxy } = session;
 
   const proxyDetail = (): string | undefined => {
     if (!proxy || (!proxy.exit() && !proxy.stderr())) return undefined;
@@ -141,7 +40,10 @@ export async function connect(spec: HostSpec, options: ConnectOptions = {}): Pro
     spec.name,
     `${address}:${ssh.port}`,
     client,
-    () => proxy?.kill(),
+    () => {
+      proxy?.kill();
+      ownJumps?.closeAll();
+    },
     proxyDetail,
   );
   if (ssh.user !== 'root') {

@@ -2,7 +2,7 @@
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TskvError } from '../errors.ts';
-import type { HostSpec } from '../inventory/model.ts';
+import type { SshTarget } from '../inventory/model.ts';
 import { fingerprintSha256, keyTypeOfBlob } from './host-key.ts';
 import { checkHostKey, formatKnownHostsLine, type KnownHostEntry, parseKnownHosts } from './known-hosts.ts';
 
@@ -37,7 +37,7 @@ async function ensureFile(file: string): Promise<void> {
   await handle.close();
 }
 
-function unknownKeyError(spec: HostSpec, presented: Buffer): TskvError {
+function unknownKeyError(spec: SshTarget, presented: Buffer): TskvError {
   const fp = fingerprintSha256(presented);
   const { address, ssh } = spec;
   const portFlag = ssh.port === 22 ? '' : ` -p ${ssh.port}`;
@@ -54,7 +54,7 @@ function unknownKeyError(spec: HostSpec, presented: Buffer): TskvError {
   );
 }
 
-function changedKeyError(spec: HostSpec, presented: Buffer, expected: KnownHostEntry[]): TskvError {
+function changedKeyError(spec: SshTarget, presented: Buffer, expected: KnownHostEntry[]): TskvError {
   const { address, ssh } = spec;
   const type = keyTypeOfBlob(presented);
   const sameTypeFirst = [...expected].sort((a, b) => Number(b.keyType === type) - Number(a.keyType === type));
@@ -86,7 +86,7 @@ export interface HostKeyRecorded {
  * accept-new), rejects with a TskvError naming host and fingerprints when it is not.
  */
 export async function verifyHostKey(
-  spec: HostSpec,
+  spec: SshTarget,
   presented: Buffer,
   onRecorded?: (info: HostKeyRecorded) => void,
 ): Promise<void> {

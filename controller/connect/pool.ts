@@ -3,6 +3,7 @@
 import { TskvError } from '../errors.ts';
 import type { HostSpec } from '../inventory/model.ts';
 import { type ConnectOptions, connect } from './connect.ts';
+import { JumpHosts } from './jump.ts';
 import type { HostConnection } from './types.ts';
 
 export interface ConnectOutcome {
@@ -23,12 +24,15 @@ function asTskvError(host: HostSpec, err: unknown): TskvError {
 
 export class ConnectionPool {
   readonly #options: ConnectOptions;
+  /** Jump host sessions, one per jump host, shared by every host behind it. */
+  readonly #jumps: JumpHosts;
   readonly #connecting = new Map<string, Promise<HostConnection>>();
   readonly #open = new Set<HostConnection>();
   #closed = false;
 
   constructor(options: ConnectOptions = {}) {
-    this.#options = options;
+    this.#jumps = options.jumps ?? new JumpHosts(options);
+    this.#options = { ...options, jumps: this.#jumps };
   }
 
   /** The host's connection, opened on first use; a failed connect is remembered (and rethrown) for the run. */
@@ -71,6 +75,7 @@ export class ConnectionPool {
     this.#closed = true;
     for (const conn of this.#open) conn.close();
     this.#open.clear();
+    this.#jumps.closeAll();
   }
 }
 

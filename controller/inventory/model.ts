@@ -12,6 +12,11 @@ export interface SshSettings {
   hostKeyPolicy: HostKeyPolicy;
   /** OpenSSH-style ProxyCommand (%h host, %p port, %r user); its stdio carries the SSH connection. */
   proxyCommand: string | undefined;
+  /**
+   * OpenSSH-style ProxyJump (`[user@]host[:port][,next...]`, see ./proxy-jump.ts): the connection is
+   * forwarded through these hosts; proxyCommand, if set, reaches the first one. Undefined: direct.
+   */
+  proxyJump?: string | undefined;
   connectTimeoutMs: number;
 }
 
@@ -28,6 +33,9 @@ export interface HostSpec {
   /** tls.mode files: the member's own certificates and keys on the controller (absolute paths). */
   tls?: MemberTlsPaths;
 }
+
+/** What connecting needs of a host (a jump host has no more than this). */
+export type SshTarget = Pick<HostSpec, 'name' | 'address' | 'ssh'>;
 
 /** A certificate and its private key on the controller, as absolute paths. */
 export interface CertKeyPaths {

@@ -29,6 +29,7 @@ function sshSettings(global: RawSsh, own: RawSsh, baseDir: string): SshSettings 
     knownHosts: resolvePath(s.knownHosts ?? '~/.ssh/known_hosts', baseDir),
     hostKeyPolicy: s.hostKeyPolicy ?? 'strict',
     proxyCommand: s.proxyCommand,
+    proxyJump: s.proxyJump === 'none' ? undefined : s.proxyJump,
     connectTimeoutMs: Math.round((s.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S) * 1000),
   };
 }

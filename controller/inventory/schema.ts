@@ -3,6 +3,7 @@ import { cidrProblem } from '../../agent/api/cidr.ts';
 import { ETCD_VERSION_PATTERN } from '../../agent/api/fields.ts';
 import { isAddress, isMemberAddress, memberAddressProblem } from './addresses.ts';
 import type { PathSegment } from './problems.ts';
+import { proxyJumpProblem } from './proxy-jump.ts';
 import { dataDirProblem, flagTextProblem, TOKEN_MAX_BYTES, tokenProblem } from './text.ts';
 
 /** The inventory as written (strict: unknown keys are errors). Defaults and paths are applied by normalise.ts. */
@@ -26,6 +27,10 @@ const sshSchema = z.strictObject({
   knownHosts: z.string().min(1).optional(),
   hostKeyPolicy: z.enum(['strict', 'accept-new']).optional(),
   proxyCommand: z.string().min(1).optional(),
+  proxyJump: z
+    .string()
+    .refine((j) => proxyJumpProblem(j) === undefined)
+    .optional(),
   connectTimeout: z.number().positive().max(3600).optional(),
 });
 
@@ -123,13 +128,14 @@ const HINTS: Record<string, string> = {
   'etcd.dataDir': DATA_DIR,
   snapshots: 'a map with keep (how many automatic snapshots each host keeps)',
   'snapshots.keep': 'a whole number from 1 to 1000 (default 5): the newest snapshots kept on a host',
-  ssh: 'a map of SSH settings (user, port, identityFile, knownHosts, hostKeyPolicy, proxyCommand, connectTimeout)',
+  ssh: 'a map of SSH settings (user, port, identityFile, knownHosts, hostKeyPolicy, proxyCommand, proxyJump, connectTimeout)',
   'ssh.user': 'a non-empty user name (default root)',
   'ssh.port': `${PORT} (default 22)`,
   'ssh.identityFile': 'the path of a private key file (~ and paths relative to the inventory allowed)',
   'ssh.knownHosts': 'the path of a known_hosts file (default ~/.ssh/known_hosts)',
   'ssh.hostKeyPolicy': 'one of strict, accept-new',
   'ssh.proxyCommand': 'an OpenSSH-style ProxyCommand (%h host, %p port, %r user)',
+  'ssh.proxyJump': "jump hosts as in OpenSSH's ProxyJump, [user@]host[:port][,next...], or none",
   'ssh.connectTimeout': 'a number of seconds above 0 and at most 3600 (default 10)',
   hosts: 'a map from member name to { address: ... } with at least one host',
   'hosts.*': 'a map with address (and optionally ssh, dataDir, tls)',
@@ -165,6 +171,7 @@ const WHY: Record<string, (value: string) => string | undefined> = {
   'hosts.*.dataDir': dataDirProblem,
   'hosts.*.address': memberAddressProblem,
   'cluster.clientSources.*': cidrProblem,
+  'ssh.proxyJump': proxyJumpProblem,
 };
 
 /** The pattern a concrete path matches in HINTS: hosts.h1.ssh.port → ssh.port. */

@@ -77,6 +77,7 @@ describe('good inventories', () => {
         knownHosts: join(homedir(), '.ssh/known_hosts'),
         hostKeyPolicy: 'strict',
         proxyCommand: undefined,
+        proxyJump: undefined,
         connectTimeoutMs: 10_000,
       },
     });
@@ -131,6 +132,7 @@ hosts:
       knownHosts: '/srv/inv/known_hosts',
       hostKeyPolicy: 'accept-new',
       proxyCommand: 'ssh -W %h:%p bastion',
+      proxyJump: undefined,
       connectTimeoutMs: 2500,
     });
     assert.equal(b!.ssh.user, 'root');
