@@ -9,6 +9,7 @@ import { type HostKeyRecorded, readKnownHosts, verifyHostKey } from './host-key-
 import { knownKeyTypes } from './known-hosts.ts';
 import { type ProxyChannel, spawnProxyCommand } from './proxy-command.ts';
 import { checkRoot } from './sudo-check.ts';
+import { hostKeyName, sshTarget } from './target.ts';
 
 export interface ConnectOptions {
   /** Called after an unknown host key was appended to known_hosts (policy accept-new). */
@@ -33,7 +34,8 @@ function describeFailure(
   offered: string[],
   proxy: ProxyChannel | undefined,
 ): TskvError {
-  const { address, ssh } = spec;
+  const { ssh } = spec;
+  const address = sshTarget(spec);
   const endpoint = `${address}:${ssh.port}`;
   const proxyNote = proxy
     ? ` (via proxy command \`${proxy.command}\`${proxy.exit() ? `, ${proxy.exit()}` : ''}${proxy.stderr() ? `: ${proxy.stderr()}` : ''})`
@@ -72,9 +74,10 @@ function describeFailure(
 }
 
 export async function connect(spec: HostSpec, options: ConnectOptions = {}): Promise<SshHostConnection> {
-  const { address, ssh } = spec;
+  const { ssh } = spec;
+  const address = sshTarget(spec);
   const auth = await resolveAuth(spec, options.env);
-  const known = knownKeyTypes(await readKnownHosts(ssh.knownHosts), address, ssh.port);
+  const known = knownKeyTypes(await readKnownHosts(ssh.knownHosts), hostKeyName(spec), ssh.port);
   const proxy = ssh.proxyCommand
     ? spawnProxyCommand(ssh.proxyCommand, address, ssh.port, ssh.user)
     : undefined;
@@ -86,7 +89,7 @@ export async function connect(spec: HostSpec, options: ConnectOptions = {}): Pro
     port: ssh.port,
     username: ssh.user,
     readyTimeout: ssh.connectTimeoutMs,
-    keepaliveInterval: options.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS,
+    keepaliveInterval: options.keepaliveIntervalMs ?? ssh.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS,
     keepaliveCountMax: KEEPALIVE_COUNT_MAX,
     algorithms: { serverHostKey: preferredHostKeyAlgorithms(known) as ServerHostKeyAlgorithm[] },
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {

@@ -5,6 +5,7 @@ import { TskvError } from '../errors.ts';
 import type { HostSpec } from '../inventory/model.ts';
 import { fingerprintSha256, keyTypeOfBlob } from './host-key.ts';
 import { checkHostKey, formatKnownHostsLine, type KnownHostEntry, parseKnownHosts } from './known-hosts.ts';
+import { hostKeyName } from './target.ts';
 
 const STEP = 'verify host key';
 
@@ -39,7 +40,8 @@ async function ensureFile(file: string): Promise<void> {
 
 function unknownKeyError(spec: HostSpec, presented: Buffer): TskvError {
   const fp = fingerprintSha256(presented);
-  const { address, ssh } = spec;
+  const { ssh } = spec;
+  const address = hostKeyName(spec);
   const portFlag = ssh.port === 22 ? '' : ` -p ${ssh.port}`;
   return new TskvError(
     'E_HOST_KEY_UNKNOWN',
@@ -55,7 +57,8 @@ function unknownKeyError(spec: HostSpec, presented: Buffer): TskvError {
 }
 
 function changedKeyError(spec: HostSpec, presented: Buffer, expected: KnownHostEntry[]): TskvError {
-  const { address, ssh } = spec;
+  const { ssh } = spec;
+  const address = hostKeyName(spec);
   const type = keyTypeOfBlob(presented);
   const sameTypeFirst = [...expected].sort((a, b) => Number(b.keyType === type) - Number(a.keyType === type));
   const known = sameTypeFirst
@@ -90,7 +93,9 @@ export async function verifyHostKey(
   presented: Buffer,
   onRecorded?: (info: HostKeyRecorded) => void,
 ): Promise<void> {
-  const { address, ssh } = spec;
+  const { ssh } = spec;
+  const address = hostKeyName(spec);
+  if (ssh.hostKeyPolicy === 'off') return; // ssh_config StrictHostKeyChecking no: warned on every run (inventory/ssh-settings.ts)
   const verdict = checkHostKey(await readKnownHosts(ssh.knownHosts), address, ssh.port, presented);
   if (verdict.kind === 'known') return;
   if (verdict.kind === 'revoked') {

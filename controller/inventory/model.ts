@@ -1,6 +1,7 @@
 /** The normalised inventory every other module works from (produced by ./load.ts). */
 
-export type HostKeyPolicy = 'strict' | 'accept-new';
+/** off: only from ssh_config's `StrictHostKeyChecking no`, with a warning on every run. */
+export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
 
 export interface SshSettings {
   user: string;
@@ -13,6 +14,16 @@ export interface SshSettings {
   /** OpenSSH-style ProxyCommand (%h host, %p port, %r user); its stdio carries the SSH connection. */
   proxyCommand: string | undefined;
   connectTimeoutMs: number;
+  /** Where SSH connects when it is not `address` (ssh_config HostName of the host's alias). */
+  hostName?: string;
+  /** OpenSSH ProxyJump, `[user@]host[:port][,next...]` (from ssh_config). */
+  proxyJump?: string;
+  /** The name host keys are looked up under in known_hosts instead of the address (ssh_config HostKeyAlias). */
+  hostKeyAlias?: string;
+  /** SSH keepalive period (ssh_config ServerAliveInterval); connect's default when absent. */
+  keepaliveIntervalMs?: number;
+  /** Where each setting came from: `inventory FILE:LINE`, `ssh_config FILE:LINE` or `default`, by setting name. */
+  sources?: Record<string, string>;
 }
 
 export interface HostSpec {
