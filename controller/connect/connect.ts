@@ -9,7 +9,7 @@ import { type HostKeyRecorded, readKnownHosts, verifyHostKey } from './host-key-
 import { knownKeyTypes } from './known-hosts.ts';
 import { type ProxyChannel, spawnProxyCommand } from './proxy-command.ts';
 import { checkRoot } from './sudo-check.ts';
-import { hostKeyName, sshTarget } from './target.ts';
+import { hostKeyEntry, sshTarget } from './target.ts';
 
 export interface ConnectOptions {
   /** Called after an unknown host key was appended to known_hosts (policy accept-new). */
@@ -77,7 +77,8 @@ export async function connect(spec: HostSpec, options: ConnectOptions = {}): Pro
   const { ssh } = spec;
   const address = sshTarget(spec);
   const auth = await resolveAuth(spec, options.env);
-  const known = knownKeyTypes(await readKnownHosts(ssh.knownHosts), hostKeyName(spec), ssh.port);
+  const keyEntry = hostKeyEntry(spec);
+  const known = knownKeyTypes(await readKnownHosts(ssh.knownHosts), keyEntry.name, keyEntry.port);
   const proxy = ssh.proxyCommand
     ? spawnProxyCommand(ssh.proxyCommand, address, ssh.port, ssh.user)
     : undefined;

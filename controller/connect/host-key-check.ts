@@ -5,7 +5,7 @@ import { TskvError } from '../errors.ts';
 import type { HostSpec } from '../inventory/model.ts';
 import { fingerprintSha256, keyTypeOfBlob } from './host-key.ts';
 import { checkHostKey, formatKnownHostsLine, type KnownHostEntry, parseKnownHosts } from './known-hosts.ts';
-import { hostKeyName } from './target.ts';
+import { hostKeyEntry } from './target.ts';
 
 const STEP = 'verify host key';
 
@@ -41,11 +41,11 @@ async function ensureFile(file: string): Promise<void> {
 function unknownKeyError(spec: HostSpec, presented: Buffer): TskvError {
   const fp = fingerprintSha256(presented);
   const { ssh } = spec;
-  const address = hostKeyName(spec);
-  const portFlag = ssh.port === 22 ? '' : ` -p ${ssh.port}`;
+  const { name: address, port } = hostKeyEntry(spec);
+  const portFlag = port === 22 ? '' : ` -p ${port}`;
   return new TskvError(
     'E_HOST_KEY_UNKNOWN',
-    `host key of ${address}:${ssh.port} is not in ${ssh.knownHosts} (presented ${keyTypeOfBlob(presented)} key ${fp})`,
+    `host key of ${address}:${port} is not in ${ssh.knownHosts} (presented ${keyTypeOfBlob(presented)} key ${fp})`,
     {
       host: spec.name,
       step: STEP,
@@ -58,7 +58,7 @@ function unknownKeyError(spec: HostSpec, presented: Buffer): TskvError {
 
 function changedKeyError(spec: HostSpec, presented: Buffer, expected: KnownHostEntry[]): TskvError {
   const { ssh } = spec;
-  const address = hostKeyName(spec);
+  const { name: address, port } = hostKeyEntry(spec);
   const type = keyTypeOfBlob(presented);
   const sameTypeFirst = [...expected].sort((a, b) => Number(b.keyType === type) - Number(a.keyType === type));
   const known = sameTypeFirst
@@ -66,13 +66,13 @@ function changedKeyError(spec: HostSpec, presented: Buffer, expected: KnownHostE
     .join(', ');
   return new TskvError(
     'E_HOST_KEY_CHANGED',
-    `REMOTE HOST IDENTIFICATION HAS CHANGED for ${address}:${ssh.port}: ${ssh.knownHosts} expects ${known}, ` +
+    `REMOTE HOST IDENTIFICATION HAS CHANGED for ${address}:${port}: ${ssh.knownHosts} expects ${known}, ` +
       `the host presented ${type} ${fingerprintSha256(presented)}. ` +
       `Someone could be intercepting the connection, or the host was reinstalled`,
     {
       host: spec.name,
       step: STEP,
-      fix: `if the host really was reinstalled: ssh-keygen -f ${ssh.knownHosts} -R '${ssh.port === 22 ? address : `[${address}]:${ssh.port}`}', then connect again`,
+      fix: `if the host really was reinstalled: ssh-keygen -f ${ssh.knownHosts} -R '${port === 22 ? address : `[${address}]:${port}`}', then connect again`,
     },
   );
 }
@@ -94,9 +94,9 @@ export async function verifyHostKey(
   onRecorded?: (info: HostKeyRecorded) => void,
 ): Promise<void> {
   const { ssh } = spec;
-  const address = hostKeyName(spec);
+  const { name: address, port } = hostKeyEntry(spec);
   if (ssh.hostKeyPolicy === 'off') return; // ssh_config StrictHostKeyChecking no: warned on every run (inventory/ssh-settings.ts)
-  const verdict = checkHostKey(await readKnownHosts(ssh.knownHosts), address, ssh.port, presented);
+  const verdict = checkHostKey(await readKnownHosts(ssh.knownHosts), address, port, presented);
   if (verdict.kind === 'known') return;
   if (verdict.kind === 'revoked') {
     throw new TskvError(
@@ -108,13 +108,13 @@ export async function verifyHostKey(
   if (verdict.kind === 'changed') throw changedKeyError(spec, presented, verdict.expected);
   if (ssh.hostKeyPolicy !== 'accept-new') throw unknownKeyError(spec, presented);
   await withFileLock(ssh.knownHosts, async () => {
-    const again = checkHostKey(await readKnownHosts(ssh.knownHosts), address, ssh.port, presented);
+    const again = checkHostKey(await readKnownHosts(ssh.knownHosts), address, port, presented);
     if (again.kind === 'known') return;
     if (again.kind === 'changed') throw changedKeyError(spec, presented, again.expected);
     const keyType = keyTypeOfBlob(presented);
     try {
       await ensureFile(ssh.knownHosts);
-      const line = formatKnownHostsLine(address, ssh.port, keyType, presented);
+      const line = formatKnownHostsLine(address, port, keyType, presented);
       const current = await readFile(ssh.knownHosts, 'utf8');
       const sep = current.length > 0 && !current.endsWith('\n') ? '\n' : '';
       await appendFile(ssh.knownHosts, `${sep}${line}\n`, { mode: 0o600 });

@@ -6,7 +6,11 @@ export function sshTarget(spec: HostSpec): string {
   return spec.ssh.hostName ?? spec.address;
 }
 
-/** The name the host key is looked up and recorded under: HostKeyAlias, else the SSH target. */
-export function hostKeyName(spec: HostSpec): string {
-  return spec.ssh.hostKeyAlias ?? sshTarget(spec);
+/**
+ * The known_hosts entry the host key is looked up and recorded under: HostKeyAlias (without a port,
+ * as OpenSSH does), else the SSH target and port.
+ */
+export function hostKeyEntry(spec: HostSpec): { name: string; port: number } {
+  const alias = spec.ssh.hostKeyAlias;
+  return alias === undefined ? { name: sshTarget(spec), port: spec.ssh.port } : { name: alias, port: 22 };
 }
