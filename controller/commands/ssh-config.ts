@@ -21,6 +21,7 @@ const ROWS: [
   ['user', 'user', (s) => s.user],
   ['port', 'port', (s) => String(s.port)],
   ['identityFile', 'identityFile', (s) => s.identityFile ?? '(none: ssh-agent only)'],
+  ['identityAgent', 'identityAgent', (s) => s.identityAgent],
   ['knownHosts', 'knownHosts', (s) => s.knownHosts],
   ['hostKeyPolicy', 'hostKeyPolicy', (s) => s.hostKeyPolicy],
   ['hostKeyAlias', 'hostKeyAlias', (s) => s.hostKeyAlias],

@@ -20,6 +20,8 @@ export interface SshSettings {
   proxyJump?: string;
   /** The name host keys are looked up under in known_hosts instead of the address (ssh_config HostKeyAlias). */
   hostKeyAlias?: string;
+  /** The ssh-agent socket to use instead of SSH_AUTH_SOCK (ssh_config IdentityAgent), or 'none' for no agent. */
+  identityAgent?: string;
   /** SSH keepalive period (ssh_config ServerAliveInterval); connect's default when absent. */
   keepaliveIntervalMs?: number;
   /** Where each setting came from: `inventory FILE:LINE`, `ssh_config FILE:LINE` or `default`, by setting name. */

@@ -137,6 +137,12 @@ export function sshSettings(
     sources['keepaliveInterval'] =
       `ssh_config ${cfg.serverAliveInterval.from.file}:${cfg.serverAliveInterval.from.line}`;
   }
+  // IdentityAgent SSH_AUTH_SOCK (or $SSH_AUTH_SOCK) is the default already; another $VAR is not read.
+  const agent = cfg?.identityAgent;
+  if (agent && !agent.value.startsWith('$') && agent.value !== 'SSH_AUTH_SOCK') {
+    settings.identityAgent = agent.value;
+    sources['identityAgent'] = `ssh_config ${agent.from.file}:${agent.from.line}`;
+  }
   if (cfgFile !== undefined) sources['configFile'] = cfgFile;
   return settings;
 }

@@ -95,6 +95,18 @@ describe('ssh_config merged into the inventory', () => {
     assert.equal(inv.hosts[0]!.ssh.hostName, '10.0.0.1');
   });
 
+  test('IdentityAgent: another socket, or none', () => {
+    const cfg = file(
+      'agent',
+      'Host a1\n  IdentityAgent ~/agent.sock\nHost a2\n  IdentityAgent none\nHost a3\n  IdentityAgent SSH_AUTH_SOCK\n',
+    );
+    const text = `cluster: { token: t }\netcd: { version: 3.5.17 }\nssh: { configFile: ${cfg} }\nhosts:\n  a: { address: a1 }\n  b: { address: a2 }\n  c: { address: a3 }\n`;
+    const [a, b, c] = parseInventory(text, join(dir, 'inv.yaml')).hosts;
+    assert.equal(a!.ssh.identityAgent, join(homedir(), 'agent.sock'));
+    assert.equal(b!.ssh.identityAgent, 'none');
+    assert.equal(c!.ssh.identityAgent, undefined);
+  });
+
   test('configFile: none reads nothing', () => {
     const text = `cluster: { token: t }\netcd: { version: 3.5.17 }\nssh: { configFile: none }\nhosts:\n  a: { address: 10.0.0.1, ssh: { host: etcd-a } }\n`;
     const ssh = parseInventory(text, join(dir, 'inv.yaml')).hosts[0]!.ssh;
