@@ -23,7 +23,7 @@ describe('connect through an ssh_config alias', { skip, timeout: 60_000 }, () =>
   });
 
   function inventory(hostKeyAlias: string): ReturnType<typeof parseInventory> {
-    const config = join(sshd.dir, `ssh_config-${hostKeyAlias}`); // parsed configs are cached by path for a run
+    const config = join(sshd.dir, 'ssh_config');
     writeFileSync(
       config,
       `Host etcd-loop

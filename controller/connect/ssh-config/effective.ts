@@ -1,4 +1,5 @@
 /** The ssh_config values of one host in the two forms tskv needs: `ssh -G`'s (the oracle in tests) and tskv's own. */
+import { statSync } from 'node:fs';
 import { type ParsedConfig, parseSshConfigFile, SshConfigError } from './parse.ts';
 import { type ResolveContext, resolveSshConfig, type Sourced, type SshConfigValues } from './resolve.ts';
 import { expandTokens, type TokenValues } from './tokens.ts';
@@ -87,11 +88,18 @@ export function sshGView(
   return view;
 }
 
-/** Parsed files by path, for one run (every host of an inventory reads the same config). */
+/** Parsed files by path and version (every host of an inventory reads the same config). */
 const parsedCache = new Map<string, ParsedConfig>();
 
 export function parseCached(file: string, home: string): ParsedConfig {
-  const key = `${home}\0${file}`;
+  let version = '';
+  try {
+    const st = statSync(file);
+    version = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    // parseSshConfigFile reports it
+  }
+  const key = `${home}\0${file}\0${version}`;
   let parsed = parsedCache.get(key);
   if (!parsed) {
     parsed = parseSshConfigFile(file, { home });
