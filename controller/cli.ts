@@ -8,6 +8,7 @@ import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
 const COMMANDS = [
   'deploy',
   'preflight',
+  'ssh-config',
   'render',
   'env',
   'etcdctl',

@@ -17,7 +17,9 @@ export async function resolveAuth(
   spec: SshTarget,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<AuthConfig> {
-  const agent = env['SSH_AUTH_SOCK'] || undefined;
+  // ssh_config IdentityAgent names another socket, or none.
+  const configured = spec.ssh.identityAgent;
+  const agent = configured === 'none' ? undefined : (configured ?? env['SSH_AUTH_SOCK']) || undefined;
   const offered: string[] = [];
   let privateKey: Buffer | undefined;
   const file = spec.ssh.identityFile;

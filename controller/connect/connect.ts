@@ -5,6 +5,7 @@ import type { HostKeyRecorded } from './host-key-check.ts';
 import { JumpHosts } from './jump.ts';
 import { openSession, type SessionOptions } from './session.ts';
 import { checkRoot } from './sudo-check.ts';
+import { sshTarget } from './target.ts';
 
 export interface ConnectOptions extends SessionOptions {
   /** Fail the connect when the user is neither root nor has passwordless sudo. Default true. */
@@ -19,7 +20,8 @@ export interface ConnectOptions extends SessionOptions {
 export type { HostKeyRecorded };
 
 export async function connect(spec: HostSpec, options: ConnectOptions = {}): Promise<SshHostConnection> {
-  const { address, ssh } = spec;
+  const { ssh } = spec;
+  const address = sshTarget(spec);
   const ownJumps = ssh.proxyJump !== undefined && !options.jumps ? new JumpHosts(options) : undefined;
   const jumps = options.jumps ?? ownJumps;
   let session: Awaited<ReturnType<typeof openSession>>;

@@ -5,6 +5,7 @@ import { TskvError } from '../errors.ts';
 import type { SshTarget } from '../inventory/model.ts';
 import { fingerprintSha256, keyTypeOfBlob } from './host-key.ts';
 import { checkHostKey, formatKnownHostsLine, type KnownHostEntry, parseKnownHosts } from './known-hosts.ts';
+import { hostKeyEntry } from './target.ts';
 
 const STEP = 'verify host key';
 
@@ -39,11 +40,12 @@ async function ensureFile(file: string): Promise<void> {
 
 function unknownKeyError(spec: SshTarget, presented: Buffer): TskvError {
   const fp = fingerprintSha256(presented);
-  const { address, ssh } = spec;
-  const portFlag = ssh.port === 22 ? '' : ` -p ${ssh.port}`;
+  const { ssh } = spec;
+  const { name: address, port } = hostKeyEntry(spec);
+  const portFlag = port === 22 ? '' : ` -p ${port}`;
   return new TskvError(
     'E_HOST_KEY_UNKNOWN',
-    `host key of ${address}:${ssh.port} is not in ${ssh.knownHosts} (presented ${keyTypeOfBlob(presented)} key ${fp})`,
+    `host key of ${address}:${port} is not in ${ssh.knownHosts} (presented ${keyTypeOfBlob(presented)} key ${fp})`,
     {
       host: spec.name,
       step: STEP,
@@ -55,7 +57,8 @@ function unknownKeyError(spec: SshTarget, presented: Buffer): TskvError {
 }
 
 function changedKeyError(spec: SshTarget, presented: Buffer, expected: KnownHostEntry[]): TskvError {
-  const { address, ssh } = spec;
+  const { ssh } = spec;
+  const { name: address, port } = hostKeyEntry(spec);
   const type = keyTypeOfBlob(presented);
   const sameTypeFirst = [...expected].sort((a, b) => Number(b.keyType === type) - Number(a.keyType === type));
   const known = sameTypeFirst
@@ -63,13 +66,13 @@ function changedKeyError(spec: SshTarget, presented: Buffer, expected: KnownHost
     .join(', ');
   return new TskvError(
     'E_HOST_KEY_CHANGED',
-    `REMOTE HOST IDENTIFICATION HAS CHANGED for ${address}:${ssh.port}: ${ssh.knownHosts} expects ${known}, ` +
+    `REMOTE HOST IDENTIFICATION HAS CHANGED for ${address}:${port}: ${ssh.knownHosts} expects ${known}, ` +
       `the host presented ${type} ${fingerprintSha256(presented)}. ` +
       `Someone could be intercepting the connection, or the host was reinstalled`,
     {
       host: spec.name,
       step: STEP,
-      fix: `if the host really was reinstalled: ssh-keygen -f ${ssh.knownHosts} -R '${ssh.port === 22 ? address : `[${address}]:${ssh.port}`}', then connect again`,
+      fix: `if the host really was reinstalled: ssh-keygen -f ${ssh.knownHosts} -R '${port === 22 ? address : `[${address}]:${port}`}', then connect again`,
     },
   );
 }
@@ -90,8 +93,10 @@ export async function verifyHostKey(
   presented: Buffer,
   onRecorded?: (info: HostKeyRecorded) => void,
 ): Promise<void> {
-  const { address, ssh } = spec;
-  const verdict = checkHostKey(await readKnownHosts(ssh.knownHosts), address, ssh.port, presented);
+  const { ssh } = spec;
+  const { name: address, port } = hostKeyEntry(spec);
+  if (ssh.hostKeyPolicy === 'off') return; // ssh_config StrictHostKeyChecking no: warned on every run (inventory/ssh-settings.ts)
+  const verdict = checkHostKey(await readKnownHosts(ssh.knownHosts), address, port, presented);
   if (verdict.kind === 'known') return;
   if (verdict.kind === 'revoked') {
     throw new TskvError(
@@ -103,13 +108,13 @@ export async function verifyHostKey(
   if (verdict.kind === 'changed') throw changedKeyError(spec, presented, verdict.expected);
   if (ssh.hostKeyPolicy !== 'accept-new') throw unknownKeyError(spec, presented);
   await withFileLock(ssh.knownHosts, async () => {
-    const again = checkHostKey(await readKnownHosts(ssh.knownHosts), address, ssh.port, presented);
+    const again = checkHostKey(await readKnownHosts(ssh.knownHosts), address, port, presented);
     if (again.kind === 'known') return;
     if (again.kind === 'changed') throw changedKeyError(spec, presented, again.expected);
     const keyType = keyTypeOfBlob(presented);
     try {
       await ensureFile(ssh.knownHosts);
-      const line = formatKnownHostsLine(address, ssh.port, keyType, presented);
+      const line = formatKnownHostsLine(address, port, keyType, presented);
       const current = await readFile(ssh.knownHosts, 'utf8');
       const sep = current.length > 0 && !current.endsWith('\n') ? '\n' : '';
       await appendFile(ssh.knownHosts, `${sep}${line}\n`, { mode: 0o600 });

@@ -10,6 +10,7 @@ import { TskvError } from '../errors.ts';
 import type { SshTarget } from '../inventory/model.ts';
 import { hopEndpoint, type JumpHop, parseProxyJump } from '../inventory/proxy-jump.ts';
 import { openSession, type SessionOptions } from './session.ts';
+import { sshTarget } from './target.ts';
 
 const STEP = 'connect';
 
@@ -44,6 +45,9 @@ export function hopTarget(target: SshTarget, hops: readonly JumpHop[], i: number
       port,
       proxyCommand: i === 0 ? target.ssh.proxyCommand : undefined,
       proxyJump: undefined,
+      // The target's ssh_config HostName and HostKeyAlias are the target's, not the hop's.
+      hostName: undefined,
+      hostKeyAlias: undefined,
     },
   };
 }
@@ -105,7 +109,7 @@ export class JumpHosts {
       return await forward(
         last,
         hopTarget(target, hops, hops.length - 1).name,
-        target.address,
+        sshTarget(target),
         target.ssh.port,
       );
     } catch (err) {

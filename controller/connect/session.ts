@@ -8,6 +8,7 @@ import { preferredHostKeyAlgorithms } from './host-key.ts';
 import { type HostKeyRecorded, readKnownHosts, verifyHostKey } from './host-key-check.ts';
 import { knownKeyTypes } from './known-hosts.ts';
 import { type ProxyChannel, spawnProxyCommand } from './proxy-command.ts';
+import { hostKeyEntry, sshTarget } from './target.ts';
 
 export interface SessionOptions {
   /** Called after an unknown host key was appended to known_hosts (policy accept-new). */
@@ -75,9 +76,11 @@ export async function openSession(
   options: SessionOptions = {},
   sock?: Duplex,
 ): Promise<OpenSession> {
-  const { address, ssh } = spec;
+  const { ssh } = spec;
+  const address = sshTarget(spec);
   const auth = await resolveAuth(spec, options.env);
-  const known = knownKeyTypes(await readKnownHosts(ssh.knownHosts), address, ssh.port);
+  const keyEntry = hostKeyEntry(spec);
+  const known = knownKeyTypes(await readKnownHosts(ssh.knownHosts), keyEntry.name, keyEntry.port);
   const proxy =
     !sock && ssh.proxyCommand ? spawnProxyCommand(ssh.proxyCommand, address, ssh.port, ssh.user) : undefined;
   const client = new ssh2.Client();
@@ -88,7 +91,7 @@ export async function openSession(
     port: ssh.port,
     username: ssh.user,
     readyTimeout: ssh.connectTimeoutMs,
-    keepaliveInterval: options.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS,
+    keepaliveInterval: options.keepaliveIntervalMs ?? ssh.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS,
     keepaliveCountMax: KEEPALIVE_COUNT_MAX,
     algorithms: { serverHostKey: preferredHostKeyAlgorithms(known) as ServerHostKeyAlgorithm[] },
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {

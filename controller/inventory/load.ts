@@ -58,7 +58,9 @@ export function parseInventory(content: string | Uint8Array, file: string): Inve
   const warnings = sortProblems(checks.warnings.map(yaml.place)).map(
     (p) => `${formatProblem(file, { ...p, message: `warning: ${p.message}` })}`,
   );
-  return normalise(result.data, file, warnings);
+  const lineOf = (path: (string | number)[]): number | undefined =>
+    yaml.place({ path, at: 'key', message: '' }).line;
+  return normalise(result.data, file, warnings, lineOf);
 }
 
 /** Reads, parses and validates an inventory file. Throws InputError (exit 2) for anything wrong with it. */

@@ -1,6 +1,7 @@
 /** The normalised inventory every other module works from (produced by ./load.ts). */
 
-export type HostKeyPolicy = 'strict' | 'accept-new';
+/** off: only from ssh_config's `StrictHostKeyChecking no`, with a warning on every run. */
+export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
 
 export interface SshSettings {
   user: string;
@@ -15,9 +16,20 @@ export interface SshSettings {
   /**
    * OpenSSH-style ProxyJump (`[user@]host[:port][,next...]`, see ./proxy-jump.ts): the connection is
    * forwarded through these hosts; proxyCommand, if set, reaches the first one. Undefined: direct.
+   * From the inventory, else from ssh_config (inventory/ssh-settings.ts).
    */
   proxyJump?: string | undefined;
   connectTimeoutMs: number;
+  /** Where SSH connects when it is not `address` (ssh_config HostName of the host's alias). */
+  hostName?: string;
+  /** The name host keys are looked up under in known_hosts instead of the address (ssh_config HostKeyAlias). */
+  hostKeyAlias?: string;
+  /** The ssh-agent socket to use instead of SSH_AUTH_SOCK (ssh_config IdentityAgent), or 'none' for no agent. */
+  identityAgent?: string;
+  /** SSH keepalive period (ssh_config ServerAliveInterval); connect's default when absent. */
+  keepaliveIntervalMs?: number;
+  /** Where each setting came from: `inventory FILE:LINE`, `ssh_config FILE:LINE` or `default`, by setting name. */
+  sources?: Record<string, string>;
 }
 
 export interface HostSpec {

@@ -3,13 +3,15 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { canonicalCidr } from '../../agent/api/cidr.ts';
 import { DEFAULT_SNAPSHOT_KEEP } from '../../agent/api/index.ts';
 import { isUrlSource, officialEtcdUrl } from '../artifacts/etcd-release.ts';
-import type { HostSpec, Inventory, MemberTlsPaths, SshSettings, TlsSpec } from './model.ts';
-import type { RawInventory, RawSsh } from './schema.ts';
+import type { HostSpec, Inventory, MemberTlsPaths, TlsSpec } from './model.ts';
+import type { PathSegment } from './problems.ts';
+import type { RawInventory } from './schema.ts';
+import { sshSettings } from './ssh-settings.ts';
 
 export const DEFAULT_CLIENT_PORT = 2379;
 export const DEFAULT_PEER_PORT = 2380;
 export const DEFAULT_DATA_DIR = '/var/lib/etcd/{name}.etcd';
-export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+export { DEFAULT_CONNECT_TIMEOUT_S } from './ssh-settings.ts';
 /** The project's own templates/ folder. */
 export const PROJECT_TEMPLATES_DIR = resolve(import.meta.dirname, '../../templates');
 
@@ -18,20 +20,6 @@ export function resolvePath(path: string, baseDir: string): string {
   if (path === '~') return homedir();
   if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
   return isAbsolute(path) ? path : resolve(baseDir, path);
-}
-
-function sshSettings(global: RawSsh, own: RawSsh, baseDir: string): SshSettings {
-  const s = { ...global, ...own };
-  return {
-    user: s.user ?? 'root',
-    port: s.port ?? 22,
-    identityFile: s.identityFile === undefined ? undefined : resolvePath(s.identityFile, baseDir),
-    knownHosts: resolvePath(s.knownHosts ?? '~/.ssh/known_hosts', baseDir),
-    hostKeyPolicy: s.hostKeyPolicy ?? 'strict',
-    proxyCommand: s.proxyCommand,
-    proxyJump: s.proxyJump === 'none' ? undefined : s.proxyJump,
-    connectTimeoutMs: Math.round((s.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S) * 1000),
-  };
 }
 
 /** The data dir of member `name` under an inventory data dir that may hold `{name}`. */
@@ -61,9 +49,15 @@ function userTls(raw: RawInventory['tls'], baseDir: string): TlsSpec['files'] {
 }
 
 /** Validated raw inventory → the normalised model: defaults applied, paths absolute. */
-export function normalise(raw: RawInventory, file: string, warnings: string[]): Inventory {
+export function normalise(
+  raw: RawInventory,
+  file: string,
+  warnings: string[],
+  lineOf: (path: PathSegment[]) => number | undefined = () => undefined,
+): Inventory {
   const absFile = resolve(file);
   const baseDir = dirname(absFile);
+  const sshContext = { baseDir, lineOf, file: absFile, resolvePath, warnings };
   const globalSsh = raw.ssh ?? {};
   const files = userTls(raw.tls, baseDir);
   const hosts: HostSpec[] = Object.entries(raw.hosts).map(([name, host]) => {
@@ -71,7 +65,7 @@ export function normalise(raw: RawInventory, file: string, warnings: string[]): 
     return {
       name,
       address: host.address,
-      ssh: sshSettings(globalSsh, host.ssh ?? {}, baseDir),
+      ssh: sshSettings(name, host.address, globalSsh, host.ssh ?? {}, sshContext),
       dataDir: dataDirOf(dataDirTemplate, name),
       dataDirTemplate,
       ...(raw.tls?.mode === 'files' && host.tls ? { tls: memberTls(host.tls, baseDir) } : {}),

@@ -32,6 +32,16 @@ const sshSchema = z.strictObject({
     .refine((j) => proxyJumpProblem(j) === undefined)
     .optional(),
   connectTimeout: z.number().positive().max(3600).optional(),
+  // ssh_config to read (default ~/.ssh/config when it exists), or 'none'.
+  configFile: z.string().min(1).optional(),
+});
+
+/** A host may name its ssh_config alias (Host pattern) while `address` stays what etcd advertises. */
+const hostSshSchema = sshSchema.extend({
+  host: z
+    .string()
+    .regex(/^[^\s!*?,]+$/)
+    .optional(),
 });
 
 const controllerPath = z.string().min(1);
@@ -46,7 +56,7 @@ const hostTlsSchema = z.strictObject({
 
 const hostSchema = z.strictObject({
   address: z.string().refine(isMemberAddress),
-  ssh: sshSchema.optional(),
+  ssh: hostSshSchema.optional(),
   dataDir: dataDir.optional(),
   tls: hostTlsSchema.optional(),
 });
@@ -100,7 +110,7 @@ export const inventorySchema = z.strictObject({
 });
 
 export type RawInventory = z.infer<typeof inventorySchema>;
-export type RawSsh = z.infer<typeof sshSchema>;
+export type RawSsh = z.infer<typeof hostSshSchema>;
 
 const PORT = 'a whole number from 1 to 65535';
 const PEM_PATH = 'the path of a PEM file on this machine (relative to the inventory) with';
@@ -128,7 +138,7 @@ const HINTS: Record<string, string> = {
   'etcd.dataDir': DATA_DIR,
   snapshots: 'a map with keep (how many automatic snapshots each host keeps)',
   'snapshots.keep': 'a whole number from 1 to 1000 (default 5): the newest snapshots kept on a host',
-  ssh: 'a map of SSH settings (user, port, identityFile, knownHosts, hostKeyPolicy, proxyCommand, proxyJump, connectTimeout)',
+  ssh: 'a map of SSH settings (user, port, identityFile, knownHosts, hostKeyPolicy, proxyCommand, proxyJump, connectTimeout, configFile; per host also host)',
   'ssh.user': 'a non-empty user name (default root)',
   'ssh.port': `${PORT} (default 22)`,
   'ssh.identityFile': 'the path of a private key file (~ and paths relative to the inventory allowed)',
@@ -137,6 +147,9 @@ const HINTS: Record<string, string> = {
   'ssh.proxyCommand': 'an OpenSSH-style ProxyCommand (%h host, %p port, %r user)',
   'ssh.proxyJump': "jump hosts as in OpenSSH's ProxyJump, [user@]host[:port][,next...], or none",
   'ssh.connectTimeout': 'a number of seconds above 0 and at most 3600 (default 10)',
+  'ssh.configFile':
+    "the path of an OpenSSH client config to read (default ~/.ssh/config when it exists), or 'none' to read none",
+  'ssh.host': 'an ssh_config Host alias for this host (one name without spaces, * ? ! or commas)',
   hosts: 'a map from member name to { address: ... } with at least one host',
   'hosts.*': 'a map with address (and optionally ssh, dataDir, tls)',
   'hosts.*.address': 'an IPv4 or IPv6 address or a DNS name (e.g. 192.168.100.102 or etcd1.example.com)',

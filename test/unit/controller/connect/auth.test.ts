@@ -51,3 +51,17 @@ describe('resolveAuth: ssh.identityFile', { timeout: 5000 }, () => {
     }
   });
 });
+
+describe('resolveAuth: ssh_config IdentityAgent', () => {
+  test('another socket replaces SSH_AUTH_SOCK; none offers no agent', async () => {
+    const key = join(dir, 'agent_case_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const env = { SSH_AUTH_SOCK: '/run/env.sock' };
+    const base = spec(key);
+    assert.equal((await resolveAuth(base, env)).agent, '/run/env.sock');
+    const other = { ...base, ssh: { ...base.ssh, identityAgent: '/run/config.sock' } };
+    assert.equal((await resolveAuth(other, env)).agent, '/run/config.sock');
+    const none = { ...base, ssh: { ...base.ssh, identityAgent: 'none' } };
+    assert.equal((await resolveAuth(none, env)).agent, undefined);
+  });
+});

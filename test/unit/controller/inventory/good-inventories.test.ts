@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { InputError } from '../../../../controller/errors.ts';
 import { InventoryError, loadInventory, parseInventory } from '../../../../controller/inventory/load.ts';
+import type { SshSettings } from '../../../../controller/inventory/model.ts';
 import { PROJECT_TEMPLATES_DIR } from '../../../../controller/inventory/normalise.ts';
 import { parseYaml } from '../../../../controller/inventory/yaml-doc.ts';
 
@@ -65,22 +66,34 @@ describe('good inventories', () => {
     assert.equal(inv.etcd.sha256, undefined);
     assert.deepEqual({ ...inv.etcd.flags }, {});
     const [a] = inv.hosts;
-    assert.deepEqual(a, {
-      name: 'a',
-      address: '10.0.0.1',
-      dataDir: '/var/lib/etcd/a.etcd',
-      dataDirTemplate: '/var/lib/etcd/{name}.etcd',
-      ssh: {
-        user: 'root',
-        port: 22,
-        identityFile: undefined,
-        knownHosts: join(homedir(), '.ssh/known_hosts'),
-        hostKeyPolicy: 'strict',
-        proxyCommand: undefined,
-        proxyJump: undefined,
-        connectTimeoutMs: 10_000,
-      },
+    assert.deepEqual(a!.ssh.sources, {
+      identityFile: 'default',
+      hostKeyPolicy: 'default',
+      connectTimeout: 'default',
+      user: 'default',
+      port: 'default',
+      knownHosts: 'default',
+      proxyCommand: 'default',
+      proxyJump: 'default',
     });
+    assert.deepEqual(
+      { ...a, ssh: withoutSources(a!.ssh) },
+      {
+        name: 'a',
+        address: '10.0.0.1',
+        dataDir: '/var/lib/etcd/a.etcd',
+        dataDirTemplate: '/var/lib/etcd/{name}.etcd',
+        ssh: {
+          user: 'root',
+          port: 22,
+          identityFile: undefined,
+          knownHosts: join(homedir(), '.ssh/known_hosts'),
+          hostKeyPolicy: 'strict',
+          proxyCommand: undefined,
+          connectTimeoutMs: 10_000,
+        },
+      },
+    );
     assert.deepEqual(inv.time, { servers: [] });
     assert.equal(inv.templatesDir, PROJECT_TEMPLATES_DIR);
     assert.equal(PROJECT_TEMPLATES_DIR, resolve(import.meta.dirname, '../../../../templates'));
@@ -125,14 +138,15 @@ hosts:
     assert.equal(a!.dataDir, '/data/etcd/a');
     assert.equal(c!.dataDir, '/data/etcd/c');
     assert.equal(b!.dataDir, '/srv/b');
-    assert.deepEqual(a!.ssh, {
+    assert.equal(a!.ssh.sources?.['user'], 'inventory /srv/inv/cluster.yaml:9');
+    assert.equal(b!.ssh.sources?.['port'], 'inventory /srv/inv/cluster.yaml:20');
+    assert.deepEqual(withoutSources(a!.ssh), {
       user: 'admin',
       port: 22,
       identityFile: '/srv/inv/keys/id',
       knownHosts: '/srv/inv/known_hosts',
       hostKeyPolicy: 'accept-new',
       proxyCommand: 'ssh -W %h:%p bastion',
-      proxyJump: undefined,
       connectTimeoutMs: 2500,
     });
     assert.equal(b!.ssh.user, 'root');
@@ -377,3 +391,8 @@ describe('unreadable inventories', () => {
     });
   });
 });
+
+function withoutSources(ssh: SshSettings): Omit<SshSettings, 'sources'> {
+  const { sources: _sources, ...rest } = ssh;
+  return rest;
+}

@@ -1,0 +1,151 @@
+/**
+ * A host's SSH settings: the inventory's per-host `ssh` > the inventory's `ssh` > ssh_config > defaults,
+ * each with where it came from (for `tskv ssh-config`).
+ */
+import { existsSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { type EffectiveSshConfig, SshConfigError, sshConfigFor } from '../connect/ssh-config/index.ts';
+import { InputError } from '../errors.ts';
+import type { HostKeyPolicy, SshSettings } from './model.ts';
+import type { PathSegment } from './problems.ts';
+import type { RawSsh } from './schema.ts';
+
+export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+
+export interface SshContext {
+  baseDir: string;
+  /** The line of a path in the inventory, for sources. */
+  lineOf: (path: PathSegment[]) => number | undefined;
+  file: string;
+  resolvePath: (path: string, baseDir: string) => string;
+  warnings: string[];
+}
+
+/** Which ssh_config to read: the inventory's (per host, then global), else ~/.ssh/config when it exists. */
+function configFileOf(global: RawSsh, own: RawSsh, ctx: SshContext): string | undefined {
+  const named = own.configFile ?? global.configFile;
+  if (named === 'none') return undefined;
+  if (named !== undefined) return ctx.resolvePath(named, ctx.baseDir);
+  const home = join(homedir(), '.ssh', 'config');
+  return existsSync(home) ? home : undefined;
+}
+
+function fromConfig(file: string | undefined, alias: string, name: string): EffectiveSshConfig | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return sshConfigFor(file, alias, { home: homedir(), localUser: userInfo().username });
+  } catch (err) {
+    if (!(err instanceof SshConfigError)) throw err;
+    throw new InputError(`ssh_config ${err.message} (read for host ${name})`, {
+      fix: 'fix the line, or set ssh.configFile: none in the inventory to not read this file',
+    });
+  }
+}
+
+const POLICY: Record<string, HostKeyPolicy> = {
+  yes: 'strict',
+  ask: 'strict',
+  'accept-new': 'accept-new',
+  no: 'off',
+};
+
+export function sshSettings(
+  name: string,
+  address: string,
+  global: RawSsh,
+  own: RawSsh,
+  ctx: SshContext,
+): SshSettings {
+  const sources: Record<string, string> = {};
+  const cfgFile = configFileOf(global, own, ctx);
+  const alias = own.host ?? address;
+  const cfg = fromConfig(cfgFile, alias, name);
+  if (cfg) for (const w of cfg.warnings) if (!ctx.warnings.includes(w)) ctx.warnings.push(w);
+
+  /** The inventory's value (host, then global) or the config's, or the default; records the source. */
+  function pick<T>(
+    key: keyof RawSsh,
+    setting: string,
+    config: { value: T; from: { file: string; line: number } } | undefined,
+    fallback: T,
+  ): T {
+    for (const [raw, path] of [
+      [own, ['hosts', name, 'ssh', key]],
+      [global, ['ssh', key]],
+    ] as const) {
+      if (raw[key] !== undefined) {
+        const line = ctx.lineOf([...path]);
+        sources[setting] = `inventory ${ctx.file}${line ? `:${line}` : ''}`;
+        return raw[key] as T;
+      }
+    }
+    if (config !== undefined) {
+      sources[setting] = `ssh_config ${config.from.file}:${config.from.line}`;
+      return config.value;
+    }
+    sources[setting] = 'default';
+    return fallback;
+  }
+
+  const identity = cfg?.identityFiles.find((f) => existsSync(f.value)) ?? cfg?.identityFiles[0];
+  const identityFile = pick<string | undefined>('identityFile', 'identityFile', identity, undefined);
+  const policyFromConfig = cfg?.strictHostKeyChecking && {
+    value: POLICY[cfg.strictHostKeyChecking.value]!,
+    from: cfg.strictHostKeyChecking.from,
+  };
+  const hostKeyPolicy = pick<HostKeyPolicy>('hostKeyPolicy', 'hostKeyPolicy', policyFromConfig, 'strict');
+  if (hostKeyPolicy === 'off') {
+    ctx.warnings.push(
+      `warning: host ${name}: StrictHostKeyChecking no (${sources['hostKeyPolicy']}): its host key is NOT verified; anyone on the path can impersonate it`,
+    );
+  }
+  const timeout = pick<number>(
+    'connectTimeout',
+    'connectTimeout',
+    cfg?.connectTimeout,
+    DEFAULT_CONNECT_TIMEOUT_S,
+  );
+  const settings: SshSettings = {
+    user: pick('user', 'user', cfg?.user, 'root'),
+    port: pick('port', 'port', cfg?.port, 22),
+    identityFile: identityFile === undefined ? undefined : ctx.resolvePath(identityFile, ctx.baseDir),
+    knownHosts: ctx.resolvePath(
+      pick('knownHosts', 'knownHosts', cfg?.knownHosts, '~/.ssh/known_hosts'),
+      ctx.baseDir,
+    ),
+    hostKeyPolicy,
+    proxyCommand: pick<string | undefined>('proxyCommand', 'proxyCommand', cfg?.proxyCommand, undefined),
+    connectTimeoutMs: Math.round(timeout * 1000),
+    sources,
+  };
+  if (cfg?.hostName && cfg.hostName.value !== address) {
+    settings.hostName = cfg.hostName.value;
+    sources['hostName'] = `ssh_config ${cfg.hostName.from.file}:${cfg.hostName.from.line}`;
+  }
+  // The inventory's own proxyCommand outranks a ProxyJump from ssh_config; `none` turns jumps off.
+  const jump = pick<string | undefined>(
+    'proxyJump',
+    'proxyJump',
+    settings.proxyCommand === undefined ? cfg?.proxyJump : undefined,
+    undefined,
+  );
+  if (jump !== undefined && jump !== 'none') settings.proxyJump = jump;
+  if (cfg?.hostKeyAlias) {
+    settings.hostKeyAlias = cfg.hostKeyAlias.value;
+    sources['hostKeyAlias'] = `ssh_config ${cfg.hostKeyAlias.from.file}:${cfg.hostKeyAlias.from.line}`;
+  }
+  if (cfg?.serverAliveInterval && cfg.serverAliveInterval.value > 0) {
+    settings.keepaliveIntervalMs = cfg.serverAliveInterval.value * 1000;
+    sources['keepaliveInterval'] =
+      `ssh_config ${cfg.serverAliveInterval.from.file}:${cfg.serverAliveInterval.from.line}`;
+  }
+  // IdentityAgent SSH_AUTH_SOCK (or $SSH_AUTH_SOCK) is the default already; another $VAR is not read.
+  const agent = cfg?.identityAgent;
+  if (agent && !agent.value.startsWith('$') && agent.value !== 'SSH_AUTH_SOCK') {
+    settings.identityAgent = agent.value;
+    sources['identityAgent'] = `ssh_config ${agent.from.file}:${agent.from.line}`;
+  }
+  if (cfgFile !== undefined) sources['configFile'] = cfgFile;
+  return settings;
+}
