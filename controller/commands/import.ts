@@ -10,10 +10,10 @@ import type { Command } from './types.ts';
 
 export const DEFAULT_ETCD_VERSION = '3.5.29';
 
-const usage = `usage: tskv import ansible INVENTORY [--group NAME] [--out FILE] [--etcd-version V]
+const usage = `usage: tskv import ansible FILE [--group NAME] [--out FILE] [--etcd-version V]
 
-Writes a tskv inventory for the hosts of one group (default etcd; its children's hosts too) of an
-Ansible inventory in INI or YAML form: ansible_host, ansible_port, ansible_user,
+Writes a tskv inventory for the hosts of one group (default etcd; its children's hosts too) of the
+Ansible inventory FILE in INI or YAML form: ansible_host, ansible_port, ansible_user,
 ansible_ssh_private_key_file, and from ansible_ssh_common_args/ansible_ssh_extra_args ProxyCommand,
 ProxyJump (-J), UserKnownHostsFile, StrictHostKeyChecking and ConnectTimeout; group vars, children
 and host vars apply as in Ansible. kubespray's etcd_member_name becomes the member name. Anything
@@ -65,7 +65,7 @@ const importCommand: Command = {
       { group: { type: 'string' }, out: { type: 'string' }, 'etcd-version': { type: 'string' } },
       usage,
     );
-    const [kind, file] = requirePositionals(positionals, ['ansible', 'INVENTORY'], usage);
+    const [kind, file] = requirePositionals(positionals, ['ansible', 'FILE'], usage);
     if (kind !== 'ansible')
       throw new InputError(`unknown inventory kind '${kind}' (tskv imports: ansible)\n${usage}`);
     if (positionals.length > 2) throw new InputError(`unexpected argument '${positionals[2]}'\n${usage}`);
