@@ -12,7 +12,7 @@ const usage = `usage: tskv ssh INVENTORY HOST [-- COMMAND...]
 
 Opens an SSH session to HOST (a member name of the inventory) with the inventory's connection
 settings (user, port, identity, proxy; the host key verified against known_hosts as every tskv
-command does): an interactive shell on a terminal, or COMMAND run by the SSH user's shell with
+command does): an interactive shell on a terminal, or COMMAND run with /bin/sh as the SSH user,
 its stdin, output and exit code passed through:
   tskv ssh inventory.yaml etcd1
   tskv ssh inventory.yaml etcd1 -- journalctl -u etcd -n 50
