@@ -5,6 +5,7 @@
  * with that inventory's settings, its output and exit code passed through.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +16,7 @@ import { tskv, tskvJson } from './cli.ts';
 import { assertDeployed, deploy } from './deploy-helpers.ts';
 
 const NAME = 'e2e-imp';
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tskv');
 const SAMPLE = join(
   import.meta.dirname,
   '..',
@@ -87,5 +89,26 @@ describe('tskv import ansible and tskv ssh (init-less hosts)', {
     const unknown = await tskv(['ssh', inventory, 'node9', '--', 'true']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /has no host 'node9' \(its hosts: node1, node2, node3\)/);
+  });
+  test('tskv ssh without a command: an interactive shell on a terminal (util-linux script as the terminal)', async () => {
+    // script -e: its exit code is the shell's; stdin stays open until the shell ends (as a typist's).
+    const child = spawn('script', ['-qfec', `${BIN} ssh ${inventory} node1`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdin.write('tty; echo "answer-$((6 * 7))"; exit 3\n');
+    const code = await exited;
+    clearTimeout(timer);
+    assert.equal(code, 3, out);
+    assert.match(out, /answer-42/);
+    assert.match(out, /\/dev\/pts\/\d+/, 'the remote shell has a pseudo-terminal');
   });
 });
