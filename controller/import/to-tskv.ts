@@ -90,6 +90,15 @@ function hostSsh(host: string, vars: AnsibleVars, notes: Notes): Ssh {
   if (user !== undefined) ssh.user = user;
   const key = text(vars.ansible_ssh_private_key_file ?? vars.ansible_private_key_file);
   if (key !== undefined) ssh.identityFile = key;
+  for (const field of ['identityFile', 'knownHosts'] as const) {
+    const path = ssh[field];
+    if (typeof path === 'string' && !path.startsWith('/') && !path.startsWith('~')) {
+      notes.add(
+        host,
+        `${field} ${path} is relative: Ansible reads it from where it runs, tskv beside the inventory it wrote`,
+      );
+    }
+  }
   if (ssh.proxyCommand !== undefined && ssh.proxyJump !== undefined) {
     notes.add(host, 'ProxyJump (ProxyCommand given too, which OpenSSH also prefers when both are set)');
     delete ssh.proxyJump;

@@ -134,6 +134,18 @@ describe('Ansible INI', () => {
     assert.equal(doc.hosts.e1.ssh.port, 2200);
   });
 
+  it('etcd as children of the control plane group (a stacked-etcd layout); a relative key path is named', () => {
+    const inv = parseAnsibleIni(
+      '[kube_control_plane]\ncp[1:3] ansible_ssh_private_key_file=keys/id\n[etcd:children]\nkube_control_plane\n[kube_node]\nw1\n',
+      'x.ini',
+    );
+    const { hosts, notes } = toTskvInventory(inv, OPTIONS);
+    assert.deepEqual(hosts, ['cp1', 'cp2', 'cp3']);
+    assert.deepEqual(notes, [
+      'identityFile keys/id is relative: Ansible reads it from where it runs, tskv beside the inventory it wrote (all hosts)',
+    ]);
+  });
+
   it('etcd_member_name names the member; passwords are named but never printed', () => {
     const inv = parseAnsibleIni(
       '[etcd]\nn1 ansible_host=10.0.0.1 etcd_member_name=etcd1 ansible_password=hunter2\n',
