@@ -2,29 +2,14 @@
 // First: zod reads its settings when a schema is made, and command modules make schemas on import.
 import '../agent/api/zod-config.ts';
 import { enableCompileCache } from 'node:module';
+import { COMMANDS, type CommandName, HIDDEN } from './commands/names.ts';
 import type { Command } from './commands/types.ts';
 import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
 
-const COMMANDS = [
-  'deploy',
-  'preflight',
-  'ssh-config',
-  'render',
-  'env',
-  'etcdctl',
-  'status',
-  'member',
-  'replace',
-  'recover',
-  'certs',
-  'restore',
-  'snapshot',
-  'lab',
-] as const;
-type CommandName = (typeof COMMANDS)[number];
-
 function isCommand(name: string | undefined): name is CommandName {
-  return (COMMANDS as readonly string[]).includes(name ?? '');
+  return (
+    (COMMANDS as readonly string[]).includes(name ?? '') || (HIDDEN as readonly string[]).includes(name ?? '')
+  );
 }
 
 // V8's code cache for the controller's modules (~100 ms of every run): commands are imported after this.
@@ -68,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // After `--` the words are another program's (tskv etcdctl INV -- get --help).
   const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
-  if (own.includes('--help') || own.includes('-h')) {
+  if (name !== '__complete' && (own.includes('--help') || own.includes('-h'))) {
     process.stdout.write(`${cmd.usage}\n`);
     return 0;
   }

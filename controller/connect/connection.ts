@@ -334,6 +334,14 @@ export class SshHostConnection implements HostConnection {
     });
   }
 
+  /** An interactive login shell on a pseudo-terminal, as the SSH user (`tskv ssh` without a command). */
+  shell(window: { term: string; rows: number; cols: number }): Promise<ClientChannel> {
+    const step = 'open a shell';
+    return this.#guard(step, () =>
+      this.#channel(step, (cb) => this.#client.shell({ ...window, width: 0, height: 0 }, cb), true),
+    );
+  }
+
   upload(
     data: Buffer | NodeJS.ReadableStream,
     remotePath: string,

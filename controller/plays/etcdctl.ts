@@ -99,10 +99,10 @@ async function pickMember(
   }
 }
 
-/** Streams etcdctl's stdin, stdout and stderr until it exits; its exit code. */
-async function stream(
+/** Streams a remote process's stdin, stdout and stderr (etcdctl's, `tskv ssh`'s command) until it exits; its exit code. */
+export async function stream(
   proc: Awaited<ReturnType<HostConnection['spawn']>>,
-  o: EtcdctlOptions,
+  o: Pick<EtcdctlOptions, 'stdin' | 'stdout' | 'stderr' | 'stop'>,
   preamble: string,
 ) {
   // etcdctl may exit before it read everything (a get does not read stdin at all).
