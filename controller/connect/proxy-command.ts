@@ -12,6 +12,8 @@ export interface ProxyChannel {
   stderr(): string;
   /** How the command ended, once it has ("exit code 1", "signal SIGTERM"), else undefined. */
   exit(): string | undefined;
+  /** Settles once the command has ended and its stderr is read to the end. */
+  closed: Promise<void>;
   kill(): void;
 }
 
@@ -75,8 +77,11 @@ export function spawnProxyCommand(template: string, host: string, port: number, 
   child.on('exit', (code, signal) => {
     exit = signal ? `signal ${signal}` : `exit code ${code}`;
   });
-  child.on('close', () => {
-    if (!stream.destroyed) stream.destroy();
+  const closed = new Promise<void>((resolve) => {
+    child.on('close', () => {
+      if (!stream.destroyed) stream.destroy();
+      resolve();
+    });
   });
-  return { stream, command, stderr: () => stderr.trim(), exit: () => exit, kill };
+  return { stream, command, stderr: () => stderr.trim(), exit: () => exit, kill, closed };
 }

@@ -29,6 +29,17 @@ const STEP = 'connect';
 const KEEPALIVE_INTERVAL_MS = 5000;
 const KEEPALIVE_COUNT_MAX = 3;
 
+/** How long a failed connection's message waits for its proxy command to end and say why. */
+const PROXY_STDERR_WAIT_MS = 1000;
+
+function untilClosed(proxy: ProxyChannel, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([proxy.closed, deadline]).finally(() => clearTimeout(timer));
+}
+
 function describeFailure(
   spec: SshTarget,
   label: string,
@@ -119,10 +130,16 @@ export async function openSession(
     const onError = (err: Error): void => {
       cleanup();
       client.on('error', () => undefined); // ssh2 may report the same failure again while closing
-      client.destroy();
-      proxy?.kill();
-      sock?.destroy();
-      reject(hostKeyError ?? describeFailure(spec, label, err, auth.offered, proxy));
+      const fail = (): void => {
+        client.destroy();
+        proxy?.kill();
+        sock?.destroy();
+        reject(hostKeyError ?? describeFailure(spec, label, err, auth.offered, proxy));
+      };
+      // A proxy command that failed says why on stderr, which may still be on its way: the message
+      // waits (a moment at most) for the command to end, so that it carries the reason.
+      if (proxy && !hostKeyError) void untilClosed(proxy, PROXY_STDERR_WAIT_MS).then(fail);
+      else fail();
     };
     const onClose = (): void => onError(new Error('the connection closed before the SSH session was ready'));
     const onReady = (): void => {
