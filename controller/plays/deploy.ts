@@ -8,12 +8,13 @@ import { ETCD_PKI_FILES } from '../../agent/api/index.ts';
 import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { type ErrorDocument, errorDocument, TskvError } from '../errors.ts';
+import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { tlsOn } from '../inventory/tls.ts';
 import type { CheckResult } from '../ops/checks.ts';
-import { decideClusterMode } from '../ops/cluster-mode.ts';
+import { decideClusterMode, staticMemberId } from '../ops/cluster-mode.ts';
 import { type DeployPlan, type HostInput, isNoop, planDeploy } from '../ops/deploy-plan.ts';
-import { LEAVING_KEY, leavingRecordSchema, noScale, type ScaleDrift } from '../ops/scale-plan.ts';
+import { explainDrift, LEAVING_KEY, leavingRecordSchema, noScale } from '../ops/scale-plan.ts';
 import { planTlsMigration, stageOfEnv } from '../ops/tls-migration.ts';
 import { judgeUpgrade, memberVersions } from '../ops/upgrade-plan.ts';
 import { acceptedTrust, clientTlsSources, describePkiChanges, ensurePki } from '../pki/index.ts';
@@ -190,13 +191,16 @@ async function settleTls(
 }
 
 /** A version change of the live members etcd does not support, or over a cluster not fully healthy. */
-function refuseUnsafeUpgrade(inv: Inventory, gathered: Gathered, scale: ScaleDrift | undefined): void {
+function refuseUnsafeUpgrade(inv: Inventory, gathered: Gathered): void {
   const probes = gathered.view?.probes;
-  if (!probes) return;
+  if (!probes || !gathered.members) return;
+  // Judged before the PKI is touched, so from the drift alone (decideClusterMode refuses later).
+  const late = (m: EtcdMember) => m.id === staticMemberId(m.peerURLs, inv.cluster.token);
+  const { scale } = explainDrift(inv, gathered.members, late);
   // Members this edit adds (a learner an earlier run left) or removes: the roll does not wait on them.
   const changing = new Set([
-    ...(scale?.joins ?? []).map((j) => j.host),
-    ...(scale?.leaves ?? []).map((m) => m.name || m.idHex),
+    ...scale.joins.map((j) => j.host),
+    ...scale.leaves.map((m) => m.name || m.idHex),
   ]);
   const installed = new Map(
     gathered.hosts.flatMap((h) =>
@@ -239,11 +243,12 @@ async function planFromHosts(
   // The hosts a recovery has not brought back yet are recover's to bring back, not deploy's.
   if (gathered.members) await live.refuseDuringRecovery('deploy');
   refuseLeavingTls(inv, gathered.hosts);
+  refuseUnsafeUpgrade(inv, gathered);
+  // Before the membership is judged: hosts of another CA get no answer from the members.
+  if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
   const decision = decideClusterMode(inv, gathered.runtimes, gathered.members, {
     allowExistingData: options.allowExistingData,
   });
-  refuseUnsafeUpgrade(inv, gathered, decision.scale);
-  if (tlsOn(inv)) await settleTls(inv, gathered.hosts, options.dryRun, result);
   // A member this plan removes does not hold up the waits of the adds before it (a dead host swapped out).
   for (const m of decision.scale?.leaves ?? []) live.leaving.add(m.id);
   const migration = planTlsMigration(
