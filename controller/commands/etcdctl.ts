@@ -1,9 +1,9 @@
-import { constants } from 'node:os';
 import { InputError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { runEtcdctl } from '../plays/etcdctl.ts';
 import { ETCDCTL_SETUP_FAILED } from '../render/etcdctl-remote.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
+import { stopOnSignals } from './stop-signals.ts';
 import type { Command } from './types.ts';
 
 const usage = `usage: tskv etcdctl INVENTORY [--host NAME] -- ARGS...
@@ -19,8 +19,6 @@ file arguments are paths on that host. Its stdin, output and exit code are etcdc
   echo -n value | tskv etcdctl inventory.yaml -- put key
 Exit code: etcdctl's; ${ETCDCTL_SETUP_FAILED} etcdctl could not be started on the host (the message says why),
 1 no member is healthy (each host's problem is named), 2 bad input.`;
-
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** tskv's own arguments, and etcdctl's: everything after the first `--`. */
 function splitAtDashes(argv: string[]): { own: string[]; args: string[] } {
@@ -41,13 +39,7 @@ const etcdctl: Command = {
     if (positionals.length > 1) throw new InputError(`unexpected argument '${positionals[1]}'\n${usage}`);
     const inv = await loadInventory(file!);
     for (const warning of inv.warnings) process.stderr.write(`warning: ${warning}\n`);
-    const stop = new AbortController();
-    let stoppedBy: NodeJS.Signals | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
-      stoppedBy ??= signal;
-      stop.abort();
-    };
-    for (const s of STOP_SIGNALS) process.on(s, onSignal);
+    const stop = stopOnSignals();
     try {
       const code = await runEtcdctl(inv, {
         ...(values.host === undefined ? {} : { host: values.host }),
@@ -57,12 +49,13 @@ const etcdctl: Command = {
         stderr: process.stderr,
         stop: stop.signal,
       });
-      return stoppedBy ? 128 + constants.signals[stoppedBy] : code;
+      return stop.exitCode() ?? code;
     } catch (err) {
-      if (stoppedBy) return 128 + constants.signals[stoppedBy];
+      const stopped = stop.exitCode();
+      if (stopped !== undefined) return stopped;
       throw err;
     } finally {
-      for (const s of STOP_SIGNALS) process.off(s, onSignal);
+      stop.release();
       // Reading a terminal keeps the process alive: etcdctl is done with stdin.
       process.stdin.destroy();
     }

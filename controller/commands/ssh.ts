@@ -6,6 +6,7 @@ import { loadInventory } from '../inventory/load.ts';
 import { stream } from '../plays/etcdctl.ts';
 import { findHost } from '../render/settings.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
+import { stopOnSignals } from './stop-signals.ts';
 import type { Command } from './types.ts';
 
 const usage = `usage: tskv ssh INVENTORY HOST [-- COMMAND...]
@@ -18,21 +19,13 @@ its stdin, output and exit code passed through:
   tskv ssh inventory.yaml etcd1 -- journalctl -u etcd -n 50
 Exit code: the command's or the shell's; 2 bad input; 1 SSH failed (the message says why).`;
 
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 function split(argv: string[]): { own: string[]; command: string[] } {
   const at = argv.indexOf('--');
   return at < 0 ? { own: argv, command: [] } : { own: argv.slice(0, at), command: argv.slice(at + 1) };
 }
 
 async function runCommand(conn: SshHostConnection, command: string): Promise<number> {
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    stoppedBy ??= signal;
-    stop.abort();
-  };
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  const stop = stopOnSignals();
   try {
     const proc = await conn.spawn(command, { root: false, step: 'run the command', stopOnDisconnect: true });
     const code = await stream(
@@ -45,7 +38,8 @@ async function runCommand(conn: SshHostConnection, command: string): Promise<num
       },
       '',
     );
-    if (stoppedBy) return 128 + constants.signals[stoppedBy];
+    const stopped = stop.exitCode();
+    if (stopped !== undefined) return stopped;
     if (code === null) {
       throw new TskvError('E_SSH_EXEC', 'the command ended without an exit status (the connection closed)', {
         host: conn.host,
@@ -54,7 +48,7 @@ async function runCommand(conn: SshHostConnection, command: string): Promise<num
     }
     return code;
   } finally {
-    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    stop.release();
     process.stdin.destroy();
   }
 }

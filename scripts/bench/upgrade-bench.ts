@@ -7,14 +7,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectAll } from '../../controller/connect/index.ts';
 import { describeCause } from '../../controller/errors.ts';
-import { EtcdCluster } from '../../controller/etcd/index.ts';
-import { EtcdTunnels } from '../../controller/etcd-tunnel.ts';
-import { loadInventory } from '../../controller/inventory/load.ts';
 import type { DeployResult } from '../../controller/plays/deploy.ts';
 import { Lab } from '../../lab/lab.ts';
-import { ClientLoad, type LoadCounts } from './client-load.ts';
+import type { LoadCounts } from './client-load.ts';
+import { clientLoad } from './replace-bench.ts';
 import type { SeriesContext } from './series.ts';
 import { summarize } from './stats.ts';
 import { outputTail, TSKV, timedRun, timeline } from './timed-run.ts';
@@ -27,20 +24,6 @@ export interface UpgradeSample extends LoadCounts {
   /** Each member's restart step, in rolling order. */
   members: { host: string; ms: number; leader: boolean }[];
   lostWrites: number;
-}
-
-/** The client load through SSH tunnels to every inventory host; `close` ends tunnels and connections. */
-async function clientLoad(inventoryPath: string, prefix: string) {
-  const inv = await loadInventory(inventoryPath);
-  const { pool, connections } = await connectAll(inv.hosts);
-  const tunnels = new EtcdTunnels(inv);
-  const endpoints = [...connections.values()].map((conn) => tunnels.endpoint(conn));
-  const load = new ClientLoad(new EtcdCluster(endpoints, { timeoutMs: 2000 }), prefix);
-  const close = async () => {
-    await tunnels.close();
-    pool.closeAll();
-  };
-  return { load, close };
 }
 
 /** One rolling upgrade 3.4 → 3.5 on a fresh 3-host lab. */

@@ -9,21 +9,9 @@ export interface SshConfigContext extends ResolveContext {
   home: string;
 }
 
-/** What the config says for a host, tokens expanded, each with its file:line. */
-export interface EffectiveSshConfig {
-  hostName?: Sourced<string>;
-  user?: Sourced<string>;
-  port?: Sourced<number>;
-  identityFiles: Sourced<string>[];
-  identitiesOnly?: Sourced<boolean>;
-  identityAgent?: Sourced<string>;
-  proxyJump?: Sourced<string>;
-  proxyCommand?: Sourced<string>;
+/** What the config says for a host, tokens expanded, each with its file:line: its known_hosts file is the first one named. */
+export interface EffectiveSshConfig extends Omit<SshConfigValues, 'userKnownHostsFiles'> {
   knownHosts?: Sourced<string>;
-  strictHostKeyChecking?: Sourced<'yes' | 'no' | 'ask' | 'accept-new'>;
-  connectTimeout?: Sourced<number>;
-  serverAliveInterval?: Sourced<number>;
-  hostKeyAlias?: Sourced<string>;
   warnings: string[];
 }
 
