@@ -21,7 +21,9 @@ export interface FailoverOptions {
   /**
    * Safe to repeat on another endpoint after a timeout (reads, status, put of the same value).
    * Membership changes are not: they move on only when the request was certainly not applied
-   * (connection refused, or a learner refused it).
+   * (connection refused, a learner refused it, or the member asked refused it under
+   * `--strict-reconfig-check`, which each member judges from its own peer connections before
+   * proposing anything: another member may accept it).
    */
   idempotent: boolean;
   /** Membership changes: try endpoints known to be learners last. */
@@ -74,7 +76,10 @@ export class EtcdCluster {
         if (!isEtcdError(err)) throw err;
         if (err.isLearnerRpcRefused()) this.learners.add(c.name);
         const retry =
-          err.isNotSent() || err.isLearnerRpcRefused() || (options.idempotent && err.isUnavailable());
+          err.isNotSent() ||
+          err.isLearnerRpcRefused() ||
+          err.isUnhealthyCluster() ||
+          (options.idempotent && err.isUnavailable());
         if (!retry) throw err;
         failures.push(err);
       }

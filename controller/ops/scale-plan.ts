@@ -10,6 +10,7 @@ import { TskvError } from '../errors.ts';
 import { type EtcdId, type EtcdMember, idToHex } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
 import { dataDirOf } from '../inventory/normalise.ts';
+import { tlsOn } from '../inventory/tls.ts';
 import type { Step } from '../plan/plan.ts';
 import { peerUrl } from '../render/urls.ts';
 import { type ClusterView, isHealthy, quorumOf, voters } from './cluster-view.ts';
@@ -53,6 +54,8 @@ export type ScaleStep = Step & { host: string } & (
     | { kind: 'member-start' }
     | { kind: 'member-caught-up' }
     | { kind: 'member-promote' }
+    /** A leaving member's host lets the joining hosts in on its peer port (ssh to `address`). */
+    | { kind: 'member-let-in'; address: string }
     | { kind: 'member-lead-away'; id: EtcdId }
     /** Recorded (LEAVING_KEY) with its host's address and data dirs first, so a re-run retires its host. */
     | { kind: 'member-remove'; id: EtcdId; address: string; dataDirs: string[] }
@@ -65,6 +68,7 @@ const SCALE_KINDS = new Set<string>([
   'member-start',
   'member-caught-up',
   'member-promote',
+  'member-let-in',
   'member-lead-away',
   'member-remove',
   'member-retire',
@@ -204,6 +208,23 @@ function joinSteps(inv: Inventory, j: Join, running: boolean): ScaleStep[] {
   ];
 }
 
+/**
+ * With TLS on, a member's firewall lets in only the members on its peer port, and deploy opens
+ * the firewalls of the inventory's hosts only: a leaving member's host, which the inventory no
+ * longer names, must let the joining hosts in itself. Otherwise the joiners cannot reach it, it
+ * counts as not connected to them, and etcd refuses the next membership change as "unhealthy
+ * cluster" whenever that member is asked.
+ */
+function letInStep(m: EtcdMember, joining: string[]): ScaleStep {
+  const address = peerAddress(m) ?? '';
+  return {
+    kind: 'member-let-in',
+    host: m.name,
+    address,
+    title: `let ${joining.join(', ')} in on ${m.name}'s firewall (${address}, over SSH): it serves beside them until it leaves`,
+  };
+}
+
 function retireStep(host: string, address: string, dataDirs: string[]): ScaleStep {
   return {
     kind: 'member-retire',
@@ -297,7 +318,17 @@ export function planScale(input: ScaleInput): ScalePlan {
   const changes = drift.joins.length + drift.leaves.length > 0;
   const left = leftovers(inv, input.recorded ?? [], view.members);
   return {
-    adds: drift.joins.flatMap((j) => joinSteps(inv, j, input.running.has(j.host))),
+    adds: [
+      ...(drift.joins.length > 0 && tlsOn(inv)
+        ? order.map((m) =>
+            letInStep(
+              m,
+              drift.joins.map((j) => j.host),
+            ),
+          )
+        : []),
+      ...drift.joins.flatMap((j) => joinSteps(inv, j, input.running.has(j.host))),
+    ],
     removes: [
       ...left.map((r) => retireStep(r.name, r.address, r.dataDirs)),
       ...order.flatMap((m) => leaveSteps(inv, m, m.id === view.leaderId)),

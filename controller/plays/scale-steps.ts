@@ -9,6 +9,7 @@
  */
 import { describeCause, TskvError } from '../errors.ts';
 import type { HostSpec } from '../inventory/model.ts';
+import { dataDirOf } from '../inventory/normalise.ts';
 import type { ReplaceStep } from '../ops/replace-plan.ts';
 import {
   checkRemovalNow,
@@ -20,6 +21,7 @@ import {
 } from '../ops/scale-plan.ts';
 import { Journal } from '../run/journal.ts';
 import type { Progress } from '../run/progress.ts';
+import { clusterExposure, openFirewall, openRequest } from './firewall.ts';
 import { retireHost } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
 import { membershipExecutor } from './replace-steps.ts';
@@ -47,6 +49,8 @@ export function scaleExecutor(live: LiveCluster, notCleaned: string[]): ScaleExe
         await run({ kind: 'wait-healthy', host, title }, progress);
         return [`promoted ${host} to a voting member`];
       }
+      case 'member-let-in':
+        return letJoinersIn(live, step, progress);
       case 'member-lead-away':
         return run({ kind: 'move-leader-away', id: step.id, name: host, title }, progress);
       case 'member-remove':
@@ -77,6 +81,42 @@ async function updateRecord(live: LiveCluster, change: (r: LeavingRecord) => Lea
   else await journal.clear();
 }
 
+/** A leaving member's host, which the inventory no longer names: its SSH settings, at the member's peer address. */
+function openLeavingHost(live: LiveCluster, name: string, address: string, dataDir: string) {
+  const { tls: _tls, ...base } = live.session.inventory.hosts[0]!;
+  const spec: HostSpec = { ...base, name, address, dataDir };
+  return openChannel(spec);
+}
+
+async function letJoinersIn(
+  live: LiveCluster,
+  step: Extract<ScaleStep, { kind: 'member-let-in' }>,
+  progress: Progress,
+): Promise<string[]> {
+  const inv = live.session.inventory;
+  const { members } = await live.memberList();
+  const request = openRequest(await clusterExposure(inv, members));
+  progress(`connecting to ${step.address}`);
+  let opened: Awaited<ReturnType<typeof openChannel>>;
+  try {
+    opened = await openLeavingHost(
+      live,
+      step.host,
+      step.address,
+      dataDirOf(inv.hosts[0]!.dataDirTemplate, step.host),
+    );
+  } catch (err) {
+    return [
+      `warning: cannot reach ${step.host} at ${step.address} (${describeCause(err)}): let the joining hosts in on its peer port by hand, or etcd may refuse the next membership changes as "unhealthy cluster"`,
+    ];
+  }
+  try {
+    return (await openFirewall(opened.ch, request)).map((a) => `${step.host}: ${a}`);
+  } finally {
+    await opened.close();
+  }
+}
+
 async function retire(
   live: LiveCluster,
   step: Extract<ScaleStep, { kind: 'member-retire' }>,
@@ -93,14 +133,10 @@ async function retire(
       fix: 're-run deploy: it removes the member first',
     });
   }
-  const inv = live.session.inventory;
-  // The inventory's SSH settings, at the member's peer address.
-  const { tls: _tls, ...base } = inv.hosts[0]!;
-  const spec: HostSpec = { ...base, name: step.host, address: step.address, dataDir: step.dataDirs[0]! };
   progress(`connecting to ${step.address}`);
   let opened: Awaited<ReturnType<typeof openChannel>>;
   try {
-    opened = await openChannel(spec);
+    opened = await openLeavingHost(live, step.host, step.address, step.dataDirs[0]!);
   } catch (err) {
     notCleaned.push(step.host);
     return [

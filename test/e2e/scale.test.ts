@@ -51,7 +51,7 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
     );
     assert.match(
       r.stdout,
-      /h102 \(member at \S+, not in the inventory: leaving the cluster\):\n\s+- move leadership/,
+      /h102 \(member at \S+, not in the inventory: leaving the cluster\):\n\s+- let h105 in on h102's firewall \(\S+, over SSH\)[^\n]*\n\s+- move leadership/,
     );
     assert.match(
       r.stdout,
@@ -203,10 +203,13 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
     const plan = run.doc.plan!;
     assert.deepEqual(
       plan.steps
-        .filter((s) => ['snapshot', 'member-add', 'restart', 'member-remove'].includes(s.kind))
+        .filter((s) =>
+          ['snapshot', 'member-let-in', 'member-add', 'restart', 'member-remove'].includes(s.kind),
+        )
         .map((s) => (s.kind === 'snapshot' ? s.kind : `${s.kind}@${s.host}`)),
       [
         'snapshot',
+        `member-let-in@${leaving}`,
         ...joining.map((h) => `member-add@${h}`),
         `restart@${staying}`,
         `member-remove@${leaving}`,
@@ -221,6 +224,13 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
     );
     assert.match(run.doc.verify!.clusterVersion, /^3\.5\./);
     assert.deepEqual(await writer.lost(), [], `${writer.acknowledged.length} writes acknowledged`);
+    // The leaving member's firewall let the joining hosts in (its host is not in the inventory):
+    // without it they cannot reach it, and etcd refuses adds as "unhealthy cluster" when asked there.
+    const rules = await lab.host(leaving).execOk('firewall-cmd --list-rich-rules');
+    for (const h of joining) {
+      const source = `${lab.host(h).address}/32`.replaceAll('.', '\\.');
+      assert.match(rules, new RegExp(`source address="${source}" port port="2380"`), rules);
+    }
     const again = await deploy(inv);
     assertDeployed(again);
     assert.match(again.doc.summary, /^nothing to do/);

@@ -16,10 +16,10 @@ export const ADDRESSES: Record<string, string> = {
 };
 
 /** An inventory with these hosts (addresses from ADDRESSES). */
-export function inventory(hosts: string[]): Inventory {
+export function inventory(hosts: string[], options: { tls?: boolean } = {}): Inventory {
   const lines = hosts.map((h) => `  ${h}: { address: ${ADDRESSES[h]} }`);
   const yaml = `cluster: { token: t }
-etcd: { version: 3.4.23, source: /tmp/etcd-v3.4.23-linux-amd64.tar.gz }
+${options.tls ? 'tls: { mode: auto, dir: /srv/pki }\n' : ''}etcd: { version: 3.4.23, source: /tmp/etcd-v3.4.23-linux-amd64.tar.gz }
 ssh: { identityFile: /tmp/key, knownHosts: /tmp/known_hosts }
 hosts:
 ${lines.join('\n')}

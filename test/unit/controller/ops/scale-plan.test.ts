@@ -97,6 +97,28 @@ describe('planScale', () => {
     });
   }
 
+  test('with TLS on, a swap first lets the joining hosts in on each leaving host (its firewall admits only members); only a swap does', () => {
+    const inv = inventory(['docker', 'h105', 'h106'], { tls: true });
+    const members = seedMembers();
+    const { scale } = explainDrift(inv, members, notLate);
+    const p = planScale({ inv, drift: scale, view: view(members, { leader: 'h102' }), running: new Set() });
+    assert.deepEqual(lines(p.adds), [
+      'h104 member-let-in',
+      'h102 member-let-in',
+      ...join('h105'),
+      ...join('h106'),
+    ]);
+    assert.match(p.adds[0]!.title, /^let h105, h106 in on h104's firewall \(192\.168\.100\.104, over SSH\)/);
+    const grow = inventory(['h102', 'docker', 'h104', 'h105'], { tls: true });
+    const onlyAdds = planScale({
+      inv: grow,
+      drift: explainDrift(grow, members, notLate).scale,
+      view: view(members),
+      running: new Set(),
+    });
+    assert.deepEqual(lines(onlyAdds.adds), join('h105'));
+  });
+
   test("the leader's removal says it leads; the retire step names the member's address and data dir", () => {
     const p = plan(['docker', 'h104'], seedMembers(), { leader: 'h102' });
     assert.match(p.removes[0]!.title, /^move leadership from h102 \(it leads\)/);
