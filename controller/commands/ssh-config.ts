@@ -35,15 +35,19 @@ const ROWS: [
   ],
 ];
 
-export function describeSsh(name: string, address: string, ssh: SshSettings): string {
+/** A host's settings, then each of its jump hosts' own (resolved for the hop's name), indented. */
+export function describeSsh(name: string, address: string, ssh: SshSettings, indent = ''): string {
   const lines = [
-    `${name} (${address})${ssh.sources?.['configFile'] ? `  ssh_config: ${ssh.sources['configFile']}` : ''}`,
+    `${indent}${name} (${address})${ssh.sources?.['configFile'] && !indent ? `  ssh_config: ${ssh.sources['configFile']}` : ''}`,
   ];
   for (const [label, key, value] of ROWS) {
     const shown = value(ssh, address);
     if (shown === undefined) continue;
     const from = ssh.sources?.[key] ?? (key === 'hostName' ? 'inventory address' : 'default');
-    lines.push(`  ${label.padEnd(18)} ${shown.padEnd(30)} ${from}`);
+    lines.push(`${indent}  ${label.padEnd(18)} ${shown.padEnd(30)} ${from}`);
+  }
+  for (const hop of ssh.jumpHosts ?? []) {
+    lines.push(describeSsh(`via ${hop.name}`, hop.address, hop.ssh, `${indent}  `));
   }
   return lines.join('\n');
 }

@@ -29,11 +29,14 @@ export function jumpHops(target: SshTarget): JumpHop[] {
 }
 
 /**
- * Hop i of the target's chain as a host of its own: the target's user, identity, known_hosts, host
+ * Hop i of the target's chain as a host of its own: as the inventory resolved it (ssh_config for
+ * the hop's name, inventory/ssh-settings.ts), else the target's user, identity, known_hosts, host
  * key policy and timeout unless the hop names its user and port (default 22); only the first hop
  * goes through the target's proxyCommand.
  */
 export function hopTarget(target: SshTarget, hops: readonly JumpHop[], i: number): SshTarget {
+  const resolved = target.ssh.jumpHosts?.[i];
+  if (resolved) return resolved;
   const hop = hops[i]!;
   const port = hop.port ?? 22;
   return {
@@ -73,16 +76,23 @@ function forward(client: ssh2.Client, via: string, host: string, port: number): 
   });
 }
 
-/** The same failure, as the target's: its host, the message naming the jump host. */
+/** The same failure, as the target's: its host, the message naming the jump host and where the jump was set. */
 function asTargets(target: SshTarget, err: unknown): TskvError {
+  const from = target.ssh.sources?.['proxyJump'];
+  const where =
+    from === undefined || from === 'default' ? '' : ` (ProxyJump ${target.ssh.proxyJump} from ${from})`;
   if (!(err instanceof TskvError)) {
-    return new TskvError('E_SSH_CONNECT', `cannot connect through ssh.proxyJump ${target.ssh.proxyJump}`, {
-      host: target.name,
-      step: STEP,
-      cause: err,
-    });
+    return new TskvError(
+      'E_SSH_CONNECT',
+      `cannot connect through ssh.proxyJump ${target.ssh.proxyJump}${where}`,
+      {
+        host: target.name,
+        step: STEP,
+        cause: err,
+      },
+    );
   }
-  const named = err.message.startsWith('jump host ') ? err.message : `${err.host}: ${err.message}`;
+  const named = `${err.message.startsWith('jump host ') ? err.message : `${err.host}: ${err.message}`}${where}`;
   return new TskvError(err.code, named, {
     host: target.name,
     step: err.step ?? STEP,
@@ -136,7 +146,7 @@ export class JumpHosts {
             : await forward(
                 await this.#session(target, hops, i - 1),
                 chain[i - 1]!.name,
-                me.address,
+                sshTarget(me),
                 me.ssh.port,
               );
         const { client, proxy } = await openSession(me, me.name, this.#options, sock);

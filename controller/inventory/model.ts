@@ -19,6 +19,11 @@ export interface SshSettings {
    * From the inventory, else from ssh_config (inventory/ssh-settings.ts).
    */
   proxyJump?: string | undefined;
+  /**
+   * The proxyJump hops, each with its own settings (resolved with the inventory: ssh_config for
+   * the hop's name, see ./ssh-settings.ts); without them a hop takes the target's settings.
+   */
+  jumpHosts?: SshTarget[];
   connectTimeoutMs: number;
   /** Where SSH connects when it is not `address` (ssh_config HostName of the host's alias). */
   hostName?: string;

@@ -7,8 +7,9 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type EffectiveSshConfig, SshConfigError, sshConfigFor } from '../connect/ssh-config/index.ts';
 import { InputError } from '../errors.ts';
-import type { HostKeyPolicy, SshSettings } from './model.ts';
+import type { HostKeyPolicy, SshSettings, SshTarget } from './model.ts';
 import type { PathSegment } from './problems.ts';
+import { hopEndpoint, parseProxyJump } from './proxy-jump.ts';
 import type { RawSsh } from './schema.ts';
 
 export const DEFAULT_CONNECT_TIMEOUT_S = 10;
@@ -56,6 +57,64 @@ export function sshSettings(
   global: RawSsh,
   own: RawSsh,
   ctx: SshContext,
+): SshSettings {
+  const settings = resolveSettings(name, address, global, own, ctx, true);
+  if (settings.proxyJump !== undefined) {
+    const hops = jumpHostsOf(settings.proxyJump, settings.sources?.['proxyJump'], global, own, ctx);
+    if (hops) settings.jumpHosts = hops;
+  }
+  return settings;
+}
+
+/**
+ * Each ProxyJump hop as a host of its own, resolved as OpenSSH resolves it (a fresh `ssh` to the
+ * hop's name): the user and port the hop names, else the inventory's settings (they outrank
+ * ssh_config for every connection tskv makes), else what ssh_config says for the hop's name (its
+ * HostName, User, IdentityFile, ProxyCommand, known_hosts...), else the defaults; never what
+ * ssh_config says for the target. Only the first hop goes through a proxy command; a hop's own
+ * ProxyJump is not followed (the chain is the target's). Undefined when the ProxyJump does not
+ * parse: connecting reports it (connect/jump.ts).
+ */
+function jumpHostsOf(
+  jump: string,
+  jumpSource: string | undefined,
+  global: RawSsh,
+  own: RawSsh,
+  ctx: SshContext,
+): SshTarget[] | undefined {
+  const parsed = parseProxyJump(jump);
+  if ('problem' in parsed) return undefined;
+  const { port: _gp, proxyJump: _gj, proxyCommand: globalCommand, ...sharedGlobal } = global;
+  const { port: _op, proxyJump: _oj, proxyCommand: ownCommand, host: _oh, ...sharedOwn } = own;
+  return parsed.hops.map((hop, i) => {
+    const first = i === 0;
+    const hopGlobal: RawSsh = {
+      ...sharedGlobal,
+      ...(first && globalCommand ? { proxyCommand: globalCommand } : {}),
+    };
+    const hopOwn: RawSsh = {
+      ...sharedOwn,
+      ...(first && ownCommand ? { proxyCommand: ownCommand } : {}),
+      ...(hop.user ? { user: hop.user } : {}),
+      ...(hop.port ? { port: hop.port } : {}),
+      host: hop.host,
+    };
+    const ssh = resolveSettings(`jump host ${hop.host}`, hop.host, hopGlobal, hopOwn, ctx, false);
+    if (!first) ssh.proxyCommand = undefined;
+    const named = `proxyJump ${jump}${jumpSource ? ` (${jumpSource})` : ''}`;
+    if (ssh.sources && hop.user) ssh.sources['user'] = named;
+    if (ssh.sources && hop.port) ssh.sources['port'] = named;
+    return { name: `jump host ${hopEndpoint(hop.host, ssh.port)}`, address: hop.host, ssh };
+  });
+}
+
+function resolveSettings(
+  name: string,
+  address: string,
+  global: RawSsh,
+  own: RawSsh,
+  ctx: SshContext,
+  jumps: boolean,
 ): SshSettings {
   const sources: Record<string, string> = {};
   const cfgFile = configFileOf(global, own, ctx);
@@ -124,12 +183,14 @@ export function sshSettings(
     sources['hostName'] = `ssh_config ${cfg.hostName.from.file}:${cfg.hostName.from.line}`;
   }
   // The inventory's own proxyCommand outranks a ProxyJump from ssh_config; `none` turns jumps off.
-  const jump = pick<string | undefined>(
-    'proxyJump',
-    'proxyJump',
-    settings.proxyCommand === undefined ? cfg?.proxyJump : undefined,
-    undefined,
-  );
+  const jump = jumps
+    ? pick<string | undefined>(
+        'proxyJump',
+        'proxyJump',
+        settings.proxyCommand === undefined ? cfg?.proxyJump : undefined,
+        undefined,
+      )
+    : undefined;
   if (jump !== undefined && jump !== 'none') settings.proxyJump = jump;
   if (cfg?.hostKeyAlias) {
     settings.hostKeyAlias = cfg.hostKeyAlias.value;

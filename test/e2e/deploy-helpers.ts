@@ -14,7 +14,7 @@ export interface DeployRun {
 export async function deploy(
   inventory: string,
   args: string[] = [],
-  options: { seams?: string[] } = {},
+  options: { seams?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<DeployRun> {
   const result = await tskv(['deploy', inventory, '--json', ...args], { ...options, timeoutMs: 240_000 });
   try {

@@ -57,6 +57,60 @@ hosts:
     }
   });
 
+  /** A target behind `ProxyJump gate`, the gate resolved from its own Host block (user `gateUser`). */
+  function behindGate(gateUser: string): { inv: ReturnType<typeof parseInventory>; config: string } {
+    const [type, key] = readFileSync(`${sshd.hostKey}.pub`, 'utf8').trim().split(/\s+/);
+    writeFileSync(join(sshd.dir, 'kh-gate'), `[127.0.0.1]:${sshd.port} ${type} ${key}\n`);
+    const config = join(sshd.dir, 'ssh_config_gate');
+    writeFileSync(
+      config,
+      `Host gate
+  HostName 127.0.0.1
+  Port ${sshd.port}
+  User ${gateUser}
+  IdentityFile ${sshd.clientKey}
+  UserKnownHostsFile ${join(sshd.dir, 'kh-gate')}
+Host etcd-behind
+  HostName 127.0.0.1
+  Port ${sshd.port}
+  User root
+  IdentityFile ${sshd.clientKey}
+  UserKnownHostsFile ${join(sshd.dir, 'kh-gate')}
+  ProxyJump gate
+`,
+    );
+    const text = `cluster: { token: t }
+etcd: { version: 3.5.17 }
+ssh: { configFile: ${config} }
+hosts:
+  a: { address: etcd-a.invalid, ssh: { host: etcd-behind } }
+`;
+    return { inv: parseInventory(text, join(sshd.dir, 'inv.yaml')), config };
+  }
+
+  test("ProxyJump to an alias: the jump host's HostName, Port, User, key and known_hosts come from its own Host block", async () => {
+    const spec = behindGate('root').inv.hosts[0]!;
+    assert.equal(spec.ssh.jumpHosts?.[0]?.ssh.hostName, '127.0.0.1');
+    const conn = await connect(spec);
+    try {
+      assert.equal((await conn.exec('echo ok')).stdout, 'ok\n');
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('a jump host that refuses the key: the error names it and the ssh_config line of the ProxyJump', async () => {
+    const { inv, config } = behindGate('nobody');
+    const err = await expectTskvError(connect(inv.hosts[0]!));
+    assert.match(
+      err.message,
+      new RegExp(
+        `^jump host gate:${sshd.port} refused user nobody.*\\(ProxyJump gate from ssh_config ${config}:13\\)$`,
+        's',
+      ),
+    );
+  });
+
   test('the key is verified: an alias with no entry is refused', async () => {
     const spec = inventory('other-alias').hosts[0]!;
     const err = await expectTskvError(connect(spec));

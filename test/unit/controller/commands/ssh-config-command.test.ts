@@ -58,6 +58,11 @@ describe('tskv ssh-config', () => {
     assert.match(line('user'), new RegExp(`ops +ssh_config ${config}:2$`));
     assert.match(line('port'), new RegExp(`2200 +inventory ${inv}:5$`));
     assert.match(line('connectTimeout'), new RegExp(`3s +inventory ${inv}:3$`));
+    // The jump host's own settings follow, indented, resolved for its own name.
+    const hop = r.stdout.slice(r.stdout.indexOf('  via jump host bastion:22 (bastion)'));
+    assert.match(hop, /^ {2}via jump host bastion:22 \(bastion\)\n {4}host +bastion +inventory address\n/);
+    assert.match(hop, new RegExp(`\n {4}user +ops +proxyJump ops@bastion:22 \\(ssh_config ${config}:5\\)\n`));
+    assert.match(hop, new RegExp(`\n {4}connectTimeout +3s +inventory ${inv}:3\n`));
     assert.match(line('proxyJump'), new RegExp(`ops@bastion:22 +ssh_config ${config}:5$`));
     assert.match(line('hostKeyPolicy'), /strict +default$/);
   });

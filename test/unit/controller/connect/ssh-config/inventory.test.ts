@@ -86,6 +86,52 @@ describe('ssh_config merged into the inventory', () => {
     assert.equal(b!.ssh.proxyJump, undefined);
   });
 
+  test("each jump host is resolved for its own name, as OpenSSH's ProxyJump does: its HostName, identity, known_hosts and proxy command, never the target's", () => {
+    const cfg = file(
+      'jumps',
+      `Host gate
+  HostName 192.0.2.7
+  User gatekeeper
+  IdentityFile ${dir}/gate_key
+  UserKnownHostsFile ${dir}/gate_known
+  ProxyCommand nc %h %p
+Host inner
+  HostName 10.1.0.1
+  ProxyCommand never-used %h
+  ProxyJump never-followed
+Host 10.9.*
+  User ops
+  IdentityFile ${dir}/target_key
+  UserKnownHostsFile ${dir}/target_known
+  StrictHostKeyChecking accept-new
+  ProxyJump gate,admin@inner:2200
+`,
+    );
+    const text = `cluster: { token: t }\netcd: { version: 3.5.17 }\nssh: { configFile: ${cfg} }\nhosts:\n  a: { address: 10.9.0.1 }\n  b: { address: 10.9.0.2, ssh: { connectTimeout: 3 } }\n`;
+    const [a, b] = parseInventory(text, join(dir, 'inv.yaml')).hosts;
+    assert.equal(a!.ssh.user, 'ops');
+    const [gate, inner] = a!.ssh.jumpHosts!;
+    assert.equal(gate!.name, 'jump host gate:22');
+    assert.equal(gate!.address, 'gate');
+    assert.equal(gate!.ssh.hostName, '192.0.2.7');
+    assert.equal(gate!.ssh.user, 'gatekeeper');
+    assert.equal(gate!.ssh.identityFile, join(dir, 'gate_key'));
+    assert.equal(gate!.ssh.knownHosts, join(dir, 'gate_known'));
+    assert.equal(gate!.ssh.hostKeyPolicy, 'strict', "the target's accept-new is the target's");
+    assert.equal(gate!.ssh.proxyCommand, 'nc %h %p');
+    assert.equal(gate!.ssh.sources?.['user'], `ssh_config ${cfg}:3`);
+    assert.equal(inner!.name, 'jump host inner:2200');
+    assert.equal(inner!.ssh.hostName, '10.1.0.1');
+    assert.equal(inner!.ssh.user, 'admin', 'the user the hop names');
+    assert.equal(inner!.ssh.port, 2200);
+    assert.equal(inner!.ssh.identityFile, undefined, "not the target's key");
+    assert.equal(inner!.ssh.knownHosts, join(homedir(), '.ssh', 'known_hosts'));
+    assert.equal(inner!.ssh.proxyCommand, undefined, 'reached through gate, not a command');
+    assert.equal(inner!.ssh.proxyJump, undefined, "a hop's own ProxyJump is not followed");
+    // The inventory outranks ssh_config for the hops too.
+    assert.equal(b!.ssh.jumpHosts![0]!.ssh.connectTimeoutMs, 3000);
+  });
+
   test('the HostName of an alias is where SSH goes; the address stays what etcd advertises', () => {
     const inv = parseInventory(
       inventory('', '  a: { address: etcd-a.example, ssh: { host: etcd-a } }\n'),
