@@ -7,7 +7,7 @@
 # The lab hosts run these programs themselves, inside their own namespaces.
 set -eu
 
-PACKAGES="openssh-server openssh-client firewalld dbus nftables faketime libfaketime socat iproute2 util-linux procps sudo etcd-server etcd-client"
+PACKAGES="openssh-server openssh-client firewalld dbus nftables faketime libfaketime socat iproute2 util-linux procps sudo etcd-server etcd-client zsh"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -21,6 +21,8 @@ const ROWS: [
   ['user', 'user', (s) => s.user],
   ['port', 'port', (s) => String(s.port)],
   ['identityFile', 'identityFile', (s) => s.identityFile ?? '(none: ssh-agent only)'],
+  ['  then', 'identityFile', (s) => s.moreIdentityFiles?.join(', ')],
+  ['identitiesOnly', 'identitiesOnly', (s) => (s.identitiesOnly ? 'yes' : undefined)],
   ['identityAgent', 'identityAgent', (s) => s.identityAgent],
   ['knownHosts', 'knownHosts', (s) => s.knownHosts],
   ['hostKeyPolicy', 'hostKeyPolicy', (s) => s.hostKeyPolicy],

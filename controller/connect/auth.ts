@@ -7,10 +7,51 @@ import type { SshTarget } from '../inventory/model.ts';
 const STEP = 'authenticate';
 
 export interface AuthConfig {
-  privateKey: Buffer | undefined;
+  /** The usable key files' contents, in the order they are tried. */
+  privateKeys: Buffer[];
   agent: string | undefined;
   /** Human-readable list of what is offered, for the "authentication failed" message. */
   offered: string[];
+}
+
+/** A key file's contents, or undefined when it is encrypted (left to the agent); throws when it is unusable. */
+async function readKey(
+  spec: SshTarget,
+  file: string,
+  agent: string | undefined,
+): Promise<Buffer | undefined> {
+  let data: Buffer;
+  try {
+    data = await readBoundedFile(file, { maxBytes: MIB });
+  } catch (err) {
+    const why = err instanceof BoundedReadError ? `: ${err.reason}` : '';
+    throw new TskvError('E_SSH_KEY_FILE', `cannot read ssh.identityFile ${file}${why}`, {
+      host: spec.name,
+      step: STEP,
+      cause: err,
+      fix: 'point ssh.identityFile at a private key file (a regular file of at most 1 MiB)',
+    });
+  }
+  const parsed = ssh2.utils.parseKey(data);
+  if (!(parsed instanceof Error)) return data;
+  if (!/encrypted|passphrase/i.test(parsed.message)) {
+    throw new TskvError(
+      'E_SSH_KEY',
+      `ssh.identityFile ${file} is not a usable private key: ${parsed.message}`,
+      {
+        host: spec.name,
+        step: STEP,
+      },
+    );
+  }
+  if (agent === undefined) {
+    throw new TskvError('E_SSH_KEY', `ssh.identityFile ${file} is encrypted with a passphrase`, {
+      host: spec.name,
+      step: STEP,
+      fix: `load it into an ssh-agent (eval "$(ssh-agent)"; ssh-add ${file}) so SSH_AUTH_SOCK is set, or use a key without a passphrase`,
+    });
+  }
+  return undefined;
 }
 
 export async function resolveAuth(
@@ -19,49 +60,22 @@ export async function resolveAuth(
 ): Promise<AuthConfig> {
   // ssh_config IdentityAgent names another socket, or none.
   const configured = spec.ssh.identityAgent;
-  const agent = configured === 'none' ? undefined : (configured ?? env['SSH_AUTH_SOCK']) || undefined;
+  let agent = configured === 'none' ? undefined : (configured ?? env['SSH_AUTH_SOCK']) || undefined;
   const offered: string[] = [];
-  let privateKey: Buffer | undefined;
-  const file = spec.ssh.identityFile;
-  if (file !== undefined) {
-    let data: Buffer;
-    try {
-      data = await readBoundedFile(file, { maxBytes: MIB });
-    } catch (err) {
-      const why = err instanceof BoundedReadError ? `: ${err.reason}` : '';
-      throw new TskvError('E_SSH_KEY_FILE', `cannot read ssh.identityFile ${file}${why}`, {
-        host: spec.name,
-        step: STEP,
-        cause: err,
-        fix: 'point ssh.identityFile at a private key file (a regular file of at most 1 MiB)',
-      });
-    }
-    const parsed = ssh2.utils.parseKey(data);
-    if (parsed instanceof Error) {
-      const encrypted = /encrypted|passphrase/i.test(parsed.message);
-      if (!encrypted) {
-        throw new TskvError(
-          'E_SSH_KEY',
-          `ssh.identityFile ${file} is not a usable private key: ${parsed.message}`,
-          {
-            host: spec.name,
-            step: STEP,
-          },
-        );
-      }
-      if (agent === undefined) {
-        throw new TskvError('E_SSH_KEY', `ssh.identityFile ${file} is encrypted with a passphrase`, {
-          host: spec.name,
-          step: STEP,
-          fix: `load it into an ssh-agent (eval "$(ssh-agent)"; ssh-add ${file}) so SSH_AUTH_SOCK is set, or use a key without a passphrase`,
-        });
-      }
-      offered.push(`${file} (encrypted: skipped, relying on the agent)`);
-    } else {
-      privateKey = data;
+  const privateKeys: Buffer[] = [];
+  const files = [spec.ssh.identityFile, ...(spec.ssh.moreIdentityFiles ?? [])].filter(
+    (f): f is string => f !== undefined,
+  );
+  for (const file of files) {
+    const key = await readKey(spec, file, agent);
+    if (key) {
+      privateKeys.push(key);
       offered.push(file);
-    }
+    } else offered.push(`${file} (encrypted: skipped, relying on the agent)`);
   }
+  // IdentitiesOnly: the agent's other keys are not offered (too many offers exhaust sshd's
+  // MaxAuthTries); it still serves when the configured key is encrypted and only it holds it.
+  if (spec.ssh.identitiesOnly && privateKeys.length > 0) agent = undefined;
   if (agent !== undefined) offered.push(`ssh-agent at ${agent}`);
   if (offered.length === 0) {
     throw new TskvError(
@@ -74,5 +88,5 @@ export async function resolveAuth(
       },
     );
   }
-  return { privateKey, agent, offered };
+  return { privateKeys, agent, offered };
 }

@@ -43,6 +43,13 @@ function unknownKeyError(spec: SshTarget, presented: Buffer): TskvError {
   const { ssh } = spec;
   const { name: address, port } = hostKeyEntry(spec);
   const portFlag = port === 22 ? '' : ` -p ${port}`;
+  // ssh-keyscan from here reaches neither a host behind a jump host or a proxy command, nor
+  // records under a HostKeyAlias: then the line itself, with the key that was presented.
+  const direct = !ssh.proxyCommand && !ssh.proxyJump && !ssh.hostKeyAlias;
+  const line = formatKnownHostsLine(address, port, keyTypeOfBlob(presented), presented).trimEnd();
+  const record = direct
+    ? `ssh-keyscan${portFlag} ${address} >> ${ssh.knownHosts}`
+    : `echo '${line}' >> ${ssh.knownHosts}`;
   return new TskvError(
     'E_HOST_KEY_UNKNOWN',
     `host key of ${address}:${port} is not in ${ssh.knownHosts} (presented ${keyTypeOfBlob(presented)} key ${fp})`,
@@ -51,7 +58,7 @@ function unknownKeyError(spec: SshTarget, presented: Buffer): TskvError {
       step: STEP,
       fix:
         `check the fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then record it: ` +
-        `ssh-keyscan${portFlag} ${address} >> ${ssh.knownHosts}; or set ssh.hostKeyPolicy: accept-new`,
+        `${record}; or set ssh.hostKeyPolicy: accept-new`,
     },
   );
 }

@@ -1,6 +1,11 @@
 /** One verified, authenticated ssh2 session (the only place ssh2's Client is created). */
 import type { Duplex } from 'node:stream';
-import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import ssh2, {
+  type AgentAuthMethod,
+  type ConnectConfig,
+  type PublicKeyAuthMethod,
+  type ServerHostKeyAlgorithm,
+} from 'ssh2';
 import { TskvError } from '../errors.ts';
 import type { SshTarget } from '../inventory/model.ts';
 import { resolveAuth } from './auth.ts';
@@ -121,8 +126,18 @@ export async function openSession(
       );
     },
   };
-  if (auth.privateKey) config.privateKey = auth.privateKey;
+  if (auth.privateKeys.length === 1) config.privateKey = auth.privateKeys[0]!;
   if (auth.agent) config.agent = auth.agent;
+  if (auth.privateKeys.length > 1) {
+    // Several key files (ssh_config IdentityFile lines): each in turn, then the agent, as OpenSSH.
+    const methods: (PublicKeyAuthMethod | AgentAuthMethod)[] = auth.privateKeys.map((key) => ({
+      type: 'publickey',
+      username: ssh.user,
+      key,
+    }));
+    if (auth.agent) methods.push({ type: 'agent', username: ssh.user, agent: auth.agent });
+    config.authHandler = methods;
+  }
   if (sock) config.sock = sock;
   else if (proxy) config.sock = proxy.stream;
 

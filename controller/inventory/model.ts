@@ -8,6 +8,10 @@ export interface SshSettings {
   port: number;
   /** Absolute path (~ and relative paths resolved against the inventory's folder), or undefined to use only ssh-agent. */
   identityFile: string | undefined;
+  /** ssh_config's further IdentityFiles (those that exist), tried after identityFile in order. */
+  moreIdentityFiles?: string[];
+  /** ssh_config IdentitiesOnly: the agent's keys are not offered when an identity file is usable. */
+  identitiesOnly?: boolean;
   /** Absolute path of the known_hosts file host keys are verified against. */
   knownHosts: string;
   hostKeyPolicy: HostKeyPolicy;

@@ -147,7 +147,9 @@ function resolveSettings(
     return fallback;
   }
 
-  const identity = cfg?.identityFiles.find((f) => existsSync(f.value)) ?? cfg?.identityFiles[0];
+  // OpenSSH tries every IdentityFile that exists, in order; the inventory's one replaces them.
+  const present = cfg?.identityFiles.filter((f) => existsSync(f.value)) ?? [];
+  const identity = present[0] ?? cfg?.identityFiles[0];
   const identityFile = pick<string | undefined>('identityFile', 'identityFile', identity, undefined);
   const policyFromConfig = cfg?.strictHostKeyChecking && {
     value: POLICY[cfg.strictHostKeyChecking.value]!,
@@ -178,6 +180,13 @@ function resolveSettings(
     connectTimeoutMs: Math.round(timeout * 1000),
     sources,
   };
+  if (sources['identityFile']?.startsWith('ssh_config ') && present.length > 1) {
+    settings.moreIdentityFiles = present.slice(1).map((f) => f.value);
+  }
+  if (cfg?.identitiesOnly?.value) {
+    settings.identitiesOnly = true;
+    sources['identitiesOnly'] = `ssh_config ${cfg.identitiesOnly.from.file}:${cfg.identitiesOnly.from.line}`;
+  }
   if (cfg?.hostName && cfg.hostName.value !== address) {
     settings.hostName = cfg.hostName.value;
     sources['hostName'] = `ssh_config ${cfg.hostName.from.file}:${cfg.hostName.from.line}`;

@@ -3,6 +3,7 @@
  * UserKnownHostsFile, HostKeyAlias) against a real OpenSSH server on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -109,6 +110,38 @@ hosts:
         's',
       ),
     );
+  });
+
+  test('several IdentityFile lines: a missing one skipped, a key the server refuses, then the one it accepts', async () => {
+    const [type, key] = readFileSync(`${sshd.hostKey}.pub`, 'utf8').trim().split(/\s+/);
+    writeFileSync(join(sshd.dir, 'kh-keys'), `[127.0.0.1]:${sshd.port} ${type} ${key}\n`);
+    const refused = join(sshd.dir, 'refused_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', refused]);
+    const config = join(sshd.dir, 'ssh_config_keys');
+    writeFileSync(
+      config,
+      `Host etcd-keys
+  HostName 127.0.0.1
+  Port ${sshd.port}
+  User root
+  IdentitiesOnly yes
+  IdentityFile ${join(sshd.dir, 'absent_key')}
+  IdentityFile ${refused}
+  IdentityFile ${sshd.clientKey}
+  UserKnownHostsFile ${join(sshd.dir, 'kh-keys')}
+`,
+    );
+    const text = `cluster: { token: t }\netcd: { version: 3.5.17 }\nssh: { configFile: ${config} }\nhosts:\n  a: { address: etcd-a.invalid, ssh: { host: etcd-keys } }\n`;
+    const spec = parseInventory(text, join(sshd.dir, 'inv.yaml')).hosts[0]!;
+    assert.equal(spec.ssh.identityFile, refused);
+    assert.deepEqual(spec.ssh.moreIdentityFiles, [sshd.clientKey]);
+    assert.equal(spec.ssh.identitiesOnly, true);
+    const conn = await connect(spec);
+    try {
+      assert.equal((await conn.exec('echo ok')).stdout, 'ok\n');
+    } finally {
+      conn.close();
+    }
   });
 
   test('the key is verified: an alias with no entry is refused', async () => {

@@ -65,3 +65,40 @@ describe('resolveAuth: ssh_config IdentityAgent', () => {
     assert.equal((await resolveAuth(none, env)).agent, undefined);
   });
 });
+
+describe('resolveAuth: ssh_config IdentitiesOnly and several IdentityFiles', () => {
+  const env = { SSH_AUTH_SOCK: '/run/env.sock' };
+  const keygen = (name: string, passphrase = ''): string => {
+    const key = join(dir, name);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-f', key]);
+    return key;
+  };
+
+  test("IdentitiesOnly: a usable key file, and the agent's keys are not offered", async () => {
+    const base = spec(keygen('only_key'));
+    assert.equal(
+      (await resolveAuth(base, env)).agent,
+      '/run/env.sock',
+      'without it the agent is offered too',
+    );
+    const only = await resolveAuth({ ...base, ssh: { ...base.ssh, identitiesOnly: true } }, env);
+    assert.equal(only.agent, undefined);
+    assert.deepEqual(only.offered, [base.ssh.identityFile]);
+  });
+
+  test('IdentitiesOnly with an encrypted key file: the agent still serves (it may hold that key)', async () => {
+    const base = spec(keygen('only_encrypted_key', 'secret phrase'));
+    const only = await resolveAuth({ ...base, ssh: { ...base.ssh, identitiesOnly: true } }, env);
+    assert.equal(only.agent, '/run/env.sock');
+    assert.equal(only.privateKeys.length, 0);
+  });
+
+  test('several key files: each is read, in order, to be offered in turn', async () => {
+    const first = keygen('first_key');
+    const second = keygen('second_key');
+    const base = spec(first);
+    const auth = await resolveAuth({ ...base, ssh: { ...base.ssh, moreIdentityFiles: [second] } }, {});
+    assert.equal(auth.privateKeys.length, 2);
+    assert.deepEqual(auth.offered, [first, second]);
+  });
+});

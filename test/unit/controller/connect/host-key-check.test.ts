@@ -44,6 +44,15 @@ describe('verifyHostKey', () => {
     assert.match(err.fix ?? '', /accept-new/);
   });
 
+  test('strict, a host behind a jump host (ssh-keyscan from here cannot reach it): the fix is the line to record', async () => {
+    const behind = spec(join(dir, 'none'), 'strict');
+    behind.ssh.proxyJump = 'bastion';
+    const err = await expectTskvError(verifyHostKey(behind, blob(K1)));
+    assert.equal(err.code, 'E_HOST_KEY_UNKNOWN');
+    assert.doesNotMatch(err.fix ?? '', /ssh-keyscan/);
+    assert.ok(err.fix?.includes(`echo '[10.0.0.1]:2222 ssh-ed25519 ${K1}' >> ${join(dir, 'none')}`), err.fix);
+  });
+
   test('accept-new: records once under concurrency, creating dir 0700 and file 0600', async () => {
     const file = join(dir, 'new', 'sub', 'known_hosts');
     const recorded: string[] = [];
