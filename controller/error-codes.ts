@@ -133,6 +133,7 @@ export const ERROR_CODES = {
   E_NO_VOTER: failed('no healthy voting member is reachable'),
   E_HOST_UNREACHABLE: failed('a host a replacement needs is not reachable over SSH'),
   E_LIVE_MEMBER: failed('a member still runs on the host to be cleared'),
+  E_WRONG_HOST: failed("the host reached at a leaving member's address runs another member"),
   E_MEMBER_GONE: failed('the member is no longer in the member list'),
   E_NOT_STARTED: failed('the learner has not started, so it is not promoted'),
   E_UNHEALTHY: failed('members are unhealthy and a change now could lose quorum'),

@@ -63,19 +63,28 @@ export async function resolveAuth(
   let agent = configured === 'none' ? undefined : (configured ?? env['SSH_AUTH_SOCK']) || undefined;
   const offered: string[] = [];
   const privateKeys: Buffer[] = [];
-  const files = [spec.ssh.identityFile, ...(spec.ssh.moreIdentityFiles ?? [])].filter(
-    (f): f is string => f !== undefined,
-  );
-  for (const file of files) {
-    const key = await readKey(spec, file, agent);
-    if (key) {
-      privateKeys.push(key);
-      offered.push(file);
-    } else offered.push(`${file} (encrypted: skipped, relying on the agent)`);
+  let encrypted = false;
+  const first = spec.ssh.identityFile;
+  if (first !== undefined) {
+    const key = await readKey(spec, first, agent);
+    if (key) privateKeys.push(key);
+    else encrypted = true;
+    offered.push(key ? first : `${first} (encrypted: skipped, relying on the agent)`);
+  }
+  // ssh_config's further IdentityFiles: one that cannot be used is skipped, as OpenSSH does.
+  for (const file of spec.ssh.moreIdentityFiles ?? []) {
+    try {
+      const key = await readKey(spec, file, agent);
+      if (key) privateKeys.push(key);
+      else encrypted = true;
+      offered.push(key ? file : `${file} (encrypted: skipped, relying on the agent)`);
+    } catch (err) {
+      offered.push(`${file} (skipped: ${err instanceof TskvError ? err.message : String(err)})`);
+    }
   }
   // IdentitiesOnly: the agent's other keys are not offered (too many offers exhaust sshd's
-  // MaxAuthTries); it still serves when the configured key is encrypted and only it holds it.
-  if (spec.ssh.identitiesOnly && privateKeys.length > 0) agent = undefined;
+  // MaxAuthTries); it still serves when a configured key is encrypted (only the agent holds it).
+  if (spec.ssh.identitiesOnly && privateKeys.length > 0 && !encrypted) agent = undefined;
   if (agent !== undefined) offered.push(`ssh-agent at ${agent}`);
   if (offered.length === 0) {
     throw new TskvError(

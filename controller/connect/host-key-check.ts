@@ -3,6 +3,7 @@ import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TskvError } from '../errors.ts';
 import type { SshTarget } from '../inventory/model.ts';
+import { shellQuote } from '../render/shell-quote.ts';
 import { fingerprintSha256, keyTypeOfBlob } from './host-key.ts';
 import { checkHostKey, formatKnownHostsLine, type KnownHostEntry, parseKnownHosts } from './known-hosts.ts';
 import { hostKeyEntry } from './target.ts';
@@ -45,11 +46,11 @@ function unknownKeyError(spec: SshTarget, presented: Buffer): TskvError {
   const portFlag = port === 22 ? '' : ` -p ${port}`;
   // ssh-keyscan from here reaches neither a host behind a jump host or a proxy command, nor
   // records under a HostKeyAlias: then the line itself, with the key that was presented.
-  const direct = !ssh.proxyCommand && !ssh.proxyJump && !ssh.hostKeyAlias;
+  const direct = !ssh.proxyCommand && !ssh.proxyJump && !ssh.hostKeyAlias && !ssh.reachedThrough;
   const line = formatKnownHostsLine(address, port, keyTypeOfBlob(presented), presented).trimEnd();
   const record = direct
-    ? `ssh-keyscan${portFlag} ${address} >> ${ssh.knownHosts}`
-    : `echo '${line}' >> ${ssh.knownHosts}`;
+    ? `ssh-keyscan${portFlag} ${shellQuote(address)} >> ${shellQuote(ssh.knownHosts)}`
+    : `echo ${shellQuote(line)} >> ${shellQuote(ssh.knownHosts)}`;
   return new TskvError(
     'E_HOST_KEY_UNKNOWN',
     `host key of ${address}:${port} is not in ${ssh.knownHosts} (presented ${keyTypeOfBlob(presented)} key ${fp})`,

@@ -48,6 +48,7 @@ export function hopTarget(target: SshTarget, hops: readonly JumpHop[], i: number
       port,
       proxyCommand: i === 0 ? target.ssh.proxyCommand : undefined,
       proxyJump: undefined,
+      reachedThrough: i === 0 ? undefined : hops[i - 1]!.host,
       // The target's ssh_config HostName and HostKeyAlias are the target's, not the hop's.
       hostName: undefined,
       hostKeyAlias: undefined,

@@ -29,6 +29,8 @@ export interface SshSettings {
    */
   jumpHosts?: SshTarget[];
   connectTimeoutMs: number;
+  /** A jump host after the first: the jump host it is reached through (not from here). */
+  reachedThrough?: string;
   /** Where SSH connects when it is not `address` (ssh_config HostName of the host's alias). */
   hostName?: string;
   /** The name host keys are looked up under in known_hosts instead of the address (ssh_config HostKeyAlias). */
@@ -130,4 +132,10 @@ export interface Inventory {
   templatesDir: string;
   /** Non-fatal findings (e.g. an even member count), printed by commands. */
   warnings: string[];
+  /**
+   * SSH settings for a host the inventory does not list (a leaving member's, at its peer
+   * address): the inventory's top-level `ssh`, then ssh_config for that address; never another
+   * host's own settings.
+   */
+  sshOfUnlisted: (name: string, address: string) => SshSettings;
 }

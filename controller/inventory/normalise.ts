@@ -73,6 +73,9 @@ export function normalise(
   });
   return {
     file: absFile,
+    // Resolved when needed (a removal's retirement); its warnings were the hosts' already.
+    sshOfUnlisted: (name, address) =>
+      sshSettings(name, address, globalSsh, {}, { ...sshContext, warnings: [] }),
     cluster: {
       token: raw.cluster.token,
       clientPort: raw.cluster.clientPort ?? DEFAULT_CLIENT_PORT,

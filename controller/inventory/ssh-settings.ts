@@ -58,7 +58,7 @@ export function sshSettings(
   own: RawSsh,
   ctx: SshContext,
 ): SshSettings {
-  const settings = resolveSettings(name, address, global, own, ctx, true);
+  const settings = resolveSettings(name, address, global, own, ctx, 'host');
   if (settings.proxyJump !== undefined) {
     const hops = jumpHostsOf(settings.proxyJump, settings.sources?.['proxyJump'], global, own, ctx);
     if (hops) settings.jumpHosts = hops;
@@ -85,7 +85,17 @@ function jumpHostsOf(
   const parsed = parseProxyJump(jump);
   if ('problem' in parsed) return undefined;
   const { port: _gp, proxyJump: _gj, proxyCommand: globalCommand, ...sharedGlobal } = global;
-  const { port: _op, proxyJump: _oj, proxyCommand: ownCommand, host: _oh, ...sharedOwn } = own;
+  // A host's own host key policy and known_hosts are that host's: the jump host it shares with
+  // others is checked with the inventory's top-level ones (or its ssh_config's).
+  const {
+    port: _op,
+    proxyJump: _oj,
+    proxyCommand: ownCommand,
+    host: _oh,
+    hostKeyPolicy: _ok,
+    knownHosts: _kh,
+    ...sharedOwn
+  } = own;
   return parsed.hops.map((hop, i) => {
     const first = i === 0;
     const hopGlobal: RawSsh = {
@@ -99,8 +109,18 @@ function jumpHostsOf(
       ...(hop.port ? { port: hop.port } : {}),
       host: hop.host,
     };
-    const ssh = resolveSettings(`jump host ${hop.host}`, hop.host, hopGlobal, hopOwn, ctx, false);
-    if (!first) ssh.proxyCommand = undefined;
+    const ssh = resolveSettings(
+      `jump host ${hop.host}`,
+      hop.host,
+      hopGlobal,
+      hopOwn,
+      ctx,
+      first ? 'first hop' : 'later hop',
+    );
+    if (!first) {
+      ssh.proxyCommand = undefined;
+      ssh.reachedThrough = parsed.hops[i - 1]!.host;
+    }
     const named = `proxyJump ${jump}${jumpSource ? ` (${jumpSource})` : ''}`;
     if (ssh.sources && hop.user) ssh.sources['user'] = named;
     if (ssh.sources && hop.port) ssh.sources['port'] = named;
@@ -114,7 +134,8 @@ function resolveSettings(
   global: RawSsh,
   own: RawSsh,
   ctx: SshContext,
-  jumps: boolean,
+  /** A host of the inventory (its ProxyJump followed), or a jump host of one (first or later). */
+  role: 'host' | 'first hop' | 'later hop',
 ): SshSettings {
   const sources: Record<string, string> = {};
   const cfgFile = configFileOf(global, own, ctx);
@@ -156,11 +177,8 @@ function resolveSettings(
     from: cfg.strictHostKeyChecking.from,
   };
   const hostKeyPolicy = pick<HostKeyPolicy>('hostKeyPolicy', 'hostKeyPolicy', policyFromConfig, 'strict');
-  if (hostKeyPolicy === 'off') {
-    ctx.warnings.push(
-      `warning: host ${name}: StrictHostKeyChecking no (${sources['hostKeyPolicy']}): its host key is NOT verified; anyone on the path can impersonate it`,
-    );
-  }
+  const unverified = `warning: ${role === 'host' ? 'host ' : ''}${name}: StrictHostKeyChecking no (${sources['hostKeyPolicy']}): its host key is NOT verified; anyone on the path can impersonate it`;
+  if (hostKeyPolicy === 'off' && !ctx.warnings.includes(unverified)) ctx.warnings.push(unverified);
   const timeout = pick<number>(
     'connectTimeout',
     'connectTimeout',
@@ -192,15 +210,22 @@ function resolveSettings(
     sources['hostName'] = `ssh_config ${cfg.hostName.from.file}:${cfg.hostName.from.line}`;
   }
   // The inventory's own proxyCommand outranks a ProxyJump from ssh_config; `none` turns jumps off.
-  const jump = jumps
-    ? pick<string | undefined>(
-        'proxyJump',
-        'proxyJump',
-        settings.proxyCommand === undefined ? cfg?.proxyJump : undefined,
-        undefined,
-      )
-    : undefined;
+  const jump =
+    role === 'host'
+      ? pick<string | undefined>(
+          'proxyJump',
+          'proxyJump',
+          settings.proxyCommand === undefined ? cfg?.proxyJump : undefined,
+          undefined,
+        )
+      : undefined;
   if (jump !== undefined && jump !== 'none') settings.proxyJump = jump;
+  const ownJump = cfg?.proxyJump;
+  // OpenSSH follows the first jump host's own ProxyJump (later ones are overridden by -J).
+  if (role === 'first hop' && ownJump && ownJump.value !== 'none' && settings.proxyCommand === undefined) {
+    const w = `warning: ${name}: its own ProxyJump ${ownJump.value} (ssh_config ${ownJump.from.file}:${ownJump.from.line}) is not followed: tskv reaches a jump host directly or through its ProxyCommand; name the whole chain in the host's ProxyJump (first,second)`;
+    if (!ctx.warnings.includes(w)) ctx.warnings.push(w);
+  }
   if (cfg?.hostKeyAlias) {
     settings.hostKeyAlias = cfg.hostKeyAlias.value;
     sources['hostKeyAlias'] = `ssh_config ${cfg.hostKeyAlias.from.file}:${cfg.hostKeyAlias.from.line}`;

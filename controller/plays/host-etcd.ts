@@ -227,20 +227,32 @@ export async function readEnvFile(ch: HostChannel): Promise<string | undefined> 
   return r.exists ? r.content : undefined;
 }
 
-/** The data dir the host's env file names (what its etcd last ran with), if any. */
-async function envFileDataDir(ch: HostChannel): Promise<string | undefined> {
-  const env = await readEnvFile(ch);
-  return env === undefined ? undefined : envFileValue(env, 'ETCD_DATA_DIR');
-}
-
 /**
  * Stops etcd on the host and moves its data dirs aside (`<dir>.removed-<timestamp>`): the given
  * ones and the one its env file names. Only for a host whose member is gone or never started.
- * Returns where each data dir went.
+ * With `member`, a host whose env file names another member is not touched (the address reached
+ * is not that member's host). Returns where each data dir went.
  */
-export async function retireHost(ch: HostChannel, dataDirs: string[]): Promise<string[]> {
+export async function retireHost(
+  ch: HostChannel,
+  dataDirs: string[],
+  expect: { member?: string } = {},
+): Promise<string[]> {
+  const env = await readEnvFile(ch);
+  const runs = env === undefined ? undefined : envFileValue(env, 'ETCD_NAME');
+  if (expect.member !== undefined && runs !== undefined && runs !== expect.member) {
+    throw new TskvError(
+      'E_WRONG_HOST',
+      `not touching ${ch.spec.address}: its etcd config is member ${runs}'s, not ${expect.member}'s`,
+      {
+        host: expect.member,
+        step: 'retire host',
+        fix: `check which machine answers at ${ch.spec.address} (ssh_config HostName?); stop etcd of ${expect.member} and move its data dir aside by hand`,
+      },
+    );
+  }
   await serviceCall(ch, 'stop');
-  const fromEnv = await envFileDataDir(ch);
+  const fromEnv = env === undefined ? undefined : envFileValue(env, 'ETCD_DATA_DIR');
   const dirs = [...new Set([...dataDirs, ...(fromEnv ? [fromEnv] : [])])];
   const moved: string[] = [];
   for (const path of dirs) {

@@ -81,10 +81,21 @@ async function updateRecord(live: LiveCluster, change: (r: LeavingRecord) => Lea
   else await journal.clear();
 }
 
-/** A leaving member's host, which the inventory no longer names: its SSH settings, at the member's peer address. */
-function openLeavingHost(live: LiveCluster, name: string, address: string, dataDir: string) {
-  const { tls: _tls, ...base } = live.session.inventory.hosts[0]!;
-  const spec: HostSpec = { ...base, name, address, dataDir };
+/**
+ * A leaving member's host, which the inventory no longer names, at the member's peer address: the
+ * inventory's top-level SSH settings and ssh_config for that address (another host's own
+ * settings, e.g. its ssh_config HostName, would reach that other host).
+ */
+function openLeavingHost(live: LiveCluster, name: string, address: string) {
+  const inv = live.session.inventory;
+  const dataDirTemplate = inv.hosts[0]!.dataDirTemplate;
+  const spec: HostSpec = {
+    name,
+    address,
+    ssh: inv.sshOfUnlisted(name, address),
+    dataDir: dataDirOf(dataDirTemplate, name),
+    dataDirTemplate,
+  };
   return openChannel(spec);
 }
 
@@ -96,22 +107,22 @@ async function letJoinersIn(
   const inv = live.session.inventory;
   const { members } = await live.memberList();
   const request = openRequest(await clusterExposure(inv, members));
+  const byHand = (err: unknown) =>
+    `warning: could not let the joining hosts in on ${step.host} at ${step.address} (${describeCause(err)}): open its peer port to them by hand, or etcd may refuse membership changes asked of it as "unhealthy cluster"`;
+  if (!step.address) return [byHand(new Error('its peer URL has no address'))];
   progress(`connecting to ${step.address}`);
   let opened: Awaited<ReturnType<typeof openChannel>>;
   try {
-    opened = await openLeavingHost(
-      live,
-      step.host,
-      step.address,
-      dataDirOf(inv.hosts[0]!.dataDirTemplate, step.host),
-    );
+    opened = await openLeavingHost(live, step.host, step.address);
   } catch (err) {
-    return [
-      `warning: cannot reach ${step.host} at ${step.address} (${describeCause(err)}): let the joining hosts in on its peer port by hand, or etcd may refuse the next membership changes as "unhealthy cluster"`,
-    ];
+    return [byHand(err)];
   }
   try {
     return (await openFirewall(opened.ch, request)).map((a) => `${step.host}: ${a}`);
+  } catch (err) {
+    // The adds do not depend on it: a member asked that is not connected to all refuses, and
+    // the next one is asked (etcd/cluster.ts).
+    return [byHand(err)];
   } finally {
     await opened.close();
   }
@@ -136,7 +147,7 @@ async function retire(
   progress(`connecting to ${step.address}`);
   let opened: Awaited<ReturnType<typeof openChannel>>;
   try {
-    opened = await openLeavingHost(live, step.host, step.address, step.dataDirs[0]!);
+    opened = await openLeavingHost(live, step.host, step.address);
   } catch (err) {
     notCleaned.push(step.host);
     return [
@@ -144,7 +155,7 @@ async function retire(
     ];
   }
   try {
-    const moved = await retireHost(opened.ch, step.dataDirs);
+    const moved = await retireHost(opened.ch, step.dataDirs, { member: step.host });
     return ['etcd stopped', ...moved.map((to) => `data dir moved aside to ${to}`)];
   } finally {
     await opened.close();

@@ -93,6 +93,19 @@ describe('resolveAuth: ssh_config IdentitiesOnly and several IdentityFiles', () 
     assert.equal(only.privateKeys.length, 0);
   });
 
+  test('a further key file that cannot be used (encrypted without an agent, not a key) is skipped, as OpenSSH does', async () => {
+    const first = keygen('usable_key');
+    const locked = keygen('locked_key', 'a phrase');
+    const junk = join(dir, 'junk_key');
+    writeFileSync(junk, 'not a key\n');
+    const base = spec(first);
+    const auth = await resolveAuth({ ...base, ssh: { ...base.ssh, moreIdentityFiles: [locked, junk] } }, {});
+    assert.equal(auth.privateKeys.length, 1);
+    assert.equal(auth.offered[0], first);
+    assert.match(auth.offered[1]!, /locked_key \(skipped: .*encrypted with a passphrase\)/);
+    assert.match(auth.offered[2]!, /junk_key \(skipped: .*not a usable private key/);
+  });
+
   test('several key files: each is read, in order, to be offered in turn', async () => {
     const first = keygen('first_key');
     const second = keygen('second_key');

@@ -130,6 +130,45 @@ Host 10.9.*
     assert.equal(inner!.ssh.proxyJump, undefined, "a hop's own ProxyJump is not followed");
     // The inventory outranks ssh_config for the hops too.
     assert.equal(b!.ssh.jumpHosts![0]!.ssh.connectTimeoutMs, 3000);
+    assert.equal(gate!.ssh.reachedThrough, undefined);
+    assert.equal(inner!.ssh.reachedThrough, 'gate', 'the second hop is reached through the first');
+  });
+
+  test("a host's own host key policy and known_hosts stay its own: the jump host it shares is checked with the inventory's", () => {
+    const cfg = file('jump-policy', 'Host 10.9.*\n  ProxyJump gate\n');
+    const text = `cluster: { token: t }\netcd: { version: 3.5.17 }\nssh: { configFile: ${cfg}, knownHosts: /srv/kh }\nhosts:\n  a: { address: 10.9.0.1, ssh: { hostKeyPolicy: accept-new, knownHosts: /srv/a_kh } }\n`;
+    const a = parseInventory(text, join(dir, 'inv.yaml')).hosts[0]!;
+    assert.equal(a.ssh.hostKeyPolicy, 'accept-new');
+    const gate = a.ssh.jumpHosts![0]!;
+    assert.equal(gate.ssh.hostKeyPolicy, 'strict');
+    assert.equal(gate.ssh.knownHosts, '/srv/kh');
+  });
+
+  test("the first jump host's own ProxyJump is not followed, and a warning names its line", () => {
+    const cfg = file('jump-chain', 'Host gate\n  ProxyJump outer\nHost 10.9.*\n  ProxyJump gate\n');
+    const text = `cluster: { token: t }\netcd: { version: 3.5.17 }\nssh: { configFile: ${cfg} }\nhosts:\n  a: { address: 10.9.0.1 }\n  b: { address: 10.9.0.2 }\n`;
+    const inv = parseInventory(text, join(dir, 'inv.yaml'));
+    assert.equal(inv.hosts[0]!.ssh.jumpHosts![0]!.ssh.proxyJump, undefined);
+    const said = inv.warnings.filter((w) => w.includes('ProxyJump outer'));
+    assert.equal(said.length, 1, inv.warnings.join('\n'));
+    assert.match(
+      said[0]!,
+      new RegExp(`jump host gate: its own ProxyJump outer \\(ssh_config ${cfg}:2\\) is not followed`),
+    );
+  });
+
+  test("a host the inventory does not list (a leaving member's): the top-level settings and ssh_config for its address, nothing of another host's", () => {
+    const inv = parseInventory(
+      inventory(', user: invuser', '  a: { address: 10.0.0.1, ssh: { host: etcd-a, port: 2200 } }\n'),
+      join(dir, 'inv.yaml'),
+    );
+    assert.equal(inv.hosts[0]!.ssh.port, 2200);
+    const gone = inv.sshOfUnlisted('gone', '10.0.0.77');
+    assert.equal(gone.hostName, undefined, "not a's HostName");
+    assert.equal(gone.hostKeyAlias, undefined);
+    assert.equal(gone.port, 22);
+    assert.equal(gone.user, 'invuser');
+    assert.equal(gone.proxyJump, undefined);
   });
 
   test('the HostName of an alias is where SSH goes; the address stays what etcd advertises', () => {
