@@ -7,11 +7,11 @@ import { table } from './report.ts';
 import { summarize, type Verdict } from './stats.ts';
 import { mebibytes, megabytes, type Usage } from './usage.ts';
 
-/** Medians over a series' successful runs (each figure's own median). */
+/** Medians over a series' successful runs (each figure's own median; undefined when none succeeded). */
 export interface CostSummary {
   okRuns: number;
   failures: number;
-  wallMs: number;
+  wallMs: number | undefined;
   sentBytes: number | undefined;
   cpuMs: number | undefined;
   maxRssKb: number | undefined;
@@ -36,13 +36,13 @@ export interface LinkCell {
 
 const median = (xs: number[]) => summarize(xs)?.median;
 
+/** Undefined when the series did not run at all (its tool skipped). */
 export function costSummary(s: SeriesFigures): CostSummary | undefined {
-  const wallMs = median(s.samples);
-  if (wallMs === undefined) return undefined;
+  if (s.samples.length + s.failures === 0) return undefined;
   return {
     okRuns: s.samples.length,
     failures: s.failures,
-    wallMs,
+    wallMs: median(s.samples),
     sentBytes: median(s.usages.map((u) => u.sentBytes)),
     cpuMs: median(s.usages.map((u) => u.cpuMs)),
     maxRssKb: median(s.usages.map((u) => u.maxRssKb)),
@@ -117,11 +117,11 @@ export function linkChecks(cells: LinkCell[]): LinkCheck[] {
 
 function costRow(cell: LinkCell, kind: string, tool: string, s: CostSummary | undefined): string[] {
   const head = [cell.rate, String(cell.hosts), kind, tool];
-  if (!s) return [...head, '-', '-', '-', '-', '0 ok'];
+  if (!s) return [...head, '-', '-', '-', '-', 'not run'];
   const orDash = <T>(v: T | undefined, f: (v: T) => string) => (v === undefined ? '-' : f(v));
   return [
     ...head,
-    sec(s.wallMs),
+    orDash(s.wallMs, sec),
     orDash(s.sentBytes, megabytes),
     orDash(s.cpuMs, sec),
     orDash(s.maxRssKb, mebibytes),

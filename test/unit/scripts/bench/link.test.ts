@@ -146,7 +146,15 @@ describe('link report', () => {
       cpuMs: 200,
       maxRssKb: 2000,
     });
-    assert.equal(costSummary({ samples: [], usages: [], failures: 2 }), undefined);
+    assert.deepEqual(costSummary({ samples: [], usages: [], failures: 2 }), {
+      okRuns: 0,
+      failures: 2,
+      wallMs: undefined,
+      sentBytes: undefined,
+      cpuMs: undefined,
+      maxRssKb: undefined,
+    });
+    assert.equal(costSummary({ samples: [], usages: [], failures: 0 }), undefined, 'not run');
     // Unmeasured runs (no usage) still give the wall time.
     assert.equal(costSummary({ samples: [5], usages: [], failures: 0 })?.sentBytes, undefined);
   });
@@ -183,8 +191,13 @@ describe('link report', () => {
   });
 
   test('the table: a row per tool and kind, a ratio row, growth, targets, notes', () => {
-    const failed: LinkCell = { ...cell('20mbit', 7, 152_000, 70_000), ansibleFresh: undefined };
-    const text = formatLinkReport([cell('20mbit', 3, 63_000, 34_000), failed], 1, ['a note']);
+    const failed: LinkCell = {
+      ...cell('20mbit', 7, 152_000, 70_000),
+      tskvFresh: costSummary({ samples: [], usages: [], failures: 1 }),
+      ansibleFresh: undefined,
+    };
+    const five = cell('20mbit', 5, 94_500, 50_000);
+    const text = formatLinkReport([cell('20mbit', 3, 63_000, 34_000), five, failed], 1, ['a note']);
     const lines = text.split('\n');
     const row = (prefix: RegExp) => lines.find((l) => prefix.test(l)) ?? '';
     assert.match(text, /^deploy over the controller's link: median of 1 run\(s\) per row/);
@@ -192,10 +205,12 @@ describe('link report', () => {
     assert.match(row(/^20mbit\s+3\s+fresh\s+tskv/), /63\.00 s\s+150\.0 MB\s+12\.00 s\s+200 MiB\s+1\/1$/);
     assert.match(row(/^20mbit\s+3\s+fresh\s+ansible/), /34\.00 s\s+50\.0 MB\s+24\.00 s\s+80 MiB\s+1\/1$/);
     assert.match(row(/^20mbit\s+3\s+fresh\s+ratio/), /0\.5x\s+0\.3x\s+2\.0x\s+0\.4x$/);
-    assert.match(row(/^20mbit\s+7\s+fresh\s+ansible/), /-\s+-\s+-\s+-\s+0 ok$/);
+    assert.match(row(/^20mbit\s+7\s+fresh\s+tskv/), /-\s+-\s+-\s+-\s+0\/1$/);
+    assert.match(row(/^20mbit\s+7\s+fresh\s+ansible/), /-\s+-\s+-\s+-\s+not run$/);
     assert.match(row(/^20mbit\s+7\s+fresh\s+ratio/), /-\s+-\s+-\s+-$/);
     assert.match(row(/^20mbit\s+3\s+no-op\s+tskv/), /0\.90 s/);
-    assert.match(text, /\n {2}20mbit: 3 -> 7 hosts \+141%\n/);
+    assert.match(text, /\ntskv's fresh deploy time as hosts are added:\n {2}20mbit: 3 -> 5 hosts \+50%\n\n/);
+    assert.doesNotMatch(text, /20mbit: 3 -> 7 hosts/, 'no growth without a successful 7-host run');
     assert.match(row(/^fresh deploy vs Ansible, 3 hosts, 20mbit/), />= 1\.5x faster\s+0\.5x\s+MISS$/);
     assert.match(row(/^fresh deploy vs Ansible, 7 hosts, 20mbit/), /not measured\s+n\/a$/);
     assert.match(text, /\nnotes:\n {2}- a note\n$/);
