@@ -5,6 +5,10 @@
  * not asserted.
  *
  *   npm run bench -- [--runs N] [--skip deploy,systemd,ansible,replace,snapshot,upgrade,scale] [--lab NAME]
+ *   npm run bench -- --shape 20mbit,100mbit --hosts 3,5,7 [--runs N] [--skip deploy|ansible] [--lab NAME]
+ *
+ * With --shape or --hosts it runs only the link bench (issue 16): tskv's and Ansible's deploys
+ * per link rate and host count, each run's bytes sent, controller CPU and peak RSS.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +19,9 @@ import { ensureAnsible } from './bench/ansible-install.ts';
 import { AnsibleRunner } from './bench/ansible-run.ts';
 import { lockBench } from './bench/bench-lock.ts';
 import { DeployBench } from './bench/deploy-bench.ts';
+import { linkCells } from './bench/link-bench.ts';
+import { formatLinkReport } from './bench/link-report.ts';
+import { type LinkRate, parseLinkRate } from './bench/link-shape.ts';
 import { medianPhases } from './bench/phases.ts';
 import { replaceAvailable, replaceOnce } from './bench/replace-bench.ts';
 import { benchDocument, formatReport } from './bench/report.ts';
@@ -23,6 +30,7 @@ import type { SeriesContext } from './bench/series.ts';
 import { formatSnapshotSamples, type SnapshotSample, snapshots } from './bench/snapshot-bench.ts';
 import { type ReplaceSample, summarize } from './bench/stats.ts';
 import { formatUpgradeSamples, type UpgradeSample, upgrades } from './bench/upgrade-bench.ts';
+import { UsageMeter } from './bench/usage.ts';
 
 const PARTS = ['deploy', 'systemd', 'ansible', 'replace', 'snapshot', 'upgrade', 'scale'] as const;
 type Part = (typeof PARTS)[number];
@@ -30,9 +38,30 @@ const CACHE = join(import.meta.dirname, '..', '.cache', 'bench');
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function options(): { runs: number; parts: Set<Part>; lab: string } {
+/** The link bench's rates and host counts; undefined without --shape and --hosts. */
+interface LinkOptions {
+  rates: LinkRate[];
+  hostCounts: number[];
+}
+
+/** `3,5,7`: whole numbers from 1 to 20. */
+function hostCounts(text: string): number[] {
+  const counts = text.split(',').map((s) => Number(s.trim()));
+  const bad = counts.find((n) => !Number.isInteger(n) || n < 1 || n > 20);
+  if (bad !== undefined || counts.length === 0)
+    throw new Error(`--hosts wants host counts from 1 to 20 separated by commas (3,5,7), not ${text}`);
+  return [...new Set(counts)];
+}
+
+function options(): { runs: number; parts: Set<Part>; lab: string; link: LinkOptions | undefined } {
   const { values } = parseArgs({
-    options: { runs: { type: 'string' }, skip: { type: 'string' }, lab: { type: 'string' } },
+    options: {
+      runs: { type: 'string' },
+      skip: { type: 'string' },
+      lab: { type: 'string' },
+      shape: { type: 'string' },
+      hosts: { type: 'string' },
+    },
   });
   const runs = Number(values.runs ?? 3);
   if (!Number.isInteger(runs) || runs < 1)
@@ -40,7 +69,65 @@ function options(): { runs: number; parts: Set<Part>; lab: string } {
   const skip = (values.skip ?? '').split(',').filter(Boolean);
   const unknown = skip.filter((s) => !(PARTS as readonly string[]).includes(s));
   if (unknown.length > 0) throw new Error(`--skip knows ${PARTS.join(', ')}, not ${unknown.join(', ')}`);
-  return { runs, parts: new Set(PARTS.filter((p) => !skip.includes(p))), lab: values.lab ?? 'bench' };
+  const link =
+    values.shape === undefined && values.hosts === undefined
+      ? undefined
+      : {
+          rates: [...new Set((values.shape ?? 'none').split(','))].map(parseLinkRate),
+          hostCounts: hostCounts(values.hosts ?? '3'),
+        };
+  return { runs, parts: new Set(PARTS.filter((p) => !skip.includes(p))), lab: values.lab ?? 'bench', link };
+}
+
+/** The link bench (issue 16) alone: its table on stdout, its figures in last.json. */
+async function linkBench(lab: string, runs: number, parts: Set<Part>, link: LinkOptions, ctx: SeriesContext) {
+  const ansibleVersion = parts.has('ansible') ? await ensureAnsible(log) : undefined;
+  const ansible = ansibleVersion ? new AnsibleRunner(join(CACHE, 'ansible')) : undefined;
+  const meter = new UsageMeter(lab);
+  cleanups.push(async () => {
+    await ansible?.close();
+    meter.close();
+  });
+  ctx.notes.push(
+    'timed and measured: the whole CLI process (bin/tskv deploy INV --yes; ansible-playbook -i INV scripts/bench/ansible/deploy-etcd.yml) on bare lab hosts, both with TLS; bringing the lab up is not timed',
+    "link: a tbf on the egress of the lab bridge's interface in the lab's namespace: what the controller sends to the hosts (both tools' SSH through the lab's proxy command); host-to-host traffic and replies are not shaped",
+    meter.cpuSource,
+    "peak RSS: GNU time's maximum resident set size (the largest single process of the run)",
+  );
+  if (ansibleVersion)
+    ctx.notes.push(`Ansible: ${ansibleVersion}, its best settings (pipelining, forks 10, ControlPersist)`);
+  const started = new Date().toISOString();
+  let cells: Awaited<ReturnType<typeof linkCells>> = [];
+  try {
+    cells = await linkCells(
+      {
+        lab,
+        rates: link.rates,
+        hostCounts: link.hostCounts,
+        runs,
+        tskv: parts.has('deploy'),
+        ansible,
+        meter,
+      },
+      ctx,
+    );
+  } finally {
+    await ansible?.close();
+    const kept = meter.close();
+    if (kept) ctx.notes.push(kept);
+  }
+  process.stdout.write(formatLinkReport(cells, runs, ctx.notes));
+  const doc = {
+    startedAt: started,
+    runs,
+    nodeVersion: process.version,
+    ansibleVersion,
+    linkCells: cells,
+    notes: ctx.notes,
+  };
+  writeFileSync(join(CACHE, 'last.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  log(`results: ${join(CACHE, 'last.json')}; each run's output: ${ctx.logDir}/`);
+  return 0;
 }
 
 /** One replacement per run on a fresh 4-host lab; the samples and how many runs failed. */
@@ -70,7 +157,7 @@ async function replacements(
 
 async function main(): Promise<number> {
   const startedAt = new Date().toISOString();
-  const { runs, parts, lab } = options();
+  const { runs, parts, lab, link } = options();
   const unavailable = labUnavailableReason();
   if (unavailable) {
     log(`bench: ${unavailable}`);
@@ -82,6 +169,14 @@ async function main(): Promise<number> {
   const ctx: SeriesContext = { logDir: join(CACHE, 'logs'), notes: [], log };
   rmSync(ctx.logDir, { recursive: true, force: true });
   mkdirSync(ctx.logDir, { recursive: true });
+  if (link) {
+    try {
+      return await linkBench(lab, runs, parts, link, ctx);
+    } finally {
+      await Lab.down(lab);
+      unlock();
+    }
+  }
   ctx.notes.push(
     'timed: the whole CLI process (bin/tskv deploy INV --yes; ansible-playbook -i INV scripts/bench/ansible/deploy-etcd.yml) on bare lab hosts; bringing the lab up is not timed; tskv and Ansible alternate who goes first',
   );

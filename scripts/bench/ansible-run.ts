@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { loadInventory } from '../../controller/inventory/load.ts';
 import { run } from '../../lab/run.ts';
 import { ansibleInventoryText } from './ansible-inventory.ts';
-import { type TimedRun, timedRun } from './timed-run.ts';
+import { timedRun } from './timed-run.ts';
+import type { Exec, MeasuredRun } from './usage.ts';
 
 const ANSIBLE_DIR = join(import.meta.dirname, 'ansible');
 export const PLAYBOOK = join(ANSIBLE_DIR, 'deploy-etcd.yml');
@@ -39,8 +40,11 @@ export class AnsibleRunner {
     return path;
   }
 
-  /** One `ansible-playbook` run of the playbook; never throws for a failed play (see `code`). */
-  playbook(ansibleInventory: string): Promise<TimedRun> {
+  /**
+   * One `ansible-playbook` run of the playbook; never throws for a failed play (see `code`).
+   * `exec`: how it is run (a UsageMeter's to measure what it costs the controller).
+   */
+  playbook(ansibleInventory: string, exec: Exec = timedRun): Promise<MeasuredRun> {
     const env = {
       ...process.env,
       ANSIBLE_CONFIG: join(ANSIBLE_DIR, 'ansible.cfg'),
@@ -49,7 +53,7 @@ export class AnsibleRunner {
       ANSIBLE_SSH_CONTROL_PATH_DIR: this.#controlDir,
       ANSIBLE_NOCOLOR: '1',
     };
-    return timedRun('ansible-playbook', ['-i', ansibleInventory, PLAYBOOK], { env, cwd: ANSIBLE_DIR });
+    return exec('ansible-playbook', ['-i', ansibleInventory, PLAYBOOK], { env, cwd: ANSIBLE_DIR });
   }
 
   /** Ends the ssh master connections Ansible left behind (ControlPersist). */

@@ -43,7 +43,8 @@ function row(cells: string[], widths: number[]): string {
     .trimEnd();
 }
 
-function table(header: string[], rows: string[][]): string[] {
+/** Columns padded to their widest cell: the first left-aligned, the others right-aligned. */
+export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
   return [row(header, widths), ...rows.map((r) => row(r, widths))];
 }
