@@ -3,38 +3,28 @@
  * it insists on (the full install and start: bootstrap.test.ts).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { residentPaths } from '../../../../controller/agent-client/resident.ts';
 import { startScript } from '../../../../controller/agent-client/start-script.ts';
+import { LocalConnection } from './local-connection.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tskv-start-script-'));
 const sha = 'a'.repeat(64);
 
 /** Run the script in `dir` with `stdin`; its stdout, stderr and exit code. */
-function run(dir: string, stdin: string): Promise<{ out: string; err: string; code: number | null }> {
+function run(dir: string, stdin: string): Promise<{ out: string; err: string; code: number }> {
   const script = startScript({
     runtime: { path: `${dir}/node-0123456789abcdef`, size: 5, sha256: sha },
     code: { path: `${dir}/tskv-agent-fedcba9876543210`, size: 3, sha256: sha },
     resident: residentPaths(join(root, 'run'), 'fedcba9876543210', 'tester'),
     idleTimeoutS: 60,
   });
-  return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', script]);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('close', (code) => resolve({ out, err, code }));
-    child.stdin.end(stdin);
-  });
+  return new LocalConnection()
+    .exec(script, { stdin })
+    .then((r) => ({ out: r.stdout, err: r.stderr, code: r.code }));
 }
 
 const missing = (out: string) => JSON.parse(out.split('\n')[0]!) as Record<string, unknown>;
