@@ -1,10 +1,12 @@
-import { getAsset, isSea } from 'node:sea';
+/**
+ * The global that scripts/build-agent.ts sets on the first line of the agent's code file
+ * (`globalThis.TSKV_AGENT_BUILD_ID = "<buildId>";`), before any module runs.
+ */
+export const BUILD_ID_GLOBAL = 'TSKV_AGENT_BUILD_ID';
 
-/** The asset name under which scripts/build-agent.ts stores the build id in the executable. */
-export const BUILD_ID_ASSET = 'build-id';
-
-/** The build id baked into the executable; "dev" (or $TSKV_AGENT_BUILD_ID) when run from source. */
+/** The build id the code file was built with; "dev" (or $TSKV_AGENT_BUILD_ID) when run from source. */
 export function buildId(): string {
-  if (isSea()) return getAsset(BUILD_ID_ASSET, 'utf8').trim();
+  const built = (globalThis as Record<string, unknown>)[BUILD_ID_GLOBAL];
+  if (typeof built === 'string' && built !== '') return built;
   return process.env['TSKV_AGENT_BUILD_ID'] || 'dev';
 }

@@ -1,15 +1,19 @@
 /**
- * npm run build: the agent-server as one executable (Node single executable application).
+ * npm run build: the agent as two files, each content-addressed, so a new tskv build costs the
+ * hosts only its code:
  *
- *   agent/main.ts --esbuild--> one CommonJS file --node --experimental-sea-config--> blob
- *   node_modules/node/bin/node (the pinned Node 24, the same one that made the blob), stripped of
- *   debug symbols when `strip` exists --postject--> dist/agent/tskv-agent
- *   --> tskv-agent.zst (zstd level 9, long-distance matching: ~34 MB in ~2 s) and tskv-agent.gz
- *   (gzip -6: ~41 MB; for hosts without zstd), and manifest.json.
+ *   - the runtime: node_modules/node/bin/node (the pinned Node 24), stripped of debug symbols when
+ *     `strip` exists --> dist/agent/node-<first 16 hex of its sha256>; rebuilt only when Node (or
+ *     strip) changes, pushed once per host per Node version;
+ *   - the code: agent/main.ts --esbuild--> one CommonJS file, its build id in its first line
+ *     (agent/build-id.ts reads it) --> dist/agent/tskv-agent-<buildId> (a few MB, ~1 MB packed).
  *
- * buildId = sha256(bundle + Node version + recipe): unchanged sources give the same id, the build
- * is skipped, and the controller pushes nothing new. TSKV_AGENT_ZSTD_LEVEL=19 trades ~40 s of
- * build time for ~4 MB less on the wire.
+ * Each also as .zst (zstd level 9, long-distance matching, with zstd's checksum) and .gz (gzip -6:
+ * for hosts without zstd), and manifest.json naming them all (agent/api/manifest.ts).
+ *
+ * buildId = sha256(bundle + runtime sha256 + recipe): unchanged sources give the same id, the build
+ * is skipped, and the controller pushes nothing new. TSKV_AGENT_ZSTD_LEVEL=19 trades build time
+ * for bytes on the wire (the runtime's: ~4 MB less, ~40 s more, once per Node version).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,6 +22,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -27,17 +32,21 @@ import {
 import { dirname, join } from 'node:path';
 import { constants, gzipSync, zstdCompressSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { AGENT_API_VERSION, type AgentManifest, agentManifestSchema } from '../agent/api/index.ts';
+import {
+  AGENT_API_VERSION,
+  type AgentFile,
+  type AgentManifest,
+  agentManifestSchema,
+} from '../agent/api/index.ts';
+import { BUILD_ID_GLOBAL } from '../agent/build-id.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const NODE = join(ROOT, 'node_modules/node/bin/node');
-const POSTJECT = join(ROOT, 'node_modules/postject/dist/cli.js');
 const OUT = join(ROOT, 'dist/agent');
 const WORK = join(ROOT, '.cache/agent-build');
-const EXE = 'tskv-agent';
-const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
-/** Bump when the steps below change what ends up in the executable. */
-const RECIPE = 'sea-v1';
+/** Bump when the steps below change what ends up in the code file. */
+const RECIPE = 'split-v1';
+const COMMONJS_PACKAGE_JSON = '{"type":"commonjs"}\n';
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -67,14 +76,16 @@ async function bundle(): Promise<string> {
   return file.text;
 }
 
-/** The manifest of the current dist/agent, if it is complete and matches `buildId`. */
-function upToDate(buildId: string): AgentManifest | null {
+/** The manifest of the current dist/agent, if every file it names is there with its size. */
+function currentManifest(): AgentManifest | null {
   try {
     const m = agentManifestSchema.parse(JSON.parse(readFileSync(join(OUT, 'manifest.json'), 'utf8')));
     const sizeOk = (file: string, size: number) => statSync(join(OUT, file)).size === size;
-    if (m.buildId !== buildId || m.apiVersion !== AGENT_API_VERSION) return null;
-    if (!sizeOk(m.file, m.size) || !sizeOk(m.compressed.file, m.compressed.size)) return null;
-    return sizeOk(m.fallback.file, m.fallback.size) ? m : null;
+    const complete = (f: AgentFile) =>
+      sizeOk(f.file, f.size) &&
+      sizeOk(f.compressed.file, f.compressed.size) &&
+      sizeOk(f.fallback.file, f.fallback.size);
+    return complete(m.runtime) && complete(m.code) ? m : null;
   } catch {
     return null;
   }
@@ -85,45 +96,65 @@ function writeAtomic(path: string, data: Buffer | string): void {
   renameSync(`${path}.tmp`, path);
 }
 
-function makeExecutable(js: string, buildId: string, strip: boolean): Buffer {
-  mkdirSync(WORK, { recursive: true });
-  writeFileSync(join(WORK, 'agent.cjs'), js);
-  writeFileSync(join(WORK, 'build-id.txt'), buildId);
-  const seaConfig = {
-    main: join(WORK, 'agent.cjs'),
-    output: join(WORK, 'sea-prep.blob'),
-    disableExperimentalSEAWarning: true,
-    useSnapshot: false,
-    useCodeCache: true,
-    assets: { 'build-id': join(WORK, 'build-id.txt') },
-  };
-  writeFileSync(join(WORK, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
-  execFileSync(NODE, ['--experimental-sea-config', join(WORK, 'sea-config.json')], { stdio: 'pipe' });
-  const exe = join(WORK, EXE);
-  copyFileSync(NODE, exe);
-  chmodSync(exe, 0o755);
-  if (strip) execFileSync('strip', [exe]);
-  // postject warns about ELF notes it cannot name; those lines are noise.
-  execFileSync(NODE, [POSTJECT, exe, 'NODE_SEA_BLOB', seaConfig.output, '--sentinel-fuse', SEA_FUSE], {
-    stdio: 'pipe',
-  });
-  const printed = execFileSync(exe, ['version'], { encoding: 'utf8' }).trim();
-  if (printed !== buildId) throw new Error(`built agent prints build id "${printed}", expected "${buildId}"`);
-  return readFileSync(exe);
-}
-
 function compress(raw: Buffer): { zst: Buffer; gz: Buffer } {
   const level = Number(process.env['TSKV_AGENT_ZSTD_LEVEL'] ?? 9);
   const zst = zstdCompressSync(raw, {
     params: {
       [constants.ZSTD_c_compressionLevel]: level,
       [constants.ZSTD_c_enableLongDistanceMatching]: 1,
-      // 128 MiB: the largest window `zstd -d` accepts without --long, covering the whole binary.
+      // 128 MiB: the largest window `zstd -d` accepts without --long, covering the whole runtime.
       [constants.ZSTD_c_windowLog]: 27,
       [constants.ZSTD_c_checksumFlag]: 1,
     },
   });
   return { zst, gz: gzipSync(raw, { level: 6 }) };
+}
+
+/** Write `raw` as dist/agent/<file> (with `mode`), .zst and .gz; what the manifest says of them. */
+function writeAgentFile(file: string, raw: Buffer, mode: number): AgentFile {
+  const { zst, gz } = compress(raw);
+  writeAtomic(join(OUT, file), raw);
+  chmodSync(join(OUT, file), mode);
+  writeAtomic(join(OUT, `${file}.zst`), zst);
+  writeAtomic(join(OUT, `${file}.gz`), gz);
+  return {
+    file,
+    sha256: sha256(raw),
+    size: raw.length,
+    compressed: { file: `${file}.zst`, encoding: 'zstd', sha256: sha256(zst), size: zst.length },
+    fallback: { file: `${file}.gz`, encoding: 'gzip', sha256: sha256(gz), size: gz.length },
+  };
+}
+
+/** The runtime of the last build when it is this Node, stripped alike; else a new one. */
+function runtime(
+  previous: AgentManifest | null,
+  nodeVersion: string,
+  strip: boolean,
+): AgentManifest['runtime'] {
+  if (previous && previous.nodeVersion === nodeVersion && previous.runtime.stripped === strip)
+    return previous.runtime;
+  mkdirSync(WORK, { recursive: true });
+  const exe = join(WORK, 'node');
+  copyFileSync(NODE, exe);
+  chmodSync(exe, 0o755);
+  if (strip) execFileSync('strip', [exe]);
+  const printed = execFileSync(exe, ['--version'], { encoding: 'utf8' }).trim();
+  if (printed !== nodeVersion)
+    throw new Error(`the stripped runtime prints "${printed}", expected "${nodeVersion}"`);
+  const raw = readFileSync(exe);
+  return { ...writeAgentFile(`node-${sha256(raw).slice(0, 16)}`, raw, 0o755), stripped: strip };
+}
+
+/** Files of earlier builds in dist/agent: only the manifest's stay. */
+function removeOthers(manifest: AgentManifest): void {
+  const keep = new Set(['manifest.json', 'package.json']);
+  for (const f of [manifest.runtime, manifest.code]) {
+    for (const name of [f.file, f.compressed.file, f.fallback.file]) keep.add(name);
+  }
+  for (const name of readdirSync(OUT)) {
+    if (!keep.has(name) && /^(node|tskv-agent)/.test(name)) rmSync(join(OUT, name), { force: true });
+  }
 }
 
 function pidAlive(pid: number): boolean {
@@ -162,36 +193,41 @@ async function main(): Promise<void> {
   const started = performance.now();
   const nodeVersion = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
   const strip = hasStrip();
+  const previous = currentManifest();
   const js = await bundle();
-  const buildId = sha256(`${js}\0${nodeVersion}\0${RECIPE}\0strip=${strip}`).slice(0, 16);
-  const current = upToDate(buildId);
-  if (current) {
-    console.log(`agent: ${buildId} up to date (${mb(current.size)}, zstd ${mb(current.compressed.size)})`);
+  mkdirSync(OUT, { recursive: true });
+  const node = runtime(previous, nodeVersion, strip);
+  const buildId = sha256(`${js}\0${node.sha256}\0${RECIPE}`).slice(0, 16);
+  if (previous && previous.buildId === buildId && previous.apiVersion === AGENT_API_VERSION) {
+    console.log(
+      `agent: ${buildId} up to date (code ${mb(previous.code.compressed.size)} zstd, runtime ${previous.runtime.file})`,
+    );
     return;
   }
-  const raw = makeExecutable(js, buildId, strip);
-  const built = performance.now();
-  const { zst, gz } = compress(raw);
-  mkdirSync(OUT, { recursive: true });
-  writeAtomic(join(OUT, EXE), raw);
-  chmodSync(join(OUT, EXE), 0o755);
-  writeAtomic(join(OUT, `${EXE}.zst`), zst);
-  writeAtomic(join(OUT, `${EXE}.gz`), gz);
+  // The code file has no extension: beside a package.json saying so, Node loads it as CommonJS
+  // whatever a package.json further up says (this checkout's says "module"). The host's install
+  // dir gets one too (start-script.ts).
+  writeAtomic(join(OUT, 'package.json'), COMMONJS_PACKAGE_JSON);
+  // The build id on the code's first line: what the agent reports, and the controller checks.
+  const code = Buffer.from(`globalThis.${BUILD_ID_GLOBAL} = ${JSON.stringify(buildId)};\n${js}`);
   const manifest: AgentManifest = {
     buildId,
     apiVersion: AGENT_API_VERSION,
     nodeVersion,
-    file: EXE,
-    sha256: sha256(raw),
-    size: raw.length,
-    compressed: { file: `${EXE}.zst`, encoding: 'zstd', sha256: sha256(zst), size: zst.length },
-    fallback: { file: `${EXE}.gz`, encoding: 'gzip', sha256: sha256(gz), size: gz.length },
+    runtime: node,
+    code: writeAgentFile(`tskv-agent-${buildId}`, code, 0o644),
   };
+  const printed = execFileSync(join(OUT, node.file), [join(OUT, manifest.code.file), 'version'], {
+    encoding: 'utf8',
+  }).trim();
+  if (printed !== buildId) throw new Error(`built agent prints build id "${printed}", expected "${buildId}"`);
   writeAtomic(join(OUT, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  removeOthers(manifest);
   const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const reused = node === previous?.runtime ? 'reused' : 'built';
   console.log(
-    `agent: built ${buildId} (Node ${nodeVersion}${strip ? ', stripped' : ''}) in ${secs(performance.now() - started)}` +
-      ` (executable ${secs(built - started)}): ${mb(raw.length)}, zstd ${mb(zst.length)}, gzip ${mb(gz.length)}`,
+    `agent: built ${buildId} in ${secs(performance.now() - started)}: code ${mb(code.length)} (zstd ${mb(manifest.code.compressed.size)}, gzip ${mb(manifest.code.fallback.size)});` +
+      ` runtime ${node.file} ${reused} (Node ${nodeVersion}${strip ? ', stripped' : ''}: ${mb(node.size)}, zstd ${mb(node.compressed.size)}, gzip ${mb(node.fallback.size)})`,
   );
 }
 

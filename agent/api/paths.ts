@@ -61,7 +61,7 @@ export const TSKV_RUN_DIR = '/run/tskv';
 
 /** tskv's own files that last. */
 export const TSKV_LIB_DIR = '/var/lib/tskv';
-/** The agent executables, one per build (tskv-agent-<buildId>). */
+/** The agent's files: its runtimes (node-<sha256 prefix>, one per Node version) and codes (tskv-agent-<buildId>). */
 export const AGENT_INSTALL_DIR = `${TSKV_LIB_DIR}/agent`;
 /** What the controller uploads for the agent to use (the etcd release tarballs). */
 export const UPLOAD_CACHE_DIR = `${TSKV_LIB_DIR}/cache`;

@@ -1,21 +1,20 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isSea } from 'node:sea';
 import { readSupervisorState, type SupervisorPaths, type SupervisorState } from '../supervisor/state.ts';
 import { processAlive } from './proc-stat.ts';
 
 const SELF_EXE = '/proc/self/exe';
 
 /**
- * The command that runs this agent: the executable itself inside the single executable
- * application; under Node (development, tests), Node with its flags and the entry script.
+ * The command that runs this agent: the runtime (Node) with its flags and the agent's code file
+ * (on a host: /var/lib/tskv/agent/node-<sha> /var/lib/tskv/agent/tskv-agent-<buildId>; under
+ * development, Node and agent/main.ts). An install does not remove files a running process names,
+ * but a runtime removed by hand stays reachable as /proc/self/exe (its path reads "... (deleted)").
  */
 export function agentCommand(): string[] {
-  // /proc/self/exe, not its path: a newer copy of the same build may have replaced the file this
-  // agent runs from (the path then reads "... (deleted)"), and the running inode stays reachable.
-  if (isSea()) return [SELF_EXE];
-  return [process.execPath, ...process.execArgv, process.argv[1] ?? 'agent/main.ts'];
+  const runtime = existsSync(process.execPath) ? process.execPath : SELF_EXE;
+  return [runtime, ...process.execArgv, process.argv[1] ?? 'agent/main.ts'];
 }
 
 export interface SuperviseTarget {

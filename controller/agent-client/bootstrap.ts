@@ -2,13 +2,15 @@
  * Make sure a host runs this controller's agent build, and connect to it:
  *   1. the resident agent of this build and SSH user answers on its well-known socket
  *      (resident.ts): use it, nothing runs on the host;
- *   2. else one command: if /var/lib/tskv/agent/tskv-agent-<buildId> is there with the right size,
- *      start it (it stays resident) and wait for its ready line; else say so (and whether zstd is
+ *   2. else one command: if the runtime /var/lib/tskv/agent/node-<sha> and the code
+ *      /var/lib/tskv/agent/tskv-agent-<buildId> are there with the right sizes, start it (it stays
+ *      resident) and wait for its ready line; else say which are missing (and whether zstd is
  *      there);
- *   3. only if missing: on the same channel, stream the compressed executable (zstd, else gzip) into
- *      the waiting script, which receives it whole, unpacks and checks it, removes older builds and
- *      starts it (start-script.ts): one round trip and the upload overlapped with the unpack;
- *   4. the API version and build id must match: a skew replaces the binary once.
+ *   3. only then: on the same channel, stream what is missing, packed (zstd, else gzip), into the
+ *      waiting script, which receives each whole, unpacks and checks it, removes older files and
+ *      starts the agent (start-script.ts): one round trip. A new build on a host that has its
+ *      runtime costs only the code (~0.2 MB zstd); a new Node costs the runtime (~34 MB) once;
+ *   4. the API version and build id must match: a skew replaces the code once.
  * The agent outlives the command: close() only closes this client's streams.
  */
 
@@ -17,6 +19,7 @@ import { type Duplex, Readable } from 'node:stream';
 import {
   AGENT_API_VERSION,
   AGENT_INSTALL_DIR,
+  type AgentFile,
   type AgentManifest,
   TSKV_RUN_DIR,
 } from '../../agent/api/index.ts';
@@ -28,7 +31,7 @@ import { AgentClient } from './client.ts';
 import { DEFAULT_AGENT_DIST, loadAgentBuild } from './manifest.ts';
 import { idleTimeoutSeconds, type ResidentPaths, reachResident, residentPaths } from './resident.ts';
 import { type AgentPayload, type AgentStart, startAgentProcess } from './start.ts';
-import { agentBinaryPath } from './start-script.ts';
+import { AGENT_FILE_KINDS, type AgentFileKind, agentFilePath, type HostAgentFile } from './start-script.ts';
 
 export interface EnsureAgentOptions {
   /** The SSH login user: each user has a resident agent of their own (its socket is theirs). */
@@ -37,7 +40,7 @@ export interface EnsureAgentOptions {
   manifest?: AgentManifest;
   /** Where the manifest's files are (default dist/agent/). */
   distDir?: string;
-  /** Where executables live on the host. */
+  /** Where the agent's files live on the host. */
   installDir?: string;
   /** Where the agent's socket directory is made on the host. */
   runDir?: string;
@@ -49,8 +52,12 @@ export interface EnsureAgentOptions {
 
 export interface AgentHandle {
   client: AgentClient;
-  /** The executable was uploaded during this call (false: the host had this build already). */
+  /** A file of the agent was uploaded during this call (false: the host had this build already). */
   uploaded: boolean;
+  /** Bytes this call streamed to the host for the agent (0 when it had the build). */
+  sentBytes: number;
+  /** Which files were uploaded: the runtime, the code, both, or none. */
+  sentFiles: AgentFileKind[];
   /** An agent process was started during this call (false: the resident one answered). */
   started: boolean;
   buildId: string;
@@ -66,21 +73,22 @@ export const DEFAULT_INSTALL_DIR = AGENT_INSTALL_DIR;
 export const DEFAULT_RUN_DIR = TSKV_RUN_DIR;
 
 /**
- * The packed executable for a host (zstd, else gzip), opened before anything is sent: a missing
- * build is reported as such, not as a failed unpack.
+ * One packed file of the build for a host (zstd, else gzip), opened before anything is sent: a
+ * missing build is reported as such, not as a failed unpack.
  */
 async function openPayload(
   host: string,
-  manifest: AgentManifest,
+  kind: AgentFileKind,
+  file: AgentFile,
   distDir: string,
   hasZstd: boolean,
 ): Promise<AgentPayload | TskvError> {
-  const packed = hasZstd ? manifest.compressed : manifest.fallback;
+  const packed = hasZstd ? file.compressed : file.fallback;
   const source = join(distDir, packed.file);
   try {
     // Read once for all hosts. Never more than the manifest's size: the host reads exactly that many bytes.
     const data = Readable.from([(await fileBytes(source)).subarray(0, packed.size)], { objectMode: false });
-    return { encoding: packed.encoding, size: packed.size, data, source };
+    return { kind, encoding: packed.encoding, size: packed.size, data, source };
   } catch (err) {
     return new TskvError(
       'E_AGENT_NOT_BUILT',
@@ -111,32 +119,47 @@ function versionSkew(v: { apiVersion: number; buildId: string }, manifest: Agent
 interface StartRequest {
   manifest: AgentManifest;
   distDir: string;
-  binary: string;
+  files: Record<AgentFileKind, HostAgentFile>;
   resident: ResidentPaths;
   idleTimeoutS: number;
   readyTimeoutMs: number;
 }
 
-/** Run the start script; push the executable on its channel when the host lacks it. */
+interface Sent {
+  sentBytes: number;
+  sentFiles: AgentFileKind[];
+}
+
+const NOTHING_SENT: Sent = { sentBytes: 0, sentFiles: [] };
+
+/** Run the start script; push what the host lacks of the build on its channel. */
 async function startOrInstall(
   conn: HostConnection,
   request: StartRequest,
-): Promise<{ start: AgentStart; uploaded: boolean }> {
+): Promise<{ start: AgentStart; sent: Sent }> {
   const { manifest } = request;
   const found = await startAgentProcess(conn, {
-    binary: request.binary,
-    size: manifest.size,
+    runtime: request.files.runtime,
+    code: request.files.code,
     resident: request.resident,
     idleTimeoutS: request.idleTimeoutS,
     readyTimeoutMs: request.readyTimeoutMs,
   });
-  if (!('missing' in found)) return { start: found, uploaded: false };
-  const payload = await openPayload(conn.host, manifest, request.distDir, found.hasZstd);
-  if (payload instanceof TskvError) {
-    await found.skip();
-    throw payload;
+  if (!('missing' in found)) return { start: found, sent: NOTHING_SENT };
+  const payloads: AgentPayload[] = [];
+  for (const kind of AGENT_FILE_KINDS.filter((k) => found[k])) {
+    const payload = await openPayload(conn.host, kind, manifest[kind], request.distDir, found.hasZstd);
+    if (payload instanceof TskvError) {
+      await found.skip();
+      throw payload;
+    }
+    payloads.push(payload);
   }
-  return { start: await found.install(payload), uploaded: true };
+  const sent = {
+    sentBytes: payloads.reduce((sum, p) => sum + p.size, 0),
+    sentFiles: payloads.map((p) => p.kind),
+  };
+  return { start: await found.install(payloads), sent };
 }
 
 /** An agent that answered, or was started and said what it is. */
@@ -144,7 +167,7 @@ interface Candidate {
   client: AgentClient;
   version: { apiVersion: number; buildId: string; pid: number };
   started: boolean;
-  uploaded: boolean;
+  sent: Sent;
 }
 
 /** The resident agent if it answers, else a started one; or: another start won the race. */
@@ -152,14 +175,14 @@ async function reachOrStart(
   conn: HostConnection,
   request: StartRequest,
   reachTimeoutMs: number,
-): Promise<Candidate | { alreadyRunning: true; uploaded: boolean; unreachable: string }> {
+): Promise<Candidate | { alreadyRunning: true; sent: Sent; unreachable: string }> {
   const { socket } = request.resident;
   const reached = await reachResident(conn, socket, reachTimeoutMs);
-  if ('client' in reached) return { ...reached, started: false, uploaded: false };
-  const { start, uploaded } = await startOrInstall(conn, request);
-  if ('alreadyRunning' in start) return { alreadyRunning: true, uploaded, unreachable: reached.unreachable };
+  if ('client' in reached) return { ...reached, started: false, sent: NOTHING_SENT };
+  const { start, sent } = await startOrInstall(conn, request);
+  if ('alreadyRunning' in start) return { alreadyRunning: true, sent, unreachable: reached.unreachable };
   const client = new AgentClient({ host: conn.host, openStream: () => conn.openUnixSocket(socket) });
-  return { client, version: start, started: true, uploaded };
+  return { client, version: start, started: true, sent };
 }
 
 /**
@@ -179,6 +202,10 @@ async function holdAgent(conn: HostConnection, socket: string): Promise<Duplex |
   }
 }
 
+function hostFile(installDir: string, file: AgentFile): HostAgentFile {
+  return { path: agentFilePath(installDir, file.file), size: file.size, sha256: file.sha256 };
+}
+
 export async function ensureAgent(conn: HostConnection, options: EnsureAgentOptions): Promise<AgentHandle> {
   const distDir = options.distDir ?? DEFAULT_AGENT_DIST;
   const manifest = options.manifest ?? (await loadAgentBuild(distDir)).manifest;
@@ -187,18 +214,23 @@ export async function ensureAgent(conn: HostConnection, options: EnsureAgentOpti
   const request: StartRequest = {
     manifest,
     distDir,
-    binary: agentBinaryPath(installDir, manifest.buildId),
+    files: {
+      runtime: hostFile(installDir, manifest.runtime),
+      code: hostFile(installDir, manifest.code),
+    },
     resident,
     idleTimeoutS: options.idleTimeoutS ?? idleTimeoutSeconds(),
     readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
   };
-  let uploaded = false;
+  let sentBytes = 0;
+  const sentFiles: AgentFileKind[] = [];
   let skews = 0;
   let reachTimeoutMs = REACH_TIMEOUT_MS;
   let unreachable = '';
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const agent = await reachOrStart(conn, request, reachTimeoutMs);
-    uploaded ||= agent.uploaded;
+    sentBytes += agent.sent.sentBytes;
+    sentFiles.push(...agent.sent.sentFiles);
     if ('alreadyRunning' in agent) {
       // Another command started it while this one waited for the lock: reach that one.
       reachTimeoutMs = REACH_AGAIN_TIMEOUT_MS;
@@ -211,7 +243,9 @@ export async function ensureAgent(conn: HostConnection, options: EnsureAgentOpti
       const hold = await holdAgent(conn, resident.socket);
       return {
         client,
-        uploaded,
+        uploaded: sentFiles.length > 0,
+        sentBytes,
+        sentFiles,
         started: agent.started,
         buildId: manifest.buildId,
         pid: agent.version.pid,
@@ -229,9 +263,9 @@ export async function ensureAgent(conn: HostConnection, options: EnsureAgentOpti
         step: 'agent: version',
       });
     }
-    // The binary goes (the next start pushes it anew) and the mismatched agent loses its socket
-    // (it exits once idle).
-    await conn.exec(`rm -f ${shellQuote(request.binary)} ${shellQuote(resident.socket)}`, {
+    // The code goes (the next start pushes it anew; the runtime is named by its content) and the
+    // mismatched agent loses its socket (it exits once idle).
+    await conn.exec(`rm -f ${shellQuote(request.files.code.path)} ${shellQuote(resident.socket)}`, {
       step: 'agent: remove mismatched build',
     });
   }

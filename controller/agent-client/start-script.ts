@@ -1,11 +1,16 @@
 /**
- * The one shell command that starts the resident agent on a host, and installs it first when the
- * host lacks this build, all on one SSH channel:
- *   1. the binary is there with the build's size: start it (below);
- *   2. else print {"missing":true,...} and read one header line from stdin: `zstd N` or `gzip N`
- *      (then N bytes of the packed executable follow on stdin), or `skip` (exit);
- *   3. receive the N bytes into a temporary file, unpack them to a temporary name in the install dir, check the size,
- *      chmod, rename into place, remove older builds, print {"installed":true}, and start it.
+ * The one shell command that starts the resident agent on a host, and installs what the host lacks
+ * of this build first, all on one SSH channel. The agent is two files in the install dir: the
+ * runtime (`node-<sha>`, the pinned Node, shared by every build of that Node) and the code
+ * (`tskv-agent-<buildId>`, the agent's bundle); it runs as `runtime code serve ...`.
+ *   1. both are there with the build's sizes: start it (below);
+ *   2. else print {"missing":true,"runtime":bool,"code":bool,...} and, for each missing file in
+ *      that order, read one header line from stdin: `runtime zstd N` / `code gzip N` (then N bytes
+ *      of that file, packed, follow on stdin), or `skip` (exit);
+ *   3. receive the N bytes into a temporary file, unpack them to a temporary name in the install
+ *      dir, check the size (and the code's sha256: sha256sum, where coreutils has it), chmod, rename into
+ *      place; once all are in, remove older files no process runs, print {"installed":true}, and
+ *      start it.
  * Starting holds a lock (flock) on the socket's lock file, so concurrent commands never start two
  * agents for one socket: the agent serves only if no live agent answers there (else it prints
  * {"alreadyRunning":true}). It runs in a session of its own (setsid), from /, with stdin from
@@ -24,22 +29,38 @@ export const INSTALL_STEP_BY_EXIT: Readonly<Record<number, string>> = {
   4: 'unpack',
   5: 'check the unpacked size',
   6: 'move into place',
+  10: 'check the sha256',
 };
 
 /** How long a start waits for another start of the same socket to finish. */
 const LOCK_WAIT_S = 20;
 
-export interface StartScriptOptions {
-  binary: string;
-  /** The build's unpacked size: a binary of another size is replaced. */
+/** One of the agent's files on the host, as the build's manifest describes it. */
+export interface HostAgentFile {
+  path: string;
   size: number;
+  sha256: string;
+}
+
+export interface StartScriptOptions {
+  /** The Node executable: a file of another size is replaced. */
+  runtime: HostAgentFile;
+  /** The agent's code: a file of another size is replaced. */
+  code: HostAgentFile;
   resident: ResidentPaths;
   /** The agent exits after this long without a connection. */
   idleTimeoutS: number;
 }
 
-export function agentBinaryPath(installDir: string, buildId: string): string {
-  return `${installDir}/tskv-agent-${buildId}`;
+/** The two files' kinds, in the order the start script receives them. */
+export const AGENT_FILE_KINDS = ['runtime', 'code'] as const;
+export type AgentFileKind = (typeof AGENT_FILE_KINDS)[number];
+
+/** Makes Node load the extension-less code file as CommonJS, whatever a package.json above says. */
+const PACKAGE_JSON = '{"type":"commonjs"}';
+
+export function agentFilePath(installDir: string, file: string): string {
+  return `${installDir}/${file}`;
 }
 
 function dirAndName(path: string): [string, string] {
@@ -51,7 +72,7 @@ function dirAndName(path: string): [string, string] {
 function startFunction(options: StartScriptOptions): string {
   const { resident } = options;
   const serve = [
-    'setsid "$b" serve --socket',
+    'setsid "$r" "$b" serve --socket',
     shellQuote(resident.socket),
     `--idle-timeout ${options.idleTimeoutS}`,
     `\${SUDO_UID:+--owner "$SUDO_UID"}`,
@@ -60,6 +81,7 @@ function startFunction(options: StartScriptOptions): string {
   ].join(' ');
   return [
     'start() {',
+    `  [ -f "$d/package.json" ] || printf '%s\\n' ${shellQuote(PACKAGE_JSON)} > "$d/package.json" || exit 7`,
     '  umask 077',
     `  mkdir -p -m 0711 ${shellQuote(resident.runDir)} || exit 7`,
     '  command -v flock >/dev/null && command -v setsid >/dev/null ||',
@@ -71,49 +93,89 @@ function startFunction(options: StartScriptOptions): string {
     '  umask 022',
     '  cd /',
     // head must not hold the lock (fd 9): killed mid-start, it would keep every later start out.
-    `  r=$({ ${serve} & } | head -n 1 9>&-)`,
-    '  [ -n "$r" ] || { tail -n 5 "$l" >&2; exit 8; }',
-    `  printf '%s\\n' "$r"`,
+    `  line=$({ ${serve} & } | head -n 1 9>&-)`,
+    '  [ -n "$line" ] || { tail -n 5 "$l" >&2; exit 8; }',
+    `  printf '%s\\n' "$line"`,
     '  exit 0',
     '}',
   ].join('\n');
 }
 
+/**
+ * A shell function `receive KIND PATH SIZE SHA256 MODE`: reads KIND's header and payload from
+ * stdin and puts the checked file at PATH.
+ */
+const RECEIVE_FUNCTION = [
+  'receive() {',
+  '  read -r k enc n || exit 0',
+  '  [ "$k" = skip ] && exit 0',
+  `  [ "$k" = "$1" ] || { echo "tskv: expected the $1, got '$k'" >&2; exit 2; }`,
+  '  case "$enc" in zstd|gzip) ;; *) echo "tskv: unknown encoding \'$enc\'" >&2; exit 2 ;; esac',
+  `  case "$n" in ''|*[!0-9]*) echo "tskv: bad payload size '$n'" >&2; exit 2 ;; esac`,
+  // After the first header: a `skip` leaves no install dir behind.
+  '  mkdir -p -m 0700 "$d" || fail 3 "cannot create $d"',
+  '  t="$d/.${2##*/}.$$.tmp"',
+  '  p="$t.$enc"',
+  // No sha256 of the packed file: zstd's content checksum (the build sets ZSTD_c_checksumFlag) or
+  // gzip's CRC, the size of what they unpack (and the code's sha256), SSH's MAC on the way, and the
+  // ready line's build id (checked by the controller) catch what it would, without a second round
+  // trip. The runtime's sha256 is not checked: 0.3 core-seconds a host for 108 MB, on top of its
+  // unpack, while its checksum, its size and the agent starting on it already vouch for it.
+  // Received whole, then unpacked from the file: streaming it through a pipe into zstd cost twice
+  // the CPU (a wakeup per SSH packet), and three hosts on two cores felt it (~0.25 s).
+  '  head -c "$n" > "$p" || fail 4 "cannot write $p"',
+  `  x=$(stat -c %s "$p") && [ "$x" = "$n" ] || fail 4 "received $x of the $1's $n bytes"`,
+  '  if [ "$enc" = zstd ]; then zstd -d -q -f -o "$t" "$p"; else gzip -dc "$p" > "$t"; fi ||',
+  '    fail 4 "unpacking the $enc payload to $t failed"',
+  '  rm -f "$p"',
+  '  x=$(stat -c %s "$t") && [ "$x" = "$3" ] || fail 5 "the unpacked $1 has $x bytes, the build has $3"',
+  '  if [ "$4" != - ] && command -v sha256sum >/dev/null 2>&1; then',
+  '    x=$(sha256sum "$t") && [ "${x%% *}" = "$4" ] || fail 10 "the unpacked $1 has sha256 ${x%% *}, the build has $4"',
+  '  fi',
+  '  chmod "$5" "$t" && mv -f "$t" "$2" || fail 6 "cannot move $t to $2"',
+  '}',
+].join('\n');
+
+/**
+ * Older runtimes and codes go, but not one a process runs (an older build's resident agent starts
+ * supervisors with its own files; its command line names them): the bracket keeps grep from
+ * finding its own. Without grep or sed, nothing is removed.
+ */
+const REMOVE_OLDER = [
+  'command -v grep >/dev/null && command -v sed >/dev/null &&',
+  'for f in "$d"/node-* "$d"/tskv-agent-*; do',
+  '  [ -f "$f" ] && [ "$f" != "$r" ] && [ "$f" != "$b" ] || continue',
+  `  grep -qs -- "$(printf '%s' "$f" | sed 's/.$/[&]/')" /proc/[0-9]*/cmdline || rm -f "$f"`,
+  'done',
+].join('\n');
+
 export function startScript(options: StartScriptOptions): string {
-  const { size, resident } = options;
-  const [dir, name] = dirAndName(options.binary);
+  const { runtime, code, resident } = options;
+  const [dir] = dirAndName(code.path);
+  const receive = (kind: AgentFileKind, f: HostAgentFile, mode: string, sha256: string) =>
+    `$need_${kind} && receive ${kind} "$${kind === 'runtime' ? 'r' : 'b'}" ${f.size} ${sha256} ${mode}`;
   return [
-    `b=${shellQuote(options.binary)}`,
-    startFunction(options),
-    `if [ -f "$b" ] && [ "$(stat -c %s "$b")" = ${size} ]; then start; fi`,
-    'if command -v zstd >/dev/null 2>&1; then z=true; else z=false; fi',
-    `printf '{"missing":true,"hasZstd":%s,"sudoUid":"%s"}\\n' "$z" "$SUDO_UID"`,
-    'read -r enc n || exit 0',
-    'case "$enc" in zstd|gzip) ;; *) exit 0 ;; esac',
-    `case "$n" in ''|*[!0-9]*) echo "tskv: bad payload size '$n'" >&2; exit 2 ;; esac`,
+    `r=${shellQuote(runtime.path)}`,
+    `b=${shellQuote(code.path)}`,
     `d=${shellQuote(dir)}`,
-    `t="$d/.${name}.$$.tmp"`,
-    'p="$t.$enc"',
+    startFunction(options),
+    'has() { [ -f "$1" ] && [ "$(stat -c %s "$1")" = "$2" ]; }',
+    `need_runtime=true; has "$r" ${runtime.size} && need_runtime=false`,
+    `need_code=true; has "$b" ${code.size} && need_code=false`,
+    'if ! $need_runtime && ! $need_code; then start; fi',
+    'if command -v zstd >/dev/null 2>&1; then z=true; else z=false; fi',
+    `printf '{"missing":true,"runtime":%s,"code":%s,"hasZstd":%s,"sudoUid":"%s"}\\n' "$need_runtime" "$need_code" "$z" "$SUDO_UID"`,
+    't=; p=',
     'fail() { rm -f "$t" "$p"; echo "tskv: $2" >&2; exit "$1"; }',
     // A dropped connection ends stdin (the unpack fails and cleans up) or hangs the shell up.
     `trap 'rm -f "$t" "$p"; exit 129' HUP INT TERM`,
     'umask 077',
-    'mkdir -p -m 0700 "$d" || fail 3 "cannot create $d"',
-    // No sha256 of the packed file any more: zstd's content checksum (the build sets
-    // ZSTD_c_checksumFlag) or gzip's CRC, the size check below, SSH's MAC on the way, and the ready
-    // line's build id (checked by the controller) catch what it caught, without a second round trip.
-    // Received whole, then unpacked from the file: streaming it through a pipe into zstd cost
-    // twice the CPU (a wakeup per SSH packet), and three hosts on two cores felt it (~0.25 s).
-    'head -c "$n" > "$p" || fail 4 "cannot write $p"',
-    `r=$(stat -c %s "$p") && [ "$r" = "$n" ] || fail 4 "received $r of the payload's $n bytes"`,
-    'if [ "$enc" = zstd ]; then zstd -d -q -f -o "$t" "$p"; else gzip -dc "$p" > "$t"; fi ||',
-    '  fail 4 "unpacking the $enc payload to $t failed"',
-    'rm -f "$p"',
-    `s=$(stat -c %s "$t") && [ "$s" = ${size} ] || fail 5 "the unpacked agent has $s bytes, the build has ${size}"`,
-    'chmod 0755 "$t" && mv -f "$t" "$b" || fail 6 "cannot move $t to $b"',
-    // Older builds, and leftovers of installs that were killed.
-    `find "$d" -maxdepth 1 -type f -name 'tskv-agent-*' ! -name ${shellQuote(name)} -delete`,
-    `find "$d" -maxdepth 1 -type f -name '.tskv-agent-*' -mmin +60 -delete`,
+    RECEIVE_FUNCTION,
+    receive('runtime', runtime, '0755', '-'),
+    receive('code', code, '0644', code.sha256),
+    REMOVE_OLDER,
+    // Leftovers of installs that were killed.
+    `find "$d" -maxdepth 1 -type f \\( -name '.tskv-agent-*' -o -name '.node-*' \\) -mmin +60 -delete`,
     // Older builds' resident agents are left to idle out; what their stopped agents left goes once
     // quiet for 10 minutes, but never a lock file (a start of that build may hold it right now;
     // they are empty, and /run is cleared at boot).

@@ -3,7 +3,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { HostConnection, RemoteProcess } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
 import { ChannelLines, type LineOutcome } from './channel-lines.ts';
-import { INSTALL_STEP_BY_EXIT, type StartScriptOptions, startScript } from './start-script.ts';
+import {
+  type AgentFileKind,
+  INSTALL_STEP_BY_EXIT,
+  type StartScriptOptions,
+  startScript,
+} from './start-script.ts';
 
 export interface StartAgentOptions extends StartScriptOptions {
   readyTimeoutMs: number;
@@ -11,8 +16,9 @@ export interface StartAgentOptions extends StartScriptOptions {
   installTimeoutMs?: number;
 }
 
-/** The packed executable, streamed into the waiting start script. */
+/** One of the agent's files, packed, streamed into the waiting start script. */
 export interface AgentPayload {
+  kind: AgentFileKind;
   encoding: 'zstd' | 'gzip';
   /** Bytes `data` yields: the host reads exactly this many. */
   size: number;
@@ -21,13 +27,19 @@ export interface AgentPayload {
   source: string;
 }
 
-/** The binary was not there (or not that build): the start script waits for it on the same channel. */
+/** A file of the build was not there: the start script waits for it on the same channel. */
 export interface AgentMissing {
   missing: true;
+  /** Which files the host lacks (of another size counts as lacking). */
+  runtime: boolean;
+  code: boolean;
   hasZstd: boolean;
   sudoUid: number | undefined;
-  /** Stream the executable to the host; once received whole it is unpacked, installed, and started. */
-  install(payload: AgentPayload): Promise<AgentStart>;
+  /**
+   * Stream the missing files to the host, in AGENT_FILE_KINDS order; once received whole each is
+   * unpacked, checked and installed, then the agent is started.
+   */
+  install(payloads: AgentPayload[]): Promise<AgentStart>;
   /** Nothing will be sent: the script exits. */
   skip(): Promise<void>;
 }
@@ -61,12 +73,16 @@ function parseFirstLine(
   viaSudo: boolean,
 ): AgentStart | Omit<AgentMissing, 'install' | 'skip'> | null {
   try {
-    const parsed = JSON.parse(line) as AgentStart | { missing: true; hasZstd: boolean; sudoUid: string };
+    const parsed = JSON.parse(line) as
+      | AgentStart
+      | { missing: true; runtime: boolean; code: boolean; hasZstd: boolean; sudoUid: string };
     if ('ready' in parsed && parsed.ready === true) return parsed;
     if ('alreadyRunning' in parsed && parsed.alreadyRunning === true) return { alreadyRunning: true };
     if ('missing' in parsed && parsed.missing === true) {
       return {
         missing: true,
+        runtime: parsed.runtime === true,
+        code: parsed.code === true,
         hasZstd: parsed.hasZstd,
         sudoUid: /^\d+$/.test(parsed.sudoUid) && viaSudo ? Number(parsed.sudoUid) : undefined,
       };
@@ -151,14 +167,17 @@ class AgentChannel {
   }
 
   /**
-   * Sends the header and streams the payload (with backpressure), then waits for the script's
+   * Sends each payload after its header (with backpressure), then waits for the script's
    * "installed" line and the agent's ready line on the same channel.
    */
-  async install(payload: AgentPayload, options: StartAgentOptions): Promise<AgentStart> {
-    const what = `${payload.encoding}, ${(payload.size / 1e6).toFixed(1)} MB`;
-    const dir = options.binary.slice(0, options.binary.lastIndexOf('/')) || '/';
+  async install(payloads: AgentPayload[], options: StartAgentOptions): Promise<AgentStart> {
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+    const what = payloads.map((p) => `${p.kind} ${p.encoding}, ${mb(p.size)}`).join('; ');
+    const dir = options.code.path.slice(0, options.code.path.lastIndexOf('/')) || '/';
     const fix = `check free space (df -h ${dir}) and that ${dir} is writable on the host; if the local build is damaged, run \`npm run build\``;
-    const sending = this.#send(payload);
+    const sending = (async () => {
+      for (const payload of payloads) await this.#send(payload);
+    })();
     const stopWaiting = new AbortController();
     const installTimeoutMs = options.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS;
     const sent = sending.then(
@@ -176,7 +195,7 @@ class AgentChannel {
       const code = await this.#end(STOP_GRACE_MS);
       throw this.installError(
         'send the agent',
-        `reading ${payload.source} failed: ${(outcome.localError as Error).message}; the host's install script ended with code ${code}: ${this.stderr || 'no output'}`,
+        `${(outcome.localError as Error).message}; the host's install script ended with code ${code}: ${this.stderr || 'no output'}`,
         'run `npm run build` to rebuild the agent',
       );
     }
@@ -208,11 +227,11 @@ class AgentChannel {
     return this.expectStart(options.readyTimeoutMs);
   }
 
-  /** `encoding size`, then the bytes; rejects if the source fails or yields another size. */
+  /** `kind encoding size`, then the bytes; rejects if the source fails or yields another size. */
   #send(payload: AgentPayload): Promise<void> {
     const { data, size } = payload;
     const stdin = this.proc.stdin;
-    stdin.write(`${payload.encoding} ${size}\n`);
+    stdin.write(`${payload.kind} ${payload.encoding} ${size}\n`);
     return new Promise<void>((resolve, reject) => {
       let bytes = 0;
       const stopSending = (err: Error) => {
@@ -223,10 +242,13 @@ class AgentChannel {
       data.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
       });
-      data.on('error', stopSending);
+      data.on('error', (err) => stopSending(new Error(`reading ${payload.source} failed: ${err.message}`)));
       data.on('end', () => {
         if (bytes === size) resolve();
-        else stopSending(new Error(`it has ${bytes} bytes, ${size} were announced`));
+        else
+          stopSending(
+            new Error(`reading ${payload.source} failed: it has ${bytes} bytes, ${size} were announced`),
+          );
       });
       // Once the script has exited, nothing more needs sending (and ssh2 would hold the writes).
       this.proc.exited.then(() => {
@@ -256,5 +278,5 @@ export async function startAgentProcess(
     throw ch.startError(`unexpected first line from the agent: ${tail(outcome.line)}`);
   }
   if (!('missing' in first)) return ch.started(first);
-  return { ...first, install: (payload) => ch.install(payload, options), skip: () => ch.skip() };
+  return { ...first, install: (payloads) => ch.install(payloads, options), skip: () => ch.skip() };
 }

@@ -48,7 +48,10 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
       report('agent');
       const handle = await ensureAgent(conn, { sshUser: spec.ssh.user });
       handles.push(handle);
-      report(handle.uploaded ? 'agent uploaded' : handle.started ? 'agent started' : 'agent running');
+      const sent = `${handle.sentFiles.join(' + ')}, ${(handle.sentBytes / 1e6).toFixed(1)} MB`;
+      report(
+        handle.uploaded ? `agent uploaded (${sent})` : handle.started ? 'agent started' : 'agent running',
+      );
       return {
         spec,
         conn,

@@ -330,13 +330,22 @@ async function asOlderTskvLeftIt(lab: Lab): Promise<void> {
     await live.close();
   }
   for (const [i, h] of lab.hosts.entries()) {
-    const agent = (await h.execOk("ls /var/lib/tskv/agent/ | grep -E '^tskv-agent-[0-9a-f]+$'")).trim();
+    // The agent's runtime (node-<sha>) runs its code (tskv-agent-<buildId>).
+    const agent = (
+      await h.execOk(
+        "cd /var/lib/tskv/agent && ls node-* tskv-agent-* | grep -E '^(node|tskv-agent)-[0-9a-f]+$'",
+      )
+    )
+      .trim()
+      .split('\n')
+      .map((f) => `/var/lib/tskv/agent/${f}`)
+      .join(' ');
     await h.execOk(
       [
         'chown -R root:root /var/lib/etcd && chmod 700 /var/lib/etcd',
         'chown root:root /etc/etcd/etcd.env && chmod 644 /etc/etcd/etcd.env',
         ...(i < 2 ? ['userdel etcd', 'getent group etcd >/dev/null && groupdel etcd || true'] : []),
-        `setsid -f /var/lib/tskv/agent/${agent} supervise --env /etc/etcd/etcd.env --binary /usr/local/bin/etcd` +
+        `setsid -f ${agent} supervise --env /etc/etcd/etcd.env --binary /usr/local/bin/etcd` +
           ' --log /var/log/tskv/etcd.log --pidfile /run/tskv/etcd-supervisor.pid' +
           ' --state /run/tskv/etcd-supervisor.json --lock /run/tskv/etcd-supervisor.lock' +
           ' </dev/null >>/var/log/tskv/etcd.log 2>&1',

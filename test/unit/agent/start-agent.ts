@@ -22,18 +22,18 @@ export interface RunningAgent {
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
 /**
- * Start the agent as a child (the pinned Node 24, or a built executable) on a Unix socket: a temp
- * one (removed by stop()) unless `at` names one.
+ * Start the agent as a child (the pinned Node 24 on the sources, or a built runtime and code) on a
+ * Unix socket: a temp one (removed by stop()) unless `at` names one.
  */
 export async function startAgent(
-  executable?: string,
+  built?: [runtime: string, code: string],
   extraArgs: string[] = [],
   at?: string,
 ): Promise<RunningAgent> {
   const tempDir = at === undefined ? mkdtempSync(join(tmpdir(), 'tskv-agent-test-')) : undefined;
   const socket = at ?? join(tempDir!, 'run', 'agent.sock');
-  const [cmd, args] = executable
-    ? [executable, ['serve', '--socket', socket, ...extraArgs]]
+  const [cmd, args] = built
+    ? [built[0], [built[1], 'serve', '--socket', socket, ...extraArgs]]
     : [process.execPath, [join(ROOT, 'agent/main.ts'), 'serve', '--socket', socket, ...extraArgs]];
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';

@@ -5,7 +5,15 @@
  * Skipped (with the reason) where the fixture cannot run (not root, no sshd).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -126,11 +134,15 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
   });
 
   test('a payload zstd rejects at once fails fast, leaves nothing, and frees its channel', async () => {
-    const packed = readFileSync(join(DIST, manifest.compressed.file));
+    const packed = readFileSync(join(DIST, manifest.code.compressed.file));
     packed.fill(0, 0, 4); // no zstd magic number: zstd stops after the first bytes, the rest is unread
     const distDir = join(root, 'dist-bad-magic');
     mkdirSync(distDir, { recursive: true });
-    writeFileSync(join(distDir, manifest.compressed.file), packed);
+    writeFileSync(join(distDir, manifest.code.compressed.file), packed);
+    symlinkSync(
+      join(DIST, manifest.runtime.compressed.file),
+      join(distDir, manifest.runtime.compressed.file),
+    );
     const installDir = join(root, 'agent-bad');
     const options = {
       sshUser: 'root',
@@ -149,11 +161,12 @@ describe('ensureAgent over SSH (loopback sshd)', { skip }, () => {
         assert.match(err.message, /zstd.*unknown header|unsupported format/is);
         return true;
       });
-      assert.deepEqual(readdirSync(installDir), []);
+      // The runtime came whole and checked (first try only); the code is refused each time.
+      assert.deepEqual(readdirSync(installDir), [manifest.runtime.file]);
     }
     const good = await ensureAgent(conn, { ...options, distDir: DIST });
     try {
-      assert.equal(good.uploaded, true);
+      assert.deepEqual(good.sentFiles, ['code']);
       assert.equal((await good.client.call(routes.version, {})).buildId, manifest.buildId);
     } finally {
       await good.close();

@@ -7,6 +7,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import {
   ensureAgent,
 } from '../../../../controller/agent-client/bootstrap.ts';
 import { TskvError } from '../../../../controller/errors.ts';
-import { buildAgent, DIST } from '../../../fixtures/built-agent.ts';
+import { buildAgent, DIST, otherCodeBuild } from '../../../fixtures/built-agent.ts';
 import { until } from '../../../fixtures/wait.ts';
 import { LocalConnection } from './local-connection.ts';
 
@@ -62,21 +63,32 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     return handle;
   }
 
-  /** A copy of the build whose packed file (zstd, or gzip) is `damage`d; the manifest announces its new size. */
+  /**
+   * A copy of the build whose packed code (zstd, or gzip) is `damage`d; the manifest announces its
+   * new size. The runtime's files are the built ones.
+   */
   function damagedBuild(
     name: string,
     damage: (packed: Buffer) => Buffer,
     which: 'compressed' | 'fallback' = 'compressed',
   ): Pick<EnsureAgentOptions, 'manifest' | 'distDir'> {
-    const packed = manifest[which];
+    const packed = manifest.code[which];
     const bytes = damage(readFileSync(join(DIST, packed.file)));
     const distDir = join(root, `dist-${name}`);
     mkdirSync(distDir, { recursive: true });
     writeFileSync(join(distDir, packed.file), bytes);
-    return { manifest: { ...manifest, [which]: { ...packed, size: bytes.length } }, distDir };
+    for (const f of [manifest.runtime.compressed.file, manifest.runtime.fallback.file]) {
+      symlinkSync(join(DIST, f), join(distDir, f));
+    }
+    const code = { ...manifest.code, [which]: { ...packed, size: bytes.length } };
+    return { manifest: { ...manifest, code }, distDir };
   }
 
-  /** ensureAgent fails with E_AGENT_INSTALL at `step`, and leaves no binary and no temporary file. */
+  /**
+   * ensureAgent fails with E_AGENT_INSTALL at `step`, and leaves no code and no temporary file (the
+   * runtime, received whole and checked before the code, stays: the damaged builds below share one
+   * install dir, and only the first of them sends the runtime).
+   */
   async function assertInstallFails(
     conn: LocalConnection,
     build: Pick<EnsureAgentOptions, 'manifest' | 'distDir'>,
@@ -95,7 +107,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
         return true;
       },
     );
-    assert.deepEqual(listing(dir), []);
+    assert.deepEqual(listing(dir), [manifest.runtime.file]);
   }
 
   test('pushes and starts the agent on one channel; the next run reaches it without running anything', async () => {
@@ -103,14 +115,18 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     const first = await ensure(conn);
     try {
       assert.equal(first.uploaded, true);
+      assert.deepEqual(first.sentFiles, ['runtime', 'code']);
+      assert.equal(first.sentBytes, manifest.runtime.compressed.size + manifest.code.compressed.size);
       assert.equal(first.started, true);
       assert.equal(conn.commands.length, 1, 'one command: report missing, receive, unpack, start');
       assert.deepEqual(conn.uploads, []);
       const v = await first.client.call(routes.version, {});
       assert.equal(v.buildId, manifest.buildId);
       assert.equal(v.pid, first.pid);
-      assert.deepEqual(listing(installDir), [`tskv-agent-${manifest.buildId}`]);
-      assert.equal(statSync(`${installDir}/tskv-agent-${manifest.buildId}`).mode & 0o777, 0o755);
+      assert.deepEqual(listing(installDir), [manifest.runtime.file, 'package.json', manifest.code.file]);
+      assert.equal(statSync(`${installDir}/${manifest.runtime.file}`).mode & 0o777, 0o755);
+      assert.equal(statSync(`${installDir}/${manifest.code.file}`).mode & 0o777, 0o644);
+      assert.equal(statSync(installDir).mode & 0o777, 0o700);
       assert.equal(first.socket, `${runDir}/agent-${manifest.buildId}-tester/agent.sock`);
       assert.equal(statSync(first.socket).mode & 0o777, 0o600);
       assert.equal(statSync(join(first.socket, '..')).mode & 0o777, 0o700);
@@ -124,16 +140,37 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
       assert.deepEqual(
         {
           uploaded: second.uploaded,
+          sentBytes: second.sentBytes,
           started: second.started,
           pid: second.pid,
           commands: conn.commands.length,
         },
-        { uploaded: false, started: false, pid: first.pid, commands: 1 },
+        { uploaded: false, sentBytes: 0, started: false, pid: first.pid, commands: 1 },
       );
       assert.equal((await second.client.call(routes.clock, {})).wallMs > 0, true);
     } finally {
       await second.close();
     }
+  });
+
+  test('a new build on a host that has its runtime sends only the code; the running older code stays', async () => {
+    const other = otherCodeBuild(manifest, join(root, 'dist-other'), 'code-only');
+    const conn = new LocalConnection();
+    const handle = await ensure(conn, { manifest: other, distDir: join(root, 'dist-other') });
+    try {
+      assert.deepEqual(
+        { sentFiles: handle.sentFiles, sentBytes: handle.sentBytes, started: handle.started },
+        { sentFiles: ['code'], sentBytes: other.code.compressed.size, started: true },
+      );
+      assert.equal((await handle.client.call(routes.version, {})).buildId, other.buildId);
+    } finally {
+      await handle.close();
+    }
+    // The first test's agent still runs the first build's code: an install leaves it.
+    assert.deepEqual(
+      listing(installDir),
+      [manifest.runtime.file, 'package.json', manifest.code.file, other.code.file].sort(),
+    );
   });
 
   test('concurrent runs start one agent between them', async () => {
@@ -203,18 +240,19 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
 
   test('falls back to gzip without zstd and removes older builds', async () => {
     const dir = join(root, 'gz');
-    const old = join(dir, 'tskv-agent-0123456789abcdef');
+    const old = [join(dir, 'tskv-agent-0123456789abcdef'), join(dir, 'node-0123456789abcdef')];
     const conn = new LocalConnection({ binDir: join(root, 'bin-nozstd'), hide: ['zstd'] });
-    await conn.exec(`mkdir -p ${dir} && echo old > ${old}`);
+    await conn.exec(`mkdir -p ${dir} && echo old > ${old[0]} && echo old > ${old[1]}`);
     const handle = await ensure(conn, { installDir: dir, runDir: join(root, 'run-gz') });
     try {
       assert.equal(handle.uploaded, true);
+      assert.equal(handle.sentBytes, manifest.runtime.fallback.size + manifest.code.fallback.size);
       assert.equal((await handle.client.call(routes.version, {})).buildId, manifest.buildId);
     } finally {
       await handle.close();
     }
     assert.equal(conn.commands.length, 2, 'the setup command, then one for the agent');
-    assert.deepEqual(listing(dir), [`tskv-agent-${manifest.buildId}`]);
+    assert.deepEqual(listing(dir), [manifest.runtime.file, 'package.json', manifest.code.file]);
   });
 
   test("installing a build leaves other builds' lock files and recent logs, and clears their stale leftovers", async () => {
@@ -244,7 +282,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     await assertInstallFails(
       new LocalConnection(),
       build,
-      join(root, 'corrupt'),
+      join(root, 'damaged'),
       'agent: unpack',
       /Restored data doesn't match checksum|Corrupted block|Data corruption detected/,
     );
@@ -255,7 +293,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     await assertInstallFails(
       new LocalConnection(),
       build,
-      join(root, 'trunc'),
+      join(root, 'damaged'),
       'agent: unpack',
       /premature end/,
     );
@@ -267,32 +305,45 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     await assertInstallFails(
       conn,
       build,
-      join(root, 'trunc-gz'),
+      join(root, 'damaged'),
       'agent: unpack',
       /gzip: .*\.tmp\.gzip: unexpected end of file/,
     );
   });
 
   test('an unpacked size other than the manifest says fails the size check, and leaves nothing', async () => {
-    const build = { manifest: { ...manifest, size: manifest.size + 1 }, distDir: DIST };
+    const { size } = manifest.code;
+    const build = { manifest: { ...manifest, code: { ...manifest.code, size: size + 1 } }, distDir: DIST };
     await assertInstallFails(
       new LocalConnection(),
       build,
-      join(root, 'size'),
+      join(root, 'damaged'),
       'agent: check the unpacked size',
-      new RegExp(`the unpacked agent has ${manifest.size} bytes, the build has ${manifest.size + 1}`),
+      new RegExp(`the unpacked code has ${size} bytes, the build has ${size + 1}`),
+    );
+  });
+
+  test("an unpacked file whose sha256 is not the build's is refused, and leaves nothing", async () => {
+    const sha256 = 'f'.repeat(64);
+    const build = { manifest: { ...manifest, code: { ...manifest.code, sha256 } }, distDir: DIST };
+    await assertInstallFails(
+      new LocalConnection(),
+      build,
+      join(root, 'damaged'),
+      'agent: check the sha256',
+      new RegExp(`the unpacked code has sha256 ${manifest.code.sha256}, the build has ${sha256}`),
     );
   });
 
   test('a local file shorter than the manifest says ends the upload; the host cleans up', async () => {
     const build = damagedBuild('short', (b) => b.subarray(0, Math.floor(b.length * 0.6)));
-    const announced = { ...build.manifest!, compressed: manifest.compressed };
+    const announced = { ...build.manifest!, code: manifest.code };
     await assertInstallFails(
       new LocalConnection(),
       { manifest: announced, distDir: build.distDir! },
-      join(root, 'short'),
+      join(root, 'damaged'),
       'agent: send the agent',
-      /it has \d+ bytes, \d+ were announced; the host's install script ended with code 4: .*received \d+ of the payload's \d+ bytes/s,
+      /it has \d+ bytes, \d+ were announced; the host's install script ended with code 4: .*received \d+ of the code's \d+ bytes/s,
     );
   });
 
@@ -335,7 +386,7 @@ describe('ensureAgent (on this machine, through a local HostConnection)', () => 
     assert.equal(
       conn.commands.length,
       3,
-      'push and start; remove the mismatched binary and socket; push and start',
+      'push and start; remove the mismatched code and socket; push and start',
     );
     assert.match(conn.commands[1]!, /^rm -f /);
   });

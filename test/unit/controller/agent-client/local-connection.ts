@@ -30,6 +30,8 @@ const TOOLS = [
   'tail',
   'flock',
   'setsid',
+  'grep',
+  'sed',
 ];
 
 export class LocalConnection implements HostConnection {
