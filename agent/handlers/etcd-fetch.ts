@@ -7,6 +7,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ETCD_FETCH_MAX_BYTES, ETCD_FETCH_MAX_REDIRECTS, type routes } from '../api/index.ts';
@@ -29,13 +31,24 @@ function downloadError(message: string): AgentError {
   return new AgentError('E_AGENT_DOWNLOAD', message, 502);
 }
 
-/** fetch's own errors say "fetch failed"; the reason (ECONNREFUSED, a TLS error) is in their cause. */
-function describeFetchError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  if (err.name === 'TimeoutError') return 'timed out';
-  const cause = err.cause as (Error & { code?: string }) | undefined;
-  if (!cause) return err.message;
-  return `${err.message}: ${cause.code && !cause.message.includes(cause.code) ? `${cause.code} ` : ''}${cause.message}`;
+/** A transport error in a few words ("connect ECONNREFUSED 10.0.0.9:8080", "timed out"). */
+function describeHttpError(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return 'timed out';
+  return err instanceof Error ? err.message || String((err as NodeJS.ErrnoException).code) : String(err);
+}
+
+/**
+ * One GET with node:http(s), not fetch: undici (Node 24's fetch) asserts and takes the process
+ * down when a server closes the connection while the body is paused by a slow reader (python's
+ * http.server does, after every answer).
+ */
+function getOnce(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, { method: 'GET', signal, headers: { 'user-agent': 'tskv-agent' } }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** The scheme check every URL on the way passes: http(s) only, plain http only when allowed. */
@@ -65,21 +78,22 @@ export function redirectTarget(at: URL, location: string, secure: boolean, allow
 }
 
 /** The final 200 answer for `url`: redirects followed by hand, at most `max`, never from https to http. */
-async function get(url: URL, allowHttp: boolean, max: number, signal: AbortSignal): Promise<Response> {
+async function get(url: URL, allowHttp: boolean, max: number, signal: AbortSignal): Promise<IncomingMessage> {
   let at = url;
   let secure = at.protocol === 'https:';
   for (let hops = 0; ; hops++) {
-    let res: Response;
+    let res: IncomingMessage;
     try {
-      res = await fetch(at, { redirect: 'manual', signal });
+      res = await getOnce(at, signal);
     } catch (err) {
-      throw downloadError(`GET ${at}: ${describeFetchError(err)}`);
+      throw downloadError(`GET ${at}: ${describeHttpError(err, signal)}`);
     }
-    if (res.status === 200) return res;
-    await res.body?.cancel();
-    if (!REDIRECTS.has(res.status)) throw downloadError(`HTTP ${res.status} from ${at}`);
-    const location = res.headers.get('location');
-    if (!location) throw downloadError(`HTTP ${res.status} from ${at} without a Location`);
+    const status = res.statusCode ?? 0;
+    if (status === 200) return res;
+    res.destroy();
+    if (!REDIRECTS.has(status)) throw downloadError(`HTTP ${status} from ${at}`);
+    const location = res.headers.location;
+    if (!location) throw downloadError(`HTTP ${status} from ${at} without a Location`);
     if (hops >= max) throw downloadError(`more than ${max} redirects (the last from ${at} to ${location})`);
     const next = redirectTarget(at, location, secure, allowHttp);
     secure ||= next.protocol === 'https:';
@@ -99,34 +113,34 @@ async function sha256Of(path: string): Promise<string | undefined> {
 }
 
 /** Streams `res`'s body into `temp` (created, never reused): its sha256 and size, refused past `maxBytes`. */
-async function save(res: Response, temp: string, maxBytes: number, url: URL) {
-  const declared = res.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
-    await res.body?.cancel();
-    throw downloadError(`${url} is ${declared} bytes, more than the ${maxBytes} taken`);
+async function save(res: IncomingMessage, temp: string, maxBytes: number, url: URL, signal: AbortSignal) {
+  const declared = res.headers['content-length'];
+  const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  if (length !== undefined && length > maxBytes) {
+    res.destroy();
+    throw downloadError(`${url} is ${length} bytes, more than the ${maxBytes} taken`);
   }
   const hash = createHash('sha256');
   let size = 0;
   const file = await open(temp, 'wx', 0o644);
   try {
-    if (res.body) {
-      for await (const chunk of res.body) {
-        size += chunk.length;
-        if (size > maxBytes) throw downloadError(`${url} sent more than the ${maxBytes} bytes taken`);
-        hash.update(chunk);
-        await file.write(chunk);
-      }
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw downloadError(`${url} sent more than the ${maxBytes} bytes taken`);
+      hash.update(chunk);
+      await file.write(chunk);
     }
     await file.sync();
   } catch (err) {
+    res.destroy();
     if (err instanceof AgentError) throw err;
-    throw downloadError(`reading ${url}: ${describeFetchError(err)}`);
+    throw downloadError(`reading ${url}: ${describeHttpError(err, signal)}`);
   } finally {
     await file.close();
   }
-  if (declared !== null && /^\d+$/.test(declared) && size !== Number(declared)) {
+  if (length !== undefined && size !== length) {
     throw downloadError(
-      `got ${size} bytes from ${url} where Content-Length said ${declared} (a cut connection?)`,
+      `got ${size} bytes from ${url} where Content-Length said ${length} (a cut connection?)`,
     );
   }
   return { sha256: hash.digest('hex'), size };
@@ -160,7 +174,7 @@ export function makeEtcdFetch(
     try {
       const signal = AbortSignal.timeout(limits.timeoutMs);
       const res = await get(url, allowHttp === true, limits.maxRedirects, signal);
-      const got = await save(res, temp, maxBytes ?? ETCD_FETCH_MAX_BYTES, url);
+      const got = await save(res, temp, maxBytes ?? ETCD_FETCH_MAX_BYTES, url, signal);
       if (got.sha256 !== sha256) {
         throw new AgentError(
           'E_AGENT_SHA256',

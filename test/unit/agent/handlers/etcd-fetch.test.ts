@@ -35,6 +35,13 @@ function startServer(hits: string[]): Promise<Server> {
     } else if (path === '/big') {
       res.writeHead(200, { 'content-length': 10 * BODY.length });
       res.end();
+    } else if (path === '/cut') {
+      res.writeHead(200, { 'content-length': 2 * BODY.length });
+      res.write(BODY, () => res.destroy());
+    } else if (path === '/close') {
+      // HTTP/1.0 style, as python's http.server: the connection closes right after the body.
+      res.writeHead(200, { 'content-length': 8 * BODY.length, connection: 'close' });
+      res.end(Buffer.concat(Array(8).fill(BODY)));
     } else if (path === '/chunked') {
       res.writeHead(200); // no Content-Length: counted as it arrives
       res.write(BODY);
@@ -103,6 +110,11 @@ describe('etcdFetch', () => {
     await refused(call('/ftp'), 'E_AGENT_DOWNLOAD', /refused the redirect .* ftp:/);
     await refused(call('/big', { maxBytes: BODY.length * 2 }), 'E_AGENT_DOWNLOAD', /more than the \d+ taken/);
     await refused(call('/chunked', { maxBytes: BODY.length + 1 }), 'E_AGENT_DOWNLOAD', /sent more than/);
+    await refused(call('/cut'), 'E_AGENT_DOWNLOAD', /reading http:.*\/cut|a cut connection/);
+  });
+
+  test('a server that closes the connection after the body is read to the end (then held to the sha256)', async () => {
+    await refused(call('/close'), 'E_AGENT_SHA256', /sent 152000 bytes/);
   });
 
   test('a connection refused names the URL and the cause', async () => {
