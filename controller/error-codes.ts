@@ -35,6 +35,8 @@ const AGENT_CODES = {
     "the host's etcd account cannot run etcd (uid 0, not a system account) or could not be created",
   ),
   E_AGENT_NO_ROOM: failed('a host has too little free space for what tskv would write there (a snapshot)'),
+  E_AGENT_DOWNLOAD: failed('a host could not download what it was asked to (etcd.fetch: host)'),
+  E_AGENT_SHA256: failed('what a host downloaded does not have the sha256 tskv expects (etcd.fetch: host)'),
 } satisfies Record<AgentErrorCode, ErrorCodeInfo>;
 
 export const ERROR_CODES = {

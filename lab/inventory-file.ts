@@ -21,6 +21,7 @@ export interface LabInventoryDoc {
     version: string;
     source: string;
     sha256?: string;
+    fetch?: 'controller' | 'host';
     flags?: Record<string, FlagValue>;
     dataDir?: string;
   };

@@ -16,6 +16,10 @@ export const AGENT_ERROR_CODES = [
   'E_AGENT_ACCOUNT',
   /** Not enough free space for what the request would write (a snapshot): 507, nothing written. */
   'E_AGENT_NO_ROOM',
+  /** A download the agent was asked for failed (refused URL or redirect, HTTP error, too big, cut): 502. */
+  'E_AGENT_DOWNLOAD',
+  /** A download's bytes do not have the sha256 the request says: 422, nothing kept. */
+  'E_AGENT_SHA256',
 ] as const;
 
 export type AgentErrorCode = (typeof AGENT_ERROR_CODES)[number];

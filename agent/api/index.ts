@@ -6,6 +6,7 @@ export * from './clock-read.ts';
 export * from './deploy.ts';
 export * from './env-file.ts';
 export * from './errors.ts';
+export * from './etcd-fetch.ts';
 export * from './facts.ts';
 export * from './fields.ts';
 export * from './firewall-state.ts';

@@ -19,6 +19,7 @@ import {
   fileWriteResponseSchema,
   firewallOpenResponseSchema,
 } from './deploy.ts';
+import { etcdFetchRequestSchema, etcdFetchResponseSchema } from './etcd-fetch.ts';
 import { factsRequestSchema, factsResponseSchema } from './facts.ts';
 import {
   firewallOpenRequestSchema,
@@ -108,6 +109,7 @@ export const routes = {
   fileRead: route('POST', '/v1/files/read', fileReadRequestSchema, fileReadResponseSchema),
   fileWrite: route('POST', '/v1/files/write', fileWriteRequestSchema, fileWriteResponseSchema),
   etcdInstall: route('POST', '/v1/etcd/install', etcdInstallRequestSchema, etcdInstallResponseSchema),
+  etcdFetch: route('POST', '/v1/etcd/fetch', etcdFetchRequestSchema, etcdFetchResponseSchema),
   etcdLink: route('POST', '/v1/etcd/link', etcdLinkRequestSchema, etcdLinkResponseSchema),
   etcdService: route('POST', '/v1/etcd/service', etcdServiceRequestSchema, etcdServiceResponseSchema),
   etcdLogs: route('POST', '/v1/etcd/logs', etcdLogsRequestSchema, etcdLogsResponseSchema),

@@ -1,6 +1,7 @@
 import { clock } from './clock-read.ts';
 import { clockSync } from './clock-sync.ts';
 import { dataDirMoveAside } from './datadir.ts';
+import { etcdFetch } from './etcd-fetch.ts';
 import { etcdInstall, etcdLink } from './etcd-install.ts';
 import { etcdLogs } from './etcd-logs.ts';
 import { etcdService } from './etcd-service.ts';
@@ -29,6 +30,7 @@ export const handlers: HandlerTable = {
   fileRead,
   fileWrite,
   etcdInstall,
+  etcdFetch,
   etcdLink,
   etcdService,
   etcdLogs,

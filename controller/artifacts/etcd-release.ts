@@ -66,10 +66,18 @@ export function expectedSha256(
   return official ? { sha256: official, from: 'table' } : undefined;
 }
 
-/** Why a URL source with no checksum is refused, and the line that would fix it. */
-export function noChecksumMessage(version: string, url: string, defaulted: boolean): string {
+/**
+ * Why a URL source with no checksum is refused, and the line that would fix it. `hostFetch`: the
+ * hosts download it (etcd.fetch: host), so a local tarball is no way out.
+ */
+export function noChecksumMessage(
+  version: string,
+  url: string,
+  defaulted: boolean,
+  hostFetch = false,
+): string {
   const what = defaulted
     ? `etcd ${version} is not in tskv's table of official etcd checksums, so its default source ${url} cannot be verified`
     : `etcd.source ${url} is a download without a checksum: etcd.sha256 is not set and tskv's table of official etcd checksums has no such file`;
-  return `${what}; add the line 'sha256: <64 hex digits>' under etcd: (official releases list theirs in SHA256SUMS at https://github.com/etcd-io/etcd/releases/tag/v${version}), or give a local tarball as etcd.source`;
+  return `${what}; add the line 'sha256: <64 hex digits>' under etcd: (official releases list theirs in SHA256SUMS at https://github.com/etcd-io/etcd/releases/tag/v${version})${hostFetch ? '' : ', or give a local tarball as etcd.source'}`;
 }

@@ -75,6 +75,8 @@ export interface MemberTlsPaths {
 
 export type FlagValue = string | number | boolean;
 
+export type EtcdFetch = 'controller' | 'host';
+
 export interface EtcdSpec {
   version: string;
   /**
@@ -84,6 +86,11 @@ export interface EtcdSpec {
   source: string;
   /** Lower-case; a URL source without it is held to the table of official checksums (artifacts/etcd-checksums.ts). */
   sha256: string | undefined;
+  /**
+   * controller: the controller reads (or downloads) the tarball and pushes it to each host; host:
+   * each host's agent downloads the URL `source` itself and checks it against the expected sha256.
+   */
+  fetch: EtcdFetch;
   /** Extra etcd flags for every member, without leading dashes (e.g. { 'enable-v2': true }). */
   flags: Record<string, FlagValue>;
 }

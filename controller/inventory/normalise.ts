@@ -93,6 +93,7 @@ export function normalise(
             ? raw.etcd.source
             : resolvePath(raw.etcd.source, baseDir),
       sha256: raw.etcd.sha256?.toLowerCase(),
+      fetch: raw.etcd.fetch ?? 'controller',
       // Without a prototype: a flag named like an Object property is only ever the inventory's own.
       flags: Object.assign(Object.create(null), raw.etcd.flags),
     },

@@ -91,6 +91,8 @@ export const inventorySchema = z.strictObject({
       .string()
       .regex(/^[0-9a-fA-F]{64}$/)
       .optional(),
+    // Who downloads a URL source: the controller, which pushes it (default), or each host itself.
+    fetch: z.enum(['controller', 'host']).optional(),
     flags: z.record(z.string(), flagValue).optional(),
     dataDir: dataDir.optional(),
   }),
@@ -127,12 +129,14 @@ const HINTS: Record<string, string> = {
   'cluster.clientSources': `a list of 1 to ${MAX_CLIENT_SOURCES} networks that may connect to the client port when TLS is on (default: anywhere), e.g. [10.0.0.0/8, "fd00::/64"]`,
   'cluster.clientSources.*':
     'an IPv4 or IPv6 network in CIDR notation (e.g. 10.0.0.0/8 or fd00::/64) or one address (e.g. 192.168.100.7)',
-  etcd: 'a map with version (and optionally source, sha256, flags, dataDir)',
+  etcd: 'a map with version (and optionally source, sha256, fetch, flags, dataDir)',
   'etcd.version':
     'an etcd release version like 3.5.17 (three numbers; quote it if YAML reads it as a number)',
   'etcd.source':
     'a path to an official-layout etcd tarball (etcd-vX.Y.Z-linux-ARCH.tar.gz) or an http(s) URL of one',
   'etcd.sha256': "the tarball's sha256 checksum as 64 hexadecimal digits",
+  'etcd.fetch':
+    'one of controller (default: the controller downloads a URL source and pushes it to every host, for hosts without internet) or host (each host downloads etcd.source itself and checks its sha256; for hosts that reach the URL)',
   'etcd.flags': 'a map of extra etcd flags without leading dashes (e.g. enable-v2: true)',
   'etcd.flags.*': 'a one-line string without control characters, a number or a boolean',
   'etcd.dataDir': DATA_DIR,

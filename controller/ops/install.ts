@@ -42,11 +42,12 @@ export function planInstall(facts: FactsResponse, etcd: EtcdSpec, staged = false
   if (have && have.path === ETCD_BINARY && have.version === etcd.version) return undefined;
   if (have && facts.etcd.dataDir.hasData) checkVersionChange(facts.hostname, have.version, etcd.version);
   if (staged && have)
-    return `stage etcd ${etcd.version} beside ${have.version} (linked at this member's restart)`;
+    return `stage etcd ${etcd.version} beside ${have.version} (linked at this member's restart)${etcd.fetch === 'host' ? `, downloaded by the host from ${etcd.source}` : ''}`;
   const was = have
     ? have.path === ETCD_BINARY
       ? ` (replacing ${have.version})`
       : ` (${have.version} at ${have.path} is left alone)`
     : '';
-  return `install etcd ${etcd.version} at ${ETCD_BINARY}${was}`;
+  const from = etcd.fetch === 'host' ? `, downloaded by the host from ${etcd.source}` : '';
+  return `install etcd ${etcd.version} at ${ETCD_BINARY}${was}${from}`;
 }

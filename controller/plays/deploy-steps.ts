@@ -1,5 +1,4 @@
 /** How each of deploy's steps runs on its host (ops/deploy-plan.ts plans them, the runner orders them). */
-import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { TskvError } from '../errors.ts';
 import type { DeployStep } from '../ops/deploy-plan.ts';
 import { memberAt } from '../ops/membership.ts';
@@ -7,7 +6,7 @@ import { isScaleStep } from '../ops/scale-plan.ts';
 import { loopbackSchemeOfEnv } from '../ops/tls-migration.ts';
 import type { Executor } from '../run/runner.ts';
 import { type ClockOptions, type ClockSyncs, checkClocksAgree, syncClock } from './clock-sync.ts';
-import type { TarballState } from './etcd-prefetch.ts';
+import type { TarballSource, TarballState } from './etcd-prefetch.ts';
 import { openFirewall } from './firewall.ts';
 import { installEtcd, serviceCall, writeEnvFile, writeTlsFiles } from './host-etcd.ts';
 import type { LiveCluster } from './live-cluster.ts';
@@ -19,8 +18,8 @@ import { runSnapshotStep } from './snapshot-step-run.ts';
 export interface DeployContext {
   live: LiveCluster;
   clock: ClockOptions;
-  /** Resolved lazily: only when some host installs. */
-  artifact: () => Promise<EtcdArtifact>;
+  /** How the tarball reaches a host: the artifact (resolved lazily: only when some host installs) or the host's own download. */
+  artifact: TarballSource;
   /** Per host, the tarball push started during preflight (see etcd-prefetch.ts). */
   prefetched?: Map<string, Promise<TarballState | undefined>>;
   /** Leaving members' hosts that could not be reached to retire them (scale-steps.ts). */

@@ -25,7 +25,8 @@ import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
 import { type Gathered, gatherDeploy, tlsWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
-import { prefetchEtcd } from './etcd-prefetch.ts';
+import { hostFetchOf } from './etcd-host-fetch.ts';
+import { fetchBeforeChanges, prefetchEtcd, type TarballSource } from './etcd-prefetch.ts';
 import { clusterExposure } from './firewall.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { judgeFirewallsAgain, type PreflightReport, runPreflight } from './preflight.ts';
@@ -308,10 +309,13 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
   };
   const live = new LiveCluster(session);
   let tarball: Promise<EtcdArtifact> | undefined;
-  const artifact = () => {
-    tarball ??= resolveEtcdArtifact(inv.etcd);
-    return tarball;
-  };
+  // etcd.fetch: host: each host downloads the tarball itself, the controller never reads it.
+  const artifact: TarballSource =
+    hostFetchOf(inv.etcd) ??
+    (() => {
+      tarball ??= resolveEtcdArtifact(inv.etcd);
+      return tarball;
+    });
   // Plans after the first (pass 2 of a move to TLS).
   const passes: DeployPlan[] = [];
   // A dry run sends nothing; a real one, once it holds the lock, pushes the tarball while
@@ -345,6 +349,10 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
         return what.length > 0 ? { what: what.join(', and '), rerun: options.rerun } : undefined;
       },
       run: async (plan, stillLocked) => {
+        if (typeof artifact !== 'function' && prefetched) {
+          const installs = plan.steps.flatMap((s) => (s.kind === 'install' ? [live.channel(s.host)] : []));
+          await fetchBeforeChanges(installs, artifact, prefetched);
+        }
         const runOne = (p: DeployPlan) =>
           isNoop(p)
             ? Promise.resolve<RunResult>({ steps: [], actions: {}, error: undefined })

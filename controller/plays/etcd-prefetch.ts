@@ -1,6 +1,6 @@
 /**
  * The etcd tarball travels while preflight runs: for each host whose versioned etcd directory is
- * missing, the tarball is pushed into tskv's own cache on the host (/var/lib/tskv/cache, next to the
+ * missing, the tarball is pushed (or, with etcd.fetch: host, downloaded by the host) into tskv's own cache on the host (/var/lib/tskv/cache, next to the
  * agent), which changes nothing etcd or the operator sees. Installing it stays a planned step after
  * preflight. A prefetch that fails is only a lost head start: the install pushes again and reports.
  */
@@ -8,12 +8,29 @@ import { etcdVersionDir } from '../../agent/api/index.ts';
 import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { fileBytes } from '../artifacts/file-bytes.ts';
 import { shellQuote } from '../render/shell-quote.ts';
+import { fetchOnHost, type HostFetch, type HostFetched } from './etcd-host-fetch.ts';
 import type { HostChannel } from './session.ts';
 
-/** The tarball in the host's cache, verified: pushed now, or there from an earlier run. */
+/** The tarball in the host's cache, verified: pushed now, fetched by the host, or there from an earlier run. */
 export interface HostTarball {
   pushed: boolean;
   form: PushedForm;
+  /** etcd.fetch: host: what the host's own download did. */
+  fetched?: HostFetched;
+}
+
+/**
+ * How the tarball reaches the hosts: pushed from here (the artifact, resolved only when some host
+ * needs it), or downloaded by each host itself (etcd.fetch: host, see etcd-host-fetch.ts).
+ */
+export type TarballSource = (() => Promise<EtcdArtifact>) | HostFetch;
+
+/** The tarball into the host's cache as `source` says (nothing moves when it is there already). */
+export async function placeTarball(ch: HostChannel, source: TarballSource): Promise<HostTarball> {
+  if (typeof source === 'function') return pushTarball(ch, await source());
+  const fetched = await fetchOnHost(ch, source);
+  const form = { path: source.url, fileName: source.fileName, sha256: source.sha256, size: fetched.bytes };
+  return { pushed: false, form, fetched };
 }
 
 export type TarballState = HostTarball | 'installed' | 'skipped';
@@ -42,11 +59,7 @@ export async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Prom
   return { pushed: true, form };
 }
 
-async function prefetchOne(
-  ch: HostChannel,
-  version: string,
-  artifact: () => Promise<EtcdArtifact>,
-): Promise<TarballState> {
+async function prefetchOne(ch: HostChannel, version: string, source: TarballSource): Promise<TarballState> {
   const binary = `${etcdVersionDir(version)}/etcd`;
   const check = await ch.conn.exec(
     `[ -x ${shellQuote(binary)} ] && echo installed || df -Pk /var/lib | tail -n 1`,
@@ -58,16 +71,41 @@ async function prefetchOne(
   // the tarball waits for the install step, after preflight.
   const freeBytes = Number(out.split(/\s+/)[3]) * 1024;
   if (!(freeBytes > PREFETCH_MIN_FREE_BYTES)) return 'skipped';
-  return pushTarball(ch, await artifact());
+  return placeTarball(ch, source);
 }
 
-/** Starts the push on every host; each promise settles to the host's state, or undefined when it failed. */
+/**
+ * Starts the push (or the hosts' own downloads) on every host; each promise settles to the host's
+ * state, or undefined when it failed (the install step then tries again and reports).
+ */
 export function prefetchEtcd(
   hosts: Iterable<HostChannel>,
   version: string,
-  artifact: () => Promise<EtcdArtifact>,
+  source: TarballSource,
 ): Map<string, Promise<TarballState | undefined>> {
   return new Map(
-    [...hosts].map((ch) => [ch.spec.name, prefetchOne(ch, version, artifact).catch(() => undefined)]),
+    [...hosts].map((ch) => [ch.spec.name, prefetchOne(ch, version, source).catch(() => undefined)]),
   );
+}
+
+/**
+ * etcd.fetch: host: before anything changes, every host that installs has the tarball in its cache,
+ * verified (the prefetch got it there, or it is fetched now): a host whose download fails stops the
+ * run naming host, URL and cause, with nothing changed on it. Each host's state replaces its
+ * prefetch, so the install step finds it.
+ */
+export async function fetchBeforeChanges(
+  channels: HostChannel[],
+  source: HostFetch,
+  prefetched: Map<string, Promise<TarballState | undefined>>,
+): Promise<void> {
+  const results = await Promise.allSettled(
+    channels.map(async (ch) => {
+      const early = await prefetched.get(ch.spec.name);
+      const state = typeof early === 'object' ? early : await placeTarball(ch, source);
+      prefetched.set(ch.spec.name, Promise.resolve(state));
+    }),
+  );
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

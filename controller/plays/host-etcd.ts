@@ -7,7 +7,7 @@ import {
   routes,
 } from '../../agent/api/index.ts';
 import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
-import { type EtcdArtifact, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
+import { remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { describeCause, InputError, TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
@@ -21,7 +21,8 @@ import { checkUserTls, describePkiChanges, ensurePki, memberTlsMaterial } from '
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
-import { pushTarball, type TarballState } from './etcd-prefetch.ts';
+import { hostFetchOf } from './etcd-host-fetch.ts';
+import { placeTarball, type TarballSource, type TarballState } from './etcd-prefetch.ts';
 import { openFirewall, openRequest } from './firewall.ts';
 import type { HostChannel } from './session.ts';
 
@@ -42,13 +43,13 @@ export function serviceCall(
 }
 
 /**
- * Pushes the etcd tarball (unless the host's cache already holds these bytes, or a push started
- * during preflight got it there) and installs etcd from it. Returns the actions taken. `stage`:
+ * Pushes the etcd tarball, or has the host download it (etcd.fetch: host), unless the host's cache
+ * already holds these bytes or a prefetch during preflight got them there, and installs etcd from it. Returns the actions taken. `stage`:
  * unpacked only, the links left on the version the member runs (a rolling upgrade).
  */
 export async function installEtcd(
   ch: HostChannel,
-  artifact: () => Promise<EtcdArtifact>,
+  source: TarballSource,
   version: string,
   progress: Progress = () => {},
   prefetched?: Promise<TarballState | undefined>,
@@ -57,9 +58,12 @@ export async function installEtcd(
   const early = await prefetched;
   let tarball = typeof early === 'object' ? early : undefined;
   if (!tarball) {
-    const a = await artifact();
-    progress(`pushing ${a.fileName}`);
-    tarball = await pushTarball(ch, a);
+    progress(
+      typeof source === 'function'
+        ? `pushing ${(await source()).fileName}`
+        : `${ch.spec.name} downloads ${source.fileName}`,
+    );
+    tarball = await placeTarball(ch, source);
   }
   progress(`${stage ? 'staging' : 'installing'} etcd ${version}`);
   const r = await ch.agent.call(
@@ -67,7 +71,11 @@ export async function installEtcd(
     { tarball: remoteTarballPath(tarball.form), version, ...(stage ? { link: false } : {}) },
     { step: 'install etcd', timeoutMs: 120_000 },
   );
-  return [...(tarball.pushed ? [`uploaded ${tarball.form.fileName}`] : []), ...r.actions];
+  return [
+    ...(tarball.pushed ? [`uploaded ${tarball.form.fileName}`] : []),
+    ...(tarball.fetched?.actions ?? []),
+    ...r.actions,
+  ];
 }
 
 export async function writeEnvFile(
@@ -172,10 +180,14 @@ export async function prepareHost(
   exposure: Exposure,
 ): Promise<FactsResponse> {
   const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
+  const source = hostFetchOf(inv.etcd) ?? (() => resolveEtcdArtifact(inv.etcd));
+  const install = planInstall(facts, inv.etcd);
+  // A host that downloads the tarball itself has it, verified, before anything changes on it.
+  const fetched = install && typeof source !== 'function' ? await placeTarball(ch, source) : undefined;
   // The tarball travels over SSH while the agent opens the firewall.
   await Promise.all([
-    planInstall(facts, inv.etcd)
-      ? installEtcd(ch, () => resolveEtcdArtifact(inv.etcd), inv.etcd.version)
+    install
+      ? installEtcd(ch, source, inv.etcd.version, undefined, fetched && Promise.resolve(fetched))
       : Promise.resolve([]),
     openFirewall(ch, openRequest(exposure)),
   ]);

@@ -26,7 +26,7 @@ describe('the zstd form of the etcd tarball', () => {
   test('holds the same tar archive, is named for the hosts cache, and is made once per tarball', async () => {
     const cache = join(dir, 'cache');
     const artifact = await resolveEtcdArtifact(
-      { version: '3.4.23', source: tarball, sha256: undefined, flags: {} },
+      { version: '3.4.23', source: tarball, sha256: undefined, fetch: 'controller', flags: {} },
       cache,
     );
     const zstd = artifact.zstd;
@@ -44,7 +44,7 @@ describe('the zstd form of the etcd tarball', () => {
   test('a damaged repack in the cache (same size, other bytes) is made again', async () => {
     const cache = join(dir, 'cache-damaged');
     const artifact = await resolveEtcdArtifact(
-      { version: '3.4.23', source: tarball, sha256: undefined, flags: {} },
+      { version: '3.4.23', source: tarball, sha256: undefined, fetch: 'controller', flags: {} },
       cache,
     );
     const zstd = artifact.zstd!;
@@ -68,7 +68,7 @@ describe('the zstd form of the etcd tarball', () => {
     mkdirSync(join(dir, 'real'));
     execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'src'), 'etcd-v3.4.23-linux-amd64']);
     const artifact = await resolveEtcdArtifact(
-      { version: '3.4.23', source: tgz, sha256: undefined, flags: {} },
+      { version: '3.4.23', source: tgz, sha256: undefined, fetch: 'controller', flags: {} },
       join(dir, 'cache'),
     );
     const into = join(dir, 'unpacked');

@@ -23,6 +23,7 @@ const spec = (source: string, sha256?: string): EtcdSpec => ({
   version: '3.4.23',
   source,
   sha256,
+  fetch: 'controller',
   flags: {},
 });
 

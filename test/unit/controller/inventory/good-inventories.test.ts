@@ -200,6 +200,23 @@ tls:
     assert.equal(inv.etcd.sha256, undefined);
   });
 
+  test('etcd.fetch: controller by default; host with a URL the table (or etcd.sha256) can check', () => {
+    const doc = (etcd: string) =>
+      `cluster: { token: t }\netcd: { ${etcd} }\nhosts: { a: { address: 10.0.0.1 } }\n`;
+    assert.equal(parseInventory(doc('version: 3.6.4'), 'd.yaml').etcd.fetch, 'controller');
+    const official = parseInventory(doc('version: 3.6.4, fetch: host'), 'o.yaml');
+    assert.equal(official.etcd.fetch, 'host');
+    assert.equal(official.etcd.sha256, undefined);
+    const mirror = parseInventory(
+      doc(
+        `version: 3.5.17, fetch: host, source: "http://10.0.0.9:8080/e.tar.gz", sha256: ${'ab'.repeat(32)}`,
+      ),
+      'm.yaml',
+    );
+    assert.equal(mirror.etcd.source, 'http://10.0.0.9:8080/e.tar.gz');
+    assert.equal(mirror.etcd.fetch, 'host');
+  });
+
   test('a download needs a checksum only where the table has none; a local tarball needs neither', () => {
     const custom = parseInventory(
       `cluster: { token: t }

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { routes } from '../../../../agent/api/index.ts';
+import { officialEtcdSha256, officialEtcdUrl } from '../../../../controller/artifacts/etcd-release.ts';
 import type { EtcdArtifact } from '../../../../controller/artifacts/etcd-tarball.ts';
-import { prefetchEtcd } from '../../../../controller/plays/etcd-prefetch.ts';
+import { describeCause, TskvError } from '../../../../controller/errors.ts';
+import type { EtcdSpec } from '../../../../controller/inventory/model.ts';
+import { hostFetchOf } from '../../../../controller/plays/etcd-host-fetch.ts';
+import { fetchBeforeChanges, prefetchEtcd } from '../../../../controller/plays/etcd-prefetch.ts';
 import type { HostChannel } from '../../../../controller/plays/session.ts';
 
 /** A host whose commands answer from `reply`; uploads are recorded. */
@@ -37,4 +42,98 @@ test('before preflight, the tarball goes only to hosts that lack etcd and have r
     [roomy.uploads, full.uploads, installed.uploads],
     [['/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz'], [], []],
   );
+});
+
+/** A host whose agent answers etcd fetch calls with `fetch` (recorded); commands as `host` gives. */
+function fetchingHost(name: string, fetch: (req: Record<string, unknown>) => unknown) {
+  const h = host(name, (c) => (c.startsWith('[ -x') ? '/dev/sda1 100000000 50000000 50000000 50% /' : ''));
+  const calls: Record<string, unknown>[] = [];
+  const agent = {
+    call: async (route: { path: string }, req: Record<string, unknown>) => {
+      assert.equal(route.path, routes.etcdFetch.path);
+      calls.push(req);
+      return fetch(req);
+    },
+  };
+  Object.assign(h.ch, { agent });
+  return { ...h, calls };
+}
+
+const MIRROR = 'http://mirror.internal:8080/etcd/etcd-v3.4.23-linux-amd64.tar.gz';
+const spec = (over: Partial<EtcdSpec>): EtcdSpec => ({
+  version: '3.4.23',
+  source: MIRROR,
+  sha256: 'b'.repeat(64),
+  fetch: 'host',
+  flags: {},
+  ...over,
+});
+
+test('hostFetchOf: none by default; the URL, its checksum (inventory or table) and http only for an http:// source', () => {
+  assert.equal(hostFetchOf(spec({ fetch: 'controller' })), undefined);
+  assert.deepEqual(hostFetchOf(spec({})), {
+    url: MIRROR,
+    sha256: 'b'.repeat(64),
+    fileName: 'etcd-v3.4.23-linux-amd64.tar.gz',
+    allowHttp: true,
+  });
+  const official = hostFetchOf(spec({ source: officialEtcdUrl('3.4.23'), sha256: undefined }))!;
+  assert.equal(official.sha256, officialEtcdSha256('3.4.23', 'amd64'));
+  assert.equal(official.allowHttp, false);
+  assert.throws(
+    () => hostFetchOf(spec({ source: 'https://m/e.tar.gz', sha256: undefined })),
+    /without a checksum/,
+  );
+});
+
+test('etcd.fetch: host: the hosts download the tarball themselves, the controller uploads nothing', async () => {
+  const f = hostFetchOf(spec({}))!;
+  const a = fetchingHost('a', () => ({
+    changed: true,
+    actions: ['download …'],
+    fetched: true,
+    bytes: 7,
+    ms: 3,
+  }));
+  const states = prefetchEtcd([a.ch], '3.4.23', f);
+  const state = await states.get('a');
+  assert.deepEqual(a.uploads, []);
+  assert.deepEqual(a.calls, [
+    {
+      url: MIRROR,
+      tarball: '/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz',
+      sha256: f.sha256,
+      allowHttp: true,
+    },
+  ]);
+  assert.equal(typeof state === 'object' && state.fetched?.bytes, 7);
+});
+
+test('before any change, a host whose prefetch failed fetches again; a failure names host, step, URL and cause', async () => {
+  const f = hostFetchOf(spec({}))!;
+  let fail = true;
+  const b = fetchingHost('b', () => {
+    if (fail)
+      throw new TskvError('E_AGENT_SHA256', 'sent 7 bytes with sha256 cc…, not the expected bb…', {
+        host: 'b',
+      });
+    return { changed: false, actions: [], fetched: false, bytes: 7, ms: 0 };
+  });
+  const states = prefetchEtcd([b.ch], '3.4.23', f);
+  assert.equal(await states.get('b'), undefined, 'a failed prefetch is only a lost head start');
+  await assert.rejects(fetchBeforeChanges([b.ch], f, states), (err: TskvError) => {
+    assert.equal(err.code, 'E_ETCD_SHA256');
+    assert.equal(err.host, 'b');
+    assert.equal(err.step, 'fetch etcd tarball');
+    assert.match(
+      describeCause(err),
+      new RegExp(`b cannot download the etcd tarball ${MIRROR} .*: sent 7 bytes`),
+    );
+    return true;
+  });
+  fail = false;
+  await fetchBeforeChanges([b.ch], f, states);
+  const state = await states.get('b');
+  assert.equal(typeof state === 'object' && state.fetched?.fetched, false);
+  assert.equal(b.calls.length, 3);
 });
