@@ -17,7 +17,7 @@ describe('deploy resumes after the controller is killed at any step', {
 }, () => {
   after(() => Lab.down(NAME));
 
-  test('a fresh bootstrap, killed before the hosts are prepared, between certificates and config, before the members start, and while they start', async () => {
+  describe('a fresh bootstrap, killed before the hosts are prepared, between certificates and config, before the members start, and while they start', () => {
     const points: KillPoint[] = [
       { before: '0' },
       // h104's certificates placed (tskv's default: TLS), its env file not yet written.
@@ -25,22 +25,25 @@ describe('deploy resumes after the controller is killed at any step', {
       { before: 'start@h102' },
       { mid: 'start@docker', line: 'waiting until healthy' },
     ];
+    // One test per point: each has the per-test deadline to itself (the sweep is long on a slow day).
     for (const point of points) {
-      const lab = await Lab.up({ name: NAME, fresh: true });
-      const dry = await deploy(lab.inventoryPath, ['--dry-run']);
-      assert.deepEqual(
-        dry.doc.plan!.steps.map((s) => `${s.kind}@${s.host}`),
-        ['h102', 'docker', 'h104']
-          .flatMap((h) => [`install@${h}`, `firewall@${h}`, `tls@${h}`, `config@${h}`])
-          .concat(['start@h102', 'start@docker', 'start@h104']),
-      );
-      await killedAt(['deploy', lab.inventoryPath, '--json'], point);
-      const rerun = await deploy(lab.inventoryPath);
-      assertDeployed(rerun);
-      assert.equal(rerun.doc.verify!.members.length, 3, pointLabel(point));
-      const again = await deploy(lab.inventoryPath);
-      assertDeployed(again);
-      assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged', pointLabel(point));
+      test(`killed ${pointLabel(point)}`, async () => {
+        const lab = await Lab.up({ name: NAME, fresh: true });
+        const dry = await deploy(lab.inventoryPath, ['--dry-run']);
+        assert.deepEqual(
+          dry.doc.plan!.steps.map((s) => `${s.kind}@${s.host}`),
+          ['h102', 'docker', 'h104']
+            .flatMap((h) => [`install@${h}`, `firewall@${h}`, `tls@${h}`, `config@${h}`])
+            .concat(['start@h102', 'start@docker', 'start@h104']),
+        );
+        await killedAt(['deploy', lab.inventoryPath, '--json'], point);
+        const rerun = await deploy(lab.inventoryPath);
+        assertDeployed(rerun);
+        assert.equal(rerun.doc.verify!.members.length, 3, pointLabel(point));
+        const again = await deploy(lab.inventoryPath);
+        assertDeployed(again);
+        assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged', pointLabel(point));
+      });
     }
   });
 

@@ -91,35 +91,41 @@ describe('replace resumes after the controller is killed at any step', {
     return { rerun, writer, monitor };
   }
 
-  test('OLD a follower: killed before each step and while the learner catches up', async () => {
+  describe('OLD a follower: killed before each step and while the learner catches up', () => {
+    // One test per point: each has the per-test deadline to itself (the sweep is long on a slow day).
     const points: KillPoint[] = LEARNER_STEPS.map((_, i) => ({ before: String(i) }));
     points.push({ mid: 'wait-caught-up@NEW', line: 'has applied raft index' });
     let whileOut = 0;
     for (const [i, point] of points.entries()) {
-      const [old, nu] = i % 2 === 0 ? ['h104', 'h105'] : ['h105', 'h104'];
-      await lead('h102');
-      if (i < 2) {
-        // The kill points are this plan's steps, in both directions.
-        const dry = await tskv(['replace', all, `${old}=${nu}`, '--dry-run', '--json']);
-        const plan = JSON.parse(dry.stdout) as { plans: { steps: { kind: string; host?: string }[] }[] };
-        assert.deepEqual(
-          plan.plans[0]!.steps.map(
-            (s) => `${s.kind}${s.host ? `@${s.host === old ? 'OLD' : s.host === nu ? 'NEW' : 'SNAP'}` : ''}`,
-          ),
-          LEARNER_STEPS,
-        );
-      }
-      const at: KillPoint =
-        'before' in point
-          ? point
-          : { mid: point.mid.replace('NEW', nu), ...(point.line ? { line: point.line } : {}) };
-      const { rerun, writer, monitor } = await killAndResume(all, old, nu, at, `follower-${i}`);
-      // Killed before the snapshot (0) or the record (1), the re-run starts afresh; after, it resumes.
-      if (i > 1) assert.match(rerun.stdout, /resuming an interrupted run/, pointLabel(at));
-      assert.equal((await lab.host(old).exec('pgrep -x etcd')).code, 1, `etcd stopped on ${old}`);
-      whileOut += writer.acknowledgedAt.filter((t) => monitor.degradedAt(t)).length;
+      test(`killed ${pointLabel(point)}`, async () => {
+        const [old, nu] = i % 2 === 0 ? ['h104', 'h105'] : ['h105', 'h104'];
+        await lead('h102');
+        if (i < 2) {
+          // The kill points are this plan's steps, in both directions.
+          const dry = await tskv(['replace', all, `${old}=${nu}`, '--dry-run', '--json']);
+          const plan = JSON.parse(dry.stdout) as { plans: { steps: { kind: string; host?: string }[] }[] };
+          assert.deepEqual(
+            plan.plans[0]!.steps.map(
+              (s) =>
+                `${s.kind}${s.host ? `@${s.host === old ? 'OLD' : s.host === nu ? 'NEW' : 'SNAP'}` : ''}`,
+            ),
+            LEARNER_STEPS,
+          );
+        }
+        const at: KillPoint =
+          'before' in point
+            ? point
+            : { mid: point.mid.replace('NEW', nu), ...(point.line ? { line: point.line } : {}) };
+        const { rerun, writer, monitor } = await killAndResume(all, old, nu, at, `follower-${i}`);
+        // Killed before the snapshot (0) or the record (1), the re-run starts afresh; after, it resumes.
+        if (i > 1) assert.match(rerun.stdout, /resuming an interrupted run/, pointLabel(at));
+        assert.equal((await lab.host(old).exec('pgrep -x etcd')).code, 1, `etcd stopped on ${old}`);
+        whileOut += writer.acknowledgedAt.filter((t) => monitor.degradedAt(t)).length;
+      });
     }
-    assert.ok(whileOut > 0, 'writes were acknowledged while a member was out');
+    test('writes were acknowledged while a member was out', () => {
+      assert.ok(whileOut > 0, `${whileOut}`);
+    });
   });
 
   test('OLD the leader and gone from the inventory: killed as leadership moves, before the removal, and after it', async () => {
