@@ -64,23 +64,23 @@ export async function resolveAuth(
   const offered: string[] = [];
   const privateKeys: Buffer[] = [];
   let encrypted = false;
-  const first = spec.ssh.identityFile;
-  if (first !== undefined) {
-    const key = await readKey(spec, first, agent);
+  // The identity file must be usable; ssh_config's further ones are skipped when not, as OpenSSH does.
+  const files = [
+    ...(spec.ssh.identityFile === undefined ? [] : [{ file: spec.ssh.identityFile, optional: false }]),
+    ...(spec.ssh.moreIdentityFiles ?? []).map((file) => ({ file, optional: true })),
+  ];
+  for (const { file, optional } of files) {
+    let key: Buffer | undefined;
+    try {
+      key = await readKey(spec, file, agent);
+    } catch (err) {
+      if (!optional) throw err;
+      offered.push(`${file} (skipped: ${err instanceof TskvError ? err.message : String(err)})`);
+      continue;
+    }
     if (key) privateKeys.push(key);
     else encrypted = true;
-    offered.push(key ? first : `${first} (encrypted: skipped, relying on the agent)`);
-  }
-  // ssh_config's further IdentityFiles: one that cannot be used is skipped, as OpenSSH does.
-  for (const file of spec.ssh.moreIdentityFiles ?? []) {
-    try {
-      const key = await readKey(spec, file, agent);
-      if (key) privateKeys.push(key);
-      else encrypted = true;
-      offered.push(key ? file : `${file} (encrypted: skipped, relying on the agent)`);
-    } catch (err) {
-      offered.push(`${file} (skipped: ${err instanceof TskvError ? err.message : String(err)})`);
-    }
+    offered.push(key ? file : `${file} (encrypted: skipped, relying on the agent)`);
   }
   // IdentitiesOnly: the agent's other keys are not offered (too many offers exhaust sshd's
   // MaxAuthTries); it still serves when a configured key is encrypted (only the agent holds it).

@@ -23,10 +23,22 @@ describe('connect through an ssh_config alias', { skip, timeout: 60_000 }, () =>
     await sshd?.cleanup();
   });
 
+  /** Writes ssh_config `name` and parses an inventory whose one host is reached by the alias `alias` in it. */
+  function aliasInventory(name: string, configText: string, alias: string) {
+    const config = join(sshd.dir, name);
+    writeFileSync(config, configText);
+    const text = `cluster: { token: t }
+etcd: { version: 3.5.17 }
+ssh: { configFile: ${config} }
+hosts:
+  a: { address: etcd-a.invalid, ssh: { host: ${alias} } }
+`;
+    return { inv: parseInventory(text, join(sshd.dir, 'inv.yaml')), config };
+  }
+
   function inventory(hostKeyAlias: string): ReturnType<typeof parseInventory> {
-    const config = join(sshd.dir, 'ssh_config');
-    writeFileSync(
-      config,
+    return aliasInventory(
+      'ssh_config',
       `Host etcd-loop
   HostName 127.0.0.1
   Port ${sshd.port}
@@ -35,14 +47,8 @@ describe('connect through an ssh_config alias', { skip, timeout: 60_000 }, () =>
   UserKnownHostsFile ${join(sshd.dir, 'kh-alias')}
   HostKeyAlias ${hostKeyAlias}
 `,
-    );
-    const text = `cluster: { token: t }
-etcd: { version: 3.5.17 }
-ssh: { configFile: ${config} }
-hosts:
-  a: { address: etcd-a.invalid, ssh: { host: etcd-loop } }
-`;
-    return parseInventory(text, join(sshd.dir, 'inv.yaml'));
+      'etcd-loop',
+    ).inv;
   }
 
   test('HostName, Port, User, IdentityFile and the known_hosts entry under HostKeyAlias', async () => {
@@ -60,11 +66,9 @@ hosts:
 
   /** A target behind `ProxyJump gate`, the gate resolved from its own Host block (user `gateUser`). */
   function behindGate(gateUser: string): { inv: ReturnType<typeof parseInventory>; config: string } {
-    const [type, key] = readFileSync(`${sshd.hostKey}.pub`, 'utf8').trim().split(/\s+/);
-    writeFileSync(join(sshd.dir, 'kh-gate'), `[127.0.0.1]:${sshd.port} ${type} ${key}\n`);
-    const config = join(sshd.dir, 'ssh_config_gate');
-    writeFileSync(
-      config,
+    writeFileSync(join(sshd.dir, 'kh-gate'), sshd.knownHostsLine());
+    return aliasInventory(
+      'ssh_config_gate',
       `Host gate
   HostName 127.0.0.1
   Port ${sshd.port}
@@ -79,14 +83,8 @@ Host etcd-behind
   UserKnownHostsFile ${join(sshd.dir, 'kh-gate')}
   ProxyJump gate
 `,
+      'etcd-behind',
     );
-    const text = `cluster: { token: t }
-etcd: { version: 3.5.17 }
-ssh: { configFile: ${config} }
-hosts:
-  a: { address: etcd-a.invalid, ssh: { host: etcd-behind } }
-`;
-    return { inv: parseInventory(text, join(sshd.dir, 'inv.yaml')), config };
   }
 
   test("ProxyJump to an alias: the jump host's HostName, Port, User, key and known_hosts come from its own Host block", async () => {
@@ -113,13 +111,11 @@ hosts:
   });
 
   test('several IdentityFile lines: a missing one skipped, a key the server refuses, then the one it accepts', async () => {
-    const [type, key] = readFileSync(`${sshd.hostKey}.pub`, 'utf8').trim().split(/\s+/);
-    writeFileSync(join(sshd.dir, 'kh-keys'), `[127.0.0.1]:${sshd.port} ${type} ${key}\n`);
+    writeFileSync(join(sshd.dir, 'kh-keys'), sshd.knownHostsLine());
     const refused = join(sshd.dir, 'refused_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', refused]);
-    const config = join(sshd.dir, 'ssh_config_keys');
-    writeFileSync(
-      config,
+    const spec = aliasInventory(
+      'ssh_config_keys',
       `Host etcd-keys
   HostName 127.0.0.1
   Port ${sshd.port}
@@ -130,9 +126,8 @@ hosts:
   IdentityFile ${sshd.clientKey}
   UserKnownHostsFile ${join(sshd.dir, 'kh-keys')}
 `,
-    );
-    const text = `cluster: { token: t }\netcd: { version: 3.5.17 }\nssh: { configFile: ${config} }\nhosts:\n  a: { address: etcd-a.invalid, ssh: { host: etcd-keys } }\n`;
-    const spec = parseInventory(text, join(sshd.dir, 'inv.yaml')).hosts[0]!;
+      'etcd-keys',
+    ).inv.hosts[0]!;
     assert.equal(spec.ssh.identityFile, refused);
     assert.deepEqual(spec.ssh.moreIdentityFiles, [sshd.clientKey]);
     assert.equal(spec.ssh.identitiesOnly, true);

@@ -27,6 +27,10 @@ const ADDED: Answer = {
   },
 };
 
+/** A cluster of the fake members, named by their keys, asked in that order. */
+const clusterOf = (members: Record<string, { url: string }>) =>
+  new EtcdCluster(Object.entries(members).map(([name, m]) => ({ name, url: m.url })));
+
 describe('membership changes across endpoints', () => {
   const servers: Server[] = [];
   after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
@@ -50,10 +54,7 @@ describe('membership changes across endpoints', () => {
   test('"unhealthy cluster" from one member: the next member is asked, and its add counts', async () => {
     const a = await member(refusal('etcdserver: unhealthy cluster', 14));
     const b = await member(ADDED);
-    const cluster = new EtcdCluster([
-      { name: 'a', url: a.url },
-      { name: 'b', url: b.url },
-    ]);
+    const cluster = clusterOf({ a, b });
     const added = await cluster.memberAdd(['https://198.18.0.9:2380'], true);
     assert.equal(added.member.isLearner, true);
     assert.deepEqual([a.asked(), b.asked()], [1, 1]);
@@ -62,10 +63,7 @@ describe('membership changes across endpoints', () => {
   test('"unhealthy cluster" from every member: the error says so, naming each', async () => {
     const a = await member(refusal('etcdserver: unhealthy cluster', 14));
     const b = await member(refusal('etcdserver: unhealthy cluster', 14));
-    const cluster = new EtcdCluster([
-      { name: 'a', url: a.url },
-      { name: 'b', url: b.url },
-    ]);
+    const cluster = clusterOf({ a, b });
     await assert.rejects(cluster.memberAdd(['https://198.18.0.9:2380'], true), (err: unknown) => {
       assert.ok(err instanceof EtcdError && err.isUnhealthyCluster(), String(err));
       assert.match(err.etcdMessage, /a: etcdserver: unhealthy cluster; b: etcdserver: unhealthy cluster/);
@@ -76,10 +74,7 @@ describe('membership changes across endpoints', () => {
   test("a refusal that is the cluster's answer (peer URL exists) is not asked again elsewhere", async () => {
     const a = await member(refusal('etcdserver: Peer URLs already exists', 9));
     const b = await member(ADDED);
-    const cluster = new EtcdCluster([
-      { name: 'a', url: a.url },
-      { name: 'b', url: b.url },
-    ]);
+    const cluster = clusterOf({ a, b });
     await assert.rejects(cluster.memberAdd(['https://198.18.0.9:2380'], true), (err: unknown) => {
       assert.ok(err instanceof EtcdError && err.isPeerUrlExists(), String(err));
       return true;
