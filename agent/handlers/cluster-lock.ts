@@ -45,6 +45,18 @@ function readRecord(files: LockFiles): LockRecord | undefined {
 }
 
 const BREAK_WAIT_MS = 10_000;
+/** A run records itself just after it takes the lock: one found held may not have written it yet. */
+const RECORD_WAIT_MS = 3_000;
+
+/** Who holds the lock now: the record of its live flock process, waited for while it is written. */
+async function holderRecord(files: LockFiles): Promise<LockRecord | undefined> {
+  let record: LockRecord | undefined;
+  await waitUntil(() => {
+    record = readRecord(files);
+    return record !== undefined && isFileLockHolder(record.flockPid, files.lock);
+  }, RECORD_WAIT_MS);
+  return record !== undefined && isFileLockHolder(record.flockPid, files.lock) ? record : undefined;
+}
 
 export async function holdClusterLock(
   request: ParsedRequestOf<typeof holdRoutes.lockHold>,
@@ -60,9 +72,9 @@ export async function holdClusterLock(
   let broke: LockOwner | null = null;
   let held: FileLock | undefined = await tryFileLock(files.lock);
   if (!held && request.breakHolder) {
-    const holder = readRecord(files);
     // Only the flock process that holds this lock: a stale record's pid may belong to anyone now.
-    if (holder && isFileLockHolder(holder.flockPid, files.lock)) {
+    const holder = await holderRecord(files);
+    if (holder) {
       breakFileLock(holder.flockPid);
       broke = holder.owner;
     }
@@ -72,7 +84,7 @@ export async function holdClusterLock(
     }, BREAK_WAIT_MS);
   }
   if (!held) {
-    const holder = readRecord(files);
+    const holder = await holderRecord(files);
     throw new AgentError(
       'E_AGENT_LOCKED',
       holder ? `held by ${describeLockOwner(holder.owner)}` : 'held by another tskv run (it did not say who)',
