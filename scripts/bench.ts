@@ -6,9 +6,11 @@
  *
  *   npm run bench -- [--runs N] [--skip deploy,systemd,ansible,replace,snapshot,upgrade,scale] [--lab NAME]
  *   npm run bench -- --shape 20mbit,100mbit --hosts 3,5,7 [--runs N] [--skip deploy|ansible] [--lab NAME]
+ *   npm run bench -- --startup [--runs N]
  *
  * With --shape or --hosts it runs only the link bench (issue 16): tskv's and Ansible's deploys
- * per link rate and host count, each run's bytes sent, controller CPU and peak RSS.
+ * per link rate and host count, each run's bytes sent, controller CPU and peak RSS. With --startup:
+ * only what starting tskv costs, `npx tskv` against a `tskv` on PATH (no lab; default 10 runs).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +30,7 @@ import { benchDocument, formatReport } from './bench/report.ts';
 import { formatScaleSamples, type ScaleSample, scales } from './bench/scale-bench.ts';
 import type { SeriesContext } from './bench/series.ts';
 import { formatSnapshotSamples, type SnapshotSample, snapshots } from './bench/snapshot-bench.ts';
+import { startupBench } from './bench/startup-bench.ts';
 import { type ReplaceSample, summarize } from './bench/stats.ts';
 import { formatUpgradeSamples, type UpgradeSample, upgrades } from './bench/upgrade-bench.ts';
 import { UsageMeter } from './bench/usage.ts';
@@ -53,7 +56,13 @@ function hostCounts(text: string): number[] {
   return [...new Set(counts)];
 }
 
-function options(): { runs: number; parts: Set<Part>; lab: string; link: LinkOptions | undefined } {
+function options(): {
+  runs: number;
+  parts: Set<Part>;
+  lab: string;
+  link: LinkOptions | undefined;
+  startup: boolean;
+} {
   const { values } = parseArgs({
     options: {
       runs: { type: 'string' },
@@ -61,9 +70,10 @@ function options(): { runs: number; parts: Set<Part>; lab: string; link: LinkOpt
       lab: { type: 'string' },
       shape: { type: 'string' },
       hosts: { type: 'string' },
+      startup: { type: 'boolean' },
     },
   });
-  const runs = Number(values.runs ?? 3);
+  const runs = Number(values.runs ?? (values.startup ? 10 : 3));
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs wants a whole number >= 1, not ${values.runs}`);
   const skip = (values.skip ?? '').split(',').filter(Boolean);
@@ -76,7 +86,13 @@ function options(): { runs: number; parts: Set<Part>; lab: string; link: LinkOpt
           rates: [...new Set((values.shape ?? 'none').split(','))].map(parseLinkRate),
           hostCounts: hostCounts(values.hosts ?? '3'),
         };
-  return { runs, parts: new Set(PARTS.filter((p) => !skip.includes(p))), lab: values.lab ?? 'bench', link };
+  return {
+    runs,
+    parts: new Set(PARTS.filter((p) => !skip.includes(p))),
+    lab: values.lab ?? 'bench',
+    link,
+    startup: values.startup ?? false,
+  };
 }
 
 /** The link bench (issue 16) alone: its table on stdout, its figures in last.json. */
@@ -157,7 +173,11 @@ async function replacements(
 
 async function main(): Promise<number> {
   const startedAt = new Date().toISOString();
-  const { runs, parts, lab, link } = options();
+  const { runs, parts, lab, link, startup } = options();
+  if (startup) {
+    process.stdout.write(await startupBench(runs, log));
+    return 0;
+  }
   const unavailable = labUnavailableReason();
   if (unavailable) {
     log(`bench: ${unavailable}`);
