@@ -13,7 +13,8 @@ export const ETCD_FETCH_MAX_REDIRECTS = 5;
  * which the controller sets when the inventory's own source is an http:// mirror); at most
  * ETCD_FETCH_MAX_REDIRECTS redirects, never from https to http; at most `maxBytes`; streamed to a
  * temporary file beside `tarball` and renamed there only once its sha256 is `sha256`. A `tarball`
- * already holding those bytes is not fetched again.
+ * already holding those bytes is not fetched again. https trusts Node's bundled roots and the
+ * host's own trust store (an internal mirror's CA installed there). `proxy`: through that proxy.
  */
 export const etcdFetchRequestSchema = z
   .object({
@@ -26,6 +27,12 @@ export const etcdFetchRequestSchema = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lower-case hexadecimal digits' }),
     allowHttp: z.boolean().optional(),
     maxBytes: z.number().int().min(1).max(ETCD_FETCH_MAX_BYTES).optional(),
+    /** The proxy to download through: scheme, host and port only (no credentials, no path). */
+    proxy: z
+      .string()
+      .max(300)
+      .regex(/^https?:\/\/[^\s/@?#]+\/?$/i, { message: 'must be http(s)://host:port without credentials' })
+      .optional(),
   })
   .strict();
 

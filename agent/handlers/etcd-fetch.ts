@@ -7,10 +7,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { getCACertificates } from 'node:tls';
 import { ETCD_FETCH_MAX_BYTES, ETCD_FETCH_MAX_REDIRECTS, type routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { checkTarball } from '../policy/etcd.ts';
@@ -37,15 +38,35 @@ function describeHttpError(err: unknown, signal: AbortSignal): string {
   return err instanceof Error ? err.message || String((err as NodeJS.ErrnoException).code) : String(err);
 }
 
+let trusted: string[] | undefined;
+
+/**
+ * Node's bundled roots and the host's own trust store (/etc/ssl/certs, or SSL_CERT_FILE/DIR): an
+ * internal mirror's CA is installed there, and Node alone would not trust it.
+ */
+export function trustedCAs(): string[] {
+  trusted ??= [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
+  return trusted;
+}
+
+/** How to reach `url`: with the trusted roots for https, and through `proxy` when given. */
+function agentFor(url: URL, proxy: string | undefined): HttpAgent | HttpsAgent {
+  const proxyEnv = proxy === undefined ? undefined : { HTTP_PROXY: proxy, HTTPS_PROXY: proxy };
+  if (url.protocol === 'https:')
+    return new HttpsAgent({ ca: trustedCAs(), ...(proxyEnv ? { proxyEnv } : {}) });
+  return new HttpAgent(proxyEnv ? { proxyEnv } : {});
+}
+
 /**
  * One GET with node:http(s), not fetch: undici (Node 24's fetch) asserts and takes the process
  * down when a server closes the connection while the body is paused by a slow reader (python's
  * http.server does, after every answer).
  */
-function getOnce(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+function getOnce(url: URL, signal: AbortSignal, proxy: string | undefined): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', signal, headers: { 'user-agent': 'tskv-agent' } }, resolve);
+    const agent = agentFor(url, proxy);
+    const req = send(url, { method: 'GET', signal, agent, headers: { 'user-agent': 'tskv-agent' } }, resolve);
     req.on('error', reject);
     req.end();
   });
@@ -78,15 +99,22 @@ export function redirectTarget(at: URL, location: string, secure: boolean, allow
 }
 
 /** The final 200 answer for `url`: redirects followed by hand, at most `max`, never from https to http. */
-async function get(url: URL, allowHttp: boolean, max: number, signal: AbortSignal): Promise<IncomingMessage> {
+async function get(
+  url: URL,
+  allowHttp: boolean,
+  max: number,
+  signal: AbortSignal,
+  proxy: string | undefined,
+): Promise<IncomingMessage> {
   let at = url;
   let secure = at.protocol === 'https:';
   for (let hops = 0; ; hops++) {
     let res: IncomingMessage;
     try {
-      res = await getOnce(at, signal);
+      res = await getOnce(at, signal, proxy);
     } catch (err) {
-      throw downloadError(`GET ${at}: ${describeHttpError(err, signal)}`);
+      const via = proxy === undefined ? '' : ` through the proxy ${proxy}`;
+      throw downloadError(`GET ${at}${via}: ${describeHttpError(err, signal)}`);
     }
     const status = res.statusCode ?? 0;
     if (status === 200) return res;
@@ -151,7 +179,7 @@ export function makeEtcdFetch(
   layout: HostLayout = HOST_LAYOUT,
   limits: FetchLimits = LIMITS,
 ): Handler<typeof routes.etcdFetch> {
-  return async ({ url: raw, tarball, sha256, allowHttp, maxBytes }) => {
+  return async ({ url: raw, tarball, sha256, allowHttp, maxBytes, proxy }) => {
     await checkTarball(layout, tarball);
     let url: URL;
     try {
@@ -173,7 +201,7 @@ export function makeEtcdFetch(
     const started = performance.now();
     try {
       const signal = AbortSignal.timeout(limits.timeoutMs);
-      const res = await get(url, allowHttp === true, limits.maxRedirects, signal);
+      const res = await get(url, allowHttp === true, limits.maxRedirects, signal, proxy);
       const got = await save(res, temp, maxBytes ?? ETCD_FETCH_MAX_BYTES, url, signal);
       if (got.sha256 !== sha256) {
         throw new AgentError(

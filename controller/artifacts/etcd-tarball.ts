@@ -10,7 +10,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { type Dispatcher, request } from 'undici';
+import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
 import { UPLOAD_CACHE_DIR } from '../../agent/api/index.ts';
 import { InputError, TskvError } from '../errors.ts';
 import type { EtcdSpec } from '../inventory/model.ts';
@@ -67,12 +67,20 @@ async function sizeOf(path: string): Promise<number | undefined> {
 export const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'];
+
+/** The operator's https_proxy/http_proxy/no_proxy, as curl and apt honour them; none set: direct. */
+export function proxyDispatcher(env: NodeJS.ProcessEnv = process.env): Dispatcher | undefined {
+  return PROXY_VARIABLES.some((name) => env[name]) ? new EnvHttpProxyAgent() : undefined;
+}
+
 /** The final 200 answer for `url`, redirects followed by hand: at most MAX_REDIRECTS, never from https to http. */
 async function get(url: string): Promise<Dispatcher.ResponseData> {
   let at = new URL(url);
   let secure = at.protocol === 'https:';
+  const dispatcher = proxyDispatcher();
   for (let hops = 0; ; hops++) {
-    const res = await request(at, { method: 'GET' });
+    const res = await request(at, { method: 'GET', ...(dispatcher ? { dispatcher } : {}) });
     if (res.statusCode === 200) return res;
     await res.body.dump();
     if (!REDIRECTS.has(res.statusCode)) throw new Error(`HTTP ${res.statusCode} from ${at}`);

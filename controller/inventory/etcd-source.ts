@@ -51,7 +51,28 @@ function hostFetchProblems(source: unknown): PathProblem[] {
 export function etcdSourceProblems(data: unknown): PathProblem[] {
   const etcd = (data as { etcd?: unknown } | null | undefined)?.etcd;
   if (etcd === null || typeof etcd !== 'object') return [];
-  const { version, source, sha256, fetch } = etcd as Record<string, unknown>;
+  const { version, source, sha256, fetch, fetchProxy } = etcd as Record<string, unknown>;
+  if (fetchProxy !== undefined && fetch !== 'host') {
+    return [
+      {
+        path: ['etcd', 'fetchProxy'],
+        at: 'key',
+        message:
+          "etcd.fetchProxy is the proxy the hosts download through, which they do only with 'fetch: host'; add 'fetch: host' (each host downloads etcd.source), or remove fetchProxy (the controller downloads with its own environment's https_proxy)",
+      },
+    ];
+  }
+  if (typeof fetchProxy === 'string' && fetchProxy.includes('@')) {
+    // Not echoed: what precedes the @ is a password.
+    return [
+      {
+        path: ['etcd', 'fetchProxy'],
+        at: 'value',
+        message:
+          'etcd.fetchProxy is sent to every host, and a user or password in it would go with it; give the proxy as scheme, host and port only (e.g. http://proxy.internal:3128): one the hosts may use without credentials',
+      },
+    ];
+  }
   const hostFetch = fetch === 'host' ? hostFetchProblems(source) : [];
   if (hostFetch.length > 0) return hostFetch;
   if (sha256 !== undefined || typeof version !== 'string' || !ETCD_VERSION.test(version)) return [];

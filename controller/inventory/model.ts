@@ -91,6 +91,8 @@ export interface EtcdSpec {
    * each host's agent downloads the URL `source` itself and checks it against the expected sha256.
    */
   fetch: EtcdFetch;
+  /** fetch: host: the proxy the hosts download through (http(s)://host:port). */
+  fetchProxy?: string;
   /** Extra etcd flags for every member, without leading dashes (e.g. { 'enable-v2': true }). */
   flags: Record<string, FlagValue>;
 }

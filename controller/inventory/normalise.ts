@@ -94,6 +94,7 @@ export function normalise(
             : resolvePath(raw.etcd.source, baseDir),
       sha256: raw.etcd.sha256?.toLowerCase(),
       fetch: raw.etcd.fetch ?? 'controller',
+      ...(raw.etcd.fetchProxy === undefined ? {} : { fetchProxy: raw.etcd.fetchProxy }),
       // Without a prototype: a flag named like an Object property is only ever the inventory's own.
       flags: Object.assign(Object.create(null), raw.etcd.flags),
     },

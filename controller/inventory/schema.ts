@@ -93,6 +93,11 @@ export const inventorySchema = z.strictObject({
       .optional(),
     // Who downloads a URL source: the controller, which pushes it (default), or each host itself.
     fetch: z.enum(['controller', 'host']).optional(),
+    // The proxy the hosts download through (fetch: host): scheme, host and port, no credentials.
+    fetchProxy: z
+      .string()
+      .regex(/^https?:\/\/[^\s/?#]+\/?$/i)
+      .optional(),
     flags: z.record(z.string(), flagValue).optional(),
     dataDir: dataDir.optional(),
   }),
@@ -129,7 +134,7 @@ const HINTS: Record<string, string> = {
   'cluster.clientSources': `a list of 1 to ${MAX_CLIENT_SOURCES} networks that may connect to the client port when TLS is on (default: anywhere), e.g. [10.0.0.0/8, "fd00::/64"]`,
   'cluster.clientSources.*':
     'an IPv4 or IPv6 network in CIDR notation (e.g. 10.0.0.0/8 or fd00::/64) or one address (e.g. 192.168.100.7)',
-  etcd: 'a map with version (and optionally source, sha256, fetch, flags, dataDir)',
+  etcd: 'a map with version (and optionally source, sha256, fetch, fetchProxy, flags, dataDir)',
   'etcd.version':
     'an etcd release version like 3.5.17 (three numbers; quote it if YAML reads it as a number)',
   'etcd.source':
@@ -137,6 +142,8 @@ const HINTS: Record<string, string> = {
   'etcd.sha256': "the tarball's sha256 checksum as 64 hexadecimal digits",
   'etcd.fetch':
     'one of controller (default: the controller downloads a URL source and pushes it to every host, for hosts without internet) or host (each host downloads etcd.source itself and checks its sha256; for hosts that reach the URL)',
+  'etcd.fetchProxy':
+    'the proxy each host downloads etcd.source through with etcd.fetch: host, as scheme, host and port (e.g. http://proxy.internal:3128), without a user or password (it is sent to every host)',
   'etcd.flags': 'a map of extra etcd flags without leading dashes (e.g. enable-v2: true)',
   'etcd.flags.*': 'a one-line string without control characters, a number or a boolean',
   'etcd.dataDir': DATA_DIR,

@@ -17,6 +17,8 @@ export interface HostFetch {
   fileName: string;
   /** The inventory names an http:// URL (an internal mirror): the agent may use plain http. */
   allowHttp: boolean;
+  /** etcd.fetchProxy: the proxy the hosts download through. */
+  proxy?: string;
 }
 
 /** The download each host makes itself, or undefined when the controller pushes the tarball (the default). */
@@ -33,6 +35,7 @@ export function hostFetchOf(spec: EtcdSpec): HostFetch | undefined {
     sha256: expected.sha256,
     fileName: posix.basename(url.pathname) || `etcd-v${spec.version}.tar.gz`,
     allowHttp: url.protocol === 'http:',
+    ...(spec.fetchProxy === undefined ? {} : { proxy: spec.fetchProxy }),
   };
 }
 
@@ -58,6 +61,7 @@ export async function fetchOnHost(ch: HostChannel, f: HostFetch): Promise<HostFe
         tarball: hostFetchPath(f),
         sha256: f.sha256,
         ...(f.allowHttp ? { allowHttp: true } : {}),
+        ...(f.proxy === undefined ? {} : { proxy: f.proxy }),
       },
       // The agent gives up after 15 minutes itself.
       { step: 'fetch etcd tarball', timeoutMs: 16 * 60_000 },
@@ -77,7 +81,7 @@ export async function fetchOnHost(ch: HostChannel, f: HostFetch): Promise<HostFe
         cause: err,
         fix: sha
           ? 'check etcd.source and etcd.sha256 in the inventory (a mirror serving other bytes?)'
-          : `check that ${ch.spec.name} reaches ${f.url} (DNS, proxy, firewall, the mirror's certificate), or remove 'fetch: host' to push the tarball from here`,
+          : `check that ${ch.spec.name} reaches ${f.url}${f.proxy ? ` through the proxy ${f.proxy}` : ''} (DNS, proxy, firewall, the mirror's certificate: the host's own trust store counts), or remove 'fetch: host' to push the tarball from here`,
       },
     );
   }

@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { officialEtcdSha256 } from '../../../../controller/artifacts/etcd-release.ts';
-import { remoteTarballPath, resolveEtcdTarball } from '../../../../controller/artifacts/etcd-tarball.ts';
+import {
+  proxyDispatcher,
+  remoteTarballPath,
+  resolveEtcdTarball,
+} from '../../../../controller/artifacts/etcd-tarball.ts';
 import { describeCause, InputError, type TskvError } from '../../../../controller/errors.ts';
 import type { EtcdSpec } from '../../../../controller/inventory/model.ts';
 import { likelyCause } from '../../../../controller/plays/host-etcd.ts';
@@ -283,6 +287,29 @@ describe('resolveEtcdTarball: downloads', () => {
       assert.deepEqual([readFileSync(a.path), readFileSync(b.path)], [BYTES, OTHER]);
     }
     assert.equal(seen.length, count + 2, 'each downloaded once');
+  });
+
+  test("the operator's http_proxy is used for the download (as curl and apt do); none set: direct", async () => {
+    const proxied: string[] = [];
+    const proxy = createServer((req, res) => {
+      proxied.push(req.url ?? '');
+      res.end(BYTES);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const saved = process.env.http_proxy;
+    process.env.http_proxy = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const url = `http://mirror.invalid/${NAME}`;
+      const got = await resolveEtcdTarball(spec(url, SHA), cache());
+      assert.equal(got.sha256, SHA);
+      assert.deepEqual(proxied, [url]);
+    } finally {
+      if (saved === undefined) delete process.env.http_proxy;
+      else process.env.http_proxy = saved;
+      proxy.close();
+    }
+    assert.equal(proxyDispatcher({}), undefined);
+    assert.ok(proxyDispatcher({ HTTPS_PROXY: 'http://p:3128' }));
   });
 
   test('an HTTP error names the URL', async () => {

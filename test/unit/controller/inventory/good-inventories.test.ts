@@ -215,6 +215,12 @@ tls:
     );
     assert.equal(mirror.etcd.source, 'http://10.0.0.9:8080/e.tar.gz');
     assert.equal(mirror.etcd.fetch, 'host');
+    assert.equal(mirror.etcd.fetchProxy, undefined);
+    const proxied = parseInventory(
+      doc('version: 3.6.4, fetch: host, fetchProxy: "http://proxy.internal:3128"'),
+      'p.yaml',
+    );
+    assert.equal(proxied.etcd.fetchProxy, 'http://proxy.internal:3128');
   });
 
   test('a download needs a checksum only where the table has none; a local tarball needs neither', () => {

@@ -109,6 +109,14 @@ test('etcd.fetch: host: the hosts download the tarball themselves, the controlle
   assert.equal(typeof state === 'object' && state.fetched?.bytes, 7);
 });
 
+test('etcd.fetchProxy: each host is asked to download through it', async () => {
+  const f = hostFetchOf(spec({ fetchProxy: 'http://proxy.internal:3128' }))!;
+  assert.equal(f.proxy, 'http://proxy.internal:3128');
+  const a = fetchingHost('a', () => ({ changed: true, actions: [], fetched: true, bytes: 7, ms: 3 }));
+  await prefetchEtcd([a.ch], '3.4.23', f).get('a');
+  assert.equal((a.calls[0] as { proxy?: string }).proxy, 'http://proxy.internal:3128');
+});
+
 test('before any change, a host whose prefetch failed fetches again; a failure names host, step, URL and cause', async () => {
   const f = hostFetchOf(spec({}))!;
   let fail = true;
