@@ -6,8 +6,9 @@
  */
 import { etcdVersionDir } from '../../agent/api/index.ts';
 import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
-import { fileBytes } from '../artifacts/file-bytes.ts';
+import { leaseFileBytes } from '../artifacts/file-bytes.ts';
 import { shellQuote } from '../render/shell-quote.ts';
+import { TransferMeter } from '../run/transfer.ts';
 import { fetchOnHost, type HostFetch, type HostFetched } from './etcd-host-fetch.ts';
 import type { HostChannel } from './session.ts';
 
@@ -51,11 +52,19 @@ export async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Prom
   const form = artifact.zstd && /^zstd$/m.test(have.stdout) ? artifact.zstd : artifact;
   const remote = remoteTarballPath(form);
   if (have.stdout.split('\n').includes(`${form.sha256}  ${remote}`)) return { pushed: false, form };
-  await ch.conn.upload(await fileBytes(form.path), remote, {
-    sha256: form.sha256,
-    mode: 0o644,
-    step: 'upload etcd tarball',
-  });
+  const lease = await leaseFileBytes(form.path);
+  try {
+    const meter =
+      ch.onTransfer && new TransferMeter(ch.spec.name, 'etcd tarball', lease.bytes.length, ch.onTransfer);
+    await ch.conn.upload(lease.bytes, remote, {
+      sha256: form.sha256,
+      mode: 0o644,
+      step: 'upload etcd tarball',
+      ...(meter ? { meter } : {}),
+    });
+  } finally {
+    lease.release();
+  }
   return { pushed: true, form };
 }
 
