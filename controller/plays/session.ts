@@ -5,6 +5,7 @@ import type { AgentClient } from '../agent-client/client.ts';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { type CheckResult, failedCheck } from '../ops/checks.ts';
+import { forks } from '../run/forks.ts';
 import { type HeldLock, lockCluster } from '../run/lock.ts';
 import { forEachHost, type ProgressMode } from '../run/progress.ts';
 import { type TransferListener, TransferLog } from '../run/transfer.ts';
@@ -77,6 +78,7 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
       } satisfies HostChannel;
     },
     mode,
+    forks(),
   );
   const hosts = new Map<string, HostChannel>();
   const unreachable: CheckResult[] = [];
