@@ -83,7 +83,8 @@ export class TransferMeter {
   readonly total: number;
   readonly #listener: TransferListener;
   readonly #now: () => number;
-  readonly #start: number;
+  /** When the first byte moved (set by the first add: opening a channel is not the transfer). */
+  #start: number | undefined;
   #bytes = 0;
   #lastShown = Number.NEGATIVE_INFINITY;
   #record: TransferRecord | undefined;
@@ -100,7 +101,6 @@ export class TransferMeter {
     this.total = total;
     this.#listener = listener;
     this.#now = options.now ?? (() => performance.now());
-    this.#start = this.#now();
   }
 
   get bytes(): number {
@@ -108,14 +108,16 @@ export class TransferMeter {
   }
 
   #update(done: boolean): TransferUpdate {
-    const seconds = (this.#now() - this.#start) / 1000;
+    const now = this.#now();
+    const seconds = (now - (this.#start ?? now)) / 1000;
     return { host: this.host, what: this.what, bytes: this.#bytes, total: this.total, seconds, done };
   }
 
   add(n: number): void {
     if (this.#record) return;
-    this.#bytes += n;
     const t = this.#now();
+    this.#start ??= t;
+    this.#bytes += n;
     if (t - this.#start < SHOW_AFTER_MS || t - this.#lastShown < REDRAW_MS) return;
     this.#lastShown = t;
     this.#listener(this.#update(false));

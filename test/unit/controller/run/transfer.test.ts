@@ -51,6 +51,8 @@ describe('transfer progress', () => {
 
   test('the meter says nothing in the first second, then at most 4 times a second, and always its end', () => {
     const { meter, updates, at } = meterAt(10_000_000);
+    at(0);
+    meter.add(0); // the first bytes start its clock
     at(500);
     meter.add(1_000_000);
     assert.equal(updates.length, 0, 'a short transfer shows only its end');
@@ -83,6 +85,11 @@ describe('transfer progress', () => {
       bytesPerSecond: 1_250_000,
     });
     assert.equal(updates.at(-1)?.done, true);
+    const late = meterAt(1000);
+    late.at(5000); // a meter made before its channel was open: its clock starts with the first bytes
+    late.meter.add(1000);
+    late.at(5500);
+    assert.equal(late.meter.end().seconds, 0.5);
     assert.equal(meter.end(), record, 'a second end changes nothing');
     meter.add(5);
     assert.equal(updates.length, 3, 'nothing counts after the end');
@@ -126,6 +133,7 @@ describe('transfer progress', () => {
           now: () => now,
         },
       );
+      meter.add(0);
       now = 1000;
       meter.add(2_000_000);
       now = 2000;
