@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
 import { countIncomingAsAlive } from '../../../../controller/connect/keepalive.ts';
 
-const INTERVAL_MS = 100;
+const INTERVAL_MS = 200;
 const COUNT_MAX = 3;
-const FLOWING_MS = 1500;
+const FLOWING_MS = 2000;
 const CHUNK_EVERY_MS = 40;
 
 describe('keepalive: bytes from the host count as replies', () => {
