@@ -5,6 +5,7 @@ import { enableCompileCache } from 'node:module';
 import { COMMANDS, type CommandName, HIDDEN } from './commands/names.ts';
 import type { Command } from './commands/types.ts';
 import { EXIT_BAD_INPUT, exitCodeOf, formatError } from './errors.ts';
+import { FORKS_USAGE, setForks, takeForks } from './run/forks.ts';
 
 function isCommand(name: string | undefined): name is CommandName {
   return (
@@ -36,12 +37,23 @@ async function help(): Promise<string> {
     const cmd = await load(name);
     if (cmd) lines.push(`  ${name.padEnd(10)} ${cmd.summary}`);
   }
-  lines.push('', "Run 'tskv <command> --help' for a command's options.");
+  lines.push(
+    '',
+    'options of every command (before or after its name):',
+    `  ${FORKS_USAGE}`,
+    "  --version     tskv's version, the agent build and the Node version (also: tskv version)",
+    '',
+    "Run 'tskv <command> --help' for a command's options.",
+  );
   return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // The completion helper's words are the user's line, not options to it.
+  const global = argv[0] === '__complete' ? { argv, forks: undefined } : takeForks(argv);
+  setForks(global.forks);
+  const [first, ...rest] = global.argv;
+  const name = first === '--version' || first === '-V' ? 'version' : first;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${await help()}\n`);
     return name === undefined ? EXIT_BAD_INPUT : 0;

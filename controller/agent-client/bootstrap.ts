@@ -15,7 +15,7 @@
  */
 
 import { join } from 'node:path';
-import { type Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import {
   AGENT_API_VERSION,
   AGENT_INSTALL_DIR,
@@ -23,10 +23,11 @@ import {
   type AgentManifest,
   TSKV_RUN_DIR,
 } from '../../agent/api/index.ts';
-import { fileBytes } from '../artifacts/file-bytes.ts';
+import { leaseFileBytes } from '../artifacts/file-bytes.ts';
 import type { HostConnection } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
 import { shellQuote } from '../render/shell-quote.ts';
+import { chunked, type TransferListener, TransferMeter } from '../run/transfer.ts';
 import { AgentClient } from './client.ts';
 import { DEFAULT_AGENT_DIST, loadAgentBuild } from './manifest.ts';
 import { idleTimeoutSeconds, type ResidentPaths, reachResident, residentPaths } from './resident.ts';
@@ -48,6 +49,8 @@ export interface EnsureAgentOptions {
   readyTimeoutMs?: number;
   /** How long a started agent waits without a connection before it exits. Default: idleTimeoutSeconds(). */
   idleTimeoutS?: number;
+  /** Told how each file of the agent moves to the host (run/transfer.ts). */
+  onTransfer?: TransferListener;
 }
 
 export interface AgentHandle {
@@ -82,13 +85,18 @@ async function openPayload(
   file: AgentFile,
   distDir: string,
   hasZstd: boolean,
+  onTransfer: TransferListener | undefined,
 ): Promise<AgentPayload | TskvError> {
   const packed = hasZstd ? file.compressed : file.fallback;
   const source = join(distDir, packed.file);
   try {
-    // Read once for all hosts. Never more than the manifest's size: the host reads exactly that many bytes.
-    const data = Readable.from([(await fileBytes(source)).subarray(0, packed.size)], { objectMode: false });
-    return { kind, encoding: packed.encoding, size: packed.size, data, source };
+    // Read once for all hosts, held until this host's copy has gone. Never more than the
+    // manifest's size: the host reads exactly that many bytes.
+    const lease = await leaseFileBytes(source);
+    const data = chunked(lease.bytes.subarray(0, packed.size));
+    data.once('close', () => lease.release());
+    const meter = onTransfer && new TransferMeter(host, `agent ${kind}`, packed.size, onTransfer);
+    return { kind, encoding: packed.encoding, size: packed.size, data, source, ...(meter ? { meter } : {}) };
   } catch (err) {
     return new TskvError(
       'E_AGENT_NOT_BUILT',
@@ -123,6 +131,7 @@ interface StartRequest {
   resident: ResidentPaths;
   idleTimeoutS: number;
   readyTimeoutMs: number;
+  onTransfer: TransferListener | undefined;
 }
 
 interface Sent {
@@ -148,8 +157,16 @@ async function startOrInstall(
   if (!('missing' in found)) return { start: found, sent: NOTHING_SENT };
   const payloads: AgentPayload[] = [];
   for (const kind of AGENT_FILE_KINDS.filter((k) => found[k])) {
-    const payload = await openPayload(conn.host, kind, manifest[kind], request.distDir, found.hasZstd);
+    const payload = await openPayload(
+      conn.host,
+      kind,
+      manifest[kind],
+      request.distDir,
+      found.hasZstd,
+      request.onTransfer,
+    );
     if (payload instanceof TskvError) {
+      for (const opened of payloads) opened.data.destroy();
       await found.skip();
       throw payload;
     }
@@ -221,6 +238,7 @@ export async function ensureAgent(conn: HostConnection, options: EnsureAgentOpti
     resident,
     idleTimeoutS: options.idleTimeoutS ?? idleTimeoutSeconds(),
     readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+    onTransfer: options.onTransfer,
   };
   let sentBytes = 0;
   const sentFiles: AgentFileKind[] = [];

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { HostConnection, RemoteProcess } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
+import type { TransferMeter } from '../run/transfer.ts';
 import { ChannelLines, type LineOutcome } from './channel-lines.ts';
 import {
   type AgentFileKind,
@@ -25,6 +26,8 @@ export interface AgentPayload {
   data: Readable;
   /** Where the bytes come from, for messages. */
   source: string;
+  /** Counts the bytes as the channel takes them. */
+  meter?: TransferMeter;
 }
 
 /** A file of the build was not there: the start script waits for it on the same channel. */
@@ -241,11 +244,14 @@ class AgentChannel {
       };
       data.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
+        payload.meter?.add(chunk.length);
       });
       data.on('error', (err) => stopSending(new Error(`reading ${payload.source} failed: ${err.message}`)));
       data.on('end', () => {
-        if (bytes === size) resolve();
-        else
+        if (bytes === size) {
+          payload.meter?.end();
+          resolve();
+        } else
           stopSending(
             new Error(`reading ${payload.source} failed: it has ${bytes} bytes, ${size} were announced`),
           );

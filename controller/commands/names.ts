@@ -17,7 +17,14 @@ export const COMMANDS = [
   'import',
   'ssh',
   'completion',
+  'version',
 ] as const;
+
+/** Options of every command, before or after its name (run/forks.ts), with their placeholders. */
+export const GLOBAL_FLAGS: ReadonlyMap<string, string | undefined> = new Map([['--forks', 'N']]);
+
+/** What `tskv` alone takes besides a command. */
+export const TOP_FLAGS = ['--version', '--help', '--forks'] as const;
 
 /** `tskv __complete CWORD WORDS...`: the shell completion scripts' helper. */
 export const HIDDEN = ['__complete'] as const;

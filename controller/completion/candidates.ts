@@ -4,6 +4,8 @@
  * HOST/NAME the inventory's hosts, FILE/PATH/DIR any file.
  */
 
+import { GLOBAL_FLAGS, TOP_FLAGS } from '../commands/names.ts';
+
 export interface CommandUsage {
   name: string;
   usage: string;
@@ -69,10 +71,11 @@ export function candidates(
 ): string[] {
   const current = words[cword] ?? '';
   const keep = (list: string[]) => [...new Set(list)].filter((c) => c.startsWith(current));
-  if (cword <= 1) return keep(commands.map((c) => c.name));
+  if (cword <= 1) return keep(current.startsWith('-') ? [...TOP_FLAGS] : commands.map((c) => c.name));
   const cmd = commands.find((c) => c.name === words[1]);
   if (!cmd) return [];
   const { forms, flags } = shape(cmd.usage, cmd.name);
+  for (const [flag, placeholder] of GLOBAL_FLAGS) if (!flags.has(flag)) flags.set(flag, placeholder);
   const positionals: string[] = [];
   for (let i = 2; i < cword; i++) {
     const w = words[i]!;

@@ -11,6 +11,7 @@ import type { SshTarget } from '../inventory/model.ts';
 import { resolveAuth } from './auth.ts';
 import { preferredHostKeyAlgorithms } from './host-key.ts';
 import { type HostKeyRecorded, readKnownHosts, verifyHostKey } from './host-key-check.ts';
+import { countIncomingAsAlive } from './keepalive.ts';
 import { knownKeyTypes } from './known-hosts.ts';
 import { type ProxyChannel, spawnProxyCommand } from './proxy-command.ts';
 import { hostKeyEntry, sshTarget } from './target.ts';
@@ -102,12 +103,13 @@ export async function openSession(
   const client = new ssh2.Client();
   let hostKeyError: TskvError | undefined;
 
+  const keepaliveInterval = options.keepaliveIntervalMs ?? ssh.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS;
   const config: ConnectConfig = {
     host: address,
     port: ssh.port,
     username: ssh.user,
     readyTimeout: ssh.connectTimeoutMs,
-    keepaliveInterval: options.keepaliveIntervalMs ?? ssh.keepaliveIntervalMs ?? KEEPALIVE_INTERVAL_MS,
+    keepaliveInterval,
     keepaliveCountMax: KEEPALIVE_COUNT_MAX,
     algorithms: { serverHostKey: preferredHostKeyAlgorithms(known) as ServerHostKeyAlgorithm[] },
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
@@ -159,6 +161,8 @@ export async function openSession(
     const onClose = (): void => onError(new Error('the connection closed before the SSH session was ready'));
     const onReady = (): void => {
       cleanup();
+      // A ping's reply can wait behind an upload on a slow link: bytes from the host count too.
+      countIncomingAsAlive(client, keepaliveInterval);
       resolve();
     };
     const cleanup = (): void => {

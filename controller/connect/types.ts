@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { TransferMeter } from '../run/transfer.ts';
 import type { StopSignal } from './remote-kill.ts';
 
 export interface ExecOptions {
@@ -42,6 +43,8 @@ export interface UploadOptions {
   /** Expected sha256 (hex) of the bytes; computed when omitted. The file is verified on the host before rename. */
   sha256?: string;
   step?: string;
+  /** Counts the bytes as the channel takes them, and ends once the host has them all. */
+  meter?: TransferMeter;
 }
 
 /** One SSH connection to one host, reused for everything in a run. */

@@ -10,6 +10,7 @@ import { posix } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { TskvError } from '../errors.ts';
 import { shellQuote } from '../render/shell-quote.ts';
+import { chunked } from '../run/transfer.ts';
 import type { ExecResult, UploadOptions } from './types.ts';
 
 export interface CommandRunner {
@@ -64,6 +65,14 @@ export async function uploadFile(
     (data as Readable).on('error', (err) => hashing.destroy(err));
     input = (data as Readable).pipe(hashing);
   }
+  const { meter } = options;
+  if (meter) {
+    // In views, so that the meter follows the channel's window rather than seeing it all at once.
+    const source = Buffer.isBuffer(input) ? chunked(input) : input;
+    const counting = meter.counter();
+    source.on('error', (err) => counting.destroy(err));
+    input = source.pipe(counting);
+  }
   const fail = async (message: string, stderr = ''): Promise<never> => {
     await conn.run(`rm -f ${shellQuote(tmp)}`, { step }).catch(() => undefined);
     const detail = stderr.trim() ? `: ${stderr.trim()}` : '';
@@ -77,6 +86,7 @@ export async function uploadFile(
     { stdin: input, step },
   );
   if (write.code !== 0) await fail(`writing ${tmp} failed (exit code ${write.code})`, write.stderr);
+  meter?.end();
   const [hashLine = '', sizeLine = ''] = write.stdout.trim().split('\n');
   const written = hashLine.split(/\s+/)[0] ?? '';
   // A stream is hashed as it is sent; a Buffer (the same one for every host) once.

@@ -22,6 +22,7 @@ import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
 import { Journal } from '../run/journal.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
+import type { TransferRecord } from '../run/transfer.ts';
 import { type Gathered, gatherDeploy, tlsWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
@@ -72,6 +73,8 @@ export interface DeployResult {
   /** Members removed from the cluster whose hosts could not be reached to retire them. */
   notCleaned: string[];
   verify: VerifyReport | undefined;
+  /** Every file pushed to a host (the agent, the etcd tarball): bytes, seconds, rate. */
+  transfers: TransferRecord[];
   error: ErrorDocument | undefined;
 }
 
@@ -305,6 +308,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     restarted: [],
     notCleaned: [],
     verify: undefined,
+    transfers: session.transfers.records,
     error: undefined,
   };
   const live = new LiveCluster(session);

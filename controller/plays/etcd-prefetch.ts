@@ -6,8 +6,10 @@
  */
 import { etcdVersionDir } from '../../agent/api/index.ts';
 import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
-import { fileBytes } from '../artifacts/file-bytes.ts';
+import { leaseFileBytes } from '../artifacts/file-bytes.ts';
 import { shellQuote } from '../render/shell-quote.ts';
+import { eachBounded, forks } from '../run/forks.ts';
+import { TransferMeter } from '../run/transfer.ts';
 import { fetchOnHost, type HostFetch, type HostFetched } from './etcd-host-fetch.ts';
 import type { HostChannel } from './session.ts';
 
@@ -51,11 +53,19 @@ export async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Prom
   const form = artifact.zstd && /^zstd$/m.test(have.stdout) ? artifact.zstd : artifact;
   const remote = remoteTarballPath(form);
   if (have.stdout.split('\n').includes(`${form.sha256}  ${remote}`)) return { pushed: false, form };
-  await ch.conn.upload(await fileBytes(form.path), remote, {
-    sha256: form.sha256,
-    mode: 0o644,
-    step: 'upload etcd tarball',
-  });
+  const lease = await leaseFileBytes(form.path);
+  try {
+    const meter =
+      ch.onTransfer && new TransferMeter(ch.spec.name, 'etcd tarball', lease.bytes.length, ch.onTransfer);
+    await ch.conn.upload(lease.bytes, remote, {
+      sha256: form.sha256,
+      mode: 0o644,
+      step: 'upload etcd tarball',
+      ...(meter ? { meter } : {}),
+    });
+  } finally {
+    lease.release();
+  }
   return { pushed: true, form };
 }
 
@@ -75,7 +85,7 @@ async function prefetchOne(ch: HostChannel, version: string, source: TarballSour
 }
 
 /**
- * Starts the push (or the hosts' own downloads) on every host; each promise settles to the host's
+ * Starts the push (or the hosts' own downloads) on every host (at most --forks at once); each promise settles to the host's
  * state, or undefined when it failed (the install step then tries again and reports).
  */
 export function prefetchEtcd(
@@ -83,9 +93,12 @@ export function prefetchEtcd(
   version: string,
   source: TarballSource,
 ): Map<string, Promise<TarballState | undefined>> {
-  return new Map(
-    [...hosts].map((ch) => [ch.spec.name, prefetchOne(ch, version, source).catch(() => undefined)]),
+  const channels = [...hosts];
+  // At most --forks hosts at once, like connecting: the link is shared, each push only goes slower.
+  const pushes = eachBounded(channels, forks(), (ch) =>
+    prefetchOne(ch, version, source).catch(() => undefined),
   );
+  return new Map(channels.map((ch, i) => [ch.spec.name, pushes[i]!]));
 }
 
 /**

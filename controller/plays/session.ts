@@ -5,8 +5,10 @@ import type { AgentClient } from '../agent-client/client.ts';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { type CheckResult, failedCheck } from '../ops/checks.ts';
+import { forks } from '../run/forks.ts';
 import { type HeldLock, lockCluster } from '../run/lock.ts';
 import { forEachHost, type ProgressMode } from '../run/progress.ts';
+import { type TransferListener, TransferLog } from '../run/transfer.ts';
 
 export interface HostChannel {
   spec: HostSpec;
@@ -16,6 +18,8 @@ export interface HostChannel {
   agentUploaded: boolean;
   /** An agent process was started in this run (false: the host's resident agent answered). */
   agentStarted: boolean;
+  /** Told how a file pushed to this host outside a progress group moves (the etcd tarball). */
+  onTransfer?: TransferListener;
 }
 
 export interface Session {
@@ -25,6 +29,8 @@ export interface Session {
   hosts: Map<string, HostChannel>;
   /** Hosts that could not be reached, as preflight results (check "ssh" or "agent"). */
   unreachable: CheckResult[];
+  /** Every file this run pushed to a host: what, bytes, seconds, rate. */
+  transfers: TransferLog;
   /** The cluster lock on every connected host, for `command` (see run/lock.ts). */
   lock(command: string, breakLock: boolean): Promise<HeldLock>;
   /**
@@ -38,6 +44,13 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
   const pool = new ConnectionPool();
   const handles: AgentHandle[] = [];
   const specs = new Map(inventory.hosts.map((h) => [h.name, h]));
+  const transfers = new TransferLog(mode === 'tty');
+  // Outside a progress group (the tarball pushed while preflight runs) only the end is shown, and
+  // only on plain output: a line would break the live view on a TTY, where JSON has it all the same.
+  const background = (host: string) =>
+    transfers.listener((line) => {
+      if (mode === 'plain') process.stderr.write(`${host}: ${line}\n`);
+    }, false);
   const outcomes = await forEachHost(
     'connect and start agents',
     inventory.hosts.map((h) => h.name),
@@ -46,7 +59,10 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
       report('ssh');
       const conn = await pool.get(spec);
       report('agent');
-      const handle = await ensureAgent(conn, { sshUser: spec.ssh.user });
+      const handle = await ensureAgent(conn, {
+        sshUser: spec.ssh.user,
+        onTransfer: transfers.listener(report),
+      });
       handles.push(handle);
       const sent = `${handle.sentFiles.join(' + ')}, ${(handle.sentBytes / 1e6).toFixed(1)} MB`;
       report(
@@ -58,9 +74,11 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
         agent: handle.client,
         agentUploaded: handle.uploaded,
         agentStarted: handle.started,
+        onTransfer: background(name),
       } satisfies HostChannel;
     },
     mode,
+    forks(),
   );
   const hosts = new Map<string, HostChannel>();
   const unreachable: CheckResult[] = [];
@@ -73,6 +91,7 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     mode,
     hosts,
     unreachable,
+    transfers,
     async lock(command, breakLock) {
       const held = await lockCluster(
         [...hosts.values()].map((ch) => ({ name: ch.spec.name, agent: ch.agent })),

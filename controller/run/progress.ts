@@ -64,14 +64,15 @@ export async function runGroup(
 }
 
 /**
- * Runs `work` for every host at once, as one group. A failing host never stops the others; every
- * host's outcome comes back, in the order given.
+ * Runs `work` for every host, as one group: at once, or at most `limit` at a time (the others shown
+ * pending). A failing host never stops the others; every host's outcome comes back, in the order given.
  */
 export async function forEachHost<T>(
   title: string,
   hosts: string[],
   work: (host: string, progress: Progress) => Promise<T>,
   mode: ProgressMode,
+  limit = hosts.length,
 ): Promise<Map<string, HostOutcome<T>>> {
   const outcomes = new Map<string, HostOutcome<T>>();
   await runGroup(
@@ -88,7 +89,7 @@ export async function forEachHost<T>(
         }
       },
     })),
-    hosts.length,
+    Math.max(1, limit),
   );
   return new Map(hosts.map((h) => [h, outcomes.get(h) ?? { ok: false, error: new Error('not run') }]));
 }
