@@ -3,7 +3,7 @@
  * without an init (tskv's supervisor), deploy-faults-systemd.test.ts on systemd hosts, side by side.
  * Only the faults where the service manager matters (a member that fails to start, a power cycle)
  * run on both kinds; the others (SSH cut off, a failed preflight, a skewed clock) are the same on
- * either and run once, on systemd hosts, as real hosts are.
+ * either and run once, on systemd hosts, as real hosts are, in turn on one fresh lab.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,7 +1,8 @@
 /**
  * deploy killed at every step boundary (and in the middle of its longest step), each kill of the
- * re-run of the run killed before it, then re-run: a fresh bootstrap and a rolling restart under a writer. The re-run converges, the cluster is whole
- * and healthy, no acknowledged write is lost, and a rolling restart never has two members out.
+ * re-run of the run killed before it, then re-run: a fresh bootstrap and a rolling restart under
+ * a writer. The re-run converges, the cluster is whole and healthy, no acknowledged write is lost,
+ * and a rolling restart never has two members out.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

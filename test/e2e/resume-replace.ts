@@ -1,8 +1,9 @@
 /**
  * replace through a learner, killed at every step boundary and while the learner catches up (each
- * kill of the re-run of the run killed before it), then re-run: it resumes and finishes, under a writer, with no acknowledged write lost. With OLD
- * leading and gone from the inventory, at the boundaries where leadership matters. And a resumed
- * run whose new member cannot start rolls back instead of leaving a learner behind.
+ * kill of the re-run of the run killed before it), then re-run: it resumes and finishes, under a
+ * writer, with no acknowledged write lost. With OLD leading and gone from the inventory, at the
+ * boundaries where leadership matters. And a resumed run whose new member cannot start rolls back
+ * instead of leaving a learner behind.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
