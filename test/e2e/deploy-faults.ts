@@ -3,7 +3,7 @@
  * without an init (tskv's supervisor), deploy-faults-systemd.test.ts on systemd hosts, side by side.
  * Only the faults where the service manager matters (a member that fails to start, a power cycle)
  * run on both kinds; the others (SSH cut off, a failed preflight, a skewed clock) are the same on
- * either and run once, on systemd hosts, as real hosts are.
+ * either and run once, on systemd hosts, as real hosts are, in turn on one fresh lab.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -86,33 +86,18 @@ export function describeDeployFaults(init: LabInit): void {
       assert.equal(fixed.doc.plan?.mode.kind, 'existing');
     });
 
-    test('a host cut off mid-deploy: the failure names it; back online, a re-run converges', {
+    // Three faults of a first deploy on one fresh lab, in turn: a failed preflight, a clock that
+    // cannot be set, then (its skew allowed) a host cut off as the members start.
+    test("a failed preflight changes nothing, the etcd tarball pushed meanwhile waits in tskv's cache; a skewed clock that cannot be set: a clear error naming host and offset, nothing changed; with --allow-skew, a host cut off mid-deploy: the failure names it; back online, a re-run converges without sending the tarball again", {
       skip: onceOnly,
     }, async () => {
       lab = await freshLab();
-      const docker = lab.host('docker');
-      // After install and configuration, as the members start: every sshd on docker dies.
-      const cutOff = `exec:nsenter -t ${docker.pid} -m -p -- pkill -x sshd`;
-      const cut = await deploy(lab.inventoryPath, [], { seams: ['--before', 'start@h102', '--do', cutOff] });
-      assert.equal(cut.result.code, 1, cut.result.stdout);
-      assert.equal(cut.doc.error?.host, 'docker', JSON.stringify(cut.doc.error));
-      await assertHealthy(lab, ['h102', 'h104']);
+      const untouched = async (why: string) => {
+        for (const h of lab.hosts)
+          assert.equal((await h.exec('test -e /usr/local/bin/etcd')).code, 1, `${h.name} untouched (${why})`);
+      };
 
-      const unreachable = await deploy(lab.inventoryPath);
-      assert.equal(unreachable.result.code, 1);
-      assert.equal(unreachable.doc.error?.code, 'E_PREFLIGHT');
-      assert.match(unreachable.doc.error!.message, /preflight failed on docker; nothing was changed/);
-
-      await docker.startSshd();
-      const rerun = await deploy(lab.inventoryPath);
-      assertDeployed(rerun);
-      assert.deepEqual(rerun.doc.started, ['docker']);
-    });
-
-    test("a failed preflight changes nothing; the etcd tarball pushed meanwhile waits in tskv's cache for the next run", {
-      skip: onceOnly,
-    }, async () => {
-      lab = await freshLab();
+      // A failed preflight: nothing changes, but the tarball pushed while it ran stays.
       const stray = '/var/lib/etcd/h104.etcd/member/snap';
       await lab.host('h104').execOk(`mkdir -p ${stray}`);
       const refused = await deploy(lab.inventoryPath);
@@ -137,10 +122,67 @@ export function describeDeployFaults(init: LabInit): void {
         );
       }
       await lab.host('h104').execOk('rm -r /var/lib/etcd/h104.etcd');
-      const run = await deploy(lab.inventoryPath);
-      assertDeployed(run);
-      for (const actions of Object.values(run.doc.actions))
-        assert.ok(!actions.some((a) => a.startsWith('uploaded etcd-')), JSON.stringify(run.doc.actions));
+
+      await lab.skew('h104', 4.4);
+      try {
+        const skewed = await deploy(lab.inventoryPath);
+        assert.equal(skewed.result.code, 1, skewed.result.stdout);
+        const err = skewed.doc.error!;
+        assert.equal(err.code, 'E_CLOCK_SKEW', JSON.stringify(err));
+        assert.equal(err.host, 'h104');
+        assert.match(err.message, /clock is \+4\.\d{3}s ±\d\.\d{3}s off the controller/);
+        assert.match(err.fix ?? '', /--allow-skew/);
+        await untouched('a skewed clock');
+        // --step-clock asks the host to step its clock to the controller's: the lab's hosts may not set
+        // the clock (no CAP_SYS_TIME, by design), so the step is refused there and said so.
+        const stepped = await deploy(lab.inventoryPath, ['--step-clock']);
+        assert.equal(stepped.result.code, 1, stepped.result.stdout);
+        assert.equal(stepped.doc.error?.code, 'E_CLOCK_SKEW', JSON.stringify(stepped.doc.error));
+        assert.equal(stepped.doc.error?.host, 'h104');
+        assert.match(
+          stepped.doc.error!.message,
+          /could not be fixed: .*cannot set the clock on h104: operation not permitted \(no CAP_SYS_TIME\)/,
+        );
+        assert.deepEqual(stepped.doc.actions['h104'], [
+          'could not sync the clock: cannot set the clock on h104: operation not permitted (no CAP_SYS_TIME)',
+        ]);
+        await untouched('--step-clock refused');
+
+        // --allow-skew deploys; after install and configuration, as the members start: every sshd on docker dies.
+        const docker = lab.host('docker');
+        const cutOff = `exec:nsenter -t ${docker.pid} -m -p -- pkill -x sshd`;
+        const cut = await deploy(lab.inventoryPath, ['--allow-skew'], {
+          seams: ['--before', 'start@h102', '--do', cutOff],
+        });
+        assert.match(cut.result.stderr, /warning: h104: clock is \+4\.\d{3}s/);
+        assert.equal(cut.result.code, 1, cut.result.stdout);
+        assert.equal(cut.doc.error?.host, 'docker', JSON.stringify(cut.doc.error));
+        await assertHealthy(lab, ['h102', 'h104']);
+        // The tarball the failed preflight left in the hosts' cache is the one installed.
+        for (const h of lab.hosts) {
+          const actions = cut.doc.actions[h.name] ?? [];
+          assert.ok(
+            actions.some((a) => a.startsWith('install etcd ')),
+            `${h.name}: ${JSON.stringify(actions)}`,
+          );
+          assert.ok(
+            !actions.some((a) => a.startsWith('uploaded etcd-')),
+            `${h.name}: ${JSON.stringify(actions)}`,
+          );
+        }
+
+        const unreachable = await deploy(lab.inventoryPath, ['--allow-skew']);
+        assert.equal(unreachable.result.code, 1);
+        assert.equal(unreachable.doc.error?.code, 'E_PREFLIGHT');
+        assert.match(unreachable.doc.error!.message, /preflight failed on docker; nothing was changed/);
+
+        await docker.startSshd();
+        const rerun = await deploy(lab.inventoryPath, ['--allow-skew']);
+        assertDeployed(rerun);
+        assert.deepEqual(rerun.doc.started, ['docker']);
+      } finally {
+        await lab.skew('h104', 0);
+      }
     });
 
     // On systemd hosts the enabled unit brings the member back: systemd.test.ts.
@@ -157,44 +199,6 @@ export function describeDeployFaults(init: LabInit): void {
       const run = await deploy(lab.inventoryPath);
       assertDeployed(run);
       assert.deepEqual(run.doc.started, ['h104']);
-    });
-
-    test('a skewed clock that cannot be set: a clear error naming host and offset, nothing changed; --allow-skew deploys', {
-      skip: onceOnly,
-    }, async () => {
-      lab = await freshLab();
-      await lab.skew('h104', 4.4);
-      try {
-        const skewed = await deploy(lab.inventoryPath);
-        assert.equal(skewed.result.code, 1, skewed.result.stdout);
-        const err = skewed.doc.error!;
-        assert.equal(err.code, 'E_CLOCK_SKEW', JSON.stringify(err));
-        assert.equal(err.host, 'h104');
-        assert.match(err.message, /clock is \+4\.\d{3}s ±\d\.\d{3}s off the controller/);
-        assert.match(err.fix ?? '', /--allow-skew/);
-        for (const h of lab.hosts)
-          assert.equal((await h.exec('test -e /usr/local/bin/etcd')).code, 1, `${h.name} untouched`);
-        // --step-clock asks the host to step its clock to the controller's: the lab's hosts may not set
-        // the clock (no CAP_SYS_TIME, by design), so the step is refused there and said so.
-        const stepped = await deploy(lab.inventoryPath, ['--step-clock']);
-        assert.equal(stepped.result.code, 1, stepped.result.stdout);
-        assert.equal(stepped.doc.error?.code, 'E_CLOCK_SKEW', JSON.stringify(stepped.doc.error));
-        assert.equal(stepped.doc.error?.host, 'h104');
-        assert.match(
-          stepped.doc.error!.message,
-          /could not be fixed: .*cannot set the clock on h104: operation not permitted \(no CAP_SYS_TIME\)/,
-        );
-        assert.deepEqual(stepped.doc.actions['h104'], [
-          'could not sync the clock: cannot set the clock on h104: operation not permitted (no CAP_SYS_TIME)',
-        ]);
-        for (const h of lab.hosts)
-          assert.equal((await h.exec('test -e /usr/local/bin/etcd')).code, 1, `${h.name} untouched`);
-        const allowed = await deploy(lab.inventoryPath, ['--allow-skew']);
-        assertDeployed(allowed);
-        assert.match(allowed.result.stderr, /warning: h104: clock is \+4\.\d{3}s/);
-      } finally {
-        await lab.skew('h104', 0);
-      }
     });
   });
 }

@@ -1,14 +1,15 @@
 /**
- * deploy killed at every step boundary (and in the middle of its longest step), then re-run: a
- * fresh bootstrap and a rolling restart under a writer. The re-run converges, the cluster is whole
- * and healthy, no acknowledged write is lost, and a rolling restart never has two members out.
+ * deploy killed at every step boundary (and in the middle of its longest step), each kill of the
+ * re-run of the run killed before it, then re-run: a fresh bootstrap and a rolling restart under
+ * a writer. The re-run converges, the cluster is whole and healthy, no acknowledged write is lost,
+ * and a rolling restart never has two members out.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { assertDeployed, deploy } from './deploy-helpers.ts';
 import { type Live, openLive, SequentialWriter } from './replace-helpers.ts';
-import { ClusterMonitor, type KillPoint, killedAt, pointLabel } from './sweep.ts';
+import { ClusterMonitor, type KillPoint, killedInTurn } from './sweep.ts';
 
 const NAME = 'e2e-rdeploy';
 
@@ -16,8 +17,11 @@ describe('deploy resumes after the controller is killed at any step', {
   skip: labUnavailableReason() ?? false,
 }, () => {
   after(() => Lab.down(NAME));
+  /** The lab the bootstrap left deployed (the rolling restart's, when it ran). */
+  let deployed: Lab | undefined;
 
-  describe('a fresh bootstrap, killed before the hosts are prepared, between certificates and config, before the members start, and while they start', () => {
+  test('a fresh bootstrap, killed before the hosts are prepared, then between certificates and config, then before the members start, then while they start', async () => {
+    // Each kill is of the re-run of the run killed before it: one lab, one bootstrap.
     const points: KillPoint[] = [
       { before: '0' },
       // h104's certificates placed (tskv's default: TLS), its env file not yet written.
@@ -25,34 +29,33 @@ describe('deploy resumes after the controller is killed at any step', {
       { before: 'start@h102' },
       { mid: 'start@docker', line: 'waiting until healthy' },
     ];
-    // One test per point: each has the per-test deadline to itself (the sweep is long on a slow day).
-    for (const point of points) {
-      test(`killed ${pointLabel(point)}`, async () => {
-        const lab = await Lab.up({ name: NAME, fresh: true });
-        const dry = await deploy(lab.inventoryPath, ['--dry-run']);
-        assert.deepEqual(
-          dry.doc.plan!.steps.map((s) => `${s.kind}@${s.host}`),
-          ['h102', 'docker', 'h104']
-            .flatMap((h) => [`install@${h}`, `firewall@${h}`, `tls@${h}`, `config@${h}`])
-            .concat(['start@h102', 'start@docker', 'start@h104']),
-        );
-        await killedAt(['deploy', lab.inventoryPath, '--json'], point);
-        const rerun = await deploy(lab.inventoryPath);
-        assertDeployed(rerun);
-        assert.equal(rerun.doc.verify!.members.length, 3, pointLabel(point));
-        const again = await deploy(lab.inventoryPath);
-        assertDeployed(again);
-        assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged', pointLabel(point));
-      });
-    }
+    const lab = await Lab.up({ name: NAME, fresh: true });
+    const dry = await deploy(lab.inventoryPath, ['--dry-run']);
+    assert.deepEqual(
+      dry.doc.plan!.steps.map((s) => `${s.kind}@${s.host}`),
+      ['h102', 'docker', 'h104']
+        .flatMap((h) => [`install@${h}`, `firewall@${h}`, `tls@${h}`, `config@${h}`])
+        .concat(['start@h102', 'start@docker', 'start@h104']),
+    );
+    await killedInTurn(['deploy', lab.inventoryPath, '--json'], points);
+    const rerun = await deploy(lab.inventoryPath);
+    assertDeployed(rerun);
+    assert.equal(rerun.doc.verify!.members.length, 3);
+    const again = await deploy(lab.inventoryPath);
+    assertDeployed(again);
+    assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');
+    deployed = lab;
   });
 
   describe('a rolling restart under a writer', () => {
     let lab: Lab;
     let live: Live;
     before(async () => {
-      lab = await Lab.up({ name: NAME, fresh: true });
-      assertDeployed(await deploy(lab.inventoryPath));
+      if (deployed) lab = deployed;
+      else {
+        lab = await Lab.up({ name: NAME, fresh: true });
+        assertDeployed(await deploy(lab.inventoryPath));
+      }
       live = await openLive(lab.inventoryPath);
     });
     after(() => live?.close());
@@ -60,19 +63,36 @@ describe('deploy resumes after the controller is killed at any step', {
     // The automatic snapshot, then config and restart of each member in turn: every kind of
     // boundary once (before the snapshot, snapshot→config, config→restart, restart→next config,
     // and the last member's restart, after leadership moved), and once while a member restarts.
-    // The second member's config→restart and restart→config are the first one's again.
-    const points: KillPoint[] = [0, 1, 2, 3, 6].map((i) => ({ before: String(i) }));
-    points.push({ mid: '2', line: 'waiting until healthy' });
-    for (const [i, point] of points.entries()) {
-      test(`killed ${pointLabel(point)}: the re-run restarts the rest, one at a time, nothing lost`, async () => {
+    // The second member's config→restart and restart→config are the first one's again. Two changes,
+    // each killed at three of them in turn (each kill of the re-run of the run killed before it).
+    const chains: { at: number; mid?: true }[][] = [
+      [{ at: 0 }, { at: 1 }, { at: 2 }],
+      [{ at: 2, mid: true }, { at: 3 }, { at: 6 }],
+    ];
+    for (const [i, chain] of chains.entries()) {
+      const label = chain
+        .map(({ at, mid }) => `${mid ? 'in the middle of' : 'before'} ${at}`)
+        .join(', then ');
+      test(`killed ${label}: the re-run restarts the rest, one at a time, nothing lost`, async () => {
         const changed = lab.writeInventory(
           { etcd: { flags: { 'enable-v2': true, 'snapshot-count': 50_000 + i } } },
           `rolling-${i}.yaml`,
         );
+        // The steps by name: a re-run's plan leaves out what the killed runs did.
+        const plan = (await deploy(changed, ['--dry-run'])).doc.plan!.steps;
+        assert.deepEqual(
+          plan.map((s) => s.kind),
+          ['snapshot', 'config', 'restart', 'config', 'restart', 'config', 'restart'],
+        );
+        const points: KillPoint[] = chain.map(({ at, mid }) => {
+          const step = plan[at]!;
+          const name = step.host ? `${step.kind}@${step.host}` : step.kind;
+          return mid ? { mid: name, line: 'waiting until healthy' } : { before: name };
+        });
         const monitor = await ClusterMonitor.watch(lab.inventoryPath, 3);
         const writer = new SequentialWriter(live.live.cluster(3000), `resume-rolling/${i}`, 20);
         try {
-          await killedAt(['deploy', changed, '--yes', '--json'], point);
+          await killedInTurn(['deploy', changed, '--yes', '--json'], points);
           const rerun = await deploy(changed, ['--yes']);
           assertDeployed(rerun);
           await live.waitAllHealthy();

@@ -1,7 +1,8 @@
 /**
  * The seed's in-place replacement and member add/remove, each killed at every step boundary (and
- * once in the middle of its longest step), then re-run: the re-run finishes the change, the
- * cluster is whole and healthy, and no acknowledged write is lost.
+ * in the middle of its longest steps), each kill of the re-run of the run killed before it, then
+ * re-run to the end: the re-run finishes the change, the cluster is whole and healthy, and no
+ * acknowledged write is lost.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -16,7 +17,7 @@ import {
   SequentialWriter,
   tskv,
 } from './replace-helpers.ts';
-import { ClusterMonitor, type KillPoint, killedAt, pointLabel } from './sweep.ts';
+import { ClusterMonitor, type KillPoint, killedInTurn, pointLabel } from './sweep.ts';
 
 const NAME = 'e2e-rmember';
 
@@ -84,31 +85,58 @@ describe('membership changes resume after the controller is killed at any step',
     assert.equal(await live.live.readJournal(), undefined, context);
   }
 
-  describe('in place (the seed: same address, a new name), killed before each step and while the new member starts', () => {
-    // One test per point: each has the per-test deadline to itself (the sweep is long on a slow day).
-    const points: KillPoint[] = IN_PLACE_STEPS.map((_, i) => ({ before: String(i) }));
-    points.push({ mid: '9', line: 'members healthy' }, { mid: '8', line: 'started' });
+  describe('in place (the seed: same address, a new name), killed before each step and while the new member starts and waits', () => {
+    // Each kill is of the re-run of the run killed before it (all but a chain's first resume), in
+    // two chains: h104 becomes new-h104 (killed up to the add), then back (from the start on).
+    // Before the snapshot and before the record (a re-run that starts afresh): the learner sweep's
+    // boundaries (resume-replace.ts), the same steps planned the same way.
+    const chains: { forward: boolean; points: (nu: string) => KillPoint[] }[] = [
+      {
+        forward: true,
+        points: (nu) => [
+          { before: String(IN_PLACE_STEPS.indexOf('prepare-host')) },
+          { before: 'check-others-healthy' },
+          { before: 'move-leader-away' },
+          { before: 'remove-member' },
+          { before: `clear-host@${nu}` },
+          { before: `add-member@${nu}` },
+        ],
+      },
+      {
+        forward: false,
+        points: (nu) => [
+          { before: String(IN_PLACE_STEPS.indexOf('start-member')) },
+          { mid: `start-member@${nu}`, line: 'started' },
+          { before: `wait-healthy@${nu}` },
+          { mid: `wait-healthy@${nu}`, line: 'members healthy' },
+          { before: 'clear-record' },
+        ],
+      },
+    ];
     let whileOut = 0;
-    for (const [i, point] of points.entries()) {
-      test(`killed ${pointLabel(point)}`, async () => {
-        const [inventory, old, nu] =
-          i % 2 === 0 ? [renamed, 'h104', 'new-h104'] : [three, 'new-h104', 'h104'];
-        if (i < 2) {
-          // The kill points are this plan's steps, in both directions.
-          const dry = await tskv(['replace', inventory, `${old}=${nu}`, '--dry-run', '--json']);
-          const plan = JSON.parse(dry.stdout) as { plans: { mode: string; steps: { kind: string }[] }[] };
-          assert.equal(plan.plans[0]!.mode, 'in-place');
-          assert.deepEqual(
-            plan.plans[0]!.steps.map((s) => s.kind),
-            IN_PLACE_STEPS,
-          );
-        }
+    for (const [i, chain] of chains.entries()) {
+      const [old, nu] = chain.forward ? ['h104', 'new-h104'] : ['new-h104', 'h104'];
+      test(`${old}=${nu}, killed ${chain.points(nu).map(pointLabel).join(', then ')}`, async () => {
+        const inventory = chain.forward ? renamed : three;
+        // The kill points are this plan's steps, in both directions.
+        const dry = await tskv(['replace', inventory, `${old}=${nu}`, '--dry-run', '--json']);
+        const plan = JSON.parse(dry.stdout) as { plans: { mode: string; steps: { kind: string }[] }[] };
+        assert.equal(plan.plans[0]!.mode, 'in-place');
+        assert.deepEqual(
+          plan.plans[0]!.steps.map((s) => s.kind),
+          IN_PLACE_STEPS,
+        );
+        const args = ['replace', inventory, `${old}=${nu}`, '--yes'];
+        const points = chain.points(nu);
         whileOut += await underLoad(`in-place-${i}`, 3, async () => {
-          await killedAt(['replace', inventory, `${old}=${nu}`, '--yes'], point);
-          const rerun = await tskv(['replace', inventory, `${old}=${nu}`, '--yes']);
-          assertOk(rerun, `re-run after a kill ${pointLabel(point)}`);
+          const killed = await killedInTurn(args, points);
+          // Each killed after the first found the record the first left.
+          for (const [k, run] of killed.entries())
+            if (k > 0) assert.match(run.stdout, /resuming an interrupted run/, pointLabel(points[k]!));
+          const rerun = await tskv(args);
+          assertOk(rerun, `re-run after a kill ${pointLabel(points.at(-1)!)}`);
         });
-        await assertWhole(['h102', 'docker', nu], `in place ${old}=${nu}, killed ${pointLabel(point)}`);
+        await assertWhole(['h102', 'docker', nu], `in place ${old}=${nu}`);
       });
     }
     test('writes were acknowledged while a member was out; the data dirs were moved aside', async () => {
@@ -117,34 +145,37 @@ describe('membership changes resume after the controller is killed at any step',
     });
   });
 
-  test('member add --start and member remove, each killed before each step and in the middle of the start', async () => {
-    const add: KillPoint[] = [0, 1, 2, 3, 4].map((i) => ({ before: String(i) }));
+  test('member add --start killed before each step and in the middle of the start; member remove killed before each step', async () => {
+    // Each kill is of the re-run of the run killed before it, as in place above.
+    const add: KillPoint[] = ['clear-host', 'prepare-host', 'let-in', 'add-member', 'start-member'].map(
+      (kind) => ({ before: `${kind}@h105` }),
+    );
     add.push({ mid: 'start-member@h105', line: 'started' });
-    const remove: KillPoint[] = [0, 1, 2].map((i) => ({ before: String(i) }));
+    const remove: KillPoint[] = [
+      { before: '0' },
+      { before: 'move-leader-away' },
+      { before: 'remove-member' },
+      // Removed, its host not yet cleared: the re-run clears it.
+      { before: 'clear-host@h105' },
+    ];
     const start = names(await live.members());
-    for (const [i, addPoint] of add.entries()) {
-      await underLoad(`add-${i}`, 4, async () => {
-        await killedAt(['member', 'add', all, 'h105', '--start', '--yes'], addPoint);
-        const rerun = await tskv(['member', 'add', all, 'h105', '--start', '--yes']);
-        assertOk(rerun, `member add re-run after a kill ${pointLabel(addPoint)}`);
-      });
-      await assertWhole([...start, 'h105'], `member add, killed ${pointLabel(addPoint)}`);
-      const removePoint = remove[i];
-      await underLoad(`remove-${i}`, 3, async () => {
-        if (removePoint) await killedAt(['member', 'remove', all, 'h105', '--yes'], removePoint);
-        const rerun = await tskv(['member', 'remove', all, 'h105', '--yes']);
-        assertOk(
-          rerun,
-          `member remove${removePoint ? ` re-run after a kill ${pointLabel(removePoint)}` : ''}`,
-        );
-      });
-      await assertWhole(start, `member remove${removePoint ? `, killed ${pointLabel(removePoint)}` : ''}`);
-      assert.equal((await lab.host('h105').exec('pgrep -x etcd')).code, 1, 'etcd stopped on h105');
-      assert.equal(
-        (await lab.host('h105').exec('test -e /var/lib/etcd/h105.etcd')).code,
-        1,
-        'its data dir moved aside',
-      );
-    }
+    await underLoad('add', 4, async () => {
+      await killedInTurn(['member', 'add', all, 'h105', '--start', '--yes'], add);
+      const rerun = await tskv(['member', 'add', all, 'h105', '--start', '--yes']);
+      assertOk(rerun, `member add re-run after a kill ${pointLabel(add.at(-1)!)}`);
+    });
+    await assertWhole([...start, 'h105'], 'member add');
+    await underLoad('remove', 3, async () => {
+      await killedInTurn(['member', 'remove', all, 'h105', '--yes'], remove);
+      const rerun = await tskv(['member', 'remove', all, 'h105', '--yes']);
+      assertOk(rerun, `member remove re-run after a kill ${pointLabel(remove.at(-1)!)}`);
+    });
+    await assertWhole(start, 'member remove');
+    assert.equal((await lab.host('h105').exec('pgrep -x etcd')).code, 1, 'etcd stopped on h105');
+    assert.equal(
+      (await lab.host('h105').exec('test -e /var/lib/etcd/h105.etcd')).code,
+      1,
+      'its data dir moved aside',
+    );
   });
 });

@@ -1,8 +1,9 @@
 /**
- * replace through a learner, killed at every step boundary and while the learner catches up, then
- * re-run: it resumes and finishes, under a writer, with no acknowledged write lost. With OLD
- * leading and gone from the inventory, at the boundaries where leadership matters. And a resumed
- * run whose new member cannot start rolls back instead of leaving a learner behind.
+ * replace through a learner, killed at every step boundary and while the learner catches up (each
+ * kill of the re-run of the run killed before it), then re-run: it resumes and finishes, under a
+ * writer, with no acknowledged write lost. With OLD leading and gone from the inventory, at the
+ * boundaries where leadership matters. And a resumed run whose new member cannot start rolls back
+ * instead of leaving a learner behind.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -17,7 +18,7 @@ import {
   SequentialWriter,
   tskv,
 } from './replace-helpers.ts';
-import { ClusterMonitor, type KillPoint, killedAt, pointLabel } from './sweep.ts';
+import { ClusterMonitor, type KillPoint, killedAt, killedInTurn, pointLabel } from './sweep.ts';
 
 const NAME = 'e2e-rlearner';
 
@@ -66,59 +67,88 @@ describe('replace resumes after the controller is killed at any step', {
     });
   }
 
-  /** Kills `replace INVENTORY OLD=NEW` at `point`, re-runs it, and checks the cluster it leaves. */
-  async function killAndResume(inventory: string, old: string, nu: string, point: KillPoint, tag: string) {
+  /**
+   * Kills `replace INVENTORY OLD=NEW` at each of `points` in turn (each run the re-run of the one
+   * killed before it), re-runs it to the end, and checks the cluster it leaves.
+   */
+  async function killAndResume(inventory: string, old: string, nu: string, points: KillPoint[], tag: string) {
     const monitor = await ClusterMonitor.watch(all, 3);
     const writer = new SequentialWriter(live.live.cluster(3000), `resume-replace/${tag}`, 20);
+    let killed: Awaited<ReturnType<typeof killedInTurn>>;
     let rerun: Awaited<ReturnType<typeof tskv>>;
+    const last = pointLabel(points.at(-1)!);
     try {
-      await killedAt(['replace', inventory, `${old}=${nu}`, '--yes'], point);
+      killed = await killedInTurn(['replace', inventory, `${old}=${nu}`, '--yes'], points);
       rerun = await tskv(['replace', inventory, `${old}=${nu}`, '--yes']);
-      assertOk(rerun, `re-run of replace ${old}=${nu} after a kill ${pointLabel(point)}`);
+      assertOk(rerun, `re-run of replace ${old}=${nu} after a kill ${last}`);
     } finally {
       await writer.stop();
       await monitor.stop();
     }
     const view = await live.live.view();
     const want = ['h102', 'docker', 'h104', 'h105'].filter((h) => h !== old).sort();
-    assert.deepEqual(names(view.members), want, pointLabel(point));
+    assert.deepEqual(names(view.members), want, last);
     assert.ok(
       view.probes.every((p) => p.health.healthy && p.member.started && !p.member.isLearner),
       JSON.stringify(view.probes.map((p) => [p.member.name, p.health.detail])),
     );
     assert.equal(await live.live.readJournal(), undefined, 'the record is cleared');
-    assert.deepEqual(await writer.lost(), [], `no acknowledged write lost (killed ${pointLabel(point)})`);
-    return { rerun, writer, monitor };
+    assert.deepEqual(await writer.lost(), [], `no acknowledged write lost (${tag})`);
+    return { killed, rerun, writer, monitor };
   }
 
   describe('OLD a follower: killed before each step and while the learner catches up', () => {
-    // One test per point: each has the per-test deadline to itself (the sweep is long on a slow day).
-    const points: KillPoint[] = LEARNER_STEPS.map((_, i) => ({ before: String(i) }));
-    points.push({ mid: 'wait-caught-up@NEW', line: 'has applied raft index' });
+    // Each kill is of the re-run of the run killed before it, in two chains: h104 replaced by h105
+    // up to the promotion, then h105 by h104 from the leadership move on.
+    const chains: { old: string; nu: string; points: KillPoint[]; fresh: number }[] = [
+      {
+        old: 'h104',
+        nu: 'h105',
+        points: [
+          { before: '0' },
+          { before: 'record' },
+          ...['clear-host', 'prepare-host', 'let-in', 'add-member', 'start-member'].map((kind) => ({
+            before: `${kind}@h105`,
+          })),
+          { mid: 'wait-caught-up@h105', line: 'has applied raft index' },
+          { before: 'wait-caught-up@h105' },
+          { before: 'promote@h105' },
+        ],
+        // Killed before the snapshot or the record, the re-run starts afresh; after, it resumes.
+        fresh: 2,
+      },
+      {
+        old: 'h105',
+        nu: 'h104',
+        points: [
+          { before: 'move-leader-away' },
+          { before: 'remove-member' },
+          { before: 'clear-host@h105' },
+          { before: 'wait-healthy@h104' },
+          { before: 'clear-record' },
+        ],
+        fresh: 0,
+      },
+    ];
     let whileOut = 0;
-    for (const [i, point] of points.entries()) {
-      test(`killed ${pointLabel(point)}`, async () => {
-        const [old, nu] = i % 2 === 0 ? ['h104', 'h105'] : ['h105', 'h104'];
+    for (const [i, { old, nu, points, fresh }] of chains.entries()) {
+      test(`${old}=${nu}, killed ${points.map(pointLabel).join(', then ')}`, async () => {
         await lead('h102');
-        if (i < 2) {
-          // The kill points are this plan's steps, in both directions.
-          const dry = await tskv(['replace', all, `${old}=${nu}`, '--dry-run', '--json']);
-          const plan = JSON.parse(dry.stdout) as { plans: { steps: { kind: string; host?: string }[] }[] };
-          assert.deepEqual(
-            plan.plans[0]!.steps.map(
-              (s) =>
-                `${s.kind}${s.host ? `@${s.host === old ? 'OLD' : s.host === nu ? 'NEW' : 'SNAP'}` : ''}`,
-            ),
-            LEARNER_STEPS,
-          );
+        // The kill points are this plan's steps, in both directions.
+        const dry = await tskv(['replace', all, `${old}=${nu}`, '--dry-run', '--json']);
+        const plan = JSON.parse(dry.stdout) as { plans: { steps: { kind: string; host?: string }[] }[] };
+        assert.deepEqual(
+          plan.plans[0]!.steps.map(
+            (s) => `${s.kind}${s.host ? `@${s.host === old ? 'OLD' : s.host === nu ? 'NEW' : 'SNAP'}` : ''}`,
+          ),
+          LEARNER_STEPS,
+        );
+        const { killed, rerun, writer, monitor } = await killAndResume(all, old, nu, points, `follower-${i}`);
+        for (const [k, run] of killed.entries()) {
+          if (k > fresh) assert.match(run.stdout, /resuming an interrupted run/, pointLabel(points[k]!));
+          else assert.doesNotMatch(run.stdout, /resuming an interrupted run/, pointLabel(points[k]!));
         }
-        const at: KillPoint =
-          'before' in point
-            ? point
-            : { mid: point.mid.replace('NEW', nu), ...(point.line ? { line: point.line } : {}) };
-        const { rerun, writer, monitor } = await killAndResume(all, old, nu, at, `follower-${i}`);
-        // Killed before the snapshot (0) or the record (1), the re-run starts afresh; after, it resumes.
-        if (i > 1) assert.match(rerun.stdout, /resuming an interrupted run/, pointLabel(at));
+        assert.match(rerun.stdout, /resuming an interrupted run/);
         assert.equal((await lab.host(old).exec('pgrep -x etcd')).code, 1, `etcd stopped on ${old}`);
         whileOut += writer.acknowledgedAt.filter((t) => monitor.degradedAt(t)).length;
       });
@@ -128,26 +158,24 @@ describe('replace resumes after the controller is killed at any step', {
     });
   });
 
-  test('OLD the leader and gone from the inventory: killed as leadership moves, before the removal, and after it', async () => {
-    for (const [i, point] of [
+  test('OLD the leader and gone from the inventory: killed as leadership moves, then before the removal, then after it', async () => {
+    const members = names(await live.members());
+    const [old, nu] = members.includes('h104') ? ['h104', 'h105'] : ['h105', 'h104'];
+    await lead(old);
+    const without = lab.writeInventory({ hosts: { [old]: null } }, `without-${old}.yaml`);
+    const points: KillPoint[] = [
       { before: 'move-leader-away' },
       { before: 'remove-member' },
-      { before: 'wait-healthy@NEW' },
-    ].entries()) {
-      // Members alternate: h102 docker h105 ⇄ h102 docker h104 (h104 and h105 take turns).
-      const members = names(await live.members());
-      const [old, nu] = members.includes('h104') ? ['h104', 'h105'] : ['h105', 'h104'];
-      await lead(old);
-      const without = lab.writeInventory({ hosts: { [old]: null } }, `without-${old}.yaml`);
-      const at = 'before' in point ? { before: point.before.replace('NEW', nu) } : point;
-      const { rerun } = await killAndResume(without, old, nu, at, `leader-${i}`);
-      assert.match(rerun.stdout, /resuming an interrupted run/);
-      const view = await live.live.view();
-      assert.notEqual(view.members.find((m) => m.id === view.leaderId)?.name, old);
-      // OLD's host is not in that inventory: its removed member stops by itself (its data dir stays,
-      // and the next turn's clear-host moves it aside when OLD's host comes back as NEW).
-      await lab.host(old).waitFor('the removed member to exit', '! pgrep -x etcd');
-    }
+      { before: `wait-healthy@${nu}` },
+    ];
+    const { killed, rerun } = await killAndResume(without, old, nu, points, 'leader');
+    for (const run of killed.slice(1)) assert.match(run.stdout, /resuming an interrupted run/);
+    assert.match(rerun.stdout, /resuming an interrupted run/);
+    const view = await live.live.view();
+    assert.notEqual(view.members.find((m) => m.id === view.leaderId)?.name, old);
+    // OLD's host is not in that inventory: its removed member stops by itself (its data dir stays,
+    // and the next replacement's clear-host moves it aside when OLD's host comes back as NEW).
+    await lab.host(old).waitFor('the removed member to exit', '! pgrep -x etcd');
   });
 
   test('a resumed run whose new member cannot start rolls back: the learner is removed and nothing else changed', async () => {

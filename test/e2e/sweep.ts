@@ -41,6 +41,17 @@ export async function killedAt(args: string[], point: KillPoint): Promise<CliRes
   }
 }
 
+/**
+ * Kills `tskv args` at each of `points` in turn: every run after the first is the re-run of the
+ * one killed before it, so each boundary after the first is reached by a resumed run, and one
+ * change (one lab, one deploy) covers several boundaries. The caller re-runs it once more to the end.
+ */
+export async function killedInTurn(args: string[], points: KillPoint[]): Promise<CliResult[]> {
+  const runs: CliResult[] = [];
+  for (const point of points) runs.push(await killedAt(args, point));
+  return runs;
+}
+
 interface Sample {
   at: number;
   /**
