@@ -180,7 +180,7 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
     assert.deepEqual(names(await live.members()), members.slice(1));
   });
 
-  test('one edit with a swap, two new hosts and a version bump: adds first, then the upgrade, then the removal; no write lost, a re-run changes nothing', async () => {
+  test('one edit with a swap, two new hosts and a version bump: adds first, then the upgrade, then the removal (killed once the leaving host let the joiners in, resumed); no write lost, a re-run changes nothing', async () => {
     const v35 = await lab.etcdTarball('3.5');
     const members = names(await live.members());
     assert.equal(members.length, 2, members.join());
@@ -196,6 +196,19 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
     );
     const writer = new SequentialWriter(live.live.cluster(), 'sc-mix', 20);
     await writer.acknowledgesMore(20);
+    /** The leaving member's firewall lets each joining host in on the peer port (a rich rule per address). */
+    const assertLetIn = async () => {
+      const rules = await lab.host(leaving).execOk('firewall-cmd --list-rich-rules');
+      for (const h of joining) {
+        const source = `${lab.host(h).address}/32`.replaceAll('.', '\\.');
+        assert.match(rules, new RegExp(`source address="${source}" port port="2380"`), rules);
+      }
+    };
+    // Killed right after the let-in, before the first add: the re-run lets them in again (no
+    // change) and goes on.
+    await killedAt(['deploy', inv, '--yes'], { before: `member-add@${joining[0]}` });
+    await assertLetIn();
+    assert.deepEqual(names(await live.members()), members, 'nothing added before the kill');
     const run = await deploy(inv, ['--yes']);
     await writer.acknowledgesMore(20);
     await writer.stop();
@@ -226,11 +239,7 @@ describe('deploy scales the cluster to the inventory', { skip: labUnavailableRea
     assert.deepEqual(await writer.lost(), [], `${writer.acknowledged.length} writes acknowledged`);
     // The leaving member's firewall let the joining hosts in (its host is not in the inventory):
     // without it they cannot reach it, and etcd refuses adds as "unhealthy cluster" when asked there.
-    const rules = await lab.host(leaving).execOk('firewall-cmd --list-rich-rules');
-    for (const h of joining) {
-      const source = `${lab.host(h).address}/32`.replaceAll('.', '\\.');
-      assert.match(rules, new RegExp(`source address="${source}" port port="2380"`), rules);
-    }
+    await assertLetIn();
     const again = await deploy(inv);
     assertDeployed(again);
     assert.match(again.doc.summary, /^nothing to do/);
