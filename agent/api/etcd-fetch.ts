@@ -26,6 +26,8 @@ export const etcdFetchRequestSchema = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lower-case hexadecimal digits' }),
     allowHttp: z.boolean().optional(),
     maxBytes: z.number().int().min(1).max(ETCD_FETCH_MAX_BYTES).optional(),
+    /** Give up once the connection stays silent this long, connecting included (a relay between hosts: a few seconds). */
+    idleTimeoutSeconds: z.number().int().min(1).max(300).optional(),
   })
   .strict();
 

@@ -42,10 +42,14 @@ function describeHttpError(err: unknown, signal: AbortSignal): string {
  * down when a server closes the connection while the body is paused by a slow reader (python's
  * http.server does, after every answer).
  */
-function getOnce(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+function getOnce(url: URL, signal: AbortSignal, idleMs: number | undefined): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(url, { method: 'GET', signal, headers: { 'user-agent': 'tskv-agent' } }, resolve);
+    // The socket's idle timeout runs from its creation: it bounds connecting too.
+    if (idleMs !== undefined) {
+      req.setTimeout(idleMs, () => req.destroy(new Error(`no answer for ${idleMs / 1000} s`)));
+    }
     req.on('error', reject);
     req.end();
   });
@@ -78,13 +82,19 @@ export function redirectTarget(at: URL, location: string, secure: boolean, allow
 }
 
 /** The final 200 answer for `url`: redirects followed by hand, at most `max`, never from https to http. */
-async function get(url: URL, allowHttp: boolean, max: number, signal: AbortSignal): Promise<IncomingMessage> {
+async function get(
+  url: URL,
+  allowHttp: boolean,
+  max: number,
+  signal: AbortSignal,
+  idleMs?: number,
+): Promise<IncomingMessage> {
   let at = url;
   let secure = at.protocol === 'https:';
   for (let hops = 0; ; hops++) {
     let res: IncomingMessage;
     try {
-      res = await getOnce(at, signal);
+      res = await getOnce(at, signal, idleMs);
     } catch (err) {
       throw downloadError(`GET ${at}: ${describeHttpError(err, signal)}`);
     }
@@ -151,7 +161,7 @@ export function makeEtcdFetch(
   layout: HostLayout = HOST_LAYOUT,
   limits: FetchLimits = LIMITS,
 ): Handler<typeof routes.etcdFetch> {
-  return async ({ url: raw, tarball, sha256, allowHttp, maxBytes }) => {
+  return async ({ url: raw, tarball, sha256, allowHttp, maxBytes, idleTimeoutSeconds }) => {
     await checkTarball(layout, tarball);
     let url: URL;
     try {
@@ -173,7 +183,8 @@ export function makeEtcdFetch(
     const started = performance.now();
     try {
       const signal = AbortSignal.timeout(limits.timeoutMs);
-      const res = await get(url, allowHttp === true, limits.maxRedirects, signal);
+      const idleMs = idleTimeoutSeconds === undefined ? undefined : idleTimeoutSeconds * 1000;
+      const res = await get(url, allowHttp === true, limits.maxRedirects, signal, idleMs);
       const got = await save(res, temp, maxBytes ?? ETCD_FETCH_MAX_BYTES, url, signal);
       if (got.sha256 !== sha256) {
         throw new AgentError(
