@@ -2,11 +2,14 @@
 import { routes } from '../../agent/api/index.ts';
 import { type AgentHandle, ensureAgent } from '../agent-client/bootstrap.ts';
 import type { AgentClient } from '../agent-client/client.ts';
+import { loadAgentBuild } from '../agent-client/manifest.ts';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { type CheckResult, failedCheck } from '../ops/checks.ts';
 import { type HeldLock, lockCluster } from '../run/lock.ts';
 import { forEachHost, type ProgressMode } from '../run/progress.ts';
+import { hostRelay, relayedLine, runtimeKey } from '../transfer/relay.ts';
+import { RelayBoard } from '../transfer/relay-board.ts';
 
 export interface HostChannel {
   spec: HostSpec;
@@ -25,6 +28,10 @@ export interface Session {
   hosts: Map<string, HostChannel>;
   /** Hosts that could not be reached, as preflight results (check "ssh" or "agent"). */
   unreachable: CheckResult[];
+  /** Host-to-host relays of this run (undefined: inventory transfer.relay is false). */
+  relay: RelayBoard | undefined;
+  /** Per host, how the agent's files came: pushed (with the bytes this controller sent), relayed, notes. */
+  transfers: Record<string, string[]>;
   /** The cluster lock on every connected host, for `command` (see run/lock.ts). */
   lock(command: string, breakLock: boolean): Promise<HeldLock>;
   /**
@@ -34,23 +41,59 @@ export interface Session {
   close(options?: { leaveNoAgent?: boolean }): Promise<void>;
 }
 
+/** How the agent's files reached the host, for the output: what this controller sent, what came by relay, and notes. */
+function agentTransferLines(handle: AgentHandle): string[] {
+  const lines: string[] = [];
+  if (handle.sentFiles.length > 0) {
+    lines.push(`${handle.sentFiles.join(' + ')} pushed (${(handle.sentBytes / 1e6).toFixed(1)} MB sent)`);
+  }
+  if (handle.runtimeFrom) lines.push(relayedLine('runtime', handle.runtimeFrom));
+  return [...lines, ...handle.notes];
+}
+
 export async function openSession(inventory: Inventory, mode: ProgressMode): Promise<Session> {
   const pool = new ConnectionPool();
   const handles: AgentHandle[] = [];
   const specs = new Map(inventory.hosts.map((h) => [h.name, h]));
+  const relay = inventory.transfer.relay ? new RelayBoard() : undefined;
+  const transfers: Record<string, string[]> = {};
+  // Every host says whether it has the runtime before anyone gets it over the controller's link.
+  // (An unbuilt agent is each host's error, from ensureAgent, as before.)
+  const runtime = relay
+    ? await loadAgentBuild().then(
+        (b) => runtimeKey(b.manifest.runtime.sha256),
+        () => '',
+      )
+    : '';
+  relay?.expect(
+    runtime,
+    inventory.hosts.filter((h) => hostRelay(relay, h.name, h.address)).map((h) => h.name),
+  );
+  const pass = (name: string) => (err: unknown) => {
+    relay?.pass(runtime, name);
+    throw err;
+  };
   const outcomes = await forEachHost(
     'connect and start agents',
     inventory.hosts.map((h) => h.name),
     async (name, report) => {
       const spec = specs.get(name)!;
       report('ssh');
-      const conn = await pool.get(spec);
+      const conn = await pool.get(spec).catch(pass(name));
       report('agent');
-      const handle = await ensureAgent(conn, { sshUser: spec.ssh.user });
+      const relayed = hostRelay(relay, name, spec.address);
+      const handle = await ensureAgent(conn, {
+        sshUser: spec.ssh.user,
+        ...(relayed ? { relay: relayed } : {}),
+      }).catch(pass(name));
       handles.push(handle);
-      const sent = `${handle.sentFiles.join(' + ')}, ${(handle.sentBytes / 1e6).toFixed(1)} MB`;
+      transfers[name] = agentTransferLines(handle);
       report(
-        handle.uploaded ? `agent uploaded (${sent})` : handle.started ? 'agent started' : 'agent running',
+        handle.uploaded || handle.runtimeFrom
+          ? `agent installed (${transfers[name].join('; ')})`
+          : handle.started
+            ? 'agent started'
+            : 'agent running',
       );
       return {
         spec,
@@ -73,6 +116,8 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     mode,
     hosts,
     unreachable,
+    relay,
+    transfers,
     async lock(command, breakLock) {
       const held = await lockCluster(
         [...hosts.values()].map((ch) => ({ name: ch.spec.name, agent: ch.agent })),
