@@ -192,6 +192,11 @@ async function startOrInstall(
   });
   if (!('missing' in found)) return { start: found, sent: NOTHING_SENT };
   const notes: string[] = [];
+  if (found.runtime && request.relay && !found.canFetch) {
+    notes.push(
+      'note: runtime pushed directly: this host has no curl or wget (or no sha256sum) to fetch it from another host',
+    );
+  }
   const relayed =
     found.runtime && found.canFetch && request.relay
       ? await relayRuntime(found, request.relay, runtimeKey(manifest.runtime.sha256), notes)

@@ -88,6 +88,11 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
       }).catch(pass(name));
       handles.push(handle);
       transfers[name] = agentTransferLines(handle);
+      if (relay && !relayed && handle.sentFiles.includes('runtime')) {
+        transfers[name].push(
+          `note: runtime pushed directly: ${spec.address} is not an IPv4 address (relays go between IPv4 inventory addresses)`,
+        );
+      }
       report(
         handle.uploaded || handle.runtimeFrom
           ? `agent installed (${transfers[name].join('; ')})`
