@@ -27,8 +27,14 @@ async function sha256Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The file, once, to `to`, at GET /<token>; resolves once listening. */
-function serveOnce(path: string, size: number, to: string, token: string): Promise<Server> {
+/** The file, once, to `to`, at GET /<token>; resolves once listening. `served` runs once the answer is out. */
+function serveOnce(
+  path: string,
+  size: number,
+  to: string,
+  token: string,
+  served: () => void,
+): Promise<Server> {
   let taken = false;
   const server = createServer((req, res) => {
     if (taken) {
@@ -40,12 +46,17 @@ function serveOnce(path: string, size: number, to: string, token: string): Promi
       return;
     }
     taken = true;
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(size),
+      connection: 'close',
+    });
     const file = createReadStream(path);
     file.pipe(res);
     file.on('error', () => res.destroy());
-    // One whole answer ends the offer.
-    res.on('finish', () => server.close());
+    // One answer ends the offer: 'close', not 'finish', which never comes when the receiver closes
+    // the connection, having read every byte, before the last write's callback ran.
+    res.on('close', served);
   });
   server.on('connection', (socket) => {
     if (taken || !fromAddress(socket.remoteAddress, to)) socket.destroy();
@@ -104,23 +115,33 @@ export function makeRelayOffer(
       );
     }
     const token = randomBytes(16).toString('hex');
-    const server = await serveOnce(path, size, to, token);
-    const { port } = server.address() as AddressInfo;
-    const steps =
-      firewall.backend === 'firewalld'
-        ? firewalldSteps(firewall.defaultZone, port, to, ttlSeconds)
-        : undefined;
-    const timer = setTimeout(() => server.close(), ttlSeconds * 1000);
-    server.on('close', () => {
+    let steps: ReturnType<typeof firewalldSteps> | undefined;
+    let ended = false;
+    // The answer is out, the ttl passed, or the rule could not be added: no more connections, and
+    // the rule goes now (firewalld would drop it at its timeout anyway).
+    const end = () => {
+      if (ended) return;
+      ended = true;
       clearTimeout(timer);
-      // firewalld drops the rule at its timeout anyway.
-      if (steps) applySteps(steps.remove).catch(() => undefined);
-    });
+      server.close();
+      server.closeIdleConnections();
+      if (steps) {
+        applySteps(steps.remove).catch((err: Error) =>
+          process.stderr.write(
+            `relay offer on ${port}/tcp: removing its firewalld rule failed: ${err.message}\n`,
+          ),
+        );
+      }
+    };
+    const server = await serveOnce(path, size, to, token, () => end());
+    const timer = setTimeout(end, ttlSeconds * 1000);
+    const { port } = server.address() as AddressInfo;
+    if (firewall.backend === 'firewalld') steps = firewalldSteps(firewall.defaultZone, port, to, ttlSeconds);
     if (steps) {
       try {
         await applySteps(steps.add);
       } catch (err) {
-        server.close();
+        end();
         throw new AgentError(
           'E_AGENT_COMMAND_FAILED',
           `cannot let ${to} in on ${port}/tcp: ${(err as Error).message}`,

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { AGENT_INSTALL_DIR, TSKV_RUN_DIR, UPLOAD_CACHE_DIR } from '../../agent/api/index.ts';
 import { loadAgentBuild } from '../../controller/agent-client/manifest.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
+import { pollUntil } from '../../lab/run.ts';
 import { sentBytes } from '../../scripts/bench/link-shape.ts';
 import { assertDeployed, deploy } from './deploy-helpers.ts';
 
@@ -61,12 +62,19 @@ describe('relays between hosts', { skip: labUnavailableReason() ?? false }, () =
       .filter((a) => /^etcd-v[^ ]+ from h\d \(relay\)$/.test(a));
     assert.equal(tarballRelays.length, 2, JSON.stringify(run.doc.actions));
     assert.ok(!transfers.some((t) => t.startsWith('note:')), JSON.stringify(run.doc.transfers));
-    // The senders ran firewalld: their offers' rules (source <receiver>, an ephemeral port) are gone.
+    // The senders ran firewalld: their offers' rules (source <receiver>, an ephemeral port) go once
+    // the answer is out (at the latest at the offer's 120 s timeout).
     for (const name of HOSTS) {
       const h = lab.host(name);
       assert.equal((await h.execOk('firewall-cmd --state')).trim(), 'running');
-      const rules = await h.execOk('firewall-cmd --list-rich-rules');
-      assert.doesNotMatch(rules, /port port="(?!2379"|2380")\d+"/, `${name}: ${rules}`);
+      await pollUntil(
+        `${name}'s relay rules to go`,
+        async () => {
+          const rules = await h.execOk('firewall-cmd --list-rich-rules');
+          return /port port="(?!2379"|2380")\d+"/.test(rules) ? undefined : true;
+        },
+        { timeoutMs: 10_000, intervalMs: 500 },
+      );
     }
   });
 
