@@ -33,6 +33,8 @@ export const etcdFetchRequestSchema = z
       .max(300)
       .regex(/^https?:\/\/[^\s/@?#]+\/?$/i, { message: 'must be http(s)://host:port without credentials' })
       .optional(),
+    /** Give up once the connection stays silent this long, connecting included (a relay between hosts: a few seconds). */
+    idleTimeoutSeconds: z.number().int().min(1).max(300).optional(),
   })
   .strict();
 

@@ -15,6 +15,7 @@ export * from './manifest.ts';
 export * from './paths.ts';
 export * from './ports.ts';
 export * from './probe.ts';
+export * from './relay.ts';
 export * from './routes.ts';
 export * from './snapshot.ts';
 export * from './snapshot-restore.ts';

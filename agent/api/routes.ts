@@ -36,6 +36,7 @@ import {
   probeListenResultsRequestSchema,
   probeListenResultsResponseSchema,
 } from './probe.ts';
+import { relayOfferRequestSchema, relayOfferResponseSchema } from './relay.ts';
 import {
   snapshotListRequestSchema,
   snapshotListResponseSchema,
@@ -110,6 +111,7 @@ export const routes = {
   fileWrite: route('POST', '/v1/files/write', fileWriteRequestSchema, fileWriteResponseSchema),
   etcdInstall: route('POST', '/v1/etcd/install', etcdInstallRequestSchema, etcdInstallResponseSchema),
   etcdFetch: route('POST', '/v1/etcd/fetch', etcdFetchRequestSchema, etcdFetchResponseSchema),
+  relayOffer: route('POST', '/v1/relay/offer', relayOfferRequestSchema, relayOfferResponseSchema),
   etcdLink: route('POST', '/v1/etcd/link', etcdLinkRequestSchema, etcdLinkResponseSchema),
   etcdService: route('POST', '/v1/etcd/service', etcdServiceRequestSchema, etcdServiceResponseSchema),
   etcdLogs: route('POST', '/v1/etcd/logs', etcdLogsRequestSchema, etcdLogsResponseSchema),

@@ -62,11 +62,20 @@ function agentFor(url: URL, proxy: string | undefined): HttpAgent | HttpsAgent {
  * down when a server closes the connection while the body is paused by a slow reader (python's
  * http.server does, after every answer).
  */
-function getOnce(url: URL, signal: AbortSignal, proxy: string | undefined): Promise<IncomingMessage> {
+function getOnce(
+  url: URL,
+  signal: AbortSignal,
+  proxy: string | undefined,
+  idleMs: number | undefined,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const agent = agentFor(url, proxy);
     const req = send(url, { method: 'GET', signal, agent, headers: { 'user-agent': 'tskv-agent' } }, resolve);
+    // The socket's idle timeout runs from its creation: it bounds connecting too.
+    if (idleMs !== undefined) {
+      req.setTimeout(idleMs, () => req.destroy(new Error(`no answer for ${idleMs / 1000} s`)));
+    }
     req.on('error', reject);
     req.end();
   });
@@ -105,13 +114,14 @@ async function get(
   max: number,
   signal: AbortSignal,
   proxy: string | undefined,
+  idleMs?: number,
 ): Promise<IncomingMessage> {
   let at = url;
   let secure = at.protocol === 'https:';
   for (let hops = 0; ; hops++) {
     let res: IncomingMessage;
     try {
-      res = await getOnce(at, signal, proxy);
+      res = await getOnce(at, signal, proxy, idleMs);
     } catch (err) {
       const via = proxy === undefined ? '' : ` through the proxy ${proxy}`;
       throw downloadError(`GET ${at}${via}: ${describeHttpError(err, signal)}`);
@@ -179,7 +189,7 @@ export function makeEtcdFetch(
   layout: HostLayout = HOST_LAYOUT,
   limits: FetchLimits = LIMITS,
 ): Handler<typeof routes.etcdFetch> {
-  return async ({ url: raw, tarball, sha256, allowHttp, maxBytes, proxy }) => {
+  return async ({ url: raw, tarball, sha256, allowHttp, maxBytes, proxy, idleTimeoutSeconds }) => {
     await checkTarball(layout, tarball);
     let url: URL;
     try {
@@ -201,7 +211,8 @@ export function makeEtcdFetch(
     const started = performance.now();
     try {
       const signal = AbortSignal.timeout(limits.timeoutMs);
-      const res = await get(url, allowHttp === true, limits.maxRedirects, signal, proxy);
+      const idleMs = idleTimeoutSeconds === undefined ? undefined : idleTimeoutSeconds * 1000;
+      const res = await get(url, allowHttp === true, limits.maxRedirects, signal, proxy, idleMs);
       const got = await save(res, temp, maxBytes ?? ETCD_FETCH_MAX_BYTES, url, signal);
       if (got.sha256 !== sha256) {
         throw new AgentError(

@@ -11,6 +11,7 @@ import { firewallOpen } from './firewall-open.ts';
 import { firewallState } from './firewall-state.ts';
 import { ports } from './ports.ts';
 import { probeConnectMany, probeListenFree, probeListenResults } from './probe.ts';
+import { relayOffer } from './relay-offer.ts';
 import { snapshotList, snapshotTake } from './snapshot.ts';
 import { snapshotRestore, snapshotStatus, tskvDiskSpace } from './snapshot-restore.ts';
 import type { HandlerTable } from './types.ts';
@@ -31,6 +32,7 @@ export const handlers: HandlerTable = {
   fileWrite,
   etcdInstall,
   etcdFetch,
+  relayOffer,
   etcdLink,
   etcdService,
   etcdLogs,

@@ -11,6 +11,9 @@
  *      starts the agent (start-script.ts): one round trip. A new build on a host that has its
  *      runtime costs only the code (~0.2 MB zstd); a new Node costs the runtime (~34 MB) once;
  *   4. the API version and build id must match: a skew replaces the code once.
+ * With relays on (controller/transfer/), a host lacking the runtime asks the run's relay board
+ * first: it may fetch it from a host that has it (start-script.ts `runtime relay URL`) instead of
+ * the controller's link; a failed relay leaves a note and the push follows on the same channel.
  * The agent outlives the command: close() only closes this client's streams.
  */
 
@@ -28,10 +31,12 @@ import type { HostConnection } from '../connect/index.ts';
 import { TskvError } from '../errors.ts';
 import { shellQuote } from '../render/shell-quote.ts';
 import { chunked, type TransferListener, TransferMeter } from '../run/transfer.ts';
+import { agentSource, type HostRelay, relayFallbackNote, runtimeKey } from '../transfer/relay.ts';
+import type { DirectClaim } from '../transfer/relay-board.ts';
 import { AgentClient } from './client.ts';
 import { DEFAULT_AGENT_DIST, loadAgentBuild } from './manifest.ts';
 import { idleTimeoutSeconds, type ResidentPaths, reachResident, residentPaths } from './resident.ts';
-import { type AgentPayload, type AgentStart, startAgentProcess } from './start.ts';
+import { type AgentMissing, type AgentPayload, type AgentStart, startAgentProcess } from './start.ts';
 import { AGENT_FILE_KINDS, type AgentFileKind, agentFilePath, type HostAgentFile } from './start-script.ts';
 
 export interface EnsureAgentOptions {
@@ -51,6 +56,8 @@ export interface EnsureAgentOptions {
   idleTimeoutS?: number;
   /** Told how each file of the agent moves to the host (run/transfer.ts). */
   onTransfer?: TransferListener;
+  /** Relays of this run: a missing runtime may come from another host, and this host serves it once up. */
+  relay?: HostRelay;
 }
 
 export interface AgentHandle {
@@ -61,6 +68,10 @@ export interface AgentHandle {
   sentBytes: number;
   /** Which files were uploaded: the runtime, the code, both, or none. */
   sentFiles: AgentFileKind[];
+  /** The host that relayed the runtime to this one, if one did. */
+  runtimeFrom?: string;
+  /** What the output should say about how the files came (a relay that failed, and why). */
+  notes: string[];
   /** An agent process was started during this call (false: the resident one answered). */
   started: boolean;
   buildId: string;
@@ -132,14 +143,48 @@ interface StartRequest {
   idleTimeoutS: number;
   readyTimeoutMs: number;
   onTransfer: TransferListener | undefined;
+  relay: HostRelay | undefined;
 }
 
 interface Sent {
   sentBytes: number;
   sentFiles: AgentFileKind[];
+  runtimeFrom?: string;
+  notes: string[];
+  /** This host got the runtime directly for the relay board: settled once its agent is up (or not). */
+  claim?: DirectClaim;
 }
 
-const NOTHING_SENT: Sent = { sentBytes: 0, sentFiles: [] };
+const NOTHING_SENT: Sent = { sentBytes: 0, sentFiles: [], notes: [] };
+
+/**
+ * For a host that lacks the runtime: which host relayed it ({from}), or the direct claim this host
+ * holds on the board ({claim}), or a push after a failed relay ({}, with a note).
+ */
+async function relayRuntime(
+  found: AgentMissing,
+  relay: HostRelay,
+  key: string,
+  notes: string[],
+): Promise<{ from?: string; claim?: DirectClaim }> {
+  const claim = await relay.board.claim(key, relay.name);
+  if (claim.role === 'direct') return { claim };
+  try {
+    let r: { ok: true } | { ok: false; reason: string };
+    try {
+      r = await found.relayRuntime(await claim.from.offer(relay.address));
+    } catch (err) {
+      // The sender refused or did not answer (the channel to this host is fine: relayRuntime throws
+      // only for that, and then the install below fails too, saying so).
+      r = { ok: false, reason: (err as Error).message };
+    }
+    if (r.ok) return { from: claim.from.name };
+    notes.push(relayFallbackNote('runtime', claim.from.name, r.reason));
+    return {};
+  } finally {
+    claim.done();
+  }
+}
 
 /** Run the start script; push what the host lacks of the build on its channel. */
 async function startOrInstall(
@@ -155,28 +200,46 @@ async function startOrInstall(
     readyTimeoutMs: request.readyTimeoutMs,
   });
   if (!('missing' in found)) return { start: found, sent: NOTHING_SENT };
-  const payloads: AgentPayload[] = [];
-  for (const kind of AGENT_FILE_KINDS.filter((k) => found[k])) {
-    const payload = await openPayload(
-      conn.host,
-      kind,
-      manifest[kind],
-      request.distDir,
-      found.hasZstd,
-      request.onTransfer,
+  const notes: string[] = [];
+  if (found.runtime && request.relay && !found.canFetch) {
+    notes.push(
+      'note: runtime pushed directly: this host has no curl or wget (or no sha256sum) to fetch it from another host',
     );
-    if (payload instanceof TskvError) {
-      for (const opened of payloads) opened.data.destroy();
-      await found.skip();
-      throw payload;
-    }
-    payloads.push(payload);
   }
-  const sent = {
-    sentBytes: payloads.reduce((sum, p) => sum + p.size, 0),
-    sentFiles: payloads.map((p) => p.kind),
-  };
-  return { start: await found.install(payloads), sent };
+  const relayed =
+    found.runtime && found.canFetch && request.relay
+      ? await relayRuntime(found, request.relay, runtimeKey(manifest.runtime.sha256), notes)
+      : {};
+  try {
+    const payloads: AgentPayload[] = [];
+    for (const kind of AGENT_FILE_KINDS.filter((k) => found[k] && !(k === 'runtime' && relayed.from))) {
+      const payload = await openPayload(
+        conn.host,
+        kind,
+        manifest[kind],
+        request.distDir,
+        found.hasZstd,
+        request.onTransfer,
+      );
+      if (payload instanceof TskvError) {
+        for (const opened of payloads) opened.data.destroy();
+        await found.skip();
+        throw payload;
+      }
+      payloads.push(payload);
+    }
+    const sent: Sent = {
+      sentBytes: payloads.reduce((sum, p) => sum + p.size, 0),
+      sentFiles: payloads.map((p) => p.kind),
+      ...(relayed.from ? { runtimeFrom: relayed.from } : {}),
+      ...(relayed.claim ? { claim: relayed.claim } : {}),
+      notes,
+    };
+    return { start: await found.install(payloads), sent };
+  } catch (err) {
+    relayed.claim?.failed();
+    throw err;
+  }
 }
 
 /** An agent that answered, or was started and said what it is. */
@@ -239,9 +302,35 @@ export async function ensureAgent(conn: HostConnection, options: EnsureAgentOpti
     idleTimeoutS: options.idleTimeoutS ?? idleTimeoutSeconds(),
     readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
     onTransfer: options.onTransfer,
+    relay: options.relay,
   };
+  const claims: DirectClaim[] = [];
+  try {
+    const handle = await reachAgent(conn, request, claims);
+    // This host has the runtime now, and its agent can offer it: waiters may pull it from here.
+    const relay = options.relay;
+    if (relay)
+      relay.board.add(
+        runtimeKey(manifest.runtime.sha256),
+        agentSource(relay.name, relay.address, handle.client, { kind: 'runtime' }),
+      );
+    for (const c of claims) c.landed();
+    return handle;
+  } finally {
+    for (const c of claims) c.failed(); // no-op for those that landed
+  }
+}
+
+async function reachAgent(
+  conn: HostConnection,
+  request: StartRequest,
+  claims: DirectClaim[],
+): Promise<AgentHandle> {
+  const { manifest, resident } = request;
   let sentBytes = 0;
   const sentFiles: AgentFileKind[] = [];
+  let runtimeFrom: string | undefined;
+  const notes: string[] = [];
   let skews = 0;
   let reachTimeoutMs = REACH_TIMEOUT_MS;
   let unreachable = '';
@@ -249,6 +338,9 @@ export async function ensureAgent(conn: HostConnection, options: EnsureAgentOpti
     const agent = await reachOrStart(conn, request, reachTimeoutMs);
     sentBytes += agent.sent.sentBytes;
     sentFiles.push(...agent.sent.sentFiles);
+    runtimeFrom ??= agent.sent.runtimeFrom;
+    notes.push(...agent.sent.notes);
+    if (agent.sent.claim) claims.push(agent.sent.claim);
     if ('alreadyRunning' in agent) {
       // Another command started it while this one waited for the lock: reach that one.
       reachTimeoutMs = REACH_AGAIN_TIMEOUT_MS;
@@ -264,6 +356,8 @@ export async function ensureAgent(conn: HostConnection, options: EnsureAgentOpti
         uploaded: sentFiles.length > 0,
         sentBytes,
         sentFiles,
+        ...(runtimeFrom ? { runtimeFrom } : {}),
+        notes,
         started: agent.started,
         buildId: manifest.buildId,
         pid: agent.version.pid,

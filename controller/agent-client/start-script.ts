@@ -4,9 +4,12 @@
  * runtime (`node-<sha>`, the pinned Node, shared by every build of that Node) and the code
  * (`tskv-agent-<buildId>`, the agent's bundle); it runs as `runtime code serve ...`.
  *   1. both are there with the build's sizes: start it (below);
- *   2. else print {"missing":true,"runtime":bool,"code":bool,...} and, for each missing file in
- *      that order, read one header line from stdin: `runtime zstd N` / `code gzip N` (then N bytes
- *      of that file, packed, follow on stdin), or `skip` (exit);
+ *   2. else print {"missing":true,"runtime":bool,"code":bool,"canFetch":bool,...} and, for each
+ *      missing file in that order, read one header line from stdin: `runtime zstd N` / `code gzip N`
+ *      (then N bytes of that file, packed, follow on stdin), or `skip` (exit); or, for the runtime,
+ *      `runtime relay URL`: fetch it from another host's relay offer with curl or wget, keep it only
+ *      with the build's size and sha256, print {"relayed":true}, else {"relayFailed":"why"} and read
+ *      the runtime's header again (the controller then pushes it);
  *   3. receive the N bytes into a temporary file, unpack them to a temporary name in the install
  *      dir, check the size (and the code's sha256: sha256sum, where coreutils has it), chmod, rename into
  *      place; once all are in, remove older files no process runs, print {"installed":true}, and
@@ -107,14 +110,26 @@ function startFunction(options: StartScriptOptions): string {
  */
 const RECEIVE_FUNCTION = [
   'receive() {',
+  ' while :; do',
   '  read -r k enc n || exit 0',
   '  [ "$k" = skip ] && exit 0',
   `  [ "$k" = "$1" ] || { echo "tskv: expected the $1, got '$k'" >&2; exit 2; }`,
-  '  case "$enc" in zstd|gzip) ;; *) echo "tskv: unknown encoding \'$enc\'" >&2; exit 2 ;; esac',
-  `  case "$n" in ''|*[!0-9]*) echo "tskv: bad payload size '$n'" >&2; exit 2 ;; esac`,
   // After the first header: a `skip` leaves no install dir behind.
   '  mkdir -p -m 0700 "$d" || fail 3 "cannot create $d"',
   '  t="$d/.${2##*/}.$$.tmp"',
+  '  if [ "$enc" = relay ]; then',
+  '    if why=$(relay_get "$n" "$t" "$3" "$6"); then',
+  '      chmod "$5" "$t" && mv -f "$t" "$2" || fail 6 "cannot move $t to $2"',
+  `      echo '{"relayed":true}'`,
+  '      return',
+  '    fi',
+  '    rm -f "$t"',
+  // The controller then sends the file itself, on this channel.
+  `    printf '{"relayFailed":"%s"}\\n' "$(printf '%s' "$why" | tr -c 'A-Za-z0-9 ._:/()=,-' ' ' | cut -c 1-300)"`,
+  '    continue',
+  '  fi',
+  '  case "$enc" in zstd|gzip) ;; *) echo "tskv: unknown encoding \'$enc\'" >&2; exit 2 ;; esac',
+  `  case "$n" in ''|*[!0-9]*) echo "tskv: bad payload size '$n'" >&2; exit 2 ;; esac`,
   '  p="$t.$enc"',
   // No sha256 of the packed file: zstd's content checksum (the build sets ZSTD_c_checksumFlag) or
   // gzip's CRC, the size of what they unpack (and the code's sha256), SSH's MAC on the way, and the
@@ -133,6 +148,24 @@ const RECEIVE_FUNCTION = [
   '    x=$(sha256sum "$t") && [ "${x%% *}" = "$4" ] || fail 10 "the unpacked $1 has sha256 ${x%% *}, the build has $4"',
   '  fi',
   '  chmod "$5" "$t" && mv -f "$t" "$2" || fail 6 "cannot move $t to $2"',
+  '  return',
+  ' done',
+  '}',
+].join('\n');
+
+/**
+ * `relay_get URL TEMP SIZE SHA256`: another host's agent serves the file (controller/transfer/
+ * relay.ts); it lands in TEMP only with that size and sha256, else this prints why and fails.
+ */
+const RELAY_GET_FUNCTION = [
+  'relay_get() {',
+  '  if command -v curl >/dev/null 2>&1; then',
+  '    e=$(curl -fsS --connect-timeout 5 --max-time 300 -o "$2" "$1" 2>&1) || { echo "curl: $e"; return 1; }',
+  '  elif command -v wget >/dev/null 2>&1; then',
+  '    e=$(wget -q -T 5 -O "$2" "$1" 2>&1) || { echo "wget: $e"; return 1; }',
+  '  else echo "neither curl nor wget on this host"; return 1; fi',
+  '  x=$(stat -c %s "$2") && [ "$x" = "$3" ] || { echo "got $x bytes, expected $3"; return 1; }',
+  '  x=$(sha256sum "$2" | cut -d " " -f 1) && [ "$x" = "$4" ] || { echo "sha256 $x, expected $4"; return 1; }',
   '}',
 ].join('\n');
 
@@ -153,7 +186,7 @@ export function startScript(options: StartScriptOptions): string {
   const { runtime, code, resident } = options;
   const [dir] = dirAndName(code.path);
   const receive = (kind: AgentFileKind, f: HostAgentFile, mode: string, sha256: string) =>
-    `$need_${kind} && receive ${kind} "$${kind === 'runtime' ? 'r' : 'b'}" ${f.size} ${sha256} ${mode}`;
+    `$need_${kind} && receive ${kind} "$${kind === 'runtime' ? 'r' : 'b'}" ${f.size} ${sha256} ${mode} ${f.sha256}`;
   return [
     `r=${shellQuote(runtime.path)}`,
     `b=${shellQuote(code.path)}`,
@@ -164,12 +197,15 @@ export function startScript(options: StartScriptOptions): string {
     `need_code=true; has "$b" ${code.size} && need_code=false`,
     'if ! $need_runtime && ! $need_code; then start; fi',
     'if command -v zstd >/dev/null 2>&1; then z=true; else z=false; fi',
-    `printf '{"missing":true,"runtime":%s,"code":%s,"hasZstd":%s,"sudoUid":"%s"}\\n' "$need_runtime" "$need_code" "$z" "$SUDO_UID"`,
+    // A relay needs curl or wget, and sha256sum to check what arrives.
+    'f=false; { command -v curl || command -v wget; } >/dev/null 2>&1 && command -v sha256sum >/dev/null 2>&1 && f=true',
+    `printf '{"missing":true,"runtime":%s,"code":%s,"hasZstd":%s,"canFetch":%s,"sudoUid":"%s"}\\n' "$need_runtime" "$need_code" "$z" "$f" "$SUDO_UID"`,
     't=; p=',
     'fail() { rm -f "$t" "$p"; echo "tskv: $2" >&2; exit "$1"; }',
     // A dropped connection ends stdin (the unpack fails and cleans up) or hangs the shell up.
     `trap 'rm -f "$t" "$p"; exit 129' HUP INT TERM`,
     'umask 077',
+    RELAY_GET_FUNCTION,
     RECEIVE_FUNCTION,
     receive('runtime', runtime, '0755', '-'),
     receive('code', code, '0644', code.sha256),

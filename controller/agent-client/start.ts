@@ -37,7 +37,14 @@ export interface AgentMissing {
   runtime: boolean;
   code: boolean;
   hasZstd: boolean;
+  /** The host can fetch a relayed runtime (curl or wget, and sha256sum). */
+  canFetch: boolean;
   sudoUid: number | undefined;
+  /**
+   * Before install(): the host fetches the runtime from another host's relay offer at `url` and
+   * checks its size and sha256; on failure it waits for the runtime on this channel again.
+   */
+  relayRuntime(url: string): Promise<{ ok: true } | { ok: false; reason: string }>;
   /**
    * Stream the missing files to the host, in AGENT_FILE_KINDS order; once received whole each is
    * unpacked, checked and installed, then the agent is started.
@@ -74,11 +81,18 @@ function tail(text: string): string {
 function parseFirstLine(
   line: string,
   viaSudo: boolean,
-): AgentStart | Omit<AgentMissing, 'install' | 'skip'> | null {
+): AgentStart | Omit<AgentMissing, 'install' | 'skip' | 'relayRuntime'> | null {
   try {
     const parsed = JSON.parse(line) as
       | AgentStart
-      | { missing: true; runtime: boolean; code: boolean; hasZstd: boolean; sudoUid: string };
+      | {
+          missing: true;
+          runtime: boolean;
+          code: boolean;
+          hasZstd: boolean;
+          canFetch?: boolean;
+          sudoUid: string;
+        };
     if ('ready' in parsed && parsed.ready === true) return parsed;
     if ('alreadyRunning' in parsed && parsed.alreadyRunning === true) return { alreadyRunning: true };
     if ('missing' in parsed && parsed.missing === true) {
@@ -87,6 +101,7 @@ function parseFirstLine(
         runtime: parsed.runtime === true,
         code: parsed.code === true,
         hasZstd: parsed.hasZstd,
+        canFetch: parsed.canFetch === true,
         sudoUid: /^\d+$/.test(parsed.sudoUid) && viaSudo ? Number(parsed.sudoUid) : undefined,
       };
     }
@@ -230,6 +245,32 @@ class AgentChannel {
     return this.expectStart(options.readyTimeoutMs);
   }
 
+  /** `runtime relay URL`; the script answers whether the runtime arrived, checked. */
+  async relayRuntime(url: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+    this.proc.stdin.write(`runtime relay ${url}\n`);
+    const outcome = await this.lines.next(timeoutMs);
+    if ('line' in outcome) {
+      if (outcome.line === '{"relayed":true}') return { ok: true };
+      try {
+        const parsed = JSON.parse(outcome.line) as { relayFailed?: unknown };
+        if (typeof parsed.relayFailed === 'string') return { ok: false, reason: parsed.relayFailed.trim() };
+      } catch {
+        // reported below
+      }
+      this.proc.kill();
+      throw this.startError(`unexpected line while relaying the runtime: ${tail(outcome.line)}`);
+    }
+    if ('timedOut' in outcome) {
+      this.proc.kill();
+      throw this.startError(
+        `relaying the runtime did not finish within ${timeoutMs} ms ${this.stderr}`.trim(),
+      );
+    }
+    throw this.startError(
+      `the start script exited (code ${outcome.exited}) while relaying the runtime: ${this.stderr || 'no output'}`,
+    );
+  }
+
   /** `kind encoding size`, then the bytes; rejects if the source fails or yields another size. */
   #send(payload: AgentPayload): Promise<void> {
     const { data, size } = payload;
@@ -284,5 +325,10 @@ export async function startAgentProcess(
     throw ch.startError(`unexpected first line from the agent: ${tail(outcome.line)}`);
   }
   if (!('missing' in first)) return ch.started(first);
-  return { ...first, install: (payloads) => ch.install(payloads, options), skip: () => ch.skip() };
+  return {
+    ...first,
+    install: (payloads) => ch.install(payloads, options),
+    skip: () => ch.skip(),
+    relayRuntime: (url) => ch.relayRuntime(url, options.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS),
+  };
 }

@@ -137,6 +137,8 @@ export interface Inventory {
   tls: TlsSpec;
   /** The automatic snapshots before changes: the newest `keep` stay on a host. */
   snapshots: { keep: number };
+  /** relay: hosts pass the agent runtime and the etcd tarball on to each other (controller/transfer/relay.ts). */
+  transfer: { relay: boolean };
   /** Absolute path of the template folder (the project's templates/ unless the inventory names its own). */
   templatesDir: string;
   /** Non-fatal findings (e.g. an even member count), printed by commands. */

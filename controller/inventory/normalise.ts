@@ -111,6 +111,7 @@ export function normalise(
       ...(files ? { files } : {}),
     },
     snapshots: { keep: raw.snapshots?.keep ?? DEFAULT_SNAPSHOT_KEEP },
+    transfer: { relay: raw.transfer?.relay ?? true },
     templatesDir: raw.templates === undefined ? PROJECT_TEMPLATES_DIR : resolvePath(raw.templates, baseDir),
     warnings,
   };

@@ -106,6 +106,7 @@ export const inventorySchema = z.strictObject({
   time: z.strictObject({ servers: z.array(address).optional() }).optional(),
   templates: z.string().min(1).optional(),
   snapshots: z.strictObject({ keep: z.number().int().min(1).max(1000).optional() }).optional(),
+  transfer: z.strictObject({ relay: z.boolean().optional() }).optional(),
   tls: z
     .strictObject({
       mode: z.enum(['auto', 'files', 'off']).optional(),
@@ -144,6 +145,9 @@ const HINTS: Record<string, string> = {
     'one of controller (default: the controller downloads a URL source and pushes it to every host, for hosts without internet) or host (each host downloads etcd.source itself and checks its sha256; for hosts that reach the URL)',
   'etcd.fetchProxy':
     'the proxy each host downloads etcd.source through with etcd.fetch: host, as scheme, host and port (e.g. http://proxy.internal:3128), without a user or password (it is sent to every host)',
+  transfer: 'a map with relay (true or false)',
+  'transfer.relay':
+    'true (default: the first host that receives the agent or the etcd tarball passes it on to the others, so the controller sends it once) or false (the controller sends it to every host)',
   'etcd.flags': 'a map of extra etcd flags without leading dashes (e.g. enable-v2: true)',
   'etcd.flags.*': 'a one-line string without control characters, a number or a boolean',
   'etcd.dataDir': DATA_DIR,

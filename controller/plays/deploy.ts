@@ -66,6 +66,8 @@ export interface DeployResult {
   summary: string;
   /** What each host's agent reports it did. */
   actions: Record<string, string[]>;
+  /** Per host, how the agent's files came: pushed by this controller (bytes sent), relayed by another host, notes. */
+  arrivals: Record<string, string[]>;
   /** Each step run, with how long it took (in the order they finished). */
   steps: StepRecord[];
   started: string[];
@@ -303,6 +305,7 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     plan: undefined,
     summary: '',
     actions: {},
+    arrivals: session.arrivals,
     steps: [],
     started: [],
     restarted: [],
@@ -329,7 +332,8 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     const outcome = await applyChange({
       lock: () => session.lock(options.command, options.breakLock),
       plan: () => {
-        if (!options.dryRun) prefetched ??= prefetchEtcd(session.hosts.values(), inv.etcd.version, artifact);
+        if (!options.dryRun)
+          prefetched ??= prefetchEtcd(session.hosts.values(), inv.etcd.version, artifact, session.relay);
         return planFromHosts(live, options, result);
       },
       show: (plan) => {

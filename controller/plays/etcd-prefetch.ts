@@ -4,18 +4,24 @@
  * agent), which changes nothing etcd or the operator sees. Installing it stays a planned step after
  * preflight. A prefetch that fails is only a lost head start: the install pushes again and reports.
  */
-import { etcdVersionDir } from '../../agent/api/index.ts';
+import { etcdVersionDir, routes } from '../../agent/api/index.ts';
 import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { leaseFileBytes } from '../artifacts/file-bytes.ts';
 import { shellQuote } from '../render/shell-quote.ts';
 import { eachBounded, forks } from '../run/forks.ts';
 import { TransferMeter } from '../run/transfer.ts';
+import { agentSource, hostRelay, relayFallbackNote, tarballKey } from '../transfer/relay.ts';
+import type { RelayBoard } from '../transfer/relay-board.ts';
 import { fetchOnHost, type HostFetch, type HostFetched } from './etcd-host-fetch.ts';
 import type { HostChannel } from './session.ts';
 
 /** The tarball in the host's cache, verified: pushed now, fetched by the host, or there from an earlier run. */
 export interface HostTarball {
   pushed: boolean;
+  /** The host that relayed it to this one (then `pushed` is false). */
+  relayedFrom?: string;
+  /** A relay that failed before the push (the output says so). */
+  note?: string;
   form: PushedForm;
   /** etcd.fetch: host: what the host's own download did. */
   fetched?: HostFetched;
@@ -28,8 +34,12 @@ export interface HostTarball {
 export type TarballSource = (() => Promise<EtcdArtifact>) | HostFetch;
 
 /** The tarball into the host's cache as `source` says (nothing moves when it is there already). */
-export async function placeTarball(ch: HostChannel, source: TarballSource): Promise<HostTarball> {
-  if (typeof source === 'function') return pushTarball(ch, await source());
+export async function placeTarball(
+  ch: HostChannel,
+  source: TarballSource,
+  relay?: RelayBoard,
+): Promise<HostTarball> {
+  if (typeof source === 'function') return pushTarball(ch, await source(), relay);
   const fetched = await fetchOnHost(ch, source);
   const form = { path: source.url, fileName: source.fileName, sha256: source.sha256, size: fetched.bytes };
   return { pushed: false, form, fetched };
@@ -44,7 +54,11 @@ const PREFETCH_MIN_FREE_BYTES = 2 * 1024 ** 3;
  * Pushes the form the host can unpack fastest (zstd when it has zstd) unless its cache already
  * holds those bytes.
  */
-export async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Promise<HostTarball> {
+export async function pushTarball(
+  ch: HostChannel,
+  artifact: EtcdArtifact,
+  board?: RelayBoard,
+): Promise<HostTarball> {
   const forms = artifact.zstd ? [artifact.zstd, artifact] : [artifact];
   const have = await ch.conn.exec(
     `command -v zstd >/dev/null 2>&1 && echo zstd; sha256sum ${forms.map((f) => shellQuote(remoteTarballPath(f))).join(' ')} 2>/dev/null; true`,
@@ -52,7 +66,45 @@ export async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Prom
   );
   const form = artifact.zstd && /^zstd$/m.test(have.stdout) ? artifact.zstd : artifact;
   const remote = remoteTarballPath(form);
-  if (have.stdout.split('\n').includes(`${form.sha256}  ${remote}`)) return { pushed: false, form };
+  const relay = hostRelay(board, ch.spec.name, ch.spec.address);
+  const key = tarballKey(form.sha256);
+  const serve = () =>
+    relay?.board.add(
+      key,
+      agentSource(relay.name, relay.address, ch.agent, {
+        kind: 'tarball',
+        tarball: remote,
+        sha256: form.sha256,
+      }),
+    );
+  if (have.stdout.split('\n').includes(`${form.sha256}  ${remote}`)) {
+    serve();
+    return { pushed: false, form };
+  }
+  const claim = await relay?.board.claim(key, relay.name);
+  let note: string | undefined;
+  if (claim?.role === 'pull') {
+    try {
+      await ch.agent.call(
+        routes.etcdFetch,
+        {
+          url: await claim.from.offer(relay!.address),
+          tarball: remote,
+          sha256: form.sha256,
+          allowHttp: true,
+          idleTimeoutSeconds: 5,
+          maxBytes: form.size,
+        },
+        { step: 'fetch etcd tarball (relay)', timeoutMs: 5 * 60_000 },
+      );
+      serve();
+      return { pushed: false, form, relayedFrom: claim.from.name };
+    } catch (err) {
+      note = relayFallbackNote(`etcd tarball ${form.fileName}`, claim.from.name, (err as Error).message);
+    } finally {
+      claim.done();
+    }
+  }
   const lease = await leaseFileBytes(form.path);
   try {
     const meter =
@@ -63,13 +115,23 @@ export async function pushTarball(ch: HostChannel, artifact: EtcdArtifact): Prom
       step: 'upload etcd tarball',
       ...(meter ? { meter } : {}),
     });
+  } catch (err) {
+    if (claim?.role === 'direct') claim.failed();
+    throw err;
   } finally {
     lease.release();
   }
-  return { pushed: true, form };
+  serve();
+  if (claim?.role === 'direct') claim.landed();
+  return { pushed: true, form, ...(note ? { note } : {}) };
 }
 
-async function prefetchOne(ch: HostChannel, version: string, source: TarballSource): Promise<TarballState> {
+async function prefetchOne(
+  ch: HostChannel,
+  version: string,
+  source: TarballSource,
+  relay: RelayBoard | undefined,
+): Promise<TarballState> {
   const binary = `${etcdVersionDir(version)}/etcd`;
   const check = await ch.conn.exec(
     `[ -x ${shellQuote(binary)} ] && echo installed || df -Pk /var/lib | tail -n 1`,
@@ -81,7 +143,7 @@ async function prefetchOne(ch: HostChannel, version: string, source: TarballSour
   // the tarball waits for the install step, after preflight.
   const freeBytes = Number(out.split(/\s+/)[3]) * 1024;
   if (!(freeBytes > PREFETCH_MIN_FREE_BYTES)) return 'skipped';
-  return placeTarball(ch, source);
+  return placeTarball(ch, source, relay);
 }
 
 /**
@@ -92,11 +154,12 @@ export function prefetchEtcd(
   hosts: Iterable<HostChannel>,
   version: string,
   source: TarballSource,
+  relay?: RelayBoard,
 ): Map<string, Promise<TarballState | undefined>> {
   const channels = [...hosts];
   // At most --forks hosts at once, like connecting: the link is shared, each push only goes slower.
   const pushes = eachBounded(channels, forks(), (ch) =>
-    prefetchOne(ch, version, source).catch(() => undefined),
+    prefetchOne(ch, version, source, relay).catch(() => undefined),
   );
   return new Map(channels.map((ch, i) => [ch.spec.name, pushes[i]!]));
 }

@@ -21,6 +21,7 @@ import { checkUserTls, describePkiChanges, ensurePki, memberTlsMaterial } from '
 import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
+import { relayedLine } from '../transfer/relay.ts';
 import { hostFetchOf } from './etcd-host-fetch.ts';
 import { placeTarball, type TarballSource, type TarballState } from './etcd-prefetch.ts';
 import { openFirewall, openRequest } from './firewall.ts';
@@ -73,6 +74,8 @@ export async function installEtcd(
   );
   return [
     ...(tarball.pushed ? [`uploaded ${tarball.form.fileName}`] : []),
+    ...(tarball.relayedFrom ? [relayedLine(tarball.form.fileName, tarball.relayedFrom)] : []),
+    ...(tarball.note ? [tarball.note] : []),
     ...(tarball.fetched?.actions ?? []),
     ...r.actions,
   ];

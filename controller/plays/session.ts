@@ -2,6 +2,7 @@
 import { routes } from '../../agent/api/index.ts';
 import { type AgentHandle, ensureAgent } from '../agent-client/bootstrap.ts';
 import type { AgentClient } from '../agent-client/client.ts';
+import { loadAgentBuild } from '../agent-client/manifest.ts';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { type CheckResult, failedCheck } from '../ops/checks.ts';
@@ -9,6 +10,8 @@ import { forks } from '../run/forks.ts';
 import { type HeldLock, lockCluster } from '../run/lock.ts';
 import { forEachHost, type ProgressMode } from '../run/progress.ts';
 import { type TransferListener, TransferLog } from '../run/transfer.ts';
+import { hostRelay, relayedLine, runtimeKey } from '../transfer/relay.ts';
+import { RelayBoard } from '../transfer/relay-board.ts';
 
 export interface HostChannel {
   spec: HostSpec;
@@ -31,6 +34,10 @@ export interface Session {
   unreachable: CheckResult[];
   /** Every file this run pushed to a host: what, bytes, seconds, rate. */
   transfers: TransferLog;
+  /** Host-to-host relays of this run (undefined: inventory transfer.relay is false). */
+  relay: RelayBoard | undefined;
+  /** Per host, how the agent's files came: pushed (with the bytes this controller sent), relayed, notes. */
+  arrivals: Record<string, string[]>;
   /** The cluster lock on every connected host, for `command` (see run/lock.ts). */
   lock(command: string, breakLock: boolean): Promise<HeldLock>;
   /**
@@ -38,6 +45,16 @@ export interface Session {
    * agents this run started exit once it has gone (a dry run leaves nothing behind).
    */
   close(options?: { leaveNoAgent?: boolean }): Promise<void>;
+}
+
+/** How the agent's files reached the host, for the output: what this controller sent, what came by relay, and notes. */
+function agentTransferLines(handle: AgentHandle): string[] {
+  const lines: string[] = [];
+  if (handle.sentFiles.length > 0) {
+    lines.push(`${handle.sentFiles.join(' + ')} pushed (${(handle.sentBytes / 1e6).toFixed(1)} MB sent)`);
+  }
+  if (handle.runtimeFrom) lines.push(relayedLine('runtime', handle.runtimeFrom));
+  return [...lines, ...handle.notes];
 }
 
 export async function openSession(inventory: Inventory, mode: ProgressMode): Promise<Session> {
@@ -51,22 +68,51 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     transfers.listener((line) => {
       if (mode === 'plain') process.stderr.write(`${host}: ${line}\n`);
     }, false);
+  const relay = inventory.transfer.relay ? new RelayBoard() : undefined;
+  const arrivals: Record<string, string[]> = {};
+  // Every host says whether it has the runtime before anyone gets it over the controller's link.
+  // (An unbuilt agent is each host's error, from ensureAgent, as before.)
+  const runtime = relay
+    ? await loadAgentBuild().then(
+        (b) => runtimeKey(b.manifest.runtime.sha256),
+        () => '',
+      )
+    : '';
+  relay?.expect(
+    runtime,
+    inventory.hosts.filter((h) => hostRelay(relay, h.name, h.address)).map((h) => h.name),
+  );
+  const pass = (name: string) => (err: unknown) => {
+    relay?.pass(runtime, name);
+    throw err;
+  };
   const outcomes = await forEachHost(
     'connect and start agents',
     inventory.hosts.map((h) => h.name),
     async (name, report) => {
       const spec = specs.get(name)!;
       report('ssh');
-      const conn = await pool.get(spec);
+      const conn = await pool.get(spec).catch(pass(name));
       report('agent');
+      const relayed = hostRelay(relay, name, spec.address);
       const handle = await ensureAgent(conn, {
         sshUser: spec.ssh.user,
         onTransfer: transfers.listener(report),
-      });
+        ...(relayed ? { relay: relayed } : {}),
+      }).catch(pass(name));
       handles.push(handle);
-      const sent = `${handle.sentFiles.join(' + ')}, ${(handle.sentBytes / 1e6).toFixed(1)} MB`;
+      arrivals[name] = agentTransferLines(handle);
+      if (relay && !relayed && handle.sentFiles.includes('runtime')) {
+        arrivals[name].push(
+          `note: runtime pushed directly: ${spec.address} is not an IPv4 address (relays go between IPv4 inventory addresses)`,
+        );
+      }
       report(
-        handle.uploaded ? `agent uploaded (${sent})` : handle.started ? 'agent started' : 'agent running',
+        handle.uploaded || handle.runtimeFrom
+          ? `agent installed (${arrivals[name].join('; ')})`
+          : handle.started
+            ? 'agent started'
+            : 'agent running',
       );
       return {
         spec,
@@ -91,6 +137,8 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     mode,
     hosts,
     unreachable,
+    relay,
+    arrivals,
     transfers,
     async lock(command, breakLock) {
       const held = await lockCluster(

@@ -42,6 +42,8 @@ function startServer(hits: string[]): Promise<Server> {
       // HTTP/1.0 style, as python's http.server: the connection closes right after the body.
       res.writeHead(200, { 'content-length': 8 * BODY.length, connection: 'close' });
       res.end(Buffer.concat(Array(8).fill(BODY)));
+    } else if (path === '/silent') {
+      // Never answers (a relay sender that a firewall hides looks the same): the idle timeout ends it.
     } else if (path === '/chunked') {
       res.writeHead(200); // no Content-Length: counted as it arrives
       res.write(BODY);
@@ -115,6 +117,14 @@ describe('etcdFetch', () => {
 
   test('a server that closes the connection after the body is read to the end (then held to the sha256)', async () => {
     await refused(call('/close'), 'E_AGENT_SHA256', /sent 152000 bytes/);
+  });
+
+  test('idleTimeoutSeconds: a connection silent that long is given up (a relay falls back to a push)', async () => {
+    await refused(
+      call('/silent', { idleTimeoutSeconds: 1 }),
+      'E_AGENT_DOWNLOAD',
+      /\/silent: no answer for 1 s/,
+    );
   });
 
   test('a connection refused names the URL and the cause', async () => {

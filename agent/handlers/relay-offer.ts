@@ -1,0 +1,159 @@
+/**
+ * relay offer (agent/api/relay.ts): serve one file this host holds to one other host, once. The
+ * path comes from an allow-list (policy/relay.ts), the receiver checks the sha256 the controller
+ * gave it; this side admits only `to`'s address and GET /<token>, and closes after one whole
+ * answer or the ttl, whichever comes first. With firewalld running, a runtime-only rich rule with
+ * the same timeout lets `to` in (firewalld drops it itself; it is removed early when the offer
+ * ends). Under ufw or nftables it refuses: the controller pushes the file itself.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { AGENT_INSTALL_DIR, type routes } from '../api/index.ts';
+import { AgentError, refused } from '../errors.ts';
+import { HOST_LAYOUT } from '../policy/layout.ts';
+import { fromAddress, type RelayFiles, relayFilePath, servesRequest } from '../policy/relay.ts';
+import { detectFirewall, type FirewallDetection } from '../system/firewall-detect.ts';
+import { FIREWALLD, sourceRichRule } from '../system/firewalld.ts';
+import { applySteps, command, dbusStep, type Step } from '../system/steps.ts';
+import type { Handler } from './types.ts';
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** The file, once, to `to`, at GET /<token>; resolves once listening. `served` runs once the answer is out. */
+function serveOnce(
+  path: string,
+  size: number,
+  to: string,
+  token: string,
+  served: () => void,
+): Promise<Server> {
+  let taken = false;
+  const server = createServer((req, res) => {
+    if (taken) {
+      req.socket.destroy(); // the token is good for one answer
+      return;
+    }
+    if (!servesRequest(req.method, req.url, token)) {
+      res.writeHead(404).end();
+      return;
+    }
+    taken = true;
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(size),
+      connection: 'close',
+    });
+    const file = createReadStream(path);
+    file.pipe(res);
+    file.on('error', () => res.destroy());
+    // One answer ends the offer: 'close', not 'finish', which never comes when the receiver closes
+    // the connection, having read every byte, before the last write's callback ran.
+    res.on('close', served);
+  });
+  server.on('connection', (socket) => {
+    if (taken || !fromAddress(socket.remoteAddress, to)) socket.destroy();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, () => resolve(server));
+  });
+}
+
+/** The steps letting `to` in on `port` for `ttl` s (runtime only), and those taking it out. */
+function firewalldSteps(zone: string | undefined, port: number, to: string, ttl: number) {
+  const rule = sourceRichRule(port, to);
+  const zoneArg = zone ?? '';
+  const viaBus = (method: string, args: string[]): Step =>
+    dbusStep({
+      dest: FIREWALLD.dest,
+      path: FIREWALLD.path,
+      method: `${FIREWALLD.dest}.zone.${method}`,
+      args: [`string:${zoneArg}`, `string:${rule}`, ...args],
+    });
+  const cmd = (args: string[]): Step =>
+    command('firewall-cmd', [...(zone ? [`--zone=${zone}`] : []), ...args]);
+  return {
+    add: [
+      zone ? viaBus('addRichRule', [`int32:${ttl}`]) : cmd([`--add-rich-rule=${rule}`, `--timeout=${ttl}s`]),
+    ],
+    remove: [zone ? viaBus('removeRichRule', []) : cmd([`--remove-rich-rule=${rule}`])],
+  };
+}
+
+/** The relay offer route; `detect` is for tests. */
+export function makeRelayOffer(
+  files: RelayFiles,
+  detect: () => Promise<Pick<FirewallDetection, 'backend' | 'defaultZone'>> = detectFirewall,
+): Handler<typeof routes.relayOffer> {
+  return async ({ file, to, ttlSeconds }) => {
+    const path = relayFilePath(file, files);
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch {
+      throw new AgentError('E_AGENT_NOT_FOUND', `${path} is not on this host`, 404);
+    }
+    if (file.kind === 'tarball' && (await sha256Of(path)) !== file.sha256) {
+      throw new AgentError(
+        'E_AGENT_SHA256',
+        `${path} does not hold the tarball with sha256 ${file.sha256}`,
+        409,
+      );
+    }
+    const firewall = await detect();
+    if (firewall.backend === 'ufw' || firewall.backend === 'nftables') {
+      throw refused(
+        `this host filters with ${firewall.backend}: tskv relays files only from hosts with firewalld or no firewall`,
+      );
+    }
+    const token = randomBytes(16).toString('hex');
+    let steps: ReturnType<typeof firewalldSteps> | undefined;
+    let ended = false;
+    // The answer is out, the ttl passed, or the rule could not be added: no more connections, and
+    // the rule goes now (firewalld would drop it at its timeout anyway).
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      server.close();
+      server.closeIdleConnections();
+      if (steps) {
+        applySteps(steps.remove).catch((err: Error) =>
+          process.stderr.write(
+            `relay offer on ${port}/tcp: removing its firewalld rule failed: ${err.message}\n`,
+          ),
+        );
+      }
+    };
+    const server = await serveOnce(path, size, to, token, () => end());
+    const timer = setTimeout(end, ttlSeconds * 1000);
+    const { port } = server.address() as AddressInfo;
+    if (firewall.backend === 'firewalld') steps = firewalldSteps(firewall.defaultZone, port, to, ttlSeconds);
+    if (steps) {
+      try {
+        await applySteps(steps.add);
+      } catch (err) {
+        end();
+        throw new AgentError(
+          'E_AGENT_COMMAND_FAILED',
+          `cannot let ${to} in on ${port}/tcp: ${(err as Error).message}`,
+        );
+      }
+    }
+    return { port, token, size, firewall: steps ? 'firewalld' : 'none' };
+  };
+}
+
+export const relayOffer = makeRelayOffer({
+  layout: HOST_LAYOUT,
+  installDir: AGENT_INSTALL_DIR,
+  execPath: process.execPath,
+});

@@ -1,0 +1,151 @@
+/**
+ * relay offer on loopback: it serves exactly the allowed file, once, at GET /<token>, to the one
+ * address it was offered to; the request's bounds and the path allow-list are refused otherwise.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { relayOfferRequestSchema } from '../../../../agent/api/index.ts';
+import { makeRelayOffer } from '../../../../agent/handlers/relay-offer.ts';
+import { layoutUnder } from '../../../../agent/policy/layout.ts';
+import { fromAddress, relayFilePath, servesRequest } from '../../../../agent/policy/relay.ts';
+
+const ctx = { buildId: 'test' };
+const root = mkdtempSync(join(tmpdir(), 'tskv-relay-offer-'));
+const layout = layoutUnder(root);
+const installDir = join(root, 'agent');
+const runtime = `${installDir}/node-0123abcd`;
+const tarball = `${layout.uploadCacheDir}/etcd-v3.5.9-linux-amd64.tar.gz`;
+const BODY = Buffer.from('tarball bytes '.repeat(5000));
+const SHA = createHash('sha256').update(BODY).digest('hex');
+mkdirSync(installDir, { recursive: true });
+mkdirSync(layout.uploadCacheDir, { recursive: true });
+writeFileSync(runtime, 'runtime bytes');
+writeFileSync(tarball, BODY);
+
+const files = { layout, installDir, execPath: runtime };
+const noFirewall = async () => ({ backend: 'none' as const });
+const offer = makeRelayOffer(files, noFirewall);
+
+/** GET `path` on loopback port `port` from `localAddress`: the status and body, or the error's code. */
+function get(port: number, path: string, localAddress = '127.0.0.1') {
+  return new Promise<{ status?: number; body?: Buffer; error?: string }>((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+      res.on('error', (err) => resolve({ error: (err as NodeJS.ErrnoException).code ?? err.message }));
+    });
+    req.on('error', (err) => resolve({ error: (err as NodeJS.ErrnoException).code ?? err.message }));
+    req.end();
+  });
+}
+
+describe('relay offer', () => {
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  test('serves the tarball once, at its token only, to the offered address only', async () => {
+    const r = await offer(
+      { file: { kind: 'tarball', tarball, sha256: SHA }, to: '127.0.0.1', ttlSeconds: 30 },
+      ctx,
+    );
+    assert.equal(r.size, BODY.length);
+    assert.equal(r.firewall, 'none');
+    assert.equal((await get(r.port, '/wrong')).status, 404);
+    assert.equal(
+      (await get(r.port, `/${r.token}`, '127.0.0.2')).error,
+      'ECONNRESET',
+      'another source is cut off',
+    );
+    const got = await get(r.port, `/${r.token}`);
+    assert.equal(got.status, 200);
+    assert.ok(got.body!.equals(BODY));
+    assert.match(
+      String((await get(r.port, `/${r.token}`)).error),
+      /^ECONN(RESET|REFUSED)$/,
+      'one answer ends the offer',
+    );
+  });
+
+  test('serves the runtime the agent runs on; closes at the ttl', async () => {
+    const r = await offer({ file: { kind: 'runtime' }, to: '127.0.0.1', ttlSeconds: 1 }, ctx);
+    assert.equal(r.size, 'runtime bytes'.length);
+    const deadline = Date.now() + 5_000;
+    let last = await get(r.port, '/none');
+    while (last.error !== 'ECONNREFUSED' && Date.now() < deadline) last = await get(r.port, '/none');
+    assert.equal(last.error, 'ECONNREFUSED', 'the offer closes once its ttl has passed');
+  });
+
+  test('a tarball whose bytes are not the sha256 asked is not offered', async () => {
+    await assert.rejects(
+      offer(
+        { file: { kind: 'tarball', tarball, sha256: 'ab'.repeat(32) }, to: '127.0.0.1', ttlSeconds: 30 },
+        ctx,
+      ),
+      { code: 'E_AGENT_SHA256' },
+    );
+  });
+
+  test('ufw or nftables filtering: refused (the controller pushes directly)', async () => {
+    const ufw = makeRelayOffer(files, async () => ({ backend: 'ufw' as const }));
+    await assert.rejects(ufw({ file: { kind: 'runtime' }, to: '127.0.0.1', ttlSeconds: 30 }, ctx), {
+      code: 'E_AGENT_REFUSED',
+      message: /filters with ufw/,
+    });
+  });
+
+  test('only the runtime in the install dir and tarballs directly in the cache', () => {
+    assert.equal(relayFilePath({ kind: 'runtime' }, files), runtime);
+    assert.throws(() => relayFilePath({ kind: 'runtime' }, { ...files, execPath: '/usr/bin/node' }), {
+      code: 'E_AGENT_REFUSED',
+    });
+    assert.throws(
+      () => relayFilePath({ kind: 'runtime' }, { ...files, execPath: `${installDir}/tskv-agent-0123` }),
+      { code: 'E_AGENT_REFUSED' },
+    );
+    for (const bad of [
+      '/etc/shadow',
+      `${layout.uploadCacheDir}/../agent/x`,
+      `${layout.uploadCacheDir}/sub/x.tar.gz`,
+      `${layout.uploadCacheDir}/.x.part`,
+    ]) {
+      assert.throws(
+        () => relayFilePath({ kind: 'tarball', tarball: bad, sha256: SHA }, files),
+        { code: 'E_AGENT_REFUSED' },
+        bad,
+      );
+    }
+  });
+
+  test('the request: IPv4 receiver, ttl 1..300 s, no free path for the runtime', () => {
+    const ok = { file: { kind: 'runtime' }, to: '10.0.0.7', ttlSeconds: 120 };
+    assert.ok(relayOfferRequestSchema.safeParse(ok).success);
+    for (const bad of [
+      { ...ok, ttlSeconds: 301 },
+      { ...ok, ttlSeconds: 0 },
+      { ...ok, to: '10.0.0.256' },
+      { ...ok, to: 'fd00::1' },
+      { ...ok, to: 'h2.example' },
+      { ...ok, file: { kind: 'runtime', path: '/etc/shadow' } },
+      { ...ok, file: { kind: 'other' } },
+      { ...ok, file: { kind: 'tarball', tarball, sha256: 'x' } },
+    ]) {
+      assert.equal(relayOfferRequestSchema.safeParse(bad).success, false, JSON.stringify(bad));
+    }
+  });
+
+  test('source and request checks', () => {
+    assert.ok(fromAddress('10.0.0.7', '10.0.0.7'));
+    assert.ok(fromAddress('::ffff:10.0.0.7', '10.0.0.7'));
+    assert.ok(!fromAddress('10.0.0.8', '10.0.0.7'));
+    assert.ok(!fromAddress(undefined, '10.0.0.7'));
+    assert.ok(servesRequest('GET', '/abc', 'abc'));
+    assert.ok(!servesRequest('POST', '/abc', 'abc'));
+    assert.ok(!servesRequest('GET', '/abc?x', 'abc'));
+    assert.ok(!servesRequest('GET', '/', 'abc'));
+  });
+});

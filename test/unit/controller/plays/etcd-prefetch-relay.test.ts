@@ -1,0 +1,89 @@
+/** The tarball before preflight with relays: one push, then pulls from a host that has it; a failed pull is pushed, with a note. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { routes } from '../../../../agent/api/index.ts';
+import type { EtcdArtifact } from '../../../../controller/artifacts/etcd-tarball.ts';
+import { TskvError } from '../../../../controller/errors.ts';
+import { prefetchEtcd } from '../../../../controller/plays/etcd-prefetch.ts';
+import type { HostChannel } from '../../../../controller/plays/session.ts';
+import { RelayBoard } from '../../../../controller/transfer/relay-board.ts';
+
+const artifact: EtcdArtifact = {
+  path: '/dev/null',
+  fileName: 'etcd-v3.5.9-linux-amd64.tar.gz',
+  sha256: 'a'.repeat(64),
+  size: 20_000_000,
+  downloaded: false,
+};
+const TOKEN = 'f'.repeat(32);
+const remote = `/var/lib/tskv/cache/${artifact.fileName}`;
+
+/** A host without etcd nor the tarball; its agent offers on port 4000 and fetches as `fetch` says. */
+function host(name: string, address: string, fetch: () => unknown = () => ({ fetched: true })) {
+  const uploads: string[] = [];
+  const offers: unknown[] = [];
+  const fetches: Record<string, unknown>[] = [];
+  const conn = {
+    exec: async (c: string) => ({
+      code: 0,
+      stdout: c.startsWith('[ -x') ? '/dev/sda1 100000000 50000000 50000000 50% /' : '',
+      stderr: '',
+    }),
+    upload: async (_d: unknown, path: string) => void uploads.push(path),
+  };
+  const agent = {
+    call: async (route: { path: string }, req: Record<string, unknown>) => {
+      if (route.path === routes.relayOffer.path) {
+        offers.push(req);
+        return { port: 4000, token: TOKEN, size: artifact.size, firewall: 'firewalld' };
+      }
+      assert.equal(route.path, routes.etcdFetch.path);
+      fetches.push(req);
+      return fetch();
+    },
+  };
+  return { ch: { spec: { name, address }, conn, agent } as unknown as HostChannel, uploads, offers, fetches };
+}
+
+test('one host gets the tarball pushed, the others pull it from that host; a failed pull is pushed with a note', async () => {
+  const board = new RelayBoard();
+  const h1 = host('h1', '10.0.0.1');
+  const h2 = host('h2', '10.0.0.2');
+  const h3 = host('h3', '10.0.0.3', () => {
+    throw new TskvError('E_AGENT_DOWNLOAD', 'GET http://10.0.0.1:4000/...: no answer for 5 s');
+  });
+  assert.deepEqual(await prefetchEtcd([h1.ch], '3.5.9', async () => artifact, board).get('h1'), {
+    pushed: true,
+    form: artifact,
+  });
+  const rest = prefetchEtcd([h2.ch, h3.ch], '3.5.9', async () => artifact, board);
+  assert.deepEqual(await rest.get('h2'), { pushed: false, form: artifact, relayedFrom: 'h1' });
+  const third = await rest.get('h3');
+  assert.equal(typeof third === 'object' && third.pushed, true);
+  assert.match(
+    typeof third === 'object' ? String(third.note) : '',
+    /^note: etcd tarball etcd-v3\.5\.9-linux-amd64\.tar\.gz pushed directly: the relay from h1 failed \(.*no answer for 5 s\)$/,
+  );
+  assert.deepEqual([h1.uploads, h2.uploads, h3.uploads], [[remote], [], [remote]]);
+  assert.deepEqual(
+    h1.offers.map((o) => (o as { to: string }).to),
+    ['10.0.0.2', '10.0.0.3'],
+  );
+  assert.deepEqual(h2.fetches[0], {
+    url: `http://10.0.0.1:4000/${TOKEN}`,
+    tarball: remote,
+    sha256: artifact.sha256,
+    allowHttp: true,
+    idleTimeoutSeconds: 5,
+    maxBytes: artifact.size,
+  });
+});
+
+test('without a board (transfer.relay: false) or an IPv4 address every host gets its own push', async () => {
+  const a = host('a', '10.0.0.1');
+  const b = host('b', 'b.example');
+  const board = new RelayBoard();
+  await Promise.all(prefetchEtcd([a.ch], '3.5.9', async () => artifact).values());
+  await Promise.all(prefetchEtcd([b.ch], '3.5.9', async () => artifact, board).values());
+  assert.deepEqual([a.uploads, b.uploads, a.offers, b.fetches], [[remote], [remote], [], []]);
+});
