@@ -35,6 +35,8 @@ export const etcdFetchRequestSchema = z
       .optional(),
     /** Give up once the connection stays silent this long, connecting included (a relay between hosts: a few seconds). */
     idleTimeoutSeconds: z.number().int().min(1).max(300).optional(),
+    /** Fewer redirects than ETCD_FETCH_MAX_REDIRECTS (a relay from another host: none). */
+    maxRedirects: z.number().int().min(0).max(ETCD_FETCH_MAX_REDIRECTS).optional(),
   })
   .strict();
 

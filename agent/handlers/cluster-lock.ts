@@ -48,14 +48,29 @@ const BREAK_WAIT_MS = 10_000;
 /** A run records itself just after it takes the lock: one found held may not have written it yet. */
 const RECORD_WAIT_MS = 3_000;
 
-/** Who holds the lock now: the record of its live flock process, waited for while it is written. */
-async function holderRecord(files: LockFiles): Promise<LockRecord | undefined> {
-  let record: LockRecord | undefined;
-  await waitUntil(() => {
-    record = readRecord(files);
-    return record !== undefined && isFileLockHolder(record.flockPid, files.lock);
-  }, RECORD_WAIT_MS);
-  return record !== undefined && isFileLockHolder(record.flockPid, files.lock) ? record : undefined;
+/**
+ * The lock, or who holds it: the record of its live flock process, waited for while it is written.
+ * Tried again meanwhile: a holder that just ended leaves it free. Neither within RECORD_WAIT_MS:
+ * held by someone who did not say who.
+ */
+async function lockOrHolder(files: LockFiles): Promise<{ held?: FileLock; holder?: LockRecord }> {
+  let found: { held?: FileLock; holder?: LockRecord } = {};
+  await waitUntil(
+    async () => {
+      const held = await tryFileLock(files.lock);
+      if (held) {
+        found = { held };
+        return true;
+      }
+      const record = readRecord(files);
+      // Only the flock process that holds this lock: a stale record's pid may belong to anyone now.
+      found = record && isFileLockHolder(record.flockPid, files.lock) ? { holder: record } : {};
+      return found.holder !== undefined;
+    },
+    RECORD_WAIT_MS,
+    100,
+  );
+  return found;
 }
 
 export async function holdClusterLock(
@@ -71,20 +86,17 @@ export async function holdClusterLock(
   });
   let broke: LockOwner | null = null;
   let held: FileLock | undefined = await tryFileLock(files.lock);
-  if (!held && request.breakHolder) {
-    // Only the flock process that holds this lock: a stale record's pid may belong to anyone now.
-    const holder = await holderRecord(files);
-    if (holder) {
-      breakFileLock(holder.flockPid);
-      broke = holder.owner;
-    }
+  let holder: LockRecord | undefined;
+  if (!held) ({ held, holder } = await lockOrHolder(files));
+  if (!held && holder && request.breakHolder) {
+    breakFileLock(holder.flockPid);
+    broke = holder.owner;
     await waitUntil(async () => {
       held = await tryFileLock(files.lock);
       return held !== undefined;
     }, BREAK_WAIT_MS);
   }
   if (!held) {
-    const holder = await holderRecord(files);
     throw new AgentError(
       'E_AGENT_LOCKED',
       holder ? `held by ${describeLockOwner(holder.owner)}` : 'held by another tskv run (it did not say who)',

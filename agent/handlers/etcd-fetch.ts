@@ -189,7 +189,16 @@ export function makeEtcdFetch(
   layout: HostLayout = HOST_LAYOUT,
   limits: FetchLimits = LIMITS,
 ): Handler<typeof routes.etcdFetch> {
-  return async ({ url: raw, tarball, sha256, allowHttp, maxBytes, proxy, idleTimeoutSeconds }) => {
+  return async ({
+    url: raw,
+    tarball,
+    sha256,
+    allowHttp,
+    maxBytes,
+    proxy,
+    idleTimeoutSeconds,
+    maxRedirects,
+  }) => {
     await checkTarball(layout, tarball);
     let url: URL;
     try {
@@ -212,7 +221,8 @@ export function makeEtcdFetch(
     try {
       const signal = AbortSignal.timeout(limits.timeoutMs);
       const idleMs = idleTimeoutSeconds === undefined ? undefined : idleTimeoutSeconds * 1000;
-      const res = await get(url, allowHttp === true, limits.maxRedirects, signal, proxy, idleMs);
+      const redirects = Math.min(limits.maxRedirects, maxRedirects ?? limits.maxRedirects);
+      const res = await get(url, allowHttp === true, redirects, signal, proxy, idleMs);
       const got = await save(res, temp, maxBytes ?? ETCD_FETCH_MAX_BYTES, url, signal);
       if (got.sha256 !== sha256) {
         throw new AgentError(

@@ -169,20 +169,25 @@ async function relayRuntime(
 ): Promise<{ from?: string; claim?: DirectClaim }> {
   const claim = await relay.board.claim(key, relay.name);
   if (claim.role === 'direct') return { claim };
+  let served = false;
   try {
-    let r: { ok: true } | { ok: false; reason: string };
+    let url: string;
     try {
-      r = await found.relayRuntime(await claim.from.offer(relay.address));
+      url = await claim.from.offer(relay.address);
     } catch (err) {
-      // The sender refused or did not answer (the channel to this host is fine: relayRuntime throws
-      // only for that, and then the install below fails too, saying so).
-      r = { ok: false, reason: (err as Error).message };
+      // The sender refused or did not answer: this host's channel is fine, the push goes on it.
+      notes.push(relayFallbackNote('runtime', claim.from.name, (err as Error).message));
+      return {};
     }
+    // A failure of this host's own channel (no answer in time, a line out of place) is thrown:
+    // nothing can be pushed on a channel that was killed.
+    const r = await found.relayRuntime(url);
+    served = r.ok;
     if (r.ok) return { from: claim.from.name };
     notes.push(relayFallbackNote('runtime', claim.from.name, r.reason));
     return {};
   } finally {
-    claim.done();
+    claim.done(served);
   }
 }
 
@@ -202,6 +207,8 @@ async function startOrInstall(
   if (!('missing' in found)) return { start: found, sent: NOTHING_SENT };
   const notes: string[] = [];
   if (found.runtime && request.relay && !found.canFetch) {
+    // It takes no part: the others need not wait for it to say so.
+    request.relay.board.pass(runtimeKey(manifest.runtime.sha256), request.relay.name);
     notes.push(
       'note: runtime pushed directly: this host has no curl or wget (or no sha256sum) to fetch it from another host',
     );

@@ -153,16 +153,21 @@ const RECEIVE_FUNCTION = [
   '}',
 ].join('\n');
 
+/** How long a relay pull may take on the host: well within the controller's wait for its answer (start.ts). */
+export const RELAY_GET_MAX_SECONDS = 90;
+
 /**
  * `relay_get URL TEMP SIZE SHA256`: another host's agent serves the file (controller/transfer/
  * relay.ts); it lands in TEMP only with that size and sha256, else this prints why and fails.
+ * The sender is untrusted: no redirects, no proxy, no ~/.curlrc, at most SIZE bytes (curl; wget
+ * only by time) and RELAY_GET_MAX_SECONDS in all, so a slow or hostile peer ends in a direct push.
  */
 const RELAY_GET_FUNCTION = [
   'relay_get() {',
   '  if command -v curl >/dev/null 2>&1; then',
-  '    e=$(curl -fsS --connect-timeout 5 --max-time 300 -o "$2" "$1" 2>&1) || { echo "curl: $e"; return 1; }',
+  `    e=$(curl -q -fsS --noproxy '*' --connect-timeout 5 --max-time ${RELAY_GET_MAX_SECONDS} --max-filesize "$3" -o "$2" "$1" 2>&1) || { echo "curl: $e"; return 1; }`,
   '  elif command -v wget >/dev/null 2>&1; then',
-  '    e=$(wget -q -T 5 -O "$2" "$1" 2>&1) || { echo "wget: $e"; return 1; }',
+  `    e=$(timeout ${RELAY_GET_MAX_SECONDS} wget -q --no-proxy --max-redirect=0 -T 5 -O "$2" "$1" 2>&1) || { echo "wget failed or took over ${RELAY_GET_MAX_SECONDS} s: $e"; return 1; }`,
   '  else echo "neither curl nor wget on this host"; return 1; fi',
   '  x=$(stat -c %s "$2") && [ "$x" = "$3" ] || { echo "got $x bytes, expected $3"; return 1; }',
   '  x=$(sha256sum "$2" | cut -d " " -f 1) && [ "$x" = "$4" ] || { echo "sha256 $x, expected $4"; return 1; }',

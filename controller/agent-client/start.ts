@@ -189,6 +189,16 @@ class AgentChannel {
    * "installed" line and the agent's ready line on the same channel.
    */
   async install(payloads: AgentPayload[], options: StartAgentOptions): Promise<AgentStart> {
+    try {
+      return await this.#install(payloads, options);
+    } catch (err) {
+      // A payload not yet sent is never read: destroyed, its bytes' lease is released all the same.
+      for (const p of payloads) p.data.destroy();
+      throw err;
+    }
+  }
+
+  async #install(payloads: AgentPayload[], options: StartAgentOptions): Promise<AgentStart> {
     const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
     const what = payloads.map((p) => `${p.kind} ${p.encoding}, ${mb(p.size)}`).join('; ');
     const dir = options.code.path.slice(0, options.code.path.lastIndexOf('/')) || '/';

@@ -42,6 +42,17 @@ function hostFetchProblems(source: unknown): PathProblem[] {
   return [];
 }
 
+/** What is wrong with etcd.fetchProxy, never repeating it: it may hold a password. */
+function fetchProxyProblem(proxy: string): string | undefined {
+  if (proxy.includes('@')) {
+    return 'etcd.fetchProxy is sent to every host, and a user or password in it would go with it; give the proxy as scheme, host and port only (e.g. http://proxy.internal:3128): one the hosts may use without credentials';
+  }
+  if (!/^https?:\/\/[^\s/?#]+\/?$/i.test(proxy)) {
+    return 'etcd.fetchProxy must be the proxy as scheme (http or https), host and port, without a path (e.g. http://proxy.internal:3128)';
+  }
+  return undefined;
+}
+
 /**
  * A download needs a checksum: an http(s) `etcd.source`, or none (the official URL of
  * `etcd.version`), is refused unless `etcd.sha256` is given or the table of official checksums
@@ -62,17 +73,8 @@ export function etcdSourceProblems(data: unknown): PathProblem[] {
       },
     ];
   }
-  if (typeof fetchProxy === 'string' && fetchProxy.includes('@')) {
-    // Not echoed: what precedes the @ is a password.
-    return [
-      {
-        path: ['etcd', 'fetchProxy'],
-        at: 'value',
-        message:
-          'etcd.fetchProxy is sent to every host, and a user or password in it would go with it; give the proxy as scheme, host and port only (e.g. http://proxy.internal:3128): one the hosts may use without credentials',
-      },
-    ];
-  }
+  const proxyProblem = typeof fetchProxy === 'string' ? fetchProxyProblem(fetchProxy) : undefined;
+  if (proxyProblem) return [{ path: ['etcd', 'fetchProxy'], at: 'value', message: proxyProblem }];
   const hostFetch = fetch === 'host' ? hostFetchProblems(source) : [];
   if (hostFetch.length > 0) return hostFetch;
   if (sha256 !== undefined || typeof version !== 'string' || !ETCD_VERSION.test(version)) return [];

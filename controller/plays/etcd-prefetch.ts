@@ -84,6 +84,7 @@ export async function pushTarball(
   const claim = await relay?.board.claim(key, relay.name);
   let note: string | undefined;
   if (claim?.role === 'pull') {
+    let served = false;
     try {
       await ch.agent.call(
         routes.etcdFetch,
@@ -94,35 +95,44 @@ export async function pushTarball(
           allowHttp: true,
           idleTimeoutSeconds: 5,
           maxBytes: form.size,
+          // The sender is another host: it may not send this one elsewhere.
+          maxRedirects: 0,
         },
         { step: 'fetch etcd tarball (relay)', timeoutMs: 5 * 60_000 },
       );
+      served = true;
       serve();
       return { pushed: false, form, relayedFrom: claim.from.name };
     } catch (err) {
       note = relayFallbackNote(`etcd tarball ${form.fileName}`, claim.from.name, (err as Error).message);
     } finally {
-      claim.done();
+      claim.done(served);
     }
   }
-  const lease = await leaseFileBytes(form.path);
+  let pushed = false;
   try {
-    const meter =
-      ch.onTransfer && new TransferMeter(ch.spec.name, 'etcd tarball', lease.bytes.length, ch.onTransfer);
-    await ch.conn.upload(lease.bytes, remote, {
-      sha256: form.sha256,
-      mode: 0o644,
-      step: 'upload etcd tarball',
-      ...(meter ? { meter } : {}),
-    });
-  } catch (err) {
-    if (claim?.role === 'direct') claim.failed();
-    throw err;
+    const lease = await leaseFileBytes(form.path);
+    try {
+      const meter =
+        ch.onTransfer && new TransferMeter(ch.spec.name, 'etcd tarball', lease.bytes.length, ch.onTransfer);
+      await ch.conn.upload(lease.bytes, remote, {
+        sha256: form.sha256,
+        mode: 0o644,
+        step: 'upload etcd tarball',
+        ...(meter ? { meter } : {}),
+      });
+    } finally {
+      lease.release();
+    }
+    pushed = true;
+    serve();
   } finally {
-    lease.release();
+    // Always settled: the hosts waiting for this copy must never wait for ever.
+    if (claim?.role === 'direct') {
+      if (pushed) claim.landed();
+      else claim.failed();
+    }
   }
-  serve();
-  if (claim?.role === 'direct') claim.landed();
   return { pushed: true, form, ...(note ? { note } : {}) };
 }
 

@@ -70,18 +70,15 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     }, false);
   const relay = inventory.transfer.relay ? new RelayBoard() : undefined;
   const arrivals: Record<string, string[]> = {};
-  // Every host says whether it has the runtime before anyone gets it over the controller's link.
-  // (An unbuilt agent is each host's error, from ensureAgent, as before.)
+  // Every host under way says whether it has the runtime before anyone gets it over the
+  // controller's link (a host still queued behind --forks is not waited for). (An unbuilt agent is
+  // each host's error, from ensureAgent, as before.)
   const runtime = relay
     ? await loadAgentBuild().then(
         (b) => runtimeKey(b.manifest.runtime.sha256),
         () => '',
       )
     : '';
-  relay?.expect(
-    runtime,
-    inventory.hosts.filter((h) => hostRelay(relay, h.name, h.address)).map((h) => h.name),
-  );
   const pass = (name: string) => (err: unknown) => {
     relay?.pass(runtime, name);
     throw err;
@@ -91,6 +88,7 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     inventory.hosts.map((h) => h.name),
     async (name, report) => {
       const spec = specs.get(name)!;
+      if (relay && hostRelay(relay, name, spec.address)) relay.expect(runtime, [name]);
       report('ssh');
       const conn = await pool.get(spec).catch(pass(name));
       report('agent');

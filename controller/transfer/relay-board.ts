@@ -20,11 +20,15 @@ export interface DirectClaim {
   failed(): void;
 }
 
-/** Pull the file from `from`; `done()` when finished (a failed pull then goes direct, outside the board). */
+/**
+ * Pull the file from `from`; `done(ok)` when finished. A failed pull then goes direct, outside the
+ * board, and `from` serves no one else: a host that refused (ufw, nftables) or could not be reached
+ * from here would only cost every other waiter the same failed try.
+ */
 export interface PullClaim {
   role: 'pull';
   from: RelaySource;
-  done(): void;
+  done(ok?: boolean): void;
 }
 
 export type Claim = DirectClaim | PullClaim;
@@ -122,10 +126,11 @@ export class RelayBoard {
     if ([...s.expected].every((n) => s.declared.has(n))) return true;
     const left = (s.deadline ?? 0) - Date.now();
     if (left <= 0) return true;
+    // unref: a grace still running never keeps the CLI from exiting.
     s.timer ??= setTimeout(() => {
       s.timer = undefined;
       this.#notify(s);
-    }, left);
+    }, left).unref();
     return false;
   }
 
@@ -138,10 +143,11 @@ export class RelayBoard {
       return {
         role: 'pull',
         from: free.source,
-        done: () => {
+        done: (ok = true) => {
           if (settled) return;
           settled = true;
           free.pulls--;
+          if (!ok) s.holders = s.holders.filter((h) => h !== free);
           this.#notify(s);
         },
       };

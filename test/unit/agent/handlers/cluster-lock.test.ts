@@ -62,6 +62,28 @@ describe('the cluster lock', () => {
     }
   });
 
+  test('found held, then freed before its holder said who: taken', async () => {
+    const held = await tryFileLock(join(dir, 'cluster.lock'));
+    assert.ok(held);
+    const free = setTimeout(() => held.release(), 300);
+    const res = response();
+    try {
+      await holdClusterLock({ owner: owner(5), breakHolder: false }, res, dir);
+    } finally {
+      clearTimeout(free);
+      res.emit('close');
+    }
+    // Released with the connection: free again for the next case.
+    assert.ok(
+      await waitUntil(async () => {
+        const again = await tryFileLock(join(dir, 'cluster.lock'));
+        again?.release();
+        await again?.gone;
+        return again !== undefined;
+      }, 5_000),
+    );
+  });
+
   test('a stale record of a lock no one holds any more is not named as the holder', async () => {
     writeFileSync(join(dir, 'cluster.lock.json'), JSON.stringify({ owner: owner(4343), flockPid: 999_999 }));
     const held = await tryFileLock(join(dir, 'cluster.lock'));

@@ -109,6 +109,8 @@ describe('etcdFetch', () => {
     await refused(call('/nope'), 'E_AGENT_DOWNLOAD', /HTTP 404 from http:\/\/127\.0\.0\.1:\d+\/nope/);
     await refused(call('/loop'), 'E_AGENT_DOWNLOAD', /more than 3 redirects/);
     await refused(call('/r/4'), 'E_AGENT_DOWNLOAD', /more than 3 redirects/);
+    // A relay from another host: none followed.
+    await refused(call('/r/1', { maxRedirects: 0 }), 'E_AGENT_DOWNLOAD', /more than 0 redirects/);
     await refused(call('/ftp'), 'E_AGENT_DOWNLOAD', /refused the redirect .* ftp:/);
     await refused(call('/big', { maxBytes: BODY.length * 2 }), 'E_AGENT_DOWNLOAD', /more than the \d+ taken/);
     await refused(call('/chunked', { maxBytes: BODY.length + 1 }), 'E_AGENT_DOWNLOAD', /sent more than/);

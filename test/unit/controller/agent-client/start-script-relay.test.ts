@@ -40,6 +40,12 @@ describe('the start script with a relayed runtime', () => {
   let url: string;
   before(async () => {
     server = createServer((req, res) => {
+      if (req.url === '/elsewhere') return void res.writeHead(302, { location: '/tok' }).end();
+      if (req.url === '/big') {
+        return void res
+          .writeHead(200, { 'content-length': 10 * RUNTIME.length })
+          .end(Buffer.concat(Array(10).fill(RUNTIME)));
+      }
       if (req.url !== '/tok') return void res.writeHead(404).end();
       res.writeHead(200, { 'content-length': RUNTIME.length }).end(RUNTIME);
     });
@@ -70,6 +76,16 @@ describe('the start script with a relayed runtime', () => {
     const [, failed] = lines(r.stdout);
     assert.match(String(failed!['relayFailed']), new RegExp(`sha256 ${SHA}, expected c{64}`));
     assert.equal(existsSync(join(dir, 'node-0123456789abcdef')), false);
+    assert.deepEqual(readdirSync(dir), [], 'no temporary file left');
+  });
+
+  test('a sender is not followed elsewhere, nor read past the size asked for: nothing kept', async () => {
+    const dir = join(root, 'hostile');
+    const r = await run(dir, `runtime relay ${url}/elsewhere\nruntime relay ${url}/big\nskip\n`);
+    assert.equal(r.code, 0, r.stderr);
+    const [, redirected, big] = lines(r.stdout);
+    assert.match(String(redirected!['relayFailed']), /got 0 bytes, expected 10000/);
+    assert.match(String(big!['relayFailed']), /^curl: .*(maximum file size|Maximum file size)/i);
     assert.deepEqual(readdirSync(dir), [], 'no temporary file left');
   });
 

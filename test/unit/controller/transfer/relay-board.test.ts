@@ -71,6 +71,17 @@ describe('relay board', () => {
     assert.equal((await second).role, 'direct');
   });
 
+  test('a source a pull failed from serves no one else: the next waiter pulls from another, or goes direct', async () => {
+    const board = new RelayBoard(1);
+    board.add('f', source('ufw'));
+    const a = await board.claim('f', 'h2');
+    assert.equal(a.role === 'pull' && a.from.name, 'ufw');
+    const b = board.claim('f', 'h3');
+    assert.equal(await settled(b), false, 'ufw serves one at a time');
+    if (a.role === 'pull') a.done(false);
+    assert.equal((await b).role, 'direct', 'not the source that failed');
+  });
+
   test('a host never pulls from itself; files are independent; settling twice changes nothing', async () => {
     const board = new RelayBoard();
     board.add('f', source('h1'));
