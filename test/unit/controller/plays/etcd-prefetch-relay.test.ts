@@ -76,6 +76,7 @@ test('one host gets the tarball pushed, the others pull it from that host; a fai
     allowHttp: true,
     idleTimeoutSeconds: 5,
     maxBytes: artifact.size,
+    maxRedirects: 0,
   });
 });
 
