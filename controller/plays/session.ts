@@ -57,7 +57,16 @@ function agentTransferLines(handle: AgentHandle): string[] {
   return [...lines, ...handle.notes];
 }
 
-export async function openSession(inventory: Inventory, mode: ProgressMode): Promise<Session> {
+export interface SessionOptions {
+  /** Told of each host as soon as its agent is up, while the others still connect. */
+  onAgentReady?: (ch: HostChannel, relay: RelayBoard | undefined) => void;
+}
+
+export async function openSession(
+  inventory: Inventory,
+  mode: ProgressMode,
+  options: SessionOptions = {},
+): Promise<Session> {
   const pool = new ConnectionPool();
   const handles: AgentHandle[] = [];
   const specs = new Map(inventory.hosts.map((h) => [h.name, h]));
@@ -112,14 +121,16 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
             ? 'agent started'
             : 'agent running',
       );
-      return {
+      const ch: HostChannel = {
         spec,
         conn,
         agent: handle.client,
         agentUploaded: handle.uploaded,
         agentStarted: handle.started,
         onTransfer: background(name),
-      } satisfies HostChannel;
+      };
+      options.onAgentReady?.(ch, relay);
+      return ch;
     },
     mode,
     forks(),
