@@ -6,11 +6,7 @@ import type { EtcdArtifact } from '../../../../controller/artifacts/etcd-tarball
 import { describeCause, TskvError } from '../../../../controller/errors.ts';
 import type { EtcdSpec } from '../../../../controller/inventory/model.ts';
 import { hostFetchOf } from '../../../../controller/plays/etcd-host-fetch.ts';
-import {
-  fetchBeforeChanges,
-  prefetchEtcd,
-  TarballPrefetch,
-} from '../../../../controller/plays/etcd-prefetch.ts';
+import { fetchBeforeChanges, prefetchEtcd, TarballPrefetch } from '../../../../controller/plays/etcd-prefetch.ts';
 import type { HostChannel } from '../../../../controller/plays/session.ts';
 
 /** A host whose commands answer from `reply`; uploads are recorded. */
