@@ -5,7 +5,6 @@ import { formatCheck } from '../ops/checks.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatPlan } from '../plan/print.ts';
 import { type DeployResult, runDeploy } from '../plays/deploy.ts';
-import { TarballPrefetch, tarballSourceOf } from '../plays/etcd-prefetch.ts';
 import { openSession } from '../plays/session.ts';
 import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
@@ -86,13 +85,7 @@ const deploy: Command = {
     printWarnings(inv, { plaintext: false });
     const noSnapshot = skipsSnapshot(values);
     await checkUserTls(inv); // tls.mode files: before any host is reached
-    // Not on a dry run, which sends nothing: each host's tarball starts as soon as its agent is up.
-    const prefetch = values['dry-run']
-      ? undefined
-      : new TarballPrefetch(inv.etcd.version, tarballSourceOf(inv.etcd));
-    const session = await openSession(inv, progressMode(json), {
-      ...(prefetch ? { onAgentReady: (ch, relay) => prefetch.start(ch, relay) } : {}),
-    });
+    const session = await openSession(inv, progressMode(json));
     let result: DeployResult;
     try {
       result = await runDeploy(session, {
@@ -106,7 +99,6 @@ const deploy: Command = {
         rerun: `tskv deploy ${argv.join(' ')} --yes`,
         command: `tskv deploy ${argv.join(' ')}`,
         breakLock: values['break-lock'] ?? false,
-        ...(prefetch ? { prefetch } : {}),
         showPlan: (plan) => {
           if (!json) process.stdout.write(formatPlan(plan));
         },

@@ -5,6 +5,8 @@
  */
 
 import { ETCD_PKI_FILES } from '../../agent/api/index.ts';
+import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
+import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { type ErrorDocument, errorDocument, TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
@@ -24,7 +26,8 @@ import type { TransferRecord } from '../run/transfer.ts';
 import { type Gathered, gatherDeploy, tlsWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
-import { fetchBeforeChanges, TarballPrefetch, tarballSourceOf } from './etcd-prefetch.ts';
+import { hostFetchOf } from './etcd-host-fetch.ts';
+import { fetchBeforeChanges, prefetchEtcd, type TarballSource } from './etcd-prefetch.ts';
 import { clusterExposure } from './firewall.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { judgeFirewallsAgain, type PreflightReport, runPreflight } from './preflight.ts';
@@ -50,8 +53,6 @@ export interface DeployOptions {
   noSnapshot?: boolean;
   /** Prints the plan (before anything changes). */
   showPlan: (plan: DeployPlan) => void;
-  /** The tarball prefetch the command started as the hosts connected (not on a dry run). */
-  prefetch?: TarballPrefetch;
 }
 
 /** The one result document (`--json`). */
@@ -314,22 +315,25 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     error: undefined,
   };
   const live = new LiveCluster(session);
-  // Started by the command as each host's agent came up, or here once the lock is held.
-  const prefetch = options.prefetch ?? new TarballPrefetch(inv.etcd.version, tarballSourceOf(inv.etcd));
-  const artifact = prefetch.source;
+  let tarball: Promise<EtcdArtifact> | undefined;
+  // etcd.fetch: host: each host downloads the tarball itself, the controller never reads it.
+  const artifact: TarballSource =
+    hostFetchOf(inv.etcd) ??
+    (() => {
+      tarball ??= resolveEtcdArtifact(inv.etcd);
+      return tarball;
+    });
   // Plans after the first (pass 2 of a move to TLS).
   const passes: DeployPlan[] = [];
-  // A dry run sends nothing; a real one pushes the tarball to every host it has not reached yet
-  // while preflight runs (etcd-prefetch.ts).
-  let prefetched = options.prefetch?.prefetched;
+  // A dry run sends nothing; a real one, once it holds the lock, pushes the tarball while
+  // preflight runs (etcd-prefetch.ts).
+  let prefetched: ReturnType<typeof prefetchEtcd> | undefined;
   try {
     const outcome = await applyChange({
       lock: () => session.lock(options.command, options.breakLock),
       plan: () => {
-        if (!options.dryRun) {
-          for (const ch of session.hosts.values()) prefetch.start(ch, session.relay);
-          prefetched = prefetch.prefetched;
-        }
+        if (!options.dryRun)
+          prefetched ??= prefetchEtcd(session.hosts.values(), inv.etcd.version, artifact, session.relay);
         return planFromHosts(live, options, result);
       },
       show: (plan) => {

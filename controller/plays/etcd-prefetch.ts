@@ -1,23 +1,18 @@
 /**
- * The etcd tarball travels early: for each host whose versioned etcd directory is missing, as soon
- * as its agent is up (while the other hosts still connect and relay the agent's runtime, when the
- * controller's link is idle), the tarball is pushed (or, with etcd.fetch: host, downloaded by the
- * host) into tskv's own cache on the host (/var/lib/tskv/cache, next to the agent). That changes
- * nothing etcd or the operator sees, so it needs no cluster lock. Installing it stays a planned step
- * after preflight. A prefetch that fails is only a lost head start: the install pushes again and reports.
+ * The etcd tarball travels while preflight runs: for each host whose versioned etcd directory is
+ * missing, the tarball is pushed (or, with etcd.fetch: host, downloaded by the host) into tskv's own cache on the host (/var/lib/tskv/cache, next to the
+ * agent), which changes nothing etcd or the operator sees. Installing it stays a planned step after
+ * preflight. A prefetch that fails is only a lost head start: the install pushes again and reports.
  */
 import { etcdVersionDir, routes } from '../../agent/api/index.ts';
-import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { leaseFileBytes } from '../artifacts/file-bytes.ts';
-import { ChannelLimiter } from '../connect/channel-limiter.ts';
-import type { EtcdSpec } from '../inventory/model.ts';
 import { shellQuote } from '../render/shell-quote.ts';
-import { forks } from '../run/forks.ts';
+import { eachBounded, forks } from '../run/forks.ts';
 import { TransferMeter } from '../run/transfer.ts';
 import { agentSource, hostRelay, relayFallbackNote, tarballKey } from '../transfer/relay.ts';
 import type { RelayBoard } from '../transfer/relay-board.ts';
-import { fetchOnHost, type HostFetch, type HostFetched, hostFetchOf } from './etcd-host-fetch.ts';
+import { fetchOnHost, type HostFetch, type HostFetched } from './etcd-host-fetch.ts';
 import type { HostChannel } from './session.ts';
 
 /** The tarball in the host's cache, verified: pushed now, fetched by the host, or there from an earlier run. */
@@ -37,17 +32,6 @@ export interface HostTarball {
  * needs it), or downloaded by each host itself (etcd.fetch: host, see etcd-host-fetch.ts).
  */
 export type TarballSource = (() => Promise<EtcdArtifact>) | HostFetch;
-
-/** How `etcd`'s tarball reaches the hosts: each host's own download (etcd.fetch: host), or pushed from here, resolved once. */
-export function tarballSourceOf(etcd: EtcdSpec): TarballSource {
-  const fetch = hostFetchOf(etcd);
-  if (fetch) return fetch;
-  let tarball: Promise<EtcdArtifact> | undefined;
-  return () => {
-    tarball ??= resolveEtcdArtifact(etcd);
-    return tarball;
-  };
-}
 
 /** The tarball into the host's cache as `source` says (nothing moves when it is there already). */
 export async function placeTarball(
@@ -173,49 +157,21 @@ async function prefetchOne(
 }
 
 /**
- * The prefetch of one run, started host by host (`start`, again for a host: nothing more), at most
- * --forks hosts at once like connecting: the link is shared, each push only goes slower. Each
- * promise in `prefetched` settles to the host's state, or undefined when it failed (the install step
- * then tries again and reports).
+ * Starts the push (or the hosts' own downloads) on every host (at most --forks at once); each promise settles to the host's
+ * state, or undefined when it failed (the install step then tries again and reports).
  */
-export class TarballPrefetch {
-  readonly prefetched = new Map<string, Promise<TarballState | undefined>>();
-  readonly version: string;
-  readonly source: TarballSource;
-  readonly #slots = new ChannelLimiter(forks());
-
-  constructor(version: string, source: TarballSource) {
-    this.version = version;
-    this.source = source;
-  }
-
-  start(ch: HostChannel, relay: RelayBoard | undefined): void {
-    if (this.prefetched.has(ch.spec.name)) return;
-    const run = async () => {
-      const release = await this.#slots.acquire();
-      try {
-        return await prefetchOne(ch, this.version, this.source, relay);
-      } finally {
-        release();
-      }
-    };
-    this.prefetched.set(
-      ch.spec.name,
-      run().catch(() => undefined),
-    );
-  }
-}
-
-/** The prefetch started on every host of `hosts` at once (see TarballPrefetch). */
 export function prefetchEtcd(
   hosts: Iterable<HostChannel>,
   version: string,
   source: TarballSource,
   relay?: RelayBoard,
 ): Map<string, Promise<TarballState | undefined>> {
-  const prefetch = new TarballPrefetch(version, source);
-  for (const ch of hosts) prefetch.start(ch, relay);
-  return prefetch.prefetched;
+  const channels = [...hosts];
+  // At most --forks hosts at once, like connecting: the link is shared, each push only goes slower.
+  const pushes = eachBounded(channels, forks(), (ch) =>
+    prefetchOne(ch, version, source, relay).catch(() => undefined),
+  );
+  return new Map(channels.map((ch, i) => [ch.spec.name, pushes[i]!]));
 }
 
 /**

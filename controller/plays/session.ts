@@ -57,16 +57,7 @@ function agentTransferLines(handle: AgentHandle): string[] {
   return [...lines, ...handle.notes];
 }
 
-export interface SessionOptions {
-  /** Told of each host as soon as its agent is up, while the others still connect. */
-  onAgentReady?: (ch: HostChannel, relay: RelayBoard | undefined) => void;
-}
-
-export async function openSession(
-  inventory: Inventory,
-  mode: ProgressMode,
-  options: SessionOptions = {},
-): Promise<Session> {
+export async function openSession(inventory: Inventory, mode: ProgressMode): Promise<Session> {
   const pool = new ConnectionPool();
   const handles: AgentHandle[] = [];
   const specs = new Map(inventory.hosts.map((h) => [h.name, h]));
@@ -121,16 +112,14 @@ export async function openSession(
             ? 'agent started'
             : 'agent running',
       );
-      const ch: HostChannel = {
+      return {
         spec,
         conn,
         agent: handle.client,
         agentUploaded: handle.uploaded,
         agentStarted: handle.started,
         onTransfer: background(name),
-      };
-      options.onAgentReady?.(ch, relay);
-      return ch;
+      } satisfies HostChannel;
     },
     mode,
     forks(),

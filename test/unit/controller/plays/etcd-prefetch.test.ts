@@ -6,7 +6,7 @@ import type { EtcdArtifact } from '../../../../controller/artifacts/etcd-tarball
 import { describeCause, TskvError } from '../../../../controller/errors.ts';
 import type { EtcdSpec } from '../../../../controller/inventory/model.ts';
 import { hostFetchOf } from '../../../../controller/plays/etcd-host-fetch.ts';
-import { fetchBeforeChanges, prefetchEtcd, TarballPrefetch } from '../../../../controller/plays/etcd-prefetch.ts';
+import { fetchBeforeChanges, prefetchEtcd } from '../../../../controller/plays/etcd-prefetch.ts';
 import type { HostChannel } from '../../../../controller/plays/session.ts';
 
 /** A host whose commands answer from `reply`; uploads are recorded. */
@@ -42,24 +42,6 @@ test('before preflight, the tarball goes only to hosts that lack etcd and have r
     [roomy.uploads, full.uploads, installed.uploads],
     [['/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz'], [], []],
   );
-});
-
-test('started host by host as agents come up; started again (the plan does, for every host), nothing more moves', async () => {
-  const df = '/dev/sda1 100000000 50000000 50000000 50% /';
-  const early = host('early', (c) => (c.startsWith('[ -x') ? df : ''));
-  const late = host('late', (c) => (c.startsWith('[ -x') ? df : ''));
-  let resolved = 0;
-  const prefetch = new TarballPrefetch('3.4.23', async () => {
-    resolved++;
-    return artifact;
-  });
-  prefetch.start(early.ch, undefined);
-  assert.deepEqual([...prefetch.prefetched.keys()], ['early']);
-  await prefetch.prefetched.get('early');
-  for (const ch of [early.ch, late.ch]) prefetch.start(ch, undefined);
-  await Promise.all(prefetch.prefetched.values());
-  assert.deepEqual([early.uploads.length, late.uploads.length], [1, 1]);
-  assert.equal(resolved, 2, 'the source is asked per push (it resolves the tarball once itself)');
 });
 
 /** A host whose agent answers etcd fetch calls with `fetch` (recorded); commands as `host` gives. */
