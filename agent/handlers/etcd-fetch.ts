@@ -5,18 +5,17 @@
  * cap (announced or counted), and the bytes reach the cache only once their sha256 is the one asked.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { getCACertificates } from 'node:tls';
 import { ETCD_FETCH_MAX_BYTES, ETCD_FETCH_MAX_REDIRECTS, type routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { checkTarball } from '../policy/etcd.ts';
 import { HOST_LAYOUT, type HostLayout } from '../policy/layout.ts';
 import { syncDir } from '../system/atomic-file.ts';
+import { fileSha256 } from '../system/file-sha256.ts';
 import type { Handler } from './types.ts';
 
 export interface FetchLimits {
@@ -139,17 +138,6 @@ async function get(
   }
 }
 
-async function sha256Of(path: string): Promise<string | undefined> {
-  const hash = createHash('sha256');
-  try {
-    await pipeline(createReadStream(path), hash);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return hash.digest('hex');
-}
-
 /** Streams `res`'s body into `temp` (created, never reused): its sha256 and size, refused past `maxBytes`. */
 async function save(res: IncomingMessage, temp: string, maxBytes: number, url: URL, signal: AbortSignal) {
   const declared = res.headers['content-length'];
@@ -210,7 +198,7 @@ export function makeEtcdFetch(
       throw new AgentError('E_AGENT_BAD_REQUEST', 'url must not carry a user or password', 400);
     }
     checkScheme(url, allowHttp === true, 'url');
-    if ((await sha256Of(tarball)) === sha256) {
+    if ((await fileSha256(tarball)) === sha256) {
       const bytes = (await stat(tarball)).size;
       return { changed: false, actions: [], fetched: false, bytes, ms: 0 };
     }

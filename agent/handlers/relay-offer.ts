@@ -6,26 +6,20 @@
  * the same timeout lets `to` in (firewalld drops it itself; it is removed early when the offer
  * ends). Under ufw or nftables it refuses: the controller pushes the file itself.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { AGENT_INSTALL_DIR, type routes } from '../api/index.ts';
 import { AgentError, refused } from '../errors.ts';
 import { HOST_LAYOUT } from '../policy/layout.ts';
 import { fromAddress, type RelayFiles, relayFilePath, servesRequest } from '../policy/relay.ts';
+import { fileSha256 } from '../system/file-sha256.ts';
 import { detectFirewall, type FirewallDetection } from '../system/firewall-detect.ts';
 import { FIREWALLD, sourceRichRule } from '../system/firewalld.ts';
 import { applySteps, command, dbusStep, type Step } from '../system/steps.ts';
 import type { Handler } from './types.ts';
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
-}
 
 /** The file, once, to `to`, at GET /<token>; resolves once listening. `served` runs once the answer is out. */
 function serveOnce(
@@ -101,7 +95,7 @@ export function makeRelayOffer(
     } catch {
       throw new AgentError('E_AGENT_NOT_FOUND', `${path} is not on this host`, 404);
     }
-    if (file.kind === 'tarball' && (await sha256Of(path)) !== file.sha256) {
+    if (file.kind === 'tarball' && (await fileSha256(path)) !== file.sha256) {
       throw new AgentError(
         'E_AGENT_SHA256',
         `${path} does not hold the tarball with sha256 ${file.sha256}`,

@@ -4,16 +4,14 @@
  * etcd tarball, pushed while preflight runs), with --forks taken by the real CLI.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AgentManifest } from '../../agent/api/index.ts';
+import { loadAgentBuild } from '../../controller/agent-client/manifest.ts';
 import { Lab, labUnavailableReason } from '../../lab/lab.ts';
 import { tskv } from './cli.ts';
 import { assertDeployed, deploy } from './deploy-helpers.ts';
 
 const NAME = 'pg-progress';
-const MANIFEST = join(import.meta.dirname, '..', '..', 'dist', 'agent', 'manifest.json');
 
 describe('transfer figures in plain and JSON output', { skip: labUnavailableReason() ?? false }, () => {
   let lab: Lab;
@@ -30,7 +28,7 @@ describe('transfer figures in plain and JSON output', { skip: labUnavailableReas
   after(() => Lab.down(NAME));
 
   test('the agent push ends with its figures in plain output; the tarball push is in deploy --json', async () => {
-    const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as AgentManifest;
+    const { manifest } = await loadAgentBuild();
     const sizes = (f: AgentManifest['code']) => [f.compressed.size, f.fallback.size];
 
     const dry = await tskv(['deploy', inventory, '--dry-run']);
