@@ -5,6 +5,7 @@ import { formatCheck } from '../ops/checks.ts';
 import { checkUserTls } from '../pki/index.ts';
 import { formatPlan } from '../plan/print.ts';
 import { type DeployResult, runDeploy } from '../plays/deploy.ts';
+import { TarballPrefetch, tarballSourceOf } from '../plays/etcd-prefetch.ts';
 import { openSession } from '../plays/session.ts';
 import { progressMode } from '../run/progress.ts';
 import { parseCommandArgs, requirePositionals } from './args.ts';
@@ -85,11 +86,21 @@ const deploy: Command = {
     printWarnings(inv, { plaintext: false });
     const noSnapshot = skipsSnapshot(values);
     await checkUserTls(inv); // tls.mode files: before any host is reached
-    const session = await openSession(inv, progressMode(json));
+    const dryRun = values['dry-run'] ?? false;
+    const command = `tskv deploy ${argv.join(' ')}`;
+    const breakLock = values['break-lock'] ?? false;
+    // A dry run takes no lock and sends nothing. A real one takes the cluster lock as the hosts
+    // connect, and each host's tarball starts as soon as its lock is held (etcd-prefetch.ts).
+    const prefetch = dryRun ? undefined : new TarballPrefetch(inv.etcd.version, tarballSourceOf(inv.etcd));
+    const session = await openSession(
+      inv,
+      progressMode(json),
+      prefetch ? { lock: { command, breakLock, follower: prefetch } } : {},
+    );
     let result: DeployResult;
     try {
       result = await runDeploy(session, {
-        dryRun: values['dry-run'] ?? false,
+        dryRun,
         allowSkew: values['allow-skew'] ?? false,
         stepClock: values['step-clock'] ?? false,
         allowExistingData: values['allow-existing-data'] ?? false,
@@ -97,14 +108,15 @@ const deploy: Command = {
         noSnapshot,
         yes: values.yes ?? false,
         rerun: `tskv deploy ${argv.join(' ')} --yes`,
-        command: `tskv deploy ${argv.join(' ')}`,
-        breakLock: values['break-lock'] ?? false,
+        command,
+        breakLock,
+        ...(prefetch ? { prefetch } : {}),
         showPlan: (plan) => {
           if (!json) process.stdout.write(formatPlan(plan));
         },
       });
     } finally {
-      await session.close({ leaveNoAgent: values['dry-run'] ?? false });
+      await session.close({ leaveNoAgent: dryRun });
     }
     for (const line of [...(result.actions['pki'] ?? []), ...(result.actions['cluster'] ?? [])])
       process.stderr.write(`${line}\n`);

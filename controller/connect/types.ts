@@ -45,6 +45,8 @@ export interface UploadOptions {
   step?: string;
   /** Counts the bytes as the channel takes them, and ends once the host has them all. */
   meter?: TransferMeter;
+  /** Stops the upload: the bytes stop, the partial file is removed, and the upload throws. */
+  signal?: AbortSignal;
 }
 
 /** One SSH connection to one host, reused for everything in a run. */

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
+import { PassThrough, type Readable, Transform } from 'node:stream';
 import { TskvError } from '../errors.ts';
 import { shellQuote } from '../render/shell-quote.ts';
 import { chunked } from '../run/transfer.ts';
@@ -33,6 +33,24 @@ function sha256Of(data: Buffer): string {
   return hex;
 }
 
+/**
+ * `input` until `signal` aborts, then its end: the host's command sees the end of its input and
+ * finishes, so the upload can remove the partial file itself (closing the channel would leave it).
+ */
+function stoppable(input: Buffer | Readable, signal: AbortSignal): Readable {
+  const source = Buffer.isBuffer(input) ? chunked(input) : input;
+  const gate = new PassThrough();
+  const stop = () => {
+    source.unpipe(gate);
+    gate.end();
+  };
+  source.on('error', (err) => gate.destroy(err));
+  source.pipe(gate);
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
+  return gate;
+}
+
 export async function uploadFile(
   conn: CommandRunner,
   data: Buffer | NodeJS.ReadableStream,
@@ -46,6 +64,17 @@ export async function uploadFile(
       step,
     });
   }
+  const { signal } = options;
+  const stopped = () =>
+    new TskvError(
+      'E_UPLOAD',
+      `stopped before it ended (${String(signal?.reason?.message ?? signal?.reason)})`,
+      {
+        host: conn.host,
+        step,
+      },
+    );
+  if (signal?.aborted) throw stopped();
   const tmp = `${remotePath}.tskv-${randomBytes(6).toString('hex')}.tmp`;
   const mode = (options.mode ?? 0o644).toString(8);
   const hash = createHash('sha256');
@@ -73,8 +102,10 @@ export async function uploadFile(
     source.on('error', (err) => counting.destroy(err));
     input = source.pipe(counting);
   }
+  if (signal) input = stoppable(input, signal);
   const fail = async (message: string, stderr = ''): Promise<never> => {
     await conn.run(`rm -f ${shellQuote(tmp)}`, { step }).catch(() => undefined);
+    if (signal?.aborted) throw stopped();
     const detail = stderr.trim() ? `: ${stderr.trim()}` : '';
     throw new TskvError('E_UPLOAD', `${message}${detail}`, { host: conn.host, step });
   };
@@ -85,6 +116,8 @@ export async function uploadFile(
     `mkdir -p ${shellQuote(posix.dirname(remotePath))} && umask 077 && tee ${shellQuote(tmp)} | sha256sum && stat -c %s ${shellQuote(tmp)}`,
     { stdin: input, step },
   );
+  // Stopped: the host has only part of it (fail removes it and says it was stopped).
+  if (signal?.aborted) await fail('stopped');
   if (write.code !== 0) await fail(`writing ${tmp} failed (exit code ${write.code})`, write.stderr);
   meter?.end();
   const [hashLine = '', sizeLine = ''] = write.stdout.trim().split('\n');

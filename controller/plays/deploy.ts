@@ -5,8 +5,6 @@
  */
 
 import { ETCD_PKI_FILES } from '../../agent/api/index.ts';
-import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
-import type { EtcdArtifact } from '../artifacts/etcd-tarball.ts';
 import { type ErrorDocument, errorDocument, TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
 import type { Inventory } from '../inventory/model.ts';
@@ -26,8 +24,7 @@ import type { TransferRecord } from '../run/transfer.ts';
 import { type Gathered, gatherDeploy, tlsWants } from './deploy-gather.ts';
 import { deployExecutor } from './deploy-steps.ts';
 import { type VerifyReport, verifyCluster } from './deploy-verify.ts';
-import { hostFetchOf } from './etcd-host-fetch.ts';
-import { fetchBeforeChanges, prefetchEtcd, type TarballSource } from './etcd-prefetch.ts';
+import { fetchBeforeChanges, TarballPrefetch, type TarballState, tarballSourceOf } from './etcd-prefetch.ts';
 import { clusterExposure } from './firewall.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { judgeFirewallsAgain, type PreflightReport, runPreflight } from './preflight.ts';
@@ -53,6 +50,8 @@ export interface DeployOptions {
   noSnapshot?: boolean;
   /** Prints the plan (before anything changes). */
   showPlan: (plan: DeployPlan) => void;
+  /** The tarball prefetch the session started as it locked each host (not on a dry run). */
+  prefetch?: TarballPrefetch;
 }
 
 /** The one result document (`--json`). */
@@ -315,25 +314,23 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     error: undefined,
   };
   const live = new LiveCluster(session);
-  let tarball: Promise<EtcdArtifact> | undefined;
+  // Started by the session as it locked each host, else here once the lock is held.
+  const prefetch = options.prefetch ?? new TarballPrefetch(inv.etcd.version, tarballSourceOf(inv.etcd));
   // etcd.fetch: host: each host downloads the tarball itself, the controller never reads it.
-  const artifact: TarballSource =
-    hostFetchOf(inv.etcd) ??
-    (() => {
-      tarball ??= resolveEtcdArtifact(inv.etcd);
-      return tarball;
-    });
+  const artifact = prefetch.source;
   // Plans after the first (pass 2 of a move to TLS).
   const passes: DeployPlan[] = [];
-  // A dry run sends nothing; a real one, once it holds the lock, pushes the tarball while
-  // preflight runs (etcd-prefetch.ts).
-  let prefetched: ReturnType<typeof prefetchEtcd> | undefined;
+  // A dry run sends nothing; a real one has the tarball on its way to every host that lacks it
+  // while preflight runs (etcd-prefetch.ts).
+  let prefetched: Map<string, Promise<TarballState | undefined>> | undefined;
   try {
     const outcome = await applyChange({
       lock: () => session.lock(options.command, options.breakLock),
       plan: () => {
-        if (!options.dryRun)
-          prefetched ??= prefetchEtcd(session.hosts.values(), inv.etcd.version, artifact, session.relay);
+        if (!options.dryRun) {
+          for (const ch of session.hosts.values()) prefetch.start(ch, session.relay);
+          prefetched = prefetch.prefetched;
+        }
         return planFromHosts(live, options, result);
       },
       show: (plan) => {
@@ -421,7 +418,8 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     result.error = errorDocument(err);
   } finally {
     // A failed preflight must not leave a push running when the connections close.
-    if (prefetched) await Promise.all(prefetched.values());
+    // (Also those started as the lock was taken, when the plan was never made.)
+    await Promise.all(prefetch.prefetched.values());
     await live.close();
   }
   return result;

@@ -1,19 +1,29 @@
 /**
- * The etcd tarball travels while preflight runs: for each host whose versioned etcd directory is
- * missing, the tarball is pushed (or, with etcd.fetch: host, downloaded by the host) into tskv's own cache on the host (/var/lib/tskv/cache, next to the
- * agent), which changes nothing etcd or the operator sees. Installing it stays a planned step after
- * preflight. A prefetch that fails is only a lost head start: the install pushes again and reports.
+ * The etcd tarball travels early: for each host whose versioned etcd directory is missing, the
+ * tarball is pushed (or, with etcd.fetch: host, downloaded by the host) into tskv's own cache on the
+ * host (/var/lib/tskv/cache, next to the agent), which changes nothing etcd or the operator sees.
+ * Installing it stays a planned step after preflight. A prefetch that fails is only a lost head
+ * start: the install pushes again and reports.
+ *
+ * Nothing is pushed to a host before this run holds its cluster lock. A push starts as soon as it
+ * does (the session takes the lock host by host as they connect, session.ts), while the other hosts
+ * still connect and relay the agent's runtime and the controller's link would sit idle; the hosts'
+ * own downloads start once the whole lock is held. A refused lock stops every push at once and
+ * removes its partial file (the run then fails with the refusal, not after the pushes end).
  */
 import { etcdVersionDir, routes } from '../../agent/api/index.ts';
+import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import { type EtcdArtifact, type PushedForm, remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { leaseFileBytes } from '../artifacts/file-bytes.ts';
+import { ChannelLimiter } from '../connect/channel-limiter.ts';
+import type { EtcdSpec } from '../inventory/model.ts';
 import { shellQuote } from '../render/shell-quote.ts';
-import { eachBounded, forks } from '../run/forks.ts';
+import { forks } from '../run/forks.ts';
 import { TransferMeter } from '../run/transfer.ts';
 import { agentSource, hostRelay, relayFallbackNote, tarballKey } from '../transfer/relay.ts';
 import type { RelayBoard } from '../transfer/relay-board.ts';
-import { fetchOnHost, type HostFetch, type HostFetched } from './etcd-host-fetch.ts';
-import type { HostChannel } from './session.ts';
+import { fetchOnHost, type HostFetch, type HostFetched, hostFetchOf } from './etcd-host-fetch.ts';
+import type { HostChannel, LockFollower } from './session.ts';
 
 /** The tarball in the host's cache, verified: pushed now, fetched by the host, or there from an earlier run. */
 export interface HostTarball {
@@ -33,13 +43,25 @@ export interface HostTarball {
  */
 export type TarballSource = (() => Promise<EtcdArtifact>) | HostFetch;
 
+/** How `etcd`'s tarball reaches the hosts: each host's own download (etcd.fetch: host), or pushed from here, resolved once. */
+export function tarballSourceOf(etcd: EtcdSpec): TarballSource {
+  const fetch = hostFetchOf(etcd);
+  if (fetch) return fetch;
+  let tarball: Promise<EtcdArtifact> | undefined;
+  return () => {
+    tarball ??= resolveEtcdArtifact(etcd);
+    return tarball;
+  };
+}
+
 /** The tarball into the host's cache as `source` says (nothing moves when it is there already). */
 export async function placeTarball(
   ch: HostChannel,
   source: TarballSource,
   relay?: RelayBoard,
+  signal?: AbortSignal,
 ): Promise<HostTarball> {
-  if (typeof source === 'function') return pushTarball(ch, await source(), relay);
+  if (typeof source === 'function') return pushTarball(ch, await source(), relay, signal);
   const fetched = await fetchOnHost(ch, source);
   const form = { path: source.url, fileName: source.fileName, sha256: source.sha256, size: fetched.bytes };
   return { pushed: false, form, fetched };
@@ -58,6 +80,7 @@ export async function pushTarball(
   ch: HostChannel,
   artifact: EtcdArtifact,
   board?: RelayBoard,
+  signal?: AbortSignal,
 ): Promise<HostTarball> {
   const forms = artifact.zstd ? [artifact.zstd, artifact] : [artifact];
   const have = await ch.conn.exec(
@@ -81,11 +104,13 @@ export async function pushTarball(
     serve();
     return { pushed: false, form };
   }
+  signal?.throwIfAborted();
   const claim = await relay?.board.claim(key, relay.name);
   let note: string | undefined;
   if (claim?.role === 'pull') {
     let served = false;
     try {
+      signal?.throwIfAborted();
       await ch.agent.call(
         routes.etcdFetch,
         {
@@ -120,6 +145,7 @@ export async function pushTarball(
         mode: 0o644,
         step: 'upload etcd tarball',
         ...(meter ? { meter } : {}),
+        ...(signal ? { signal } : {}),
       });
     } finally {
       lease.release();
@@ -141,7 +167,9 @@ async function prefetchOne(
   version: string,
   source: TarballSource,
   relay: RelayBoard | undefined,
+  signal: AbortSignal,
 ): Promise<TarballState> {
+  signal.throwIfAborted();
   const binary = `${etcdVersionDir(version)}/etcd`;
   const check = await ch.conn.exec(
     `[ -x ${shellQuote(binary)} ] && echo installed || df -Pk /var/lib | tail -n 1`,
@@ -153,25 +181,64 @@ async function prefetchOne(
   // the tarball waits for the install step, after preflight.
   const freeBytes = Number(out.split(/\s+/)[3]) * 1024;
   if (!(freeBytes > PREFETCH_MIN_FREE_BYTES)) return 'skipped';
-  return placeTarball(ch, source, relay);
+  return placeTarball(ch, source, relay, signal);
 }
 
 /**
- * Starts the push (or the hosts' own downloads) on every host (at most --forks at once); each promise settles to the host's
- * state, or undefined when it failed (the install step then tries again and reports).
+ * One run's prefetch, started host by host (again for a host: nothing more), at most --forks hosts
+ * at once like connecting (the link is shared, each push only goes slower). Each promise in
+ * `prefetched` settles to the host's state, or undefined when it failed (the install step then
+ * tries again and reports). As the session's LockFollower it starts pushes as hosts are locked.
  */
+export class TarballPrefetch implements LockFollower {
+  readonly prefetched = new Map<string, Promise<TarballState | undefined>>();
+  readonly #version: string;
+  readonly source: TarballSource;
+  readonly #slots = new ChannelLimiter(forks());
+  readonly #stop = new AbortController();
+
+  constructor(version: string, source: TarballSource) {
+    this.#version = version;
+    this.source = source;
+  }
+
+  /** Starts `ch`'s prefetch; the caller holds `ch`'s cluster lock. */
+  start(ch: HostChannel, relay: RelayBoard | undefined): void {
+    if (this.prefetched.has(ch.spec.name)) return;
+    const run = async () => {
+      const release = await this.#slots.acquire();
+      try {
+        return await prefetchOne(ch, this.#version, this.source, relay, this.#stop.signal);
+      } finally {
+        release();
+      }
+    };
+    this.prefetched.set(
+      ch.spec.name,
+      run().catch(() => undefined),
+    );
+  }
+
+  held(ch: HostChannel, relay: RelayBoard | undefined): void {
+    // A host's own download waits for the whole lock (plan time): it may take minutes to stop.
+    if (typeof this.source === 'function') this.start(ch, relay);
+  }
+
+  refused(): void {
+    this.#stop.abort(new Error('the cluster lock was refused'));
+  }
+}
+
+/** The prefetch started on every host of `hosts` at once (see TarballPrefetch). */
 export function prefetchEtcd(
   hosts: Iterable<HostChannel>,
   version: string,
   source: TarballSource,
   relay?: RelayBoard,
 ): Map<string, Promise<TarballState | undefined>> {
-  const channels = [...hosts];
-  // At most --forks hosts at once, like connecting: the link is shared, each push only goes slower.
-  const pushes = eachBounded(channels, forks(), (ch) =>
-    prefetchOne(ch, version, source, relay).catch(() => undefined),
-  );
-  return new Map(channels.map((ch, i) => [ch.spec.name, pushes[i]!]));
+  const prefetch = new TarballPrefetch(version, source);
+  for (const ch of hosts) prefetch.start(ch, relay);
+  return prefetch.prefetched;
 }
 
 /**

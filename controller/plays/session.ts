@@ -57,7 +57,27 @@ function agentTransferLines(handle: AgentHandle): string[] {
   return [...lines, ...handle.notes];
 }
 
-export async function openSession(inventory: Inventory, mode: ProgressMode): Promise<Session> {
+/** Told how the cluster lock taken while the hosts connect goes (SessionOptions.lock). */
+export interface LockFollower {
+  /** This run now holds `ch`'s lock (in the lock's host order, while later hosts may still connect). */
+  held(ch: HostChannel, relay: RelayBoard | undefined): void;
+  /** The lock was refused or failed: nothing more may reach any host. */
+  refused(): void;
+}
+
+export interface SessionOptions {
+  /**
+   * Takes the cluster lock for `command` as the hosts connect (run/lock.ts), each host as soon as it
+   * and the hosts before it are up; `lock()` then answers with it.
+   */
+  lock?: { command: string; breakLock: boolean; follower?: LockFollower };
+}
+
+export async function openSession(
+  inventory: Inventory,
+  mode: ProgressMode,
+  options: SessionOptions = {},
+): Promise<Session> {
   const pool = new ConnectionPool();
   const handles: AgentHandle[] = [];
   const specs = new Map(inventory.hosts.map((h) => [h.name, h]));
@@ -83,47 +103,64 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     relay?.pass(runtime, name);
     throw err;
   };
+  // Each host's channel once it is up (undefined: it could not be reached), for the early lock.
+  const up = new Map(inventory.hosts.map((h) => [h.name, Promise.withResolvers<HostChannel | undefined>()]));
+  const channels = new Map<string, HostChannel>();
+  const early = options.lock && lockWhileConnecting(options.lock, up, channels, relay);
   const outcomes = await forEachHost(
     'connect and start agents',
     inventory.hosts.map((h) => h.name),
-    async (name, report) => {
-      const spec = specs.get(name)!;
-      if (relay && hostRelay(relay, name, spec.address)) relay.expect(runtime, [name]);
-      report('ssh');
-      const conn = await pool.get(spec).catch(pass(name));
-      report('agent');
-      const relayed = hostRelay(relay, name, spec.address);
-      const handle = await ensureAgent(conn, {
-        sshUser: spec.ssh.user,
-        onTransfer: transfers.listener(report),
-        ...(relayed ? { relay: relayed } : {}),
-      }).catch(pass(name));
-      handles.push(handle);
-      arrivals[name] = agentTransferLines(handle);
-      if (relay && !relayed && handle.sentFiles.includes('runtime')) {
-        arrivals[name].push(
-          `note: runtime pushed directly: ${spec.address} is not an IPv4 address (relays go between IPv4 inventory addresses)`,
-        );
-      }
-      report(
-        handle.uploaded || handle.runtimeFrom
-          ? `agent installed (${arrivals[name].join('; ')})`
-          : handle.started
-            ? 'agent started'
-            : 'agent running',
-      );
-      return {
-        spec,
-        conn,
-        agent: handle.client,
-        agentUploaded: handle.uploaded,
-        agentStarted: handle.started,
-        onTransfer: background(name),
-      } satisfies HostChannel;
-    },
+    (name, report) =>
+      connectHost(name, report).then(
+        (ch) => {
+          channels.set(name, ch);
+          up.get(name)!.resolve(ch);
+          return ch;
+        },
+        (err: unknown) => {
+          up.get(name)!.resolve(undefined);
+          throw err;
+        },
+      ),
     mode,
     forks(),
   );
+  async function connectHost(name: string, report: (line: string) => void): Promise<HostChannel> {
+    const spec = specs.get(name)!;
+    if (relay && hostRelay(relay, name, spec.address)) relay.expect(runtime, [name]);
+    report('ssh');
+    const conn = await pool.get(spec).catch(pass(name));
+    report('agent');
+    const relayed = hostRelay(relay, name, spec.address);
+    const handle = await ensureAgent(conn, {
+      sshUser: spec.ssh.user,
+      onTransfer: transfers.listener(report),
+      ...(relayed ? { relay: relayed } : {}),
+    }).catch(pass(name));
+    handles.push(handle);
+    arrivals[name] = agentTransferLines(handle);
+    if (relay && !relayed && handle.sentFiles.includes('runtime')) {
+      arrivals[name].push(
+        `note: runtime pushed directly: ${spec.address} is not an IPv4 address (relays go between IPv4 inventory addresses)`,
+      );
+    }
+    report(
+      handle.uploaded || handle.runtimeFrom
+        ? `agent installed (${arrivals[name].join('; ')})`
+        : handle.started
+          ? 'agent started'
+          : 'agent running',
+    );
+    return {
+      spec,
+      conn,
+      agent: handle.client,
+      agentUploaded: handle.uploaded,
+      agentStarted: handle.started,
+      onTransfer: background(name),
+    } satisfies HostChannel;
+  }
+  for (const u of up.values()) u.resolve(undefined);
   const hosts = new Map<string, HostChannel>();
   const unreachable: CheckResult[] = [];
   for (const [name, o] of outcomes) {
@@ -139,15 +176,18 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
     arrivals,
     transfers,
     async lock(command, breakLock) {
-      const held = await lockCluster(
-        [...hosts.values()].map((ch) => ({ name: ch.spec.name, agent: ch.agent })),
-        command,
-        breakLock,
-      );
+      const held = await (early ??
+        lockCluster(
+          [...hosts.values()].map((ch) => ({ name: ch.spec.name, agent: ch.agent })),
+          command,
+          breakLock,
+        ));
       for (const b of held.broke) process.stderr.write(`warning: broke the cluster lock of ${b}\n`);
       return held;
     },
     async close(options = {}) {
+      // An early lock no command asked for (the run failed before): released with the streams.
+      early?.then((held) => held.release()).catch(() => undefined);
       if (options.leaveNoAgent) {
         await Promise.all(
           [...hosts.values()]
@@ -160,6 +200,24 @@ export async function openSession(inventory: Inventory, mode: ProgressMode): Pro
       pool.closeAll();
     },
   };
+}
+
+/** The early lock (SessionOptions.lock): taken host by host as `up` says each is connected. */
+function lockWhileConnecting(
+  lock: NonNullable<SessionOptions['lock']>,
+  up: Map<string, PromiseWithResolvers<HostChannel | undefined>>,
+  channels: Map<string, HostChannel>,
+  relay: RelayBoard | undefined,
+): Promise<HeldLock> {
+  const held = lockCluster(
+    [...up].map(([name, u]) => ({ name, agent: u.promise.then((ch) => ch?.agent) })),
+    lock.command,
+    lock.breakLock,
+    (name) => lock.follower?.held(channels.get(name)!, relay),
+  );
+  // Refused before any command asks: the follower stops at once; the refusal is thrown by lock().
+  held.catch(() => lock.follower?.refused());
+  return held;
 }
 
 /**

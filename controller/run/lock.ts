@@ -3,15 +3,22 @@
  * host (agent/api/lock.ts), taken host by host in name order, so that of two runs started together
  * exactly one gets them all and the other fails at once, naming who holds it. A lock lives as long
  * as this run's connection to each host: a killed run leaves nothing to clean up.
+ *
+ * The hosts may still be connecting (an agent given as a promise): each is locked as soon as it and
+ * every host before it in that order are up, so that work which must only reach locked hosts (the
+ * etcd tarball push) can start on each host while the others still connect (`onHeld`).
  */
 import { hostname, userInfo } from 'node:os';
 import { describeLockOwner, holdRoutes, type LockOwner } from '../../agent/api/index.ts';
 import type { AgentClient } from '../agent-client/client.ts';
 import { TskvError } from '../errors.ts';
 
+type Holder = Pick<AgentClient, 'hold'>;
+
 export interface LockableHost {
   name: string;
-  agent: Pick<AgentClient, 'hold'>;
+  /** The host's agent, or its promise (undefined: the host could not be reached and is not locked). */
+  agent: Holder | Promise<Holder | undefined>;
 }
 
 export interface HeldLock {
@@ -36,6 +43,7 @@ export async function lockCluster(
   hosts: LockableHost[],
   command: string,
   breakLock: boolean,
+  onHeld: (host: string) => void = () => {},
 ): Promise<HeldLock> {
   const me = owner(command);
   const releases: (() => void)[] = [];
@@ -47,7 +55,9 @@ export async function lockCluster(
   try {
     // Code-unit order, not the locale's: every controller must take the hosts in the same order.
     for (const h of [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const held = await h.agent.hold(
+      const agent = await h.agent;
+      if (!agent) continue;
+      const held = await agent.hold(
         holdRoutes.lockHold,
         { owner: me, breakHolder: breakLock },
         { step: 'lock the cluster', timeoutMs: 15_000 },
@@ -55,6 +65,7 @@ export async function lockCluster(
       releases.push(held.release);
       holds.push({ host: h.name, ended: held.ended });
       if (held.reply.broke) broke.add(describeLockOwner(held.reply.broke));
+      onHeld(h.name);
     }
   } catch (err) {
     release();

@@ -53,3 +53,64 @@ describe('uploadFile with the same bytes for several hosts', () => {
     );
   });
 });
+
+describe('uploadFile stopped by its signal', () => {
+  /** A host that reads its input as a stream (as ssh2's channel does), aborting after the first chunk. */
+  function streamingHost(onFirstChunk: () => void) {
+    const commands: string[] = [];
+    const files = new Map<string, Buffer>();
+    const host: CommandRunner = {
+      host: 'h102',
+      async run(command, options): Promise<ExecResult> {
+        commands.push(command);
+        if (command.includes('sha256sum')) {
+          const chunks: Buffer[] = [];
+          for await (const chunk of options.stdin as AsyncIterable<Buffer>) {
+            if (chunks.length === 0) onFirstChunk();
+            chunks.push(chunk);
+          }
+          const stored = Buffer.concat(chunks);
+          files.set(unquote(/tee (\S+)/.exec(command)?.[1]), stored);
+          const hash = createHash('sha256').update(stored).digest('hex');
+          return { code: 0, stdout: `${hash}  -\n${stored.length}\n`, stderr: '' };
+        }
+        const rm = /rm -f (\S+)/.exec(command);
+        if (rm) files.delete(unquote(rm[1]));
+        const move = /mv -f (\S+) (\S+)/.exec(command);
+        if (move) files.set(unquote(move[2]), files.get(unquote(move[1])) ?? Buffer.alloc(0));
+        return { code: 0, stdout: '', stderr: '' };
+      },
+    };
+    return { host, commands, files };
+  }
+  const bytes = Buffer.alloc(8 * 1024 * 1024, 7);
+
+  test('mid-way: the bytes stop, the partial file is removed, nothing is put in place', async () => {
+    const stop = new AbortController();
+    const h = streamingHost(() => stop.abort(new Error('the cluster lock was refused')));
+    await assert.rejects(
+      uploadFile(h.host, bytes, '/var/lib/tskv/cache/etcd.tar.zst', { signal: stop.signal }),
+      /stopped before it ended \(the cluster lock was refused\)/,
+    );
+    assert.equal(h.files.size, 0, 'no partial file left, nothing moved into place');
+    assert.ok(h.commands.some((c) => c.startsWith('rm -f ')));
+    assert.ok(!h.commands.some((c) => c.includes('mv -f')));
+  });
+
+  test('already stopped: nothing reaches the host', async () => {
+    const stop = new AbortController();
+    stop.abort(new Error('refused'));
+    const h = streamingHost(() => {});
+    await assert.rejects(
+      uploadFile(h.host, bytes, '/tmp/x', { signal: stop.signal }),
+      /stopped before it ended/,
+    );
+    assert.deepEqual(h.commands, []);
+  });
+
+  test('not stopped: a stoppable upload arrives whole', async () => {
+    const h = streamingHost(() => {});
+    await uploadFile(h.host, bytes, '/tmp/y', { signal: new AbortController().signal });
+    assert.deepEqual(h.files.get('/tmp/y'), bytes);
+  });
+});

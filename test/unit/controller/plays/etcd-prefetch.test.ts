@@ -6,7 +6,11 @@ import type { EtcdArtifact } from '../../../../controller/artifacts/etcd-tarball
 import { describeCause, TskvError } from '../../../../controller/errors.ts';
 import type { EtcdSpec } from '../../../../controller/inventory/model.ts';
 import { hostFetchOf } from '../../../../controller/plays/etcd-host-fetch.ts';
-import { fetchBeforeChanges, prefetchEtcd } from '../../../../controller/plays/etcd-prefetch.ts';
+import {
+  fetchBeforeChanges,
+  prefetchEtcd,
+  TarballPrefetch,
+} from '../../../../controller/plays/etcd-prefetch.ts';
 import type { HostChannel } from '../../../../controller/plays/session.ts';
 
 /** A host whose commands answer from `reply`; uploads are recorded. */
@@ -42,6 +46,45 @@ test('before preflight, the tarball goes only to hosts that lack etcd and have r
     [roomy.uploads, full.uploads, installed.uploads],
     [['/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz'], [], []],
   );
+});
+
+test('as the session locks each host, its push starts; a refused lock stops the pushes under way and starts no more', async () => {
+  const df = '/dev/sda1 100000000 50000000 50000000 50% /';
+  const stopped: string[] = [];
+  const commands: string[] = [];
+  const uploading = Promise.withResolvers<void>();
+  // An upload that lasts until it is stopped (a slow link).
+  const slow = (name: string) => {
+    const h = host(name, (c) => {
+      commands.push(`${name}: ${c}`);
+      return c.startsWith('[ -x') ? df : '';
+    });
+    (h.ch.conn as unknown as { upload: unknown }).upload = (
+      _d: unknown,
+      _p: string,
+      o: { signal?: AbortSignal },
+    ) =>
+      new Promise((_resolve, reject) => {
+        uploading.resolve();
+        o.signal?.addEventListener('abort', () => {
+          stopped.push(name);
+          reject(new Error('stopped before it ended'));
+        });
+      });
+    return h;
+  };
+  const first = slow('h1');
+  const prefetch = new TarballPrefetch('3.4.23', async () => artifact);
+  prefetch.held(first.ch, undefined);
+  assert.deepEqual([...prefetch.prefetched.keys()], ['h1'], 'started as soon as its lock is held');
+  await uploading.promise;
+  prefetch.refused();
+  assert.equal(await prefetch.prefetched.get('h1'), undefined, 'a stopped push is a lost head start');
+  assert.deepEqual(stopped, ['h1']);
+  const late = slow('h2');
+  prefetch.start(late.ch, undefined);
+  assert.equal(await prefetch.prefetched.get('h2'), undefined);
+  assert.ok(!commands.some((c) => c.startsWith('h2: ')), 'nothing reaches a host after the refusal');
 });
 
 /** A host whose agent answers etcd fetch calls with `fetch` (recorded); commands as `host` gives. */
@@ -144,4 +187,11 @@ test('before any change, a host whose prefetch failed fetches again; a failure n
   const state = await states.get('b');
   assert.equal(typeof state === 'object' && state.fetched?.fetched, false);
   assert.equal(b.calls.length, 3);
+});
+
+test("a host's own download (etcd.fetch: host) waits for the whole lock: held() starts nothing", () => {
+  const fetch = hostFetchOf(spec({}))!;
+  const prefetch = new TarballPrefetch('3.4.23', fetch);
+  prefetch.held(host('h1', () => '').ch, undefined);
+  assert.equal(prefetch.prefetched.size, 0);
 });

@@ -107,4 +107,41 @@ describe('the cluster lock, through real agents', () => {
     broken.release();
     hung.release();
   });
+
+  test('hosts still connecting: each is locked once it and the hosts before it are up, in name order; one never reached is skipped', async () => {
+    const b1 = Promise.withResolvers<typeof b.client | undefined>();
+    const gone = Promise.withResolvers<typeof a.client | undefined>();
+    const heldOn: string[] = [];
+    const pending = lockCluster(
+      [
+        { name: 'h2', agent: b1.promise },
+        { name: 'h1', agent: a.client },
+        { name: 'h3', agent: gone.promise },
+      ],
+      'tskv deploy inv.yaml',
+      false,
+      (host) => heldOn.push(host),
+    );
+    await until('h1 to be locked while h2 still connects', () => heldOn.length === 1);
+    assert.deepEqual(heldOn, ['h1']);
+    b1.resolve(b.client);
+    await until('h2 to be locked', () => heldOn.length === 2);
+    gone.resolve(undefined); // h3 could not be reached
+    const held = await pending;
+    assert.deepEqual(heldOn, ['h1', 'h2']);
+    assert.ok(existsSync(join(otherDir, 'cluster.lock.json')));
+    held.release();
+  });
+
+  test('refused on a later host: the hosts locked before it are let go, and no more are told held', async () => {
+    const other = await lockCluster([{ name: 'h2', agent: b.client }], 'tskv deploy other.yaml', false);
+    const heldOn: string[] = [];
+    await assert.rejects(
+      lockCluster(hosts(), 'tskv deploy inv.yaml', false, (host) => heldOn.push(host)),
+      { code: 'E_LOCKED' },
+    );
+    assert.deepEqual(heldOn, ['h1']);
+    await until('h1 to be free again', () => !existsSync(join(runDir, 'cluster.lock.json')));
+    other.release();
+  });
 });
