@@ -4,7 +4,9 @@
  * gave it; this side admits only `to`'s address and GET /<token>, and closes after one whole
  * answer or the ttl, whichever comes first. With firewalld running, a runtime-only rich rule with
  * the same timeout lets `to` in (firewalld drops it itself; it is removed early when the offer
- * ends). Under ufw or nftables it refuses: the controller pushes the file itself.
+ * ends), over D-Bus or, where firewalld does not answer there, through firewall-cmd, as
+ * firewallOpen changes the zone (firewalld-open.ts). Under ufw or nftables it refuses: the
+ * controller pushes the file itself.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -15,10 +17,13 @@ import { AGENT_INSTALL_DIR, type routes } from '../api/index.ts';
 import { AgentError, refused } from '../errors.ts';
 import { HOST_LAYOUT } from '../policy/layout.ts';
 import { fromAddress, type RelayFiles, relayFilePath, servesRequest } from '../policy/relay.ts';
+import { type DbusInvoke, dbusInvoke } from '../system/dbus.ts';
 import { fileSha256 } from '../system/file-sha256.ts';
 import { detectFirewall, type FirewallDetection } from '../system/firewall-detect.ts';
-import { FIREWALLD, sourceRichRule } from '../system/firewalld.ts';
-import { applySteps, command, dbusStep, type Step } from '../system/steps.ts';
+import { sourceRichRule } from '../system/firewalld.ts';
+import { planTimedRichRule } from '../system/firewalld-open.ts';
+import { runCommand } from '../system/run.ts';
+import { applySteps, type RunCommand, type Step } from '../system/steps.ts';
 import type { Handler } from './types.ts';
 
 /** The file, once, to `to`, at GET /<token>; resolves once listening. `served` runs once the answer is out. */
@@ -61,32 +66,19 @@ function serveOnce(
   });
 }
 
-/** The steps letting `to` in on `port` for `ttl` s (runtime only), and those taking it out. */
-function firewalldSteps(zone: string | undefined, port: number, to: string, ttl: number) {
-  const rule = sourceRichRule(port, to);
-  const zoneArg = zone ?? '';
-  const viaBus = (method: string, args: string[]): Step =>
-    dbusStep({
-      dest: FIREWALLD.dest,
-      path: FIREWALLD.path,
-      method: `${FIREWALLD.dest}.zone.${method}`,
-      args: [`string:${zoneArg}`, `string:${rule}`, ...args],
-    });
-  const cmd = (args: string[]): Step =>
-    command('firewall-cmd', [...(zone ? [`--zone=${zone}`] : []), ...args]);
-  return {
-    add: [
-      zone ? viaBus('addRichRule', [`int32:${ttl}`]) : cmd([`--add-rich-rule=${rule}`, `--timeout=${ttl}s`]),
-    ],
-    remove: [zone ? viaBus('removeRichRule', []) : cmd([`--remove-rich-rule=${rule}`])],
-  };
+/** How the offer reads and changes the host: the real ones, or recording fakes in tests. */
+export interface RelayOfferHost {
+  detect?: () => Promise<Pick<FirewallDetection, 'backend' | 'defaultZone'>>;
+  run?: RunCommand;
+  bus?: DbusInvoke;
 }
 
-/** The relay offer route; `detect` is for tests. */
+/** The relay offer route. */
 export function makeRelayOffer(
   files: RelayFiles,
-  detect: () => Promise<Pick<FirewallDetection, 'backend' | 'defaultZone'>> = detectFirewall,
+  host: RelayOfferHost = {},
 ): Handler<typeof routes.relayOffer> {
+  const { detect = detectFirewall, run = runCommand, bus = dbusInvoke } = host;
   return async ({ file, to, ttlSeconds }) => {
     const path = relayFilePath(file, files);
     let size: number;
@@ -109,8 +101,15 @@ export function makeRelayOffer(
       );
     }
     const token = randomBytes(16).toString('hex');
-    let steps: ReturnType<typeof firewalldSteps> | undefined;
+    /** The steps taking the rule out, once it is in. */
+    let removal: Step[] | undefined;
     let ended = false;
+    const removeRule = (steps: Step[]) =>
+      applySteps(steps, run, bus).catch((err: Error) =>
+        process.stderr.write(
+          `relay offer on ${port}/tcp: removing its firewalld rule failed: ${err.message}\n`,
+        ),
+      );
     // The answer is out, the ttl passed, or the rule could not be added: no more connections, and
     // the rule goes now (firewalld would drop it at its timeout anyway).
     const end = () => {
@@ -119,30 +118,38 @@ export function makeRelayOffer(
       clearTimeout(timer);
       server.close();
       server.closeIdleConnections();
-      if (steps) {
-        applySteps(steps.remove).catch((err: Error) =>
-          process.stderr.write(
-            `relay offer on ${port}/tcp: removing its firewalld rule failed: ${err.message}\n`,
-          ),
-        );
-      }
+      if (removal) void removeRule(removal);
     };
     const server = await serveOnce(path, size, to, token, () => end());
     const timer = setTimeout(end, ttlSeconds * 1000);
     const { port } = server.address() as AddressInfo;
-    if (firewall.backend === 'firewalld') steps = firewalldSteps(firewall.defaultZone, port, to, ttlSeconds);
-    if (steps) {
-      try {
-        await applySteps(steps.add);
-      } catch (err) {
-        end();
-        throw new AgentError(
-          'E_AGENT_COMMAND_FAILED',
-          `cannot let ${to} in on ${port}/tcp: ${(err as Error).message}`,
-        );
-      }
+    if (firewall.backend !== 'firewalld') return { port, token, size, firewall: 'none' };
+    try {
+      const rule = await planTimedRichRule(
+        sourceRichRule(port, to),
+        ttlSeconds,
+        run,
+        bus,
+        firewall.defaultZone,
+      );
+      await applySteps(rule.add, run, bus);
+      removal = rule.remove;
+    } catch (err) {
+      end();
+      throw new AgentError(
+        'E_AGENT_COMMAND_FAILED',
+        `cannot let ${to} in on ${port}/tcp: ${(err as Error).message}`,
+      );
     }
-    return { port, token, size, firewall: steps ? 'firewalld' : 'none' };
+    if (ended) {
+      // The ttl passed while the rule went in: it goes now, and there is no offer to give.
+      void removeRule(removal);
+      throw new AgentError(
+        'E_AGENT_COMMAND_FAILED',
+        `the offer's ${ttlSeconds} s passed while its firewalld rule went in`,
+      );
+    }
+    return { port, token, size, firewall: 'firewalld' };
   };
 }
 

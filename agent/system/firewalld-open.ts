@@ -2,13 +2,15 @@
  * firewalld, default zone, runtime and permanent: the ports to let in from everywhere added
  * where missing; a restricted port gets a rich rule per source (firewalld.ts sourceRichRule),
  * then its port entry is removed, then the rules of sources no longer wanted. Over D-Bus where
- * the bus answers (a few ms a call), else through firewall-cmd (a Python start each time).
+ * the bus answers (a few ms a call), else through firewall-cmd (a Python start each time); the
+ * relay offer's rule with a timeout (planTimedRichRule) is changed the same way.
  */
 import type { FirewallOpenRequest } from '../api/index.ts';
 import { type DbusInvoke, dbusCall } from './dbus.ts';
 import {
   dbusPortRules,
   FIREWALLD,
+  firewallCmdDefaultZone,
   firewalldPortRules,
   sourceRichRule,
   sourceRichRules,
@@ -37,7 +39,8 @@ export interface FirewalldView {
 export interface FirewalldChanges {
   addPorts(layer: Layer, ports: number[]): Step[];
   removePorts(layer: Layer, ports: number[]): Step[];
-  addRules(layer: Layer, rules: string[]): Step[];
+  /** `seconds`: runtime only, dropped by firewalld itself after that long (absent or 0: for good). */
+  addRules(layer: Layer, rules: string[], seconds?: number): Step[];
   removeRules(layer: Layer, rules: string[]): Step[];
 }
 
@@ -114,19 +117,19 @@ function dbusChanges(zone: string, zonePath: string): FirewalldChanges {
         : firewalld(zonePath, `config.zone.${method}`, args),
     );
   // A runtime addition takes a timeout (0: for good); a permanent one does not.
-  const forGood = (layer: Layer) => (layer === 'runtime' ? ['int32:0'] : []);
+  const timeout = (layer: Layer, seconds = 0) => (layer === 'runtime' ? [`int32:${seconds}`] : []);
   return {
     addPorts: (layer, ports) =>
-      ports.map((p) => call(layer, 'addPort', [`string:${p}`, 'string:tcp', ...forGood(layer)])),
+      ports.map((p) => call(layer, 'addPort', [`string:${p}`, 'string:tcp', ...timeout(layer)])),
     removePorts: (layer, ports) => ports.map((p) => call(layer, 'removePort', [`string:${p}`, 'string:tcp'])),
-    addRules: (layer, rules) =>
-      rules.map((r) => call(layer, 'addRichRule', [`string:${r}`, ...forGood(layer)])),
+    addRules: (layer, rules, seconds) =>
+      rules.map((r) => call(layer, 'addRichRule', [`string:${r}`, ...timeout(layer, seconds)])),
     removeRules: (layer, rules) => rules.map((r) => call(layer, 'removeRichRule', [`string:${r}`])),
   };
 }
 
 function firewallCmdChanges(zone: string): FirewalldChanges {
-  const cmd = (layer: Layer, flag: string, values: string[]) =>
+  const cmd = (layer: Layer, flag: string, values: string[], extra: string[] = []) =>
     values.length === 0
       ? []
       : [
@@ -134,6 +137,7 @@ function firewallCmdChanges(zone: string): FirewalldChanges {
             ...(layer === 'permanent' ? ['--permanent'] : []),
             `--zone=${zone}`,
             ...values.map((v) => `--${flag}=${v}`),
+            ...extra,
           ]),
         ];
   return {
@@ -149,9 +153,24 @@ function firewallCmdChanges(zone: string): FirewalldChanges {
         'remove-port',
         ports.map((p) => `${p}/tcp`),
       ),
-    addRules: (layer, rules) => cmd(layer, 'add-rich-rule', rules),
+    addRules: (layer, rules, seconds) =>
+      cmd(layer, 'add-rich-rule', rules, layer === 'runtime' && seconds ? [`--timeout=${seconds}s`] : []),
     removeRules: (layer, rules) => cmd(layer, 'remove-rich-rule', rules),
   };
+}
+
+/**
+ * Whether firewalld is changed over D-Bus here: the default zone and its configuration's object
+ * path when firewalld answers on the system bus; undefined without the bus (then firewall-cmd).
+ */
+async function busZone(bus: DbusInvoke): Promise<{ zone: string; zonePath: string } | undefined> {
+  const ask = (call: ReturnType<typeof firewalld>) => dbusCall(call, bus);
+  const zone = (await ask(firewalld(FIREWALLD.path, 'getDefaultZone')))?.[0];
+  if (typeof zone !== 'string') return undefined;
+  const zonePath = (
+    await ask(firewalld(`${FIREWALLD.path}/config`, 'config.getZoneByName', [`string:${zone}`]))
+  )?.[0];
+  return typeof zonePath === 'string' ? { zone, zonePath } : undefined;
 }
 
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.map(String) : undefined);
@@ -162,12 +181,9 @@ async function readOverDbus(
   withRules: boolean,
 ): Promise<{ view: FirewalldView; zonePath: string } | undefined> {
   const ask = (call: ReturnType<typeof firewalld>) => dbusCall(call, bus);
-  const zone = (await ask(firewalld(FIREWALLD.path, 'getDefaultZone')))?.[0];
-  if (typeof zone !== 'string') return undefined;
-  const zonePath = (
-    await ask(firewalld(`${FIREWALLD.path}/config`, 'config.getZoneByName', [`string:${zone}`]))
-  )?.[0];
-  if (typeof zonePath !== 'string') return undefined;
+  const found = await busZone(bus);
+  if (!found) return undefined;
+  const { zone, zonePath } = found;
   const noRules = Promise.resolve<string[] | undefined>([]);
   const [runtime, permanent, runtimeRules, permanentRules] = await Promise.all([
     ask(firewalld(FIREWALLD.path, 'zone.getPorts', [`string:${zone}`])).then((r) => dbusPortRules(r?.[0])),
@@ -190,8 +206,8 @@ async function readOverDbus(
 
 async function readWithFirewallCmd(run: RunCommand, withRules: boolean): Promise<FirewalldView> {
   const nothing = Promise.resolve({ code: 0, stdout: '', stderr: '' });
-  const results = await Promise.all([
-    run('firewall-cmd', ['--get-default-zone']),
+  const [zone, ...results] = await Promise.all([
+    firewallCmdDefaultZone(run),
     run('firewall-cmd', ['--list-ports']),
     run('firewall-cmd', ['--permanent', '--list-ports']),
     withRules ? run('firewall-cmd', ['--list-rich-rules']) : nothing,
@@ -200,7 +216,7 @@ async function readWithFirewallCmd(run: RunCommand, withRules: boolean): Promise
   for (const r of results) {
     if (r.code !== 0) throw new Error(`firewall-cmd failed: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
-  const [zone, runtime, permanent, runtimeRules, permanentRules] = results.map((r) => r.stdout);
+  const [runtime, permanent, runtimeRules, permanentRules] = results.map((r) => r.stdout);
   const ports = (text = '') =>
     text
       .split(/\s+/)
@@ -212,7 +228,7 @@ async function readWithFirewallCmd(run: RunCommand, withRules: boolean): Promise
       .map((l) => l.trim())
       .filter(Boolean);
   return {
-    zone: (zone ?? '').trim(),
+    zone,
     runtime: { ports: ports(runtime), richRules: lines(runtimeRules) },
     permanent: { ports: ports(permanent), richRules: lines(permanentRules) },
   };
@@ -230,4 +246,27 @@ export async function planFirewalldOpen(
     return planFirewalld(overDbus.view, request, dbusChanges(overDbus.view.zone, overDbus.zonePath));
   const view = await readWithFirewallCmd(run, withRules);
   return planFirewalld(view, request, firewallCmdChanges(view.zone));
+}
+
+/**
+ * `rule` in the default zone's runtime for `seconds` (firewalld drops it itself then), and the
+ * steps taking it out earlier; over D-Bus where firewalld answers there, else through firewall-cmd,
+ * as planFirewalldOpen decides. `knownZone` (the detection's) spares firewall-cmd a
+ * --get-default-zone, a Python start.
+ */
+export async function planTimedRichRule(
+  rule: string,
+  seconds: number,
+  run: RunCommand,
+  bus: DbusInvoke,
+  knownZone?: string,
+): Promise<{ add: Step[]; remove: Step[] }> {
+  const overDbus = await busZone(bus);
+  const changes = overDbus
+    ? dbusChanges(overDbus.zone, overDbus.zonePath)
+    : firewallCmdChanges(knownZone || (await firewallCmdDefaultZone(run)));
+  return {
+    add: changes.addRules('runtime', [rule], seconds),
+    remove: changes.removeRules('runtime', [rule]),
+  };
 }

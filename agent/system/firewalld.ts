@@ -4,6 +4,7 @@ import { type DbusValue, dbusCall } from './dbus.ts';
 import { type PortRule, parsePortRule, ruleCovers } from './port-rules.ts';
 import { runCommand } from './run.ts';
 import type { PortRules } from './source-rules.ts';
+import type { RunCommand } from './steps.ts';
 
 export interface FirewalldZone {
   name: string;
@@ -131,8 +132,18 @@ async function servicePorts(service: string): Promise<PortRule[]> {
   return parseZoneListing(r.stdout).ports;
 }
 
+/** The default zone's name, as firewall-cmd says it. */
+export async function firewallCmdDefaultZone(run: RunCommand = runCommand): Promise<string> {
+  const r = await run('firewall-cmd', ['--get-default-zone']);
+  const zone = r.stdout.trim();
+  if (r.code !== 0 || zone === '') {
+    throw new Error(`firewall-cmd --get-default-zone failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
+  return zone;
+}
+
 async function readZoneWithFirewallCmd(permanent: boolean): Promise<FirewalldZone> {
-  const zoneName = (await runCommand('firewall-cmd', ['--get-default-zone'])).stdout.trim();
+  const zoneName = await firewallCmdDefaultZone();
   const listing = await runCommand('firewall-cmd', [
     ...(permanent ? ['--permanent'] : []),
     `--zone=${zoneName}`,
