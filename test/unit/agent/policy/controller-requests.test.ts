@@ -72,12 +72,7 @@ test('the unit of odd data and WAL dirs and low ports passes, and names exactly 
 test('the etcd binary and the tarball path the controller uses pass', async () => {
   checkEtcdBinary(HOST_LAYOUT, ETCD_BINARY);
   checkEtcdBinary(HOST_LAYOUT, `${etcdVersionDir('3.6.0-rc.1')}/etcd`);
-  const tarball = remoteTarballPath({
-    path: '/x',
-    fileName: 'etcd-v3.4.23-linux-amd64.tar.zst',
-    sha256: '',
-    size: 0,
-  });
+  const tarball = remoteTarballPath({ fileName: 'etcd-v3.4.23-linux-amd64.tar.zst', sha256: 'c'.repeat(64) });
   // Only the path rule: the cache folder is not on this machine (checkSecurePath passes then).
   await checkTarball(HOST_LAYOUT, tarball);
 });
