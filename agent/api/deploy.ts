@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { etcdVersion, fileMode, hostPath, ntpServer } from './fields.ts';
+import { etcdVersion, fileMode, hostPath, ntpServer, sha256Hex } from './fields.ts';
 
 /**
  * Routes that change a host (used by deploy/member/replace). Every apply re-checks state on the host,
@@ -55,12 +55,17 @@ export const firewallOpenResponseSchema = applyResultSchema;
 
 /**
  * etcd install: unpack an official-layout tarball already uploaded to the host into
- * ETCD_INSTALL_ROOT/v<version> and link ETCD_BIN_DIR/{etcd,etcdctl,etcdutl} to its programs.
+ * ETCD_INSTALL_ROOT/v<version> and link ETCD_BIN_DIR/{etcd,etcdctl,etcdutl} to its programs. The
+ * tarball's bytes must hash to `sha256` before anything is unpacked (E_AGENT_SHA256 otherwise).
  */
 export const etcdInstallRequestSchema = z
   .object({
-    /** A file directly in UPLOAD_CACHE_DIR (etcd-v3.4.23-linux-amd64.tar.gz, say): no other is taken. */
+    /**
+     * A file directly in UPLOAD_CACHE_DIR named by its content (cache-name.ts:
+     * etcd-v3.4.23-linux-amd64.0123456789abcdef.tar.gz, say): no other is taken.
+     */
     tarball: hostPath,
+    sha256: sha256Hex,
     version: etcdVersion,
     /**
      * false: unpack only, the links stay where they point (a rolling upgrade stages the new version

@@ -18,7 +18,7 @@ export const AGENT_ERROR_CODES = [
   'E_AGENT_NO_ROOM',
   /** A download the agent was asked for failed (refused URL or redirect, HTTP error, too big, cut): 502. */
   'E_AGENT_DOWNLOAD',
-  /** A download's bytes do not have the sha256 the request says: 422, nothing kept. */
+  /** A download's bytes do not have the sha256 the request says (422, nothing kept), or a file's (409, not used). */
   'E_AGENT_SHA256',
 ] as const;
 

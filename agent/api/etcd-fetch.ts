@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { applyResultSchema } from './deploy.ts';
-import { hostPath } from './fields.ts';
+import { hostPath, sha256Hex } from './fields.ts';
 
 /** The largest etcd tarball the agent downloads when the request names no smaller cap (official ones are 14-24 MB). */
 export const ETCD_FETCH_MAX_BYTES = 256 * 1024 * 1024;
@@ -22,9 +22,9 @@ export const etcdFetchRequestSchema = z
       .string()
       .max(2048)
       .regex(/^https?:\/\/[^\s]+$/i, { message: 'must be an http(s) URL without whitespace' }),
-    /** A file directly in UPLOAD_CACHE_DIR (etcd-v3.4.23-linux-amd64.tar.gz, say), as etcd install takes. */
+    /** A file directly in UPLOAD_CACHE_DIR named by `sha256` (cache-name.ts), as etcd install takes. */
     tarball: hostPath,
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lower-case hexadecimal digits' }),
+    sha256: sha256Hex,
     allowHttp: z.boolean().optional(),
     maxBytes: z.number().int().min(1).max(ETCD_FETCH_MAX_BYTES).optional(),
     /** The proxy to download through: scheme, host and port only (no credentials, no path). */

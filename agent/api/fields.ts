@@ -32,6 +32,11 @@ export const hostPath = z.string().superRefine((path, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** A sha256 as the controller sends it: 64 lower-case hex digits. */
+export const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lower-case hexadecimal digits' });
+
 /** A file's permission bits: 0 to 0o777, never setuid, setgid or sticky. */
 export const fileMode = z
   .number()

@@ -1,6 +1,7 @@
 /** The agent's one contract: both the agent and the controller import this module (it imports only zod). */
 import './zod-config.ts';
 
+export * from './cache-name.ts';
 export * from './cidr.ts';
 export * from './clock-read.ts';
 export * from './deploy.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostPath } from './fields.ts';
+import { hostPath, sha256Hex } from './fields.ts';
 
 /** The longest a relay offer stays open (its firewall rule carries the same timeout). */
 export const RELAY_MAX_TTL_SECONDS = 300;
@@ -12,7 +12,7 @@ const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0
  * relay offer: the agent serves one file it holds to one other host, once, so the controller's
  * link carries it once (controller/transfer/relay.ts). The file is named by kind, never by a free
  * path: `runtime` is the Node executable this agent runs on (in its install dir), `tarball` an etcd
- * tarball in UPLOAD_CACHE_DIR whose sha256 must be `sha256`. It is served over plain http on an
+ * tarball in UPLOAD_CACHE_DIR, named by its content (cache-name.ts), whose sha256 must be `sha256`. It is served over plain http on an
  * ephemeral port, at GET /<token> only, to connections from `to` only, for at most `ttlSeconds`;
  * with firewalld running a runtime-only rich rule lets `to` in on that port, with the same timeout.
  * ufw or nftables filtering: refused (E_AGENT_REFUSED), the controller pushes directly.
@@ -25,7 +25,7 @@ export const relayOfferRequestSchema = z
         .object({
           kind: z.literal('tarball'),
           tarball: hostPath,
-          sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lower-case hexadecimal digits' }),
+          sha256: sha256Hex,
         })
         .strict(),
     ]),

@@ -187,7 +187,7 @@ export function makeEtcdFetch(
     idleTimeoutSeconds,
     maxRedirects,
   }) => {
-    await checkTarball(layout, tarball);
+    await checkTarball(layout, tarball, sha256);
     let url: URL;
     try {
       url = new URL(raw);

@@ -3,8 +3,8 @@ import { etcdVersionDir, type routes } from '../api/index.ts';
 import { AgentError } from '../errors.ts';
 import { checkTarball } from '../policy/etcd.ts';
 import { etcdBinary, HOST_LAYOUT, type HostLayout } from '../policy/layout.ts';
-import { pathExists } from '../system/atomic-file.ts';
 import { ETCD_PROGRAMS, programsIn, unpackRelease, versionIn } from '../system/etcd-install.ts';
+import { fileSha256 } from '../system/file-sha256.ts';
 import { linkTarget, removeLink, swapSymlink } from '../system/symlink.ts';
 import type { Handler } from './types.ts';
 
@@ -53,22 +53,35 @@ async function linkVersion(
   return actions;
 }
 
+/** Refuses a tarball that is missing or whose bytes do not hash to `sha256` (nothing is unpacked then). */
+async function checkSha256(tarball: string, sha256: string): Promise<void> {
+  const found = await fileSha256(tarball);
+  if (found === undefined) {
+    throw new AgentError('E_AGENT_NOT_FOUND', `etcd tarball ${tarball} is not on this host`, 404);
+  }
+  if (found !== sha256) {
+    throw new AgentError(
+      'E_AGENT_SHA256',
+      `etcd tarball ${tarball} has sha256 ${found}, not the ${sha256} asked for: not unpacked (a damaged copy? a run again pushes it anew)`,
+      409,
+    );
+  }
+}
+
 /**
- * Install etcd `version` from a tarball in the upload cache into `<installRoot>/v<version>`
- * (atomically) and, unless `link` is false, point `<binDir>/{etcd,etcdctl,etcdutl}` at it. Nothing
+ * Install etcd `version` from a tarball in the upload cache, once its bytes hash to `sha256`, into
+ * `<installRoot>/v<version>` (atomically) and, unless `link` is false, point `<binDir>/{etcd,etcdctl,etcdutl}` at it. Nothing
  * changes when that version is there (and linked). `layout` is for tests.
  */
 export function makeEtcdInstall(layout: HostLayout = HOST_LAYOUT): Handler<typeof routes.etcdInstall> {
-  return async ({ tarball, version, link }) => {
-    await checkTarball(layout, tarball);
+  return async ({ tarball, sha256, version, link }) => {
+    await checkTarball(layout, tarball, sha256);
     const root = layout.installRoot;
     const versionDir = etcdVersionDir(version, root);
     const actions: string[] = [];
     const installed = (await versionIn(versionDir)).version === version;
     if (!installed) {
-      if (!(await pathExists(tarball))) {
-        throw new AgentError('E_AGENT_NOT_FOUND', `etcd tarball ${tarball} is not on this host`, 404);
-      }
+      await checkSha256(tarball, sha256);
       actions.push(
         `install etcd ${version} from ${tarball} into ${versionDir}${link === false ? ' (not linked yet)' : ''}`,
       );

@@ -1,16 +1,33 @@
 import { basename } from 'node:path';
-import { ETCD_VERSION_PATTERN, etcdVersionDir } from '../api/index.ts';
+import {
+  CACHE_NAME_SHA256_DIGITS,
+  ETCD_VERSION_PATTERN,
+  etcdVersionDir,
+  namesContent,
+} from '../api/index.ts';
 import { refused } from '../errors.ts';
 import { etcdBinary, type HostLayout } from './layout.ts';
 import { checkSecurePath } from './secure-path.ts';
 
-/** Refuses a tarball that is not a file directly in tskv's upload cache (reached as checkSecurePath says). */
-export async function checkTarball(layout: HostLayout, tarball: string): Promise<void> {
+/**
+ * Refuses a tarball that is not a file directly in tskv's upload cache (reached as checkSecurePath
+ * says), named by its content `sha256` (agent/api/cache-name.ts).
+ */
+export async function checkTarball(layout: HostLayout, tarball: string, sha256: string): Promise<void> {
   const name = basename(tarball);
   if (tarball !== `${layout.uploadCacheDir}/${name}`) {
     throw refused(`etcd install takes a tarball only from ${layout.uploadCacheDir}, not ${tarball}`);
   }
+  checkContentName(name, sha256, 'etcd install takes');
   await checkSecurePath(layout.uploadCacheDir, tarball, 'etcd install takes');
+}
+
+/** Refuses a cache file name that does not carry `sha256` (`what`: "etcd install takes", say). */
+export function checkContentName(name: string, sha256: string, what: string): void {
+  if (namesContent(name, sha256)) return;
+  throw refused(
+    `${what} only a tarball named by its content (<name>.<first ${CACHE_NAME_SHA256_DIGITS} hex digits of its sha256>.tar.gz, say): ${name} does not carry ${sha256.slice(0, CACHE_NAME_SHA256_DIGITS)}`,
+  );
 }
 
 /**

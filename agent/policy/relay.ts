@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import type { RelayOfferRequest } from '../api/index.ts';
 import { refused } from '../errors.ts';
+import { checkContentName } from './etcd.ts';
 import type { HostLayout } from './layout.ts';
 
 export interface RelayFiles {
@@ -17,7 +18,8 @@ export interface RelayFiles {
 
 /**
  * The one path an offer may serve: the agent's own runtime, if it runs from the install dir as
- * `node-<sha256>`, or a tarball directly in the upload cache. Anything else is refused.
+ * `node-<sha256>`, or a tarball directly in the upload cache named by the sha256 asked
+ * (agent/api/cache-name.ts). Anything else is refused.
  */
 export function relayFilePath(file: RelayOfferRequest['file'], files: RelayFiles): string {
   if (file.kind === 'runtime') {
@@ -35,6 +37,7 @@ export function relayFilePath(file: RelayOfferRequest['file'], files: RelayFiles
   if (file.tarball !== `${files.layout.uploadCacheDir}/${name}` || name.startsWith('.')) {
     throw refused(`a relay serves tarballs only from ${files.layout.uploadCacheDir}, not ${file.tarball}`);
   }
+  checkContentName(name, file.sha256, 'a relay serves');
   return file.tarball;
 }
 

@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
-import { UPLOAD_CACHE_DIR } from '../../agent/api/index.ts';
+import { cacheFileName, UPLOAD_CACHE_DIR } from '../../agent/api/index.ts';
 import { InputError, TskvError } from '../errors.ts';
 import type { EtcdSpec } from '../inventory/model.ts';
 import { type ExpectedSha256, expectedSha256, isUrlSource, noChecksumMessage } from './etcd-release.ts';
@@ -21,7 +21,7 @@ import { sha256Tap } from './sha256-tap.ts';
 export interface PushedForm {
   /** Local path (the inventory's, the cached download, or the cached repack). */
   path: string;
-  /** e.g. etcd-v3.4.23-linux-amd64.tar.gz: also its name in the hosts' cache. */
+  /** e.g. etcd-v3.4.23-linux-amd64.tar.gz (in the hosts' cache with its sha256's prefix: remoteTarballPath). */
   fileName: string;
   sha256: string;
   size: number;
@@ -37,8 +37,15 @@ export interface EtcdArtifact extends PushedForm {
 /** Where the tarball is kept on every host before it is unpacked. */
 export const REMOTE_CACHE_DIR = UPLOAD_CACHE_DIR;
 
-export function remoteTarballPath(artifact: PushedForm): string {
-  return `${REMOTE_CACHE_DIR}/${artifact.fileName}`;
+/**
+ * Where a form is kept in the hosts' cache: named by its content (agent/api/cache-name.ts), both
+ * forms. The zstd form's bytes depend on the controller's zstd; the .tar.gz's name comes from the
+ * inventory's source, and only an official URL without etcd.sha256 pins its bytes (a local file,
+ * or a mirror's own build, may carry the release's name with other bytes). So one name never holds
+ * two contents: no controller replaces a copy another one is about to relay or install.
+ */
+export function remoteTarballPath(form: Pick<PushedForm, 'fileName' | 'sha256'>): string {
+  return `${REMOTE_CACHE_DIR}/${cacheFileName(form.fileName, form.sha256)}`;
 }
 
 /** ~/.cache/tskv/etcd (XDG_CACHE_HOME honoured), unless TSKV_CACHE_DIR names another folder. */

@@ -4,8 +4,9 @@
  * the controller's link. The controller never downloads nor pushes the tarball then.
  */
 import { posix } from 'node:path';
-import { routes, UPLOAD_CACHE_DIR } from '../../agent/api/index.ts';
+import { routes } from '../../agent/api/index.ts';
 import { expectedSha256, noChecksumMessage } from '../artifacts/etcd-release.ts';
+import { remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { InputError, TskvError } from '../errors.ts';
 import type { EtcdSpec } from '../inventory/model.ts';
 import type { HostChannel } from './session.ts';
@@ -13,7 +14,7 @@ import type { HostChannel } from './session.ts';
 export interface HostFetch {
   url: string;
   sha256: string;
-  /** Its name in the hosts' cache (the URL's file name). */
+  /** The URL's file name (in the hosts' cache with the sha256's prefix: remoteTarballPath). */
   fileName: string;
   /** The inventory names an http:// URL (an internal mirror): the agent may use plain http. */
   allowHttp: boolean;
@@ -47,10 +48,6 @@ export interface HostFetched {
   actions: string[];
 }
 
-export function hostFetchPath(f: HostFetch): string {
-  return `${UPLOAD_CACHE_DIR}/${f.fileName}`;
-}
-
 /** Has the host download `f` into its cache (nothing when it is there, verified); a failure names host, URL and cause. */
 export async function fetchOnHost(ch: HostChannel, f: HostFetch): Promise<HostFetched> {
   try {
@@ -58,7 +55,7 @@ export async function fetchOnHost(ch: HostChannel, f: HostFetch): Promise<HostFe
       routes.etcdFetch,
       {
         url: f.url,
-        tarball: hostFetchPath(f),
+        tarball: remoteTarballPath(f),
         sha256: f.sha256,
         ...(f.allowHttp ? { allowHttp: true } : {}),
         ...(f.proxy === undefined ? {} : { proxy: f.proxy }),

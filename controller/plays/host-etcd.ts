@@ -69,7 +69,12 @@ export async function installEtcd(
   progress(`${stage ? 'staging' : 'installing'} etcd ${version}`);
   const r = await ch.agent.call(
     routes.etcdInstall,
-    { tarball: remoteTarballPath(tarball.form), version, ...(stage ? { link: false } : {}) },
+    {
+      tarball: remoteTarballPath(tarball.form),
+      sha256: tarball.form.sha256,
+      version,
+      ...(stage ? { link: false } : {}),
+    },
     { step: 'install etcd', timeoutMs: 120_000 },
   );
   return [

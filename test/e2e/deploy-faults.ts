@@ -117,7 +117,7 @@ export function describeDeployFaults(init: LabInit): void {
         // Pushed while preflight ran, as zstd (the hosts have it), verified: the next run does not send it again.
         assert.match(
           await h.execOk('ls /var/lib/tskv/cache'),
-          /^etcd-v3\.4\.\d+-linux-amd64\.tar\.zst$/m,
+          /^etcd-v3\.4\.\d+-linux-amd64\.[0-9a-f]{16}\.tar\.zst$/m,
           h.name,
         );
       }

@@ -4,9 +4,10 @@
  * outlives the SSH session and the (resident) agent that started it.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { routes } from '../../agent/api/index.ts';
+import { cacheFileName, routes, UPLOAD_CACHE_DIR } from '../../agent/api/index.ts';
 import { DbusConnection } from '../../agent/system/dbus.ts';
 import { loadInventory } from '../../controller/inventory/load.ts';
 import type { Inventory } from '../../controller/inventory/model.ts';
@@ -15,7 +16,7 @@ import { Lab, type LabHost, labUnavailableReason } from '../../lab/lab.ts';
 import { pollUntil } from '../../lab/run.ts';
 
 const NAME = 'agt';
-const TARBALL = '/var/lib/tskv/cache/etcd-test.tar.gz';
+const TARBALL = 'etcd-test.tar.gz';
 const ENV = `ETCD_NAME="h102"
 ETCD_DATA_DIR="/var/lib/etcd/h102.etcd"
 ETCD_LISTEN_CLIENT_URLS="http://127.0.0.1:2379"
@@ -119,13 +120,15 @@ describe('agent deploy routes on a lab host', { skip: skip ?? false }, () => {
 
   test('etcd: install, start under the supervisor, outlive the session, restart, stop', async () => {
     const tarball = await lab.etcdTarball('3.4');
-    await host.execOk(`mkdir -p /var/lib/tskv/cache && cat > ${TARBALL}`, {
-      input: readFileSync(tarball.path),
-    });
+    const bytes = readFileSync(tarball.path);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const cached = `${UPLOAD_CACHE_DIR}/${cacheFileName(TARBALL, sha256)}`;
+    await host.execOk(`mkdir -p ${UPLOAD_CACHE_DIR} && cat > ${cached}`, { input: bytes });
+    const request = { tarball: cached, sha256, version: tarball.version };
     const started = await withAgent(async (ch) => {
-      const install = await ch.agent.call(routes.etcdInstall, { tarball: TARBALL, version: tarball.version });
+      const install = await ch.agent.call(routes.etcdInstall, request);
       assert.equal(install.changed, true);
-      const again = await ch.agent.call(routes.etcdInstall, { tarball: TARBALL, version: tarball.version });
+      const again = await ch.agent.call(routes.etcdInstall, request);
       assert.equal(again.changed, false);
       await ch.agent.call(routes.fileWrite, { path: '/etc/etcd/etcd.env', content: ENV });
       const r = await ch.agent.call(routes.etcdService, { action: 'start' });

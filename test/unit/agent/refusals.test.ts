@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { routes } from '../../../agent/api/index.ts';
+import { cacheFileName, routes } from '../../../agent/api/index.ts';
 import { makeClockSync } from '../../../agent/handlers/clock-sync.ts';
 import { makeDataDirMoveAside } from '../../../agent/handlers/datadir.ts';
 import { makeEtcdInstall } from '../../../agent/handlers/etcd-install.ts';
@@ -30,6 +30,10 @@ import { type FakeHost, fakeHost } from './handlers/fake-etcd.ts';
 import { fakeRun } from './handlers/fake-run.ts';
 import { type RawReply, rawPost, type SocketServer, serveOnSocket } from './serve-on-socket.ts';
 import { type RunningAgent, startAgent } from './start-agent.ts';
+
+/** A tarball's sha256, and the name the controller gives it in the hosts' cache. */
+const SHA = '1'.repeat(64);
+const CACHED = `/var/lib/tskv/cache/${cacheFileName('etcd-v3.5.0-linux-amd64.tar.gz', SHA)}`;
 
 function assertRefused(reply: RawReply, status: 400 | 403, message: RegExp): void {
   assert.equal(reply.status, status, JSON.stringify(reply.body));
@@ -103,10 +107,7 @@ describe('the agent executable refuses malformed fields', () => {
   test('an etcd version that is not a release version (it names the install folder)', async () => {
     for (const version of ['../../../tmp/x', '3.5', '3.5.0/x', '3.5.0 ', 'v3.5.0', '3.5.0-rc/1', '']) {
       assertRefused(
-        await post(routes.etcdInstall.path, {
-          tarball: '/var/lib/tskv/cache/etcd-v3.5.0-linux-amd64.tar.gz',
-          version,
-        }),
+        await post(routes.etcdInstall.path, { tarball: CACHED, sha256: SHA, version }),
         400,
         /version: must be an etcd release version like 3\.5\.17 or 3\.6\.0-rc\.1/,
       );
@@ -290,18 +291,36 @@ describe('the agent executable installs etcd only from its upload cache, only wh
       '/var/lib/tskv/cache',
     ]) {
       assertRefused(
-        await post(routes.etcdInstall.path, { tarball, version: '3.5.0' }),
+        await post(routes.etcdInstall.path, { tarball, sha256: SHA, version: '3.5.0' }),
         403,
         new RegExp(`^etcd install takes a tarball only from /var/lib/tskv/cache, not ${tarball}$`),
       );
     }
   });
 
+  test('a tarball in the cache not named by the sha256 asked, or no sha256', async () => {
+    for (const tarball of [
+      '/var/lib/tskv/cache/etcd-v3.5.0-linux-amd64.tar.gz',
+      `/var/lib/tskv/cache/etcd-v3.5.0-linux-amd64.${'0'.repeat(16)}.tar.gz`,
+    ]) {
+      assertRefused(
+        await post(routes.etcdInstall.path, { tarball, sha256: SHA, version: '3.5.0' }),
+        403,
+        /^etcd install takes only a tarball named by its content \(<name>\.<first 16 hex digits of its sha256>\.tar\.gz, say\): etcd-v3\.5\.0-linux-amd64\.[.0-9a-z]*tar\.gz does not carry 1111111111111111$/,
+      );
+    }
+    assertRefused(
+      await post(routes.etcdInstall.path, { tarball: CACHED, version: '3.5.0' }),
+      400,
+      /^\/v1\/etcd\/install: sha256: /,
+    );
+  });
+
   test("no install folder or link folder of the caller's choosing", async () => {
-    const tarball = '/var/lib/tskv/cache/etcd-v3.5.0-linux-amd64.tar.gz';
+    const tarball = CACHED;
     for (const extra of [{ root: '/etc' }, { binDir: '/usr/sbin' }]) {
       assertRefused(
-        await post(routes.etcdInstall.path, { tarball, version: '3.5.0', ...extra }),
+        await post(routes.etcdInstall.path, { tarball, sha256: SHA, version: '3.5.0', ...extra }),
         400,
         new RegExp(`^/v1/etcd/install: \\(body\\): Unrecognized key: "${Object.keys(extra)[0]}"$`),
       );
@@ -317,7 +336,7 @@ describe('the agent server takes no tarball through a symlink in the upload cach
     const layout = layoutUnder(dir);
     mkdirSync(layout.uploadCacheDir, { recursive: true, mode: 0o755 });
     writeFileSync(join(dir, 'elsewhere.tar.gz'), '');
-    symlinkSync(join(dir, 'elsewhere.tar.gz'), join(layout.uploadCacheDir, 'etcd-v3.5.0-linux-amd64.tar.gz'));
+    symlinkSync(join(dir, 'elsewhere.tar.gz'), `${dir}${CACHED}`);
     server = await serveOnSocket({ etcdInstall: makeEtcdInstall(layout) });
   });
   after(async () => {
@@ -328,11 +347,12 @@ describe('the agent server takes no tarball through a symlink in the upload cach
   test('a symlink in the cache pointing elsewhere', async () => {
     assertRefused(
       await server.post(routes.etcdInstall.path, {
-        tarball: `${dir}/var/lib/tskv/cache/etcd-v3.5.0-linux-amd64.tar.gz`,
+        tarball: `${dir}${CACHED}`,
+        sha256: SHA,
         version: '3.5.0',
       }),
       403,
-      /^etcd install takes nothing through symlinks: .*\/var\/lib\/tskv\/cache\/etcd-v3\.5\.0-linux-amd64\.tar\.gz is one$/,
+      /^etcd install takes nothing through symlinks: .*\/var\/lib\/tskv\/cache\/etcd-v3\.5\.0-linux-amd64\.1{16}\.tar\.gz is one$/,
     );
   });
 });

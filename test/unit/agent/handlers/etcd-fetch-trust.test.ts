@@ -110,7 +110,7 @@ describe('etcdFetch from an internal mirror', () => {
       const layout = layoutUnder(${JSON.stringify(cache)});
       const fetchEtcd = makeEtcdFetch(layout, { maxRedirects: 2, timeoutMs: 20000 });
       try {
-        const r = await fetchEtcd({ url: ${JSON.stringify(url)}, tarball: layout.uploadCacheDir + '/etcd-v3.5.17-linux-amd64.tar.gz', sha256: ${JSON.stringify(SHA)}${proxyUrl ? `, proxy: ${JSON.stringify(proxyUrl)}` : ''} }, { buildId: 'test' });
+        const r = await fetchEtcd({ url: ${JSON.stringify(url)}, tarball: layout.uploadCacheDir + '/etcd-v3.5.17-linux-amd64.${SHA.slice(0, 16)}.tar.gz', sha256: ${JSON.stringify(SHA)}${proxyUrl ? `, proxy: ${JSON.stringify(proxyUrl)}` : ''} }, { buildId: 'test' });
         console.log('fetched ' + r.bytes);
       } catch (err) { console.log(err.code + ': ' + err.message); process.exitCode = 3; }`;
     return new Promise((resolve) => {
@@ -150,7 +150,7 @@ describe('etcdFetch from an internal mirror', () => {
     const r = await fetchEtcd(
       {
         url: target,
-        tarball: `${layoutUnder(join(dir, 'proxied')).uploadCacheDir}/etcd-v3.5.17-linux-amd64.tar.gz`,
+        tarball: `${layoutUnder(join(dir, 'proxied')).uploadCacheDir}/etcd-v3.5.17-linux-amd64.${SHA.slice(0, 16)}.tar.gz`,
         sha256: SHA,
         allowHttp: true,
         proxy: `http://127.0.0.1:${port(proxy)}`,
@@ -183,7 +183,7 @@ describe('etcdFetch from an internal mirror', () => {
       fetchEtcd(
         {
           url: `http://127.0.0.1:${port(plain)}/etcd.tar.gz`,
-          tarball: `${layoutUnder(join(dir, 'noproxy')).uploadCacheDir}/etcd-v3.5.17-linux-amd64.tar.gz`,
+          tarball: `${layoutUnder(join(dir, 'noproxy')).uploadCacheDir}/etcd-v3.5.17-linux-amd64.${SHA.slice(0, 16)}.tar.gz`,
           sha256: SHA,
           allowHttp: true,
           proxy: `http://127.0.0.1:${p}`,

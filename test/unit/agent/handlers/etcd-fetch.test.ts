@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cacheFileName } from '../../../../agent/api/index.ts';
 import { makeEtcdFetch, redirectTarget } from '../../../../agent/handlers/etcd-fetch.ts';
 import { layoutUnder } from '../../../../agent/policy/layout.ts';
 
@@ -63,7 +64,8 @@ describe('etcdFetch', () => {
   let base: string;
   const hits: string[] = [];
   let fetchEtcd: ReturnType<typeof makeEtcdFetch>;
-  const tarball = () => join(cacheDir, 'etcd-v3.5.17-linux-amd64.tar.gz');
+  const NAME = 'etcd-v3.5.17-linux-amd64.tar.gz';
+  const tarball = (sha256 = SHA) => join(cacheDir, cacheFileName(NAME, sha256));
   const call = (url: string, extra: Record<string, unknown> = {}) =>
     fetchEtcd({ url: `${base}${url}`, tarball: tarball(), sha256: SHA, allowHttp: true, ...extra }, ctx);
   /** Rejects with an AgentError of `code` whose message matches `pattern`, leaving nothing in the cache. */
@@ -105,6 +107,18 @@ describe('etcdFetch', () => {
     await refused(call('/ok', { tarball: join(dir, 'elsewhere.tar.gz') }), 'E_AGENT_REFUSED', /only from/);
   });
 
+  test('a tarball not named by the sha256 asked is refused: nothing is asked of the server', async () => {
+    const before = hits.length;
+    for (const name of [NAME, cacheFileName(NAME, 'ab'.repeat(32)), `.${SHA.slice(0, 16)}.tar.gz`]) {
+      await refused(
+        call('/ok', { tarball: join(cacheDir, name) }),
+        'E_AGENT_REFUSED',
+        /^etcd install takes only a tarball named by its content/,
+      );
+    }
+    assert.equal(hits.length, before);
+  });
+
   test('HTTP errors, too many redirects, a redirect out of http(s), a body over the cap', async () => {
     await refused(call('/nope'), 'E_AGENT_DOWNLOAD', /HTTP 404 from http:\/\/127\.0\.0\.1:\d+\/nope/);
     await refused(call('/loop'), 'E_AGENT_DOWNLOAD', /more than 3 redirects/);
@@ -142,7 +156,12 @@ describe('etcdFetch', () => {
   });
 
   test('other bytes than the sha256 says are refused, and nothing is kept', async () => {
-    await refused(call('/ok', { sha256: 'ab'.repeat(32) }), 'E_AGENT_SHA256', new RegExp(`sha256 ${SHA}`));
+    const other = 'ab'.repeat(32);
+    await refused(
+      call('/ok', { sha256: other, tarball: tarball(other) }),
+      'E_AGENT_SHA256',
+      new RegExp(`sha256 ${SHA}`),
+    );
   });
 
   test('redirects are followed (within the limit) and the file lands verified; a second call fetches nothing', async () => {
@@ -155,7 +174,7 @@ describe('etcdFetch', () => {
       /^download http:\/\/127\.0\.0\.1:\d+\/r\/3 into .* \(\d+ bytes in [\d.]+ s, sha256 verified\)$/,
     );
     assert.deepEqual(readFileSync(tarball()), BODY);
-    assert.deepEqual(readdirSync(cacheDir), ['etcd-v3.5.17-linux-amd64.tar.gz']);
+    assert.deepEqual(readdirSync(cacheDir), [`etcd-v3.5.17-linux-amd64.${SHA.slice(0, 16)}.tar.gz`]);
     const before = hits.length;
     const again = await call('/ok');
     assert.deepEqual(again, { changed: false, actions: [], fetched: false, bytes: BODY.length, ms: 0 });

@@ -1,20 +1,38 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cacheFileName } from '../../../../agent/api/index.ts';
 import { makeEtcdInstall, makeEtcdLink } from '../../../../agent/handlers/etcd-install.ts';
 import { layoutUnder } from '../../../../agent/policy/layout.ts';
 import { FAKE_ETCD, writeFakeEtcd } from './fake-etcd.ts';
 
 const ctx = { buildId: 'test' };
 
+interface Cached {
+  tarball: string;
+  sha256: string;
+}
+
 /**
  * An official-layout tarball etcd-vVERSION-linux-amd64/{etcd,etcdctl[,etcdutl]} with fake programs,
- * put in `cacheDir`.
+ * put in `cacheDir` named by its content, as the controller names it.
  */
-function makeTarball(dir: string, cacheDir: string, version: string, programs: string[]): string {
+function makeTarball(dir: string, cacheDir: string, version: string, programs: string[]): Cached {
   const name = `etcd-v${version}-linux-amd64`;
   const stage = join(dir, `stage-${version}`);
   mkdirSync(join(stage, name), { recursive: true });
@@ -23,9 +41,12 @@ function makeTarball(dir: string, cacheDir: string, version: string, programs: s
   writeFileSync(join(stage, name, 'etcd'), FAKE_ETCD.replace('3.4.23', version), { mode: 0o755 });
   writeFileSync(join(stage, name, 'README.md'), 'etcd\n');
   mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
-  const tarball = join(cacheDir, `${name}.tar.gz`);
-  execFileSync('tar', ['-czf', tarball, '-C', stage, name]);
-  return tarball;
+  const made = join(stage, `${name}.tar.gz`);
+  execFileSync('tar', ['-czf', made, '-C', stage, name]);
+  const sha256 = createHash('sha256').update(readFileSync(made)).digest('hex');
+  const tarball = join(cacheDir, cacheFileName(`${name}.tar.gz`, sha256));
+  renameSync(made, tarball);
+  return { tarball, sha256 };
 }
 
 describe('etcdInstall', () => {
@@ -33,9 +54,9 @@ describe('etcdInstall', () => {
   let root: string;
   let binDir: string;
   let cacheDir: string;
-  let v34: string;
-  let v35: string;
-  let install: (tarball: string, version: string) => ReturnType<ReturnType<typeof makeEtcdInstall>>;
+  let v34: Cached;
+  let v35: Cached;
+  let install: (tarball: Cached, version: string) => ReturnType<ReturnType<typeof makeEtcdInstall>>;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'tskv-install-'));
     const layout = layoutUnder(dir);
@@ -45,7 +66,7 @@ describe('etcdInstall', () => {
     v34 = makeTarball(dir, cacheDir, '3.4.23', ['etcd', 'etcdctl']);
     v35 = makeTarball(dir, cacheDir, '3.5.30', ['etcd', 'etcdctl', 'etcdutl']);
     const etcdInstall = makeEtcdInstall(layout);
-    install = (tarball, version) => etcdInstall({ tarball, version }, ctx);
+    install = (cached, version) => etcdInstall({ ...cached, version }, ctx);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -88,7 +109,46 @@ describe('etcdInstall', () => {
   });
 
   test('a missing tarball: not found', async () => {
-    await assert.rejects(install(join(cacheDir, 'nope.tar.gz'), '3.4.99'), { code: 'E_AGENT_NOT_FOUND' });
+    const sha256 = 'c'.repeat(64);
+    const tarball = join(cacheDir, cacheFileName('nope.tar.gz', sha256));
+    await assert.rejects(install({ tarball, sha256 }, '3.4.99'), { code: 'E_AGENT_NOT_FOUND' });
+  });
+
+  test('a tarball whose bytes are not the sha256 asked: refused, nothing unpacked nor linked', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'tskv-sha-'));
+    try {
+      const layout = layoutUnder(fresh);
+      const good = makeTarball(fresh, layout.uploadCacheDir, '3.5.30', ['etcd', 'etcdctl']);
+      // Another tarball of the same release under the name the controller meant: the one it asked
+      // for was replaced (another controller's copy, a damaged disk).
+      const other = makeTarball(join(fresh, 'other'), layout.uploadCacheDir, '3.5.30', ['etcd']);
+      renameSync(other.tarball, good.tarball);
+      const etcdInstall = makeEtcdInstall(layout);
+      await assert.rejects(etcdInstall({ ...good, version: '3.5.30' }, ctx), {
+        code: 'E_AGENT_SHA256',
+        message: new RegExp(
+          `^etcd tarball ${good.tarball} has sha256 ${other.sha256}, not the ${good.sha256} asked for: not unpacked`,
+        ),
+      });
+      assert.equal(existsSync(layout.installRoot), false, 'nothing unpacked');
+      assert.equal(existsSync(layout.binDir), false, 'nothing linked');
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  test('a tarball not named by the sha256 asked: refused before it is read', async () => {
+    await assert.rejects(install({ tarball: v34.tarball, sha256: v35.sha256 }, '3.4.23'), {
+      code: 'E_AGENT_REFUSED',
+      message: new RegExp(
+        `^etcd install takes only a tarball named by its content .*: ${basename(v34.tarball).replaceAll('.', '\\.')} does not carry ${v35.sha256.slice(0, 16)}$`,
+      ),
+    });
+    const plain = join(cacheDir, 'etcd-v3.4.23-linux-amd64.tar.gz');
+    copyFileSync(v34.tarball, plain);
+    await assert.rejects(install({ tarball: plain, sha256: v34.sha256 }, '3.4.23'), {
+      code: 'E_AGENT_REFUSED',
+    });
   });
 
   test('link false stages beside the linked version; etcdLink switches to it and back', async () => {
@@ -100,12 +160,12 @@ describe('etcdInstall', () => {
       const etcdInstall = makeEtcdInstall(layout);
       const etcdLink = makeEtcdLink(layout);
       const linked = () => readlinkSync(join(layout.binDir, 'etcd'));
-      await etcdInstall({ tarball: a, version: '3.4.23' }, ctx);
-      const staged = await etcdInstall({ tarball: b, version: '3.5.30', link: false }, ctx);
+      await etcdInstall({ ...a, version: '3.4.23' }, ctx);
+      const staged = await etcdInstall({ ...b, version: '3.5.30', link: false }, ctx);
       assert.equal(staged.actions.length, 1);
       assert.match(staged.actions[0] ?? '', /v3\.5\.30 \(not linked yet\)$/);
       assert.equal(linked(), join(layout.installRoot, 'v3.4.23/etcd'), 'the running version stays linked');
-      const again = await etcdInstall({ tarball: b, version: '3.5.30', link: false }, ctx);
+      const again = await etcdInstall({ ...b, version: '3.5.30', link: false }, ctx);
       assert.equal(again.changed, false);
       const up = await etcdLink({ version: '3.5.30' }, ctx);
       assert.equal(up.changed, true);

@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { relayOfferRequestSchema } from '../../../../agent/api/index.ts';
+import { cacheFileName, relayOfferRequestSchema } from '../../../../agent/api/index.ts';
 import { makeRelayOffer } from '../../../../agent/handlers/relay-offer.ts';
 import { layoutUnder } from '../../../../agent/policy/layout.ts';
 import { fromAddress, relayFilePath, servesRequest } from '../../../../agent/policy/relay.ts';
@@ -24,13 +24,18 @@ const root = mkdtempSync(join(tmpdir(), 'tskv-relay-offer-'));
 const layout = layoutUnder(root);
 const installDir = join(root, 'agent');
 const runtime = `${installDir}/node-0123abcd`;
-const tarball = `${layout.uploadCacheDir}/etcd-v3.5.9-linux-amd64.tar.gz`;
+const NAME = 'etcd-v3.5.9-linux-amd64.tar.gz';
 const BODY = Buffer.from('tarball bytes '.repeat(5000));
 const SHA = createHash('sha256').update(BODY).digest('hex');
+const tarball = `${layout.uploadCacheDir}/${cacheFileName(NAME, SHA)}`;
+/** The same bytes under another sha256's name, and under the release's own name. */
+const OTHER = 'ab'.repeat(32);
+const misnamed = `${layout.uploadCacheDir}/${cacheFileName(NAME, OTHER)}`;
+const plain = `${layout.uploadCacheDir}/${NAME}`;
 mkdirSync(installDir, { recursive: true });
 mkdirSync(layout.uploadCacheDir, { recursive: true });
 writeFileSync(runtime, 'runtime bytes');
-writeFileSync(tarball, BODY);
+for (const path of [tarball, misnamed, plain]) writeFileSync(path, BODY);
 
 const files = { layout, installDir, execPath: runtime };
 const noFirewall = async () => ({ backend: 'none' as const });
@@ -88,7 +93,7 @@ describe('relay offer', () => {
   test('a tarball whose bytes are not the sha256 asked is not offered', async () => {
     await assert.rejects(
       offer(
-        { file: { kind: 'tarball', tarball, sha256: 'ab'.repeat(32) }, to: '127.0.0.1', ttlSeconds: 30 },
+        { file: { kind: 'tarball', tarball: misnamed, sha256: OTHER }, to: '127.0.0.1', ttlSeconds: 30 },
         ctx,
       ),
       { code: 'E_AGENT_SHA256' },
@@ -117,6 +122,10 @@ describe('relay offer', () => {
       `${layout.uploadCacheDir}/../agent/x`,
       `${layout.uploadCacheDir}/sub/x.tar.gz`,
       `${layout.uploadCacheDir}/.x.part`,
+      `${layout.uploadCacheDir}/.${SHA.slice(0, 16)}.tar.gz`,
+      // In the cache, but not named by the sha256 asked: a file another controller's copy could replace.
+      plain,
+      misnamed,
     ]) {
       assert.throws(
         () => relayFilePath({ kind: 'tarball', tarball: bad, sha256: SHA }, files),
@@ -124,6 +133,10 @@ describe('relay offer', () => {
         bad,
       );
     }
+    assert.throws(() => relayFilePath({ kind: 'tarball', tarball: plain, sha256: SHA }, files), {
+      message: new RegExp(`^a relay serves only a tarball named by its content .*: ${NAME} does not carry`),
+    });
+    assert.equal(relayFilePath({ kind: 'tarball', tarball, sha256: SHA }, files), tarball);
   });
 
   test('the request: IPv4 receiver, ttl 1..300 s, no free path for the runtime', () => {

@@ -8,6 +8,7 @@ import { checkEtcdBinary, checkTarball } from '../../../../agent/policy/etcd.ts'
 import { etcdUnitProblem, unitPathWords } from '../../../../agent/policy/etcd-unit.ts';
 import { envFileProblem } from '../../../../agent/policy/files.ts';
 import { HOST_LAYOUT } from '../../../../agent/policy/layout.ts';
+import { relayFilePath } from '../../../../agent/policy/relay.ts';
 import { remoteTarballPath } from '../../../../controller/artifacts/etcd-tarball.ts';
 import { parseInventory } from '../../../../controller/inventory/load.ts';
 import { renderHost } from '../../../../controller/render/render.ts';
@@ -69,15 +70,22 @@ test('the unit of odd data and WAL dirs and low ports passes, and names exactly 
   assert.equal(etcdUnitProblem(unit, HOST_LAYOUT), undefined, unit);
 });
 
-test('the etcd binary and the tarball path the controller uses pass', async () => {
+test('the etcd binary and the tarball paths the controller uses pass (install, fetch, relay)', async () => {
   checkEtcdBinary(HOST_LAYOUT, ETCD_BINARY);
   checkEtcdBinary(HOST_LAYOUT, `${etcdVersionDir('3.6.0-rc.1')}/etcd`);
-  const tarball = remoteTarballPath({
-    path: '/x',
-    fileName: 'etcd-v3.4.23-linux-amd64.tar.zst',
-    sha256: '',
-    size: 0,
-  });
-  // Only the path rule: the cache folder is not on this machine (checkSecurePath passes then).
-  await checkTarball(HOST_LAYOUT, tarball);
+  const sha256 = 'c0ffee'.repeat(10).concat('c0fe');
+  for (const fileName of [
+    'etcd-v3.4.23-linux-amd64.tar.zst',
+    'etcd-v3.4.23-linux-amd64.tar.gz',
+    'etcd.tgz',
+  ]) {
+    const tarball = remoteTarballPath({ fileName, sha256 });
+    // The path and name rules: the cache folder is not on this machine (checkSecurePath passes then).
+    await checkTarball(HOST_LAYOUT, tarball, sha256);
+    const offer = { kind: 'tarball' as const, tarball, sha256 };
+    assert.equal(
+      relayFilePath(offer, { layout: HOST_LAYOUT, installDir: '/x', execPath: '/x/node' }),
+      tarball,
+    );
+  }
 });

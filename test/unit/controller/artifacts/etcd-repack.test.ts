@@ -32,7 +32,12 @@ describe('the zstd form of the etcd tarball', () => {
     const zstd = artifact.zstd;
     assert.ok(zstd, 'a .tar.gz gets a zstd form');
     assert.equal(zstd.fileName, 'etcd-v3.4.23-linux-amd64.tar.zst');
-    assert.equal(remoteTarballPath(zstd), '/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.zst');
+    assert.equal(
+      remoteTarballPath(zstd),
+      `/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.${zstd.sha256.slice(0, 16)}.tar.zst`,
+      "named by its own bytes' sha256, not the .tar.gz's: another zstd makes other bytes, under another name",
+    );
+    assert.notEqual(remoteTarballPath(zstd), remoteTarballPath({ ...zstd, sha256: artifact.sha256 }));
     assert.deepEqual(zstdDecompressSync(readFileSync(zstd.path)), TAR);
     assert.equal(zstd.size, statSync(zstd.path).size);
     const made = statSync(zstd.path).mtimeMs;

@@ -49,7 +49,10 @@ describe('resolveEtcdTarball: local files', () => {
       size: BYTES.length,
       downloaded: false,
     });
-    assert.equal(remoteTarballPath(a), '/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz');
+    assert.equal(
+      remoteTarballPath(a),
+      `/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.${SHA.slice(0, 16)}.tar.gz`,
+    );
     // Named like the official 3.4.23 tarball but other bytes: a local file is not held to the table.
     assert.equal((await resolveEtcdTarball(spec(file), join(dir, 'cache'))).sha256, SHA);
     await assert.rejects(
@@ -277,7 +280,7 @@ describe('resolveEtcdTarball: downloads', () => {
     assert.equal(seen.length, count + 2);
   });
 
-  test('two URLs of the same file name are cached apart', async () => {
+  test('two URLs of the same file name are cached apart, here and on the hosts', async () => {
     const into = cache();
     const count = seen.length;
     for (let i = 0; i < 2; i++) {
@@ -285,6 +288,7 @@ describe('resolveEtcdTarball: downloads', () => {
       const b = await resolveEtcdTarball(spec(`${http}/other/${NAME}`, OTHER_SHA), into);
       assert.deepEqual([a.fileName, b.fileName], [NAME, NAME]);
       assert.deepEqual([readFileSync(a.path), readFileSync(b.path)], [BYTES, OTHER]);
+      assert.notEqual(remoteTarballPath(a), remoteTarballPath(b), 'one name in the hosts cache, one content');
     }
     assert.equal(seen.length, count + 2, 'each downloaded once');
   });

@@ -16,7 +16,7 @@ const artifact: EtcdArtifact = {
   downloaded: false,
 };
 const TOKEN = 'f'.repeat(32);
-const remote = `/var/lib/tskv/cache/${artifact.fileName}`;
+const remote = `/var/lib/tskv/cache/etcd-v3.5.9-linux-amd64.${'a'.repeat(16)}.tar.gz`;
 
 /** A host without etcd nor the tarball; its agent offers on port 4000 and fetches as `fetch` says. */
 function host(name: string, address: string, fetch: () => unknown = () => ({ fetched: true })) {

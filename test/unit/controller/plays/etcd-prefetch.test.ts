@@ -44,7 +44,7 @@ test('before preflight, the tarball goes only to hosts that lack etcd and have r
   assert.equal(await pushes.get('installed'), 'installed');
   assert.deepEqual(
     [roomy.uploads, full.uploads, installed.uploads],
-    [['/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz'], [], []],
+    [[`/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.${'a'.repeat(16)}.tar.gz`], [], []],
   );
 });
 
@@ -144,7 +144,7 @@ test('etcd.fetch: host: the hosts download the tarball themselves, the controlle
   assert.deepEqual(a.calls, [
     {
       url: MIRROR,
-      tarball: '/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.tar.gz',
+      tarball: `/var/lib/tskv/cache/etcd-v3.4.23-linux-amd64.${'b'.repeat(16)}.tar.gz`,
       sha256: f.sha256,
       allowHttp: true,
     },
