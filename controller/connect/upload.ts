@@ -74,17 +74,23 @@ export async function uploadFile(
     input = source.pipe(counting);
   }
   const fail = async (message: string, stderr = ''): Promise<never> => {
+    meter?.fail();
     await conn.run(`rm -f ${shellQuote(tmp)}`, { step }).catch(() => undefined);
     const detail = stderr.trim() ? `: ${stderr.trim()}` : '';
     throw new TskvError('E_UPLOAD', `${message}${detail}`, { host: conn.host, step });
   };
 
-  const write = await conn.run(
-    // Hashed as it arrives (tee), not read back afterwards: a second pass over 34 MB cost ~0.3 s a
-    // host. The file's size then shows that tee wrote all of what was hashed.
-    `mkdir -p ${shellQuote(posix.dirname(remotePath))} && umask 077 && tee ${shellQuote(tmp)} | sha256sum && stat -c %s ${shellQuote(tmp)}`,
-    { stdin: input, step },
-  );
+  const write = await conn
+    .run(
+      // Hashed as it arrives (tee), not read back afterwards: a second pass over 34 MB cost ~0.3 s a
+      // host. The file's size then shows that tee wrote all of what was hashed.
+      `mkdir -p ${shellQuote(posix.dirname(remotePath))} && umask 077 && tee ${shellQuote(tmp)} | sha256sum && stat -c %s ${shellQuote(tmp)}`,
+      { stdin: input, step },
+    )
+    .catch((err: unknown) => {
+      meter?.fail();
+      throw err;
+    });
   if (write.code !== 0) await fail(`writing ${tmp} failed (exit code ${write.code})`, write.stderr);
   meter?.end();
   const [hashLine = '', sizeLine = ''] = write.stdout.trim().split('\n');
