@@ -183,4 +183,20 @@ describe('the live view on a TTY', () => {
     assert.equal(log.records.length, 1);
     assert.ok(!term.text().includes('h02: etcd tarball'), 'the scrollback keeps no live line');
   });
+
+  test('transfers outside the group take at most a quarter of the screen; the rest are counted', async () => {
+    const term = new FakeTerminal(24, 80);
+    for (const h of names(20)) backgroundLines.set(h, 'etcd tarball 1.0/14.0 MB 0.5 MB/s 26 s left');
+    const { gates, work, started } = hostsAtWork(['h01']);
+    const run = forEachHost('preflight', ['h01'], work, 'tty', 1, term as unknown as ProgressStream);
+    await drawn(term, started, 1);
+    const lines = term.screen().filter((l) => /: etcd tarball/.test(l));
+    assert.equal(lines.length, 4, show(term));
+    assert.ok(
+      term.screen().some((l) => l.includes('16 more moving')),
+      show(term),
+    );
+    gates.get('h01')!.open();
+    await run;
+  });
 });
