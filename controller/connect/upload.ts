@@ -104,18 +104,24 @@ export async function uploadFile(
   }
   if (signal) input = stoppable(input, signal);
   const fail = async (message: string, stderr = ''): Promise<never> => {
+    meter?.fail();
     await conn.run(`rm -f ${shellQuote(tmp)}`, { step }).catch(() => undefined);
     if (signal?.aborted) throw stopped();
     const detail = stderr.trim() ? `: ${stderr.trim()}` : '';
     throw new TskvError('E_UPLOAD', `${message}${detail}`, { host: conn.host, step });
   };
 
-  const write = await conn.run(
-    // Hashed as it arrives (tee), not read back afterwards: a second pass over 34 MB cost ~0.3 s a
-    // host. The file's size then shows that tee wrote all of what was hashed.
-    `mkdir -p ${shellQuote(posix.dirname(remotePath))} && umask 077 && tee ${shellQuote(tmp)} | sha256sum && stat -c %s ${shellQuote(tmp)}`,
-    { stdin: input, step },
-  );
+  const write = await conn
+    .run(
+      // Hashed as it arrives (tee), not read back afterwards: a second pass over 34 MB cost ~0.3 s a
+      // host. The file's size then shows that tee wrote all of what was hashed.
+      `mkdir -p ${shellQuote(posix.dirname(remotePath))} && umask 077 && tee ${shellQuote(tmp)} | sha256sum && stat -c %s ${shellQuote(tmp)}`,
+      { stdin: input, step },
+    )
+    .catch((err: unknown) => {
+      meter?.fail();
+      throw err;
+    });
   // Stopped: the host has only part of it (fail removes it and says it was stopped).
   if (signal?.aborted) await fail('stopped');
   if (write.code !== 0) await fail(`writing ${tmp} failed (exit code ${write.code})`, write.stderr);

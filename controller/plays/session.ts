@@ -81,13 +81,7 @@ export async function openSession(
   const pool = new ConnectionPool();
   const handles: AgentHandle[] = [];
   const specs = new Map(inventory.hosts.map((h) => [h.name, h]));
-  const transfers = new TransferLog(mode === 'tty');
-  // Outside a progress group (the tarball pushed while preflight runs) only the end is shown, and
-  // only on plain output: a line would break the live view on a TTY, where JSON has it all the same.
-  const background = (host: string) =>
-    transfers.listener((line) => {
-      if (mode === 'plain') process.stderr.write(`${host}: ${line}\n`);
-    }, false);
+  const transfers = new TransferLog(mode);
   const relay = inventory.transfer.relay ? new RelayBoard() : undefined;
   const arrivals: Record<string, string[]> = {};
   // Every host under way says whether it has the runtime before anyone gets it over the
@@ -157,7 +151,7 @@ export async function openSession(
       agent: handle.client,
       agentUploaded: handle.uploaded,
       agentStarted: handle.started,
-      onTransfer: background(name),
+      onTransfer: transfers.background(name),
     } satisfies HostChannel;
   }
   for (const u of up.values()) u.resolve(undefined);

@@ -1,5 +1,9 @@
-/** Progress on stderr through listr2 (its only importer): a live tree on a TTY, plain lines otherwise, nothing under --json. */
-import { Listr, ListrLogger, ProcessOutput } from 'listr2';
+/**
+ * Progress on stderr through listr2 (its only importer with tty-view.ts, its view on a TTY): a live
+ * tree on a TTY, plain lines otherwise, nothing under --json.
+ */
+import { Listr, ListrLogger, type ListrRendererValue, ProcessOutput } from 'listr2';
+import { TtyView } from './tty-view.ts';
 
 export type ProgressMode = 'tty' | 'plain' | 'silent';
 
@@ -13,13 +17,16 @@ export type Progress = (line: string) => void;
 
 export type HostOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-// Progress goes to stderr so stdout stays the command's result (check lines, plans, JSON).
-const toStderr = new ProcessOutput(process.stderr, process.stderr);
+/** Where progress is drawn: stderr, so that stdout stays the command's result (check lines, plans, JSON); tests give a fake terminal. */
+export type ProgressStream = NodeJS.WriteStream;
 
-function rendererOptions(mode: ProgressMode) {
-  const logger = new ListrLogger({ processOutput: toStderr });
+function rendererOptions(mode: ProgressMode, stream: ProgressStream) {
+  const logger = new ListrLogger({ processOutput: new ProcessOutput(stream, stream) });
   if (mode === 'tty')
-    return { renderer: 'default' as const, rendererOptions: { logger, collapseSubtasks: false } };
+    return {
+      renderer: TtyView,
+      rendererOptions: { logger, collapseSubtasks: false, screen: stream },
+    };
   if (mode === 'plain') return { renderer: 'simple' as const, rendererOptions: { logger } };
   return { renderer: 'silent' as const };
 }
@@ -39,6 +46,7 @@ export async function runGroup(
   title: string,
   items: ProgressItem[],
   limit: number,
+  stream: ProgressStream = process.stderr,
 ): Promise<void> {
   const task = (item: ProgressItem) => ({
     title: item.title,
@@ -48,7 +56,7 @@ export async function runGroup(
       }),
   });
   const single = items.length === 1 && items[0]!.title === title;
-  const list = new Listr(
+  const list = new Listr<unknown, ListrRendererValue, ListrRendererValue>(
     single
       ? [task(items[0]!)]
       : [
@@ -58,7 +66,7 @@ export async function runGroup(
               parent.newListr(items.map(task), { concurrent: limit, exitOnError: false }),
           },
         ],
-    { ...rendererOptions(mode), exitOnError: false, registerSignalListeners: false },
+    { ...rendererOptions(mode, stream), exitOnError: false, registerSignalListeners: false },
   );
   await list.run().catch(() => undefined);
 }
@@ -73,6 +81,7 @@ export async function forEachHost<T>(
   work: (host: string, progress: Progress) => Promise<T>,
   mode: ProgressMode,
   limit = hosts.length,
+  stream?: ProgressStream,
 ): Promise<Map<string, HostOutcome<T>>> {
   const outcomes = new Map<string, HostOutcome<T>>();
   await runGroup(
@@ -90,6 +99,7 @@ export async function forEachHost<T>(
       },
     })),
     Math.max(1, limit),
+    stream,
   );
   return new Map(hosts.map((h) => [h, outcomes.get(h) ?? { ok: false, error: new Error('not run') }]));
 }

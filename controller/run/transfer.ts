@@ -6,6 +6,8 @@
  *   done:  "agent runtime 34.1 MB in 14.2 s (2.4 MB/s)"
  */
 import { Readable, Transform } from 'node:stream';
+import { type BackgroundLines, backgroundLines } from './background.ts';
+import type { ProgressMode } from './progress.ts';
 
 /** One finished transfer: what the plain and JSON outputs report. */
 export interface TransferRecord {
@@ -25,6 +27,8 @@ export interface TransferUpdate {
   total: number;
   seconds: number;
   done: boolean;
+  /** The transfer stopped before its end (with done: true); it has no record. */
+  failed?: true;
 }
 
 export type TransferListener = (update: TransferUpdate) => void;
@@ -88,6 +92,7 @@ export class TransferMeter {
   #bytes = 0;
   #lastShown = Number.NEGATIVE_INFINITY;
   #record: TransferRecord | undefined;
+  #failed = false;
 
   constructor(
     host: string,
@@ -114,7 +119,7 @@ export class TransferMeter {
   }
 
   add(n: number): void {
-    if (this.#record) return;
+    if (this.#record || this.#failed) return;
     const t = this.#now();
     this.#start ??= t;
     this.#bytes += n;
@@ -131,6 +136,13 @@ export class TransferMeter {
       this.#listener(u);
     }
     return this.#record;
+  }
+
+  /** The transfer stopped short (once, and not after its end): the listener hears it is over. */
+  fail(): void {
+    if (this.#record || this.#failed) return;
+    this.#failed = true;
+    this.#listener({ ...this.#update(true), failed: true });
   }
 
   /** A pass-through stream that counts what flows through it. */
@@ -159,28 +171,48 @@ export function chunked(data: Buffer, chunkSize = CHUNK): Readable {
 }
 
 /**
- * What a run shows of its transfers: live lines on a TTY (through `progress`), the end line in
- * plain mode, and every finished transfer kept for the JSON document.
+ * What a run shows of its transfers: live lines on a TTY (through `progress`, or for a transfer
+ * outside any progress group under the group on screen), the end line in plain mode, and every
+ * finished transfer kept for the JSON document.
  */
 export class TransferLog {
   readonly records: TransferRecord[] = [];
-  readonly #live: boolean;
+  readonly #mode: ProgressMode;
 
-  constructor(live: boolean) {
-    this.#live = live;
+  constructor(mode: ProgressMode) {
+    this.#mode = mode;
   }
 
   /**
    * A listener for one host's transfers that writes its lines to `progress`: the end line, and
-   * while it moves (on a TTY, unless `live` is false) how far it is.
+   * while it moves (on a TTY) how far it is. A transfer that fails says nothing more: its step
+   * reports the failure.
    */
-  listener(progress: (line: string) => void, live = this.#live): TransferListener {
+  listener(progress: (line: string) => void): TransferListener {
     return (u) => {
+      if (u.failed) return;
       if (u.done) {
         const record = recordOf(u);
         this.records.push(record);
         progress(formatDone(record));
-      } else if (live) progress(formatProgress(u));
+      } else if (this.#mode === 'tty') progress(formatProgress(u));
+    };
+  }
+
+  /**
+   * A listener for one host's transfer outside any progress group (the etcd tarball pushed while
+   * preflight runs): on a TTY how far it is shows under the group on screen until it ends (a line
+   * of its own would break the live view); plain output prints its end line; JSON has its record.
+   */
+  background(host: string, lines: BackgroundLines = backgroundLines): TransferListener {
+    const record = this.listener((line) => {
+      if (this.#mode === 'plain') process.stderr.write(`${host}: ${line}\n`);
+    });
+    return (u) => {
+      if (u.done) {
+        lines.set(host, undefined);
+        record(u);
+      } else if (this.#mode === 'tty') lines.set(host, formatProgress(u));
     };
   }
 }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import type { ExecResult } from '../../../../controller/connect/types.ts';
 import { type CommandRunner, uploadFile } from '../../../../controller/connect/upload.ts';
+import { TransferMeter, type TransferUpdate } from '../../../../controller/run/transfer.ts';
 
 const unquote = (word = '') => word.replace(/^'|'$/g, '');
-
 /** A host whose `tee | sha256sum && stat` stores what it is sent, optionally corrupted. */
 function fakeHost(corrupt = false): CommandRunner & { files: Map<string, Buffer> } {
   const files = new Map<string, Buffer>();
@@ -113,4 +114,31 @@ describe('uploadFile stopped by its signal', () => {
     await uploadFile(h.host, bytes, '/tmp/y', { signal: new AbortController().signal });
     assert.deepEqual(h.files.get('/tmp/y'), bytes);
   });
+});
+
+describe('uploadFile with a meter', () => {
+  /** A host whose write fails: it exits 1, or the connection drops. */
+  function failingHost(how: 'exit' | 'drop'): CommandRunner {
+    return {
+      host: 'h103',
+      async run(command, options): Promise<ExecResult> {
+        if (command.includes('sha256sum')) {
+          for await (const _ of options.stdin as Readable);
+          if (how === 'drop') throw new Error('connection lost');
+          return { code: 1, stdout: '', stderr: 'No space left on device' };
+        }
+        return { code: 0, stdout: '', stderr: '' };
+      },
+    };
+  }
+
+  for (const how of ['exit', 'drop'] as const) {
+    test(`a write that fails (${how}) tells the meter's listener it is over (a live line must not stay)`, async () => {
+      const updates: TransferUpdate[] = [];
+      const meter = new TransferMeter('h103', 'etcd tarball', 4096, (u) => updates.push(u));
+      await assert.rejects(uploadFile(failingHost(how), Buffer.alloc(4096), '/tmp/c', { meter }));
+      assert.equal(updates.at(-1)?.failed, true);
+      assert.equal(updates.at(-1)?.done, true);
+    });
+  }
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
+import { BackgroundLines } from '../../../../controller/run/background.ts';
 import {
   chunked,
   formatDone,
@@ -121,7 +122,7 @@ describe('transfer progress', () => {
 
   test('the log keeps each finished transfer; live lines only when asked (a TTY)', () => {
     for (const live of [true, false]) {
-      const log = new TransferLog(live);
+      const log = new TransferLog(live ? 'tty' : 'plain');
       const lines: string[] = [];
       let now = 0;
       const meter = new TransferMeter(
@@ -150,5 +151,60 @@ describe('transfer progress', () => {
           : [],
       );
     }
+  });
+
+  test('a transfer outside any group: its live line under the group on a TTY until it ends, its end line in plain output', () => {
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      written.push(chunk);
+      return true;
+    }) as typeof write;
+    try {
+      for (const mode of ['tty', 'plain', 'silent'] as const) {
+        written.length = 0;
+        const log = new TransferLog(mode);
+        const board = new BackgroundLines();
+        let now = 0;
+        const meter = new TransferMeter('h3', 'etcd tarball', 4_000_000, log.background('h3', board), {
+          now: () => now,
+        });
+        meter.add(0);
+        now = 1000;
+        meter.add(1_000_000);
+        assert.deepEqual(
+          board.all(),
+          mode === 'tty' ? [['h3', 'etcd tarball 1.0/4.0 MB 1.0 MB/s 3 s left']] : [],
+          mode,
+        );
+        assert.deepEqual(written, [], 'nothing on its own line while it moves');
+        now = 4000;
+        meter.add(3_000_000);
+        meter.end();
+        assert.deepEqual(board.all(), [], 'its line goes when it ends');
+        assert.deepEqual(written, mode === 'plain' ? ['h3: etcd tarball 4.0 MB in 4.0 s (1.0 MB/s)\n'] : []);
+        assert.equal(log.records.length, 1, 'JSON has it in every mode');
+      }
+    } finally {
+      process.stderr.write = write;
+    }
+  });
+
+  test('a transfer that fails takes its live line away and leaves no record', () => {
+    const log = new TransferLog('tty');
+    const board = new BackgroundLines();
+    let now = 0;
+    const meter = new TransferMeter('h4', 'etcd tarball', 4_000_000, log.background('h4', board), {
+      now: () => now,
+    });
+    meter.add(0);
+    now = 1500;
+    meter.add(1_000_000);
+    assert.equal(board.all().length, 1);
+    meter.fail();
+    meter.fail();
+    meter.add(1_000_000);
+    assert.deepEqual(board.all(), []);
+    assert.deepEqual(log.records, []);
   });
 });
