@@ -45,14 +45,12 @@ export function deployExecutor(ctx: DeployContext): Executor<DeployStep> {
       case 'clock':
         return syncClock(ch, live.session, ctx.clock, syncs);
       case 'install':
-        return installEtcd(
-          ch,
-          ctx.artifact,
-          step.version,
+        return installEtcd(ch, ctx.artifact, step.version, {
           progress,
-          ctx.prefetched?.get(step.host),
-          step.stage === true,
-        );
+          prefetched: ctx.prefetched?.get(step.host),
+          stage: step.stage === true,
+          relay: live.session.relay,
+        });
       case 'firewall':
         return openFirewall(ch, step.request);
       case 'config':

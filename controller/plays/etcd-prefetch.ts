@@ -69,6 +69,51 @@ export async function placeTarball(
 
 export type TarballState = HostTarball | 'installed' | 'skipped';
 
+/**
+ * Hosts that already run etcd (the members, when hosts join) serve the tarball from their cache when
+ * it is still there. Each says for both forms whether it has them; hosts that need the tarball wait
+ * for that (at most the board's grace) rather than take a copy over the controller's link.
+ */
+export async function offerCachedTarball(
+  holders: HostChannel[],
+  artifact: EtcdArtifact,
+  board: RelayBoard,
+): Promise<void> {
+  const forms = artifact.zstd ? [artifact.zstd, artifact] : [artifact];
+  const relays = holders.flatMap((ch) => {
+    const relay = hostRelay(board, ch.spec.name, ch.spec.address);
+    return relay ? [{ ch, relay }] : [];
+  });
+  for (const f of forms)
+    board.expect(
+      tarballKey(f.sha256),
+      relays.map((r) => r.relay.name),
+    );
+  await Promise.all(
+    relays.map(async ({ ch, relay }) => {
+      const have = await ch.conn
+        .exec(`sha256sum ${forms.map((f) => shellQuote(remoteTarballPath(f))).join(' ')} 2>/dev/null; true`, {
+          step: 'check etcd tarball',
+        })
+        .catch(() => undefined);
+      for (const f of forms) {
+        const key = tarballKey(f.sha256);
+        const remote = remoteTarballPath(f);
+        if (have?.stdout.split('\n').includes(`${f.sha256}  ${remote}`)) {
+          board.add(
+            key,
+            agentSource(relay.name, relay.address, ch.agent, {
+              kind: 'tarball',
+              tarball: remote,
+              sha256: f.sha256,
+            }),
+          );
+        } else board.pass(key, relay.name);
+      }
+    }),
+  );
+}
+
 /** Free space under /var/lib below which nothing is pushed before preflight (its disk check fails under 1 GiB). */
 const PREFETCH_MIN_FREE_BYTES = 2 * 1024 ** 3;
 
@@ -196,19 +241,46 @@ export class TarballPrefetch implements LockFollower {
   readonly source: TarballSource;
   readonly #slots = new ChannelLimiter(forks());
   readonly #stop = new AbortController();
+  /** Hosts found with etcd installed, which may serve the tarball once it is known (offerCachedTarball). */
+  readonly #members: HostChannel[] = [];
+  #board: RelayBoard | undefined;
+  #artifact: EtcdArtifact | undefined;
 
   constructor(version: string, source: TarballSource) {
     this.#version = version;
-    this.source = source;
+    // Resolved only when some host needs it (a no-op run never reads it): the members found so far
+    // are then asked before that host claims it.
+    this.source =
+      typeof source === 'function'
+        ? async () => {
+            const artifact = await source();
+            if (!this.#artifact) {
+              this.#artifact = artifact;
+              this.#offer(this.#members);
+            }
+            return artifact;
+          }
+        : source;
+  }
+
+  #offer(members: HostChannel[]): void {
+    if (this.#artifact && this.#board && members.length > 0)
+      offerCachedTarball(members, this.#artifact, this.#board).catch(() => undefined);
   }
 
   /** Starts `ch`'s prefetch; the caller holds `ch`'s cluster lock. */
   start(ch: HostChannel, relay: RelayBoard | undefined): void {
     if (this.prefetched.has(ch.spec.name)) return;
+    this.#board ??= relay;
     const run = async () => {
       const release = await this.#slots.acquire();
       try {
-        return await prefetchOne(ch, this.#version, this.source, relay, this.#stop.signal);
+        const state = await prefetchOne(ch, this.#version, this.source, relay, this.#stop.signal);
+        if (state === 'installed' && relay) {
+          this.#members.push(ch);
+          this.#offer([ch]);
+        }
+        return state;
       } finally {
         release();
       }

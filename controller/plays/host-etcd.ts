@@ -6,7 +6,6 @@ import {
   type ResponseOf,
   routes,
 } from '../../agent/api/index.ts';
-import { resolveEtcdArtifact } from '../artifacts/etcd-repack.ts';
 import { remoteTarballPath } from '../artifacts/etcd-tarball.ts';
 import { describeCause, InputError, TskvError } from '../errors.ts';
 import type { EtcdMember } from '../etcd/index.ts';
@@ -22,8 +21,14 @@ import { renderHost } from '../render/render.ts';
 import { ETCD_ENV_FILE } from '../render/settings.ts';
 import type { Progress } from '../run/progress.ts';
 import { relayedLine } from '../transfer/relay.ts';
-import { hostFetchOf } from './etcd-host-fetch.ts';
-import { placeTarball, type TarballSource, type TarballState } from './etcd-prefetch.ts';
+import type { RelayBoard } from '../transfer/relay-board.ts';
+import {
+  offerCachedTarball,
+  placeTarball,
+  type TarballSource,
+  type TarballState,
+  tarballSourceOf,
+} from './etcd-prefetch.ts';
 import { openFirewall, openRequest } from './firewall.ts';
 import type { HostChannel } from './session.ts';
 
@@ -46,16 +51,21 @@ export function serviceCall(
 /**
  * Pushes the etcd tarball, or has the host download it (etcd.fetch: host), unless the host's cache
  * already holds these bytes or a prefetch during preflight got them there, and installs etcd from it. Returns the actions taken. `stage`:
- * unpacked only, the links left on the version the member runs (a rolling upgrade).
+ * unpacked only, the links left on the version the member runs (a rolling upgrade). `relay`: a
+ * push may come from another host instead (relay-board.ts).
  */
 export async function installEtcd(
   ch: HostChannel,
   source: TarballSource,
   version: string,
-  progress: Progress = () => {},
-  prefetched?: Promise<TarballState | undefined>,
-  stage = false,
+  options: {
+    progress?: Progress;
+    prefetched?: Promise<TarballState | undefined> | undefined;
+    stage?: boolean;
+    relay?: RelayBoard | undefined;
+  } = {},
 ): Promise<string[]> {
+  const { progress = () => {}, prefetched, stage = false, relay } = options;
   const early = await prefetched;
   let tarball = typeof early === 'object' ? early : undefined;
   if (!tarball) {
@@ -64,7 +74,7 @@ export async function installEtcd(
         ? `pushing ${(await source()).fileName}`
         : `${ch.spec.name} downloads ${source.fileName}`,
     );
-    tarball = await placeTarball(ch, source);
+    tarball = await placeTarball(ch, source, relay);
   }
   progress(`${stage ? 'staging' : 'installing'} etcd ${version}`);
   const r = await ch.agent.call(
@@ -186,16 +196,24 @@ export async function prepareHost(
   ch: HostChannel,
   inv: Inventory,
   exposure: Exposure,
+  /** Hosts that may serve the tarball from their cache instead of the controller's link (the members). */
+  tarballFrom?: { relay: RelayBoard; holders: HostChannel[] },
 ): Promise<FactsResponse> {
   const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
-  const source = hostFetchOf(inv.etcd) ?? (() => resolveEtcdArtifact(inv.etcd));
+  const source = tarballSourceOf(inv.etcd);
   const install = planInstall(facts, inv.etcd);
+  if (install && tarballFrom && typeof source === 'function') {
+    offerCachedTarball(tarballFrom.holders, await source(), tarballFrom.relay).catch(() => undefined);
+  }
   // A host that downloads the tarball itself has it, verified, before anything changes on it.
   const fetched = install && typeof source !== 'function' ? await placeTarball(ch, source) : undefined;
   // The tarball travels over SSH while the agent opens the firewall.
   await Promise.all([
     install
-      ? installEtcd(ch, source, inv.etcd.version, undefined, fetched && Promise.resolve(fetched))
+      ? installEtcd(ch, source, inv.etcd.version, {
+          prefetched: fetched && Promise.resolve(fetched),
+          relay: tarballFrom?.relay,
+        })
       : Promise.resolve([]),
     openFirewall(ch, openRequest(exposure)),
   ]);

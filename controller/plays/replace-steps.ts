@@ -107,7 +107,14 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
     const ch = live.channel(host);
     const inv = live.session.inventory;
     // The live members count as members too: the one leaving still talks to the others.
-    const facts = await prepareHost(ch, inv, await clusterExposure(inv, (await live.memberList()).members));
+    const relay = live.session.relay;
+    const facts = await prepareHost(
+      ch,
+      inv,
+      await clusterExposure(inv, (await live.memberList()).members),
+      // The tarball from a member's cache rather than over the controller's link.
+      relay && { relay, holders: [...live.session.hosts.values()].filter((other) => other !== ch) },
+    );
     // Before the member is added: a certificate that cannot be issued stops the run while the
     // cluster is unchanged.
     await placeMemberTls(ch, live.session.inventory);

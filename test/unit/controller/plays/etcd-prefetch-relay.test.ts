@@ -88,3 +88,45 @@ test('without a board (transfer.relay: false) or an IPv4 address every host gets
   await Promise.all(prefetchEtcd([b.ch], '3.5.9', async () => artifact, board).values());
   assert.deepEqual([a.uploads, b.uploads, a.offers, b.fetches], [[remote], [remote], [], []]);
 });
+
+/** A member: etcd installed, and the tarball still in its cache when `cached`. */
+function member(name: string, address: string, cached: boolean) {
+  const h = host(name, address);
+  const exec = async (c: string) => ({
+    code: 0,
+    stdout: c.startsWith('[ -x')
+      ? 'installed'
+      : c.startsWith('sha256sum') && cached
+        ? `${artifact.sha256}  ${remote}\n`
+        : '',
+    stderr: '',
+  });
+  Object.assign(h.ch.conn, { exec });
+  return h;
+}
+
+test('a host that joins pulls the tarball from a member that still has it in its cache: nothing over the controller link', async () => {
+  const board = new RelayBoard();
+  const m1 = member('m1', '10.0.0.1', false);
+  const m2 = member('m2', '10.0.0.2', true);
+  const joiner = host('new', '10.0.0.9');
+  let resolved = 0;
+  const states = prefetchEtcd([m1.ch, m2.ch, joiner.ch], '3.5.9', async () => (resolved++, artifact), board);
+  assert.deepEqual(await states.get('new'), { pushed: false, form: artifact, relayedFrom: 'm2' });
+  assert.deepEqual([await states.get('m1'), await states.get('m2')], ['installed', 'installed']);
+  assert.deepEqual([joiner.uploads, m1.offers.length, m2.offers.length], [[], 0, 1]);
+  assert.equal(joiner.fetches[0]?.['url'], `http://10.0.0.2:4000/${TOKEN}`);
+});
+
+test('every member already installed, nobody needs it (a no-op run): the tarball is not even resolved', async () => {
+  const board = new RelayBoard();
+  let resolved = 0;
+  const states = prefetchEtcd(
+    [member('m1', '10.0.0.1', true).ch, member('m2', '10.0.0.2', true).ch],
+    '3.5.9',
+    async () => (resolved++, artifact),
+    board,
+  );
+  await Promise.all(states.values());
+  assert.equal(resolved, 0);
+});

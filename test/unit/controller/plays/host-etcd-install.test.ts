@@ -29,8 +29,8 @@ test('installEtcd: the form the host has, by its content-named path and sha256, 
   };
   const ch = { spec: { name: 'h1' }, agent } as unknown as HostChannel;
   const prefetched = Promise.resolve({ pushed: true, form: zstd });
-  const actions = await installEtcd(ch, async () => artifact, '3.5.9', undefined, prefetched);
-  await installEtcd(ch, async () => artifact, '3.5.9', undefined, prefetched, true);
+  const actions = await installEtcd(ch, async () => artifact, '3.5.9', { prefetched });
+  await installEtcd(ch, async () => artifact, '3.5.9', { prefetched, stage: true });
   const tarball = `/var/lib/tskv/cache/etcd-v3.5.9-linux-amd64.${'d'.repeat(16)}.tar.zst`;
   assert.deepEqual(calls, [
     { tarball, sha256: zstd.sha256, version: '3.5.9' },
