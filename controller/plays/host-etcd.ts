@@ -198,7 +198,7 @@ export async function prepareHost(
   exposure: Exposure,
   /** Hosts that may serve the tarball from their cache instead of the controller's link (the members). */
   tarballFrom?: { relay: RelayBoard; holders: HostChannel[] },
-): Promise<FactsResponse> {
+): Promise<{ facts: FactsResponse; actions: string[] }> {
   const facts = await ch.agent.call(routes.facts, { dataDir: ch.spec.dataDir }, { step: 'facts' });
   const source = tarballSourceOf(inv.etcd);
   const install = planInstall(facts, inv.etcd);
@@ -208,7 +208,7 @@ export async function prepareHost(
   // A host that downloads the tarball itself has it, verified, before anything changes on it.
   const fetched = install && typeof source !== 'function' ? await placeTarball(ch, source) : undefined;
   // The tarball travels over SSH while the agent opens the firewall.
-  await Promise.all([
+  const [installed, opened] = await Promise.all([
     install
       ? installEtcd(ch, source, inv.etcd.version, {
           prefetched: fetched && Promise.resolve(fetched),
@@ -217,7 +217,7 @@ export async function prepareHost(
       : Promise.resolve([]),
     openFirewall(ch, openRequest(exposure)),
   ]);
-  return facts;
+  return { facts, actions: [...installed, ...opened] };
 }
 
 /**

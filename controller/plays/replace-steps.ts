@@ -101,14 +101,15 @@ export async function startedMemberAt(
 /** Runs membership steps; `prepared` remembers the hosts this run made ready (etcd installed, ports open). */
 export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
   const prepared = new Map<string, FactsResponse>();
-  const prepare = async (host: string): Promise<FactsResponse> => {
+  /** The host's facts, and what preparing it did (nothing when it was prepared earlier in this run). */
+  const prepare = async (host: string): Promise<{ facts: FactsResponse; actions: string[] }> => {
     const known = prepared.get(host);
-    if (known) return known;
+    if (known) return { facts: known, actions: [] };
     const ch = live.channel(host);
     const inv = live.session.inventory;
     // The live members count as members too: the one leaving still talks to the others.
     const relay = live.session.relay;
-    const facts = await prepareHost(
+    const { facts, actions } = await prepareHost(
       ch,
       inv,
       await clusterExposure(inv, (await live.memberList()).members),
@@ -117,9 +118,9 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
     );
     // Before the member is added: a certificate that cannot be issued stops the run while the
     // cluster is unchanged.
-    await placeMemberTls(ch, live.session.inventory);
+    const tls = await placeMemberTls(ch, live.session.inventory);
     prepared.set(host, facts);
-    return facts;
+    return { facts, actions: [...actions, ...tls] };
   };
 
   return async (step, progress) => {
@@ -171,12 +172,11 @@ export function membershipExecutor(live: LiveCluster): Executor<ReplaceStep> {
         return (await retireHost(ch, step.dataDirs)).map((to) => `data dir moved aside to ${to}`);
       }
       case 'prepare-host':
-        await prepare(step.host);
-        return;
+        return (await prepare(step.host)).actions;
       case 'let-in':
         return letMemberIn(live, step.host);
       case 'start-member': {
-        const facts = await prepare(step.host);
+        const { facts } = await prepare(step.host);
         const list = await live.memberList();
         const started = await startJoiningMember(
           live.channel(step.host),
