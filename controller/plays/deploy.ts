@@ -19,6 +19,7 @@ import { acceptedTrust, clientTlsSources, describePkiChanges, ensurePki } from '
 import { formatSummary } from '../plan/print.ts';
 import { applyChange } from '../run/apply.ts';
 import { Journal } from '../run/journal.ts';
+import type { HeldLock } from '../run/lock.ts';
 import { type RunResult, runPlan, type StepRecord } from '../run/runner.ts';
 import type { TransferRecord } from '../run/transfer.ts';
 import { type Gathered, gatherDeploy, tlsWants } from './deploy-gather.ts';
@@ -323,9 +324,14 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
   // A dry run sends nothing; a real one has the tarball on its way to every host that lacks it
   // while preflight runs (etcd-prefetch.ts).
   let prefetched: Map<string, Promise<TarballState | undefined>> | undefined;
+  // Released here, once the pushes have ended (applyChange would release it before them).
+  let held: HeldLock | undefined;
   try {
     const outcome = await applyChange({
-      lock: () => session.lock(options.command, options.breakLock),
+      lock: async () => {
+        held = await session.lock(options.command, options.breakLock);
+        return { check: () => held!.check(), release: () => {} };
+      },
       plan: () => {
         if (!options.dryRun) {
           for (const ch of session.hosts.values()) prefetch.start(ch, session.relay);
@@ -418,8 +424,11 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     result.error = errorDocument(err);
   } finally {
     // A failed preflight must not leave a push running when the connections close.
-    // (Also those started as the lock was taken, when the plan was never made.)
+    // (Also those started as the lock was taken, when the plan was never made.) A run that stops
+    // short (a failed preflight, a declined plan) lets them end under its lock: the next run finds
+    // the tarball in the hosts' cache, and no other run's hosts see this one's writes.
     await Promise.all(prefetch.prefetched.values());
+    held?.release();
     await live.close();
   }
   return result;

@@ -20,8 +20,8 @@ import type { EtcdSpec } from '../inventory/model.ts';
 import { shellQuote } from '../render/shell-quote.ts';
 import { forks } from '../run/forks.ts';
 import { TransferMeter } from '../run/transfer.ts';
-import { agentSource, hostRelay, relayFallbackNote, tarballKey } from '../transfer/relay.ts';
-import type { RelayBoard } from '../transfer/relay-board.ts';
+import { agentSource, type HostRelay, hostRelay, relayFallbackNote, tarballKey } from '../transfer/relay.ts';
+import type { RelayBoard, RelaySource } from '../transfer/relay-board.ts';
 import { fetchOnHost, type HostFetch, type HostFetched, hostFetchOf } from './etcd-host-fetch.ts';
 import type { HostChannel, LockFollower } from './session.ts';
 
@@ -54,6 +54,17 @@ export function tarballSourceOf(etcd: EtcdSpec): TarballSource {
   };
 }
 
+/** `work`'s result, or `signal`'s reason once it aborts (the work itself goes on: a download others may share). */
+function unlessStopped<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    if (signal.aborted) return stop();
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
+
 /** The tarball into the host's cache as `source` says (nothing moves when it is there already). */
 export async function placeTarball(
   ch: HostChannel,
@@ -61,13 +72,44 @@ export async function placeTarball(
   relay?: RelayBoard,
   signal?: AbortSignal,
 ): Promise<HostTarball> {
-  if (typeof source === 'function') return pushTarball(ch, await source(), relay, signal);
+  if (typeof source === 'function')
+    return pushTarball(ch, await unlessStopped(source(), signal), relay, signal);
   const fetched = await fetchOnHost(ch, source);
   const form = { path: source.url, fileName: source.fileName, sha256: source.sha256, size: fetched.bytes };
   return { pushed: false, form, fetched };
 }
 
 export type TarballState = HostTarball | 'installed' | 'skipped';
+
+/** The forms of `artifact` a host may hold: zstd (when made) first, then the release's own. */
+function tarballForms(artifact: EtcdArtifact): PushedForm[] {
+  return artifact.zstd ? [artifact.zstd, artifact] : [artifact];
+}
+
+/** Which of `forms` the host's cache holds, verified by sha256; and whether it has zstd. */
+async function probeCache(
+  ch: HostChannel,
+  forms: PushedForm[],
+): Promise<{ held: PushedForm[]; zstd: boolean }> {
+  const have = await ch.conn.exec(
+    `command -v zstd >/dev/null 2>&1 && echo zstd; sha256sum ${forms.map((f) => shellQuote(remoteTarballPath(f))).join(' ')} 2>/dev/null; true`,
+    { step: 'check etcd tarball' },
+  );
+  const lines = have.stdout.split('\n');
+  return {
+    held: forms.filter((f) => lines.includes(`${f.sha256}  ${remoteTarballPath(f)}`)),
+    zstd: lines.includes('zstd'),
+  };
+}
+
+/** `ch` serving `form` from its cache to the hosts that need it. */
+function cacheSource(relay: HostRelay, ch: HostChannel, form: PushedForm): RelaySource {
+  return agentSource(relay.name, relay.address, ch.agent, {
+    kind: 'tarball',
+    tarball: remoteTarballPath(form),
+    sha256: form.sha256,
+  });
+}
 
 /**
  * Hosts that already run etcd (the members, when hosts join) serve the tarball from their cache when
@@ -127,25 +169,16 @@ export async function pushTarball(
   board?: RelayBoard,
   signal?: AbortSignal,
 ): Promise<HostTarball> {
-  const forms = artifact.zstd ? [artifact.zstd, artifact] : [artifact];
-  const have = await ch.conn.exec(
-    `command -v zstd >/dev/null 2>&1 && echo zstd; sha256sum ${forms.map((f) => shellQuote(remoteTarballPath(f))).join(' ')} 2>/dev/null; true`,
-    { step: 'check etcd tarball' },
-  );
-  const form = artifact.zstd && /^zstd$/m.test(have.stdout) ? artifact.zstd : artifact;
+  const forms = tarballForms(artifact);
+  const have = await probeCache(ch, forms);
+  const form = artifact.zstd && have.zstd ? artifact.zstd : artifact;
   const remote = remoteTarballPath(form);
   const relay = hostRelay(board, ch.spec.name, ch.spec.address);
   const key = tarballKey(form.sha256);
-  const serve = () =>
-    relay?.board.add(
-      key,
-      agentSource(relay.name, relay.address, ch.agent, {
-        kind: 'tarball',
-        tarball: remote,
-        sha256: form.sha256,
-      }),
-    );
-  if (have.stdout.split('\n').includes(`${form.sha256}  ${remote}`)) {
+  // The other form is not this host's business: hosts waiting on it need not wait for this one.
+  for (const f of forms) if (f !== form) relay?.board.pass(tarballKey(f.sha256), relay.name);
+  const serve = () => relay?.board.add(key, cacheSource(relay, ch, form));
+  if (have.held.includes(form)) {
     serve();
     return { pushed: false, form };
   }
@@ -243,6 +276,8 @@ export class TarballPrefetch implements LockFollower {
   readonly #stop = new AbortController();
   /** Hosts found with etcd installed, which may serve the tarball once it is known (offerCachedTarball). */
   readonly #members: HostChannel[] = [];
+  /** Hosts started and not yet settled: each will say whether it has the tarball (relay-board.ts expect). */
+  readonly #pending = new Set<HostChannel>();
   #board: RelayBoard | undefined;
   #artifact: EtcdArtifact | undefined;
 
@@ -256,11 +291,31 @@ export class TarballPrefetch implements LockFollower {
             const artifact = await source();
             if (!this.#artifact) {
               this.#artifact = artifact;
+              this.#expect([...this.#pending]);
               this.#offer(this.#members);
             }
             return artifact;
           }
         : source;
+  }
+
+  /**
+   * `hosts` will say whether they have the tarball (by claiming it, serving it, or passing), so
+   * that a host that needs it waits for them rather than take it over the controller's link while
+   * a member that has it is still being checked.
+   */
+  #expect(hosts: HostChannel[]): void {
+    const board = this.#board;
+    if (!this.#artifact || !board) return;
+    const names = hosts.flatMap((ch) => hostRelay(board, ch.spec.name, ch.spec.address)?.name ?? []);
+    for (const key of tarballForms(this.#artifact).map((f) => tarballKey(f.sha256))) board.expect(key, names);
+  }
+
+  /** `ch` has said all it will (it neither serves nor claims the tarball now). */
+  #passed(ch: HostChannel): void {
+    const board = this.#board;
+    if (!this.#artifact || !board) return;
+    for (const f of tarballForms(this.#artifact)) board.pass(tarballKey(f.sha256), ch.spec.name);
   }
 
   #offer(members: HostChannel[]): void {
@@ -272,10 +327,15 @@ export class TarballPrefetch implements LockFollower {
   start(ch: HostChannel, relay: RelayBoard | undefined): void {
     if (this.prefetched.has(ch.spec.name)) return;
     this.#board ??= relay;
+    if (relay) {
+      this.#pending.add(ch);
+      this.#expect([ch]);
+    }
     const run = async () => {
+      let state: TarballState | undefined;
       const release = await this.#slots.acquire();
       try {
-        const state = await prefetchOne(ch, this.#version, this.source, relay, this.#stop.signal);
+        state = await prefetchOne(ch, this.#version, this.source, relay, this.#stop.signal);
         if (state === 'installed' && relay) {
           this.#members.push(ch);
           this.#offer([ch]);
@@ -283,6 +343,9 @@ export class TarballPrefetch implements LockFollower {
         return state;
       } finally {
         release();
+        this.#pending.delete(ch);
+        // A member says so through #offer; every other host has claimed, served or given up by now.
+        if (relay && state !== 'installed') this.#passed(ch);
       }
     };
     this.prefetched.set(

@@ -101,6 +101,11 @@ export async function openSession(
   const up = new Map(inventory.hosts.map((h) => [h.name, Promise.withResolvers<HostChannel | undefined>()]));
   const channels = new Map<string, HostChannel>();
   const early = options.lock && lockWhileConnecting(options.lock, up, channels, relay);
+  // Once the early lock is refused, hosts not yet reached get no agent: the run fails with the refusal.
+  let refusal: unknown;
+  early?.catch((err: unknown) => {
+    refusal = err;
+  });
   const outcomes = await forEachHost(
     'connect and start agents',
     inventory.hosts.map((h) => h.name),
@@ -124,6 +129,7 @@ export async function openSession(
     if (relay && hostRelay(relay, name, spec.address)) relay.expect(runtime, [name]);
     report('ssh');
     const conn = await pool.get(spec).catch(pass(name));
+    if (refusal) pass(name)(refusal);
     report('agent');
     const relayed = hostRelay(relay, name, spec.address);
     const handle = await ensureAgent(conn, {

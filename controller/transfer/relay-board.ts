@@ -46,6 +46,8 @@ interface FileState {
   expected: Set<string>;
   /** Hosts that said so: added as holders, claimed it, or passed. */
   declared: Set<string>;
+  /** Holders a pull failed from: they serve this file to no one else, even if added again. */
+  failed: Set<string>;
   /** Past this time a claim stops waiting for undeclared hosts (a host that never says is no reason to hang). */
   deadline: number | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -71,6 +73,7 @@ export class RelayBoard {
         wake: [],
         expected: new Set(),
         declared: new Set(),
+        failed: new Set(),
         deadline: undefined,
         timer: undefined,
       };
@@ -104,7 +107,8 @@ export class RelayBoard {
   add(key: string, source: RelaySource): void {
     const s = this.#state(key);
     s.declared.add(source.name);
-    if (!s.holders.some((h) => h.source.name === source.name)) s.holders.push({ source, pulls: 0 });
+    if (!s.failed.has(source.name) && !s.holders.some((h) => h.source.name === source.name))
+      s.holders.push({ source, pulls: 0 });
     this.#notify(s);
   }
 
@@ -147,7 +151,10 @@ export class RelayBoard {
           if (settled) return;
           settled = true;
           free.pulls--;
-          if (!ok) s.holders = s.holders.filter((h) => h !== free);
+          if (!ok) {
+            s.holders = s.holders.filter((h) => h !== free);
+            s.failed.add(free.source.name);
+          }
           this.#notify(s);
         },
       };

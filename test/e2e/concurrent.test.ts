@@ -47,6 +47,13 @@ describe('two tskv runs at once', { skip: labUnavailableReason() ?? false }, () 
     );
     assert.match(lost.error!.fix ?? '', /--break-lock/);
     assert.ok(endedAt[1 - won]! < endedAt[won]!, 'the second run failed at once, while the first still ran');
+    // The loser pushed no tarball (the lock comes first) and left no partial file behind.
+    assert.deepEqual(
+      lost.transfers.filter((t) => /etcd tarball/.test(t.what)),
+      [],
+    );
+    for (const h of lab.hosts)
+      assert.equal(await h.execOk('ls /var/lib/tskv/cache | grep -c ".tmp$" || true'), '0\n', h.name);
     const again = await deploy(lab.inventoryPath);
     assertDeployed(again);
     assert.equal(again.doc.summary, 'nothing to do: 3 hosts converged');

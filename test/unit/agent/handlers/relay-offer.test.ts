@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,21 @@ describe('relay offer', () => {
         ctx,
       ),
       { code: 'E_AGENT_SHA256' },
+    );
+  });
+
+  test('a tarball name in the cache that is a symlink (to a file named by the same sha256 elsewhere) is refused', async () => {
+    const elsewhere = join(root, 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    const SHA2 = 'cd'.repeat(32);
+    writeFileSync(join(elsewhere, 'secret'), BODY);
+    const link = `${layout.uploadCacheDir}/${cacheFileName(NAME, SHA2)}`;
+    symlinkSync(join(elsewhere, 'secret'), link);
+    await assert.rejects(
+      offer({ file: { kind: 'tarball', tarball: link, sha256: SHA2 }, to: '127.0.0.1', ttlSeconds: 30 }, ctx),
+      {
+        code: 'E_AGENT_REFUSED',
+      },
     );
   });
 

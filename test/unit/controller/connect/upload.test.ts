@@ -60,6 +60,7 @@ describe('uploadFile stopped by its signal', () => {
   function streamingHost(onFirstChunk: () => void) {
     const commands: string[] = [];
     const files = new Map<string, Buffer>();
+    const received: number[] = [];
     const host: CommandRunner = {
       host: 'h102',
       async run(command, options): Promise<ExecResult> {
@@ -71,6 +72,7 @@ describe('uploadFile stopped by its signal', () => {
             chunks.push(chunk);
           }
           const stored = Buffer.concat(chunks);
+          received.push(stored.length);
           files.set(unquote(/tee (\S+)/.exec(command)?.[1]), stored);
           const hash = createHash('sha256').update(stored).digest('hex');
           return { code: 0, stdout: `${hash}  -\n${stored.length}\n`, stderr: '' };
@@ -82,7 +84,7 @@ describe('uploadFile stopped by its signal', () => {
         return { code: 0, stdout: '', stderr: '' };
       },
     };
-    return { host, commands, files };
+    return { host, commands, files, received };
   }
   const bytes = Buffer.alloc(8 * 1024 * 1024, 7);
 
@@ -94,6 +96,10 @@ describe('uploadFile stopped by its signal', () => {
       /stopped before it ended \(the cluster lock was refused\)/,
     );
     assert.equal(h.files.size, 0, 'no partial file left, nothing moved into place');
+    assert.ok(
+      h.received[0]! < bytes.length / 2,
+      `the bytes stopped (${h.received[0]} of ${bytes.length} sent)`,
+    );
     assert.ok(h.commands.some((c) => c.startsWith('rm -f ')));
     assert.ok(!h.commands.some((c) => c.includes('mv -f')));
   });

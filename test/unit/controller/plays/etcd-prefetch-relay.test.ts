@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { routes } from '../../../../agent/api/index.ts';
 import type { EtcdArtifact } from '../../../../controller/artifacts/etcd-tarball.ts';
 import { TskvError } from '../../../../controller/errors.ts';
-import { prefetchEtcd } from '../../../../controller/plays/etcd-prefetch.ts';
+import { prefetchEtcd, TarballPrefetch } from '../../../../controller/plays/etcd-prefetch.ts';
 import type { HostChannel } from '../../../../controller/plays/session.ts';
 import { RelayBoard } from '../../../../controller/transfer/relay-board.ts';
 
@@ -129,4 +129,31 @@ test('every member already installed, nobody needs it (a no-op run): the tarball
   );
   await Promise.all(states.values());
   assert.equal(resolved, 0);
+});
+
+test('a member still being checked when the joining host claims the tarball is waited for, and serves it', async () => {
+  const board = new RelayBoard();
+  const joiner = host('a-new', '10.0.0.9');
+  const m1 = member('m1', '10.0.0.1', true);
+  // m1's install check answers only once the joiner is waiting for the tarball.
+  const checked = Promise.withResolvers<void>();
+  const exec = (m1.ch.conn as unknown as { exec: (c: string) => Promise<unknown> }).exec;
+  Object.assign(m1.ch.conn, {
+    exec: async (c: string) => {
+      if (c.startsWith('[ -x')) await checked.promise;
+      return exec(c);
+    },
+  });
+  const prefetch = new TarballPrefetch('3.5.9', async () => artifact);
+  // Locked in name order: the joiner first, the member a moment later.
+  prefetch.held(joiner.ch, board);
+  prefetch.held(m1.ch, board);
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r)); // the joiner reaches its claim
+  checked.resolve();
+  assert.deepEqual(await prefetch.prefetched.get('a-new'), {
+    pushed: false,
+    form: artifact,
+    relayedFrom: 'm1',
+  });
+  assert.deepEqual(joiner.uploads, []);
 });

@@ -80,6 +80,10 @@ describe('relay board', () => {
     assert.equal(await settled(b), false, 'ufw serves one at a time');
     if (a.role === 'pull') a.done(false);
     assert.equal((await b).role, 'direct', 'not the source that failed');
+    // Offered again (the next host that joins asks the members once more): still not a source.
+    board.add('f', source('ufw'));
+    const c = board.claim('f', 'h4');
+    assert.equal(await settled(c), false, 'waits for the direct copy under way, not for ufw');
   });
 
   test('a host never pulls from itself; files are independent; settling twice changes nothing', async () => {
