@@ -327,13 +327,14 @@ export class TarballPrefetch implements LockFollower {
   start(ch: HostChannel, relay: RelayBoard | undefined): void {
     if (this.prefetched.has(ch.spec.name)) return;
     this.#board ??= relay;
-    if (relay) {
-      this.#pending.add(ch);
-      this.#expect([ch]);
-    }
     const run = async () => {
       let state: TarballState | undefined;
       const release = await this.#slots.acquire();
+      // Expected only once under way: hosts holding every slot must not wait for those queued behind them.
+      if (relay) {
+        this.#pending.add(ch);
+        this.#expect([ch]);
+      }
       try {
         state = await prefetchOne(ch, this.#version, this.source, relay, this.#stop.signal);
         if (state === 'installed' && relay) {

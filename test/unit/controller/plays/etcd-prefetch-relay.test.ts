@@ -4,8 +4,13 @@ import { test } from 'node:test';
 import { routes } from '../../../../agent/api/index.ts';
 import type { EtcdArtifact } from '../../../../controller/artifacts/etcd-tarball.ts';
 import { TskvError } from '../../../../controller/errors.ts';
-import { prefetchEtcd, TarballPrefetch } from '../../../../controller/plays/etcd-prefetch.ts';
+import {
+  prefetchEtcd,
+  TarballPrefetch,
+  type TarballState,
+} from '../../../../controller/plays/etcd-prefetch.ts';
 import type { HostChannel } from '../../../../controller/plays/session.ts';
+import { setForks } from '../../../../controller/run/forks.ts';
 import { RelayBoard } from '../../../../controller/transfer/relay-board.ts';
 
 const artifact: EtcdArtifact = {
@@ -156,4 +161,25 @@ test('a member still being checked when the joining host claims the tarball is w
     relayedFrom: 'm1',
   });
   assert.deepEqual(joiner.uploads, []);
+});
+
+test('more fresh hosts than --forks: those under way do not wait for the ones queued behind them (no grace lost)', async (t) => {
+  // The board's grace never passes here: a claim that waited for it would never settle.
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  setForks(2);
+  try {
+    const board = new RelayBoard();
+    const hosts = ['h1', 'h2', 'h3', 'h4', 'h5'].map((n, i) => host(n, `10.0.0.${i + 1}`));
+    const prefetch = new TarballPrefetch('3.5.9', async () => artifact);
+    for (const h of hosts) prefetch.held(h.ch, board);
+    let states: (TarballState | undefined)[] | undefined;
+    void Promise.all(hosts.map((h) => prefetch.prefetched.get(h.ch.spec.name))).then((s) => {
+      states = s;
+    });
+    for (let i = 0; i < 500 && !states; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(states, 'every host settled without waiting out the grace');
+    assert.equal(states.filter((s) => typeof s === 'object' && s.pushed).length, 1, 'one copy over the link');
+  } finally {
+    setForks(undefined);
+  }
 });
