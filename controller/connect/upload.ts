@@ -47,7 +47,10 @@ function stoppable(input: Buffer | Readable, signal: AbortSignal): Readable {
   source.on('error', (err) => gate.destroy(err));
   source.pipe(gate);
   if (signal.aborted) stop();
-  else signal.addEventListener('abort', stop, { once: true });
+  else {
+    signal.addEventListener('abort', stop, { once: true });
+    gate.once('close', () => signal.removeEventListener('abort', stop));
+  }
   return gate;
 }
 

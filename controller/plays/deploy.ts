@@ -330,7 +330,18 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     const outcome = await applyChange({
       lock: async () => {
         held = await session.lock(options.command, options.breakLock);
-        return { check: () => held!.check(), release: () => {} };
+        return {
+          check: () => {
+            try {
+              held!.check();
+            } catch (err) {
+              // Lost (another run broke it): no more of this run's bytes reach the hosts.
+              prefetch.stop(err as Error);
+              throw err;
+            }
+          },
+          release: () => {},
+        };
       },
       plan: () => {
         if (!options.dryRun) {

@@ -59,9 +59,10 @@ function unlessStopped<T>(work: Promise<T>, signal: AbortSignal | undefined): Pr
   if (!signal) return work;
   return new Promise<T>((resolve, reject) => {
     const stop = () => reject(signal.reason);
-    if (signal.aborted) return stop();
-    signal.addEventListener('abort', stop, { once: true });
+    // Handled before anything else: a work that fails after the stop must not go unhandled.
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
   });
 }
 
@@ -183,10 +184,18 @@ export async function pushTarball(
     return { pushed: false, form };
   }
   signal?.throwIfAborted();
-  const claim = await relay?.board.claim(key, relay.name);
+  const claiming = relay?.board.claim(key, relay.name);
+  // Stopped while waiting for its turn: the claim it gets later is handed back at once.
+  const claim =
+    claiming &&
+    (await unlessStopped(claiming, signal).catch((err: unknown) => {
+      void claiming.then((c) => (c.role === 'direct' ? c.failed() : c.done(true)));
+      throw err;
+    }));
   let note: string | undefined;
   if (claim?.role === 'pull') {
     let served = false;
+    let stopped = false;
     try {
       signal?.throwIfAborted();
       await ch.agent.call(
@@ -207,9 +216,14 @@ export async function pushTarball(
       serve();
       return { pushed: false, form, relayedFrom: claim.from.name };
     } catch (err) {
+      // Stopped (the lock refused or lost): not the sender's failure, and no push follows.
+      if (signal?.aborted) {
+        stopped = true;
+        throw err;
+      }
       note = relayFallbackNote(`etcd tarball ${form.fileName}`, claim.from.name, (err as Error).message);
     } finally {
-      claim.done(served);
+      claim.done(served || stopped);
     }
   }
   let pushed = false;
@@ -361,7 +375,12 @@ export class TarballPrefetch implements LockFollower {
   }
 
   refused(): void {
-    this.#stop.abort(new Error('the cluster lock was refused'));
+    this.stop(new Error('the cluster lock was refused'));
+  }
+
+  /** Stops every push under way and starts no more (the lock refused or lost). */
+  stop(reason: Error): void {
+    this.#stop.abort(reason);
   }
 }
 

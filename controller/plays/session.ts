@@ -127,6 +127,7 @@ export async function openSession(
   async function connectHost(name: string, report: (line: string) => void): Promise<HostChannel> {
     const spec = specs.get(name)!;
     if (relay && hostRelay(relay, name, spec.address)) relay.expect(runtime, [name]);
+    if (refusal) pass(name)(refusal);
     report('ssh');
     const conn = await pool.get(spec).catch(pass(name));
     if (refusal) pass(name)(refusal);
@@ -214,9 +215,10 @@ function lockWhileConnecting(
     lock.command,
     lock.breakLock,
     (name) => lock.follower?.held(channels.get(name)!, relay),
+    // Refused before any command asks: the follower stops before the holds go; lock() throws it.
+    () => lock.follower?.refused(),
   );
-  // Refused before any command asks: the follower stops at once; the refusal is thrown by lock().
-  held.catch(() => lock.follower?.refused());
+  held.catch(() => undefined);
   return held;
 }
 

@@ -44,6 +44,8 @@ export async function lockCluster(
   command: string,
   breakLock: boolean,
   onHeld: (host: string) => void = () => {},
+  /** Told of a refusal (or failure) before the hosts already locked are let go. */
+  onFail: () => void = () => {},
 ): Promise<HeldLock> {
   const me = owner(command);
   const releases: (() => void)[] = [];
@@ -68,6 +70,7 @@ export async function lockCluster(
       onHeld(h.name);
     }
   } catch (err) {
+    onFail();
     release();
     if (err instanceof TskvError && err.code === 'E_AGENT_LOCKED') {
       throw new TskvError(

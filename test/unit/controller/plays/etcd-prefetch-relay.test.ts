@@ -183,3 +183,21 @@ test('more fresh hosts than --forks: those under way do not wait for the ones qu
     setForks(undefined);
   }
 });
+
+test('a refused lock stops a host waiting for its turn on the board at once, and the turn it gets later is handed back', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] }); // the board's grace never passes here
+  const board = new RelayBoard();
+  board.expect(`tarball:${artifact.sha256}`, ['silent']); // a host that never says
+  const h = host('h1', '10.0.0.1');
+  const prefetch = new TarballPrefetch('3.5.9', async () => artifact);
+  prefetch.held(h.ch, board);
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r)); // h1 waits on the board
+  prefetch.refused();
+  let state: unknown = 'pending';
+  void prefetch.prefetched.get('h1')!.then((s) => {
+    state = s;
+  });
+  for (let i = 0; i < 50 && state === 'pending'; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(state, undefined, 'stopped, not waiting out the grace');
+  assert.deepEqual(h.uploads, []);
+});
