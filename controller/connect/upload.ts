@@ -105,7 +105,8 @@ export async function uploadFile(
     source.on('error', (err) => counting.destroy(err));
     input = source.pipe(counting);
   }
-  if (signal) input = stoppable(input, signal);
+  const gate = signal && stoppable(input, signal);
+  if (gate) input = gate;
   const fail = async (message: string, stderr = ''): Promise<never> => {
     meter?.fail();
     await conn.run(`rm -f ${shellQuote(tmp)}`, { step }).catch(() => undefined);
@@ -124,7 +125,9 @@ export async function uploadFile(
     .catch((err: unknown) => {
       meter?.fail();
       throw err;
-    });
+    })
+    // Its stop listener goes with it, also when the host never read it all.
+    .finally(() => gate?.destroy());
   // Stopped: the host has only part of it (fail removes it and says it was stopped).
   if (signal?.aborted) await fail('stopped');
   if (write.code !== 0) await fail(`writing ${tmp} failed (exit code ${write.code})`, write.stderr);

@@ -435,6 +435,12 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     result.error = errorDocument(err);
   } finally {
     // A failed preflight must not leave a push running when the connections close.
+    // Lost while no step ran (preflight, the plan, the question): its pushes stop here.
+    try {
+      held?.check();
+    } catch (err) {
+      prefetch.stop(err as Error);
+    }
     // (Also those started as the lock was taken, when the plan was never made.) A run that stops
     // short (a failed preflight, a declined plan) lets them end under its lock: the next run finds
     // the tarball in the hosts' cache, and no other run's hosts see this one's writes.

@@ -198,19 +198,23 @@ export async function pushTarball(
     let stopped = false;
     try {
       signal?.throwIfAborted();
-      await ch.agent.call(
-        routes.etcdFetch,
-        {
-          url: await claim.from.offer(relay!.address),
-          tarball: remote,
-          sha256: form.sha256,
-          allowHttp: true,
-          idleTimeoutSeconds: 5,
-          maxBytes: form.size,
-          // The sender is another host: it may not send this one elsewhere.
-          maxRedirects: 0,
-        },
-        { step: 'fetch etcd tarball (relay)', timeoutMs: 5 * 60_000 },
+      // Stopped: this run no longer waits for it (the host keeps a file only once its sha256 is verified).
+      await unlessStopped(
+        ch.agent.call(
+          routes.etcdFetch,
+          {
+            url: await claim.from.offer(relay!.address),
+            tarball: remote,
+            sha256: form.sha256,
+            allowHttp: true,
+            idleTimeoutSeconds: 5,
+            maxBytes: form.size,
+            // The sender is another host: it may not send this one elsewhere.
+            maxRedirects: 0,
+          },
+          { step: 'fetch etcd tarball (relay)', timeoutMs: 5 * 60_000 },
+        ),
+        signal,
       );
       served = true;
       serve();

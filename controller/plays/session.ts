@@ -4,6 +4,7 @@ import { type AgentHandle, ensureAgent } from '../agent-client/bootstrap.ts';
 import type { AgentClient } from '../agent-client/client.ts';
 import { loadAgentBuild } from '../agent-client/manifest.ts';
 import { ConnectionPool, type HostConnection } from '../connect/index.ts';
+import { TskvError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/model.ts';
 import { type CheckResult, failedCheck } from '../ops/checks.ts';
 import { forks } from '../run/forks.ts';
@@ -127,10 +128,17 @@ export async function openSession(
   async function connectHost(name: string, report: (line: string) => void): Promise<HostChannel> {
     const spec = specs.get(name)!;
     if (relay && hostRelay(relay, name, spec.address)) relay.expect(runtime, [name]);
-    if (refusal) pass(name)(refusal);
+    const refused = () =>
+      pass(name)(
+        new TskvError('E_LOCKED', 'not connected: this run was refused the cluster lock', {
+          host: name,
+          step: 'lock the cluster',
+        }),
+      );
+    if (refusal) refused();
     report('ssh');
     const conn = await pool.get(spec).catch(pass(name));
-    if (refusal) pass(name)(refusal);
+    if (refusal) refused();
     report('agent');
     const relayed = hostRelay(relay, name, spec.address);
     const handle = await ensureAgent(conn, {

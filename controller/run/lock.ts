@@ -70,8 +70,11 @@ export async function lockCluster(
       onHeld(h.name);
     }
   } catch (err) {
-    onFail();
-    release();
+    try {
+      onFail();
+    } finally {
+      release();
+    }
     if (err instanceof TskvError && err.code === 'E_AGENT_LOCKED') {
       throw new TskvError(
         'E_LOCKED',
