@@ -17,7 +17,6 @@ import { AGENT_INSTALL_DIR, type routes } from '../api/index.ts';
 import { AgentError, refused } from '../errors.ts';
 import { HOST_LAYOUT } from '../policy/layout.ts';
 import { fromAddress, type RelayFiles, relayFilePath, servesRequest } from '../policy/relay.ts';
-import { checkSecurePath } from '../policy/secure-path.ts';
 import { type DbusInvoke, dbusInvoke } from '../system/dbus.ts';
 import { fileSha256 } from '../system/file-sha256.ts';
 import { detectFirewall, type FirewallDetection } from '../system/firewall-detect.ts';
@@ -81,9 +80,7 @@ export function makeRelayOffer(
 ): Handler<typeof routes.relayOffer> {
   const { detect = detectFirewall, run = runCommand, bus = dbusInvoke } = host;
   return async ({ file, to, ttlSeconds }) => {
-    const path = relayFilePath(file, files);
-    // As etcd install reads it (policy/etcd.ts checkTarball): no symlink nor foreign folder on the way.
-    if (file.kind === 'tarball') await checkSecurePath(files.layout.uploadCacheDir, path, 'a relay serves');
+    const path = await relayFilePath(file, files);
     let size: number;
     try {
       size = (await stat(path)).size;

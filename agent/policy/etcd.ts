@@ -11,19 +11,24 @@ import { checkSecurePath } from './secure-path.ts';
 
 /**
  * Refuses a tarball that is not a file directly in tskv's upload cache (reached as checkSecurePath
- * says), named by its content `sha256` (agent/api/cache-name.ts).
+ * says), named by its content `sha256` (agent/api/cache-name.ts). `what` says who takes it.
  */
-export async function checkTarball(layout: HostLayout, tarball: string, sha256: string): Promise<void> {
+export async function checkTarball(
+  layout: HostLayout,
+  tarball: string,
+  sha256: string,
+  what = 'etcd install takes',
+): Promise<void> {
   const name = basename(tarball);
   if (tarball !== `${layout.uploadCacheDir}/${name}`) {
-    throw refused(`etcd install takes a tarball only from ${layout.uploadCacheDir}, not ${tarball}`);
+    throw refused(`${what} a tarball only from ${layout.uploadCacheDir}, not ${tarball}`);
   }
-  checkContentName(name, sha256, 'etcd install takes');
-  await checkSecurePath(layout.uploadCacheDir, tarball, 'etcd install takes');
+  checkContentName(name, sha256, what);
+  await checkSecurePath(layout.uploadCacheDir, tarball, what);
 }
 
-/** Refuses a cache file name that does not carry `sha256` (`what`: "etcd install takes", say). */
-export function checkContentName(name: string, sha256: string, what: string): void {
+/** Refuses a cache file name that does not carry `sha256`. */
+function checkContentName(name: string, sha256: string, what: string): void {
   if (namesContent(name, sha256)) return;
   throw refused(
     `${what} only a tarball named by its content (<name>.<first ${CACHE_NAME_SHA256_DIGITS} hex digits of its sha256>.tar.gz, say): ${name} does not carry ${sha256.slice(0, CACHE_NAME_SHA256_DIGITS)}`,

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import type { RelayOfferRequest } from '../api/index.ts';
 import { refused } from '../errors.ts';
-import { checkContentName } from './etcd.ts';
+import { checkTarball } from './etcd.ts';
 import type { HostLayout } from './layout.ts';
 
 export interface RelayFiles {
@@ -18,10 +18,10 @@ export interface RelayFiles {
 
 /**
  * The one path an offer may serve: the agent's own runtime, if it runs from the install dir as
- * `node-<sha256>`, or a tarball directly in the upload cache named by the sha256 asked
- * (agent/api/cache-name.ts). Anything else is refused.
+ * `node-<sha256>`, or a tarball as etcd install takes it (policy/etcd.ts checkTarball: directly in
+ * the upload cache, named by the sha256 asked, no symlink on the way). Anything else is refused.
  */
-export function relayFilePath(file: RelayOfferRequest['file'], files: RelayFiles): string {
+export async function relayFilePath(file: RelayOfferRequest['file'], files: RelayFiles): Promise<string> {
   if (file.kind === 'runtime') {
     if (
       files.execPath !== `${files.installDir}/${basename(files.execPath)}` ||
@@ -33,11 +33,7 @@ export function relayFilePath(file: RelayOfferRequest['file'], files: RelayFiles
     }
     return files.execPath;
   }
-  const name = basename(file.tarball);
-  if (file.tarball !== `${files.layout.uploadCacheDir}/${name}` || name.startsWith('.')) {
-    throw refused(`a relay serves tarballs only from ${files.layout.uploadCacheDir}, not ${file.tarball}`);
-  }
-  checkContentName(name, file.sha256, 'a relay serves');
+  await checkTarball(files.layout, file.tarball, file.sha256, 'a relay serves');
   return file.tarball;
 }
 

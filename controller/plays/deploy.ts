@@ -326,22 +326,20 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
   let prefetched: Map<string, Promise<TarballState | undefined>> | undefined;
   // Released here, once the pushes have ended (applyChange would release it before them).
   let held: HeldLock | undefined;
+  const stillHeld = () => {
+    try {
+      held?.check();
+    } catch (err) {
+      // Lost (another run broke it): no more of this run's bytes reach the hosts.
+      prefetch.stop(err as Error);
+      throw err;
+    }
+  };
   try {
     const outcome = await applyChange({
       lock: async () => {
         held = await session.lock(options.command, options.breakLock);
-        return {
-          check: () => {
-            try {
-              held!.check();
-            } catch (err) {
-              // Lost (another run broke it): no more of this run's bytes reach the hosts.
-              prefetch.stop(err as Error);
-              throw err;
-            }
-          },
-          release: () => {},
-        };
+        return { check: stillHeld, release: () => {} };
       },
       plan: () => {
         if (!options.dryRun) {
@@ -437,9 +435,9 @@ export async function runDeploy(session: Session, options: DeployOptions): Promi
     // A failed preflight must not leave a push running when the connections close.
     // Lost while no step ran (preflight, the plan, the question): its pushes stop here.
     try {
-      held?.check();
-    } catch (err) {
-      prefetch.stop(err as Error);
+      stillHeld();
+    } catch {
+      // the run's error, if any, is already in the result
     }
     // (Also those started as the lock was taken, when the plan was never made.) A run that stops
     // short (a failed preflight, a declined plan) lets them end under its lock: the next run finds

@@ -388,18 +388,6 @@ export class TarballPrefetch implements LockFollower {
   }
 }
 
-/** The prefetch started on every host of `hosts` at once (see TarballPrefetch). */
-export function prefetchEtcd(
-  hosts: Iterable<HostChannel>,
-  version: string,
-  source: TarballSource,
-  relay?: RelayBoard,
-): Map<string, Promise<TarballState | undefined>> {
-  const prefetch = new TarballPrefetch(version, source);
-  for (const ch of hosts) prefetch.start(ch, relay);
-  return prefetch.prefetched;
-}
-
 /**
  * etcd.fetch: host: before anything changes, every host that installs has the tarball in its cache,
  * verified (the prefetch got it there, or it is fetched now): a host whose download fails stops the

@@ -203,7 +203,11 @@ export async function prepareHost(
   const source = tarballSourceOf(inv.etcd);
   const install = planInstall(facts, inv.etcd);
   if (install && tarballFrom && typeof source === 'function') {
-    offerCachedTarball(tarballFrom.holders, await source(), tarballFrom.relay).catch(() => undefined);
+    // Not waited for (the firewall opens meanwhile): resolved first on the same promise, the
+    // members are on the board before the install below claims the tarball.
+    source()
+      .then((artifact) => offerCachedTarball(tarballFrom.holders, artifact, tarballFrom.relay))
+      .catch(() => undefined);
   }
   // A host that downloads the tarball itself has it, verified, before anything changes on it.
   const fetched = install && typeof source !== 'function' ? await placeTarball(ch, source) : undefined;

@@ -218,7 +218,7 @@ function lockWhileConnecting(
   channels: Map<string, HostChannel>,
   relay: RelayBoard | undefined,
 ): Promise<HeldLock> {
-  const held = lockCluster(
+  return lockCluster(
     [...up].map(([name, u]) => ({ name, agent: u.promise.then((ch) => ch?.agent) })),
     lock.command,
     lock.breakLock,
@@ -226,8 +226,6 @@ function lockWhileConnecting(
     // Refused before any command asks: the follower stops before the holds go; lock() throws it.
     () => lock.follower?.refused(),
   );
-  held.catch(() => undefined);
-  return held;
 }
 
 /**

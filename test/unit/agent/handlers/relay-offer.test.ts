@@ -123,13 +123,13 @@ describe('relay offer', () => {
     });
   });
 
-  test('only the runtime in the install dir and tarballs directly in the cache', () => {
-    assert.equal(relayFilePath({ kind: 'runtime' }, files), runtime);
-    assert.throws(() => relayFilePath({ kind: 'runtime' }, { ...files, execPath: '/usr/bin/node' }), {
+  test('only the runtime in the install dir and tarballs directly in the cache', async () => {
+    assert.equal(await relayFilePath({ kind: 'runtime' }, files), runtime);
+    await assert.rejects(relayFilePath({ kind: 'runtime' }, { ...files, execPath: '/usr/bin/node' }), {
       code: 'E_AGENT_REFUSED',
     });
-    assert.throws(
-      () => relayFilePath({ kind: 'runtime' }, { ...files, execPath: `${installDir}/tskv-agent-0123` }),
+    await assert.rejects(
+      relayFilePath({ kind: 'runtime' }, { ...files, execPath: `${installDir}/tskv-agent-0123` }),
       { code: 'E_AGENT_REFUSED' },
     );
     for (const bad of [
@@ -142,16 +142,16 @@ describe('relay offer', () => {
       plain,
       misnamed,
     ]) {
-      assert.throws(
-        () => relayFilePath({ kind: 'tarball', tarball: bad, sha256: SHA }, files),
+      await assert.rejects(
+        relayFilePath({ kind: 'tarball', tarball: bad, sha256: SHA }, files),
         { code: 'E_AGENT_REFUSED' },
         bad,
       );
     }
-    assert.throws(() => relayFilePath({ kind: 'tarball', tarball: plain, sha256: SHA }, files), {
+    await assert.rejects(relayFilePath({ kind: 'tarball', tarball: plain, sha256: SHA }, files), {
       message: new RegExp(`^a relay serves only a tarball named by its content .*: ${NAME} does not carry`),
     });
-    assert.equal(relayFilePath({ kind: 'tarball', tarball, sha256: SHA }, files), tarball);
+    assert.equal(await relayFilePath({ kind: 'tarball', tarball, sha256: SHA }, files), tarball);
   });
 
   test('the request: IPv4 receiver, ttl 1..300 s, no free path for the runtime', () => {

@@ -84,7 +84,7 @@ test('the etcd binary and the tarball paths the controller uses pass (install, f
     await checkTarball(HOST_LAYOUT, tarball, sha256);
     const offer = { kind: 'tarball' as const, tarball, sha256 };
     assert.equal(
-      relayFilePath(offer, { layout: HOST_LAYOUT, installDir: '/x', execPath: '/x/node' }),
+      await relayFilePath(offer, { layout: HOST_LAYOUT, installDir: '/x', execPath: '/x/node' }),
       tarball,
     );
   }

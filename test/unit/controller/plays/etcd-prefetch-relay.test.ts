@@ -4,14 +4,11 @@ import { test } from 'node:test';
 import { routes } from '../../../../agent/api/index.ts';
 import type { EtcdArtifact } from '../../../../controller/artifacts/etcd-tarball.ts';
 import { TskvError } from '../../../../controller/errors.ts';
-import {
-  prefetchEtcd,
-  TarballPrefetch,
-  type TarballState,
-} from '../../../../controller/plays/etcd-prefetch.ts';
+import { TarballPrefetch, type TarballState } from '../../../../controller/plays/etcd-prefetch.ts';
 import type { HostChannel } from '../../../../controller/plays/session.ts';
 import { setForks } from '../../../../controller/run/forks.ts';
 import { RelayBoard } from '../../../../controller/transfer/relay-board.ts';
+import { prefetchAll } from './prefetch-all.ts';
 
 const artifact: EtcdArtifact = {
   path: '/dev/null',
@@ -57,11 +54,11 @@ test('one host gets the tarball pushed, the others pull it from that host; a fai
   const h3 = host('h3', '10.0.0.3', () => {
     throw new TskvError('E_AGENT_DOWNLOAD', 'GET http://10.0.0.1:4000/...: no answer for 5 s');
   });
-  assert.deepEqual(await prefetchEtcd([h1.ch], '3.5.9', async () => artifact, board).get('h1'), {
+  assert.deepEqual(await prefetchAll([h1.ch], '3.5.9', async () => artifact, board).get('h1'), {
     pushed: true,
     form: artifact,
   });
-  const rest = prefetchEtcd([h2.ch, h3.ch], '3.5.9', async () => artifact, board);
+  const rest = prefetchAll([h2.ch, h3.ch], '3.5.9', async () => artifact, board);
   assert.deepEqual(await rest.get('h2'), { pushed: false, form: artifact, relayedFrom: 'h1' });
   const third = await rest.get('h3');
   assert.equal(typeof third === 'object' && third.pushed, true);
@@ -89,8 +86,8 @@ test('without a board (transfer.relay: false) or an IPv4 address every host gets
   const a = host('a', '10.0.0.1');
   const b = host('b', 'b.example');
   const board = new RelayBoard();
-  await Promise.all(prefetchEtcd([a.ch], '3.5.9', async () => artifact).values());
-  await Promise.all(prefetchEtcd([b.ch], '3.5.9', async () => artifact, board).values());
+  await Promise.all(prefetchAll([a.ch], '3.5.9', async () => artifact).values());
+  await Promise.all(prefetchAll([b.ch], '3.5.9', async () => artifact, board).values());
   assert.deepEqual([a.uploads, b.uploads, a.offers, b.fetches], [[remote], [remote], [], []]);
 });
 
@@ -116,7 +113,7 @@ test('a host that joins pulls the tarball from a member that still has it in its
   const m2 = member('m2', '10.0.0.2', true);
   const joiner = host('new', '10.0.0.9');
   let resolved = 0;
-  const states = prefetchEtcd([m1.ch, m2.ch, joiner.ch], '3.5.9', async () => (resolved++, artifact), board);
+  const states = prefetchAll([m1.ch, m2.ch, joiner.ch], '3.5.9', async () => (resolved++, artifact), board);
   assert.deepEqual(await states.get('new'), { pushed: false, form: artifact, relayedFrom: 'm2' });
   assert.deepEqual([await states.get('m1'), await states.get('m2')], ['installed', 'installed']);
   assert.deepEqual([joiner.uploads, m1.offers.length, m2.offers.length], [[], 0, 1]);
@@ -126,7 +123,7 @@ test('a host that joins pulls the tarball from a member that still has it in its
 test('every member already installed, nobody needs it (a no-op run): the tarball is not even resolved', async () => {
   const board = new RelayBoard();
   let resolved = 0;
-  const states = prefetchEtcd(
+  const states = prefetchAll(
     [member('m1', '10.0.0.1', true).ch, member('m2', '10.0.0.2', true).ch],
     '3.5.9',
     async () => (resolved++, artifact),

@@ -6,12 +6,9 @@ import type { EtcdArtifact } from '../../../../controller/artifacts/etcd-tarball
 import { describeCause, TskvError } from '../../../../controller/errors.ts';
 import type { EtcdSpec } from '../../../../controller/inventory/model.ts';
 import { hostFetchOf } from '../../../../controller/plays/etcd-host-fetch.ts';
-import {
-  fetchBeforeChanges,
-  prefetchEtcd,
-  TarballPrefetch,
-} from '../../../../controller/plays/etcd-prefetch.ts';
+import { fetchBeforeChanges, TarballPrefetch } from '../../../../controller/plays/etcd-prefetch.ts';
 import type { HostChannel } from '../../../../controller/plays/session.ts';
+import { prefetchAll } from './prefetch-all.ts';
 
 /** A host whose commands answer from `reply`; uploads are recorded. */
 function host(name: string, reply: (command: string) => string) {
@@ -38,7 +35,7 @@ test('before preflight, the tarball goes only to hosts that lack etcd and have r
   const roomy = host('roomy', (c) => (c.startsWith('[ -x') ? df(50_000_000) : ''));
   const full = host('full', (c) => (c.startsWith('[ -x') ? df(900_000) : ''));
   const installed = host('installed', () => 'installed');
-  const pushes = prefetchEtcd([roomy.ch, full.ch, installed.ch], '3.4.23', async () => artifact);
+  const pushes = prefetchAll([roomy.ch, full.ch, installed.ch], '3.4.23', async () => artifact);
   assert.deepEqual(await pushes.get('roomy'), { pushed: true, form: artifact });
   assert.equal(await pushes.get('full'), 'skipped');
   assert.equal(await pushes.get('installed'), 'installed');
@@ -138,7 +135,7 @@ test('etcd.fetch: host: the hosts download the tarball themselves, the controlle
     bytes: 7,
     ms: 3,
   }));
-  const states = prefetchEtcd([a.ch], '3.4.23', f);
+  const states = prefetchAll([a.ch], '3.4.23', f);
   const state = await states.get('a');
   assert.deepEqual(a.uploads, []);
   assert.deepEqual(a.calls, [
@@ -156,7 +153,7 @@ test('etcd.fetchProxy: each host is asked to download through it', async () => {
   const f = hostFetchOf(spec({ fetchProxy: 'http://proxy.internal:3128' }))!;
   assert.equal(f.proxy, 'http://proxy.internal:3128');
   const a = fetchingHost('a', () => ({ changed: true, actions: [], fetched: true, bytes: 7, ms: 3 }));
-  await prefetchEtcd([a.ch], '3.4.23', f).get('a');
+  await prefetchAll([a.ch], '3.4.23', f).get('a');
   assert.equal((a.calls[0] as { proxy?: string }).proxy, 'http://proxy.internal:3128');
 });
 
@@ -170,7 +167,7 @@ test('before any change, a host whose prefetch failed fetches again; a failure n
       });
     return { changed: false, actions: [], fetched: false, bytes: 7, ms: 0 };
   });
-  const states = prefetchEtcd([b.ch], '3.4.23', f);
+  const states = prefetchAll([b.ch], '3.4.23', f);
   assert.equal(await states.get('b'), undefined, 'a failed prefetch is only a lost head start');
   await assert.rejects(fetchBeforeChanges([b.ch], f, states), (err: TskvError) => {
     assert.equal(err.code, 'E_ETCD_SHA256');
